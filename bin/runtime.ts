@@ -1,0 +1,125 @@
+/**
+ * The ROC Bridge runtime: Node-RED embedded in an express server, the ROC palette loaded from
+ * this package, the main bridge flow deployed, and — unless a real AMC directory is configured —
+ * the AMC simulator started beside it with a development PKI (mutual TLS, as in production).
+ *
+ * `npm start` runs this file (through scripts/start.js, which builds first when needed).
+ */
+import http from 'node:http';
+import path from 'node:path';
+import express from 'express';
+import { ensureDevCerts } from '../simulator/make-certs';
+import { startSimulator, type RunningSimulator } from '../simulator/server';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const RED = require('node-red');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface RunningRuntime {
+  url: string;
+  port: number;
+  simulator?: RunningSimulator;
+  close(): Promise<void>;
+}
+
+function latencyFromEnv(v: string | undefined): Parameters<typeof startSimulator>[0] extends infer O ? (O extends { latency?: infer L } ? L : never) : never {
+  if (!v || v === 'instant') return { mode: 'instant' } as never;
+  if (v === 'national') return { mode: 'national' } as never;
+  const ms = Number(v);
+  if (Number.isFinite(ms) && ms >= 0) return { mode: 'fixed', ms } as never;
+  throw new Error(`ROC_SIMULATOR_LATENCY must be instant, national or a number of milliseconds (got "${v}")`);
+}
+
+export async function startRuntime(log: (line: string) => void = (l) => console.log(l)): Promise<RunningRuntime> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const settings = require(path.join(ROOT, 'settings.js'));
+
+  let simulator: RunningSimulator | undefined;
+  if (!process.env.ROC_ANNUAIRE_URL) {
+    const certs = await ensureDevCerts(process.env.ROC_DEV_CERT_DIR || path.join(ROOT, '.roc-dev', 'certs'));
+    simulator = await startSimulator({
+      host: '127.0.0.1',
+      port: Number(process.env.ROC_SIMULATOR_PORT || 0),
+      tls: { key: certs.serverKeyPem, cert: certs.serverCertPem, ca: certs.caCertPem, requestCert: true },
+      latency: latencyFromEnv(process.env.ROC_SIMULATOR_LATENCY),
+    });
+    process.env.ROC_ANNUAIRE_URL = simulator.annuaireUrl;
+    process.env.ROC_CLIENT_CERT ||= certs.clientCert;
+    process.env.ROC_CLIENT_KEY ||= certs.clientKey;
+    process.env.ROC_CA ||= certs.caCert;
+    log(`AMC simulator (embedded, mutual TLS): ${simulator.url}  WSDL: ${simulator.wsdlUrl}`);
+  }
+  // The shipped flow refers to these; an empty value means "not used".
+  for (const k of ['ROC_CLIENT_CERT', 'ROC_CLIENT_KEY', 'ROC_CA', 'ROC_CLIENT_P12']) process.env[k] ||= '';
+
+  if (settings.usingDevelopmentSecret) {
+    log('WARNING: ROC_CREDENTIAL_SECRET is not set: flow credentials are encrypted with the DEVELOPMENT secret.');
+  }
+
+  const app = express();
+  const server = http.createServer(app);
+  RED.init(server, settings);
+  app.use(settings.httpAdminRoot, RED.httpAdmin);
+  app.use(settings.httpNodeRoot, RED.httpNode);
+
+  const flowsStarted = new Promise<void>((resolve) => {
+    const onStarted = () => {
+      RED.events.removeListener('flows:started', onStarted);
+      resolve();
+    };
+    RED.events.on('flows:started', onStarted);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.uiPort, settings.uiHost, () => resolve());
+  });
+  await RED.start();
+  await flowsStarted;
+
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : settings.uiPort;
+  const url = `http://${settings.uiHost}:${port}/`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    simulator,
+    close() {
+      closing ||= (async () => {
+        await RED.stop();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        if (simulator) await simulator.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+export async function main(): Promise<void> {
+  const t0 = Date.now();
+  const rt = await startRuntime();
+  console.log(`ROC Bridge ready at ${rt.url} (editor) — started in ${Date.now() - t0} ms`);
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${sig}: stopping ROC Bridge…`);
+    const force = setTimeout(() => process.exit(1), 10000);
+    force.unref();
+    rt.close().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}

@@ -1,0 +1,96 @@
+/**
+ * The one adapter behind roc-annuaire, roc-idb, roc-sim, roc-clc and roc-del: read the dossier on
+ * msg.roc, call the service through the establishment's client, write the result on
+ * msg.roc.<service>, route OK to output 1 and KO to output 2, show the outcome and latency in the
+ * status (never patient data), and hand technical failures to catch nodes.
+ */
+import type { NodeAPI, Node, NodeDef, NodeMessage, NodeStatus } from './red';
+import type { EstablishmentNode } from '../roc-establishment/roc-establishment';
+import type { RocDossier, RocService, ServiceResult } from '../../lib/model/dossier';
+
+const STATUS_EVERY_MS = 250;
+
+export function statusFor(result: ServiceResult, certificate?: EstablishmentNode['certificate']): NodeStatus {
+  const ms = `${Math.round(result.latencyMs)} ms`;
+  const cert = certificate && certificate.level !== 'ok' ? ` · cert ${certificate.level === 'expired' ? 'expiré' : `J-${certificate.daysLeft}`}` : '';
+  if (result.status === 'OK') return { fill: 'green', shape: 'dot', text: `OK · ${ms}${cert}` };
+  const code = result.messages[0]?.code ?? 'KO';
+  if (result.technical) return { fill: 'red', shape: 'ring', text: `KO technique ${code} · ${ms}${cert}` };
+  return { fill: 'yellow', shape: 'ring', text: `KO ${code} · ${ms}${cert}` };
+}
+
+function idleStatus(est: EstablishmentNode | undefined): NodeStatus {
+  if (!est) return { fill: 'red', shape: 'ring', text: 'établissement non configuré' };
+  if (!est.client) return { fill: 'red', shape: 'ring', text: 'configuration établissement invalide' };
+  const c = est.certificate;
+  if (c?.level === 'expired') return { fill: 'red', shape: 'ring', text: `certificat expiré (${c.notAfter.slice(0, 10)})` };
+  if (c?.level === 'warning') return { fill: 'yellow', shape: 'ring', text: `certificat expire dans ${c.daysLeft} j` };
+  return {};
+}
+
+export function registerServiceNode(RED: NodeAPI, type: string, service: RocService): void {
+  function RocServiceNode(this: Node, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const est = RED.nodes.getNode(String(def.establishment ?? '')) as EstablishmentNode | undefined;
+    this.status(idleStatus(est));
+
+    // At hundreds of dossiers per second the editor must not receive a status event per message:
+    // show at most one every STATUS_EVERY_MS, always ending on the latest outcome.
+    let lastStatusAt = 0;
+    let pendingStatus: NodeStatus | undefined;
+    let statusTimer: NodeJS.Timeout | undefined;
+    const showStatus = (s: NodeStatus) => {
+      const now = Date.now();
+      if (now - lastStatusAt >= STATUS_EVERY_MS && !statusTimer) {
+        lastStatusAt = now;
+        this.status(s);
+        return;
+      }
+      pendingStatus = s;
+      statusTimer ??= setTimeout(() => {
+        statusTimer = undefined;
+        lastStatusAt = Date.now();
+        if (pendingStatus) this.status(pendingStatus);
+        pendingStatus = undefined;
+      }, STATUS_EVERY_MS - Math.min(STATUS_EVERY_MS, now - lastStatusAt));
+    };
+    this.on('close', (_removed, done) => {
+      if (statusTimer) clearTimeout(statusTimer);
+      statusTimer = undefined;
+      done();
+    });
+
+    this.on('input', (msg: NodeMessage, send, done) => {
+      const client = est?.client;
+      if (!client) {
+        const reason = est ? `configuration établissement invalide : ${est.configErrors.join(' ; ')}` : 'aucun établissement (roc-establishment) configuré';
+        this.status({ fill: 'red', shape: 'ring', text: reason.slice(0, 60) });
+        done(new Error(reason));
+        return;
+      }
+      const roc = msg.roc;
+      if (!roc || typeof roc !== 'object' || Array.isArray(roc)) {
+        this.status({ fill: 'red', shape: 'ring', text: 'msg.roc absent' });
+        done(new Error(`${service.toUpperCase()} : msg.roc doit contenir le dossier ROC (objet)`));
+        return;
+      }
+      client.call(service, roc as RocDossier).then(
+        (result) => {
+          (roc as Record<string, unknown>)[service] = result;
+          showStatus(statusFor(result, est.certificate));
+          send(result.status === 'OK' ? [msg, null] : [null, msg]);
+          if (result.technical) {
+            const err = new Error(`${service.toUpperCase()} KO technique : ${result.reason ?? result.messages[0]?.libelle ?? 'échec'}`);
+            done(err);
+          } else done();
+        },
+        (err: Error) => {
+          // The client never rejects by contract; this is a bug guard so a message never hangs.
+          this.status({ fill: 'red', shape: 'ring', text: 'erreur interne' });
+          done(err);
+        },
+      );
+    });
+  }
+  RED.nodes.registerType(type, RocServiceNode);
+}

@@ -1,0 +1,49 @@
+/**
+ * Node-RED settings for the ROC Bridge runtime (`npm start`).
+ *
+ * Everything a site changes comes from the environment, so the same file serves a laptop demo
+ * and a hospital server:
+ *   ROC_HOST / ROC_PORT            where the editor, the HTTP endpoints and the desk page listen
+ *                                  (default 127.0.0.1:1880)
+ *   ROC_CREDENTIAL_SECRET          key encrypting the flow credentials (a clearly-named development
+ *                                  default is used, with a warning, when unset)
+ *   ROC_USER_DIR                   Node-RED user directory (default .node-red/ in the project)
+ *   ROC_FLOW_FILE                  the flow file deployed (default flows/roc-bridge.json)
+ *   ROC_ANNUAIRE_URL, ROC_CLIENT_CERT, ROC_CLIENT_KEY, ROC_CA   the AMC directory and the
+ *                                  establishment's certificate files (see README); when
+ *                                  ROC_ANNUAIRE_URL is unset the embedded AMC simulator is used.
+ */
+const path = require('path');
+
+const DEV_SECRET = 'roc-bridge-DEVELOPMENT-ONLY-credential-secret';
+
+module.exports = {
+  uiHost: process.env.ROC_HOST || '127.0.0.1',
+  uiPort: Number(process.env.ROC_PORT !== undefined ? process.env.ROC_PORT : 1880),
+  userDir: process.env.ROC_USER_DIR || path.join(__dirname, '.node-red'),
+  flowFile: process.env.ROC_FLOW_FILE || path.join(__dirname, 'flows', 'roc-bridge.json'),
+  flowFilePretty: true,
+  credentialSecret: process.env.ROC_CREDENTIAL_SECRET || DEV_SECRET,
+  usingDevelopmentSecret: !process.env.ROC_CREDENTIAL_SECRET,
+  // The ROC palette is this package itself.
+  nodesDir: [__dirname],
+  httpAdminRoot: '/',
+  httpNodeRoot: '/',
+  apiMaxLength: '5mb',
+  diagnostics: { enabled: false, ui: false },
+  runtimeState: { enabled: false, ui: false },
+  telemetry: { enabled: false, updateNotification: false },
+  externalModules: { autoInstall: false, palette: { allowInstall: false } },
+  editorTheme: {
+    projects: { enabled: false },
+    tours: false,
+    page: { title: 'ROC Bridge' },
+    header: { title: 'ROC Bridge' },
+    palette: { catalogues: [] },
+  },
+  logging: {
+    console: { level: process.env.ROC_LOG_LEVEL || 'info', metrics: false, audit: false },
+  },
+  functionExternalModules: false,
+  exportGlobalContextKeys: false,
+};
