@@ -50,7 +50,10 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   trimValues: true,
   processEntities: true,
-  htmlEntities: false,
+  // An empty map (not `false`): fast-xml-parser 5 then decodes numeric character references
+  // (&#233; &#xE9;) as XML requires, and no HTML named entity; with `false` it leaves them as
+  // literal text. The option is typed boolean, hence the cast (covered by test/sel codec tests).
+  htmlEntities: {} as unknown as boolean,
   ignoreDeclaration: true,
   ignorePiTags: true,
   alwaysCreateTextNode: false,
