@@ -1,0 +1,107 @@
+/**
+ * One frame in, one verdict out: decode (charset) → parse (ER7) → map (PAM-FR) → what to answer.
+ * Never throws: whatever the bytes, the result says AA / AE / AR with table-0357 issues that
+ * name the place, and carries the ACK context (MSH-10 found even in a half-broken message).
+ *
+ * Verdicts: AR when the message cannot be read (no MSH, wrong delimiters: parser errors; 200
+ * unsupported message type); AE when it was read but fails validation (101, 102, 103, 100 for a
+ * missing segment) or an internal error happened (207); AA otherwise, including unknown events
+ * (`ignored: true`, meaning IGNORE) and accepted-with-warnings messages (issues of severity W).
+ */
+import { ackContextFromBytes, ackContextFromMessage, planAcks, type AckContext, type AckOptions, type AckPlan, type ApplicationAckCode } from './ack';
+import { decodeFrame, type DecodeOptions } from './charset';
+import { Er7Error, parseEr7, type Er7Message } from './er7';
+import { parseAdmission, type PamFrOptions } from './pamfr';
+import { TABLE_0357 } from './profile';
+import type { Admission, Hl7Charset, Hl7Issue, RocMeaning } from './types';
+
+export interface IntakeOptions extends DecodeOptions, Omit<PamFrOptions, 'charset'> {}
+
+export interface Hl7Intake {
+  /** AA accept, AE error, AR reject (original-mode code; see planAcks for enhanced mode). */
+  ackCode: ApplicationAckCode;
+  /** Errors (E) then warnings (W). */
+  issues: Hl7Issue[];
+  meaning: RocMeaning;
+  /** True for events the bridge does not act on (answered AA). */
+  ignored: boolean;
+  admission?: Admission;
+  context: AckContext;
+  charset: Hl7Charset;
+  /** MSH-18 as declared, when any. */
+  declaredCharset?: string;
+  /** The decoded text, when decoding happened. */
+  text?: string;
+  message?: Er7Message;
+}
+
+/** Process one frame's bytes. Never throws. */
+export function receive(bytes: Buffer, options: IntakeOptions = {}): Hl7Intake {
+  let context = ackContextFromBytes(bytes, undefined);
+  let charset: Hl7Charset = context.charset;
+  try {
+    const decoded = decodeFrame(bytes, options);
+    charset = decoded.charset;
+    context = ackContextFromBytes(bytes, charset);
+    const base = { context, charset, declaredCharset: decoded.declared, text: decoded.text };
+    const warnings: Hl7Issue[] = [];
+    if (decoded.unknownDeclared) {
+      warnings.push({
+        code: '103',
+        severity: 'W',
+        location: { segment: 'MSH', sequence: 1, field: 18 },
+        message: `${TABLE_0357['103'].fr} : jeu de caractères MSH-18 inconnu, ${charset} utilisé`,
+      });
+    }
+    let message: Er7Message;
+    try {
+      message = parseEr7(decoded.text, { hexCharset: charset === 'utf8' ? 'utf8' : 'latin1' });
+    } catch (e) {
+      if (e instanceof Er7Error) {
+        const issue: Hl7Issue = { code: e.code, severity: 'E', location: e.location, message: `${TABLE_0357[e.code].fr} : ${e.message}` };
+        return { ...base, ackCode: 'AR', issues: [issue, ...warnings], meaning: 'IGNORE', ignored: false };
+      }
+      throw e;
+    }
+    context = ackContextFromMessage(message, charset);
+    for (const w of message.warnings) warnings.push({ code: w.code, severity: 'W', location: w.location, message: `${TABLE_0357[w.code].fr} : ${w.message}` });
+    const result = parseAdmission(message, { ...options, charset });
+    const issues = [...result.errors, ...warnings, ...result.warnings];
+    if (result.admission && warnings.length) result.admission.warnings = [...warnings, ...result.admission.warnings];
+    const rejected = result.errors.some((e) => e.code === '200');
+    const ackCode: ApplicationAckCode = rejected ? 'AR' : result.errors.length ? 'AE' : 'AA';
+    return {
+      ...base,
+      context,
+      message,
+      ackCode,
+      issues,
+      meaning: result.meaning,
+      ignored: result.errors.length === 0 && result.meaning === 'IGNORE',
+      admission: result.admission,
+    };
+  } catch {
+    // Never leak the exception text (it could quote patient data): a generic 207.
+    return {
+      context,
+      charset,
+      ackCode: 'AE',
+      issues: [{ code: '207', severity: 'E', message: `${TABLE_0357['207'].fr} : le message n’a pas pu être traité` }],
+      meaning: 'IGNORE',
+      ignored: false,
+    };
+  }
+}
+
+/**
+ * The ACK(s) for an intake once the listener knows whether it stored the message
+ * (`stored: false` → CE / AE with 207). Convenience over planAcks.
+ */
+export function acksFor(intake: Hl7Intake, stored = true, options: Omit<AckOptions, 'code' | 'issues'> = {}): AckPlan {
+  if (intake.ackCode === 'AR') return planAcks(intake.context, { commit: 'CR', issues: intake.issues }, options);
+  if (!stored) {
+    const issue: Hl7Issue = { code: '207', severity: 'E', message: `${TABLE_0357['207'].fr} : enregistrement impossible, renvoyer le message` };
+    return planAcks(intake.context, { commit: 'CE', issues: [issue] }, options);
+  }
+  return planAcks(intake.context, { commit: 'CA', application: intake.ackCode, issues: intake.issues }, options);
+}
