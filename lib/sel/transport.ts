@@ -287,9 +287,20 @@ function once(target: Target, payload: Buffer, opts: PostOptions, agent: http.Ag
     req.on('error', (err) => {
       if (done) return;
       const e = classify(err, target, secured);
-      if (req.reusedSocket && !gotResponse && e.kind === 'reset') {
-        finish(new StaleSocketError('reset', e.message, undefined, undefined, e.code));
-      } else finish(e);
+      if (e.kind === 'reset' && !gotResponse) {
+        if (req.reusedSocket) {
+          finish(new StaleSocketError('reset', e.message, undefined, undefined, e.code));
+          return;
+        }
+        if (target.https) {
+          // A server that checks the client certificate in its application layer (e.g. Node's
+          // rejectUnauthorized) drops the connection right after the handshake, without a TLS alert.
+          // From the client both look the same as a server crash: say both.
+          finish(new TransportError('reset', `connexion fermée par ${target.label} sans réponse (incident du serveur, ou certificat client refusé)`, undefined, undefined, e.code));
+          return;
+        }
+      }
+      finish(e);
     });
 
     req.on('response', (res) => {
