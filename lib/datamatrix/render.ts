@@ -91,7 +91,7 @@ function page(symbol: Gray, seed: number): Gray {
  */
 export async function renderAttestationPng(attestation: Attestation, opts: RenderOptions = {}): Promise<Buffer> {
   const text = encodeAttestationText(attestation, opts.grammar);
-  const sc = opts.scale ?? (opts.page ? 3 : 4);
+  const sc = opts.scale ?? (opts.page ? 2 : 4);
   let img = await renderSymbol(text, sc);
   if (opts.page) img = page(img, opts.seed ?? 1);
   img = rotateQuarter(img, opts.rotate ?? 0);
