@@ -223,6 +223,9 @@ function send(target: Target, payload: Buffer, opts: PostOptions, agent: http.Ag
   });
 }
 
+/** Sockets whose TCP connection (and TLS handshake, for https) is complete. */
+const established = new WeakSet<object>();
+
 /** A reused keep-alive socket closed by the server before any byte of answer (replayable). */
 class StaleSocketError extends TransportError {}
 
@@ -278,10 +281,23 @@ function once(target: Target, payload: Buffer, opts: PostOptions, agent: http.Ag
     }, opts.connectTimeoutMs);
 
     req.on('socket', (socket) => {
-      if (req.reusedSocket) return onConnected();
-      if (target.https) (socket as tls.TLSSocket).once('secureConnect', onConnected);
-      else if (socket.connecting) socket.once('connect', onConnected);
-      else onConnected();
+      // A queued request handed a freed keep-alive socket has reusedSocket === false: ask the
+      // socket itself, never wait for an event that already happened.
+      if (req.reusedSocket || established.has(socket)) return onConnected();
+      if (target.https) {
+        socket.once('secureConnect', () => {
+          established.add(socket);
+          onConnected();
+        });
+      } else if (socket.connecting) {
+        socket.once('connect', () => {
+          established.add(socket);
+          onConnected();
+        });
+      } else {
+        established.add(socket);
+        onConnected();
+      }
     });
 
     req.on('error', (err) => {

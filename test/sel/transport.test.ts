@@ -64,6 +64,27 @@ describe('SOAP transport over HTTPS with mutual TLS', () => {
     expect(amc.received.at(-1)!.contentType).toBe(`application/soap+xml; charset=utf-8; action="${idbAction}"`);
   });
 
+  it('handles requests queued for a busy keep-alive socket like the others (timeouts, listeners)', async () => {
+    const one = new SoapTransport(mutualTls(), { maxSockets: 1 });
+    try {
+      const all = await Promise.all(Array.from({ length: 15 }, () => one.post(`${amc.base}/idb`, request, opts)));
+      expect(all.every((r) => r.status === 200)).toBe(true);
+      const socket = Object.values(one.httpsAgent.freeSockets).flat()[0]!;
+      expect(socket.listenerCount('secureConnect')).toBe(0);
+      // The second request waits for the socket of the first, then the AMC hangs: a read timeout.
+      let k = 0;
+      amc.behave(() => (++k === 2 ? { hang: true } : undefined));
+      const [first, second] = await Promise.allSettled([
+        one.post(`${amc.base}/idb`, request, { ...opts, connectTimeoutMs: 10_000, readTimeoutMs: 300 }),
+        one.post(`${amc.base}/idb`, request, { ...opts, connectTimeoutMs: 10_000, readTimeoutMs: 300 }),
+      ]);
+      expect(first.status).toBe('fulfilled');
+      expect(second.status === 'rejected' && (second.reason as TransportError).kind).toBe('timeout-read');
+    } finally {
+      one.close();
+    }
+  });
+
   it('times out reading when the AMC never answers', async () => {
     amc.behave(() => ({ hang: true }));
     const e = await failure(transport.post(`${amc.base}/idb`, request, { ...opts, readTimeoutMs: 300 }));
