@@ -72,14 +72,12 @@ export function readMsh18(bytes: Buffer): string | undefined {
   return v === '' ? undefined : v;
 }
 
+const MSH18_INDEX = new Map(Object.entries(MSH18_CHARSETS).map(([k, v]) => [k.toUpperCase(), v]));
+
 /** The charset for an MSH-18 value, or undefined when the profile does not know it. */
 export function charsetFromMsh18(value: string | undefined): Hl7Charset | undefined {
   if (value === undefined) return undefined;
-  const key = value.trim().toUpperCase().replace(/\s+/g, ' ');
-  for (const k of Object.keys(MSH18_CHARSETS)) {
-    if (k.toUpperCase() === key) return MSH18_CHARSETS[k];
-  }
-  return undefined;
+  return MSH18_INDEX.get(value.trim().toUpperCase().replace(/\s+/g, ' '));
 }
 
 /** The MSH-18 value to write for a charset (used when answering a message that declared none). */
@@ -87,14 +85,35 @@ export function msh18For(charset: Hl7Charset): string {
   return CHARSET_TO_MSH18[charset];
 }
 
+/**
+ * ISO 8859-15 differs from latin1 in eight code points only. Decoding as latin1 (native) and
+ * replacing those eight is about 15 times faster than iconv-lite on a 1.4 KB ADT; the test suite
+ * checks the result equals iconv-lite's for all 256 byte values. iconv-lite still encodes.
+ */
+const LATIN9_FROM_LATIN1: Record<string, string> = {
+  '\u00a4': '\u20ac', // €
+  '\u00a6': '\u0160', // Š
+  '\u00a8': '\u0161', // š
+  '\u00b4': '\u017d', // Ž
+  '\u00b8': '\u017e', // ž
+  '\u00bc': '\u0152', // Œ
+  '\u00bd': '\u0153', // œ
+  '\u00be': '\u0178', // Ÿ
+};
+const LATIN9_RE = /[\u00a4\u00a6\u00a8\u00b4\u00b8\u00bc\u00bd\u00be]/g;
+
 export function decodeBytes(bytes: Buffer, charset: Hl7Charset): string {
   switch (charset) {
     case 'utf8': {
-      const b = bytes.subarray(0, 3).equals(UTF8_BOM) ? bytes.subarray(3) : bytes;
-      return b.toString('utf8');
+      const bom = bytes.length >= 3 && bytes[0] === UTF8_BOM[0] && bytes[1] === UTF8_BOM[1] && bytes[2] === UTF8_BOM[2];
+      return bytes.toString('utf8', bom ? 3 : 0);
     }
     case 'latin1':
       return bytes.toString('latin1');
+    case 'iso-8859-15': {
+      const s = bytes.toString('latin1');
+      return s.replace(LATIN9_RE, (c) => LATIN9_FROM_LATIN1[c]);
+    }
     default:
       return iconv.decode(bytes, charset);
   }

@@ -197,13 +197,18 @@ export function escapeValue(value: string, d: Delimiters = STANDARD_DELIMITERS):
 
 /** One repetition of a field: components and subcomponents resolved on access. */
 export class Repetition {
+  private comps?: string[];
   constructor(
     private readonly text: string,
     private readonly msg: Er7Message,
   ) {}
   /** Unescaped component (1-based) and subcomponent; '' when absent. */
   get(component = 1, subcomponent = 1): string {
-    return this.msg.leaf(this.text, component, subcomponent);
+    // Components are split once per repetition: mappers read several from the same one.
+    const comps = (this.comps ??= this.text.split(this.msg.delimiters.component));
+    const c = comps[component - 1];
+    if (c === undefined || c === '') return '';
+    return this.msg.leaf(c, 1, subcomponent, true);
   }
   /** Raw text of the repetition, or of one component. */
   raw(component?: number): string {
@@ -325,10 +330,10 @@ export class Er7Message {
   }
 
   /** @internal Component/subcomponent of a repetition's text, unescaped. */
-  leaf(rep: string, component: number, subcomponent: number): string {
+  leaf(rep: string, component: number, subcomponent: number, isComponent = false): string {
     if (rep === '') return '';
     const d = this.delimiters;
-    let t = component === 1 && rep.indexOf(d.component) === -1 ? rep : nth(rep, d.component, component);
+    let t = isComponent || (component === 1 && rep.indexOf(d.component) === -1) ? rep : nth(rep, d.component, component);
     if (t.indexOf(d.subcomponent) !== -1 || subcomponent !== 1) t = nth(t, d.subcomponent, subcomponent);
     return t.indexOf(d.escape) === -1 ? t : unescapeValue(t, d, this.hexCharset);
   }

@@ -9,10 +9,10 @@
  * (`ignored: true`, meaning IGNORE) and accepted-with-warnings messages (issues of severity W).
  */
 import { ackContextFromBytes, ackContextFromMessage, planAcks, type AckContext, type AckOptions, type AckPlan, type ApplicationAckCode } from './ack';
-import { decodeFrame, type DecodeOptions } from './charset';
+import { charsetFromMsh18, decodeFrame, readMsh18, type DecodeOptions } from './charset';
 import { Er7Error, parseEr7, type Er7Message } from './er7';
 import { parseAdmission, type PamFrOptions } from './pamfr';
-import { TABLE_0357 } from './profile';
+import { DEFAULT_CHARSET, TABLE_0357 } from './profile';
 import type { Admission, Hl7Charset, Hl7Issue, RocMeaning } from './types';
 
 export interface IntakeOptions extends DecodeOptions, Omit<PamFrOptions, 'charset'> {}
@@ -37,13 +37,10 @@ export interface Hl7Intake {
 
 /** Process one frame's bytes. Never throws. */
 export function receive(bytes: Buffer, options: IntakeOptions = {}): Hl7Intake {
-  let context = ackContextFromBytes(bytes, undefined);
-  let charset: Hl7Charset = context.charset;
+  let charset: Hl7Charset | undefined;
   try {
     const decoded = decodeFrame(bytes, options);
     charset = decoded.charset;
-    context = ackContextFromBytes(bytes, charset);
-    const base = { context, charset, declaredCharset: decoded.declared, text: decoded.text };
     const warnings: Hl7Issue[] = [];
     if (decoded.unknownDeclared) {
       warnings.push({
@@ -59,22 +56,32 @@ export function receive(bytes: Buffer, options: IntakeOptions = {}): Hl7Intake {
     } catch (e) {
       if (e instanceof Er7Error) {
         const issue: Hl7Issue = { code: e.code, severity: 'E', location: e.location, message: `${TABLE_0357[e.code].fr} : ${e.message}` };
-        return { ...base, ackCode: 'AR', issues: [issue, ...warnings], meaning: 'IGNORE', ignored: false };
+        return {
+          // The parser refused the message: read what an ACK needs from the raw MSH line.
+          context: ackContextFromBytes(bytes, charset),
+          charset,
+          declaredCharset: decoded.declared,
+          text: decoded.text,
+          ackCode: 'AR',
+          issues: [issue, ...warnings],
+          meaning: 'IGNORE',
+          ignored: false,
+        };
       }
       throw e;
     }
-    context = ackContextFromMessage(message, charset);
     for (const w of message.warnings) warnings.push({ code: w.code, severity: 'W', location: w.location, message: `${TABLE_0357[w.code].fr} : ${w.message}` });
     const result = parseAdmission(message, { ...options, charset });
-    const issues = [...result.errors, ...warnings, ...result.warnings];
+    const issues = warnings.length ? [...result.errors, ...warnings, ...result.warnings] : [...result.errors, ...result.warnings];
     if (result.admission && warnings.length) result.admission.warnings = [...warnings, ...result.admission.warnings];
     const rejected = result.errors.some((e) => e.code === '200');
-    const ackCode: ApplicationAckCode = rejected ? 'AR' : result.errors.length ? 'AE' : 'AA';
     return {
-      ...base,
-      context,
+      context: ackContextFromMessage(message, charset),
+      charset,
+      declaredCharset: decoded.declared,
+      text: decoded.text,
       message,
-      ackCode,
+      ackCode: rejected ? 'AR' : result.errors.length ? 'AE' : 'AA',
       issues,
       meaning: result.meaning,
       ignored: result.errors.length === 0 && result.meaning === 'IGNORE',
@@ -82,9 +89,15 @@ export function receive(bytes: Buffer, options: IntakeOptions = {}): Hl7Intake {
     };
   } catch {
     // Never leak the exception text (it could quote patient data): a generic 207.
+    let context: AckContext;
+    try {
+      context = ackContextFromBytes(bytes, charset);
+    } catch {
+      context = { sendingApplication: '', sendingFacility: '', receivingApplication: '', receivingFacility: '', charset: charset ?? DEFAULT_CHARSET };
+    }
     return {
       context,
-      charset,
+      charset: context.charset,
       ackCode: 'AE',
       issues: [{ code: '207', severity: 'E', message: `${TABLE_0357['207'].fr} : le message n’a pas pu être traité` }],
       meaning: 'IGNORE',
@@ -104,4 +117,28 @@ export function acksFor(intake: Hl7Intake, stored = true, options: Omit<AckOptio
     return planAcks(intake.context, { commit: 'CE', issues: [issue] }, options);
   }
   return planAcks(intake.context, { commit: 'CA', application: intake.ackCode, issues: intake.issues }, options);
+}
+
+/**
+ * The verdict for an MLLP `oversize` event: AR with a 207 naming the size, MSH-10 and the header
+ * read from the kept head of the frame (so MSA-2 still echoes the sender's control id).
+ */
+export function rejectOversize(head: Buffer, size: number, maxFrameSize: number, options: DecodeOptions = {}): Hl7Intake {
+  const declared = charsetFromMsh18(readMsh18(head));
+  const charset = declared ?? options.defaultCharset ?? DEFAULT_CHARSET;
+  const context = ackContextFromBytes(head, charset);
+  return {
+    context,
+    charset,
+    ackCode: 'AR',
+    issues: [
+      {
+        code: '207',
+        severity: 'E',
+        message: `${TABLE_0357['207'].fr} : message trop volumineux (${size} octets, maximum ${maxFrameSize})`,
+      },
+    ],
+    meaning: 'IGNORE',
+    ignored: false,
+  };
 }

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { ackContextFromBytes, buildAck, formatErl, planAcks, shouldSendAck, newControlId, ackModeOf } from '../../lib/hl7/ack';
 import { parseEr7 } from '../../lib/hl7/er7';
-import { acksFor, receive } from '../../lib/hl7/intake';
+import { acksFor, receive, rejectOversize } from '../../lib/hl7/intake';
 import { MllpDeframer, frame } from '../../lib/hl7/mllp';
 import { decodeFrame } from '../../lib/hl7/charset';
 
@@ -290,9 +290,12 @@ describe('NACKs for bad input', () => {
     const d = new MllpDeframer({ maxFrameSize: 1000 });
     const [ev] = d.push(frame(Buffer.concat([A01, Buffer.alloc(5000, 0x41)])));
     expect(ev.kind).toBe('oversize');
-    const ctx = ackContextFromBytes((ev as { head: Buffer }).head);
-    const ack = buildAck(ctx, { code: 'AR', issues: [{ code: '207', severity: 'E', message: 'Message trop volumineux' }] });
+    const verdict = rejectOversize((ev as { head: Buffer }).head, (ev as { size: number }).size, 1000);
+    expect(verdict.ackCode).toBe('AR');
+    const ack = acksFor(verdict).application!;
     expect(ack.text).toContain('MSA|AR|A01-UTF8-0001\r');
+    expect(ack.text).toContain(`|207^Application internal error^HL70357|E||||Erreur interne de l’application : message trop volumineux (${A01.length + 5000} octets, maximum 1000)\r`);
+    expect(ack.text.split('|')[2]).toBe('ROC-BRIDGE');
   });
 
   it('answers every published sample AA (the A03 with its shifted-ZBE warning)', () => {

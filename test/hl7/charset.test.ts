@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { charsetFromMsh18, decodeFrame, encode, readMsh18, readRawMsh } from '../../lib/hl7/charset';
+import * as iconv from 'iconv-lite';
+import { charsetFromMsh18, decodeBytes, decodeFrame, encode, readMsh18, readRawMsh } from '../../lib/hl7/charset';
 
 const FIX = path.join(__dirname, '..', 'fixtures', 'hl7');
 const utf8 = readFileSync(path.join(FIX, 'pamfr-own-adt-a01-amo-amc-utf8.hl7'));
@@ -62,6 +63,13 @@ describe('charsets', () => {
   it('falls back to the default on an unknown MSH-18 and says so', () => {
     const odd = Buffer.from(iso.toString('latin1').replace('8859/15', 'KLINGON'), 'latin1');
     expect(decodeFrame(odd)).toMatchObject({ charset: 'iso-8859-15', declared: 'KLINGON', unknownDeclared: true });
+  });
+
+  it('decodes ISO 8859-15 exactly as iconv-lite does, for every byte value', () => {
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    expect(decodeBytes(all, 'iso-8859-15')).toBe(iconv.decode(all, 'iso-8859-15'));
+    expect(decodeBytes(Buffer.from([0xa4, 0xbc, 0xbd, 0xbe, 0xe7]), 'iso-8859-15')).toBe('€ŒœŸç');
+    expect(decodeBytes(Buffer.from([0xef, 0xbb, 0xbf, 0x41]), 'utf8')).toBe('A');
   });
 
   it('encodes answers in the message charset', () => {
