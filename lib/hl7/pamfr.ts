@@ -529,10 +529,11 @@ export function parseAdmission(msg: Er7Message, options: PamFrOptions = {}): Adm
   }
   if (messageType && !event) r.error('101', locOf('MSH-9.2'), `événement (MSH-9.2) absent`);
 
-  const meaning: RocMeaning = r.errors.length ? 'IGNORE' : meaningOf(event, options);
-  if (r.errors.length && (!messageType || !SUPPORTED_MESSAGE_TYPES.includes(messageType))) {
-    return { meaning, errors: r.errors, warnings: r.warnings, ok: false };
+  if (!messageType || !SUPPORTED_MESSAGE_TYPES.includes(messageType)) {
+    return { meaning: 'IGNORE', errors: r.errors, warnings: r.warnings, ok: false };
   }
+  // A missing MSH-10 does not stop the mapping: every problem is reported at once.
+  const meaning: RocMeaning = event ? meaningOf(event, options) : 'IGNORE';
 
   const admission: Admission = {
     messageType,

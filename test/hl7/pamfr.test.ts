@@ -280,6 +280,13 @@ describe('PAM-FR admission mapping', () => {
   it('refuses what an admission cannot do without', () => {
     const noMsh10 = admit(setField(A01_UTF8, 'MSH', 10, ''));
     expect(noMsh10.errors).toEqual([expect.objectContaining({ code: '101', location: expect.objectContaining({ segment: 'MSH', field: 10 }) })]);
+    // the rest is still mapped and checked: all problems at once
+    expect(noMsh10.meaning).toBe('IDB');
+    const twoProblems = admit(setField(setField(A01_UTF8, 'MSH', 10, ''), 'PID', 7, '19851340'));
+    expect(twoProblems.errors.map((e) => [e.code, e.location?.segment, e.location?.field])).toEqual([
+      ['101', 'MSH', 10],
+      ['102', 'PID', 7],
+    ]);
 
     const oru = admit(setField(A01_UTF8, 'MSH', 9, 'ORU^R01^ORU_R01'));
     expect(oru.errors).toEqual([expect.objectContaining({ code: '200', location: expect.objectContaining({ segment: 'MSH', field: 9, component: 1 }) })]);
