@@ -89,18 +89,26 @@ function refuse<K extends keyof typeof IMAGE_REFUSALS>(code: K, ...args: Paramet
 }
 
 const fmt = (n: number) => n.toLocaleString('fr-FR', { maximumFractionDigits: 1 });
+const bytes = (n: number) => (n >= 1024 * 1024 ? `${fmt(n / (1024 * 1024))} Mo` : `${fmt(n / 1024)} Ko`);
 
 // ---------------------------------------------------------------------------------------------
 
 const HINTS = new Map<DecodeHintType, unknown>([[DecodeHintType.TRY_HARDER, true]]);
 
 function tryDecode(g: Gray, global = false): string | undefined {
+  // @zxing/library signals "not found here" with exceptions, thousands per search: without a
+  // stack trace they cost nothing (with source-map support installed, e.g. under jest, each one
+  // costs a stack walk). Synchronous block: no other code runs while the limit is lowered.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
     const src = new RGBLuminanceSource(g.data, g.width, g.height);
     const bitmap = new BinaryBitmap(global ? new GlobalHistogramBinarizer(src) : new HybridBinarizer(src));
     return new DataMatrixReader().decode(bitmap, HINTS).getText();
   } catch {
     return undefined;
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
 
@@ -158,7 +166,7 @@ export async function decodeImage(buf: Buffer, opts: DecodeOptions = {}): Promis
   const maxBytes = opts.maxBytes ?? MAX_IMAGE_BYTES;
   const maxPixels = opts.maxPixels ?? MAX_IMAGE_PIXELS;
   if (!Buffer.isBuffer(buf) || buf.length === 0) return refuse('IMAGE_VIDE');
-  if (buf.length > maxBytes) return refuse('IMAGE_TROP_LOURDE', fmt(buf.length / (1024 * 1024)), fmt(maxBytes / (1024 * 1024)));
+  if (buf.length > maxBytes) return refuse('IMAGE_TROP_LOURDE', bytes(buf.length), bytes(maxBytes));
   const info = imageSize(buf);
   if (info.format === 'unknown') return refuse('FORMAT_IMAGE_NON_PRIS_EN_CHARGE', info.what);
   const label = info.format === 'png' ? 'PNG' : 'JPEG';

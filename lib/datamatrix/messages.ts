@@ -107,8 +107,8 @@ export type RefusalCode = keyof typeof REFUSALS;
 /** Image decoding refusals. */
 export const IMAGE_REFUSALS = {
   IMAGE_VIDE: () => 'Le fichier image est vide.',
-  IMAGE_TROP_LOURDE: (mb: string, maxMb: string) =>
-    `L’image pèse ${mb} Mo, au-delà de la limite de ${maxMb} Mo : photographiez ou numérisez seulement l’attestation, en résolution normale.`,
+  IMAGE_TROP_LOURDE: (size: string, max: string) =>
+    `L’image pèse ${size}, au-delà de la limite de ${max} : photographiez ou numérisez seulement l’attestation, en résolution normale.`,
   IMAGE_TROP_GRANDE: (w: number, h: number, maxMp: string) =>
     `L’image annonce ${w} × ${h} pixels, au-delà de la limite de ${maxMp} mégapixels : elle n’a pas été ouverte. Numérisez l’attestation en résolution normale (150 à 300 ppp).`,
   FORMAT_IMAGE_NON_PRIS_EN_CHARGE: (what: string) =>

@@ -4,6 +4,7 @@
  * Pure TypeScript, no native code.
  */
 import { PNG } from 'pngjs';
+import * as zlib from 'zlib';
 
 export interface Gray {
   width: number;
@@ -39,10 +40,30 @@ export function grayToRgba(g: Gray): Buffer {
   return out;
 }
 
+function chunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(data, zlib.crc32(head.subarray(4))) >>> 0, 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+/** Write an 8-bit grayscale PNG (no filter, zlib): small, and fast even for large pages. */
 export function grayToPng(g: Gray): Buffer {
-  const png = new PNG({ width: g.width, height: g.height });
-  png.data = grayToRgba(g);
-  return PNG.sync.write(png);
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(g.width, 0);
+  ihdr.writeUInt32BE(g.height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 0; // grayscale
+  const raw = Buffer.alloc((g.width + 1) * g.height);
+  for (let y = 0; y < g.height; y++) raw.set(g.data.subarray(y * g.width, (y + 1) * g.width), y * (g.width + 1) + 1);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 export function pngToGray(buf: Buffer): Gray {
@@ -50,42 +71,66 @@ export function pngToGray(buf: Buffer): Gray {
   return rgbaToGray(png.width, png.height, png.data);
 }
 
-/** Resize by a factor: area averaging when shrinking, bilinear when enlarging. */
+/**
+ * Resize by a factor: area averaging when shrinking, bilinear when enlarging.
+ * (Hot loops avoid Math.* calls: they are slow where the global Math comes from another realm,
+ * as under jest.)
+ */
 export function scale(src: Gray, factor: number): Gray {
   const w = Math.max(1, Math.round(src.width * factor));
   const h = Math.max(1, Math.round(src.height * factor));
   const dst = gray(w, h, 0);
+  const sw = src.width;
+  const sd = src.data;
+  const dd = dst.data;
   if (factor < 1) {
     const inv = 1 / factor;
+    const xs0 = new Int32Array(w);
+    const xs1 = new Int32Array(w);
+    for (let x = 0; x < w; x++) {
+      const x0 = (x * inv) | 0;
+      let x1 = ((x + 1) * inv) | 0;
+      if (x1 <= x0) x1 = x0 + 1;
+      if (x1 > sw) x1 = sw;
+      xs0[x] = x0;
+      xs1[x] = x1;
+    }
     for (let y = 0; y < h; y++) {
-      const y0 = Math.floor(y * inv);
-      const y1 = Math.min(src.height, Math.max(y0 + 1, Math.floor((y + 1) * inv)));
+      const y0 = (y * inv) | 0;
+      let y1 = ((y + 1) * inv) | 0;
+      if (y1 <= y0) y1 = y0 + 1;
+      if (y1 > src.height) y1 = src.height;
       for (let x = 0; x < w; x++) {
-        const x0 = Math.floor(x * inv);
-        const x1 = Math.min(src.width, Math.max(x0 + 1, Math.floor((x + 1) * inv)));
+        const x0 = xs0[x];
+        const x1 = xs1[x];
         let sum = 0;
         for (let yy = y0; yy < y1; yy++) {
-          const row = yy * src.width;
-          for (let xx = x0; xx < x1; xx++) sum += src.data[row + xx];
+          const row = yy * sw;
+          for (let xx = x0; xx < x1; xx++) sum += sd[row + xx];
         }
-        dst.data[y * w + x] = sum / ((y1 - y0) * (x1 - x0));
+        dd[y * w + x] = sum / ((y1 - y0) * (x1 - x0));
       }
     }
     return dst;
   }
+  const sh = src.height;
   for (let y = 0; y < h; y++) {
-    const sy = Math.min(src.height - 1, Math.max(0, (y + 0.5) / factor - 0.5));
-    const y0 = Math.floor(sy);
-    const y1 = Math.min(src.height - 1, y0 + 1);
+    let sy = (y + 0.5) / factor - 0.5;
+    if (sy < 0) sy = 0;
+    if (sy > sh - 1) sy = sh - 1;
+    const y0 = sy | 0;
+    const y1 = y0 + 1 < sh ? y0 + 1 : sh - 1;
     const fy = sy - y0;
     for (let x = 0; x < w; x++) {
-      const sx = Math.min(src.width - 1, Math.max(0, (x + 0.5) / factor - 0.5));
-      const x0 = Math.floor(sx);
-      const x1 = Math.min(src.width - 1, x0 + 1);
+      let sx = (x + 0.5) / factor - 0.5;
+      if (sx < 0) sx = 0;
+      if (sx > sw - 1) sx = sw - 1;
+      const x0 = sx | 0;
+      const x1 = x0 + 1 < sw ? x0 + 1 : sw - 1;
       const fx = sx - x0;
-      const a = src.data[y0 * src.width + x0] * (1 - fx) + src.data[y0 * src.width + x1] * fx;
-      const b = src.data[y1 * src.width + x0] * (1 - fx) + src.data[y1 * src.width + x1] * fx;
-      dst.data[y * w + x] = a * (1 - fy) + b * fy;
+      const a = sd[y0 * sw + x0] * (1 - fx) + sd[y0 * sw + x1] * fx;
+      const b = sd[y1 * sw + x0] * (1 - fx) + sd[y1 * sw + x1] * fx;
+      dd[y * w + x] = a * (1 - fy) + b * fy;
     }
   }
   return dst;
@@ -144,27 +189,35 @@ export function rotate(src: Gray, degrees: number): Gray {
   const w = Math.ceil(Math.abs(src.width * cos) + Math.abs(src.height * sin));
   const h = Math.ceil(Math.abs(src.width * sin) + Math.abs(src.height * cos));
   const dst = gray(w, h, 255);
-  const cx = src.width / 2;
-  const cy = src.height / 2;
+  const sw = src.width;
+  const sh = src.height;
+  const sd = src.data;
+  const dd = dst.data;
+  const cx = sw / 2;
+  const cy = sh / 2;
   const dx = w / 2;
   const dy = h / 2;
   for (let y = 0; y < h; y++) {
+    const ry = y + 0.5 - dy;
     for (let x = 0; x < w; x++) {
       // inverse mapping
       const rx = x + 0.5 - dx;
-      const ry = y + 0.5 - dy;
-      const sx = rx * cos + ry * sin + cx - 0.5;
-      const sy = -rx * sin + ry * cos + cy - 0.5;
-      if (sx < -0.5 || sy < -0.5 || sx > src.width - 0.5 || sy > src.height - 0.5) continue;
-      const x0 = Math.max(0, Math.min(src.width - 1, Math.floor(sx)));
-      const y0 = Math.max(0, Math.min(src.height - 1, Math.floor(sy)));
-      const x1 = Math.min(src.width - 1, x0 + 1);
-      const y1 = Math.min(src.height - 1, y0 + 1);
-      const fx = Math.max(0, Math.min(1, sx - x0));
-      const fy = Math.max(0, Math.min(1, sy - y0));
-      const a = src.data[y0 * src.width + x0] * (1 - fx) + src.data[y0 * src.width + x1] * fx;
-      const b = src.data[y1 * src.width + x0] * (1 - fx) + src.data[y1 * src.width + x1] * fx;
-      dst.data[y * w + x] = a * (1 - fy) + b * fy;
+      let sx = rx * cos + ry * sin + cx - 0.5;
+      let sy = -rx * sin + ry * cos + cy - 0.5;
+      if (sx < -0.5 || sy < -0.5 || sx > sw - 0.5 || sy > sh - 0.5) continue;
+      if (sx < 0) sx = 0;
+      if (sy < 0) sy = 0;
+      if (sx > sw - 1) sx = sw - 1;
+      if (sy > sh - 1) sy = sh - 1;
+      const x0 = sx | 0;
+      const y0 = sy | 0;
+      const x1 = x0 + 1 < sw ? x0 + 1 : x0;
+      const y1 = y0 + 1 < sh ? y0 + 1 : y0;
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const a = sd[y0 * sw + x0] * (1 - fx) + sd[y0 * sw + x1] * fx;
+      const b = sd[y1 * sw + x0] * (1 - fx) + sd[y1 * sw + x1] * fx;
+      dd[y * w + x] = a * (1 - fy) + b * fy;
     }
   }
   return dst;

@@ -61,8 +61,11 @@ function page(symbol: Gray, seed: number): Gray {
   const p = gray(W, H, 250);
   const rnd = prng(seed);
   const fill = (x: number, y: number, w: number, h: number, v: number) => {
-    for (let yy = Math.max(0, y); yy < Math.min(H, y + h); yy++)
-      for (let xx = Math.max(0, x); xx < Math.min(W, x + w); xx++) p.data[yy * W + xx] = v;
+    const y0 = Math.max(0, y);
+    const y1 = Math.min(H, y + h);
+    const x0 = Math.max(0, x);
+    const x1 = Math.min(W, x + w);
+    for (let yy = y0; yy < y1; yy++) p.data.fill(v, yy * W + x0, yy * W + x1);
   };
   // Header band (insurer logo), then paragraphs of "words".
   fill(30, 30, 160, 50, 60);

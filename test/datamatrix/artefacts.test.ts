@@ -166,7 +166,7 @@ describe('artefacts that cannot be repaired are refused with a specific message'
   test('binary garbage (a PNG file read as text, random bytes) is refused as unreadable', () => {
     const png = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'datamatrix', 'cevennes.png'));
     let seed = 7;
-    const rnd = Buffer.alloc(300).map(() => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed & 0xff));
+    const rnd = Buffer.from(Array.from({ length: 300 }, () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed & 0xff)));
     for (const s of [png.toString('latin1').slice(0, 800), rnd.toString('latin1'), rnd.toString('utf8')]) {
       const r = refused(parseAttestation(s));
       expect(r.code).toBe('ILLISIBLE');

@@ -56,6 +56,11 @@ describe('default grammar (ATP01, GS-separated)', () => {
     expect(r.ok && r.attestation.adressage).toBeUndefined();
   });
 
+  test('a numéro d’adhérent with dashes is kept as printed', () => {
+    const r = parseAttestation(fields({ adh: '05-118-442' }));
+    expect(r.ok && r.attestation.numeroAdherent).toBe('05-118-442');
+  });
+
   test('a 10-digit numéro AMC is kept as is; leading zeros of the adhérent are kept', () => {
     const r = parseAttestation(fields({ amc: '0441927302', adh: '000417852' }));
     expect(r.ok && r.attestation).toMatchObject({ numeroAmc: '0441927302', numeroAmcBrut: '0441927302', numeroAdherent: '000417852' });
@@ -78,7 +83,8 @@ describe('field validation (each refusal names the field and the problem)', () =
     ['convention absent', fields({ conv: '' }), 'CONVENTION_ABSENTE', /type de convention est absent/],
     ['CSR too long', fields({ csr: 'CRITERE-BEAUCOUP-TROP-LONG' }), 'CSR_INVALIDE', /critère secondaire de routage.*20 caractères/],
     ['CSR with accents', fields({ csr: 'CHÂTEAU' }), 'CSR_INVALIDE', /lettres sans accent/],
-    ['adhérent with a dash', fields({ adh: '0001-2345' }), 'NUMERO_ADHERENT_INVALIDE', /numéro d’adhérent.*lettres sans accent et chiffres/],
+    ['adhérent with a #', fields({ adh: '0001#2345' }), 'NUMERO_ADHERENT_INVALIDE', /numéro d’adhérent.*lettres sans accent et chiffres/],
+    ['adhérent ending with a dash', fields({ adh: '00012345-' }), 'NUMERO_ADHERENT_INVALIDE', /avec - \. \/ ou espace à l’intérieur/],
     ['adhérent absent', fields({ adh: '' }), 'NUMERO_ADHERENT_INVALIDE', /absent/],
     ['30 February', fields({ fin: '20260230' }), 'DATE_INVALIDE', /date de fin de validité « 20260230 ».*30 février 2026 n’existe pas/],
     ['29 February of a common year', fields({ debut: '20250229', fin: '20251231' }), 'DATE_INVALIDE', /29 février 2025 n’existe pas/],
@@ -98,7 +104,7 @@ describe('field validation (each refusal names the field and the problem)', () =
   });
 
   test('the numéro d’adhérent is never echoed in a refusal', () => {
-    const r = refused(parseAttestation(fields({ adh: '1234567890-XYZ' })));
+    const r = refused(parseAttestation(fields({ adh: '1234567890#XYZ' })));
     expect(r.reason).not.toContain('1234567890');
   });
 

@@ -34,11 +34,16 @@ export interface SeedBeneficiaire {
 export const SEED_PATH = path.join(__dirname, '..', '..', 'simulator', 'seed', 'amc-seed.json');
 export const FIXTURE_PATH = path.join(__dirname, '..', 'fixtures', 'datamatrix', 'beneficiaires.json');
 
-/** The seeded beneficiaries (read at test time), or our own fixtures until the seed exists. */
+/**
+ * Every seeded beneficiary (read at test time, when the seed exists) followed by our own fixtures
+ * (8-digit numéro AMC, two conventions, CSR, SESAM-Vitale addressing, expired attestation).
+ */
 export function loadBeneficiaires(): { source: string; list: SeedBeneficiaire[] } {
-  const file = fs.existsSync(SEED_PATH) ? SEED_PATH : FIXTURE_PATH;
-  const data = JSON.parse(fs.readFileSync(file, 'utf8')) as { beneficiaires: SeedBeneficiaire[] };
-  return { source: path.relative(path.join(__dirname, '..', '..'), file), list: data.beneficiaires };
+  const read = (file: string) => (JSON.parse(fs.readFileSync(file, 'utf8')) as { beneficiaires: SeedBeneficiaire[] }).beneficiaires;
+  const rel = (file: string) => path.relative(path.join(__dirname, '..', '..'), file);
+  const fixtures = read(FIXTURE_PATH);
+  if (!fs.existsSync(SEED_PATH)) return { source: rel(FIXTURE_PATH), list: fixtures };
+  return { source: `${rel(SEED_PATH)} + ${rel(FIXTURE_PATH)}`, list: [...read(SEED_PATH), ...fixtures] };
 }
 
 /** The attestation printed for a seeded beneficiary. */
