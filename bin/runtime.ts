@@ -9,7 +9,7 @@ import http from 'node:http';
 import path from 'node:path';
 import express from 'express';
 import { ensureDevCerts } from '../simulator/make-certs';
-import { startSimulator, type RunningSimulator } from '../simulator/server';
+import { startSimulator, type LatencyMode, type RunningSimulator } from '../simulator/server';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const RED = require('node-red');
@@ -23,11 +23,11 @@ export interface RunningRuntime {
   close(): Promise<void>;
 }
 
-function latencyFromEnv(v: string | undefined): Parameters<typeof startSimulator>[0] extends infer O ? (O extends { latency?: infer L } ? L : never) : never {
-  if (!v || v === 'instant') return { mode: 'instant' } as never;
-  if (v === 'national') return { mode: 'national' } as never;
+function latencyFromEnv(v: string | undefined): LatencyMode {
+  if (!v || v === 'instant') return { mode: 'instant' };
+  if (v === 'national') return { mode: 'national' };
   const ms = Number(v);
-  if (Number.isFinite(ms) && ms >= 0) return { mode: 'fixed', ms } as never;
+  if (Number.isFinite(ms) && ms >= 0) return { mode: 'fixed', ms };
   throw new Error(`ROC_SIMULATOR_LATENCY must be instant, national or a number of milliseconds (got "${v}")`);
 }
 

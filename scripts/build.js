@@ -6,5 +6,10 @@ const { execFileSync } = require('child_process');
 const path = require('path');
 const root = path.resolve(__dirname, '..');
 const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
-execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
+try {
+  execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
+} catch {
+  console.error('ROC Bridge: the TypeScript build failed (see the errors above).');
+  process.exit(2);
+}
 require('./copy-assets.js');

@@ -5,7 +5,7 @@
  * status (never patient data), and hand technical failures to catch nodes.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeStatus } from './red';
-import type { EstablishmentNode } from '../roc-establishment/roc-establishment';
+import type { EstablishmentNode } from './establishment-node';
 import type { RocDossier, RocService, ServiceResult } from '../../lib/model/dossier';
 
 const STATUS_EVERY_MS = 250;

@@ -6,15 +6,8 @@
 import fs from 'node:fs';
 import type { NodeAPI, Node, NodeDef } from '../common/red';
 import { RocClient } from '../../lib/sel/client';
-import { resolveEstablishment, type CertificateState, type EstablishmentConfig } from '../../lib/sel/establishment';
-
-export interface EstablishmentNode extends Node {
-  client?: RocClient;
-  configErrors: string[];
-  certificate?: CertificateState;
-  /** Re-check the certificate (daily timer, and on demand in tests). */
-  checkCertificate(now?: Date): CertificateState | undefined;
-}
+import { resolveEstablishment, type EstablishmentConfig } from '../../lib/sel/establishment';
+import type { EstablishmentNode } from '../common/establishment-node';
 
 const DAY = 24 * 3600 * 1000;
 
