@@ -115,7 +115,7 @@ export const PROFILE: SelProfile = {
       { key: 'libelle', element: 'Libelle', type: 'string' },
     ],
     PatientBeneficiaire: [
-      { key: 'nir', element: 'NIR', type: 'string', required: true, pattern: '[0-9]{5}[0-9AB][0-9]{7}' },
+      { key: 'nir', element: 'NIR', type: 'string', required: true, pattern: '[0-9]{5}([0-9]{2}|2[AB])[0-9]{6}' },
       { key: 'cleNir', element: 'CleNIR', type: 'string', pattern: '[0-9]{2}' },
       { key: 'dateNaissance', element: 'DateNaissance', type: 'date', required: true },
       { key: 'rangNaissance', element: 'RangNaissance', type: 'integer' },
