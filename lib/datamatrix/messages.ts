@@ -30,6 +30,7 @@ export const REPAIRS = {
     'Le lecteur ajoute un retour à la ligne ou une tabulation en fin de lecture (émulation clavier) : ce suffixe a été retiré.',
   PREFIXE_AIM: (id: string) =>
     `Le lecteur ajoute l’identifiant de symbologie ${quote(id)} au début de la lecture : il a été retiré.`,
+  FNC1_INITIAL: () => 'Le lecteur transmet un FNC1 (caractère GS) au tout début de la lecture, comme pour un code GS1 : il a été retiré.',
   SEPARATEUR_TEXTE: (token: string) =>
     `Le lecteur transmet le séparateur GS sous forme de texte (${quote(token)}) au lieu du caractère de contrôle : il a été reconnu comme séparateur.`,
   SEPARATEUR_CONTROLE: (token: string) =>

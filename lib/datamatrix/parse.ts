@@ -109,11 +109,17 @@ function baseCleanup(text: string): { text: string; repairs: AttestationNote[]; 
     repairs.push(note('SUFFIXE_CLAVIER'));
   }
   let aim: string | undefined;
-  const m = /^\][A-Za-z][0-9A-Za-z]/.exec(t);
-  if (m) {
-    aim = m[0];
-    t = t.slice(3);
-    repairs.push(note('PREFIXE_AIM', aim));
+  for (let pass = 0; pass < 2; pass++) {
+    if (t.startsWith(GS) && t.length > 1 && !repairs.some((r) => r.code === 'FNC1_INITIAL')) {
+      t = t.slice(1);
+      repairs.push(note('FNC1_INITIAL'));
+    }
+    const m = aim === undefined ? /^\][A-Za-z][0-9A-Za-z]/.exec(t) : null;
+    if (m) {
+      aim = m[0];
+      t = t.slice(3);
+      repairs.push(note('PREFIXE_AIM', aim));
+    }
   }
   return { text: t, repairs, aim };
 }
@@ -157,7 +163,7 @@ function classify(text: string, aim: string | undefined, grammars: readonly Atte
   if (/^DC\d{2}[A-Z0-9]{4}/.test(t)) return fail('DEUX_D_DOC', Rank.OtherCode);
   if (
     (aim && /^\](d2|Q3|C1|e0)$/i.test(aim)) ||
-    /^(\(01\)|01)\d{14}/.test(t.startsWith(GS) ? t.slice(1) : t) ||
+    /^(\(01\)|01)\d{14}/.test(t) ||
     /^\(0[01]\)\d/.test(t)
   )
     return fail('CODE_GS1', Rank.OtherCode);

@@ -44,6 +44,12 @@ describe('scanner artefacts repaired without ambiguity', () => {
     expect(r.ok && r.attestation.repairs[0].message).toContain('« ]d1 »');
   });
 
+  test('a leading FNC1 (GS1 mode) is removed, alone or after the AIM identifier', () => {
+    repaired(parseAttestation(']d1' + GS + CEVENNES_TEXT), ['PREFIXE_AIM', 'FNC1_INITIAL']);
+    repaired(parseAttestation(GS + CEVENNES_TEXT), ['FNC1_INITIAL']);
+    expect(parseAttestation(GS + CEVENNES_TEXT)).toMatchObject({ ok: true, attestation: { repairs: [{ message: expect.stringMatching(/FNC1.*au tout début/) }] } });
+  });
+
   test.each(['<GS>', '[GS]', '{GS}', '<FNC1>', '^]', '\u241d', '\\x1D', '<gs>'])('GS sent as the text %s', (token) => {
     const r = parseAttestation(CEVENNES_TEXT.split(GS).join(token));
     repaired(r, ['SEPARATEUR_TEXTE']);
