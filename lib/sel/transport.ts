@@ -340,8 +340,13 @@ function once(target: Target, payload: Buffer, opts: PostOptions, agent: http.Ag
         }
         chunks.push(chunk);
       });
-      res.on('error', (err) => finish(classify(err, target, true)));
-      res.on('close', () => finish(new TransportError('reset', `réponse interrompue par ${target.label}`)));
+      // (Errors are built only when still pending: an Error captures a stack, not for every answer.)
+      res.on('error', (err) => {
+        if (!done) finish(classify(err, target, true));
+      });
+      res.on('close', () => {
+        if (!done) finish(new TransportError('reset', `réponse interrompue par ${target.label}`));
+      });
       res.on('end', () => {
         if (done) return;
         const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);

@@ -177,6 +177,63 @@ describe('codec against hostile XML', () => {
     expect(e.fault).toEqual({ code: 'soap:Receiver', subcode: 'roc:Indisponible', reason: 'Base des contrats indisponible' });
   });
 
+  it.each([
+    ['mismatched tags', '<a><b>1</c></a>'],
+    ['an unclosed root', '<a><b>1</b>'],
+    ['two roots', '<a/><b/>'],
+    ['text after the root', '<a/>reste'],
+    ["a bare '&'", '<a>Dupont & Fils</a>'],
+    ["a bare '<'", '<a>1 < 2</a>'],
+    ['an HTML entity', '<a>&nbsp;</a>'],
+    ['an entity named like an object property', '<a>&constructor;</a>'],
+    ['a control character', '<a>x\u0001y</a>'],
+    ['an unquoted attribute', '<a x=1/>'],
+    ['a repeated attribute', '<a x="1" x="2"/>'],
+    ["'<' in an attribute", '<a x="<"/>'],
+    ['an unclosed comment', '<a><!-- commentaire </a>'],
+    ['a character reference out of range', '<a>&#x110000;</a>'],
+  ])('refuses %s as malformed', (_what, xml) => {
+    expect(soapError(() => codec.decodeResponse('idb', xml)).kind).toBe('malformed');
+  });
+
+  it('reports where a document breaks', () => {
+    const e = soapError(() => codec.decodeResponse('idb', '<?xml version="1.0"?>\n<a>\n  <b>1</c>\n</a>'));
+    expect(e.message).toBe('malformed XML at line 3, column 7: closing tag </c> does not match <b>');
+  });
+
+  it('never fails other than with a SoapError, whatever prefix of an answer arrives', () => {
+    const xml = codec.encodeResponse('clc', responses.clc);
+    for (let n = 0; n < xml.length; n++) {
+      let err: unknown;
+      try {
+        codec.decodeResponse('clc', xml.slice(0, n));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(SoapError);
+    }
+  });
+
+  it('reads CDATA, comments, single-quoted attributes, a BOM and a tag named __proto__ as plain XML', () => {
+    const xml =
+      '\ufeff<?xml version="1.0" encoding="UTF-8"?><!-- AMC -->' +
+      `<env:Envelope xmlns:env='${SOAP12_NS}'><env:Body><r:DelReponse xmlns:r="urn:roc-bridge:profile:sel:1.0">` +
+      '<r:EnTeteReponse><r:IdRequete><![CDATA[id<1>&]]></r:IdRequete><__proto__>x</__proto__></r:EnTeteReponse>' +
+      '<r:Statut>OK</r:Statut><!-- fin --><r:NumeroEngagement>ENG-&#48;1</r:NumeroEngagement></r:DelReponse></env:Body></env:Envelope>';
+    let decoded: Record<string, unknown> | undefined;
+    let err: unknown;
+    try {
+      decoded = codec.decodeResponse('del', xml);
+    } catch (e) {
+      err = e;
+    }
+    // <__proto__> has no namespace: refused as such, and nothing was polluted.
+    expect((err as SoapError).kind).toBe('namespace');
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    decoded = codec.decodeResponse('del', xml.replace('<__proto__>x</__proto__>', ''));
+    expect(decoded).toMatchObject({ enTete: { requestId: 'id<1>&' }, statut: 'OK', numeroEngagement: 'ENG-01' });
+  });
+
   it('reports non-XML and empty bodies clearly', () => {
     expect(soapError(() => codec.decodeResponse('idb', '{"statut":"OK"}')).kind).toBe('malformed');
     expect(soapError(() => codec.decodeResponse('idb', '   ')).kind).toBe('empty');
