@@ -85,6 +85,8 @@ export const REFUSALS = {
     `Le lecteur n’a transmis aucun séparateur (GS) entre les champs de l’attestation : impossible de les distinguer. ${SETUP} il doit transmettre le caractère GS (FNC1). Saisissez l’attestation à la main en attendant.`,
   LONGUEUR_INATTENDUE: (n: number, expected: number) =>
     `L’attestation fait ${n} caractères au lieu de ${expected} : format d’attestation non reconnu. Saisissez l’attestation à la main.`,
+  CHAMPS_MANQUANTS: (n: number, expected: number) =>
+    `L’attestation est lue en entier mais ne contient que ${n} champs au lieu de ${expected} : le lecteur a pu perdre un séparateur GS, ou le format n’est pas reconnu. Saisissez l’attestation à la main.`,
   CHAMPS_EN_TROP: (n: number, expected: number) =>
     `L’attestation contient ${n} champs au lieu de ${expected} : format d’attestation non reconnu. Saisissez l’attestation à la main.`,
   NUMERO_AMC_INVALIDE: (value: string, detail: string) =>

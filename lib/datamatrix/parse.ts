@@ -407,6 +407,18 @@ function parseWithGrammar(input: string, g: AttestationGrammar): Attempt {
   while (parts.length > n && parts[parts.length - 1] === '') parts.pop();
   if (parts.length > n) return { ok: false, ...fail('CHAMPS_EN_TROP', Rank.Structure, parts.length, n), grammar: g, repairs };
   if (parts.length < n) {
+    // Ends with the two validity dates: the scan is complete but a field (or a GS) is missing.
+    const [f1, f2] = g.fields.slice(-2);
+    const isDate = (v: string, f: GrammarField) => {
+      try {
+        parseDate(v, f, g, false);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (parts.length >= 2 && f1?.type === 'date' && f2?.type === 'date' && isDate(parts[parts.length - 2], f1) && isDate(parts[parts.length - 1], f2))
+      return { ok: false, ...fail('CHAMPS_MANQUANTS', Rank.Structure, parts.length, n), grammar: g, repairs };
     return { ok: false, ...fail('SCAN_INCOMPLET', Rank.Structure, `${parts.length} champ(s) lu(s) sur ${n}`), grammar: g, repairs };
   }
   return done(parts);

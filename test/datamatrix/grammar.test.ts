@@ -96,6 +96,8 @@ describe('field validation (each refusal names the field and the problem)', () =
     ['addressing without domain suffix', fields({ adr: 'M/33/OC/1/seine' }), 'ADRESSAGE_INVALIDE', /domaine « seine » incorrect/],
     ['addressing with bad indicator', fields({ adr: 'M/3X/OC/1/seine.fr' }), 'ADRESSAGE_INVALIDE', /indicateur « 3X » incorrect/],
     ['an extra field', CEVENNES_TEXT + GS + 'EN PLUS', 'CHAMPS_EN_TROP', /8 champs au lieu de 7/],
+    ['a missing field (complete scan)', ['ATP01', '75500017', 'ISSP', '', '00012345', '20260101', '20261231'].join(GS), 'CHAMPS_MANQUANTS', /lue en entier mais ne contient que 6 champs au lieu de 7/],
+    ['one GS lost between CSR and adhérent', CEVENNES_TEXT.replace(`${GS}${GS}00012345`, `${GS}00012345`), 'CHAMPS_MANQUANTS', /perdre un séparateur GS/],
   ];
   test.each(cases)('%s', (_name, text, code, message) => {
     const r = refused(parseAttestation(text));
