@@ -104,6 +104,7 @@ describe('RocClient against the AMC miroir (HTTPS + mutual TLS)', () => {
       ['B21', 'jumeaux-rang', 'OK'],
       ['B22', 'jumeaux-rang', 'OK'],
       ['B23', 'assure-ouvrant-droit', 'OK'],
+      ['B24', 'nir-corse', 'OK'],
     ];
     it.each(cases)('%s (%s) → %s', async (id, scenario, expected) => {
       expect(ben(id).scenario).toBe(scenario);

@@ -53,6 +53,12 @@ describe('dossier validation before any call', () => {
     expect(out[0]).toMatchObject({ groupe: 'RECHERCHE', severite: 'ERREUR', action: 'CORRIGER' });
   });
 
+  it('accepts a Corsican NIR (2A / 2B) and refuses a letter elsewhere', () => {
+    const base = dossier();
+    expect(validateDossier('idb', dossier({ beneficiaire: { ...base.beneficiaire!, nir: '274102A004023' } }))).toEqual([]);
+    expect(validateDossier('idb', dossier({ beneficiaire: { ...base.beneficiaire!, nir: '27410A2004023' } }))[0].code).toBe('BR-INVALID');
+  });
+
   it('requires a quote or an invoice with lines for SIM and checks each line', () => {
     expect(labels(dossier({ facture: undefined }), 'sim')).toEqual(['BR-MISSING Donnée obligatoire absente du dossier : devis (ou facture)']);
     expect(labels(dossier({ facture: undefined, devis: { numero: 'DEV-1', lignes: [] } }), 'sim')).toEqual([
