@@ -53,6 +53,8 @@ export class EngagementBook {
   constructor(
     readonly tag: string,
     private readonly now: () => Date = () => new Date(),
+    /** Oldest engagements are forgotten beyond this count (bounded memory in long benchmarks). */
+    private readonly limit = 200_000,
   ) {}
 
   private static invoiceKey(finessGeographique: string, numeroFacture: string): string {
@@ -71,6 +73,12 @@ export class EngagementBook {
   }
 
   record(e: Engagement, fingerprint: string, answer: Record<string, unknown>): void {
+    if (this.byNumero.size >= this.limit) {
+      const oldest = this.byNumero.values().next().value as Entry;
+      this.byNumero.delete(oldest.engagement.numero);
+      const key = EngagementBook.invoiceKey(oldest.engagement.finessGeographique, oldest.engagement.numeroFacture);
+      if (this.byInvoice.get(key) === oldest.engagement.numero) this.byInvoice.delete(key);
+    }
     this.byNumero.set(e.numero, { engagement: e, fingerprint, answer });
     this.byInvoice.set(EngagementBook.invoiceKey(e.finessGeographique, e.numeroFacture), e.numero);
   }

@@ -13,7 +13,7 @@
  * Patient data never reaches the log function: it gets the path, the operation, the status and
  * the answer code only.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
@@ -59,6 +59,10 @@ export interface SimulatorOptions {
   hugeBytes?: number;
   /** Largest request body accepted (default 1 MiB). */
   maxRequestBytes?: number;
+  /** How many recent answers are kept for duplicate detection (default 20 000). */
+  duplicateWindow?: number;
+  /** How many engagements are kept before the oldest are forgotten (default 200 000). */
+  maxEngagements?: number;
   /** One line per request (no patient data). */
   log?: (line: string) => void;
 }
@@ -108,7 +112,6 @@ interface Answer {
 }
 
 const SERVICES = new Set(['idb', 'sim', 'clc', 'del']);
-const REPLAY_LIMIT = 100_000;
 
 function stripAction(m: ReturnType<typeof messageFor>) {
   return { code: m.code, groupe: m.groupe, severite: m.severite, libelle: m.libelle };
@@ -141,7 +144,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   let sample = latencySampler(checkLatency(opts.latency ?? { mode: 'instant' }));
 
   const tag = randomBytes(4).toString('hex').toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, 2).padEnd(2, 'X');
-  const book = new EngagementBook(tag);
+  const book = new EngagementBook(tag, undefined, opts.maxEngagements);
+  const duplicateWindow = opts.duplicateWindow ?? 20_000;
   let responseSeq = 0;
   const stats: SimulatorStats = { total: 0, annuaire: 0, idb: 0, sim: 0, clc: 0, del: 0, wsdl: 0, xsd: 0, hostile: 0, faults: 0, notFound: 0, duplicates: 0 };
   const replay = new Map<string, Answer>();
@@ -247,7 +251,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     const enTete = p.enTete as Obj;
     const finessGeographique = String(enTete.finessGeographique);
     const numeroFacture = String(facture.numero);
-    const fingerprint = JSON.stringify([d.amc.numeroAmc, d.beneficiary.id, p.venue, facture.lignes]);
+    const fingerprint = createHash('sha1').update(JSON.stringify([d.amc.numeroAmc, d.beneficiary.id, p.venue, facture.lignes])).digest('base64');
     const existing = book.forInvoice(finessGeographique, numeroFacture);
     if (existing) {
       if (existing.fingerprint !== fingerprint) return ko('clc', p, '6023', undefined, delayOf(d.incident));
@@ -343,8 +347,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
       if (err instanceof SoapError) return fault(500, 'Receiver', `Réponse impossible à construire : ${err.message}`);
       return fault(500, 'Receiver', 'Erreur interne du simulateur');
     }
-    if (replay.size >= REPLAY_LIMIT) replay.delete(replay.keys().next().value as string);
-    replay.set(key, answer);
+    if (duplicateWindow > 0) {
+      if (replay.size >= duplicateWindow) replay.delete(replay.keys().next().value as string);
+      replay.set(key, answer);
+    }
     return answer;
   }
 

@@ -58,8 +58,7 @@ test('the WSDL and the XSD are well-formed XML, served as text/xml', async () =>
 
 test('every request built for the seeded scenarios validates against the published XSD', async () => {
   const docs: { name: string; xml: string }[] = [];
-  // Known profile defect (see server.test.ts): Corsican NIRs do not match the profile pattern.
-  for (const b of SEED.beneficiaires.filter((x) => x.scenario !== 'nir-corse')) {
+  for (const b of SEED.beneficiaires) {
     docs.push({ name: `${b.id}-idb`, xml: requestFor('idb', b) });
     docs.push({ name: `${b.id}-sim`, xml: requestFor('sim', b) });
     docs.push({ name: `${b.id}-clc`, xml: requestFor('clc', b) });

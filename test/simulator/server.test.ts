@@ -231,14 +231,12 @@ describe('IDB: one outcome per seeded scenario', () => {
     expect((await call('idb', 'B11')).statut).toBe('OK');
   });
 
-  // Known profile defect: lib/sel/profile.ts NIR pattern `[0-9]{5}[0-9AB][0-9]{7}` puts the A/B
-  // at the 6th character, but Corsican departments 2A/2B are the 6th-7th (`274102A004023`), so
-  // the codec refuses the request. Turn this into `test` once the pattern is fixed
-  // (e.g. `[0-9]{5}(?:[0-9]{2}|2[AB])[0-9]{6}`).
-  test.failing('B24 nir-corse: a NIR born in Corse-du-Sud (2A) is found', async () => {
-    const b = ben('B24');
+  test('B24 nir-corse: a NIR born in Corse-du-Sud (2A) is found, its key checked with the 2A rule', async () => {
+    const a = await call('idb', 'B24');
+    expect(a.statut).toBe('OK');
+    const b = { ...ben('B24'), cleNir: '47' };
     const r = await client.soap(`${sim.url}/sel/tpso/idb`, requestFor('idb', b));
-    expect((codec.decodeResponse('idb', r.body) as Obj).statut).toBe('OK');
+    expect(codes(codec.decodeResponse('idb', r.body) as Obj)).toEqual(['6000']);
   });
 });
 
