@@ -65,6 +65,11 @@ export interface SimulatorOptions {
   maxEngagements?: number;
   /** One line per request (no patient data). */
   log?: (line: string) => void;
+  /**
+   * Called when a SOAP answer is sent, with the request id and how long the simulator held the
+   * request (its latency mode included): benchmarks subtract it to get what a client adds.
+   */
+  onAnswer?: (a: { requestId?: string; op?: OperationName; ms: number }) => void;
 }
 
 export interface SimulatorStats {
@@ -109,6 +114,7 @@ interface Answer {
   op?: OperationName;
   statut?: 'OK' | 'KO';
   code?: string;
+  requestId?: string;
 }
 
 const SERVICES = new Set(['idb', 'sim', 'clc', 'del']);
@@ -321,6 +327,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     const key = `${op}|${ap ?? '*'}|${String(enTete.finessJuridique)}|${String(enTete.requestId)}`;
     const seen = replay.get(key);
     if (seen) {
+      seen.requestId = String(enTete.requestId);
       stats.duplicates++;
       return seen;
     }
@@ -347,6 +354,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
       if (err instanceof SoapError) return fault(500, 'Receiver', `Réponse impossible à construire : ${err.message}`);
       return fault(500, 'Receiver', 'Erreur interne du simulateur');
     }
+    answer.requestId = String(enTete.requestId);
     if (duplicateWindow > 0) {
       if (replay.size >= duplicateWindow) replay.delete(replay.keys().next().value as string);
       replay.set(key, answer);
@@ -397,6 +405,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     stats.total++;
     const started = Date.now();
+    const startedAt = performance.now();
     const raw = req.url ?? '/';
     const qi = raw.indexOf('?');
     const path = qi < 0 ? raw : raw.slice(0, qi);
@@ -470,6 +479,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
       const wait = a.status === 200 ? sample() + (a.delay === 'hang' ? hangMs : a.delay === 'slow' ? slowMs : 0) : sample();
       const finish = () => {
         sendNow(res, a.status, SOAP_CONTENT_TYPE, a.body);
+        opts.onAnswer?.({ requestId: a.requestId, op: a.op, ms: performance.now() - startedAt });
         log?.(`POST ${path} ${a.status} ${a.op ?? '-'} ${a.statut ?? ''} ${a.code ?? ''} ${Date.now() - started}ms`.replace(/ +/g, ' '));
       };
       if (wait <= 0) finish();

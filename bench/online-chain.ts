@@ -1,0 +1,248 @@
+/**
+ * Benchmark of the online ROC chain through a running runtime (not a test).
+ *
+ * Three processes, as in production: the AMC simulator (mutual TLS), the ROC Bridge runtime
+ * started like `npm start` (pointed at that simulator), and this load generator posting dossiers
+ * to POST /roc/dossier (annuaire → IDB → SIM → CLC: three SOAP calls per dossier once the
+ * directory answer is cached).
+ *
+ * 1. Throughput: simulator answering at once, N dossiers with C in flight → dossiers/s
+ *    (target ≥ 1,000/s on the 2-core machine).
+ * 2. Added latency: simulator in its national mode (median 0.4 s), 200 dossiers in flight; for
+ *    each dossier, end-to-end time minus the time the simulator spent on its three requests
+ *    (reported by the simulator per request id) = what the bridge adds (target p99 ≤ 5 ms).
+ *
+ * Writes bench/results/online-chain.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const RESULTS = path.join(ROOT, 'bench', 'results');
+
+interface SimInfo {
+  url: string;
+  annuaireUrl: string;
+  certs: { clientCert: string; clientKey: string; caCert: string };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Starts the simulator child; `waits` receives (requestId → server time in ms) when tracing. */
+async function startSim(latency: string, certDir: string, waits?: Map<string, number>): Promise<{ info: SimInfo; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, [path.join(__dirname, 'sim-child.js'), '--latency', latency, '--certs', certDir, ...(waits ? ['--trace'] : [])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const rl = readline.createInterface({ input: proc.stdout! });
+  const info = await new Promise<SimInfo>((resolve, reject) => {
+    proc.once('exit', (c) => reject(new Error(`simulator exited (${c})`)));
+    rl.on('line', (line) => {
+      if (line.startsWith('READY ')) resolve(JSON.parse(line.slice(6)));
+      else if (waits && line.startsWith('T ')) {
+        const [, rid, ms] = line.split(' ');
+        waits.set(rid, Number(ms));
+      }
+    });
+  });
+  return { info, proc };
+}
+
+async function startBridge(sim: SimInfo): Promise<{ url: string; proc: ChildProcess }> {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-bench-'));
+  const proc = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ROC_PORT: '0',
+      ROC_USER_DIR: userDir,
+      ROC_LOG_LEVEL: 'warn',
+      ROC_ANNUAIRE_URL: sim.annuaireUrl,
+      ROC_CLIENT_CERT: sim.certs.clientCert,
+      ROC_CLIENT_KEY: sim.certs.clientKey,
+      ROC_CA: sim.certs.caCert,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    proc.once('exit', (c) => reject(new Error(`runtime exited (${c}): ${out}`)));
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /ROC Bridge ready at (http:\/\/\S+?\/)\s/.exec(out);
+      if (m) resolve(m[1]);
+    });
+  });
+  return { url, proc };
+}
+
+function stop(p: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (p.exitCode !== null) return resolve();
+    p.once('exit', () => resolve());
+    p.kill('SIGINT');
+  });
+}
+
+const SEED = JSON.parse(fs.readFileSync(path.join(ROOT, 'simulator', 'seed', 'amc-seed.json'), 'utf8'));
+const B01 = SEED.beneficiaires.find((b: { id: string }) => b.id === 'B01');
+
+function dossier(i: number): string {
+  return JSON.stringify({
+    amc: B01.amc,
+    beneficiaire: { nir: B01.nir, cleNir: B01.cleNir, dateNaissance: B01.dateNaissance, rangNaissance: B01.rangNaissance, nom: B01.nom, prenom: B01.prenom, numeroAdherent: B01.numeroAdherent },
+    venue: { type: 'HOSPITALISATION', dateEntree: '2026-11-20', dateSortie: '2026-11-24', numeroDossier: `NDA${i}`, numeroVenue: `V${i}` },
+    facture: {
+      numero: `FAC-BENCH-${process.pid}-${i}`,
+      lignes: [
+        { numero: 1, code: 'GHS', dateDebut: '2026-11-20', dateFin: '2026-11-24', quantite: 1, prixUnitaire: 3452.4, baseAmo: 3452.4, tauxAmo: 80, montantAmo: 2761.92 },
+        { numero: 2, code: 'FJ', dateDebut: '2026-11-20', dateFin: '2026-11-24', quantite: 4, prixUnitaire: 20, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
+        { numero: 3, code: 'CP', dateDebut: '2026-11-20', dateFin: '2026-11-24', quantite: 4, prixUnitaire: 75, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
+      ],
+    },
+  });
+}
+
+interface Done {
+  ms: number;
+  roc: { idb?: { requestId: string }; sim?: { requestId: string }; clc?: { requestId: string; status: string } };
+}
+
+async function drive(base: string, total: number, inFlight: number, from: number): Promise<{ done: Done[]; seconds: number; errors: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
+  const url = new URL('roc/dossier', base);
+  const done: Done[] = [];
+  let next = 0;
+  let errors = 0;
+  const one = (i: number) =>
+    new Promise<void>((resolve) => {
+      const body = dossier(from + i);
+      const t0 = performance.now();
+      const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const ms = performance.now() - t0;
+          try {
+            const roc = JSON.parse(Buffer.concat(chunks).toString());
+            if (roc.clc?.status !== 'OK') errors++;
+            done.push({ ms, roc });
+          } catch {
+            errors++;
+          }
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < total) await one(next++);
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  agent.destroy();
+  return { done, seconds, errors };
+}
+
+export async function runOnlineChain(opts: { total?: number; inFlight?: number; latencyDossiers?: number } = {}): Promise<object> {
+  const total = opts.total ?? 20000;
+  const inFlight = opts.inFlight ?? 64;
+  const latencyDossiers = opts.latencyDossiers ?? 4000;
+  const certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-bench-certs-'));
+
+  // ---- 1. throughput ----
+  let sim = await startSim('instant', certDir);
+  let bridge = await startBridge(sim.info);
+  await drive(bridge.url, 2000, inFlight, 0); // warm-up (JIT, TLS sessions, directory cache)
+  const thr = await drive(bridge.url, total, inFlight, 10_000_000);
+  await stop(bridge.proc);
+  await stop(sim.proc);
+  const throughput = total / thr.seconds;
+  const thrSorted = thr.done.map((d) => d.ms).sort((a, b) => a - b);
+
+  // ---- 2. added latency, simulator at national latency, 200 in flight ----
+  const waits = new Map<string, number>();
+  sim = await startSim('national', certDir, waits);
+  bridge = await startBridge(sim.info);
+  await drive(bridge.url, 400, 200, 20_000_000); // warm-up
+  waits.clear();
+  const lat = await drive(bridge.url, latencyDossiers, 200, 30_000_000);
+  await new Promise((r) => setTimeout(r, 200)); // let the last trace lines arrive
+  await stop(bridge.proc);
+  await stop(sim.proc);
+  const added: number[] = [];
+  const simTimes: number[] = [];
+  let unmatched = 0;
+  for (const d of lat.done) {
+    const ids = [d.roc.idb?.requestId, d.roc.sim?.requestId, d.roc.clc?.requestId];
+    const w = ids.map((id) => (id ? waits.get(id) : undefined));
+    if (w.some((x) => x === undefined)) {
+      unmatched++;
+      continue;
+    }
+    const simMs = (w as number[]).reduce((a, b) => a + b, 0);
+    simTimes.push(simMs);
+    added.push(d.ms - simMs);
+  }
+  added.sort((a, b) => a - b);
+  simTimes.sort((a, b) => a - b);
+  fs.rmSync(certDir, { recursive: true, force: true });
+
+  const result = {
+    benchmark: 'online-chain',
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg().map((x) => round(x)) },
+    chain: 'POST /roc/dossier → annuaire (cached) → IDB → SIM → CLC over HTTPS + mutual TLS; simulator, runtime and load generator in separate processes',
+    throughput: {
+      dossiers: total,
+      inFlight,
+      seconds: round(thr.seconds),
+      dossiersPerSecond: round(throughput, 0),
+      soapCallsPerSecond: round(throughput * 3, 0),
+      errors: thr.errors,
+      latencyMs: { p50: round(percentile(thrSorted, 50)), p99: round(percentile(thrSorted, 99)) },
+      target: 1000,
+      met: throughput >= 1000,
+    },
+    addedLatency: {
+      simulatorMode: 'national (median 0.4 s per call)',
+      dossiers: latencyDossiers,
+      inFlight: 200,
+      measured: added.length,
+      unmatched,
+      errors: lat.errors,
+      simulatorMsPerDossier: { p50: round(percentile(simTimes, 50)), p99: round(percentile(simTimes, 99)) },
+      bridgeAddedMs: { p50: round(percentile(added, 50)), p90: round(percentile(added, 90)), p99: round(percentile(added, 99)), max: round(added[added.length - 1] ?? NaN) },
+      target: { p99: 5 },
+      met: percentile(added, 99) <= 5,
+    },
+  };
+  fs.mkdirSync(RESULTS, { recursive: true });
+  fs.writeFileSync(path.join(RESULTS, 'online-chain.json'), JSON.stringify(result, null, 2) + '\n');
+  return result;
+}
+
+if (require.main === module) {
+  runOnlineChain().then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
