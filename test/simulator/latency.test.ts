@@ -4,6 +4,7 @@
  */
 import { latencySampler, mulberry32, NATIONAL_MEDIAN_MS, parseLatency } from '../../simulator/latency';
 import { startSimulator } from '../../simulator/server';
+import { annuaireRequest } from './support';
 
 function draws(n: number, sample: () => number): number[] {
   return Array.from({ length: n }, sample).sort((a, b) => a - b);
@@ -53,6 +54,22 @@ test('a running simulator refuses an invalid latency and keeps working', async (
     sim.setLatency({ mode: 'national', medianMs: 5 });
     const r = await fetch(`${sim.url}/health`);
     expect(await r.json()).toEqual({ status: 'ok' });
+  } finally {
+    await sim.close();
+  }
+});
+
+test('onAnswer reports each answer with its request id and the time held, latency included', async () => {
+  const events: { requestId?: string; op?: string; ms: number }[] = [];
+  const sim = await startSimulator({ latency: { mode: 'fixed', ms: 30 }, onAnswer: (a) => events.push(a) });
+  try {
+    const xml = annuaireRequest('0775685365', 'MU', undefined, 'bench-0001');
+    const r = await fetch(sim.annuaireUrl, { method: 'POST', body: xml, headers: { 'content-type': 'application/soap+xml' } });
+    expect(r.status).toBe(200);
+    await r.text();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ requestId: 'bench-0001', op: 'annuaire' });
+    expect(events[0].ms).toBeGreaterThanOrEqual(29);
   } finally {
     await sim.close();
   }

@@ -23,7 +23,6 @@ import {
 } from './support';
 
 // Decoded SOAP payloads are read freely in assertions.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>;
 
 let sim: RunningSimulator;
@@ -258,6 +257,12 @@ describe('SIM and CLC amounts', () => {
       ],
     });
     expect(a.consignes).toEqual([]);
+  });
+
+  test('B02 droits-ok-adherent: private room capped at 30 €/day by Atlantique Essentiel', async () => {
+    const a = await call('sim', 'B02');
+    expect(a.montants.totalAmc).toBe(910.48);
+    expect(totals(a).lignes[2]).toEqual(['CP', 120, 180]);
   });
 
   test('B12 couverture-partielle: 50 % of the TM and 10 €/day of FJ', async () => {
