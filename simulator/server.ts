@@ -9,7 +9,9 @@
  *   answers for all its AMCs, an AMC with its own access point for itself);
  * - `POST /sel/{idb,sim,clc,del}`: a generic access point serving every ROC AMC;
  * - `GET /sel?wsdl`, `GET /sel/<pointAcces>?wsdl`: WSDL (XSD inlined); `GET /sel/roc.xsd`: XSD;
- * - `GET /health`: `{"status":"ok"}`.
+ * - `GET /health`: `{"status":"ok"}`;
+ * - `GET /cards/<beneficiaryId>.png` (`?rotate=90&page=1`), `.txt`: a seeded beneficiary's
+ *   attestation DataMatrix as a PNG test card, or the scan string it holds (simulator/cards.ts).
  * Patient data never reaches the log function: it gets the path, the operation, the status and
  * the answer code only.
  */
@@ -21,6 +23,7 @@ import { codec, type OperationName } from '../lib/sel/codec';
 import { messageFor } from '../lib/sel/catalogue';
 import { buildFault, DEFAULT_MAX_BYTES, SoapError } from '../lib/sel/soap';
 import { generateWsdl, generateXsd } from '../lib/sel/wsdl';
+import { cardResponse } from './cards';
 import { toEuros, type InvoiceResult } from './engine';
 import { EngagementBook, type Engagement } from './engagements';
 import { DEFAULT_HUGE_BYTES, respondHostile, SOAP_CONTENT_TYPE } from './hostile';
@@ -431,6 +434,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
       }
       if (path === '/health') {
         sendNow(res, 200, 'application/json', '{"status":"ok"}');
+        return;
+      }
+      if (parts.length === 2 && parts[0] === 'cards') {
+        // Test cards of the seeded beneficiaries (simulator/cards.ts): <id>.png or <id>.txt
+        void cardResponse(index.seed, parts[1], query).then((c) => {
+          if (res.destroyed || res.writableEnded) return;
+          res.writeHead(c.status, { 'Content-Type': c.type, 'Content-Length': Buffer.byteLength(c.body), 'Cache-Control': 'no-store' });
+          res.end(req.method === 'HEAD' ? undefined : c.body);
+          log?.(`GET ${path} ${c.status}`);
+        });
         return;
       }
       if (resolvePost(parts) !== 'unknown') {
