@@ -19,6 +19,7 @@ const NODES = [
   require('../../nodes/roc-sim/roc-sim'),
   require('../../nodes/roc-clc/roc-clc'),
   require('../../nodes/roc-del/roc-del'),
+  require('../../nodes/roc-datamatrix/roc-datamatrix'),
   require('@node-red/nodes/core/common/20-inject.js'),
   require('@node-red/nodes/core/common/25-catch.js'),
   require('@node-red/nodes/core/common/90-comment.js'),
@@ -53,8 +54,8 @@ afterAll(async () => {
 
 afterEach(() => helper.unload());
 
-it('there is one example per ROC service node', () => {
-  for (const t of ['roc-annuaire', 'roc-idb', 'roc-sim', 'roc-clc', 'roc-del']) expect(files).toContain(`${t}.json`);
+it('there is one example per ROC service node and for the DataMatrix reader', () => {
+  for (const t of ['roc-annuaire', 'roc-idb', 'roc-sim', 'roc-clc', 'roc-del', 'roc-datamatrix']) expect(files).toContain(`${t}.json`);
 });
 
 describe.each(files)('example %s', (file) => {
