@@ -56,9 +56,9 @@ export interface TlsMaterial {
 }
 
 export interface AgentOptions {
-  /** Max sockets per host (default 64). */
+  /** Max sockets per host (default 256: 200 dossiers in flight at 0.4 s per AMC call need them). */
   maxSockets?: number;
-  /** Max idle sockets kept per host (default 64). */
+  /** Max idle sockets kept per host (default 256). */
   maxFreeSockets?: number;
   /** Idle keep-alive sockets are closed after this (default 4,000 ms, below Node servers' 5 s). */
   freeSocketTimeoutMs?: number;
@@ -378,8 +378,8 @@ export class SoapTransport {
   constructor(tlsMaterial: TlsMaterial = {}, agentOptions: AgentOptions = {}) {
     const common = {
       keepAlive: true,
-      maxSockets: agentOptions.maxSockets ?? 64,
-      maxFreeSockets: agentOptions.maxFreeSockets ?? 64,
+      maxSockets: agentOptions.maxSockets ?? 256,
+      maxFreeSockets: agentOptions.maxFreeSockets ?? 256,
       timeout: agentOptions.freeSocketTimeoutMs ?? 4000,
       scheduling: 'lifo' as const,
     };
