@@ -114,6 +114,27 @@ describe('npm start runtime', () => {
     expect(r2.json.idb.reason).toContain('venue.dateEntree');
   });
 
+  it('answers every hostile or broken AMC with a technical KO naming the cause, and keeps running', async () => {
+    const hostile = ['0990000001', '0990000002', '0990000003', '0990000004', '0990000005', '0990000006', '0990000007', '0990000008', '0990000009'];
+    const answers = await Promise.all(
+      hostile.map(async (numeroAmc) => {
+        const d = dossierFor('B01');
+        d.amc = { numeroAmc, typeConvention: 'MU' };
+        const { status, json } = await postJson(`${rt.url}roc/dossier`, d);
+        return { numeroAmc, status, idb: json.idb };
+      }),
+    );
+    for (const a of answers) {
+      expect(a.status).toBe(200);
+      expect(`${a.numeroAmc}: ${a.idb.status} ${a.idb.technical}`).toBe(`${a.numeroAmc}: KO true`);
+      expect(['BR-BAD-ANSWER', 'BR-HTTP', 'BR-UNREACHABLE', 'BR-SOAP-FAULT']).toContain(a.idb.messages[0].code);
+      expect(a.idb.reason.length).toBeGreaterThan(10);
+    }
+    // the runtime is still there and serves a normal dossier
+    const { json } = await postJson(`${rt.url}roc/dossier`, dossierFor('B01'));
+    expect(json.idb.status).toBe('OK');
+  }, 60000);
+
   it('answers a body that is not a JSON dossier with 400 and a reason', async () => {
     const res = await fetch(`${rt.url}roc/dossier`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'MSH|^~\\&|...' });
     expect(res.status).toBe(400);
