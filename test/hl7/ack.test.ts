@@ -8,7 +8,7 @@ import { MllpDeframer, frame } from '../../lib/hl7/mllp';
 import { decodeFrame } from '../../lib/hl7/charset';
 
 const FIX = path.join(__dirname, '..', 'fixtures', 'hl7');
-const SAMPLES = '/work/shared/samples';
+import { SAMPLES } from '../support/samples';
 const A01 = readFileSync(path.join(FIX, 'pamfr-own-adt-a01-amo-amc-utf8.hl7'));
 const A01_ISO = readFileSync(path.join(FIX, 'pamfr-own-adt-a01-amo-amc-8859-15.hl7'));
 const A01_TEXT = A01.toString('utf8');

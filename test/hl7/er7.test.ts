@@ -3,7 +3,7 @@ import * as path from 'path';
 import { decodeFrame } from '../../lib/hl7/charset';
 import { Er7Error, escapeValue, parseEr7, parsePath, unescapeValue, STANDARD_DELIMITERS } from '../../lib/hl7/er7';
 
-const SAMPLES = '/work/shared/samples';
+import { SAMPLES } from '../support/samples';
 const FIX = path.join(__dirname, '..', 'fixtures', 'hl7');
 
 function text(file: string): string {

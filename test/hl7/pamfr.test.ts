@@ -5,7 +5,7 @@ import { parseEr7 } from '../../lib/hl7/er7';
 import { admissionToDossier, hl7DateToIso, parseAdmission, type PamFrOptions } from '../../lib/hl7/pamfr';
 import type { Admission } from '../../lib/hl7/types';
 
-const SAMPLES = '/work/shared/samples';
+import { SAMPLES } from '../support/samples';
 const FIX = path.join(__dirname, '..', 'fixtures', 'hl7');
 
 function load(file: string): string {
