@@ -12,10 +12,17 @@
  *   ROC_ANNUAIRE_URL, ROC_CLIENT_CERT, ROC_CLIENT_KEY, ROC_CA   the AMC directory and the
  *                                  establishment's certificate files (see README); when
  *                                  ROC_ANNUAIRE_URL is unset the embedded AMC simulator is used.
+ *   ROC_DESK_DEMO                  1 / 0: offer (or not) the simulator's fictitious patients on the
+ *                                  admission desk page (/desk); default: only with the embedded
+ *                                  simulator (ROC_ANNUAIRE_URL unset when this file is loaded).
  */
 const path = require('path');
+const deskGuard = require('./desk/http-guard.js');
 
 const DEV_SECRET = 'roc-bridge-DEVELOPMENT-ONLY-credential-secret';
+const API_MAX_LENGTH = '5mb';
+const deskScanGuard = deskGuard({ path: '/desk/scan', maxImageBytes: 10 * 1024 * 1024, maxJsonBytes: API_MAX_LENGTH });
+const deskDemo = process.env.ROC_DESK_DEMO !== undefined ? process.env.ROC_DESK_DEMO === '1' : !process.env.ROC_ANNUAIRE_URL;
 
 module.exports = {
   uiHost: process.env.ROC_HOST || '127.0.0.1',
@@ -29,7 +36,20 @@ module.exports = {
   nodesDir: [__dirname],
   httpAdminRoot: '/',
   httpNodeRoot: '/',
-  apiMaxLength: '5mb',
+  apiMaxLength: API_MAX_LENGTH,
+  // POST /desk/scan: oversized uploads and malformed JSON answered in French, as JSON the desk
+  // page shows, before Node-RED's body parsers (the editor's answers an HTML stack trace, the
+  // http-in node's a bare 500 with a log line quoting the body). Other routes are untouched.
+  httpAdminMiddleware: deskScanGuard,
+  httpNodeMiddleware: deskScanGuard,
+  // The admission desk page (flows/roc-bridge.json, GET /desk): its files, and the seed whose
+  // fictitious patients it offers as "patients de démonstration" ('' = no demo).
+  functionGlobalContext: {
+    rocDesk: {
+      dir: path.join(__dirname, 'desk'),
+      demoSeed: deskDemo ? path.join(__dirname, 'simulator', 'seed', 'amc-seed.json') : '',
+    },
+  },
   diagnostics: { enabled: false, ui: false },
   runtimeState: { enabled: false, ui: false },
   telemetry: { enabled: false, updateNotification: false },
