@@ -10,6 +10,11 @@ import { renderAttestationPng } from '../../lib/datamatrix';
 import { grayToPng } from '../../lib/datamatrix/raster';
 import { cardAttestation, cardPng, cardText, findBeneficiary } from '../../simulator/cards';
 import { loadSeed } from '../../simulator/seed';
+import { startSimulator } from '../../simulator/server';
+import { main as cardMain } from '../../simulator/card';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 helper.init(require.resolve('node-red'));
 
@@ -213,5 +218,54 @@ describe('roc-datamatrix: every bad input leaves by output 2 with a French reaso
     const { port, msg } = await run({ payload: cardText(B01), roc: 'dossier' });
     expect(port).toBe('catch');
     expect(msg.error!.message).toMatch(/msg\.roc doit être un objet/);
+  });
+});
+
+describe('test cards of the seeded beneficiaries, read by roc-datamatrix', () => {
+  it('the simulator serves GET /cards/<id>.png and .txt; the card reads back to the scan string', async () => {
+    const sim = await startSimulator();
+    try {
+      const png = await fetch(`${sim.url}/cards/B01.png?rotate=90&page=1`);
+      expect(png.status).toBe(200);
+      expect(png.headers.get('content-type')).toBe('image/png');
+      const fromCard = await run({ payload: Buffer.from(await png.arrayBuffer()) });
+      expect(fromCard.port).toBe('ok');
+      const txt = await fetch(`${sim.url}/cards/b01.txt`);
+      const scan = await txt.text();
+      expect(scan).toBe(cardText(B01));
+      const fromText = await run({ payload: scan });
+      for (const k of ['numeroAmc', 'typesConvention', 'numeroAdherent', 'debutValidite', 'finValidite']) expect(fromCard.msg.roc.attestation[k]).toEqual(fromText.msg.roc.attestation[k]);
+
+      const unknown = await fetch(`${sim.url}/cards/B99.png`);
+      expect(unknown.status).toBe(404);
+      expect(await unknown.text()).toMatch(/Aucun bénéficiaire « B99 »/);
+      expect((await fetch(`${sim.url}/cards/B01.png?rotate=45`)).status).toBe(400);
+      const other = await fetch(`${sim.url}/cards/B01.pdf`);
+      expect(other.status).toBe(404);
+      expect(await other.text()).toMatch(/\/cards\/B01\.png/);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('npm run card -- B05 --out <file> --rotate 270 writes a card the node reads', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-card-'));
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const err = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const out = path.join(dir, 'b05.png');
+      expect(await cardMain(['B05', '--out', out, '--rotate', '270'])).toBe(0);
+      expect(log.mock.calls.flat().join('\n')).toContain('ATP01<GS>0775685365<GS>MU');
+      const { port, msg } = await run({ payload: fs.readFileSync(out) });
+      expect(port).toBe('ok');
+      expect(msg.roc.attestation).toMatchObject({ numeroAmc: '0775685365', numeroAdherent: B05.numeroAdherent, finValidite: '2025-12-31' });
+      expect(await cardMain(['B99'])).toBe(1);
+      expect(await cardMain(['B01', '--rotate', '45'])).toBe(2);
+      expect(err.mock.calls.flat().join('\n')).toMatch(/--rotate doit valoir 0, 90, 180 ou 270/);
+    } finally {
+      log.mockRestore();
+      err.mockRestore();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
