@@ -123,6 +123,15 @@ describe('admission desk page /desk', () => {
     expect(await focused()).toBe('scan');
   });
 
+  it('B09 scanned: an incident the AMC reports is not a refusal — the admission goes on, checked again later', async () => {
+    await patient('B09');
+    const r = await scanText(cardText(findBeneficiary(SEED, 'B09')!));
+    expect(r.verdict).toBe('TECHNIQUE');
+    expect(r.titre).toBe('Incident chez l’AMC');
+    expect(r.texte).toMatch(/L’admission n’est pas bloquée/);
+    expect(await champ('code')).toBe('0999');
+  });
+
   it('a photo of the card (PNG upload) gives the same answer as the typed scan', async () => {
     await patient('B01');
     const typed = await scanText(cardText(B01));
