@@ -22,6 +22,8 @@ const deskGuard = require('./desk/http-guard.js');
 const DEV_SECRET = 'roc-bridge-DEVELOPMENT-ONLY-credential-secret';
 const API_MAX_LENGTH = '5mb';
 const deskScanGuard = deskGuard({ path: '/desk/scan', maxImageBytes: 10 * 1024 * 1024, maxJsonBytes: API_MAX_LENGTH });
+const rocJsonGuard = deskGuard.jsonGuard({ paths: ['/roc/dossier', '/roc/cancel'], maxJsonBytes: API_MAX_LENGTH });
+const httpGuards = (req, res, next) => deskScanGuard(req, res, () => rocJsonGuard(req, res, next));
 const deskDemo = process.env.ROC_DESK_DEMO !== undefined ? process.env.ROC_DESK_DEMO === '1' : !process.env.ROC_ANNUAIRE_URL;
 
 module.exports = {
@@ -40,8 +42,9 @@ module.exports = {
   // POST /desk/scan: oversized uploads and malformed JSON answered in French, as JSON the desk
   // page shows, before Node-RED's body parsers (the editor's answers an HTML stack trace, the
   // http-in node's a bare 500 with a log line quoting the body). Other routes are untouched.
-  httpAdminMiddleware: deskScanGuard,
-  httpNodeMiddleware: deskScanGuard,
+  // The same for POST /roc/dossier and /roc/cancel (malformed JSON → JSON KO with a reason).
+  httpAdminMiddleware: httpGuards,
+  httpNodeMiddleware: httpGuards,
   // The admission desk page (flows/roc-bridge.json, GET /desk): its files, and the seed whose
   // fictitious patients it offers as "patients de démonstration" ('' = no demo).
   functionGlobalContext: {

@@ -9,6 +9,7 @@ import path from 'node:path';
 const BENCHES: Record<string, string> = {
   'online-chain': 'online-chain.js',
   'hl7-parse': 'hl7-parse.js',
+  desk: 'desk.js',
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

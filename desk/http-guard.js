@@ -118,3 +118,55 @@ module.exports = function deskGuard(opts = {}) {
     });
   };
 };
+
+/**
+ * The same protection for the JSON endpoints of the main flow (POST /roc/dossier, /roc/cancel):
+ * a malformed or oversized JSON body is answered with a JSON KO and a reason, never with the
+ * editor's HTML stack trace (which quotes the body, and so possibly a NIR) nor logged.
+ *
+ * @param {{ paths?: string[], maxJsonBytes?: number | string }} [opts]
+ * @returns {(req: any, res: any, next: () => void) => void}
+ */
+module.exports.jsonGuard = function jsonGuard(opts = {}) {
+  const paths = new Set(opts.paths || ['/roc/dossier', '/roc/cancel']);
+  const maxJson = toBytes(opts.maxJsonBytes || '5mb');
+  const ko = (req, res, status, reason) => {
+    const body = JSON.stringify({ status: 'KO', reason });
+    const send = () => {
+      if (res.headersSent) return;
+      res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    if (req.readableEnded) return send();
+    req.on('end', send);
+    req.on('error', () => res.destroy());
+    req.resume();
+  };
+  return function rocJsonGuard(req, res, next) {
+    if (req.method !== 'POST' || !paths.has(req.path || req.url.split('?')[0])) return next();
+    if (req._rocJsonGuard || req._body || req.readableEnded) return next();
+    req._rocJsonGuard = true;
+    const type = String(req.headers['content-type'] || '').toLowerCase();
+    if (!/^application\/(.+\+)?json\b/.test(type)) return next(); // the flow answers 400 "JSON attendu"
+    const length = Number(req.headers['content-length'] || 0);
+    if (length > maxJson) return ko(req, res, 413, `Le dossier pèse ${bytes(length)}, au-delà de la limite de ${bytes(maxJson)}.`);
+    const chunks = [];
+    let size = 0;
+    req.on('data', (c) => {
+      size += c.length;
+      if (size <= maxJson) chunks.push(c);
+    });
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      if (size > maxJson) return ko(req, res, 413, `Le dossier dépasse la limite de ${bytes(maxJson)}.`);
+      try {
+        const text = Buffer.concat(chunks).toString('utf8');
+        req.body = text.trim() === '' ? {} : JSON.parse(text);
+      } catch {
+        return ko(req, res, 400, 'Le corps de la requête n’est pas du JSON valide : le dossier n’a pas été lu (ni journalisé).');
+      }
+      req._body = true; // Node-RED's body parsers skip a body already read
+      next();
+    });
+  };
+};

@@ -66,7 +66,7 @@ describe('npm start runtime', () => {
     expect(editor.status).toBe(200);
     const nodes = (await (await fetch(`${rt.url}nodes`, { headers: { accept: 'application/json' } })).json()) as { id: string; types: string[] }[];
     const types = nodes.flatMap((n) => n.types);
-    for (const t of ['roc-establishment', 'roc-annuaire', 'roc-idb', 'roc-sim', 'roc-clc', 'roc-del']) expect(types).toContain(t);
+    for (const t of ['roc-establishment', 'roc-datamatrix', 'roc-annuaire', 'roc-idb', 'roc-sim', 'roc-clc', 'roc-del']) expect(types).toContain(t);
   });
 
   it('gives each seeded scenario its documented outcome through POST /roc/dossier', async () => {
@@ -139,6 +139,13 @@ describe('npm start runtime', () => {
     const res = await fetch(`${rt.url}roc/dossier`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'MSH|^~\\&|...' });
     expect(res.status).toBe(400);
     expect((await res.json()).reason).toMatch(/JSON/);
+    // malformed JSON: a JSON KO with a reason, the body neither echoed nor logged
+    const bad = await fetch(`${rt.url}roc/dossier`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"beneficiaire":{"nir":"1850775123456",' });
+    expect(bad.status).toBe(400);
+    const text = await bad.text();
+    expect(JSON.parse(text).reason).toMatch(/JSON valide/);
+    expect(text).not.toContain('1850775123456');
+    expect(rt.output()).not.toContain('1850775123456');
   });
 
   it('cancels an engagement through POST /roc/cancel, and refuses a second cancel', async () => {
