@@ -5,6 +5,7 @@
  */
 import { checkFiness } from '../model/finess';
 import { certificateStatus, tlsOptionsFrom } from '../security/tls';
+import type { Establishment } from './client';
 
 export interface EstablishmentConfig {
   finessJuridique?: string;
@@ -33,17 +34,10 @@ export interface EstablishmentCredentials {
   ca?: string;
 }
 
-export interface ResolvedEstablishment {
-  finessJuridique: string;
-  finessGeographique: string;
-  logiciel: string;
-  versionLogiciel: string;
-  annuaireUrl: string;
-  connectTimeoutMs: number;
-  readTimeoutMs: number;
+/** What the SEL client needs, plus the client options the config node sets. */
+export interface ResolvedEstablishment extends Establishment {
   annuaireTtlMs: number;
   breaker: { failureThreshold: number; openMs: number };
-  tls?: { pfx?: Buffer; passphrase?: string; cert?: string; key?: string; ca?: string };
 }
 
 export interface CertificateState {

@@ -138,7 +138,7 @@ describe('npm start runtime', () => {
   it('answers a body that is not a JSON dossier with 400 and a reason', async () => {
     const res = await fetch(`${rt.url}roc/dossier`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'MSH|^~\\&|...' });
     expect(res.status).toBe(400);
-    expect((await res.json()).reason).toMatch(/JSON/);
+    expect(((await res.json()) as { reason: string }).reason).toMatch(/JSON/);
     // malformed JSON: a JSON KO with a reason, the body neither echoed nor logged
     const bad = await fetch(`${rt.url}roc/dossier`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"beneficiaire":{"nir":"1850775123456",' });
     expect(bad.status).toBe(400);

@@ -8,18 +8,7 @@ import type { RocDossier, Ligne } from '../../lib/model/dossier';
 
 const SEED = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'simulator', 'seed', 'amc-seed.json'), 'utf8'));
 
-export interface SeedBeneficiaire {
-  id: string;
-  scenario: string;
-  nir: string;
-  cleNir: string;
-  nom: string;
-  prenom: string;
-  dateNaissance: string;
-  rangNaissance?: number;
-  numeroAdherent?: string;
-  amc: { numeroAmc: string; typeConvention?: string; csr?: string };
-}
+import type { SeedBeneficiaire } from '../../simulator/seed';
 
 export const beneficiaires: SeedBeneficiaire[] = SEED.beneficiaires;
 
