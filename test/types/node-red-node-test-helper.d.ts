@@ -1,5 +1,5 @@
 // node-red-node-test-helper ships no types; the tests use it loosely.
 declare module 'node-red-node-test-helper' {
-  const helper: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const helper: any;
   export default helper;
 }
