@@ -1,0 +1,392 @@
+/**
+ * A deterministic hospital day as PAM-FR 2.5 ADT messages, generated lazily (a generator: 100,000
+ * messages never sit in memory at once).
+ *
+ * Several venues (séjours) are open at the same time and their events interleave; each venue's
+ * own events always come in a valid order (a pre-admission before its admission, no discharge
+ * before the admission, a cancellation only of the last movement, leave out before leave back…).
+ * Patients are the seeded AMC beneficiaries (simulator/seed/amc-seed.json), so an admission that
+ * reaches the AMC simulator gets the outcome its scenario describes (B01 droits OK, B05 droits
+ * fermés…). All data is fictitious.
+ *
+ * Story shapes (chosen with a seeded RNG; DATA in STORIES below):
+ *   A05 → A38                               pre-admission cancelled
+ *   A05 → A01 → … → A03 [→ A13 → A03]       planned stay
+ *   A01 → [A08|Z99] → [A02]* → [A21 → A22] → A03 [→ A13 → A03]
+ *   A01 → A11                               admission cancelled
+ *   A04 → A03 | A04 → A11                   outpatient / emergency
+ * and now and then an A31 identity update for the venue's patient.
+ */
+import { escapeValue } from '../lib/hl7/er7';
+import type { Hl7Charset } from '../lib/hl7/profile';
+import { CHARSET_TO_MSH18 } from '../lib/hl7/profile';
+import { encode } from '../lib/hl7/charset';
+import { loadSeed, nirKey, type SeedBeneficiaire } from './seed';
+
+export type GapAckMode = 'original' | 'enhanced';
+
+export interface GapDayOptions {
+  /** RNG seed (default 2026). Same seed + options → same messages, byte for byte. */
+  seed?: number;
+  /** Venues open at the same time, interleaved (default 8). */
+  venues?: number;
+  /** Messages to generate (default 200, up to whatever the caller wants: generated lazily). */
+  messages?: number;
+  /** Output charset (default ISO 8859-15, the French default); MSH-18 is set accordingly. */
+  charset?: Hl7Charset;
+  /** original: MSH-15/16 empty; enhanced: MSH-15 = AL, MSH-16 = `applicationAck` (default AL). */
+  ackMode?: GapAckMode;
+  applicationAck?: 'AL' | 'NE' | 'ER' | 'SU';
+  /** The day (YYYY-MM-DD, default 2026-03-16, inside the seeded 2026 rights). */
+  day?: string;
+  /** MSH-10 prefix (default `GAP`); control ids are `<prefix><index, 8 digits>`. */
+  controlIdPrefix?: string;
+  /** Beneficiaries to draw patients from (default: the seed's, minus none). */
+  beneficiaries?: readonly SeedBeneficiaire[];
+  /** Share of patients with a qualified INS (PID-32 = VALI), 0..1 (default 0.5). */
+  insShare?: number;
+}
+
+export interface GapMessage {
+  /** 0-based position in the day. */
+  index: number;
+  /** MSH-10. */
+  controlId: string;
+  /** MSH-9.2 trigger event. */
+  event: string;
+  /** PV1-19 venue number ('' for an A31 that is not tied to a venue). */
+  venue: string;
+  /** Seed beneficiary id (B01…) and its scenario: not patient data, used to predict outcomes. */
+  beneficiary: string;
+  scenario: string;
+  charset: Hl7Charset;
+  /** ER7 segments, without segment terminators. */
+  segments: string[];
+}
+
+/** Site data: one legal entity, two geographic sites, their UFs. Fictitious FINESS. */
+export const GAP_SITE = {
+  sendingApplication: 'GAP-SIM',
+  sendingFacility: 'CH-ROC',
+  receivingApplication: 'ROC-BRIDGE',
+  receivingFacility: 'CH-ROC',
+  authority: 'CH-ROC',
+  finessJuridique: '750712184',
+  finessGeo: ['750712192', '750712200'],
+  amo: { code: '017510000', name: 'CPAM de Paris' },
+  ufs: [
+    { code: '1010', label: 'Médecine interne', kind: 'I' },
+    { code: '1020', label: 'Cardiologie', kind: 'I' },
+    { code: '1030', label: 'Chirurgie orthopédique', kind: 'I' },
+    { code: '1040', label: 'Pédiatrie', kind: 'I' },
+    { code: '1050', label: 'Maternité', kind: 'I' },
+    { code: '2010', label: 'Consultations externes', kind: 'O' },
+    { code: '2020', label: 'Urgences', kind: 'E' },
+  ],
+} as const;
+
+/** Message structure (MSH-9.3) per trigger event. */
+export const GAP_STRUCTURES: Readonly<Record<string, string>> = {
+  A01: 'ADT_A01', A04: 'ADT_A01', A05: 'ADT_A05', A02: 'ADT_A02', A03: 'ADT_A03', A08: 'ADT_A01',
+  A11: 'ADT_A09', A13: 'ADT_A01', A21: 'ADT_A21', A22: 'ADT_A21', A31: 'ADT_A05', A38: 'ADT_A38',
+  Z99: 'ADT_A01',
+};
+
+/** Events that carry the IN1/IN2/IN3 coverage groups. */
+const WITH_COVERAGE = new Set(['A05', 'A01', 'A04', 'A08', 'Z99', 'A03']);
+
+/** mulberry32: small, fast, deterministic. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A venue's planned events (the story), built up front: a handful of strings. */
+function story(r: () => number, klass: string): string[] {
+  const s: string[] = [];
+  if (klass !== 'I') {
+    s.push('A04');
+    if (r() < 0.1) s.push('A11');
+    else {
+      if (r() < 0.1) s.push('A08');
+      s.push('A03');
+    }
+    return s;
+  }
+  const pre = r() < 0.3;
+  if (pre) {
+    s.push('A05');
+    if (r() < 0.15) return [...s, 'A38'];
+  }
+  s.push('A01');
+  if (r() < 0.08) return [...s, 'A11'];
+  const x = r();
+  if (x < 0.15) s.push('Z99');
+  else if (x < 0.25) s.push('A08');
+  if (r() < 0.1) s.push('A31');
+  const transfers = r() < 0.4 ? 1 + Math.floor(r() * 2) : 0;
+  for (let i = 0; i < transfers; i++) s.push('A02');
+  if (r() < 0.15) s.push('A21', 'A22');
+  s.push('A03');
+  if (r() < 0.08) s.push('A13', 'A03');
+  return s;
+}
+
+interface Venue {
+  number: string;
+  nda: string;
+  ben: SeedBeneficiaire;
+  ipp: string;
+  ins: boolean;
+  klass: string;
+  uf: (typeof GAP_SITE.ufs)[number];
+  site: string;
+  events: string[];
+  next: number;
+  admitAt?: string;
+  dischargeAt?: string;
+  movements: { id: string; event: string; at: string; uf: string }[];
+  extras: boolean;
+}
+
+const pad = (n: number, w: number): string => String(n).padStart(w, '0');
+
+function ts(base: number, offsetSec: number): string {
+  const d = new Date(base + offsetSec * 1000);
+  return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1, 2)}${pad(d.getUTCDate(), 2)}${pad(d.getUTCHours(), 2)}${pad(d.getUTCMinutes(), 2)}${pad(d.getUTCSeconds(), 2)}`;
+}
+
+const ymd = (iso: string): string => iso.replace(/-/g, '');
+
+/** Build a segment from a sparse field list (index = field number). */
+function seg(name: string, fields: Record<number, string>): string {
+  const max = Math.max(0, ...Object.keys(fields).map(Number));
+  const out: string[] = [name];
+  for (let i = 1; i <= max; i++) out.push(fields[i] ?? '');
+  return out.join('|');
+}
+
+/** The seeded beneficiaries (every one; the test-only AMCs are not patients). */
+export function seedBeneficiaries(): SeedBeneficiaire[] {
+  return loadSeed().seed.beneficiaires;
+}
+
+/**
+ * Generate the day lazily. Each `next()` builds one message; only the open venues (option
+ * `venues`) are held.
+ */
+export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void, undefined> {
+  const seed = options.seed ?? 2026;
+  const r = rng(seed);
+  const total = options.messages ?? 200;
+  const open = Math.max(1, options.venues ?? 8);
+  const charset: Hl7Charset = options.charset ?? 'iso-8859-15';
+  const enhanced = options.ackMode === 'enhanced';
+  const appAck = options.applicationAck ?? 'AL';
+  const prefix = options.controlIdPrefix ?? 'GAP';
+  const bens = options.beneficiaries ?? seedBeneficiaries();
+  if (bens.length === 0) throw new RangeError('gapDay: no beneficiaries to admit');
+  const insShare = options.insShare ?? 0.5;
+  const day = options.day ?? '2026-03-16';
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new RangeError('gapDay: day must be YYYY-MM-DD');
+  const base = Date.parse(`${day}T06:00:00Z`);
+  // Spread the day over 16 hours; at least one second between messages.
+  const step = Math.max(1, Math.floor((16 * 3600) / Math.max(1, total)));
+  const yy = day.slice(2, 4);
+  const S = GAP_SITE;
+  const auth = `${S.authority}&${S.finessJuridique}&M`;
+  let venueSeq = 0;
+  let movementSeq = 0;
+  const venues: Venue[] = [];
+
+  const newVenue = (): Venue => {
+    venueSeq++;
+    const benIndex = Math.floor(r() * bens.length);
+    const ben = bens[benIndex];
+    const k = r();
+    const klass = k < 0.7 ? 'I' : k < 0.85 ? 'O' : 'E';
+    const ufs = S.ufs.filter((u) => u.kind === klass);
+    const uf = ufs[Math.floor(r() * ufs.length)];
+    return {
+      number: `${yy}${pad(venueSeq, 7)}`,
+      nda: `${yy}1${pad(venueSeq, 6)}`,
+      ben,
+      ipp: `${pad(100000 + benIndex * 37, 8)}`,
+      ins: r() < insShare,
+      klass,
+      uf,
+      site: S.finessGeo[venueSeq % S.finessGeo.length],
+      events: story(r, klass),
+      next: 0,
+      movements: [],
+      extras: r() < 0.4,
+    };
+  };
+
+  for (let index = 0; index < total; index++) {
+    while (venues.length < open) venues.push(newVenue());
+    const vi = Math.floor(r() * venues.length);
+    const v = venues[vi];
+    const event = v.events[v.next++];
+    if (v.next >= v.events.length) venues.splice(vi, 1);
+    const at = ts(base, index * step);
+    const controlId = `${prefix}${pad(index + 1, 8)}`;
+    const b = v.ben;
+    const nir = b.nir + (b.cleNir || nirKey(b.nir));
+
+    // Movements, admit/discharge dates.
+    let zbe: string | undefined;
+    const ufField = (uf: { code: string; label: string }): string => `${escapeValue(uf.label)}^^^^^${S.authority}&${v.site}&N^UF^^^${uf.code}`;
+    const insertMovement = (): void => {
+      movementSeq++;
+      const id = `MVT-${pad(movementSeq, 8)}`;
+      v.movements.push({ id, event, at, uf: v.uf.code });
+      zbe = seg('ZBE', { 1: `${id}^${S.sendingApplication}^${S.finessJuridique}^M`, 2: at, 4: 'INSERT', 5: 'N', 7: ufField(v.uf), 8: ufField(v.uf), 9: 'HMS' });
+    };
+    switch (event) {
+      case 'A05':
+        // Planned for later in the day (PV1-44 is the expected entry date).
+        v.admitAt = ts(base, index * step + 2 * 3600);
+        insertMovement();
+        break;
+      case 'A01':
+      case 'A04':
+        v.admitAt = at;
+        insertMovement();
+        break;
+      case 'A02': {
+        const ufs = S.ufs.filter((u) => u.kind === 'I' && u.code !== v.uf.code);
+        v.uf = ufs[Math.floor(r() * ufs.length)];
+        insertMovement();
+        break;
+      }
+      case 'A21':
+      case 'A22':
+        insertMovement();
+        break;
+      case 'A03':
+        v.dischargeAt = at;
+        insertMovement();
+        break;
+      case 'A11':
+      case 'A13':
+      case 'A38': {
+        const last = v.movements.pop();
+        if (event === 'A13') v.dischargeAt = undefined;
+        if (last) zbe = seg('ZBE', { 1: `${last.id}^${S.sendingApplication}^${S.finessJuridique}^M`, 2: last.at, 4: 'CANCEL', 5: 'N', 6: last.event, 7: ufField(v.uf), 8: ufField(v.uf), 9: 'HMS' });
+        break;
+      }
+      case 'Z99': {
+        const first = v.movements[v.movements.length - 1];
+        if (first) zbe = seg('ZBE', { 1: `${first.id}^${S.sendingApplication}^${S.finessJuridique}^M`, 2: first.at, 4: 'UPDATE', 5: 'N', 6: first.event, 7: ufField(v.uf), 8: ufField(v.uf), 9: 'HMS' });
+        break;
+      }
+      default:
+        break;
+    }
+
+    // MSH-1 is the field separator itself, so seg()'s field n is MSH-(n+1).
+    const msh = seg('MSH', {
+      1: '^~\\&',
+      2: S.sendingApplication,
+      3: S.sendingFacility,
+      4: S.receivingApplication,
+      5: S.receivingFacility,
+      6: at,
+      8: `ADT^${event}^${GAP_STRUCTURES[event] ?? 'ADT_A01'}`,
+      9: controlId,
+      10: 'P',
+      11: '2.5^FRA^2.11',
+      14: enhanced ? 'AL' : '',
+      15: enhanced ? appAck : '',
+      16: 'FRA',
+      17: CHARSET_TO_MSH18[charset],
+      18: 'FR',
+      20: '2.11^IHE_FRANCE-2.11-PAM',
+    });
+    const segments: string[] = [msh];
+    segments.push(seg('EVN', { 2: at, 6: event === 'A05' ? (v.admitAt ?? at) : at }));
+    const ids = [`${v.ipp}^^^${S.authority}&${v.site}&N^PI`];
+    if (v.ins) ids.push(`${nir}^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.10&ISO^INS`);
+    ids.push(`${nir}^^^CPAM&1.2.250.1.213.1.4.1&ISO^NH`);
+    const nom = escapeValue(b.nom);
+    const prenom = escapeValue(b.prenom);
+    const sex = b.nir.startsWith('2') ? 'F' : 'M';
+    segments.push(
+      seg('PID', {
+        1: '1',
+        3: ids.join('~'),
+        5: `${nom}^${prenom}^^^^^D~${nom}^${prenom}^${prenom}^^^^L`,
+        7: ymd(b.dateNaissance),
+        8: sex,
+        18: `${v.nda}^^^${auth}^AN`,
+        24: b.rangNaissance > 1 ? 'Y' : '',
+        25: b.rangNaissance > 1 ? String(b.rangNaissance) : '',
+        32: v.ins ? 'VALI' : 'PROV',
+      }),
+    );
+    if (event !== 'A31' || v.admitAt) {
+      segments.push(
+        seg('PV1', {
+          1: '1',
+          2: v.klass,
+          3: `${v.uf.code}^^^${auth}^^^^^${escapeValue(v.uf.label)}`,
+          19: `${v.number}^^^${auth}^VN`,
+          44: v.admitAt ?? '',
+          45: v.dischargeAt ?? '',
+        }),
+      );
+    } else {
+      segments.push('PV1|1|N');
+    }
+    if (zbe) segments.push(zbe);
+    if (WITH_COVERAGE.has(event)) {
+      const rightsFrom = ymd(b.attestation.debutValidite);
+      const rightsTo = ymd(b.attestation.finValidite);
+      segments.push(seg('IN1', { 1: '1', 2: 'AMO', 3: S.amo.code, 4: escapeValue(S.amo.name), 12: `${day.slice(0, 4)}0101`, 13: `${day.slice(0, 4)}1231`, 16: `${nom}^${prenom}`, 17: 'SEL', 49: nir }));
+      segments.push(seg('IN2', { 1: nir, 8: nir }));
+      segments.push(seg('IN3', { 1: '1', 5: 'PC^80' }));
+      segments.push(
+        seg('IN1', {
+          1: '2',
+          2: 'AMC',
+          3: b.amc.numeroAmc,
+          12: rightsFrom,
+          13: rightsTo,
+          15: b.amc.typeConvention ?? '',
+          16: `${nom}^${prenom}`,
+          17: 'SEL',
+          46: escapeValue(b.amc.csr ?? ''),
+          49: escapeValue(b.numeroAdherent ?? ''),
+        }),
+      );
+      segments.push(seg('IN2', { 28: v.extras ? 'FRJ~PRI' : 'FRJ' }));
+      segments.push(seg('IN3', { 1: '1', 5: 'PC^100' }));
+    }
+    yield {
+      index,
+      controlId,
+      event,
+      venue: event === 'A31' && !v.admitAt ? '' : v.number,
+      beneficiary: b.id,
+      scenario: b.scenario,
+      charset,
+      segments,
+    };
+  }
+}
+
+export type LineEnding = 'CR' | 'LF' | 'CRLF';
+const ENDINGS: Record<LineEnding, string> = { CR: '\r', LF: '\n', CRLF: '\r\n' };
+
+/** The payload bytes of a message: segment ends as asked, optional trailing blank lines. */
+export function encodeGapMessage(m: GapMessage, ending: LineEnding = 'CR', trailingBlankLines = 0): Buffer {
+  const e = ENDINGS[ending];
+  return encode(m.segments.join(e) + e + e.repeat(Math.max(0, trailingBlankLines)), m.charset);
+}
