@@ -1,0 +1,266 @@
+/**
+ * The durable journal: the contract every store implements (SQLite by default, see sqlite.ts; a
+ * PostgreSQL store can implement the same interface later). Every method may return a Promise.
+ *
+ * Inbound lifecycle (one row per message received, raw bytes kept):
+ *
+ *   RECEIVED ──start──▶ PROCESSING ──complete──▶ DONE | IGNORED
+ *                                   └─fail────▶ FAILED (error queue; its ordering key is held)
+ *   RECEIVED for a held key ──────────────────▶ HELD (waits; release() puts it back to RECEIVED)
+ *   release(key, 'skip') ─────────────────────▶ the FAILED message becomes SKIPPED
+ *   same (sender, MSH-10) as an earlier message ▶ DUPLICATE (stored, never processed)
+ *   an event the bridge does not act on ──────▶ IGNORED at once
+ *
+ * Outbound lifecycle (per destination, in order per ordering key):
+ *
+ *   QUEUED ──take──▶ SENT ──acked──▶ ACKED
+ *                         └─failed──▶ QUEUED again (backoff) … ERROR after maxAttempts
+ *   ERROR ──requeue──▶ QUEUED        ERROR|QUEUED ──cancel──▶ CANCELLED
+ *
+ * Texts passed as `reason` / `lastError` are stored as given (truncated to 1000 characters): callers
+ * pass sanitised texts, never patient data. Index columns hold no patient data: channel, sender
+ * application/facility, MSH-10, event and the ordering key (a venue/dossier/IPP number).
+ */
+
+export type InboundState =
+  | 'RECEIVED'
+  | 'PROCESSING'
+  | 'DONE'
+  | 'FAILED'
+  | 'HELD'
+  | 'SKIPPED'
+  | 'IGNORED'
+  | 'DUPLICATE';
+
+export type OutboundState = 'QUEUED' | 'SENT' | 'ACKED' | 'ERROR' | 'CANCELLED';
+
+export const INBOUND_STATES: readonly InboundState[] = [
+  'RECEIVED',
+  'PROCESSING',
+  'DONE',
+  'FAILED',
+  'HELD',
+  'SKIPPED',
+  'IGNORED',
+  'DUPLICATE',
+];
+export const OUTBOUND_STATES: readonly OutboundState[] = ['QUEUED', 'SENT', 'ACKED', 'ERROR', 'CANCELLED'];
+
+/** What the listener knows once a frame is received (see lib/hl7 `receive()`). */
+export interface InboundInput {
+  /** The frame's bytes exactly as received (without MLLP framing). */
+  raw: Buffer;
+  /** Listener/channel name, e.g. `mllp:2575` or a node id. */
+  channel: string;
+  /** Defaults to now. */
+  receivedAt?: Date;
+  /** MSH-3 / MSH-4. Together they form the sender for duplicate detection. */
+  sendingApplication?: string;
+  sendingFacility?: string;
+  /** MSH-10. Without it, no duplicate detection is possible. */
+  controlId?: string;
+  /** e.g. `ADT^A01`. */
+  event?: string;
+  charset?: string;
+  /** Per-venue ordering key: PV1-19, else NDA, else IPP. Without one the message is not ordered. */
+  orderingKey?: string;
+  /** True for events the bridge does not act on: stored as IGNORED, never dispatched. */
+  ignored?: boolean;
+}
+
+/** The answer to `append`, given once the row is durably committed. */
+export interface Stored {
+  /** The message's id; for a duplicate, the id of the EARLIER message. */
+  id: number;
+  duplicate: boolean;
+  /** The row this arrival was stored as (equals `id` unless duplicate). */
+  storedId: number;
+  /** State of the stored row (DUPLICATE for a duplicate). */
+  state: InboundState;
+  orderingKey?: string;
+  receivedAt: string;
+}
+
+export interface InboundRecord {
+  id: number;
+  receivedAt: string;
+  channel: string;
+  sendingApplication?: string;
+  sendingFacility?: string;
+  controlId?: string;
+  event?: string;
+  charset?: string;
+  orderingKey?: string;
+  size: number;
+  state: InboundState;
+  attempts: number;
+  lastError?: string;
+  updatedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  duplicateOf?: number;
+  resendOf?: number;
+  /** Present when asked for (get(id, { raw: true }), start()). */
+  raw?: Buffer;
+}
+
+export interface HeldKey {
+  orderingKey: string;
+  /** The message whose failure holds the key (in the error queue). */
+  failedId: number;
+  since: string;
+  reason?: string;
+  /** Messages for this key waiting in HELD. */
+  waiting: number;
+}
+
+export interface InboundFilter {
+  states?: InboundState[];
+  orderingKey?: string;
+  channel?: string;
+  controlId?: string;
+  /** receivedAt >= from, receivedAt < to. */
+  from?: Date;
+  to?: Date;
+  /** Paging: ids strictly greater (ascending order) / strictly lower (descending). */
+  afterId?: number;
+  order?: 'asc' | 'desc';
+  /** Default 100, at most 1000. */
+  limit?: number;
+}
+
+export interface OutboundInput {
+  destination: string;
+  payload: Buffer;
+  orderingKey?: string;
+  /** The inbound message this answers, when any. */
+  inboundId?: number;
+  /** Overrides the journal's default. */
+  maxAttempts?: number;
+}
+
+export interface OutboundRecord {
+  id: number;
+  destination: string;
+  orderingKey?: string;
+  inboundId?: number;
+  createdAt: string;
+  state: OutboundState;
+  attempts: number;
+  maxAttempts: number;
+  /** Earliest time of the next attempt (backoff). */
+  nextAttemptAt: string;
+  lastError?: string;
+  updatedAt: string;
+  sentAt?: string;
+  ackedAt?: string;
+  payload?: Buffer;
+}
+
+export interface OutboundFilter {
+  destination?: string;
+  states?: OutboundState[];
+  orderingKey?: string;
+  from?: Date;
+  to?: Date;
+  afterId?: number;
+  limit?: number;
+}
+
+/** Exponential backoff for outbound retries: min(maxMs, baseMs × factor^(attempts-1)). */
+export interface Backoff {
+  baseMs: number;
+  factor: number;
+  maxMs: number;
+}
+
+export interface DossierEntry {
+  orderingKey: string;
+  /** The latest msg.roc, as JSON-serialisable data. */
+  roc: unknown;
+  /** Numéros d'engagement obtained for this venue (CLC), latest last. */
+  engagements: string[];
+  updatedAt: string;
+}
+
+/** One call to an online service (IDB, SIM, CLC, DEL…) for a venue: what happened, not the payload. */
+export interface ServiceExchange {
+  id?: number;
+  orderingKey: string;
+  service: string;
+  /** e.g. OK, KO, TECHNIQUE. */
+  outcome: string;
+  at?: string;
+  engagement?: string;
+  /** Short sanitised detail (error code…), never patient data. */
+  detail?: string;
+}
+
+export interface Journal {
+  // ---- inbound
+  /** Stores the message; resolves only once the row is durably committed. */
+  append(input: InboundInput): Promise<Stored>;
+  get(id: number, options?: { raw?: boolean }): Promise<InboundRecord | undefined>;
+  /** Ids and keys of RECEIVED and PROCESSING messages, in id order (restart resumption). */
+  pending(): Promise<Array<{ id: number; orderingKey?: string; state: InboundState }>>;
+  /** RECEIVED/PROCESSING → PROCESSING, attempts + 1; returns the records with their raw bytes. */
+  start(ids: number[]): Promise<InboundRecord[]>;
+  /** PROCESSING → DONE (or IGNORED when the processor decided the message has no effect). */
+  complete(id: number, state?: 'DONE' | 'IGNORED'): Promise<void>;
+  /** → FAILED with the reason; holds its ordering key (later RECEIVED messages for it → HELD). */
+  fail(id: number, reason: string): Promise<{ heldKey?: string; waiting: number }>;
+  heldKeys(): Promise<HeldKey[]>;
+  /**
+   * Lifts the hold. `retry`: the failed message goes back to RECEIVED, first in line. `skip`: it
+   * becomes SKIPPED. The HELD messages go back to RECEIVED. Returns the now-runnable ids, in order.
+   */
+  release(orderingKey: string, mode?: 'retry' | 'skip'): Promise<number[]>;
+  /** Processes a stored message again: a new RECEIVED row (resendOf = id) at the end of its key. */
+  resend(id: number): Promise<Stored>;
+  browse(filter?: InboundFilter): Promise<InboundRecord[]>;
+  counts(): Promise<Record<InboundState, number>>;
+
+  // ---- outbound
+  enqueue(input: OutboundInput): Promise<OutboundRecord>;
+  /**
+   * Claims up to `limit` due messages for the destination (→ SENT, attempts + 1). Only the head of
+   * each ordering key is given: a later message waits while an earlier one is QUEUED, SENT or ERROR.
+   */
+  take(destination: string, limit?: number, now?: Date): Promise<OutboundRecord[]>;
+  acked(id: number): Promise<void>;
+  /** SENT → QUEUED with backoff, or ERROR once maxAttempts is reached. */
+  sendFailed(id: number, reason: string, now?: Date): Promise<OutboundRecord>;
+  /** ERROR → QUEUED, attempts reset. */
+  requeue(id: number): Promise<void>;
+  /** QUEUED/ERROR → CANCELLED (unblocks the later messages of its key). */
+  cancel(id: number): Promise<void>;
+  getOutbound(id: number, options?: { payload?: boolean }): Promise<OutboundRecord | undefined>;
+  browseOutbound(filter?: OutboundFilter): Promise<OutboundRecord[]>;
+
+  // ---- dossiers, engagements, service exchanges
+  putDossier(orderingKey: string, roc: unknown, engagement?: string): Promise<DossierEntry>;
+  getDossier(orderingKey: string): Promise<DossierEntry | undefined>;
+  recordExchange(exchange: ServiceExchange): Promise<number>;
+  exchanges(orderingKey: string): Promise<ServiceExchange[]>;
+
+  /** Flushes pending writes, then closes. */
+  close(): Promise<void>;
+}
+
+/** A journal error; its message never quotes stored content. */
+export class JournalError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'CLOSED' | 'NOT_FOUND' | 'BAD_STATE' | 'BAD_INPUT' | 'STORAGE',
+  ) {
+    super(message);
+    this.name = 'JournalError';
+  }
+}
+
+/** Keeps stored error texts bounded. */
+export function boundedText(text: string | undefined, max = 1000): string | undefined {
+  if (text === undefined || text === null) return undefined;
+  const s = String(text);
+  return s.length > max ? s.slice(0, max - 1) + '…' : s;
+}

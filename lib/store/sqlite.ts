@@ -1,0 +1,804 @@
+/**
+ * The default Journal: one embedded SQLite file (better-sqlite3) in WAL mode.
+ *
+ * Durability. Every write goes through one group-commit queue: writes requested in the same
+ * event-loop turn (or within `windowMs`, or up to `maxBatch`) run in ONE transaction, each inside
+ * its own savepoint (one bad write does not abort its neighbours), and every promise settles only
+ * after COMMIT returned. `synchronous`:
+ *  - `FULL` (default): the WAL is fsynced at every commit, so an acknowledged message survives a
+ *    process kill AND a power loss / OS crash. Group commit pays one fsync per batch.
+ *  - `NORMAL`: the commit is in the OS page cache when the promise resolves. It survives a process
+ *    kill (SIGKILL, crash of Node) but the last commits may be lost on a power loss.
+ * Reads run at once on the same connection and see every committed write.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'fs';
+import * as path from 'path';
+import {
+  Backoff,
+  DossierEntry,
+  HeldKey,
+  INBOUND_STATES,
+  InboundFilter,
+  InboundInput,
+  InboundRecord,
+  InboundState,
+  Journal,
+  JournalError,
+  OutboundFilter,
+  OutboundInput,
+  OutboundRecord,
+  ServiceExchange,
+  Stored,
+  boundedText,
+} from './journal';
+
+export interface SqliteJournalOptions {
+  /** Database file; parent directories are created. */
+  file: string;
+  /** Default FULL (see the file comment). */
+  synchronous?: 'FULL' | 'NORMAL';
+  /** Extra wait before a batch commits, in ms. 0 (default): commit at the end of the event-loop turn. */
+  windowMs?: number;
+  /** A batch commits at once when it reaches this many writes. Default 2000. */
+  maxBatch?: number;
+  /** Outbound retries: default 5 attempts. */
+  maxAttempts?: number;
+  /** Outbound backoff: default 1 s × 2^(n-1), at most 5 min. */
+  backoff?: Backoff;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+interface PendingWrite {
+  op: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inbound (
+  id INTEGER PRIMARY KEY,
+  received_at INTEGER NOT NULL,
+  channel TEXT NOT NULL,
+  sending_app TEXT,
+  sending_facility TEXT,
+  control_id TEXT,
+  event TEXT,
+  charset TEXT,
+  okey TEXT,
+  size INTEGER NOT NULL,
+  dedup TEXT UNIQUE,
+  duplicate_of INTEGER,
+  resend_of INTEGER,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  updated_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  raw BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbound_state ON inbound (state, id);
+CREATE INDEX IF NOT EXISTS inbound_okey ON inbound (okey, id);
+CREATE INDEX IF NOT EXISTS inbound_received ON inbound (received_at);
+CREATE TABLE IF NOT EXISTS held_keys (
+  okey TEXT PRIMARY KEY,
+  failed_id INTEGER NOT NULL,
+  since INTEGER NOT NULL,
+  reason TEXT
+);
+CREATE TABLE IF NOT EXISTS outbound (
+  id INTEGER PRIMARY KEY,
+  destination TEXT NOT NULL,
+  okey TEXT,
+  inbound_id INTEGER,
+  created_at INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT,
+  updated_at INTEGER NOT NULL,
+  sent_at INTEGER,
+  acked_at INTEGER,
+  payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbound_queue ON outbound (destination, state, id);
+CREATE INDEX IF NOT EXISTS outbound_okey ON outbound (destination, okey, id);
+CREATE TABLE IF NOT EXISTS dossiers (
+  okey TEXT PRIMARY KEY,
+  roc TEXT NOT NULL,
+  engagements TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exchanges (
+  id INTEGER PRIMARY KEY,
+  okey TEXT NOT NULL,
+  service TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  engagement TEXT,
+  detail TEXT
+);
+CREATE INDEX IF NOT EXISTS exchanges_okey ON exchanges (okey, id);
+`;
+
+const INBOUND_COLUMNS =
+  'id, received_at, channel, sending_app, sending_facility, control_id, event, charset, okey, size, duplicate_of, resend_of, state, attempts, last_error, updated_at, started_at, finished_at';
+const OUTBOUND_COLUMNS =
+  'id, destination, okey, inbound_id, created_at, state, attempts, max_attempts, next_attempt_at, last_error, updated_at, sent_at, acked_at';
+
+type Row = Record<string, unknown>;
+
+const iso = (ms: unknown): string | undefined => (typeof ms === 'number' ? new Date(ms).toISOString() : undefined);
+const opt = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
+
+function inboundFromRow(r: Row): InboundRecord {
+  const rec: InboundRecord = {
+    id: r.id as number,
+    receivedAt: iso(r.received_at)!,
+    channel: r.channel as string,
+    sendingApplication: opt(r.sending_app),
+    sendingFacility: opt(r.sending_facility),
+    controlId: opt(r.control_id),
+    event: opt(r.event),
+    charset: opt(r.charset),
+    orderingKey: opt(r.okey),
+    size: r.size as number,
+    state: r.state as InboundState,
+    attempts: r.attempts as number,
+    lastError: opt(r.last_error),
+    updatedAt: iso(r.updated_at)!,
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+    duplicateOf: opt(r.duplicate_of),
+    resendOf: opt(r.resend_of),
+  };
+  if (r.raw !== undefined) rec.raw = r.raw as Buffer;
+  for (const k of Object.keys(rec) as (keyof InboundRecord)[]) if (rec[k] === undefined) delete rec[k];
+  return rec;
+}
+
+function outboundFromRow(r: Row): OutboundRecord {
+  const rec: OutboundRecord = {
+    id: r.id as number,
+    destination: r.destination as string,
+    orderingKey: opt(r.okey),
+    inboundId: opt(r.inbound_id),
+    createdAt: iso(r.created_at)!,
+    state: r.state as OutboundRecord['state'],
+    attempts: r.attempts as number,
+    maxAttempts: r.max_attempts as number,
+    nextAttemptAt: iso(r.next_attempt_at)!,
+    lastError: opt(r.last_error),
+    updatedAt: iso(r.updated_at)!,
+    sentAt: iso(r.sent_at),
+    ackedAt: iso(r.acked_at),
+  };
+  if (r.payload !== undefined) rec.payload = r.payload as Buffer;
+  for (const k of Object.keys(rec) as (keyof OutboundRecord)[]) if (rec[k] === undefined) delete rec[k];
+  return rec;
+}
+
+function text(v: unknown, field: string, max = 200): string | null {
+  if (v === undefined || v === null || v === '') return null;
+  if (typeof v !== 'string') throw new JournalError(`${field} must be a string`, 'BAD_INPUT');
+  if (v.length > max) throw new JournalError(`${field} is longer than ${max} characters`, 'BAD_INPUT');
+  return v;
+}
+
+function limitOf(limit: number | undefined): number {
+  if (limit === undefined) return 100;
+  if (!Number.isInteger(limit) || limit < 1) throw new JournalError('limit must be a positive integer', 'BAD_INPUT');
+  return Math.min(limit, 1000);
+}
+
+export class SqliteJournal implements Journal {
+  readonly file: string;
+  readonly synchronous: 'FULL' | 'NORMAL';
+  private readonly db: Database.Database;
+  private readonly windowMs: number;
+  private readonly maxBatch: number;
+  private readonly maxAttempts: number;
+  private readonly backoff: Backoff;
+  private readonly now: () => number;
+  private queue: PendingWrite[] = [];
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private closed = false;
+  private readonly batchTx: (batch: PendingWrite[], results: Array<{ ok: boolean; v: unknown }>) => void;
+  private readonly savepoint: (op: () => unknown) => unknown;
+  /** Number of commits and writes so far (for benchmarks and tests). */
+  readonly stats = { commits: 0, writes: 0, largestBatch: 0 };
+  private readonly s: Record<string, Database.Statement>;
+
+  constructor(options: SqliteJournalOptions) {
+    if (!options || typeof options.file !== 'string' || !options.file) {
+      throw new JournalError('SqliteJournal needs a database file path', 'BAD_INPUT');
+    }
+    this.file = options.file;
+    this.synchronous = options.synchronous ?? 'FULL';
+    if (this.synchronous !== 'FULL' && this.synchronous !== 'NORMAL') {
+      throw new JournalError('synchronous must be FULL or NORMAL', 'BAD_INPUT');
+    }
+    this.windowMs = Math.max(0, options.windowMs ?? 0);
+    this.maxBatch = Math.max(1, options.maxBatch ?? 2000);
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+    this.backoff = options.backoff ?? { baseMs: 1000, factor: 2, maxMs: 300_000 };
+    this.now = options.now ?? Date.now;
+    if (this.file !== ':memory:') mkdirSync(path.dirname(path.resolve(this.file)), { recursive: true });
+    this.db = new Database(this.file);
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${this.synchronous}`);
+      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma('foreign_keys = OFF');
+      this.db.exec(SCHEMA);
+      const v = this.db.prepare('SELECT v FROM meta WHERE k = ?').get('schema') as { v: string } | undefined;
+      if (!v) this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
+      else if (Number(v.v) > SCHEMA_VERSION) {
+        throw new JournalError(`journal schema ${v.v} is newer than this code (${SCHEMA_VERSION})`, 'STORAGE');
+      }
+      // Outbound messages SENT when the process stopped have an unknown fate: send them again.
+      this.db.prepare("UPDATE outbound SET state = 'QUEUED' WHERE state = 'SENT'").run();
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
+    const p = (sql: string) => this.db.prepare(sql);
+    this.s = {
+      dedup: p('SELECT id, state FROM inbound WHERE dedup = ?'),
+      isHeld: p('SELECT 1 AS h FROM held_keys WHERE okey = ?'),
+      insert: p(
+        `INSERT INTO inbound (received_at, channel, sending_app, sending_facility, control_id, event, charset, okey, size, dedup, duplicate_of, resend_of, state, updated_at, raw)
+         VALUES (@received_at, @channel, @sending_app, @sending_facility, @control_id, @event, @charset, @okey, @size, @dedup, @duplicate_of, @resend_of, @state, @updated_at, @raw)`,
+      ),
+      get: p(`SELECT ${INBOUND_COLUMNS} FROM inbound WHERE id = ?`),
+      getRaw: p(`SELECT ${INBOUND_COLUMNS}, raw FROM inbound WHERE id = ?`),
+      pending: p("SELECT id, okey, state FROM inbound WHERE state IN ('RECEIVED', 'PROCESSING') ORDER BY id"),
+      start: p(
+        "UPDATE inbound SET state = 'PROCESSING', attempts = attempts + 1, started_at = ?, updated_at = ? WHERE id = ? AND state IN ('RECEIVED', 'PROCESSING')",
+      ),
+      finish: p("UPDATE inbound SET state = ?, finished_at = ?, updated_at = ? WHERE id = ? AND state = 'PROCESSING'"),
+      failRow: p(
+        "UPDATE inbound SET state = 'FAILED', last_error = ?, finished_at = ?, updated_at = ? WHERE id = ? AND state IN ('PROCESSING', 'RECEIVED')",
+      ),
+      hold: p('INSERT INTO held_keys (okey, failed_id, since, reason) VALUES (?, ?, ?, ?) ON CONFLICT (okey) DO NOTHING'),
+      holdLater: p("UPDATE inbound SET state = 'HELD', updated_at = ? WHERE okey = ? AND state = 'RECEIVED'"),
+      heldKeys: p(
+        "SELECT h.okey, h.failed_id, h.since, h.reason, (SELECT count(*) FROM inbound i WHERE i.okey = h.okey AND i.state = 'HELD') AS waiting FROM held_keys h ORDER BY h.since, h.okey",
+      ),
+      heldKey: p('SELECT okey, failed_id FROM held_keys WHERE okey = ?'),
+      unhold: p('DELETE FROM held_keys WHERE okey = ?'),
+      retryFailed: p("UPDATE inbound SET state = 'RECEIVED', updated_at = ? WHERE id = ? AND state = 'FAILED'"),
+      skipFailed: p("UPDATE inbound SET state = 'SKIPPED', updated_at = ? WHERE id = ? AND state = 'FAILED'"),
+      heldIds: p("SELECT id FROM inbound WHERE okey = ? AND state = 'HELD' ORDER BY id"),
+      releaseHeld: p("UPDATE inbound SET state = 'RECEIVED', updated_at = ? WHERE okey = ? AND state = 'HELD'"),
+      counts: p('SELECT state, count(*) AS n FROM inbound GROUP BY state'),
+      outInsert: p(
+        `INSERT INTO outbound (destination, okey, inbound_id, created_at, state, attempts, max_attempts, next_attempt_at, updated_at, payload)
+         VALUES (?, ?, ?, ?, 'QUEUED', 0, ?, ?, ?, ?)`,
+      ),
+      outGet: p(`SELECT ${OUTBOUND_COLUMNS} FROM outbound WHERE id = ?`),
+      outGetPayload: p(`SELECT ${OUTBOUND_COLUMNS}, payload FROM outbound WHERE id = ?`),
+      outHeads: p(
+        `SELECT ${OUTBOUND_COLUMNS}, payload FROM outbound o
+         WHERE o.destination = ? AND o.state = 'QUEUED' AND o.next_attempt_at <= ?
+           AND NOT EXISTS (SELECT 1 FROM outbound e WHERE e.destination = o.destination AND e.okey = o.okey
+                           AND e.id < o.id AND e.state IN ('QUEUED', 'SENT', 'ERROR'))
+         ORDER BY o.id LIMIT ?`,
+      ),
+      outSent: p("UPDATE outbound SET state = 'SENT', attempts = attempts + 1, sent_at = ?, updated_at = ? WHERE id = ?"),
+      outAcked: p("UPDATE outbound SET state = 'ACKED', acked_at = ?, updated_at = ? WHERE id = ? AND state = 'SENT'"),
+      outRetry: p(
+        "UPDATE outbound SET state = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'SENT'",
+      ),
+      outRequeue: p(
+        "UPDATE outbound SET state = 'QUEUED', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'ERROR'",
+      ),
+      outCancel: p(
+        "UPDATE outbound SET state = 'CANCELLED', updated_at = ? WHERE id = ? AND state IN ('QUEUED', 'ERROR')",
+      ),
+      dossierGet: p('SELECT okey, roc, engagements, updated_at FROM dossiers WHERE okey = ?'),
+      dossierPut: p(
+        'INSERT INTO dossiers (okey, roc, engagements, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (okey) DO UPDATE SET roc = excluded.roc, engagements = excluded.engagements, updated_at = excluded.updated_at',
+      ),
+      exchangeInsert: p('INSERT INTO exchanges (okey, service, outcome, at, engagement, detail) VALUES (?, ?, ?, ?, ?, ?)'),
+      exchanges: p('SELECT id, okey, service, outcome, at, engagement, detail FROM exchanges WHERE okey = ? ORDER BY id'),
+    };
+    this.savepoint = this.db.transaction((op: () => unknown) => op());
+    this.batchTx = this.db.transaction((batch: PendingWrite[], results: Array<{ ok: boolean; v: unknown }>) => {
+      for (const w of batch) {
+        try {
+          results.push({ ok: true, v: this.savepoint(w.op) });
+        } catch (e) {
+          results.push({ ok: false, v: e });
+        }
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ group commit
+
+  private write<T>(op: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new JournalError('the journal is closed', 'CLOSED'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      if (this.queue.length >= this.maxBatch) this.flush();
+      else if (!this.timer) {
+        this.timer = this.windowMs > 0 ? setTimeout(() => this.flush(), this.windowMs) : setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits everything queued now, in one transaction. */
+  private flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+      this.timer = undefined;
+    }
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    const results: Array<{ ok: boolean; v: unknown }> = [];
+    try {
+      this.batchTx(batch, results);
+    } catch (e) {
+      const err = new JournalError(`journal commit failed: ${(e as Error).message}`, 'STORAGE');
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    this.stats.commits++;
+    this.stats.writes += batch.length;
+    if (batch.length > this.stats.largestBatch) this.stats.largestBatch = batch.length;
+    for (let i = 0; i < batch.length; i++) {
+      const r = results[i];
+      if (r.ok) batch[i].resolve(r.v);
+      else batch[i].reject(r.v);
+    }
+  }
+
+  private read<T>(fn: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new JournalError('the journal is closed', 'CLOSED'));
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  // ------------------------------------------------------------------ inbound
+
+  append(input: InboundInput): Promise<Stored> {
+    let row: Row;
+    try {
+      if (!input || !Buffer.isBuffer(input.raw)) throw new JournalError('append needs the raw bytes as a Buffer', 'BAD_INPUT');
+      const channel = text(input.channel, 'channel');
+      if (!channel) throw new JournalError('append needs a channel', 'BAD_INPUT');
+      const receivedAt = input.receivedAt ? input.receivedAt.getTime() : this.now();
+      if (!Number.isFinite(receivedAt)) throw new JournalError('receivedAt is not a valid date', 'BAD_INPUT');
+      const app = text(input.sendingApplication, 'sendingApplication');
+      const fac = text(input.sendingFacility, 'sendingFacility');
+      const controlId = text(input.controlId, 'controlId');
+      row = {
+        received_at: receivedAt,
+        channel,
+        sending_app: app,
+        sending_facility: fac,
+        control_id: controlId,
+        event: text(input.event, 'event', 40),
+        charset: text(input.charset, 'charset', 40),
+        okey: text(input.orderingKey, 'orderingKey'),
+        size: input.raw.length,
+        dedup: controlId ? `${app ?? ''}\u001f${fac ?? ''}\u001f${controlId}` : null,
+        duplicate_of: null,
+        resend_of: null,
+        state: input.ignored ? 'IGNORED' : 'RECEIVED',
+        updated_at: receivedAt,
+        raw: input.raw,
+      };
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.write(() => this.insertInbound(row));
+  }
+
+  private insertInbound(row: Row): Stored {
+    let duplicateOf: number | undefined;
+    if (row.dedup) {
+      const prior = this.s.dedup.get(row.dedup) as { id: number } | undefined;
+      if (prior) {
+        duplicateOf = prior.id;
+        row = { ...row, dedup: null, duplicate_of: prior.id, state: 'DUPLICATE' };
+      }
+    }
+    if (row.state === 'RECEIVED' && row.okey && this.s.isHeld.get(row.okey)) row = { ...row, state: 'HELD' };
+    const id = Number(this.s.insert.run(row).lastInsertRowid);
+    const stored: Stored = {
+      id: duplicateOf ?? id,
+      duplicate: duplicateOf !== undefined,
+      storedId: id,
+      state: row.state as InboundState,
+      receivedAt: new Date(row.received_at as number).toISOString(),
+    };
+    if (row.okey) stored.orderingKey = row.okey as string;
+    return stored;
+  }
+
+  get(id: number, options: { raw?: boolean } = {}): Promise<InboundRecord | undefined> {
+    return this.read(() => {
+      const r = (options.raw ? this.s.getRaw : this.s.get).get(id) as Row | undefined;
+      return r ? inboundFromRow(r) : undefined;
+    });
+  }
+
+  pending(): Promise<Array<{ id: number; orderingKey?: string; state: InboundState }>> {
+    return this.read(() =>
+      (this.s.pending.all() as Row[]).map((r) =>
+        r.okey === null
+          ? { id: r.id as number, state: r.state as InboundState }
+          : { id: r.id as number, orderingKey: r.okey as string, state: r.state as InboundState },
+      ),
+    );
+  }
+
+  start(ids: number[]): Promise<InboundRecord[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.write(() => {
+      const now = this.now();
+      const out: InboundRecord[] = [];
+      for (const id of ids) {
+        if (this.s.start.run(now, now, id).changes === 1) out.push(inboundFromRow(this.s.getRaw.get(id) as Row));
+      }
+      return out;
+    });
+  }
+
+  complete(id: number, state: 'DONE' | 'IGNORED' = 'DONE'): Promise<void> {
+    if (state !== 'DONE' && state !== 'IGNORED') {
+      return Promise.reject(new JournalError('complete() takes DONE or IGNORED', 'BAD_INPUT'));
+    }
+    return this.write(() => {
+      const now = this.now();
+      if (this.s.finish.run(state, now, now, id).changes !== 1) this.badState(id, 'PROCESSING');
+    });
+  }
+
+  private badState(id: number, expected: string): never {
+    const r = this.s.get.get(id) as Row | undefined;
+    if (!r) throw new JournalError(`message ${id} does not exist`, 'NOT_FOUND');
+    throw new JournalError(`message ${id} is ${String(r.state)}, not ${expected}`, 'BAD_STATE');
+  }
+
+  fail(id: number, reason: string): Promise<{ heldKey?: string; waiting: number }> {
+    const why = boundedText(reason) ?? 'failed';
+    return this.write(() => {
+      const now = this.now();
+      if (this.s.failRow.run(why, now, now, id).changes !== 1) this.badState(id, 'PROCESSING');
+      const r = this.s.get.get(id) as Row;
+      if (r.okey === null) return { waiting: 0 };
+      const okey = r.okey as string;
+      this.s.hold.run(okey, id, now, why);
+      const waiting = this.s.holdLater.run(now, okey).changes;
+      return { heldKey: okey, waiting };
+    });
+  }
+
+  heldKeys(): Promise<HeldKey[]> {
+    return this.read(() =>
+      (this.s.heldKeys.all() as Row[]).map((r) => {
+        const h: HeldKey = {
+          orderingKey: r.okey as string,
+          failedId: r.failed_id as number,
+          since: iso(r.since)!,
+          waiting: r.waiting as number,
+        };
+        if (r.reason !== null) h.reason = r.reason as string;
+        return h;
+      }),
+    );
+  }
+
+  release(orderingKey: string, mode: 'retry' | 'skip' = 'retry'): Promise<number[]> {
+    if (mode !== 'retry' && mode !== 'skip') return Promise.reject(new JournalError('mode is retry or skip', 'BAD_INPUT'));
+    return this.write(() => {
+      const h = this.s.heldKey.get(orderingKey) as { failed_id: number } | undefined;
+      if (!h) throw new JournalError('this ordering key is not held', 'NOT_FOUND');
+      const now = this.now();
+      const ids: number[] = [];
+      if (mode === 'retry') {
+        if (this.s.retryFailed.run(now, h.failed_id).changes === 1) ids.push(h.failed_id);
+      } else {
+        this.s.skipFailed.run(now, h.failed_id);
+      }
+      for (const r of this.s.heldIds.all(orderingKey) as Array<{ id: number }>) ids.push(r.id);
+      this.s.releaseHeld.run(now, orderingKey);
+      this.s.unhold.run(orderingKey);
+      return ids;
+    });
+  }
+
+  resend(id: number): Promise<Stored> {
+    return this.write(() => {
+      const r = this.s.getRaw.get(id) as Row | undefined;
+      if (!r) throw new JournalError(`message ${id} does not exist`, 'NOT_FOUND');
+      if (r.state === 'RECEIVED' || r.state === 'PROCESSING' || r.state === 'HELD') {
+        throw new JournalError(`message ${id} is ${String(r.state)}: it has not finished, nothing to resend`, 'BAD_STATE');
+      }
+      const now = this.now();
+      return this.insertInbound({
+        received_at: now,
+        channel: r.channel,
+        sending_app: r.sending_app,
+        sending_facility: r.sending_facility,
+        control_id: r.control_id,
+        event: r.event,
+        charset: r.charset,
+        okey: r.okey,
+        size: r.size,
+        dedup: null,
+        duplicate_of: null,
+        resend_of: (r.resend_of as number | null) ?? id,
+        state: 'RECEIVED',
+        updated_at: now,
+        raw: r.raw,
+      });
+    });
+  }
+
+  browse(filter: InboundFilter = {}): Promise<InboundRecord[]> {
+    return this.read(() => {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (filter.states && filter.states.length) {
+        for (const s of filter.states) {
+          if (!INBOUND_STATES.includes(s)) throw new JournalError(`unknown state ${String(s).slice(0, 20)}`, 'BAD_INPUT');
+        }
+        where.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
+        args.push(...filter.states);
+      }
+      if (filter.orderingKey !== undefined) {
+        where.push('okey = ?');
+        args.push(filter.orderingKey);
+      }
+      if (filter.channel !== undefined) {
+        where.push('channel = ?');
+        args.push(filter.channel);
+      }
+      if (filter.controlId !== undefined) {
+        where.push('control_id = ?');
+        args.push(filter.controlId);
+      }
+      if (filter.from) {
+        where.push('received_at >= ?');
+        args.push(filter.from.getTime());
+      }
+      if (filter.to) {
+        where.push('received_at < ?');
+        args.push(filter.to.getTime());
+      }
+      const desc = filter.order === 'desc';
+      if (filter.afterId !== undefined) {
+        where.push(desc ? 'id < ?' : 'id > ?');
+        args.push(filter.afterId);
+      }
+      const sql = `SELECT ${INBOUND_COLUMNS} FROM inbound ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ?`;
+      args.push(limitOf(filter.limit));
+      return (this.db.prepare(sql).all(...args) as Row[]).map(inboundFromRow);
+    });
+  }
+
+  counts(): Promise<Record<InboundState, number>> {
+    return this.read(() => {
+      const out = Object.fromEntries(INBOUND_STATES.map((s) => [s, 0])) as Record<InboundState, number>;
+      for (const r of this.s.counts.all() as Array<{ state: InboundState; n: number }>) out[r.state] = r.n;
+      return out;
+    });
+  }
+
+  // ------------------------------------------------------------------ outbound
+
+  enqueue(input: OutboundInput): Promise<OutboundRecord> {
+    let args: unknown[];
+    try {
+      if (!input || !Buffer.isBuffer(input.payload)) throw new JournalError('enqueue needs the payload as a Buffer', 'BAD_INPUT');
+      const destination = text(input.destination, 'destination');
+      if (!destination) throw new JournalError('enqueue needs a destination', 'BAD_INPUT');
+      const max = input.maxAttempts ?? this.maxAttempts;
+      if (!Number.isInteger(max) || max < 1) throw new JournalError('maxAttempts must be a positive integer', 'BAD_INPUT');
+      args = [destination, text(input.orderingKey, 'orderingKey'), input.inboundId ?? null, max, input.payload];
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.write(() => {
+      const now = this.now();
+      const [destination, okey, inboundId, max, payload] = args;
+      const id = Number(this.s.outInsert.run(destination, okey, inboundId, now, max, now, now, payload).lastInsertRowid);
+      return outboundFromRow(this.s.outGet.get(id) as Row);
+    });
+  }
+
+  take(destination: string, limit = 10, now?: Date): Promise<OutboundRecord[]> {
+    const n = limitOf(limit);
+    return this.write(() => {
+      const t = now ? now.getTime() : this.now();
+      const rows = this.s.outHeads.all(destination, t, n) as Row[];
+      return rows.map((r) => {
+        this.s.outSent.run(t, t, r.id);
+        return outboundFromRow({ ...r, state: 'SENT', attempts: (r.attempts as number) + 1, sent_at: t, updated_at: t });
+      });
+    });
+  }
+
+  acked(id: number): Promise<void> {
+    return this.write(() => {
+      const now = this.now();
+      if (this.s.outAcked.run(now, now, id).changes !== 1) this.outBadState(id, 'SENT');
+    });
+  }
+
+  private outBadState(id: number, expected: string): never {
+    const r = this.s.outGet.get(id) as Row | undefined;
+    if (!r) throw new JournalError(`outbound message ${id} does not exist`, 'NOT_FOUND');
+    throw new JournalError(`outbound message ${id} is ${String(r.state)}, not ${expected}`, 'BAD_STATE');
+  }
+
+  /** Delay before the attempt following `attempts` failed ones. */
+  backoffMs(attempts: number): number {
+    const b = this.backoff;
+    return Math.min(b.maxMs, Math.round(b.baseMs * Math.pow(b.factor, Math.max(0, attempts - 1))));
+  }
+
+  sendFailed(id: number, reason: string, now?: Date): Promise<OutboundRecord> {
+    const why = boundedText(reason) ?? 'failed';
+    return this.write(() => {
+      const t = now ? now.getTime() : this.now();
+      const r = this.s.outGet.get(id) as Row | undefined;
+      if (!r || r.state !== 'SENT') this.outBadState(id, 'SENT');
+      const attempts = r.attempts as number;
+      const exhausted = attempts >= (r.max_attempts as number);
+      const next = exhausted ? t : t + this.backoffMs(attempts);
+      this.s.outRetry.run(exhausted ? 'ERROR' : 'QUEUED', why, next, t, id);
+      return outboundFromRow(this.s.outGet.get(id) as Row);
+    });
+  }
+
+  requeue(id: number): Promise<void> {
+    return this.write(() => {
+      const now = this.now();
+      if (this.s.outRequeue.run(now, now, id).changes !== 1) this.outBadState(id, 'ERROR');
+    });
+  }
+
+  cancel(id: number): Promise<void> {
+    return this.write(() => {
+      if (this.s.outCancel.run(this.now(), id).changes !== 1) this.outBadState(id, 'QUEUED or ERROR');
+    });
+  }
+
+  getOutbound(id: number, options: { payload?: boolean } = {}): Promise<OutboundRecord | undefined> {
+    return this.read(() => {
+      const r = (options.payload ? this.s.outGetPayload : this.s.outGet).get(id) as Row | undefined;
+      return r ? outboundFromRow(r) : undefined;
+    });
+  }
+
+  browseOutbound(filter: OutboundFilter = {}): Promise<OutboundRecord[]> {
+    return this.read(() => {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (filter.destination !== undefined) {
+        where.push('destination = ?');
+        args.push(filter.destination);
+      }
+      if (filter.states && filter.states.length) {
+        where.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
+        args.push(...filter.states);
+      }
+      if (filter.orderingKey !== undefined) {
+        where.push('okey = ?');
+        args.push(filter.orderingKey);
+      }
+      if (filter.from) {
+        where.push('created_at >= ?');
+        args.push(filter.from.getTime());
+      }
+      if (filter.to) {
+        where.push('created_at < ?');
+        args.push(filter.to.getTime());
+      }
+      if (filter.afterId !== undefined) {
+        where.push('id > ?');
+        args.push(filter.afterId);
+      }
+      const sql = `SELECT ${OUTBOUND_COLUMNS} FROM outbound ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ?`;
+      args.push(limitOf(filter.limit));
+      return (this.db.prepare(sql).all(...args) as Row[]).map(outboundFromRow);
+    });
+  }
+
+  // ------------------------------------------------------------------ dossiers
+
+  putDossier(orderingKey: string, roc: unknown, engagement?: string): Promise<DossierEntry> {
+    let json: string;
+    try {
+      if (!text(orderingKey, 'orderingKey')) throw new JournalError('putDossier needs an ordering key', 'BAD_INPUT');
+      json = JSON.stringify(roc ?? null);
+    } catch (e) {
+      return Promise.reject(e instanceof JournalError ? e : new JournalError('the dossier is not JSON-serialisable', 'BAD_INPUT'));
+    }
+    return this.write(() => {
+      const now = this.now();
+      const prior = this.s.dossierGet.get(orderingKey) as Row | undefined;
+      const engagements: string[] = prior ? JSON.parse(prior.engagements as string) : [];
+      if (engagement && !engagements.includes(engagement)) engagements.push(engagement);
+      this.s.dossierPut.run(orderingKey, json, JSON.stringify(engagements), now);
+      return { orderingKey, roc: JSON.parse(json) as unknown, engagements, updatedAt: iso(now)! };
+    });
+  }
+
+  getDossier(orderingKey: string): Promise<DossierEntry | undefined> {
+    return this.read(() => {
+      const r = this.s.dossierGet.get(orderingKey) as Row | undefined;
+      if (!r) return undefined;
+      return {
+        orderingKey,
+        roc: JSON.parse(r.roc as string) as unknown,
+        engagements: JSON.parse(r.engagements as string) as string[],
+        updatedAt: iso(r.updated_at)!,
+      };
+    });
+  }
+
+  recordExchange(x: ServiceExchange): Promise<number> {
+    let args: unknown[];
+    try {
+      const okey = text(x?.orderingKey, 'orderingKey');
+      const service = text(x?.service, 'service', 40);
+      const outcome = text(x?.outcome, 'outcome', 40);
+      if (!okey || !service || !outcome) {
+        throw new JournalError('an exchange needs orderingKey, service and outcome', 'BAD_INPUT');
+      }
+      const at = x.at ? Date.parse(x.at) : this.now();
+      if (!Number.isFinite(at)) throw new JournalError('exchange.at is not a valid date', 'BAD_INPUT');
+      args = [okey, service, outcome, at, text(x.engagement, 'engagement', 100), boundedText(x.detail, 500) ?? null];
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.write(() => Number(this.s.exchangeInsert.run(...args).lastInsertRowid));
+  }
+
+  exchanges(orderingKey: string): Promise<ServiceExchange[]> {
+    return this.read(() =>
+      (this.s.exchanges.all(orderingKey) as Row[]).map((r) => {
+        const x: ServiceExchange = {
+          id: r.id as number,
+          orderingKey: r.okey as string,
+          service: r.service as string,
+          outcome: r.outcome as string,
+          at: iso(r.at)!,
+        };
+        if (r.engagement !== null) x.engagement = r.engagement as string;
+        if (r.detail !== null) x.detail = r.detail as string;
+        return x;
+      }),
+    );
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+export function openSqliteJournal(options: SqliteJournalOptions): SqliteJournal {
+  return new SqliteJournal(options);
+}
