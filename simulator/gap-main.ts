@@ -1,0 +1,197 @@
+/**
+ * GAP simulator CLI: streams a generated hospital day to an MLLP listener and prints counts
+ * (never patient data).
+ *
+ *   node dist/simulator/gap-main.js --port 2575 --rate 50 --venues 40 --messages 2000 --charset 8859/15
+ */
+import { readFileSync } from 'node:fs';
+import type tls from 'node:tls';
+import { charsetFromMsh18 } from '../lib/hl7/charset';
+import type { Hl7Charset } from '../lib/hl7/profile';
+import { gapDay, type GapAckMode, type LineEnding } from './gap-day';
+import { GapAnswerListener, GapSimulator, type GapQuirks, type GapStats } from './gap';
+
+export const GAP_USAGE = `Usage: node dist/simulator/gap-main.js --port <n> [options]
+  --host <h>                 MLLP listener host (default 127.0.0.1)
+  --port <n>                 MLLP listener port (required)
+  --messages <n>             messages in the day (default 2000; generated lazily, up to 100000 and more)
+  --venues <n>               venues open at the same time (default 40)
+  --seed <n>                 RNG seed (default 2026)
+  --day <YYYY-MM-DD>         the day (default 2026-03-16)
+  --charset <MSH-18>         8859/15 (default), 8859/1, UNICODE UTF-8 (or UTF-8)
+  --ack original|enhanced    acknowledgement mode asked in MSH-15/16 (default original)
+  --rate <msgs/s>            pace over all connections (default 0: as fast as the window allows)
+  --connections <n>          MLLP connections (default 1)
+  --window <n>               unacknowledged messages per connection (default 1)
+  --ack-timeout <ms>         ACK timeout before reconnect + resend (default 10000)
+  --line-ending CR|LF|CRLF   segment ends (default CR)
+  --blank-lines <n>          trailing blank lines inside each frame (default 0)
+  --frames-per-write <n>     frames coalesced per TCP write (default 1)
+  --split                    split each frame across two writes
+  --one-byte-every <n>       write every n-th message one byte at a time
+  --tls                      connect with TLS (--ca, --cert, --key PEM files; --insecure skips verification)
+  --journal <file>           append a JSON line per send / ACK (control ids and codes only)
+  --answers-port <n>         also listen for the bridge's answers on this port (AA to each)
+  --quiet                    only the final summary`;
+
+export interface GapArgs {
+  host: string;
+  port: number;
+  messages: number;
+  venues: number;
+  seed: number;
+  day?: string;
+  charset: Hl7Charset;
+  ackMode: GapAckMode;
+  rate: number;
+  connections: number;
+  window: number;
+  ackTimeoutMs: number;
+  quirks: GapQuirks;
+  tls?: tls.ConnectionOptions;
+  journal?: string;
+  answersPort?: number;
+  quiet: boolean;
+}
+
+export function parseGapArgs(argv: string[]): GapArgs {
+  const a: GapArgs = { host: '127.0.0.1', port: 0, messages: 2000, venues: 40, seed: 2026, charset: 'iso-8859-15', ackMode: 'original', rate: 0, connections: 1, window: 1, ackTimeoutMs: 10_000, quirks: {}, quiet: false };
+  let useTls = false;
+  let insecure = false;
+  const files: { ca?: string; cert?: string; key?: string } = {};
+  for (let i = 0; i < argv.length; i++) {
+    const opt = argv[i];
+    const val = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${opt} needs a value`);
+      return v;
+    };
+    const int = (min: number): number => {
+      const v = val();
+      if (!/^\d+$/.test(v) || Number(v) < min) throw new Error(`${opt} must be an integer ≥ ${min} (got "${v}")`);
+      return Number(v);
+    };
+    switch (opt) {
+      case '--host': a.host = val(); break;
+      case '--port': a.port = int(1); break;
+      case '--messages': a.messages = int(1); break;
+      case '--venues': a.venues = int(1); break;
+      case '--seed': a.seed = int(0); break;
+      case '--day': a.day = val(); break;
+      case '--charset': {
+        const v = val();
+        const c = charsetFromMsh18(v) ?? (/^utf-?8$/i.test(v) ? 'utf8' : undefined);
+        if (!c || c === 'windows-1252') throw new Error(`--charset must be 8859/15, 8859/1 or UNICODE UTF-8 (got "${v}")`);
+        a.charset = c;
+        break;
+      }
+      case '--ack': {
+        const v = val();
+        if (v !== 'original' && v !== 'enhanced') throw new Error(`--ack must be original or enhanced (got "${v}")`);
+        a.ackMode = v;
+        break;
+      }
+      case '--rate': a.rate = int(0); break;
+      case '--connections': a.connections = int(1); break;
+      case '--window': a.window = int(1); break;
+      case '--ack-timeout': a.ackTimeoutMs = int(1); break;
+      case '--line-ending': {
+        const v = val().toUpperCase();
+        if (v !== 'CR' && v !== 'LF' && v !== 'CRLF') throw new Error(`--line-ending must be CR, LF or CRLF (got "${v}")`);
+        a.quirks.lineEnding = v as LineEnding;
+        break;
+      }
+      case '--blank-lines': a.quirks.trailingBlankLines = int(0); break;
+      case '--frames-per-write': a.quirks.framesPerWrite = int(1); break;
+      case '--split': a.quirks.splitFrames = true; break;
+      case '--one-byte-every': a.quirks.oneByteEvery = int(1); break;
+      case '--tls': useTls = true; break;
+      case '--insecure': insecure = true; break;
+      case '--ca': files.ca = val(); break;
+      case '--cert': files.cert = val(); break;
+      case '--key': files.key = val(); break;
+      case '--journal': a.journal = val(); break;
+      case '--answers-port': a.answersPort = int(1); break;
+      case '--quiet': a.quiet = true; break;
+      default: throw new Error(`unknown option ${opt}`);
+    }
+  }
+  if (!a.port) throw new Error('--port is required');
+  if (useTls || files.ca || files.cert) {
+    const read = (f?: string): Buffer | undefined => (f ? readFileSync(f) : undefined);
+    a.tls = { ca: read(files.ca), cert: read(files.cert), key: read(files.key), rejectUnauthorized: !insecure };
+  }
+  return a;
+}
+
+export function summary(s: GapStats): string {
+  const codes = Object.entries(s.byCode).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+  const app = Object.entries(s.applicationAcks).map(([k, v]) => `${k}=${v}`).join(' ');
+  const rate = s.elapsedMs > 0 ? ((s.acked * 1000) / s.elapsedMs).toFixed(1) : '0';
+  return (
+    `generated=${s.generated} sent=${s.sent} acked=${s.acked} (${codes})${app ? ` app-acks(${app})` : ''} resent=${s.resent} ` +
+    `abandoned=${s.abandoned} unacked=${s.unacked} queued=${s.queued} drops=${s.drops} timeouts=${s.timeouts} ` +
+    `latency p50=${s.latencyMs.p50}ms p95=${s.latencyMs.p95}ms max=${s.latencyMs.max}ms elapsed=${s.elapsedMs}ms rate=${rate}/s`
+  );
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(GAP_USAGE);
+    return;
+  }
+  let args: GapArgs;
+  try {
+    args = parseGapArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(`gap-main: ${(e as Error).message}\n\n${GAP_USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  let listener: GapAnswerListener | undefined;
+  if (args.answersPort) {
+    listener = new GapAnswerListener({ port: args.answersPort });
+    const a = await listener.start();
+    console.log(`answers listener on ${a.host}:${a.port}`);
+  }
+  const sim = new GapSimulator({
+    host: args.host,
+    port: args.port,
+    tls: args.tls,
+    connections: args.connections,
+    rate: args.rate,
+    window: args.window,
+    ackTimeoutMs: args.ackTimeoutMs,
+    quirks: args.quirks,
+    journalFile: args.journal,
+  });
+  console.log(`GAP day: ${args.messages} messages, ${args.venues} venues, ${args.charset}, ${args.ackMode} ACKs → ${args.host}:${args.port} (${args.connections} connection(s), ${args.rate ? `${args.rate} msg/s` : `window ${args.window}`})`);
+  const progress = args.quiet ? undefined : setInterval(() => console.log(summary(sim.stats())), 1000);
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void sim.stop();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const stats = await sim.run(gapDay({ messages: args.messages, venues: args.venues, seed: args.seed, day: args.day, charset: args.charset, ackMode: args.ackMode }));
+  if (progress) clearInterval(progress);
+  await sim.stop();
+  if (listener) {
+    console.log(`answers received: ${listener.received.length}`);
+    await listener.stop();
+  }
+  console.log(summary(stats));
+  process.removeListener('SIGINT', stop);
+  process.removeListener('SIGTERM', stop);
+  const complete = stats.acked === stats.generated && stats.generated === args.messages;
+  process.exitCode = complete ? 0 : 1;
+}
+
+if (require.main === module) {
+  void main().catch((e: unknown) => {
+    console.error(`gap-main: ${(e as Error).message}`);
+    process.exitCode = 1;
+  });
+}
