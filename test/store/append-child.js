@@ -6,6 +6,7 @@
  * kills it with SIGKILL.
  * Usage: node append-child.js <file> <FULL|NORMAL> <count>
  */
+const { Buffer } = require('buffer');
 const { readFileSync } = require('fs');
 const path = require('path');
 const root = path.join(__dirname, '..', '..');
