@@ -86,6 +86,8 @@ export interface GapJournalEntry {
   applicationAck?: GapAckCode;
   /** Sent again after a drop or timeout (before any ACK) — the crash-test evidence. */
   resentAfterDrop: number;
+  /** Sent again because the receiver answered CE. */
+  resentAfterCe: number;
   /** Gave up after maxAttempts. */
   abandoned?: boolean;
 }
@@ -120,6 +122,8 @@ interface Pending {
   msg: GapMessage;
   entry: GapJournalEntry;
   bytes?: Buffer;
+  /** Why it is in the resend list. */
+  retry?: 'drop' | 'ce';
 }
 
 function hash(s: string): number {
@@ -175,6 +179,7 @@ export class GapSimulator extends EventEmitter {
   private startedAt = 0;
   private endedAt = 0;
   private readonly paceTimers = new Set<NodeJS.Timeout>();
+  private paceSlots = 0;
   private watchdog?: NodeJS.Timeout;
 
   constructor(options: GapSimulatorOptions) {
@@ -316,7 +321,7 @@ export class GapSimulator extends EventEmitter {
       const msg = n.value;
       this.counters.generated++;
       const lane = this.lanes[hash(msg.venue || msg.beneficiary) % this.lanes.length];
-      const entry: GapJournalEntry = { controlId: msg.controlId, event: msg.event, venue: msg.venue, connection: lane.id, attempts: 0, errors: [], resentAfterDrop: 0 };
+      const entry: GapJournalEntry = { controlId: msg.controlId, event: msg.event, venue: msg.venue, connection: lane.id, attempts: 0, errors: [], resentAfterDrop: 0, resentAfterCe: 0 };
       this.entries.set(msg.controlId, entry);
       lane.queue.push({ msg, entry });
       queued++;
@@ -354,6 +359,7 @@ export class GapSimulator extends EventEmitter {
       if (wasConnected) this.counters.drops++;
       // Unacknowledged messages go first on the next connection, in their original order.
       if (lane.inflight.length) {
+        for (const p of lane.inflight) p.retry = 'drop';
         lane.resend = [...lane.inflight, ...lane.resend];
         lane.inflight = [];
       }
@@ -378,7 +384,8 @@ export class GapSimulator extends EventEmitter {
   /** Pace: the time the next send is allowed (rate mode), given the frames sent so far. */
   private async pace(): Promise<void> {
     if (!this.opts.rate) return;
-    const due = this.startedAt + (this.counters.sent * 1000) / this.opts.rate;
+    // Reserve a slot, so lanes pacing at the same time do not share one.
+    const due = this.startedAt + (this.paceSlots++ * 1000) / this.opts.rate;
     const wait = due - Date.now();
     if (wait > 0) {
       await new Promise<void>((r) => {
@@ -423,7 +430,9 @@ export class GapSimulator extends EventEmitter {
     for (const p of batch) {
       p.bytes ??= frame(encodeGapMessage(p.msg, this.quirks.lineEnding, this.quirks.trailingBlankLines));
       const e = p.entry;
-      if (e.attempts > 0 && !e.ack) e.resentAfterDrop++;
+      if (p.retry === 'drop') e.resentAfterDrop++;
+      else if (p.retry === 'ce') e.resentAfterCe++;
+      p.retry = undefined;
       e.attempts++;
       e.firstSentAt ??= now;
       e.lastSentAt = now;
@@ -487,6 +496,7 @@ export class GapSimulator extends EventEmitter {
       // "Could not store, send again": at the front, before newer messages.
       e.errors = ack.errors;
       this.log({ t: 'ack', id: e.controlId, code, at: now, retry: true });
+      p.retry = 'ce';
       lane.resend.unshift(p);
     } else {
       e.ack = code;

@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
+import { generateTestPki } from '../../lib/security/pki';
 import { acksFor, receive } from '../../lib/hl7/intake';
 import { MllpDeframer, frame } from '../../lib/hl7/mllp';
 import { gapDay, type GapDayOptions, type GapMessage } from '../../simulator/gap-day';
@@ -22,17 +24,23 @@ class AckServer {
   chunks = 0;
   multiFrameChunks = 0;
   connections = 0;
-  private server = net.createServer((s) => this.onSocket(s));
+  private server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   port = 0;
   constructor(
     private readonly opts: {
+      /** Listen with TLS. */
+      tls?: tls.TlsOptions;
       /** Destroy the first connection when its n-th frame arrives (not acknowledged). */
       dropAtFrame?: number;
       /** Never acknowledge the first reception of this control id. */
       holdOnce?: string;
+      /** Answer CE (could not store, resend) to the first reception of this control id. */
+      ceOnce?: string;
     } = {},
-  ) {}
+  ) {
+    this.server = opts.tls ? tls.createServer(opts.tls, (s) => this.onSocket(s)) : net.createServer((s) => this.onSocket(s));
+  }
   async start(): Promise<number> {
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
     this.port = (this.server.address() as net.AddressInfo).port;
@@ -63,8 +71,10 @@ class AckServer {
           held.add(id);
           return;
         }
-        const plan = acksFor(intake);
+        const refuse = this.opts.ceOnce === id && this.received.filter((x) => x.id === id).length === 1;
+        const plan = acksFor(intake, !refuse);
         for (const a of [plan.commit, plan.application]) if (a) socket.write(frame(a.bytes));
+        if (refuse) return;
         r.acked = true;
         this.ackCount.set(id, (this.ackCount.get(id) ?? 0) + 1);
       });
@@ -186,6 +196,22 @@ describe('GapSimulator over MLLP against a lib/hl7 ACK server', () => {
     expect(held).toMatchObject({ ack: 'AA', attempts: 2, resentAfterDrop: 1 });
     expect(sim.journal().filter((e) => e.attempts > 1).map((e) => e.controlId)).toEqual(['GAP00000012']);
     expect(server.received.filter((r) => r.id === 'GAP00000012').length).toBe(2);
+  });
+
+  it('CE (could not store) is answered by sending the message again, then AA', async () => {
+    server = new AckServer({ ceOnce: 'GAP00000005' });
+    const { stats, sim } = await stream({ messages: 12, venues: 3, ackMode: 'enhanced', applicationAck: 'NE' }, { window: 1 }, server);
+    expect(stats.byCode).toEqual({ CA: 12 });
+    const e = sim.journal().find((x) => x.controlId === 'GAP00000005')!;
+    expect(e).toMatchObject({ ack: 'CA', attempts: 2, resentAfterDrop: 0, resentAfterCe: 1 });
+    expect(server.received.filter((r) => r.id === 'GAP00000005').length).toBe(2);
+  });
+
+  it('over TLS with the CA of a test PKI', async () => {
+    const pki = generateTestPki();
+    server = new AckServer({ tls: { key: pki.serverKey, cert: pki.serverCert } });
+    const { stats } = await stream({ messages: 20, venues: 4 }, { window: 2, tls: { ca: pki.caCert, servername: 'localhost' } }, server);
+    expect(stats.byCode).toEqual({ AA: 20 });
   });
 
   it('several connections: each venue keeps its order, every message acknowledged once', async () => {
