@@ -461,18 +461,10 @@ function checkTrailer(ctx: Ctx, parsed: HprimRecords, patientCount: number): voi
     }
   };
   check(pc, patientCount, L_FIELDS.patientCount, 'nombre de patients');
-  const linesUpToL = l.line + l.lineCount - 1 - countBlankBefore(parsed, l);
+  // L-5 counts the non-blank physical lines from H to L, continuation lines included.
+  let linesUpToL = 0;
+  for (let i = 0; i <= lIndex; i++) linesUpToL += recs[i].lineCount;
   check(lc, linesUpToL, L_FIELDS.lineCount, 'nombre de lignes');
-}
-
-/** Physical lines counted by L-5 are the non-blank ones: subtract blanks seen before L. */
-function countBlankBefore(parsed: HprimRecords, l: HprimRecord): number {
-  let counted = 0;
-  for (const r of parsed.records) {
-    if (r.line > l.line) break;
-    counted += r.lineCount;
-  }
-  return l.line + l.lineCount - 1 - counted;
 }
 
 /**
@@ -541,7 +533,15 @@ export function readHprimSante(input: Buffer | string, options: SanteOptions = {
         break; // L is checked below; other records (C, OBR…) are not part of an admission
     }
   }
+  const before = ctx.errors.length;
   checkTrailer(ctx, parsed, patients);
+  const truncated = ctx.errors.slice(before).find((e) => e.code === 'TRUNCATED');
+  if (truncated) {
+    // The truncation comes first; errors on the cut record itself are its consequences.
+    const last = parsed.records[parsed.records.length - 1];
+    const cutLines = (e: HprimIssue) => e.line !== undefined && e.line >= last.line && e.line < last.line + last.lineCount;
+    ctx.errors = [truncated, ...ctx.errors.filter((e) => e !== truncated && !cutLines(e))];
+  }
   result.errors.push(...ctx.errors);
   result.warnings.push(...ctx.warnings);
   result.ok = result.errors.length === 0;
