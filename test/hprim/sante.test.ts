@@ -139,11 +139,8 @@ describe('HPRIM Santé ADM: ISO 8859-15 bytes, CRLF, discharge', () => {
 describe('HPRIM Santé: delimiters are the ones declared in H', () => {
   /** Rewrite the UTF-8 fixture with other component/repetition characters. */
   function withDelimiters(comp: string, rep: string): string {
-    return UTF8.toString('utf8')
-      .replace(/~/g, '\u0001')
-      .replace(/\^/g, '\u0002')
-      .replace(/\u0001/g, comp)
-      .replace(/\u0002/g, rep);
+    const swap: Record<string, string> = { '~': comp, '^': rep };
+    return UTF8.toString('utf8').replace(/[~^]/g, (c) => swap[c]);
   }
 
   it('reads a file declaring the HL7 order ^~\\& (component ^, repetition ~)', () => {
