@@ -118,6 +118,7 @@ class Reader {
   errors: HprimIssue[] = [];
   warnings: HprimIssue[] = [];
   date(n: unknown, what: string, where: string): string | undefined {
+    if (typeof n === 'string' || typeof n === 'number') n = { '#text': String(n) };
     const o = obj(n);
     if (!o) return undefined;
     // <x><date/><heure/></x>, <x><dateHeureOptionnelle>…</x> or a plain text date
@@ -289,7 +290,16 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
   }
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
-    result.errors.push(issue('XML_MALFORMED', `${valid.err.code}, colonne ${valid.err.col}`, { line: valid.err.line }));
+    // Element names from the validator's message (names only: values are never quoted back).
+    const names = [...valid.err.msg.matchAll(/["']([A-Za-z_][\w.:-]{0,60})["']/g)].map((m) => m[1]);
+    const unclosed = valid.err.code === 'InvalidXml' && /found/.test(valid.err.msg) && valid.err.line === 1 && names.length > 0;
+    if (unclosed) {
+      const lastLine = xml.trimEnd().split('\n').length;
+      result.errors.push(issue('XML_MALFORMED', `fin de document, élément(s) non fermé(s) : ${names.join('/')}`, { line: lastLine, record: names[names.length - 1] }));
+    } else {
+      const detail = `${valid.err.code}${names.length ? ' (' + names.join(', ') + ')' : ''}, colonne ${valid.err.col}`;
+      result.errors.push(issue('XML_MALFORMED', detail, { line: valid.err.line }));
+    }
     return result;
   }
   const root = rootInfo(xml);
