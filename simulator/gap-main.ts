@@ -28,6 +28,7 @@ export const GAP_USAGE = `Usage: node dist/simulator/gap-main.js --port <n> [opt
   --blank-lines <n>          trailing blank lines inside each frame (default 0)
   --frames-per-write <n>     frames coalesced per TCP write (default 1)
   --split                    split each frame across two writes
+  --newline-after-frame      a CR LF after each frame (outside it)
   --one-byte-every <n>       write every n-th message one byte at a time
   --tls                      connect with TLS (--ca, --cert, --key PEM files; --insecure skips verification)
   --journal <file>           append a JSON line per send / ACK (control ids and codes only)
@@ -104,6 +105,7 @@ export function parseGapArgs(argv: string[]): GapArgs {
       case '--blank-lines': a.quirks.trailingBlankLines = int(0); break;
       case '--frames-per-write': a.quirks.framesPerWrite = int(1); break;
       case '--split': a.quirks.splitFrames = true; break;
+      case '--newline-after-frame': a.quirks.newlineAfterFrame = true; break;
       case '--one-byte-every': a.quirks.oneByteEvery = int(1); break;
       case '--tls': useTls = true; break;
       case '--insecure': insecure = true; break;

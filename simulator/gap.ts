@@ -40,6 +40,8 @@ export interface GapQuirks {
   splitFrames?: boolean;
   /** Every n-th message is written one byte per write (default 0: never). */
   oneByteEvery?: number;
+  /** A CR LF after each frame's FS CR, outside the frame (blank garbage a listener must ignore). */
+  newlineAfterFrame?: boolean;
 }
 
 export interface GapSimulatorOptions {
@@ -204,6 +206,7 @@ export class GapSimulator extends EventEmitter {
       framesPerWrite: Math.max(1, q.framesPerWrite ?? 1),
       splitFrames: q.splitFrames ?? false,
       oneByteEvery: q.oneByteEvery ?? 0,
+      newlineAfterFrame: q.newlineAfterFrame ?? false,
     };
     this.lanes = Array.from({ length: this.opts.connections }, (_, i) => new Lane(i));
   }
@@ -428,7 +431,10 @@ export class GapSimulator extends EventEmitter {
     const frames: Buffer[] = [];
     const now = Date.now();
     for (const p of batch) {
-      p.bytes ??= frame(encodeGapMessage(p.msg, this.quirks.lineEnding, this.quirks.trailingBlankLines));
+      if (!p.bytes) {
+        const f = frame(encodeGapMessage(p.msg, this.quirks.lineEnding, this.quirks.trailingBlankLines));
+        p.bytes = this.quirks.newlineAfterFrame ? Buffer.concat([f, Buffer.from('\r\n')]) : f;
+      }
       const e = p.entry;
       if (p.retry === 'drop') e.resentAfterDrop++;
       else if (p.retry === 'ce') e.resentAfterCe++;
@@ -446,7 +452,7 @@ export class GapSimulator extends EventEmitter {
     const out = Buffer.concat(frames);
     if (oneByte) {
       for (let i = 0; i < out.length; i++) {
-        if (socket.destroyed) return;
+        if (!socket.writable) return;
         socket.write(out.subarray(i, i + 1));
         this.counters.writes++;
         await tick();
@@ -454,15 +460,15 @@ export class GapSimulator extends EventEmitter {
     } else if (this.quirks.splitFrames && out.length > 2) {
       for (const f of frames) {
         const cut = Math.max(1, Math.floor(f.length / 2));
-        if (socket.destroyed) return;
+        if (!socket.writable) return;
         socket.write(f.subarray(0, cut));
         await sleep(1);
-        if (socket.destroyed) return;
+        if (!socket.writable) return;
         socket.write(f.subarray(cut));
         this.counters.writes += 2;
       }
     } else {
-      if (socket.destroyed) return;
+      if (!socket.writable) return;
       const ok = socket.write(out);
       this.counters.writes++;
       if (!ok) await new Promise<void>((r) => { socket.once('drain', r); socket.once('close', r); });

@@ -22,6 +22,7 @@ class AckServer {
   readonly received: Received[] = [];
   readonly ackCount = new Map<string, number>();
   chunks = 0;
+  blankGarbage = 0;
   multiFrameChunks = 0;
   connections = 0;
   private server: net.Server;
@@ -57,7 +58,9 @@ class AckServer {
     const held = new Set<string>();
     socket.on('data', (chunk: Buffer) => {
       this.chunks++;
-      const events = d.push(chunk).filter((e) => e.kind === 'frame');
+      const all = d.push(chunk);
+      this.blankGarbage += all.filter((e) => e.kind === 'garbage' && e.blank).length;
+      const events = all.filter((e) => e.kind === 'frame');
       if (events.length > 1) this.multiFrameChunks++;
       events.forEach((ev, k) => {
         if (ev.kind !== 'frame' || socket.destroyed) return;
@@ -106,7 +109,7 @@ describe('GapSimulator over MLLP against a lib/hl7 ACK server', () => {
   it.each([
     ['CR segment ends, one frame per write', {}],
     ['LF segment ends and two trailing blank lines', { lineEnding: 'LF', trailingBlankLines: 2 }],
-    ['CRLF segment ends', { lineEnding: 'CRLF' }],
+    ['CRLF segment ends, CR LF after each frame', { lineEnding: 'CRLF', newlineAfterFrame: true }],
     ['four frames per TCP write', { framesPerWrite: 4 }],
     ['frames split across writes', { splitFrames: true }],
     ['one-byte writes for every 7th message', { oneByteEvery: 7 }],
@@ -121,8 +124,10 @@ describe('GapSimulator over MLLP against a lib/hl7 ACK server', () => {
       expect(payloads.every((p) => !p.includes('\r') && p.endsWith('\n\n\n'))).toBe(true);
     } else if ('lineEnding' in quirks && quirks.lineEnding === 'CRLF') {
       expect(payloads.every((p) => p.includes('\r\nPID|'))).toBe(true);
+      expect(server.blankGarbage).toBeGreaterThan(0);
     } else {
       expect(payloads.every((p) => !p.includes('\n'))).toBe(true);
+      expect(server.blankGarbage).toBe(0);
     }
     if ('framesPerWrite' in quirks) expect(server.multiFrameChunks).toBeGreaterThan(0);
     if ('splitFrames' in quirks) expect(server.received.some((r) => r.spanned)).toBe(true);
