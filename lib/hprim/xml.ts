@@ -37,6 +37,8 @@ export interface XmlOptions {
 }
 
 const DTD_RE = /<!DOCTYPE|<!ENTITY/i;
+/** '&' that does not start one of the five XML entities or a character reference. */
+const BAD_AMP_RE = /&(?!(?:amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9A-Fa-f]{1,6});)/;
 const LISTS = new Set(XML_LIST_ELEMENTS);
 
 const parser = new XMLParser({
@@ -47,7 +49,8 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   trimValues: true,
   processEntities: true,
-  htmlEntities: false,
+  // numeric character references (&#233;); named HTML entities never get here (BAD_AMP_RE)
+  htmlEntities: true,
   isArray: (name) => LISTS.has(name),
 });
 
@@ -286,6 +289,11 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
   if (DTD_RE.test(xml)) {
     const line = xml.slice(0, xml.search(DTD_RE)).split('\n').length;
     result.errors.push(issue('XML_DTD', 'aucune DTD ni entité n’est acceptée', { line }));
+    return result;
+  }
+  const amp = xml.search(BAD_AMP_RE);
+  if (amp >= 0) {
+    result.errors.push(issue('XML_MALFORMED', 'entité non déclarée ou « & » non échappé', { line: xml.slice(0, amp).split('\n').length }));
     return result;
   }
   const valid = XMLValidator.validate(xml);

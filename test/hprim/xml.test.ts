@@ -124,3 +124,12 @@ describe('HPRIM XML: mismatched tags', () => {
     expect(r.errors[0].message).toContain('nomUsuel');
   });
 });
+
+describe('HPRIM XML: entities', () => {
+  it('decodes character references, refuses undeclared entities with their line', () => {
+    const good = VENUE.toString('utf8');
+    expect(readHprimXml(good.replace('<nomUsuel>DUPRÉ</nomUsuel>', '<nomUsuel>DUPR&#201;</nomUsuel>')).admissions[0].patient.nom).toBe('DUPRÉ');
+    const r = readHprimXml(good.replace('<nomUsuel>DUPRÉ</nomUsuel>', '<nomUsuel>DUPR&Eacute;</nomUsuel>'));
+    expect(r.errors).toEqual([expect.objectContaining({ code: 'XML_MALFORMED', line: 22 })]);
+  });
+});
