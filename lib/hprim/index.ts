@@ -4,3 +4,4 @@ export * as profile from './profile';
 export * from './sante';
 export * from './xml';
 export * from './ack';
+export * from './file';

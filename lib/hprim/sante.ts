@@ -422,7 +422,7 @@ function mapAmc(ctx: Ctx, r: HprimRecord, adm: Admission): void {
 }
 
 /** Trailer checks: present, complete, counts matching. Pushes errors/warnings on ctx. */
-function checkTrailer(ctx: Ctx, parsed: HprimRecords, patientCount: number): void {
+function checkTrailer(ctx: Ctx, parsed: HprimRecords, patientCount: number, checkCounts: boolean): void {
   const recs = parsed.records;
   const last = recs[recs.length - 1];
   const lIndex = recs.findIndex((r) => r.type === RECORD_TYPES.trailer);
@@ -448,6 +448,7 @@ function checkTrailer(ctx: Ctx, parsed: HprimRecords, patientCount: number): voi
     ctx.errors.push(issue('TRUNCATED', `enregistrement L incomplet, fin de fichier au champ ${l.fields.length}`, { line: l.line, record: 'L', field: l.fields.length }));
     return;
   }
+  if (!checkCounts) return; // L-4/L-5 are defined here for ADM files only
   if (!pc && !lc) {
     ctx.warnings.push(issue('COUNT_ABSENT', 'compteurs du L absents, non vérifiés', { line: l.line, record: 'L', field: L_FIELDS.patientCount.field }));
     return;
@@ -493,9 +494,11 @@ export function readHprimSante(input: Buffer | string, options: SanteOptions = {
   result.receiver = hv(H_FIELDS.receiver) || undefined;
   const type = hv(H_FIELDS.messageType).toUpperCase();
   result.messageType = type || undefined;
-  if (!ADM_MESSAGE_TYPES.includes(type)) {
-    result.errors.push(issue('NOT_ADM', type ? `type ${type} en H-7, ADM attendu` : 'H-7 vide, ADM attendu', { line: h.line, record: 'H', field: H_FIELDS.messageType.field }));
-    return result;
+  const isAdm = ADM_MESSAGE_TYPES.includes(type);
+  // A header cut before H-7 ends is a truncation, not a wrong type.
+  const typeComplete = h.fields.length > H_FIELDS.messageType.field || parsed.records.length > 1 || parsed.endsWithLineEnd;
+  if (!isAdm && typeComplete) {
+    ctx.errors.push(issue('NOT_ADM', type ? `type ${type} en H-7, ADM attendu` : 'H-7 vide, ADM attendu', { line: h.line, record: 'H', field: H_FIELDS.messageType.field }));
   }
   const header: Partial<Admission> = { messageType: type, controlId: result.messageId ?? '' };
   const sc = ctx.v(h, { field: H_FIELDS.sender.field, component: 2 });
@@ -512,7 +515,7 @@ export function readHprimSante(input: Buffer | string, options: SanteOptions = {
 
   let current: Admission | undefined;
   let patients = 0;
-  for (let i = 1; i < parsed.records.length; i++) {
+  for (let i = 1; isAdm && i < parsed.records.length; i++) {
     const r = parsed.records[i];
     switch (r.type) {
       case RECORD_TYPES.header:
@@ -534,7 +537,7 @@ export function readHprimSante(input: Buffer | string, options: SanteOptions = {
     }
   }
   const before = ctx.errors.length;
-  checkTrailer(ctx, parsed, patients);
+  checkTrailer(ctx, parsed, patients, isAdm);
   const truncated = ctx.errors.slice(before).find((e) => e.code === 'TRUNCATED');
   if (truncated) {
     // The truncation comes first; errors on the cut record itself are its consequences.

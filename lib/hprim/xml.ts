@@ -282,6 +282,8 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
     }
   }
   if (xml.charCodeAt(0) === 0xfeff) xml = xml.slice(1);
+  // Tolerated: blank lines before the XML declaration (strictly, it must come first).
+  xml = xml.replace(/^\s+(?=<\?xml)/, '');
   if (!xml.trim()) {
     result.errors.push(issue('EMPTY', ''));
     return result;
@@ -345,6 +347,9 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
   const evts = list(ev[XML.evenement]);
   if (evts.length === 0) r.errors.push(issue('MISSING_FIELD', 'aucun evenementPatient', { record: XML.root }));
   evts.forEach((e, i) => {
+    if (!(XML.venuePatient in e) && !(XML.mouvementPatient in e) && !(XML.debiteursVenue in e)) {
+      r.warnings.push(issue('UNKNOWN_EVENT', 'ni venuePatient, ni mouvementPatient, ni debiteursVenue : ignoré', { record: `evenementPatient[${i + 1}]` }));
+    }
     for (const kind of [XML.venuePatient, XML.mouvementPatient, XML.debiteursVenue]) {
       for (const node of list(e[kind])) {
         const where = `evenementPatient[${i + 1}]/${kind}`;

@@ -296,3 +296,21 @@ describe('The public ORU sample', () => {
     expect(r.errors[0].message).toContain("Ce n'est pas un fichier d'admission (ADM) : type ORU");
   });
 });
+
+describe('HPRIM Santé: every cut of a fixture before its last count digit is refused', () => {
+  it.each([
+    ['UTF-8 / CR', UTF8],
+    ['ISO 8859-15 / CRLF', LATIN9],
+  ])('%s', (_n, bytes) => {
+    const end = bytes.lastIndexOf(Buffer.from('L|1||')) + Buffer.from('L|1||1|5').length - 1;
+    expect(end).toBeGreaterThan(380); // the loop below covers the whole file
+    for (let cut = 0; cut < end; cut++) {
+      const r = readHprimSante(bytes.subarray(0, cut));
+      expect(r.ok).toBe(false);
+      expect(r.admissions).toEqual([]);
+      expect(r.errors[0].code).toMatch(/^(EMPTY|NO_HEADER|BAD_DELIMITERS|TRUNCATED|COUNT_MISMATCH)$/);
+    }
+    // the complete file (no final line end needed once L carries matching counts) is accepted
+    expect(readHprimSante(bytes.subarray(0, end + 1)).ok).toBe(true);
+  });
+});
