@@ -314,3 +314,52 @@ describe('HPRIM Santé: every cut of a fixture before its last count digit is re
     expect(readHprimSante(bytes.subarray(0, end + 1)).ok).toBe(true);
   });
 });
+
+describe('HPRIM Santé: movement code P-29 → meaning (profile data)', () => {
+  const full = UTF8.toString('utf8');
+  const firstP = (text: string) => readHprimSante(text).admissions[0];
+
+  it.each([
+    ['PA', 'IDB'],
+    ['M', 'UPDATE'],
+    ['AA', 'DEL'],
+    ['I', 'IDENTITY'],
+  ])('%s → %s', (code, meaning) => {
+    const a = firstP(full.replace('|||A\rAP|', `|||${code}\rAP|`));
+    expect(a).toMatchObject({ event: code, meaning });
+  });
+
+  it('an unknown code is IGNORE with a warning at P-29', () => {
+    const r = readHprimSante(full.replace('|||A\rAP|', '|||ZZ\rAP|'));
+    expect(r.ok).toBe(true);
+    expect(r.admissions[0].meaning).toBe('IGNORE');
+    expect(r.warnings).toContainEqual(expect.objectContaining({ code: 'UNKNOWN_EVENT', line: 2, record: 'P', field: 29 }));
+  });
+
+  it('empty P-29: a discharge date makes it a CLC, otherwise an IDB', () => {
+    const noCode = full.replace('|||A\rAP|', '|||\rAP|');
+    expect(firstP(noCode)).toMatchObject({ event: 'A', meaning: 'IDB' });
+    const withExit = noCode.replace('202603120930~|IP|', '202603120930~202603141000|IP|');
+    expect(firstP(withExit)).toMatchObject({ event: 'S', meaning: 'CLC', venue: expect.objectContaining({ dischargeDateTime: '2026-03-14T10:00' }) });
+  });
+
+  it('a CLC without discharge date is refused at P-24', () => {
+    const r = readHprimSante(full.replace('|||A\rAP|', '|||S\rAP|'));
+    expect(r.errors).toEqual([expect.objectContaining({ code: 'MISSING_FIELD', line: 2, record: 'P', field: 24 })]);
+  });
+});
+
+describe('HPRIM Santé: several continuation lines', () => {
+  it('joins two A| lines in a row and a continued H record', () => {
+    const full = UTF8.toString('utf8');
+    const h = full.slice(0, full.indexOf('\r'));
+    const split = [h.slice(0, 30), 'A|' + h.slice(30, 60), 'A|' + h.slice(60)].join('\r');
+    const text = full.replace(h, split).replace('L|1||2|9', 'L|1||2|11');
+    const r = readHprimSante(text);
+    expect(r.errors).toEqual([]);
+    expect(r.receiver).toBe('ROCBRIDGE');
+    expect(r.admissions[0].messageDateTime).toBe('2026-03-12T10:15:00');
+    // with the old count, the two extra physical lines are noticed
+    expect(readHprimSante(full.replace(h, split)).errors).toEqual([expect.objectContaining({ code: 'COUNT_MISMATCH', field: 5 })]);
+  });
+});

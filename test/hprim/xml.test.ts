@@ -133,3 +133,15 @@ describe('HPRIM XML: entities', () => {
     expect(r.errors).toEqual([expect.objectContaining({ code: 'XML_MALFORMED', line: 22 })]);
   });
 });
+
+describe('HPRIM XML: damaged documents never crash the reader', () => {
+  it('every cut of the fixture is refused with an error, never an exception', () => {
+    const good = VENUE.toString('utf8');
+    const end = good.lastIndexOf('</evenementsPatients>');
+    for (let cut = 0; cut < end; cut += 7) {
+      const r = readHprimXml(good.slice(0, cut));
+      expect(r.ok).toBe(false);
+      expect(r.errors.length).toBeGreaterThan(0);
+    }
+  });
+});
