@@ -1,0 +1,429 @@
+/**
+ * The drop-directory watcher behind roc-hprim-in. Pure Node (fs.promises + setTimeout polling), no
+ * Node-RED import, so it is usable and testable alone.
+ *
+ * One poll: list the input directory → keep regular files matching the patterns → a file is taken
+ * once it is complete (size and mtime unchanged across two polls, or its `<name>.ok` marker present)
+ * → read, sha-256 → already acknowledged (state file)? moved aside without being emitted : format
+ * detected (`H` + delimiter → HPRIM Santé, `<` → HPRIM XML, else refused) → read with lib/hprim →
+ * acknowledgement written (atomically: .tmp then rename) → state recorded (fsync) → admissions
+ * emitted → file moved to processed/ or error/ (timestamp prefix when the name is taken).
+ *
+ * The commit point is the state file: a crash after it and before the move leaves the file in the
+ * input directory, and the next poll moves it without emitting it again. A crash before it means
+ * the file is read, acknowledged and emitted again (at least once, never silently lost).
+ */
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { buildAcquittementsPatients, buildSanteAck, ackXmlFor, santeAckFor, readHprimSante, readHprimXml, type HprimIssue, type HprimReadResult } from '../../lib/hprim';
+import type { Hl7Charset } from '../../lib/hl7/types';
+
+export type HprimFormat = 'hprim-sante' | 'hprim-xml';
+
+/** Node-level refusal codes and their French labels (the readers' own codes are in lib/hprim/profile.ts). */
+export const WATCHER_ERRORS = {
+  NOT_HPRIM: "Ce n'est pas un fichier HPRIM (ni enregistrement H en tête, ni document XML)",
+  FILE_TOO_LARGE: 'Fichier trop volumineux',
+} as const;
+
+export interface WatcherOptions {
+  inputDir: string;
+  /** Default `<inputDir>/processed`. */
+  processedDir?: string;
+  /** Default `<inputDir>/error`. */
+  errorDir?: string;
+  /** Default `<inputDir>/ack`. */
+  ackDir?: string;
+  /** Milliseconds between polls (default 2000, at least 50). */
+  intervalMs?: number;
+  /** Comma/space separated glob patterns on the file name, case-insensitive (default `*.hpr, *.xml`). */
+  pattern?: string;
+  /** `stable` (default): size+mtime unchanged across two polls; `marker`: `<name>.ok` present. */
+  completion?: 'stable' | 'marker';
+  /** Larger files are refused (default 20 MB). */
+  maxBytes?: number;
+  /** HPRIM Santé charset when H-15 is absent and the bytes are not UTF-8 (default ISO 8859-15). */
+  defaultCharset?: Hl7Charset;
+  /** Our application code in acknowledgements (default ROCBRIDGE). */
+  application?: string;
+  /** State entries kept (oldest dropped first; default 10000). */
+  stateLimit?: number;
+}
+
+export interface FileOutcome {
+  file: string;
+  format?: HprimFormat;
+  ok: boolean;
+  /** Already acknowledged: moved without being emitted. */
+  duplicate: boolean;
+  result?: HprimReadResult;
+  /** Errors (reader errors, or the node's own refusal). Place-naming, no patient data. */
+  errors: HprimIssue[];
+  ackFile?: string;
+  movedTo?: string;
+  sha256: string;
+  size: number;
+}
+
+interface StateEntry {
+  name: string;
+  size: number;
+  sha256: string;
+  outcome: 'ok' | 'error';
+  ack?: string;
+  at: string;
+}
+
+interface StateFile {
+  version: 1;
+  files: StateEntry[];
+}
+
+export const STATE_FILE = '.roc-hprim-in.state.json';
+const EMPTY_STABLE_POLLS = 5;
+
+/** `*.hpr, *.xml` → one case-insensitive RegExp. */
+export function patternToRegExp(pattern: string): RegExp {
+  const parts = pattern
+    .split(/[,;\s]+/)
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) => p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.'));
+  return new RegExp(`^(?:${parts.length ? parts.join('|') : '.*'})$`, 'i');
+}
+
+/** The format a file's bytes announce, or undefined when neither. */
+export function detectFormat(bytes: Buffer): HprimFormat | undefined {
+  let i = 0;
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0d || bytes[i] === 0x0a)) i++;
+  if (i >= bytes.length) return undefined;
+  const c = bytes[i];
+  if (c === 0x3c /* < */) return 'hprim-xml';
+  // H then a field delimiter: any printable, non-alphanumeric, non-space ASCII character
+  if (c === 0x48 /* H */ && i + 1 < bytes.length) {
+    const d = bytes[i + 1];
+    if (d > 0x20 && d < 0x7f && !/[A-Za-z0-9]/.test(String.fromCharCode(d))) return 'hprim-sante';
+  }
+  return undefined;
+}
+
+function stamp(d: Date): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}T${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}${p(d.getUTCMilliseconds(), 3)}Z`;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A free name in dir: `name`, else `<timestamp>-name` (then `-2`, `-3`… on a clash). */
+async function freeName(dir: string, name: string): Promise<string> {
+  if (!(await exists(path.join(dir, name)))) return name;
+  const base = `${stamp(new Date())}-${name}`;
+  let candidate = base;
+  for (let k = 2; await exists(path.join(dir, candidate)); k++) candidate = `${base.slice(0, 19)}-${k}${base.slice(19)}`;
+  return candidate;
+}
+
+async function move(from: string, dir: string, name: string): Promise<string> {
+  const target = path.join(dir, await freeName(dir, name));
+  try {
+    await fsp.rename(from, target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    await fsp.copyFile(from, target);
+    await fsp.unlink(from);
+  }
+  return target;
+}
+
+/** Write then rename, so a reader never sees a half-written file; fsync for durability. */
+async function writeAtomic(file: string, data: Buffer | string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fh = await fsp.open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsp.rename(tmp, file);
+}
+
+export interface WatcherEvents {
+  /** One admission read from an accepted file (index is 1-based). */
+  admission: (outcome: FileOutcome, index: number) => void;
+  /** A file finished: accepted, refused or recognised as already acknowledged. */
+  file: (outcome: FileOutcome) => void;
+  /** Something went wrong outside a file's content (directory, disk, state file). No patient data. */
+  problem: (message: string) => void;
+  /** After every poll (for status displays and tests). */
+  poll: (info: { waiting: number }) => void;
+}
+
+export class HprimDropWatcher extends EventEmitter {
+  readonly inputDir: string;
+  readonly processedDir: string;
+  readonly errorDir: string;
+  readonly ackDir: string;
+  readonly intervalMs: number;
+  readonly completion: 'stable' | 'marker';
+  private readonly re: RegExp;
+  private readonly maxBytes: number;
+  private readonly defaultCharset?: Hl7Charset;
+  private readonly application: string;
+  private readonly stateLimit: number;
+  /** name → last seen size/mtime and how many consecutive polls it was unchanged. */
+  private seen = new Map<string, { size: number; mtimeMs: number; stable: number }>();
+  /** name → time before which a failed file is not retried (disk/ack problems, not content). */
+  private cooldown = new Map<string, number>();
+  private state?: StateFile;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private closed = false;
+  private started = false;
+
+  constructor(options: WatcherOptions) {
+    super();
+    if (!options.inputDir) throw new Error('HPRIM : répertoire de dépôt non configuré');
+    this.inputDir = path.resolve(options.inputDir);
+    this.processedDir = path.resolve(options.processedDir || path.join(this.inputDir, 'processed'));
+    this.errorDir = path.resolve(options.errorDir || path.join(this.inputDir, 'error'));
+    this.ackDir = path.resolve(options.ackDir || path.join(this.inputDir, 'ack'));
+    for (const [what, dir] of [['traités', this.processedDir], ['en erreur', this.errorDir], ['des acquittements', this.ackDir]] as const) {
+      if (dir === this.inputDir) throw new Error(`HPRIM : le répertoire ${what} doit être différent du répertoire de dépôt`);
+    }
+    this.intervalMs = Math.max(50, Number(options.intervalMs) || 2000);
+    this.re = patternToRegExp(options.pattern ?? '*.hpr, *.xml');
+    this.completion = options.completion === 'marker' ? 'marker' : 'stable';
+    this.maxBytes = Number(options.maxBytes) > 0 ? Number(options.maxBytes) : 20 * 1024 * 1024;
+    this.defaultCharset = options.defaultCharset;
+    this.application = options.application || 'ROCBRIDGE';
+    this.stateLimit = Number(options.stateLimit) > 0 ? Number(options.stateLimit) : 10000;
+  }
+
+  override on<E extends keyof WatcherEvents>(event: E, listener: WatcherEvents[E]): this {
+    return super.on(event, listener);
+  }
+
+  /** Create the directories, load the state, start polling (first poll at once). */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    for (const d of [this.inputDir, this.processedDir, this.errorDir, this.ackDir]) await fsp.mkdir(d, { recursive: true });
+    await this.loadState();
+    this.schedule(0);
+  }
+
+  /** Stop polling; resolves once the poll in progress (if any) has finished. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.poll()
+        .catch((err: Error) => {
+          this.emit('problem', `HPRIM : relevé du répertoire impossible (${(err as NodeJS.ErrnoException).code ?? err.name})`);
+        })
+        .finally(() => {
+          this.running = undefined;
+          this.schedule(this.intervalMs);
+        });
+    }, ms);
+  }
+
+  private statePath(): string {
+    return path.join(this.processedDir, STATE_FILE);
+  }
+
+  private async loadState(): Promise<void> {
+    let raw: string;
+    try {
+      raw = await fsp.readFile(this.statePath(), 'utf8');
+    } catch {
+      this.state = { version: 1, files: [] };
+      return;
+    }
+    try {
+      const parsed = JSON.parse(raw) as StateFile;
+      if (!parsed || !Array.isArray(parsed.files)) throw new Error('shape');
+      this.state = { version: 1, files: parsed.files.filter((f) => f && typeof f.sha256 === 'string') };
+    } catch {
+      const aside = `${this.statePath()}.${stamp(new Date())}.corrupt`;
+      await fsp.rename(this.statePath(), aside).catch(() => undefined);
+      this.emit('problem', `HPRIM : fichier d'état illisible, mis de côté (${path.basename(aside)}) ; les fichiers déjà acquittés ne seront plus reconnus`);
+      this.state = { version: 1, files: [] };
+    }
+  }
+
+  private known(sha256: string, size: number): StateEntry | undefined {
+    return this.state?.files.find((f) => f.sha256 === sha256 && f.size === size);
+  }
+
+  private async record(entry: StateEntry): Promise<void> {
+    const st = this.state ?? { version: 1 as const, files: [] };
+    st.files = st.files.filter((f) => !(f.sha256 === entry.sha256 && f.size === entry.size));
+    st.files.push(entry);
+    if (st.files.length > this.stateLimit) st.files.splice(0, st.files.length - this.stateLimit);
+    this.state = st;
+    await writeAtomic(this.statePath(), JSON.stringify(st));
+  }
+
+  /** One pass over the input directory. Exposed for tests and for an on-demand scan. */
+  async poll(): Promise<void> {
+    const entries = await fsp.readdir(this.inputDir, { withFileTypes: true });
+    const names = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
+    const candidates = [...names].filter((n) => this.re.test(n) && !n.endsWith('.tmp')).sort();
+    for (const name of [...this.seen.keys()]) if (!names.has(name)) this.seen.delete(name);
+    let waiting = 0;
+    for (const name of candidates) {
+      if (this.closed) break;
+      const until = this.cooldown.get(name);
+      if (until !== undefined && until > Date.now()) continue;
+      const full = path.join(this.inputDir, name);
+      let st;
+      try {
+        st = await fsp.stat(full);
+      } catch {
+        continue; // gone meanwhile (taken by someone else)
+      }
+      if (!(await this.complete(name, st.size, st.mtimeMs, names))) {
+        waiting++;
+        continue;
+      }
+      this.seen.delete(name);
+      try {
+        await this.handle(name, full);
+        this.cooldown.delete(name);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        this.cooldown.set(name, Date.now() + Math.max(30000, this.intervalMs * 5));
+        this.emit('problem', `HPRIM : ${name} non traité, nouvel essai plus tard (${e.code ?? e.name}${e.path ? ' sur ' + path.basename(e.path) : ''})`);
+      }
+    }
+    this.emit('poll', { waiting });
+  }
+
+  private async complete(name: string, size: number, mtimeMs: number, names: Set<string>): Promise<boolean> {
+    if (this.completion === 'marker') return names.has(`${name}.ok`);
+    const prev = this.seen.get(name);
+    if (!prev || prev.size !== size || prev.mtimeMs !== mtimeMs) {
+      this.seen.set(name, { size, mtimeMs, stable: 0 });
+      return false;
+    }
+    prev.stable++;
+    // an empty file is often a writer that has not started yet: give it longer
+    return size > 0 ? prev.stable >= 1 : prev.stable >= EMPTY_STABLE_POLLS;
+  }
+
+  private async handle(name: string, full: string): Promise<void> {
+    const st = await fsp.stat(full);
+    const base: Omit<FileOutcome, 'ok' | 'errors' | 'sha256'> = { file: name, duplicate: false, size: st.size };
+    if (st.size > this.maxBytes) {
+      const issue: HprimIssue = { code: 'FILE_TOO_LARGE', message: `${WATCHER_ERRORS.FILE_TOO_LARGE} : ${st.size} octets, limite ${this.maxBytes}` };
+      // not read: identified by name, size and mtime
+      const sha256 = createHash('sha256').update(`${name}:${st.size}:${st.mtimeMs}`).digest('hex');
+      await this.refuse({ ...base, sha256, ok: false, errors: [issue] }, full, /\.xml$/i.test(name) ? 'hprim-xml' : 'hprim-sante');
+      return;
+    }
+    const bytes = await fsp.readFile(full);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const outcome: FileOutcome = { ...base, size: bytes.length, sha256, ok: false, errors: [] };
+
+    const prior = this.known(sha256, bytes.length);
+    if (prior) {
+      outcome.duplicate = true;
+      outcome.ok = prior.outcome === 'ok';
+      outcome.ackFile = prior.ack;
+      outcome.movedTo = await move(full, prior.outcome === 'ok' ? this.processedDir : this.errorDir, name);
+      await this.dropMarker(name);
+      this.emit('file', outcome);
+      return;
+    }
+
+    const format = detectFormat(bytes);
+    if (!format) {
+      const issue: HprimIssue = { code: 'NOT_HPRIM', message: WATCHER_ERRORS.NOT_HPRIM, line: 1 };
+      await this.refuse({ ...outcome, errors: [issue] }, full, /\.xml$/i.test(name) ? 'hprim-xml' : 'hprim-sante');
+      return;
+    }
+    outcome.format = format;
+    const result = format === 'hprim-xml' ? readHprimXml(bytes) : readHprimSante(bytes, this.defaultCharset ? { defaultCharset: this.defaultCharset } : {});
+    outcome.result = result;
+    outcome.ok = result.ok;
+    outcome.errors = result.errors;
+    // the acknowledged id is the message's own (H-3 / identifiantMessage), else the file name
+    const named = { ...result, messageId: result.messageId ?? name };
+    const ack = format === 'hprim-xml' ? { name: ackName(name, format, result.ok), data: ackXmlFor(named, { emetteur: this.application }) } : santeAck(name, named, this.application);
+    outcome.ackFile = await this.writeAck(ack.name, ack.data);
+    await this.record({ name, size: bytes.length, sha256, outcome: result.ok ? 'ok' : 'error', ack: outcome.ackFile, at: new Date().toISOString() });
+    if (result.ok) result.admissions.forEach((_a, i) => this.emit('admission', outcome, i + 1));
+    outcome.movedTo = await move(full, result.ok ? this.processedDir : this.errorDir, name);
+    await this.dropMarker(name);
+    this.emit('file', outcome);
+  }
+
+  /** A file refused before (or instead of) the readers: answered in the format its name suggests. */
+  private async refuse(outcome: FileOutcome, full: string, format: HprimFormat): Promise<void> {
+    const acknowledgedId = outcome.file;
+    let ack: { name: string; data: Buffer | string };
+    if (format === 'hprim-xml') {
+      ack = {
+        name: ackName(outcome.file, format, false),
+        data: buildAcquittementsPatients({ acknowledgedId, statut: 'erreur', emetteur: this.application, observations: outcome.errors.map((e) => ({ code: e.code, libelle: e.message, location: e.line ? `ligne ${e.line}` : undefined })) }),
+      };
+    } else {
+      const a = buildSanteAck({ acknowledgedId, statut: 'erreur', emetteur: this.application, issues: outcome.errors.map((e) => ({ ...e, severity: 'error' as const })) });
+      ack = { name: ackName(outcome.file, format, false), data: a.bytes };
+    }
+    outcome.ackFile = await this.writeAck(ack.name, ack.data);
+    await this.record({ name: outcome.file, size: outcome.size, sha256: outcome.sha256, outcome: 'error', ack: outcome.ackFile, at: new Date().toISOString() });
+    outcome.movedTo = await move(full, this.errorDir, outcome.file);
+    await this.dropMarker(outcome.file);
+    this.emit('file', outcome);
+  }
+
+  private async writeAck(name: string, data: Buffer | string): Promise<string> {
+    const free = await freeName(this.ackDir, name);
+    await writeAtomic(path.join(this.ackDir, free), data);
+    return free;
+  }
+
+  private async dropMarker(name: string): Promise<void> {
+    if (this.completion !== 'marker') return;
+    await fsp.unlink(path.join(this.inputDir, `${name}.ok`)).catch(() => undefined);
+  }
+}
+
+/** Acknowledgement file name: `<file>.ACK` / `<file>.ERR` (HPRIM Santé), `<file stem>.acq.xml` (XML). */
+export function ackName(file: string, format: HprimFormat, ok: boolean): string {
+  if (format === 'hprim-xml') return `${file.replace(/\.xml$/i, '')}.acq.xml`;
+  return `${file}.${ok ? 'ACK' : 'ERR'}`;
+}
+
+function santeAck(file: string, result: HprimReadResult, application: string): { name: string; data: Buffer } {
+  const a = santeAckFor(result, { emetteur: application });
+  return { name: ackName(file, 'hprim-sante', result.ok), data: a.bytes };
+}
+
+/** The catch-able error text for a refused file: its name, the first error's place, no patient data. */
+export function refusalText(o: FileOutcome): string {
+  const first = o.errors[0];
+  const more = o.errors.length > 1 ? ` (+${o.errors.length - 1} autre(s))` : '';
+  return `HPRIM : fichier ${o.file} refusé, ${first ? first.message : 'erreur'}${more} ; acquittement ${o.ackFile ?? '-'}, fichier déplacé en erreur`;
+}
+
