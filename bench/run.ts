@@ -10,6 +10,7 @@ const BENCHES: Record<string, string> = {
   'online-chain': 'online-chain.js',
   'hl7-parse': 'hl7-parse.js',
   desk: 'desk.js',
+  'mllp-ingest': 'mllp-ingest.js',
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
