@@ -353,6 +353,7 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
     for (const kind of [XML.venuePatient, XML.mouvementPatient, XML.debiteursVenue]) {
       for (const node of list(e[kind])) {
         const where = `evenementPatient[${i + 1}]/${kind}`;
+        const w0 = r.warnings.length;
         const actionRaw = text(node['@_action']).toLowerCase();
         let meaning: RocMeaning = XML_EVENT_MEANINGS[kind]?.[actionRaw] ?? 'IGNORE';
         if (!XML_EVENT_MEANINGS[kind]?.[actionRaw]) r.warnings.push(issue('UNKNOWN_EVENT', `action « ${actionRaw.slice(0, 20)} » inconnue du profil : ignorée`, { record: where }));
@@ -383,6 +384,8 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
           r.errors.push(issue('MISSING_FIELD', 'numéro de venue ou NDA', { record: `${where}/venue` }));
         }
         if (meaning === 'IDB' && !adm.venue?.admitDateTime) r.errors.push(issue('MISSING_FIELD', "date d'entrée", { record: `${where}/venue/entree` }));
+        // Warnings found while reading this event also travel with its admission (like lib/hl7).
+        for (const w of r.warnings.slice(w0)) adm.warnings.push({ code: w.code === 'UNKNOWN_EVENT' ? '201' : '103', severity: 'W', message: w.message, location: { segment: w.record ?? kind } });
         result.admissions.push(adm);
       }
     }

@@ -145,3 +145,14 @@ describe('HPRIM XML: damaged documents never crash the reader', () => {
     }
   });
 });
+
+describe('HPRIM XML: warnings', () => {
+  it('an unknown natureVenueHprim is accepted, warned on the result and on the admission', () => {
+    const r = readHprimXml(VENUE.toString('utf8').replace('valeur="hsp"', 'valeur="xyz"'));
+    expect(r.ok).toBe(true);
+    expect(r.warnings).toEqual([expect.objectContaining({ code: 'UNKNOWN_CLASS', record: 'evenementPatient[1]/venuePatient/venue' })]);
+    expect(r.admissions[0].venue?.type).toBeUndefined();
+    expect(r.admissions[0].warnings).toEqual([expect.objectContaining({ code: '103', severity: 'W' })]);
+    expect(r.admissions[1].warnings).toEqual([]);
+  });
+});
