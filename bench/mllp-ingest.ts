@@ -74,6 +74,17 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/** Busy CPU seconds of the whole machine so far (all cores, /proc/stat); NaN elsewhere. */
+function machineBusySeconds(): number {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: busy = all but idle and iowait
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0)) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 async function waitConnectable(port: number, ms: number): Promise<void> {
   const until = Date.now() + ms;
   for (;;) {
@@ -103,7 +114,7 @@ function stop(p: ChildProcess): Promise<void> {
   });
 }
 
-type Kind = 'bridge' | 'node-hl7-server' | 'bare';
+type Kind = 'bridge' | 'bridge-normal' | 'node-hl7-server' | 'bare';
 
 interface Started {
   proc: ChildProcess;
@@ -136,10 +147,17 @@ function bridgeFlow(): { file?: string; description: string } {
   return { file: BENCH_FLOW, description: 'bench/flows/mllp-ingest.json (ROC_FLOW_FILE): roc-mllp-in alone, each journaled message completed at once; measures ingest only' };
 }
 
-async function startBridge(): Promise<Started> {
+/** `synchronous`: the journal's SQLite mode, set in a copy of the bench flow (FULL is the node's default). */
+async function startBridge(synchronous: 'FULL' | 'NORMAL' = 'FULL'): Promise<Started> {
   const port = await freePort();
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-bench-mllp-'));
   const flow = bridgeFlow();
+  if (flow.file && synchronous !== 'FULL') {
+    const nodes = JSON.parse(fs.readFileSync(flow.file, 'utf8')) as { type: string; synchronous?: string }[];
+    for (const n of nodes) if (n.type === 'roc-mllp-in') n.synchronous = synchronous;
+    flow.file = path.join(userDir, 'mllp-ingest-normal.json');
+    fs.writeFileSync(flow.file, JSON.stringify(nodes, null, 2));
+  }
   const nodeArgs = (process.env.ROC_BENCH_BRIDGE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const proc = track(
     spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'scripts', 'start.js')], {
@@ -180,6 +198,8 @@ interface RunResult {
   serverCpuSeconds: number;
   serverCpuMicrosecondsPerMessage: number;
   loadGeneratorCpuSeconds: number;
+  /** CPU the rest of the machine used during the run (busy CPU minus server and generator): the noise. */
+  otherProcessesCpuSeconds: number;
   loadavgBefore: number[];
 }
 
@@ -194,12 +214,14 @@ async function drive(port: number, connections: number, window: number, messages
   const loadavgBefore = loadavg();
   const sim = new GapSimulator({ port, connections, window, ackTimeoutMs: 30000 });
   const cpu0 = cpuSeconds(serverPid);
+  const busy0 = machineBusySeconds();
   const me0 = process.cpuUsage();
   const t0 = performance.now();
   const stats = await sim.run(gapDay({ messages, venues: 64, controlIdPrefix: 'GAP' }));
   const seconds = (performance.now() - t0) / 1000;
   const me = process.cpuUsage(me0);
   const cpu = cpuSeconds(serverPid) - cpu0;
+  const busy = machineBusySeconds() - busy0;
   await sim.stop();
   const lat = sim
     .journal()
@@ -229,6 +251,7 @@ async function drive(port: number, connections: number, window: number, messages
     serverCpuSeconds: round(cpu),
     serverCpuMicrosecondsPerMessage: Math.round((cpu * 1e6) / messages),
     loadGeneratorCpuSeconds: round((me.user + me.system) / 1e6),
+    otherProcessesCpuSeconds: round(Math.max(0, busy - cpu - (me.user + me.system) / 1e6)),
     loadavgBefore,
   };
 }
@@ -300,13 +323,18 @@ async function probeAsShipped(count = 20): Promise<object> {
 }
 
 async function runKind(kind: Kind, connections: number, window: number, messages: number): Promise<RunResult & { journal?: object; flow?: string }> {
-  const s = kind === 'bridge' ? await startBridge() : await startServer(kind);
+  const bridge = kind === 'bridge' || kind === 'bridge-normal';
+  const s = bridge ? await startBridge(kind === 'bridge-normal' ? 'NORMAL' : 'FULL') : await startServer(kind);
   try {
     const r = await drive(s.port, connections, window, messages, s.proc.pid!);
-    if (kind !== 'bridge') return r;
+    if (!bridge) return r;
     await stop(s.proc);
     const rows = await journalRows(s.userDir!);
-    return { ...r, flow: bridgeFlow().description, journal: { ...rows, expectedRows: messages + WARMUP } };
+    return {
+      ...r,
+      flow: bridgeFlow().description,
+      journal: { synchronous: kind === 'bridge-normal' ? 'NORMAL' : 'FULL', ...rows, expectedRows: messages + WARMUP },
+    };
   } finally {
     await stop(s.proc);
     if (s.userDir) fs.rmSync(s.userDir, { recursive: true, force: true });
@@ -319,7 +347,7 @@ function bridgeAvailable(): boolean {
 }
 
 export async function runMllpIngest(messages = Number(process.argv[2] ?? process.env.ROC_BENCH_MLLP_MESSAGES ?? 100_000)): Promise<object> {
-  const kinds = (process.env.ROC_BENCH_MLLP_KINDS ?? 'bare,node-hl7-server,bridge').split(',').filter(Boolean) as Kind[];
+  const kinds = (process.env.ROC_BENCH_MLLP_KINDS ?? 'bare,node-hl7-server,bridge,bridge-normal').split(',').filter(Boolean) as Kind[];
   const setups = [
     { connections: 1, window: 64 },
     { connections: 8, window: 32 },
@@ -327,14 +355,14 @@ export async function runMllpIngest(messages = Number(process.argv[2] ?? process
   const startLoad = loadavg();
   const results: Record<string, unknown> = {};
   for (const kind of kinds) {
-    if (kind === 'bridge' && !bridgeAvailable()) {
+    if ((kind === 'bridge' || kind === 'bridge-normal') && !bridgeAvailable()) {
       results[kind] = { skipped: 'roc-mllp-in is not built in this tree yet (dist/nodes/roc-mllp-in)' };
       continue;
     }
     const runs = [];
     for (const { connections, window } of setups) {
       const r = await runKind(kind, connections, window, messages);
-      console.log(`${kind.padEnd(16)} ${connections} conn × ${window}: ${r.messagesPerSecond} msg/s, ACK p50 ${r.ackLatencyMs.p50} ms p99 ${r.ackLatencyMs.p99} ms, errors ${r.errors.total}, server CPU ${r.serverCpuMicrosecondsPerMessage} µs/msg`);
+      console.log(`${kind.padEnd(16)} ${connections} conn × ${window}: ${r.messagesPerSecond} msg/s, ACK p50 ${r.ackLatencyMs.p50} ms p99 ${r.ackLatencyMs.p99} ms, errors ${r.errors.total}, server CPU ${r.serverCpuMicrosecondsPerMessage} µs/msg, others ${r.otherProcessesCpuSeconds} CPU s in ${r.seconds} s`);
       runs.push(r);
     }
     results[kind] = runs;
@@ -354,11 +382,15 @@ export async function runMllpIngest(messages = Number(process.argv[2] ?? process
     ratios[k] = {
       bridgeOverNodeHl7Server: ratio(rate('bridge', connections), rate('node-hl7-server', connections)),
       bridgeOverBareTcp: ratio(rate('bridge', connections), rate('bare', connections)),
+      bridgeNormalOverNodeHl7Server: ratio(rate('bridge-normal', connections), rate('node-hl7-server', connections)),
+      bridgeNormalOverBareTcp: ratio(rate('bridge-normal', connections), rate('bare', connections)),
       nodeHl7ServerOverBareTcp: ratio(rate('node-hl7-server', connections), rate('bare', connections)),
     };
-    const b = results.bridge;
-    const br = Array.isArray(b) ? (b as RunResult[]).find((r) => r.connections === connections) : undefined;
-    met[k] = br ? br.messagesPerSecond >= TARGET && br.errors.total === 0 : null;
+    for (const kind of ['bridge', 'bridge-normal'] as const) {
+      const b = results[kind];
+      const br = Array.isArray(b) ? (b as RunResult[]).find((r) => r.connections === connections) : undefined;
+      met[`${kind}.${k}`] = br ? br.messagesPerSecond >= TARGET && br.errors.total === 0 : null;
+    }
   }
 
   const result = {
@@ -371,14 +403,16 @@ export async function runMllpIngest(messages = Number(process.argv[2] ?? process
       setups,
     },
     servers: {
-      bridge: 'scripts/start.js (as npm start), fresh ROC_USER_DIR, roc-mllp-in on ROC_MLLP_PORT: deframe, decode, parse (lib/hl7), journal commit (lib/store, SQLite WAL, group commit), then the ACK',
+      bridge:
+        'scripts/start.js (as npm start), fresh ROC_USER_DIR, roc-mllp-in on ROC_MLLP_PORT: deframe, decode, parse (lib/hl7), journal commit (lib/store, SQLite WAL, group commit), then the ACK; journal synchronous=FULL (the node default: the WAL is fsynced at every group commit, so an ACKed message survives a power cut, a fortiori a process kill)',
+      'bridge-normal': 'the same with synchronous=NORMAL (WAL written at every commit, fsynced at checkpoints: an ACKed message survives a process kill, not necessarily a power cut)',
       'node-hl7-server': 'node-hl7-server 2.5.0, handler res.sendResponse("AA"), nothing stored; its framing fixed (see nodeHl7ServerAsShipped and bench/mllp-ingest-server.ts)',
       bare: 'net.Server + lib/hl7 MllpDeframer + constant AA ACK (MSA-2 copied from MSH-10 by byte scan), nothing parsed or stored: the floor',
     },
     results,
     ratios,
     nodeHl7ServerAsShipped: probe,
-    target: { messagesPerSecondPersisted: TARGET, errors: 0 },
+    target: { messagesPerSecondPersisted: TARGET, errors: 0, note: 'met: the bridge persisted and acknowledged at least this rate with every ACK AA and MSA-2 = MSH-10' },
     met,
   };
   fs.mkdirSync(RESULTS, { recursive: true });
