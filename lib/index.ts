@@ -8,3 +8,5 @@ export * as sel from './sel';
 export * as security from './security/tls';
 export * as datamatrix from './datamatrix';
 export * as hl7 from './hl7';
+export * as hprim from './hprim';
+export * as store from './store';
