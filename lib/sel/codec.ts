@@ -24,10 +24,19 @@ const SCALARS = new Set(['string', 'date', 'dateTime', 'decimal', 'integer', 'bo
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 const DATETIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
 
+interface PlannedField {
+  spec: FieldSpec;
+  key: string;
+  scalar: boolean;
+  open: string;
+  close: string;
+}
+
 export class Codec {
   private readonly byRequestElement = new Map<string, OperationName>();
   private readonly byResponseElement = new Map<string, OperationName>();
   private readonly patterns = new Map<string, RegExp>();
+  private readonly plans = new Map<string, readonly PlannedField[]>();
 
   constructor(readonly profile: SelProfile = PROFILE) {
     for (const [name, op] of Object.entries(profile.operations) as [OperationName, SelProfile['operations'][OperationName]][]) {
@@ -54,36 +63,49 @@ export class Codec {
   }
 
   private encodeFields(type: string, obj: Obj, path: string): string {
-    const fields = this.fields(type);
-    const p = this.profile.prefix;
     let out = '';
-    for (const f of fields) {
+    for (const f of this.plan(type)) {
       const v = obj[f.key];
       if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) {
-        if (f.required) throw new SoapError('unexpected', `missing mandatory ${path}/${f.element} (${f.key})`);
+        if (f.spec.required) throw new SoapError('unexpected', `missing mandatory ${path}/${f.spec.element} (${f.key})`);
         continue;
       }
-      const list = f.repeated ? (Array.isArray(v) ? v : [v]) : [v];
-      for (const item of list) {
-        const inner = SCALARS.has(f.type)
-          ? escapeXml(this.scalarOut(f, item, `${path}/${f.element}`))
-          : this.encodeFields(f.type, item as Obj, `${path}/${f.element}`);
-        out += `<${p}:${f.element}>${inner}</${p}:${f.element}>`;
-      }
+      if (f.spec.repeated && Array.isArray(v)) {
+        for (const item of v) out += this.encodeItem(f, item, path);
+      } else out += this.encodeItem(f, v, path);
     }
     return out;
   }
 
-  private scalarOut(f: FieldSpec, v: unknown, path: string): string {
+  /** One element; the error path (`path`/element) is only built when something is wrong. */
+  private encodeItem(f: PlannedField, item: unknown, path: string): string {
+    const inner = f.scalar
+      ? escapeXml(this.scalarOut(f.spec, item, path))
+      : this.encodeFields(f.spec.type, item as Obj, `${path}/${f.spec.element}`);
+    return f.open + inner + f.close;
+  }
+
+  /** The fields of a type with their tags, built once per type. */
+  private plan(type: string): readonly PlannedField[] {
+    let plan = this.plans.get(type);
+    if (!plan) {
+      const p = this.profile.prefix;
+      plan = this.fields(type).map((f) => ({ spec: f, key: f.key, scalar: SCALARS.has(f.type), open: `<${p}:${f.element}>`, close: `</${p}:${f.element}>` }));
+      this.plans.set(type, plan);
+    }
+    return plan;
+  }
+
+  private scalarOut(f: FieldSpec, v: unknown, parent: string): string {
     switch (f.type) {
       case 'decimal': {
         const n = typeof v === 'number' ? v : Number(v);
-        if (!Number.isFinite(n)) throw new SoapError('unexpected', `${path}: not a number`);
+        if (!Number.isFinite(n)) throw new SoapError('unexpected', `${parent}/${f.element}: not a number`);
         return (Math.round(n * 100) / 100).toFixed(2);
       }
       case 'integer': {
         const n = typeof v === 'number' ? v : Number(v);
-        if (!Number.isInteger(n)) throw new SoapError('unexpected', `${path}: not an integer`);
+        if (!Number.isInteger(n)) throw new SoapError('unexpected', `${parent}/${f.element}: not an integer`);
         return String(n);
       }
       case 'boolean':
@@ -123,52 +145,61 @@ export class Codec {
 
   private decodeFields(type: string, el: XmlElement, path: string): Obj {
     const fields = this.fields(type);
-    const byName = new Map<string, XmlElement[]>();
     const ns = this.profile.namespaces.roc;
-    for (const c of children(el)) {
+    const kids = children(el);
+    for (const c of kids) {
       if (c.ns !== ns) throw new SoapError('namespace', `${path}/${c.local} in namespace ${c.ns ?? '(none)'}, expected ${ns}`);
-      const l = byName.get(c.local);
-      if (l) l.push(c);
-      else byName.set(c.local, [c]);
     }
     const out: Obj = {};
     for (const f of fields) {
-      const found = byName.get(f.element);
-      const p = `${path}/${f.element}`;
-      if (!found || found.length === 0) {
-        if (f.required && !f.repeated) throw new SoapError('unexpected', `missing mandatory element ${p}`);
+      // A type has a dozen fields at most: a scan beats building a map per element.
+      let first: XmlElement | undefined;
+      let more: XmlElement[] | undefined;
+      for (const c of kids) {
+        if (c.local !== f.element) continue;
+        if (!first) first = c;
+        else (more ??= [first]).push(c);
+      }
+      if (!first) {
+        if (f.required && !f.repeated) throw new SoapError('unexpected', `missing mandatory element ${path}/${f.element}`);
         if (f.repeated) out[f.key] = [];
         continue;
       }
-      if (!f.repeated && found.length > 1) throw new SoapError('unexpected', `element ${p} repeated`);
-      const values = found.map((c) => (SCALARS.has(f.type) ? this.scalarIn(f, textOf(c), p) : this.decodeFields(f.type, c, p)));
-      out[f.key] = f.repeated ? values : values[0];
+      if (!f.repeated) {
+        if (more) throw new SoapError('unexpected', `element ${path}/${f.element} repeated`);
+        out[f.key] = this.decodeValue(f, first, path);
+      } else if (!more) out[f.key] = [this.decodeValue(f, first, path)];
+      else out[f.key] = more.map((c) => this.decodeValue(f, c, path));
     }
     return out;
   }
 
-  private scalarIn(f: FieldSpec, s: string, path: string): unknown {
+  private decodeValue(f: FieldSpec, c: XmlElement, parent: string): unknown {
+    return SCALARS.has(f.type) ? this.scalarIn(f, textOf(c), parent) : this.decodeFields(f.type, c, `${parent}/${f.element}`);
+  }
+
+  private scalarIn(f: FieldSpec, s: string, parent: string): unknown {
     switch (f.type) {
       case 'decimal': {
-        if (!/^-?\d+(\.\d+)?$/.test(s)) throw new SoapError('unexpected', `${path}: "${s.slice(0, 20)}" is not a decimal`);
+        if (!/^-?\d+(\.\d+)?$/.test(s)) throw new SoapError('unexpected', `${parent}/${f.element}: "${s.slice(0, 20)}" is not a decimal`);
         return Number(s);
       }
       case 'integer': {
-        if (!/^-?\d+$/.test(s)) throw new SoapError('unexpected', `${path}: "${s.slice(0, 20)}" is not an integer`);
+        if (!/^-?\d+$/.test(s)) throw new SoapError('unexpected', `${parent}/${f.element}: "${s.slice(0, 20)}" is not an integer`);
         return Number(s);
       }
       case 'boolean':
-        if (s !== 'true' && s !== 'false' && s !== '1' && s !== '0') throw new SoapError('unexpected', `${path}: not a boolean`);
+        if (s !== 'true' && s !== 'false' && s !== '1' && s !== '0') throw new SoapError('unexpected', `${parent}/${f.element}: not a boolean`);
         return s === 'true' || s === '1';
       case 'date':
-        if (!DATE_RE.test(s)) throw new SoapError('unexpected', `${path}: "${s.slice(0, 20)}" is not a date`);
+        if (!DATE_RE.test(s)) throw new SoapError('unexpected', `${parent}/${f.element}: "${s.slice(0, 20)}" is not a date`);
         return s;
       case 'dateTime':
-        if (!DATETIME_RE.test(s)) throw new SoapError('unexpected', `${path}: "${s.slice(0, 30)}" is not a date-time`);
+        if (!DATETIME_RE.test(s)) throw new SoapError('unexpected', `${parent}/${f.element}: "${s.slice(0, 30)}" is not a date-time`);
         return s;
       default:
-        if (f.values && !f.values.includes(s)) throw new SoapError('unexpected', `${path}: unexpected value "${s.slice(0, 20)}"`);
-        if (f.pattern && !this.pattern(f.pattern).test(s)) throw new SoapError('unexpected', `${path}: invalid value`);
+        if (f.values && !f.values.includes(s)) throw new SoapError('unexpected', `${parent}/${f.element}: unexpected value "${s.slice(0, 20)}"`);
+        if (f.pattern && !this.pattern(f.pattern).test(s)) throw new SoapError('unexpected', `${parent}/${f.element}: invalid value`);
         return s;
     }
   }

@@ -45,7 +45,10 @@ export type XmlNode = Record<string, unknown> | string;
 
 const DOCTYPE_RE = /<!DOCTYPE|<!ENTITY/i;
 
+const XML_SPECIAL = /[&<>"']/;
+
 export function escapeXml(s: string): string {
+  if (!XML_SPECIAL.test(s)) return s; // the usual case: no copy
   return s.replace(/[&<>"']/g, (c) =>
     c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;',
   );
@@ -88,9 +91,24 @@ function scopeOf(node: XmlNode, parent: Record<string, string>): Record<string, 
   return scope;
 }
 
-function split(tag: string): [string, string] {
-  const i = tag.indexOf(':');
-  return i < 0 ? ['', tag] : [tag.slice(0, i), tag.slice(i + 1)];
+
+/** Qualified names → [prefix, local], cut once per name (bounded: hostile input may invent names). */
+const qnames = new Map<string, readonly [string, string]>();
+function splitTag(tag: string): readonly [string, string] {
+  let q = qnames.get(tag);
+  if (!q) {
+    const i = tag.indexOf(':');
+    q = i < 0 ? ['', tag] : [tag.slice(0, i), tag.slice(i + 1)];
+    if (qnames.size >= 1024) qnames.clear();
+    qnames.set(tag, q);
+  }
+  return q;
+}
+
+function element(v: unknown, prefix: string, local: string, parentScope: Record<string, string>): XmlElement {
+  const child = (v ?? '') as XmlNode;
+  const scope = typeof child === 'string' ? parentScope : scopeOf(child, parentScope);
+  return { ns: scope[prefix], local, node: child, scope };
 }
 
 /** Child elements of a parsed node, namespace-resolved, in document order per name. */
@@ -100,14 +118,11 @@ export function children(parent: XmlElement): XmlElement[] {
   if (typeof node !== 'object' || node === null) return out;
   for (const tag in node) {
     if (tag.startsWith('@_') || tag === '#text') continue;
-    const [prefix, local] = split(tag);
+    const [prefix, local] = splitTag(tag);
     const values = node[tag];
-    const list = Array.isArray(values) ? values : [values];
-    for (const v of list) {
-      const child = (v ?? '') as XmlNode;
-      const scope = scopeOf(child, parent.scope);
-      out.push({ ns: scope[prefix], local, node: child, scope });
-    }
+    if (Array.isArray(values)) {
+      for (const v of values) out.push(element(v, prefix, local, parent.scope));
+    } else out.push(element(values, prefix, local, parent.scope));
   }
   return out;
 }
@@ -244,10 +259,13 @@ function parseDocument(x: string): MutableNode {
       // </name>
       let j = lt + 2;
       while (j < len && isNameChar(x.charCodeAt(j))) j++;
-      const name = x.slice(lt + 2, j);
+      // Compared in place: the name is only cut out of the text for an error message.
+      const matches = cur !== doc && j - (lt + 2) === cur.name.length && x.startsWith(cur.name, lt + 2);
+      const nameEnd = j;
       while (j < len && isSpace(x.charCodeAt(j))) j++;
-      if (x.charCodeAt(j) !== 62) throw new XmlSyntaxError(j, `unterminated closing tag </${name}`);
-      if (cur === doc || name !== cur.name) {
+      if (x.charCodeAt(j) !== 62) throw new XmlSyntaxError(j, `unterminated closing tag </${x.slice(lt + 2, nameEnd)}`);
+      if (!matches) {
+        const name = x.slice(lt + 2, nameEnd);
         throw new XmlSyntaxError(lt, cur === doc ? `closing tag </${name}> without opening tag` : `closing tag </${name}> does not match <${cur.name}>`);
       }
       const value = close(cur);
@@ -340,7 +358,7 @@ export function parseXml(xml: string | Buffer, maxBytes = DEFAULT_MAX_BYTES): Xm
   if (size > maxBytes) throw new SoapError('too-large', `XML document of ${size} bytes exceeds the ${maxBytes}-byte limit`);
   const text = typeof xml === 'string' ? xml : xml.toString('utf8');
   if (!text.trim()) throw new SoapError('empty', 'empty XML document');
-  if (DOCTYPE_RE.test(text)) throw new SoapError('dtd', 'XML with a DOCTYPE or entity declaration is refused');
+  if (text.indexOf('<!') >= 0 && DOCTYPE_RE.test(text)) throw new SoapError('dtd', 'XML with a DOCTYPE or entity declaration is refused');
   let doc: Record<string, unknown>;
   try {
     doc = parseDocument(text);
