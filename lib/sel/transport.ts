@@ -211,10 +211,12 @@ export function postSoap(url: string, body: string | Buffer, opts: PostOptions):
   } catch (err) {
     return Promise.reject(err);
   }
-  return send(target, typeof body === 'string' ? Buffer.from(body, 'utf8') : body, opts, opts.agent);
+  return send(target, body, opts, opts.agent);
 }
 
-function send(target: Target, payload: Buffer, opts: PostOptions, agent: http.Agent | undefined): Promise<SoapHttpResponse> {
+// A string body is written as a string: Node then sends the headers and the body in one write
+// (one TLS record, no intermediate Buffer); a Buffer body goes out as is.
+function send(target: Target, payload: string | Buffer, opts: PostOptions, agent: http.Agent | undefined): Promise<SoapHttpResponse> {
   const first = once(target, payload, opts, agent);
   if (opts.replayOnStaleSocket === false) return first;
   return first.catch((err: unknown) => {
@@ -229,7 +231,7 @@ const established = new WeakSet<object>();
 /** A reused keep-alive socket closed by the server before any byte of answer (replayable). */
 class StaleSocketError extends TransportError {}
 
-function once(target: Target, payload: Buffer, opts: PostOptions, agent: http.Agent | undefined): Promise<SoapHttpResponse> {
+function once(target: Target, payload: string | Buffer, opts: PostOptions, agent: http.Agent | undefined): Promise<SoapHttpResponse> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   return new Promise<SoapHttpResponse>((resolve, reject) => {
     let done = false;
@@ -255,7 +257,7 @@ function once(target: Target, payload: Buffer, opts: PostOptions, agent: http.Ag
       agent,
       headers: {
         'Content-Type': contentTypeFor(opts.action),
-        'Content-Length': payload.length,
+        'Content-Length': typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length,
         Accept: 'application/soap+xml, text/xml',
       },
     };
@@ -410,8 +412,7 @@ export class SoapTransport {
     } catch (err) {
       return Promise.reject(err);
     }
-    const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-    return send(target, payload, opts, target.https ? this.httpsAgent : this.httpAgent);
+    return send(target, body, opts, target.https ? this.httpsAgent : this.httpAgent);
   }
 
   close(): void {
