@@ -37,21 +37,25 @@ export function registerServiceNode(RED: NodeAPI, type: string, service: RocServ
     // At hundreds of dossiers per second the editor must not receive a status event per message:
     // show at most one every STATUS_EVERY_MS, always ending on the latest outcome.
     let lastStatusAt = 0;
-    let pendingStatus: NodeStatus | undefined;
+    // The status text is only built for the outcomes actually shown.
+    let pendingResult: ServiceResult | undefined;
+    let pendingCert: EstablishmentNode['certificate'];
     let statusTimer: NodeJS.Timeout | undefined;
-    const showStatus = (s: NodeStatus) => {
+    const showStatus = (result: ServiceResult, cert: EstablishmentNode['certificate']) => {
       const now = Date.now();
       if (now - lastStatusAt >= STATUS_EVERY_MS && !statusTimer) {
         lastStatusAt = now;
-        this.status(s);
+        this.status(statusFor(result, cert));
         return;
       }
-      pendingStatus = s;
+      pendingResult = result;
+      pendingCert = cert;
       statusTimer ??= setTimeout(() => {
         statusTimer = undefined;
         lastStatusAt = Date.now();
-        if (pendingStatus) this.status(pendingStatus);
-        pendingStatus = undefined;
+        if (pendingResult) this.status(statusFor(pendingResult, pendingCert));
+        pendingResult = undefined;
+        pendingCert = undefined;
       }, STATUS_EVERY_MS - Math.min(STATUS_EVERY_MS, now - lastStatusAt));
     };
     this.on('close', (_removed, done) => {
@@ -77,7 +81,7 @@ export function registerServiceNode(RED: NodeAPI, type: string, service: RocServ
       client.call(service, roc as RocDossier).then(
         (result) => {
           (roc as Record<string, unknown>)[service] = result;
-          showStatus(statusFor(result, est.certificate));
+          showStatus(result, est.certificate);
           send(result.status === 'OK' ? [msg, null] : [null, msg]);
           if (result.technical) {
             const err = new Error(`${service.toUpperCase()} KO technique : ${result.reason ?? result.messages[0]?.libelle ?? 'échec'}`);
