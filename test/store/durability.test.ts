@@ -14,9 +14,16 @@ import { VenueDispatcher } from '../../lib/store/dispatcher';
 // Plain JS child on the compiled library (global-setup builds dist/ before the tests run).
 const CHILD = path.join(__dirname, 'append-child.js');
 
+const children = new Set<ChildProcess>();
+afterEach(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+});
+
 function runUntil(file: string, sync: 'FULL' | 'NORMAL', killAfter: number): Promise<{ acked: Map<number, string>; signal: string | null }> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, [CHILD, file, sync, '10000000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
     const acked = new Map<number, string>();
     let partial = '';
     let stderr = '';
