@@ -329,3 +329,30 @@ describe('roc-hprim-in: bad input', () => {
     expect(n.watcher).toBeUndefined();
   });
 });
+
+describe('examples/roc-hprim-in.json', () => {
+  it('runs: a dropped ADM file reaches the IDB debug node, a truncated one the catch debug node', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const switchNode = require('@node-red/nodes/core/function/10-switch.js');
+    const example = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'roc-hprim-in.json'), 'utf8')) as any[];
+    const nodes = example.map((n) => {
+      if (n.type === 'debug') return { id: n.id, z: 'tab', type: 'helper', x: n.x, y: n.y, wires: [] };
+      if (n.type === 'roc-hprim-in') return { ...n, z: 'tab', inputDir: path.join(dir, 'in'), interval: 0.05 };
+      return { ...n, z: 'tab' };
+    });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const commentNode = require('@node-red/nodes/core/common/90-comment.js');
+    await helper.load([hprimNode, catchNode, switchNode, commentNode], [{ id: 'tab', type: 'tab', label: 'ex' }, ...nodes]);
+    const got: Record<string, Msg[]> = { 'ex-hprim-d1': [], 'ex-hprim-d2': [], 'ex-hprim-d3': [] };
+    for (const id of Object.keys(got)) helper.getNode(id).on('input', (m: Msg) => got[id].push(m));
+    const w = (helper.getNode('ex-hprim-in') as unknown as { watcher: HprimDropWatcher }).watcher;
+    drop('ADM20260312A.HPR', ADM);
+    drop('ADM20260315B.hpr', SORTIE);
+    drop('ADM-coupe.hpr', ADM.subarray(0, 200));
+    await until(w, () => got['ex-hprim-d1'].length === 2 && got['ex-hprim-d2'].length === 1 && got['ex-hprim-d3'].length === 1);
+    expect(got['ex-hprim-d1'].map((m) => m.roc.action)).toEqual(['IDB', 'IDB']);
+    expect(got['ex-hprim-d2'][0].roc.action).toBe('CLC');
+    expect(got['ex-hprim-d3'][0].hprim.errors[0].code).toBe('TRUNCATED');
+    expect(ls('in/ack').sort()).toEqual(['ADM-coupe.hpr.ERR', 'ADM20260312A.HPR.ACK', 'ADM20260315B.hpr.ACK']);
+  });
+});
