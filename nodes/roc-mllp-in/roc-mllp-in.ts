@@ -1,0 +1,237 @@
+/**
+ * roc-mllp-in: the HL7 v2 (PAM-FR) MLLP listener of ROC Bridge (see listener.ts for the protocol
+ * side). One output: one msg per committed message, in per-venue order. One input: the outcome
+ * of the processing comes back (msg.hl7.journalId) → the message is DONE, or FAILED and its venue
+ * held. Admin endpoints: GET /roc/journal/held, POST /roc/journal/release/:key.
+ */
+import path from 'node:path';
+import type { NodeAPI, Node, NodeDef, NodeMessage } from '../common/red';
+import { MllpListener, type Dispatched, type ListenerOptions } from './listener';
+import type { Hl7Charset } from '../../lib/hl7/profile';
+
+const CHARSETS: Record<string, Hl7Charset> = { 'iso-8859-15': 'iso-8859-15', utf8: 'utf8', 'utf-8': 'utf8', latin1: 'latin1', 'iso-8859-1': 'latin1' };
+const STATUS_EVERY_MS = 1000;
+
+interface MllpInNode extends Node {
+  listener?: MllpListener;
+}
+
+/** Active listeners, for the admin endpoints. */
+const active = new Map<string, MllpInNode>();
+/** Journal files in use (one listener per file: two dispatchers on one file would both take the same work). */
+const filesInUse = new Map<string, string>();
+
+function defaultJournalFile(): string {
+  return path.join(process.env.ROC_USER_DIR || path.resolve('.node-red'), 'roc-journal.sqlite');
+}
+
+function num(v: unknown, dflt: number): number {
+  if (v === undefined || v === null || v === '') return dflt;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : dflt;
+}
+
+/** Sanitised failure reason: a short text, never the message content. */
+function failureReason(msg: NodeMessage): string {
+  const hl7 = (msg.hl7 ?? {}) as Record<string, unknown>;
+  const roc = (msg.roc ?? {}) as Record<string, unknown>;
+  const r = hl7.reason ?? roc.failed;
+  if (typeof r === 'string' && r) return r.slice(0, 300);
+  const err = msg.error as { message?: string; source?: { type?: string; id?: string } } | undefined;
+  if (err?.source) return `erreur de traitement dans ${err.source.type ?? 'un nœud'} ${err.source.id ?? ''}`.trim();
+  return 'échec du traitement';
+}
+
+export = function register(RED: NodeAPI): void {
+  function RocMllpInNode(this: MllpInNode, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this; // eslint-disable-line @typescript-eslint/no-this-alias -- used in callbacks
+    const charset = CHARSETS[String(def.charset || 'iso-8859-15').toLowerCase()] ?? 'iso-8859-15';
+    const file = path.resolve(String(def.journal || '') || defaultJournalFile());
+    const port = num(def.port, 2575);
+    let listener: MllpListener | undefined;
+    let statusTimer: NodeJS.Timeout | undefined;
+    let held = 0;
+    let lastReceived = 0;
+    let lastAt = Date.now();
+
+    const refreshHeld = () => {
+      listener?.heldKeys().then(
+        (h) => (held = h.length),
+        () => undefined,
+      );
+    };
+    const showStatus = () => {
+      if (!listener) return;
+      const now = Date.now();
+      const rate = Math.round(((listener.stats.received - lastReceived) * 1000) / Math.max(1, now - lastAt));
+      lastReceived = listener.stats.received;
+      lastAt = now;
+      const text = `:${listener.port} · ${listener.connections} conn. · ${rate} msg/s${held ? ` · ${held} venue(s) en attente` : ''}`;
+      node.status({ fill: held ? 'yellow' : 'green', shape: listener.connections ? 'dot' : 'ring', text });
+    };
+
+    const owner = filesInUse.get(file);
+    if (owner && owner !== node.id) {
+      node.status({ fill: 'red', shape: 'ring', text: 'journal déjà utilisé par un autre écouteur' });
+      node.error(`roc-mllp-in : le journal ${path.basename(file)} est déjà utilisé par l’écouteur ${owner} (un journal par écouteur)`);
+    } else {
+      filesInUse.set(file, node.id);
+      const tlsOn = def.tls === true || def.tls === 'true';
+      const options: ListenerOptions = {
+        host: String(def.host || '0.0.0.0'),
+        port,
+        defaultCharset: charset,
+        journalFile: file,
+        synchronous: def.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
+        commitWindowMs: num(def.commitWindowMs, 0),
+        maxFrameSize: Math.max(1024, num(def.maxFrameSize, 1024 * 1024)),
+        maxConnections: Math.max(1, num(def.maxConnections, 50)),
+        idleTimeoutMs: num(def.idleTimeout, 300) * 1000,
+        maxInFlight: Math.max(1, num(def.maxInFlight, 100)),
+        application: 'ROC-BRIDGE',
+        tls: tlsOn
+          ? {
+              certFile: String(def.certFile || ''),
+              keyFile: String(def.keyFile || ''),
+              caFile: def.caFile ? String(def.caFile) : undefined,
+              requestCert: def.requestCert === true || def.requestCert === 'true',
+              passphrase: node.credentials?.passphrase,
+            }
+          : undefined,
+      };
+      const onMessage = (m: Dispatched) => {
+        const a = m.intake.admission;
+        const msg: NodeMessage = {
+          payload: m.text,
+          hl7: {
+            controlId: m.record.controlId ?? m.intake.context.controlId,
+            event: m.record.event,
+            sender: [m.record.sendingApplication, m.record.sendingFacility].filter(Boolean).join('/'),
+            charset: m.intake.charset,
+            orderingKey: m.record.orderingKey,
+            journalId: m.journalId,
+            meaning: m.intake.meaning,
+            attempts: m.record.attempts,
+            receivedAt: m.record.receivedAt,
+          },
+        };
+        if (a) msg.roc = { admission: a };
+        node.send(msg);
+      };
+      try {
+        listener = new MllpListener(options, onMessage, (t) => node.warn(`roc-mllp-in : ${t}`));
+        node.listener = listener;
+        node.status({ fill: 'grey', shape: 'ring', text: 'démarrage…' });
+        listener.start().then(
+          (loaded) => {
+            active.set(node.id, node);
+            held = loaded.held;
+            if (loaded.resumed) node.log(`roc-mllp-in : ${loaded.resumed} message(s) acquitté(s) non traité(s) repris dans l’ordre`);
+            showStatus();
+            statusTimer = setInterval(showStatus, STATUS_EVERY_MS);
+          },
+          (e: NodeJS.ErrnoException) => {
+            node.status({ fill: 'red', shape: 'ring', text: `écoute impossible (${e.code ?? 'erreur'})` });
+            node.error(`roc-mllp-in : écoute impossible sur le port ${port} (${e.code ?? e.message})`);
+          },
+        );
+      } catch (e) {
+        filesInUse.delete(file);
+        node.status({ fill: 'red', shape: 'ring', text: 'journal inutilisable' });
+        node.error(`roc-mllp-in : ouverture du journal impossible (${(e as Error).message})`);
+      }
+    }
+
+    node.on('input', (msg, _send, done) => {
+      const hl7 = (msg.hl7 ?? {}) as Record<string, unknown>;
+      const id = Number(hl7.journalId);
+      if (!listener || !Number.isInteger(id) || !listener.owns(id)) {
+        done(new Error(`roc-mllp-in : msg.hl7.journalId ${Number.isInteger(id) ? id : '(absent)'} ne désigne aucun message en traitement ici`));
+        return;
+      }
+      const roc = (msg.roc ?? {}) as Record<string, unknown>;
+      const failed = hl7.status === 'FAILED' || (roc.failed !== undefined && roc.failed !== false && roc.failed !== null);
+      if (failed) {
+        listener.fail(id, failureReason(msg)).then(
+          () => {
+            refreshHeld();
+            done();
+          },
+          (e: Error) => done(e),
+        );
+      } else {
+        listener.complete(id, hl7.status === 'IGNORED' ? 'IGNORED' : 'DONE').then(() => done(), (e: Error) => done(e));
+      }
+    });
+
+    node.on('close', (_removed, done) => {
+      active.delete(node.id);
+      if (statusTimer) clearInterval(statusTimer);
+      statusTimer = undefined;
+      const l = listener;
+      listener = undefined;
+      node.listener = undefined;
+      if (!l) {
+        done();
+        return;
+      }
+      l.close().then(
+        () => {
+          if (filesInUse.get(file) === node.id) filesInUse.delete(file);
+          done();
+        },
+        () => {
+          if (filesInUse.get(file) === node.id) filesInUse.delete(file);
+          done();
+        },
+      );
+    });
+
+    // exposed for the admin endpoints
+    (node as unknown as { refreshHeld: () => void }).refreshHeld = refreshHeld;
+  }
+
+  RED.nodes.registerType('roc-mllp-in', RocMllpInNode as unknown as (this: Node, def: NodeDef) => void, {
+    credentials: { passphrase: { type: 'password' } },
+  });
+
+  type Res = { status(n: number): Res; json(b: unknown): void };
+  type Req = { params: Record<string, string>; query: Record<string, string | undefined> };
+
+  RED.httpAdmin.get('/roc/journal/held', RED.auth.needsPermission('roc-mllp-in.read'), (_req: Req, res: Res) => {
+    const lists = [...active.values()].map((n) =>
+      n.listener
+        ? n.listener.heldKeys().then((keys) => keys.map((k) => ({ node: n.id, listener: n.name || `:${n.listener?.port}`, ...k })))
+        : Promise.resolve([]),
+    );
+    Promise.all(lists).then(
+      (all) => res.json({ held: all.flat() }),
+      () => res.status(500).json({ error: 'journal illisible' }),
+    );
+  });
+
+  RED.httpAdmin.post('/roc/journal/release/:key', RED.auth.needsPermission('roc-mllp-in.write'), (req: Req, res: Res) => {
+    const key = req.params.key;
+    const mode = req.query.mode === 'skip' ? 'skip' : 'retry';
+    const wanted = req.query.node;
+    (async () => {
+      for (const n of active.values()) {
+        if (wanted && n.id !== wanted) continue;
+        const l = n.listener;
+        if (!l) continue;
+        const keys = await l.heldKeys();
+        // the full key (PV1-19:250100421) or the bare venue/dossier number
+        const found = keys.find((k) => k.orderingKey === key) ?? keys.find((k) => k.orderingKey.endsWith(':' + key));
+        if (!found) continue;
+        const ids = await l.release(found.orderingKey, mode);
+        (n as unknown as { refreshHeld: () => void }).refreshHeld();
+        return { status: 200, body: { released: found.orderingKey, node: n.id, mode, runnable: ids.length } };
+      }
+      return { status: 404, body: { error: `aucune venue en attente sous la clé ${key.slice(0, 60)}` } };
+    })().then(
+      (r) => res.status(r.status).json(r.body),
+      () => res.status(500).json({ error: 'libération impossible (journal)' }),
+    );
+  });
+};
