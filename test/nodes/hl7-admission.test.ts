@@ -1,0 +1,114 @@
+/**
+ * roc-hl7-admission (node-red-node-test-helper): each PAM-FR event leaves by the output of its ROC
+ * meaning with msg.roc.admission, the dossier parts and msg.roc.action; the site's coverage
+ * mapping is applied; msg.hl7 (the journal id for the feedback) is kept; bad input reaches catch
+ * nodes with the place, never the values.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import helper from 'node-red-node-test-helper';
+import admissionNode from '../../nodes/roc-hl7-admission/roc-hl7-admission';
+import { decodeFrame } from '../../lib/hl7/charset';
+
+helper.init(require.resolve('node-red'));
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const catchNode = require('@node-red/nodes/core/common/25-catch.js');
+
+const FIX = path.join(__dirname, '..', 'fixtures', 'hl7');
+const read = (f: string) => decodeFrame(fs.readFileSync(path.join(FIX, f))).text;
+const OUTS = ['idb', 'del', 'clc', 'update', 'identity', 'ignored'] as const;
+
+function flowWith(props: Record<string, unknown> = {}) {
+  return [
+    { id: 't', type: 'tab', label: 'hl7' },
+    { id: 'adm', type: 'roc-hl7-admission', z: 't', x: 100, y: 100, ...props, wires: OUTS.map((o) => [o]) },
+    ...OUTS.map((o, i) => ({ id: o, type: 'helper', z: 't', x: 300, y: 40 * (i + 1), wires: [] })),
+    { id: 'c', type: 'catch', z: 't', x: 100, y: 400, scope: ['adm'], wires: [['caught']] },
+    { id: 'caught', type: 'helper', z: 't', x: 300, y: 400, wires: [] },
+  ];
+}
+
+function run(msg: Record<string, unknown>): Promise<{ port: string; msg: any }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no output')), 5000);
+    for (const id of [...OUTS, 'caught']) {
+      helper.getNode(id).on('input', (m: any) => {
+        clearTimeout(timer);
+        resolve({ port: id, msg: m });
+      });
+    }
+    helper.getNode('adm').receive(msg);
+  });
+}
+
+afterEach(() => helper.unload());
+
+describe('routing by ROC meaning', () => {
+  beforeEach(() => helper.load([admissionNode, catchNode], flowWith()));
+
+  it('A01 (UTF-8, AMO + AMC) → check rights, with the dossier parts and the journal id kept', async () => {
+    const { port, msg } = await run({ payload: read('pamfr-own-adt-a01-amo-amc-utf8.hl7'), hl7: { journalId: 17, controlId: 'A01-UTF8-0001' } });
+    expect(port).toBe('idb');
+    expect(msg.hl7.journalId).toBe(17);
+    expect(msg.roc.action).toBe('IDB');
+    expect(msg.roc.amc).toEqual({ numeroAmc: '0077554321' }); // no mapping: the annuaire supplies convention and CSR
+    expect(msg.roc.beneficiaire).toMatchObject({ nir: '2850759350123', cleNir: '24', dateNaissance: '1985-07-14', nom: 'LEFÈVRE-BŒUF', prenom: 'Hélène' });
+    expect(msg.roc.venue).toMatchObject({ dateEntree: '2025-01-14', numeroVenue: '250100421', numeroDossier: '25010042' });
+    expect(msg.roc.admission.event).toBe('A01');
+    expect(msg.roc.admission.coverages).toHaveLength(2);
+  });
+
+  it('A01 in ISO 8859-15 reads the same patient', async () => {
+    const { port, msg } = await run({ payload: read('pamfr-own-adt-a01-amo-amc-8859-15.hl7') });
+    expect(port).toBe('idb');
+    expect(msg.roc.beneficiaire.nom).toBe('LEFÈVRE-BŒUF');
+  });
+
+  it.each([
+    ['pamfr-own-adt-a11-annulation.hl7', 'del', 'DEL'],
+    ['pamfr-own-adt-a03-sortie-8859-15-sans-msh18.hl7', 'clc', 'CLC'],
+    ['pamfr-own-adt-a08-legacy-update.hl7', 'update', 'UPDATE'],
+    ['pamfr-own-adt-z99-correction.hl7', 'update', 'UPDATE'],
+    ['pamfr-own-adt-a31-identite.hl7', 'identity', 'IDENTITY'],
+  ])('%s → %s', async (file, out, action) => {
+    const { port, msg } = await run({ payload: read(file) });
+    expect(port).toBe(out);
+    expect(msg.roc.action).toBe(action);
+  });
+
+  it('an event without ROC effect → ignored', async () => {
+    const text = read('pamfr-own-adt-a01-amo-amc-utf8.hl7').replace('ADT^A01^ADT_A01', 'ADT^A21^ADT_A21');
+    const { port, msg } = await run({ payload: text });
+    expect(port).toBe('ignored');
+    expect(msg.roc.action).toBe('IGNORE');
+  });
+
+  it('bad input goes to catch with the code and the place, never the values', async () => {
+    const noMsh = await run({ payload: 'PID|1||481516^^^CHU^PI||DUPONT^Jean\r' });
+    expect(noMsh.port).toBe('caught');
+    expect(noMsh.msg.error.message).toMatch(/illisible/);
+    expect(noMsh.msg.error.message).not.toMatch(/DUPONT/);
+    const badDate = await run({ payload: read('pamfr-own-adt-a01-amo-amc-utf8.hl7').replace('|19850714|F|', '|19851345|F|') });
+    expect(badDate.port).toBe('caught');
+    expect(badDate.msg.error.message).toMatch(/102 PID-7/);
+    expect(badDate.msg.error.message).not.toMatch(/19851345/);
+    const none = await run({ payload: 42 });
+    expect(none.msg.error.message).toMatch(/msg.payload/);
+  });
+});
+
+describe('site coverage mapping', () => {
+  it('reads the convention type and the CSR where the site GAP puts them', async () => {
+    await helper.load([admissionNode, catchNode], flowWith({ typeConvention: 'IN1-15', csr: 'IN1-46' }));
+    const { msg } = await run({ payload: read('pamfr-own-adt-a01-amo-amc-utf8.hl7') });
+    expect(msg.roc.amc).toEqual({ numeroAmc: '0077554321', typeConvention: 'MU', csr: 'HOSP-NORD' });
+  });
+
+  it('refuses an invalid field path with a clear reason', async () => {
+    await helper.load([admissionNode, catchNode], flowWith({ typeConvention: 'somewhere' }));
+    const { port, msg } = await run({ payload: read('pamfr-own-adt-a01-amo-amc-utf8.hl7') });
+    expect(port).toBe('caught');
+    expect(msg.error.message).toMatch(/typeConvention : chemin de champ invalide/);
+  });
+});
