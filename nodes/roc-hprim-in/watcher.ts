@@ -189,6 +189,7 @@ export class HprimDropWatcher extends EventEmitter {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private closed = false;
+  private pollProblem?: string;
   private started = false;
 
   constructor(options: WatcherOptions) {
@@ -237,7 +238,11 @@ export class HprimDropWatcher extends EventEmitter {
       this.timer = undefined;
       this.running = this.poll()
         .catch((err: Error) => {
-          this.emit('problem', `HPRIM : relevé du répertoire impossible (${(err as NodeJS.ErrnoException).code ?? err.name})`);
+          // said once until it changes or a poll succeeds (a missing share must not flood the log)
+          const m = `HPRIM : relevé du répertoire de dépôt impossible (${(err as NodeJS.ErrnoException).code ?? err.name}), nouvel essai à chaque relevé`;
+          if (m !== this.pollProblem) this.emit('problem', m);
+          this.pollProblem = m;
+          this.emit('poll', { waiting: 0 });
         })
         .finally(() => {
           this.running = undefined;
@@ -286,31 +291,38 @@ export class HprimDropWatcher extends EventEmitter {
   /** One pass over the input directory. Exposed for tests and for an on-demand scan. */
   async poll(): Promise<void> {
     const entries = await fsp.readdir(this.inputDir, { withFileTypes: true });
+    this.pollProblem = undefined;
     const names = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
-    const candidates = [...names].filter((n) => this.re.test(n) && !n.endsWith('.tmp')).sort();
     for (const name of [...this.seen.keys()]) if (!names.has(name)) this.seen.delete(name);
+    for (const name of [...this.cooldown.keys()]) if (!names.has(name)) this.cooldown.delete(name);
+    // in the order the files were written: modification time, then name
+    const candidates: { name: string; size: number; mtimeMs: number }[] = [];
+    for (const name of names) {
+      if (!this.re.test(name) || name.endsWith('.tmp')) continue;
+      try {
+        const st = await fsp.stat(path.join(this.inputDir, name));
+        candidates.push({ name, size: st.size, mtimeMs: st.mtimeMs });
+      } catch {
+        // gone meanwhile
+      }
+    }
+    candidates.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     let waiting = 0;
-    for (const name of candidates) {
+    for (const { name, size, mtimeMs } of candidates) {
       if (this.closed) break;
       const until = this.cooldown.get(name);
       if (until !== undefined && until > Date.now()) continue;
-      const full = path.join(this.inputDir, name);
-      let st;
-      try {
-        st = await fsp.stat(full);
-      } catch {
-        continue; // gone meanwhile (taken by someone else)
-      }
-      if (!(await this.complete(name, st.size, st.mtimeMs, names))) {
+      if (!this.complete(name, size, mtimeMs, names)) {
         waiting++;
         continue;
       }
       this.seen.delete(name);
       try {
-        await this.handle(name, full);
+        await this.handle(name, path.join(this.inputDir, name));
         this.cooldown.delete(name);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
+        if (e.code === 'ENOENT' && !(await exists(path.join(this.inputDir, name)))) continue; // taken by someone else
         this.cooldown.set(name, Date.now() + Math.max(30000, this.intervalMs * 5));
         this.emit('problem', `HPRIM : ${name} non traité, nouvel essai plus tard (${e.code ?? e.name}${e.path ? ' sur ' + path.basename(e.path) : ''})`);
       }
@@ -318,7 +330,7 @@ export class HprimDropWatcher extends EventEmitter {
     this.emit('poll', { waiting });
   }
 
-  private async complete(name: string, size: number, mtimeMs: number, names: Set<string>): Promise<boolean> {
+  private complete(name: string, size: number, mtimeMs: number, names: Set<string>): boolean {
     if (this.completion === 'marker') return names.has(`${name}.ok`);
     const prev = this.seen.get(name);
     if (!prev || prev.size !== size || prev.mtimeMs !== mtimeMs) {

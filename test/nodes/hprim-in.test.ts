@@ -356,3 +356,44 @@ describe('examples/roc-hprim-in.json', () => {
     expect(ls('in/ack').sort()).toEqual(['ADM-coupe.hpr.ERR', 'ADM20260312A.HPR.ACK', 'ADM20260315B.hpr.ACK']);
   });
 });
+
+describe('roc-hprim-in: order and the directories', () => {
+  it('files are read in the order they were written (modification time), not by name', async () => {
+    const sortie = path.join(dir, 'in', 'A-sortie.hpr');
+    const admission = path.join(dir, 'in', 'Z-admission.hpr');
+    fs.writeFileSync(admission, ADM);
+    fs.writeFileSync(sortie, SORTIE);
+    const t = Date.now() / 1000;
+    fs.utimesSync(admission, t - 120, t - 120);
+    fs.utimesSync(sortie, t - 60, t - 60);
+    const w = await load();
+    await until(w, () => ls('processed').length === 2);
+    expect(outs.map((m) => m.hprim.file)).toEqual(['Z-admission.hpr', 'Z-admission.hpr', 'A-sortie.hpr']);
+  });
+
+  it('an unreadable state file is set aside with one catch-able error, and the node goes on', async () => {
+    fs.mkdirSync(path.join(dir, 'processed'));
+    fs.writeFileSync(path.join(dir, 'processed', STATE_FILE), '{"version":1,"files":[{"na');
+    const w = await load();
+    drop('ADM20260312A.HPR', ADM);
+    await until(w, () => ls('processed').length === 1 && caught.length === 1);
+    expect(caught[0].error!.message).toContain("fichier d'état illisible");
+    expect(fs.readdirSync(path.join(dir, 'processed')).some((f) => f.startsWith(STATE_FILE) && f.endsWith('.corrupt'))).toBe(true);
+    expect(outs).toHaveLength(2);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'processed', STATE_FILE), 'utf8')).files).toHaveLength(1);
+  });
+
+  it('a drop directory that disappears is reported once, and files are read again when it is back', async () => {
+    const w = await load();
+    await polls(w, 1);
+    fs.rmSync(path.join(dir, 'in'), { recursive: true });
+    await until(w, () => caught.length === 1);
+    await polls(w, 3); // still missing: not reported again
+    fs.mkdirSync(path.join(dir, 'in'));
+    drop('ADM20260312A.HPR', ADM);
+    await until(w, () => ls('processed').length === 1);
+    expect(caught).toHaveLength(1);
+    expect(caught[0].error!.message).toContain('ENOENT');
+    expect(outs).toHaveLength(2);
+  });
+});
