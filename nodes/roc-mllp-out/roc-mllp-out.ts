@@ -1,0 +1,258 @@
+/**
+ * Node `roc-mllp-out`: answers the GAP with the ROC results. msg.roc → lib/hl7 buildAnswer()
+ * (ADT^Z80 + ZRC) → the journal's outbound queue → MllpAnswerSender (one persistent connection,
+ * ACK matched on MSA-2, bounded retries, error queue, per-venue order).
+ *
+ * Output 1: the message once its answer is acknowledged (msg.roc.gapAnswer). Output 2 (optional):
+ * answers that reached the error queue. Answers resumed after a restart come out without the
+ * original msg (only msg.roc.gapAnswer). Admin: GET /roc/outbound/errors, POST
+ * /roc/outbound/resend/:id, POST /roc/outbound/cancel/:id.
+ */
+import path from 'node:path';
+import type tls from 'node:tls';
+import type { NodeAPI, Node, NodeDef, NodeMessage, NodeStatus } from '../common/red';
+import { buildAnswer, AnswerError, type AnswerService } from '../../lib/hl7/answer';
+import type { Hl7Charset } from '../../lib/hl7/profile';
+import { openSqliteJournal, type SqliteJournal } from '../../lib/store/sqlite';
+import { JournalError, type OutboundRecord } from '../../lib/store/journal';
+import { MllpAnswerSender, defaultJournalFile, type GapAnswerResult, type SendOutcome } from './sender';
+
+const CHARSETS: readonly Hl7Charset[] = ['iso-8859-15', 'latin1', 'utf8', 'windows-1252'];
+const SERVICES = ['idb', 'sim', 'clc', 'del'];
+const STATUS_EVERY_MS = 250;
+/** Original messages kept in memory to be sent on once acknowledged (beyond: a bare result). */
+const MAX_PENDING_MSGS = 10_000;
+
+interface RocMllpOutNode extends Node {
+  sender?: MllpAnswerSender;
+  journal?: SqliteJournal;
+}
+
+interface Registered {
+  node: RocMllpOutNode;
+  sender: MllpAnswerSender;
+}
+const active = new Map<string, Registered>();
+
+function num(v: unknown, def: number, min: number, max: number): number {
+  const n = Number(v);
+  if (v === undefined || v === '' || !Number.isFinite(n)) return def;
+  return Math.min(max, Math.max(min, n));
+}
+
+function errorView(nodeId: string, r: OutboundRecord) {
+  return {
+    id: r.id,
+    node: nodeId,
+    destination: r.destination,
+    orderingKey: r.orderingKey,
+    attempts: r.attempts,
+    lastError: r.lastError,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  };
+}
+
+interface Req {
+  params: Record<string, string>;
+  query: Record<string, string | undefined>;
+}
+interface Res {
+  status(n: number): Res;
+  json(v: unknown): void;
+}
+
+function registerAdmin(RED: NodeAPI): void {
+  const read = RED.auth.needsPermission('roc-mllp-out.read');
+  const write = RED.auth.needsPermission('roc-mllp-out.write');
+  RED.httpAdmin.get('/roc/outbound/errors', read, (req: Req, res: Res) => {
+    const only = req.query.node;
+    const list = [...active.entries()].filter(([id]) => !only || id === only);
+    Promise.all(list.map(([id, r]) => r.sender.errors().then((rows) => rows.map((x) => errorView(id, x))))).then(
+      (all) => res.json(all.flat()),
+      (e: Error) => res.status(500).json({ error: e.message }),
+    );
+  });
+  const act = (verb: 'resend' | 'cancel') => async (req: Req, res: Res) => {
+    const id = Number(req.params.id);
+    if (!Number.isInteger(id) || id < 1) {
+      res.status(400).json({ error: `identifiant invalide : ${String(req.params.id).slice(0, 20)}` });
+      return;
+    }
+    const only = req.query.node;
+    const list = [...active.entries()].filter(([nid]) => !only || nid === only);
+    for (const [nid, r] of list) {
+      const journal = r.node.journal;
+      const rec = journal ? await journal.getOutbound(id).catch(() => undefined) : undefined;
+      if (!rec || rec.destination !== r.sender.destination) continue;
+      try {
+        if (verb === 'resend') await r.sender.resend(id);
+        else await r.sender.cancel(id);
+        res.json({ id, node: nid, state: verb === 'resend' ? 'QUEUED' : 'CANCELLED' });
+      } catch (e) {
+        const code = e instanceof JournalError && e.code === 'BAD_STATE' ? 409 : 500;
+        res.status(code).json({ error: (e as Error).message });
+      }
+      return;
+    }
+    res.status(404).json({ error: `réponse ${id} introuvable dans les files des nœuds roc-mllp-out` });
+  };
+  RED.httpAdmin.post('/roc/outbound/resend/:id', write, act('resend'));
+  RED.httpAdmin.post('/roc/outbound/cancel/:id', write, act('cancel'));
+}
+
+export = function register(RED: NodeAPI): void {
+  function RocMllpOut(this: RocMllpOutNode, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const host = String(def.host ?? '').trim();
+    const port = Number(def.port);
+    const charset = (CHARSETS as string[]).includes(String(def.charset)) ? (def.charset as Hl7Charset) : 'iso-8859-15';
+    const service = SERVICES.includes(String(def.service)) ? (def.service as AnswerService) : undefined;
+    const twoOutputs = Number(def.outputs ?? 2) >= 2;
+    if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
+      this.status({ fill: 'red', shape: 'ring', text: 'hôte ou port du GAP invalide' });
+      this.error('roc-mllp-out : hôte et port (1-65535) du récepteur MLLP du GAP requis');
+      this.on('input', (_msg, _send, done) => done(new Error('roc-mllp-out : hôte ou port du GAP invalide')));
+      return;
+    }
+    let tlsOptions: tls.ConnectionOptions | undefined;
+    if (def.usetls) {
+      // Node-RED's tls-config node (certificates, CA, servername); without one: the system CAs.
+      const tlsNode = RED.nodes.getNode(String(def.tls ?? '')) as { addTLSOptions?: (o: object) => object } | undefined;
+      tlsOptions = (tlsNode?.addTLSOptions?.({}) as tls.ConnectionOptions | undefined) ?? {};
+    }
+    const file = path.resolve(String(def.dbPath ?? '').trim() || defaultJournalFile());
+    const destination = `mllp:${host}:${port}`;
+    try {
+      this.journal = openSqliteJournal({
+        file,
+        maxAttempts: Math.round(num(def.maxAttempts, 5, 1, 100)),
+        backoff: { baseMs: num(def.retryBase, 2, 0.01, 3600) * 1000, factor: 2, maxMs: num(def.retryMax, 300, 0.01, 86400) * 1000 },
+      });
+    } catch (e) {
+      this.status({ fill: 'red', shape: 'ring', text: 'journal inaccessible' });
+      this.error(`roc-mllp-out : journal ${file} inaccessible : ${(e as Error).message}`);
+      this.on('input', (_msg, _send, done) => done(new Error('roc-mllp-out : journal inaccessible')));
+      return;
+    }
+    const journal = this.journal;
+    const sender = new MllpAnswerSender({
+      journal,
+      destination,
+      host,
+      port,
+      tls: tlsOptions,
+      ackTimeoutMs: num(def.ackTimeout, 10, 0.01, 600) * 1000,
+      window: Math.round(num(def.window, 1, 1, 100)),
+      reconnect: { minMs: num(def.reconnectMin, 0.2, 0.01, 60) * 1000, maxMs: num(def.reconnectMax, 30, 0.01, 3600) * 1000 },
+    });
+    this.sender = sender;
+    active.set(this.id, { node: this, sender });
+
+    // ---- status (throttled: at most one refresh every STATUS_EVERY_MS)
+    let statusTimer: NodeJS.Timeout | undefined;
+    let closed = false;
+    const refresh = () => {
+      if (statusTimer || closed) return;
+      statusTimer = setTimeout(() => {
+        statusTimer = undefined;
+        if (closed) return;
+        sender.counts().then(
+          (c) => {
+            if (closed) return;
+            const parts = [sender.isConnected ? 'connecté' : 'déconnecté'];
+            if (c.queued + c.sent) parts.push(`${c.queued + c.sent} en file`);
+            if (c.error) parts.push(`${c.error} en erreur`);
+            const s: NodeStatus = c.error
+              ? { fill: 'red', shape: 'dot', text: parts.join(' · ') }
+              : sender.isConnected
+                ? { fill: 'green', shape: 'dot', text: parts.join(' · ') }
+                : { fill: 'yellow', shape: 'ring', text: parts.join(' · ') };
+            this.status(s);
+          },
+          () => undefined,
+        );
+      }, STATUS_EVERY_MS);
+    };
+    sender.on('change', refresh);
+    sender.on('connected', refresh);
+    sender.on('disconnected', refresh);
+    sender.on('fault', (e: Error) => this.warn(`roc-mllp-out : ${e.message}`));
+
+    // ---- outcomes → outputs
+    const pending = new Map<number, { msg: NodeMessage; service: string }>();
+    sender.on('outcome', (o: SendOutcome) => {
+      if (o.kind === 'retry') return;
+      const p = pending.get(o.record.id);
+      pending.delete(o.record.id);
+      const result: GapAnswerResult = {
+        state: o.kind === 'acked' ? 'ACKED' : 'ERROR',
+        id: o.record.id,
+        destination,
+        controlId: o.controlId,
+        orderingKey: o.record.orderingKey,
+        attempts: o.record.attempts,
+      };
+      if (p?.service) result.service = p.service;
+      if (o.kind === 'acked') result.ackCode = o.ackCode;
+      else result.error = o.reason;
+      const msg: NodeMessage = p?.msg ?? { roc: {} };
+      if (!msg.roc || typeof msg.roc !== 'object') msg.roc = {};
+      msg.roc.gapAnswer = result;
+      if (o.kind === 'acked') this.send(twoOutputs ? [msg, null] : msg);
+      else {
+        this.warn(`roc-mllp-out : réponse ${o.record.id} (${o.controlId}) en file d'erreur après ${o.record.attempts} tentative(s) : ${o.reason}`);
+        this.send(twoOutputs ? [null, msg] : msg);
+      }
+    });
+
+    this.on('input', (msg, _send, done) => {
+      let answer;
+      try {
+        answer = buildAnswer(msg.roc, {
+          service,
+          charset,
+          sendingApplication: String(def.sendingApplication ?? '').trim() || undefined,
+          sendingFacility: String(def.sendingFacility ?? '').trim() || undefined,
+          receivingApplication: String(def.receivingApplication ?? '').trim() || undefined,
+          receivingFacility: String(def.receivingFacility ?? '').trim() || undefined,
+        });
+      } catch (e) {
+        const reason = e instanceof AnswerError ? e.message : `erreur interne : ${(e as Error).message}`;
+        this.status({ fill: 'red', shape: 'ring', text: reason.slice(0, 60) });
+        done(new Error(`roc-mllp-out : ${reason}`));
+        return;
+      }
+      const inboundId = Number((msg.hl7 as Record<string, unknown> | undefined)?.journalId);
+      sender.enqueue(answer.bytes, answer.orderingKey, Number.isInteger(inboundId) && inboundId > 0 ? inboundId : undefined).then(
+        (rec) => {
+          if (pending.size < MAX_PENDING_MSGS) pending.set(rec.id, { msg, service: answer.service.toUpperCase() });
+          done();
+        },
+        (e: Error) => {
+          this.status({ fill: 'red', shape: 'ring', text: 'journal : écriture impossible' });
+          done(new Error(`roc-mllp-out : la réponse n'a pas pu être mise en file : ${e.message}`));
+        },
+      );
+    });
+
+    this.on('close', (_removed, done) => {
+      closed = true;
+      if (statusTimer) clearTimeout(statusTimer);
+      active.delete(this.id);
+      sender.close();
+      pending.clear();
+      journal.close().then(
+        () => done(),
+        () => done(),
+      );
+    });
+
+    this.status({ fill: 'yellow', shape: 'ring', text: 'connexion…' });
+    sender.start();
+    refresh();
+  }
+
+  RED.nodes.registerType('roc-mllp-out', RocMllpOut as unknown as (this: Node, def: NodeDef) => void);
+  registerAdmin(RED);
+};

@@ -1,0 +1,443 @@
+/**
+ * roc-mllp-out over real sockets: answers built from msg.roc, queued in the SQLite journal, sent to
+ * a GAP listener (the simulator's GapAnswerListener, or a scripted GAP answering AE / late / never),
+ * ACK matched on MSA-2, per-venue order with interleaved venues, reconnect after the GAP restarts,
+ * AE → bounded retries → error queue → admin resend, and a node restart with queued and
+ * unacknowledged answers (nothing lost, nothing sent twice once acknowledged).
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import helper from 'node-red-node-test-helper';
+import mllpOutNode from '../../nodes/roc-mllp-out/roc-mllp-out';
+import { GapAnswerListener } from '../../simulator/gap';
+import { MllpDeframer, frame } from '../../lib/hl7/mllp';
+import { ackContextFromBytes, buildAck } from '../../lib/hl7/ack';
+import { decodeFrame } from '../../lib/hl7/charset';
+import { parseEr7 } from '../../lib/hl7/er7';
+import { openSqliteJournal } from '../../lib/store/sqlite';
+import type { IdbResult } from '../../lib/model/dossier';
+
+helper.init(require.resolve('node-red'));
+
+// ------------------------------------------------------------------ fixtures
+
+const IDB_OK: IdbResult = {
+  service: 'idb',
+  status: 'OK',
+  technical: false,
+  messages: [],
+  requestId: 'REQ-1',
+  latencyMs: 380,
+  attempts: 1,
+  at: '2026-11-20T08:15:00Z',
+  couverture: { numeroContrat: 'CT-2026-0042', periodes: [{ debut: '2026-01-01', fin: '2026-12-31' }], domaines: ['HOSPITALISATION'] },
+  consignes: [],
+};
+
+/** A desk-style dossier for venue `venue` whose result is tagged with `tag` (in requestId). */
+function dossier(venue: string, tag: string) {
+  return {
+    amc: { numeroAmc: '0077554321' },
+    beneficiaire: { nir: '2850430189042', dateNaissance: '1985-04-12', nom: 'MARTIN', prenom: 'Camille' },
+    venue: { type: 'HOSPITALISATION', dateEntree: '2026-11-20', numeroDossier: `NDA-${venue}`, numeroVenue: venue },
+    idb: { ...IDB_OK, requestId: tag },
+  };
+}
+
+interface Got {
+  venue: string;
+  tag: string;
+  controlId: string;
+}
+function readAnswer(text: string): Got {
+  const m = parseEr7(text);
+  return { venue: m.get('PV1-19'), tag: m.get('ZRC-19'), controlId: m.get('MSH-10') };
+}
+
+/** A scripted GAP: decides the ACK of each frame (AA, AE, or none), may hold ACKs to reorder them. */
+class ScriptedGap {
+  readonly frames: Got[] = [];
+  private server?: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+  /** Frames received for a venue while an earlier frame of that venue was still unacknowledged. */
+  overtakes = 0;
+  maxInFlight = 0;
+  private readonly unacked = new Map<string, string[]>();
+  constructor(
+    private decide: (g: Got, n: number) => 'AA' | 'AE' | 'none' = () => 'AA',
+    private readonly holdUntil = 1,
+  ) {}
+  setDecide(d: (g: Got, n: number) => 'AA' | 'AE' | 'none'): void {
+    this.decide = d;
+  }
+  async start(port = 0): Promise<number> {
+    this.server = net.createServer((socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      socket.on('error', () => undefined);
+      const deframer = new MllpDeframer();
+      let held: Array<{ bytes: Buffer; venue: string; controlId: string }> = [];
+      let flushTimer: NodeJS.Timeout | undefined;
+      const flush = () => {
+        if (flushTimer) clearTimeout(flushTimer);
+        flushTimer = undefined;
+        // released in reverse order: the sender must match on MSA-2, not on arrival order
+        for (const h of held.reverse()) {
+          const l = this.unacked.get(h.venue) ?? [];
+          this.unacked.set(h.venue, l.filter((c) => c !== h.controlId));
+          if (!socket.destroyed) socket.write(h.bytes);
+        }
+        held = [];
+      };
+      socket.on('close', () => flushTimer && clearTimeout(flushTimer));
+      socket.on('data', (chunk) => {
+        for (const ev of deframer.push(chunk)) {
+          if (ev.kind !== 'frame') continue;
+          const g = readAnswer(decodeFrame(ev.bytes).text);
+          const list = this.unacked.get(g.venue) ?? [];
+          if (list.length) this.overtakes++;
+          list.push(g.controlId);
+          this.unacked.set(g.venue, list);
+          const inFlight = [...this.unacked.values()].reduce((n, l) => n + l.length, 0);
+          this.maxInFlight = Math.max(this.maxInFlight, inFlight);
+          this.frames.push(g);
+          const code = this.decide(g, this.frames.length);
+          if (code === 'none') continue;
+          const ctx = ackContextFromBytes(ev.bytes);
+          const issues = code === 'AE' ? [{ code: '207' as const, severity: 'E' as const, message: 'Erreur applicative côté GAP (dossier MARTIN verrouillé)' }] : [];
+          held.push({ bytes: frame(buildAck(ctx, { code, issues, application: 'GAP' }).bytes), venue: g.venue, controlId: g.controlId });
+          if (held.length >= this.holdUntil) flush();
+          else flushTimer ??= setTimeout(flush, 30);
+        }
+      });
+    });
+    const server = this.server;
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    this.port = (server.address() as net.AddressInfo).port;
+    return this.port;
+  }
+  /** Forget what is unacknowledged (the sender resends after a drop). */
+  dropAll(): void {
+    for (const s of this.sockets) s.destroy();
+    this.unacked.clear();
+  }
+  async stop(): Promise<void> {
+    this.dropAll();
+    const s = this.server;
+    this.server = undefined;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+}
+
+// ------------------------------------------------------------------ harness
+
+let tmp: string;
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-mllp-out-'));
+});
+afterEach(async () => {
+  await helper.unload();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+type Msg = { roc: any; topic?: string };
+
+function flow(port: number, extra: Record<string, unknown> = {}) {
+  return [
+    { id: 'f1', type: 'tab', label: 'answers' },
+    {
+      id: 'out',
+      z: 'f1',
+      type: 'roc-mllp-out',
+      name: 'GAP',
+      host: '127.0.0.1',
+      port,
+      charset: 'utf8',
+      dbPath: path.join(tmp, 'journal.sqlite'),
+      ackTimeout: 2,
+      maxAttempts: 3,
+      retryBase: 0.02,
+      retryMax: 0.05,
+      reconnectMin: 0.02,
+      reconnectMax: 0.1,
+      window: 1,
+      outputs: 2,
+      wires: [['ok'], ['err']],
+      ...extra,
+    },
+    { id: 'ok', z: 'f1', type: 'helper', wires: [] },
+    { id: 'err', z: 'f1', type: 'helper', wires: [] },
+  ];
+}
+
+/** Collects what leaves each output. */
+function collect() {
+  const ok: Msg[] = [];
+  const err: Msg[] = [];
+  const waiters: Array<() => void> = [];
+  const poke = () => waiters.splice(0).forEach((w) => w());
+  helper.getNode('ok').on('input', (m: Msg) => {
+    ok.push(m);
+    poke();
+  });
+  helper.getNode('err').on('input', (m: Msg) => {
+    err.push(m);
+    poke();
+  });
+  const until = (cond: () => boolean, what: string, ms = 15000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+      const check = () => {
+        if (cond()) {
+          clearTimeout(timer);
+          resolve();
+        } else waiters.push(check);
+      };
+      check();
+    });
+  return { ok, err, until };
+}
+
+/** Polls a condition that no output announces (a listener's count); rejects after 15 s. */
+async function eventually(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const end = Date.now() + 15000;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function input(roc: unknown, extra: Record<string, unknown> = {}): void {
+  helper.getNode('out').receive({ roc, topic: 'answer', ...extra });
+}
+
+async function journalRows(file: string) {
+  const j = openSqliteJournal({ file });
+  try {
+    return await j.browseOutbound({ limit: 1000 });
+  } finally {
+    await j.close();
+  }
+}
+
+// ------------------------------------------------------------------ tests
+
+describe('roc-mllp-out: delivery to the GAP', () => {
+  it('sends the answer, matches the GAP ACK on MSA-2 = MSH-10 and gives msg on output 1 with the result', async () => {
+    const gap = new GapAnswerListener();
+    const { port } = await gap.start();
+    try {
+      await helper.load([mllpOutNode], flow(port));
+      const c = collect();
+      input(dossier('VB01001', 'REQ-A'));
+      await c.until(() => c.ok.length === 1, 'the ACK');
+      const msg = c.ok[0];
+      expect(msg.topic).toBe('answer'); // the rest of msg is left alone
+      expect(msg.roc.idb.status).toBe('OK');
+      expect(msg.roc.gapAnswer).toMatchObject({ state: 'ACKED', ackCode: 'AA', service: 'IDB', orderingKey: 'PV1-19:VB01001', attempts: 1, destination: `mllp:127.0.0.1:${port}` });
+      expect(gap.received).toHaveLength(1);
+      expect(gap.received[0].type).toBe('ADT^Z80^ADT_A01');
+      expect(gap.received[0].controlId).toBe(msg.roc.gapAnswer.controlId);
+      const m = parseEr7(gap.received[0].text);
+      expect([m.get('ZRC-1'), m.get('ZRC-2'), m.get('ZRC-4'), m.get('PV1-19')]).toEqual(['IDB', 'OK', '0077554321', 'VB01001']);
+      expect(gap.received[0].text).not.toContain('2850430189042'); // the NIR stays home
+      const rows = await journalRows(path.join(tmp, 'journal.sqlite'));
+      expect(rows.map((r) => r.state)).toEqual(['ACKED']);
+      expect(c.err).toHaveLength(0);
+    } finally {
+      await helper.unload();
+      await gap.stop();
+    }
+  });
+
+  it('refuses a msg.roc without result or identifier with a catchable error naming the cause', async () => {
+    const gap = new GapAnswerListener();
+    const { port } = await gap.start();
+    try {
+      await helper.load([mllpOutNode], flow(port));
+      const node = helper.getNode('out');
+      const errors: string[] = [];
+      node.error = (e: Error | string) => errors.push(String((e as Error).message ?? e));
+      input({ venue: { numeroVenue: 'VB01002' } });
+      await eventually(() => errors.length > 0, 'the error');
+      expect(errors[0]).toMatch(/aucun résultat ROC/);
+      expect(gap.received).toHaveLength(0);
+    } finally {
+      await helper.unload();
+      await gap.stop();
+    }
+  });
+
+  it('keeps each venue in order with interleaved venues and several answers in flight, ACKs matched out of order', async () => {
+    const gap = new ScriptedGap(() => 'AA', 3);
+    const port = await gap.start();
+    try {
+      await helper.load([mllpOutNode], flow(port, { window: 3 }));
+      const c = collect();
+      const venues = ['VA', 'VB', 'VC', 'VD'];
+      const sent: Got[] = [];
+      for (let i = 0; i < 5; i++) {
+        for (const v of venues) {
+          input(dossier(v, `${v}-${i}`));
+          sent.push({ venue: v, tag: `${v}-${i}`, controlId: '' });
+        }
+      }
+      await c.until(() => c.ok.length === 20, 'all ACKs');
+      for (const v of venues) {
+        expect(gap.frames.filter((g) => g.venue === v).map((g) => g.tag)).toEqual([0, 1, 2, 3, 4].map((i) => `${v}-${i}`));
+      }
+      expect(gap.overtakes).toBe(0); // never two answers of one venue unacknowledged at once
+      expect(gap.maxInFlight).toBeGreaterThan(1); // other venues did flow meanwhile
+      expect(gap.frames).toHaveLength(20); // each once
+      const ids = c.ok.map((m) => m.roc.gapAnswer.controlId);
+      expect(new Set(ids).size).toBe(20);
+      // each output message is the one whose answer was acknowledged
+      for (const m of c.ok) expect(gap.frames.find((g) => g.controlId === m.roc.gapAnswer.controlId)!.tag).toBe(m.roc.idb.requestId);
+    } finally {
+      await helper.unload();
+      await gap.stop();
+    }
+  });
+
+  it('reconnects after the GAP listener restarts and delivers what was queued meanwhile', async () => {
+    const gap = new GapAnswerListener();
+    const { port } = await gap.start();
+    let gap2: GapAnswerListener | undefined;
+    try {
+      await helper.load([mllpOutNode], flow(port, { maxAttempts: 50 }));
+      const c = collect();
+      input(dossier('VB02001', 'avant'));
+      await c.until(() => c.ok.length === 1, 'the first ACK');
+      await gap.stop();
+      const statuses: string[] = [];
+      const node = helper.getNode('out');
+      const orig = node.status.bind(node);
+      node.status = (s: { text?: string }) => {
+        statuses.push(s.text ?? '');
+        orig(s);
+      };
+      input(dossier('VB02001', 'pendant-1'));
+      input(dossier('VB02002', 'pendant-2'));
+      await eventually(() => statuses.some((s) => s.startsWith('déconnecté') && s.includes('2 en file')), 'the disconnected status with 2 queued');
+      gap2 = new GapAnswerListener({ port });
+      await gap2.start();
+      await c.until(() => c.ok.length === 3, 'the queued answers after reconnecting');
+      expect(gap2.received.map((r) => readAnswer(r.text).tag)).toEqual(['pendant-1', 'pendant-2']);
+      expect(c.err).toHaveLength(0);
+    } finally {
+      await helper.unload();
+      await gap.stop();
+      await gap2?.stop();
+    }
+  });
+
+  it('AE → bounded retries with the same MSH-10 → error queue (output 2, admin list); the venue waits, others flow; resend delivers', async () => {
+    const gap = new ScriptedGap((g) => (g.venue === 'VB03001' ? 'AE' : 'AA'));
+    const port = await gap.start();
+    try {
+      await helper.load([mllpOutNode], flow(port, { maxAttempts: 3 }));
+      const c = collect();
+      input(dossier('VB03001', 'refuse'));
+      await c.until(() => c.err.length === 1, 'the error queue');
+      const bad = c.err[0].roc.gapAnswer;
+      expect(bad).toMatchObject({ state: 'ERROR', attempts: 3, orderingKey: 'PV1-19:VB03001' });
+      expect(bad.error).toMatch(/ACK AE \(ERR 207\)/);
+      expect(bad.error).not.toContain('MARTIN'); // the GAP's free text is not kept
+      const copies = gap.frames.filter((g) => g.tag === 'refuse');
+      expect(copies).toHaveLength(3);
+      expect(new Set(copies.map((g) => g.controlId)).size).toBe(1);
+
+      // the venue is held behind its failed answer, another venue flows
+      input(dossier('VB03001', 'suivant'));
+      input(dossier('VB03002', 'autre'));
+      await c.until(() => c.ok.length === 1, 'the other venue');
+      expect(c.ok[0].roc.idb.requestId).toBe('autre');
+      expect(gap.frames.some((g) => g.tag === 'suivant')).toBe(false);
+
+      const list = await helper.request().get('/roc/outbound/errors').expect(200);
+      expect(list.body).toEqual([expect.objectContaining({ id: bad.id, node: 'out', orderingKey: 'PV1-19:VB03001', attempts: 3, lastError: bad.error })]);
+      expect(JSON.stringify(list.body)).not.toContain('MARTIN');
+
+      // the GAP is fixed; resend from the error queue: the failed answer, then the held one
+      gap.setDecide(() => 'AA');
+      await helper.request().post('/roc/outbound/resend/99999').expect(404);
+      await helper.request().post('/roc/outbound/resend/abc').expect(400);
+      const r = await helper.request().post(`/roc/outbound/resend/${bad.id}`).expect(200);
+      expect(r.body).toMatchObject({ id: bad.id, state: 'QUEUED' });
+      await c.until(() => c.ok.length === 3, 'the resent and the held answers');
+      expect(c.ok.slice(1).map((m) => m.roc.gapAnswer.state)).toEqual(['ACKED', 'ACKED']);
+      expect(gap.frames.filter((g) => g.venue === 'VB03001').map((g) => g.tag)).toEqual(['refuse', 'refuse', 'refuse', 'refuse', 'suivant']);
+      await helper.request().post(`/roc/outbound/resend/${bad.id}`).expect(409); // no longer in error
+      expect((await helper.request().get('/roc/outbound/errors').expect(200)).body).toEqual([]);
+    } finally {
+      await helper.unload();
+      await gap.stop();
+    }
+  });
+
+  it('no ACK in time: the connection is renewed and the answer resent with the same MSH-10, then acknowledged', async () => {
+    const gap = new ScriptedGap((_g, n) => (n === 1 ? 'none' : 'AA'));
+    const port = await gap.start();
+    try {
+      await helper.load([mllpOutNode], flow(port, { ackTimeout: 0.3, maxAttempts: 5 }));
+      const c = collect();
+      input(dossier('VB04001', 'lent'));
+      await c.until(() => c.ok.length === 1, 'the ACK of the second attempt');
+      expect(gap.frames).toHaveLength(2);
+      expect(gap.frames[0].controlId).toBe(gap.frames[1].controlId);
+      expect(c.ok[0].roc.gapAnswer).toMatchObject({ state: 'ACKED', attempts: 2 });
+    } finally {
+      await helper.unload();
+      await gap.stop();
+    }
+  });
+});
+
+describe('roc-mllp-out: restart', () => {
+  it('answers queued or unacknowledged when the node stops are sent after the restart, in order, once; acknowledged ones are never sent again', async () => {
+    // 1. the GAP takes the first answer but never acknowledges it; the others queue behind or beside it
+    const gap = new ScriptedGap(() => 'none');
+    const port = await gap.start();
+    try {
+      await helper.load([mllpOutNode], flow(port, { ackTimeout: 60 }));
+      input(dossier('VB05001', 'v1-a'));
+      input(dossier('VB05001', 'v1-b'));
+      input(dossier('VB05002', 'v2-a'));
+      await eventually(() => gap.frames.length === 1, 'the first frame');
+      await eventually(async () => (await journalRows(path.join(tmp, 'journal.sqlite'))).length === 3, 'three answers stored');
+      await helper.unload(); // redeploy / stop: v1-a is SENT without ACK, two are QUEUED
+      const before = await journalRows(path.join(tmp, 'journal.sqlite'));
+      expect(before.map((r) => r.state).sort()).toEqual(['QUEUED', 'QUEUED', 'QUEUED']); // SENT → QUEUED when the journal reopens
+
+      // 2. restart against a GAP that acknowledges
+      gap.setDecide(() => 'AA');
+      gap.dropAll();
+      await helper.load([mllpOutNode], flow(port));
+      const c = collect();
+      await c.until(() => c.ok.length === 3, 'the resumed answers');
+      for (const m of c.ok) expect(m.roc.gapAnswer.state).toBe('ACKED'); // resumed: bare result, no original msg
+      const v1 = gap.frames.filter((g) => g.venue === 'VB05001').map((g) => g.tag);
+      expect(v1).toEqual(['v1-a', 'v1-a', 'v1-b']); // v1-a again (never acknowledged), then v1-b
+      expect(gap.frames.filter((g) => g.venue === 'VB05002').map((g) => g.tag)).toEqual(['v2-a']);
+      await helper.unload();
+
+      // 3. another restart: nothing acknowledged is sent again; a new answer goes through alone
+      const seen = gap.frames.length;
+      await helper.load([mllpOutNode], flow(port));
+      const c2 = collect();
+      input(dossier('VB05003', 'apres'));
+      await c2.until(() => c2.ok.length === 1, 'the new answer');
+      expect(gap.frames.slice(seen).map((g) => g.tag)).toEqual(['apres']);
+      expect(c2.ok[0].roc.idb.requestId).toBe('apres');
+      await helper.unload();
+      const after = await journalRows(path.join(tmp, 'journal.sqlite'));
+      expect(after.map((r) => r.state)).toEqual(['ACKED', 'ACKED', 'ACKED', 'ACKED']);
+    } finally {
+      await helper.unload();
+      await gap.stop();
+    }
+  });
+});
