@@ -6,7 +6,7 @@
  * once it is complete (size and mtime unchanged across two polls, or its `<name>.ok` marker present)
  * → read, sha-256 → already acknowledged (state file)? moved aside without being emitted : format
  * detected (`H` + delimiter → HPRIM Santé, `<` → HPRIM XML, else refused) → read with lib/hprim →
- * acknowledgement written (atomically: .tmp then rename) → state recorded (fsync) → admissions
+ * acknowledgement written (atomically: .tmp then rename) → state line appended (fsync) → admissions
  * emitted → file moved to processed/ or error/ (timestamp prefix when the name is taken).
  *
  * The commit point is the state file: a crash after it and before the move leaves the file in the
@@ -76,12 +76,12 @@ interface StateEntry {
   at: string;
 }
 
-interface StateFile {
-  version: 1;
-  files: StateEntry[];
-}
-
-export const STATE_FILE = '.roc-hprim-in.state.json';
+/**
+ * The state: one JSON line per acknowledged file, appended and fsynced (constant cost per file).
+ * Compacted (rewritten atomically, newest `stateLimit` entries) at start when longer than that or
+ * when a crash left a torn last line.
+ */
+export const STATE_FILE = '.roc-hprim-in.state.jsonl';
 const EMPTY_STABLE_POLLS = 5;
 
 /** `*.hpr, *.xml` → one case-insensitive RegExp. */
@@ -185,7 +185,10 @@ export class HprimDropWatcher extends EventEmitter {
   private seen = new Map<string, { size: number; mtimeMs: number; stable: number }>();
   /** name → time before which a failed file is not retried (disk/ack problems, not content). */
   private cooldown = new Map<string, number>();
-  private state?: StateFile;
+  /** `<sha256>:<size>` → entry, in insertion order (oldest first). */
+  private state = new Map<string, StateEntry>();
+  /** Lines in the state file (compacted when twice the limit). */
+  private stateLines = 0;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private closed = false;
@@ -260,32 +263,57 @@ export class HprimDropWatcher extends EventEmitter {
     try {
       raw = await fsp.readFile(this.statePath(), 'utf8');
     } catch {
-      this.state = { version: 1, files: [] };
-      return;
+      return; // first start
     }
-    try {
-      const parsed = JSON.parse(raw) as StateFile;
-      if (!parsed || !Array.isArray(parsed.files)) throw new Error('shape');
-      this.state = { version: 1, files: parsed.files.filter((f) => f && typeof f.sha256 === 'string') };
-    } catch {
+    const lines = raw.split('\n');
+    const tornTail = !raw.endsWith('\n') && raw.length > 0;
+    let bad = 0;
+    lines.forEach((l, i) => {
+      if (!l.trim()) return;
+      try {
+        const e = JSON.parse(l) as StateEntry;
+        if (!e || typeof e.sha256 !== 'string' || typeof e.size !== 'number') throw new Error('shape');
+        this.remember(e);
+      } catch {
+        // a torn last line is what a crash during an append leaves: the file was not acknowledged
+        if (!(tornTail && i === lines.length - 1)) bad++;
+      }
+    });
+    if (bad) {
       const aside = `${this.statePath()}.${stamp(new Date())}.corrupt`;
-      await fsp.rename(this.statePath(), aside).catch(() => undefined);
-      this.emit('problem', `HPRIM : fichier d'état illisible, mis de côté (${path.basename(aside)}) ; les fichiers déjà acquittés ne seront plus reconnus`);
-      this.state = { version: 1, files: [] };
+      await fsp.copyFile(this.statePath(), aside).catch(() => undefined);
+      this.emit('problem', `HPRIM : fichier d'état illisible (${bad} ligne(s)), copie mise de côté (${path.basename(aside)}) ; les fichiers de ces lignes ne seront plus reconnus`);
     }
+    this.stateLines = lines.filter((l) => l.trim()).length;
+    if (bad || tornTail || this.stateLines > this.state.size) await this.compact();
+  }
+
+  private remember(e: StateEntry): void {
+    const key = `${e.sha256}:${e.size}`;
+    this.state.delete(key);
+    this.state.set(key, e);
+    while (this.state.size > this.stateLimit) this.state.delete(this.state.keys().next().value as string);
+  }
+
+  private async compact(): Promise<void> {
+    this.stateLines = this.state.size;
+    await writeAtomic(this.statePath(), [...this.state.values()].map((e) => JSON.stringify(e) + '\n').join(''));
   }
 
   private known(sha256: string, size: number): StateEntry | undefined {
-    return this.state?.files.find((f) => f.sha256 === sha256 && f.size === size);
+    return this.state.get(`${sha256}:${size}`);
   }
 
   private async record(entry: StateEntry): Promise<void> {
-    const st = this.state ?? { version: 1 as const, files: [] };
-    st.files = st.files.filter((f) => !(f.sha256 === entry.sha256 && f.size === entry.size));
-    st.files.push(entry);
-    if (st.files.length > this.stateLimit) st.files.splice(0, st.files.length - this.stateLimit);
-    this.state = st;
-    await writeAtomic(this.statePath(), JSON.stringify(st));
+    const fh = await fsp.open(this.statePath(), 'a');
+    try {
+      await fh.appendFile(JSON.stringify(entry) + '\n');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    this.remember(entry);
+    if (++this.stateLines > 2 * this.stateLimit) await this.compact();
   }
 
   /** One pass over the input directory. Exposed for tests and for an on-demand scan. */

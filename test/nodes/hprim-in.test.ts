@@ -371,16 +371,32 @@ describe('roc-hprim-in: order and the directories', () => {
     expect(outs.map((m) => m.hprim.file)).toEqual(['Z-admission.hpr', 'Z-admission.hpr', 'A-sortie.hpr']);
   });
 
-  it('an unreadable state file is set aside with one catch-able error, and the node goes on', async () => {
+  it('a state file with an unreadable line: a copy set aside, one catch-able error, the other lines still recognised, the node goes on', async () => {
+    let w = await load();
+    drop('ADM20260312A.HPR', ADM);
+    await until(w, () => ls('processed').length === 1);
+    await helper.unload();
+    const state = path.join(dir, 'processed', STATE_FILE);
+    fs.writeFileSync(state, '{"name":"x","si\n' + fs.readFileSync(state, 'utf8'));
+    outs = [];
+    w = await load();
+    drop('ADM20260312A.HPR', ADM); // still known: the good line survived
+    drop('ADM20260315B.hpr', SORTIE);
+    await until(w, () => ls('processed').length === 3 && caught.length === 1);
+    expect(caught[0].error!.message).toContain("fichier d'état illisible (1 ligne(s))");
+    expect(fs.readdirSync(path.join(dir, 'processed')).some((f) => f.startsWith(STATE_FILE) && f.endsWith('.corrupt'))).toBe(true);
+    expect(outs.map((m) => m.hprim.file)).toEqual(['ADM20260315B.hpr']);
+    expect(fs.readFileSync(state, 'utf8').trim().split('\n')).toHaveLength(2);
+  });
+
+  it('a torn last line (a crash during the append) is dropped silently: that file was not acknowledged and is read again', async () => {
     fs.mkdirSync(path.join(dir, 'processed'));
-    fs.writeFileSync(path.join(dir, 'processed', STATE_FILE), '{"version":1,"files":[{"na');
+    fs.writeFileSync(path.join(dir, 'processed', STATE_FILE), '{"name":"ADM20260312A.HPR","size":12');
     const w = await load();
     drop('ADM20260312A.HPR', ADM);
-    await until(w, () => ls('processed').length === 1 && caught.length === 1);
-    expect(caught[0].error!.message).toContain("fichier d'état illisible");
-    expect(fs.readdirSync(path.join(dir, 'processed')).some((f) => f.startsWith(STATE_FILE) && f.endsWith('.corrupt'))).toBe(true);
+    await until(w, () => ls('processed').length === 1);
     expect(outs).toHaveLength(2);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'processed', STATE_FILE), 'utf8')).files).toHaveLength(1);
+    expect(caught).toEqual([]);
   });
 
   it('a drop directory that disappears is reported once, and files are read again when it is back', async () => {
