@@ -10,6 +10,7 @@ import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import { generateTestPki } from '../../lib/security/pki';
 import { startSimulator, type RunningSimulator } from '../../simulator/server';
+import { GapAnswerListener } from '../../simulator/gap';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const NODES = [
@@ -20,6 +21,7 @@ const NODES = [
   require('../../nodes/roc-clc/roc-clc'),
   require('../../nodes/roc-del/roc-del'),
   require('../../nodes/roc-datamatrix/roc-datamatrix'),
+  require('../../nodes/roc-mllp-out/roc-mllp-out'),
   require('@node-red/nodes/core/common/20-inject.js'),
   require('@node-red/nodes/core/common/25-catch.js'),
   require('@node-red/nodes/core/common/90-comment.js'),
@@ -32,6 +34,8 @@ const DIR = path.join(__dirname, '..', '..', 'examples');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
 let sim: RunningSimulator;
 let tmp: string;
+// roc-mllp-out's example answers a GAP listener at ${ROC_GAP_ANSWER_PORT}, its journal in ${ROC_USER_DIR}
+const gapAnswers = new GapAnswerListener();
 
 beforeAll(async () => {
   const pki = generateTestPki();
@@ -44,11 +48,14 @@ beforeAll(async () => {
     ROC_CLIENT_KEY: path.join(tmp, 'client.key'),
     ROC_CA: path.join(tmp, 'ca.crt'),
     ROC_CLIENT_P12: '',
+    ROC_GAP_ANSWER_PORT: String((await gapAnswers.start()).port),
+    ROC_USER_DIR: tmp,
   });
 });
 
 afterAll(async () => {
   await sim.close();
+  await gapAnswers.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
