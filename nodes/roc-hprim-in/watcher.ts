@@ -326,7 +326,7 @@ export class HprimDropWatcher extends EventEmitter {
     // in the order the files were written: modification time, then name
     const candidates: { name: string; size: number; mtimeMs: number }[] = [];
     for (const name of names) {
-      if (!this.re.test(name) || name.endsWith('.tmp')) continue;
+      if (!this.re.test(name) || name.endsWith('.tmp') || (this.completion === 'marker' && /\.ok$/i.test(name))) continue;
       try {
         const st = await fsp.stat(path.join(this.inputDir, name));
         candidates.push({ name, size: st.size, mtimeMs: st.mtimeMs });

@@ -186,7 +186,7 @@ describe('roc-hprim-in: files appear half-written', () => {
   });
 
   it('marker convention: waits for <name>.ok, then takes the file and removes the marker', async () => {
-    const w = await load({ completion: 'marker' });
+    const w = await load({ completion: 'marker', pattern: '*' }); // the marker itself is never taken as a file
     drop('ADM20260312A.HPR', ADM.subarray(0, 100));
     await polls(w, 3);
     expect(outs).toEqual([]);
@@ -196,6 +196,7 @@ describe('roc-hprim-in: files appear half-written', () => {
     await until(w, () => ls('processed').length === 1);
     expect(outs).toHaveLength(2);
     expect(ls('in')).toEqual([]);
+    expect(ls('error')).toEqual([]);
   });
 });
 
