@@ -17,9 +17,12 @@ import { ackContextFromBytes, buildAck } from '../../lib/hl7/ack';
 import { decodeFrame } from '../../lib/hl7/charset';
 import { parseEr7 } from '../../lib/hl7/er7';
 import { openSqliteJournal } from '../../lib/store/sqlite';
+import { generateTestPki } from '../../lib/security/pki';
 import type { IdbResult } from '../../lib/model/dossier';
 
 helper.init(require.resolve('node-red'));
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const tlsConfigNode = require('@node-red/nodes/core/network/05-tls.js');
 
 // ------------------------------------------------------------------ fixtures
 
@@ -389,6 +392,53 @@ describe('roc-mllp-out: delivery to the GAP', () => {
       expect(gap.frames).toHaveLength(2);
       expect(gap.frames[0].controlId).toBe(gap.frames[1].controlId);
       expect(c.ok[0].roc.gapAnswer).toMatchObject({ state: 'ACKED', attempts: 2 });
+    } finally {
+      await helper.unload();
+      await gap.stop();
+    }
+  });
+});
+
+describe('roc-mllp-out: TLS', () => {
+  it('sends over TLS with the certificates of a tls-config node (server checked against the CA, client certificate presented)', async () => {
+    const pki = generateTestPki();
+    for (const [f, v] of [['ca.crt', pki.caCert], ['client.crt', pki.clientCert], ['client.key', pki.clientKey]]) fs.writeFileSync(path.join(tmp, f), v);
+    const gap = new GapAnswerListener({ tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true, rejectUnauthorized: true } });
+    const { port } = await gap.start();
+    try {
+      const tlsConf = { id: 'tlsconf', type: 'tls-config', cert: path.join(tmp, 'client.crt'), key: path.join(tmp, 'client.key'), ca: path.join(tmp, 'ca.crt'), verifyservercert: true, servername: 'localhost' };
+      await helper.load([mllpOutNode, tlsConfigNode], [...flow(port, { usetls: true, tls: 'tlsconf' }), tlsConf]);
+      const c = collect();
+      input(dossier('VB06001', 'tls'));
+      await c.until(() => c.ok.length === 1, 'the ACK over TLS');
+      expect(gap.received.map((r) => readAnswer(r.text).tag)).toEqual(['tls']);
+    } finally {
+      await helper.unload();
+      await gap.stop();
+    }
+  });
+
+  it('a GAP whose certificate the CA does not vouch for gets nothing; the answer waits in the queue', async () => {
+    const pki = generateTestPki();
+    const other = generateTestPki();
+    fs.writeFileSync(path.join(tmp, 'other-ca.crt'), other.caCert);
+    const gap = new GapAnswerListener({ tls: { key: pki.serverKey, cert: pki.serverCert } });
+    const { port } = await gap.start();
+    try {
+      const tlsConf = { id: 'tlsconf', type: 'tls-config', cert: '', key: '', ca: path.join(tmp, 'other-ca.crt'), verifyservercert: true, servername: 'localhost' };
+      await helper.load([mllpOutNode, tlsConfigNode], [...flow(port, { usetls: true, tls: 'tlsconf' }), tlsConf]);
+      const statuses: string[] = [];
+      const node = helper.getNode('out');
+      const orig = node.status.bind(node);
+      node.status = (st: { text?: string }) => {
+        statuses.push(st.text ?? '');
+        orig(st);
+      };
+      input(dossier('VB06002', 'refuse-tls'));
+      await eventually(() => statuses.some((x) => x === 'déconnecté · 1 en file'), 'the queued status');
+      expect(gap.received).toHaveLength(0);
+      const rows = await journalRows(path.join(tmp, 'journal.sqlite'));
+      expect(rows.map((r) => [r.state, r.attempts])).toEqual([['QUEUED', 0]]); // not sent, no attempt spent
     } finally {
       await helper.unload();
       await gap.stop();
