@@ -19,6 +19,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 export interface RunningRuntime {
   url: string;
   port: number;
+  /** The GAP MLLP listener's port (flows/roc-bridge.json, tab "GAP HL7 (MLLP)"), when it listens. */
+  mllpPort?: number;
   simulator?: RunningSimulator;
   close(): Promise<void>;
 }
@@ -52,6 +54,9 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
   }
   // The shipped flow refers to these; an empty value means "not used".
   for (const k of ['ROC_CLIENT_CERT', 'ROC_CLIENT_KEY', 'ROC_CA', 'ROC_CLIENT_P12']) process.env[k] ||= '';
+  // The GAP MLLP listener (HL7 v2 PAM-FR); 0 = any free port (printed at start).
+  process.env.ROC_MLLP_PORT ||= '2575';
+  process.env.ROC_MLLP_HOST ||= process.env.ROC_HOST || '127.0.0.1';
 
   if (settings.usingDevelopmentSecret) {
     log('WARNING: ROC_CREDENTIAL_SECRET is not set: flow credentials are encrypted with the DEVELOPMENT secret.');
@@ -81,11 +86,13 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : settings.uiPort;
   const url = `http://${settings.uiHost}:${port}/`;
+  const mllpPort = await mllpListenerPort();
 
   let closing: Promise<void> | undefined;
   return {
     url,
     port,
+    mllpPort,
     simulator,
     close() {
       closing ||= (async () => {
@@ -101,9 +108,28 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
   };
 }
 
+/** The port the flow's roc-mllp-in nodes are bound to (the first one bound), once they listen. */
+async function mllpListenerPort(timeoutMs = 5000): Promise<number | undefined> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    let expected = 0;
+    let bound: number | undefined;
+    RED.nodes.eachNode((n: { type: string; id: string }) => {
+      if (n.type !== 'roc-mllp-in') return;
+      expected++;
+      const live = RED.nodes.getNode(n.id) as { listener?: { port: number } } | null;
+      const p = live?.listener?.port;
+      if (p && bound === undefined) bound = p;
+    });
+    if (bound !== undefined || expected === 0 || Date.now() > until) return bound;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 export async function main(): Promise<void> {
   const t0 = Date.now();
   const rt = await startRuntime();
+  if (rt.mllpPort) console.log(`GAP MLLP listener (HL7 v2 PAM-FR) on ${process.env.ROC_MLLP_HOST}:${rt.mllpPort}`);
   console.log(`ROC Bridge ready at ${rt.url} (editor) — started in ${Date.now() - t0} ms`);
   let stopping = false;
   const stop = (sig: string) => {

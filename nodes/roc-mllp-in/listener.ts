@@ -23,7 +23,7 @@ import { DEFAULT_CHARSET, TABLE_0357, type Hl7Charset } from '../../lib/hl7/prof
 import type { Hl7Issue } from '../../lib/hl7/types';
 import { openSqliteJournal, type SqliteJournal } from '../../lib/store/sqlite';
 import { VenueDispatcher } from '../../lib/store/dispatcher';
-import type { HeldKey, InboundInput, InboundRecord, Stored } from '../../lib/store/journal';
+import type { HeldKey, InboundInput, InboundRecord, ServiceExchange, Stored } from '../../lib/store/journal';
 
 export interface ListenerTls {
   certFile: string;
@@ -325,9 +325,15 @@ export class MllpListener {
     return this.inFlight.has(journalId);
   }
 
-  async complete(journalId: number, state: 'DONE' | 'IGNORED' = 'DONE'): Promise<void> {
+  /**
+   * The message was processed. `exchanges` (the online services it went through: IDB, DEL…, as
+   * outcomes, never payloads) are recorded in the journal first, under its ordering key.
+   */
+  async complete(journalId: number, state: 'DONE' | 'IGNORED' = 'DONE', exchanges: Omit<ServiceExchange, 'orderingKey'>[] = []): Promise<void> {
     if (!this.inFlight.has(journalId)) throw new Error(`message ${journalId} du journal n’est pas en traitement ici`);
+    const key = this.inFlight.get(journalId) ?? `#${journalId}`;
     this.inFlight.delete(journalId);
+    await Promise.all(exchanges.map((x) => this.journal.recordExchange({ ...x, orderingKey: key })));
     await this.dispatcher.complete(journalId, state);
     this.stats.completed++;
     this.pump();

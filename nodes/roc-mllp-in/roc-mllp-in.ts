@@ -42,6 +42,24 @@ function failureReason(msg: NodeMessage): string {
   return 'échec du traitement';
 }
 
+const SERVICES = ['annuaire', 'idb', 'sim', 'clc', 'del'] as const;
+
+/** The online services the message went through (msg.roc.<service> results): outcome and code only. */
+function exchangesOf(msg: NodeMessage): Array<{ service: string; outcome: string; engagement?: string; detail?: string }> {
+  const roc = (msg.roc ?? {}) as Record<string, unknown>;
+  const out: Array<{ service: string; outcome: string; engagement?: string; detail?: string }> = [];
+  for (const s of SERVICES) {
+    const r = roc[s] as { status?: string; technical?: boolean; messages?: Array<{ code?: string }>; engagement?: { numero?: string } } | undefined;
+    if (!r || typeof r !== 'object' || typeof r.status !== 'string') continue;
+    const x: { service: string; outcome: string; engagement?: string; detail?: string } = { service: s.toUpperCase(), outcome: r.technical ? 'TECHNIQUE' : r.status };
+    const code = r.messages?.[0]?.code;
+    if (typeof code === 'string') x.detail = code.slice(0, 20);
+    if (typeof r.engagement?.numero === 'string') x.engagement = r.engagement.numero;
+    out.push(x);
+  }
+  return out;
+}
+
 export = function register(RED: NodeAPI): void {
   function RocMllpInNode(this: MllpInNode, def: NodeDef) {
     RED.nodes.createNode(this, def);
@@ -161,7 +179,7 @@ export = function register(RED: NodeAPI): void {
           (e: Error) => done(e),
         );
       } else {
-        listener.complete(id, hl7.status === 'IGNORED' ? 'IGNORED' : 'DONE').then(() => done(), (e: Error) => done(e));
+        listener.complete(id, hl7.status === 'IGNORED' ? 'IGNORED' : 'DONE', exchangesOf(msg)).then(() => done(), (e: Error) => done(e));
       }
     });
 
