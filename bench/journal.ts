@@ -112,11 +112,13 @@ async function run(
   connections: number,
   window: number,
   synchronous: 'FULL' | 'NORMAL',
+  autocheckpointPages?: number,
+  windowMs = 0,
 ): Promise<RunResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'roc-journal-bench-'));
   const file = path.join(dir, 'journal.db');
   try {
-    const journal = new SqliteJournal({ file, synchronous });
+    const journal = new SqliteJournal({ file, synchronous, autocheckpointPages, windowMs });
     const server = await listen(journal);
     const port = (server.address() as net.AddressInfo).port;
     const perConn: Buffer[][] = Array.from({ length: connections }, () => []);
@@ -175,9 +177,13 @@ async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 100_000);
   const template = readFileSync(path.join(root, 'test', 'fixtures', 'hl7', 'pamfr-own-adt-a01-amo-amc-utf8.hl7'), 'utf8');
   const runs: RunResult[] = [];
-  for (const synchronous of ['FULL', 'NORMAL'] as const) {
-    for (const window of [64, 1]) {
-      const r = await run(template, count, 8, window, synchronous);
+  const syncs = (process.argv[3] ?? 'FULL,NORMAL').split(',') as Array<'FULL' | 'NORMAL'>;
+  const windows = (process.argv[4] ?? '64,1').split(',').map(Number);
+  const checkpoint = process.argv[5] ? Number(process.argv[5]) : undefined;
+  const windowMs = process.argv[6] ? Number(process.argv[6]) : 0;
+  for (const synchronous of syncs) {
+    for (const window of windows) {
+      const r = await run(template, count, 8, window, synchronous, checkpoint, windowMs);
       console.log(
         `synchronous=${synchronous} 8 conn × ${window} in flight: ${r.persistedAndAckedPerSecond} msg/s persisted+ACKed ` +
           `(${r.commits} commits, mean batch ${r.meanBatch}); dispatch ${r.dispatch.perSecond} msg/s`,
@@ -198,6 +204,7 @@ async function main(): Promise<void> {
       'FULL fsyncs the WAL at every group commit (survives power loss); NORMAL survives a process kill. dispatch = VenueDispatcher next(512) + complete() for each message after the intake.',
     runs,
   };
+  if (process.argv[3] !== undefined) return; // partial run: printed only
   const dir = path.join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'journal.json'), JSON.stringify(out, null, 2) + '\n');

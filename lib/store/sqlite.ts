@@ -46,6 +46,8 @@ export interface SqliteJournalOptions {
   maxAttempts?: number;
   /** Outbound backoff: default 1 s × 2^(n-1), at most 5 min. */
   backoff?: Backoff;
+  /** WAL pages before an automatic checkpoint (SQLite default 1000 = 4 MiB). */
+  autocheckpointPages?: number;
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -235,6 +237,9 @@ export class SqliteJournal implements Journal {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${this.synchronous}`);
       this.db.pragma('busy_timeout = 5000');
+      if (options.autocheckpointPages !== undefined) {
+        this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.autocheckpointPages))}`);
+      }
       this.db.pragma('foreign_keys = OFF');
       this.db.exec(SCHEMA);
       const v = this.db.prepare('SELECT v FROM meta WHERE k = ?').get('schema') as { v: string } | undefined;
