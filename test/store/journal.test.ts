@@ -80,6 +80,37 @@ describe('append and group commit', () => {
     await expect(j.append(adt('LATE', VENUE_A))).rejects.toBeInstanceOf(JournalError);
   });
 
+  it('close() commits what is still queued (windowMs) before closing', async () => {
+    const file = path.join(dir, 'journal.db');
+    const j1 = new SqliteJournal({ file, windowMs: 10_000 });
+    const pending = j1.append(adt('CLOSE-1', VENUE_A));
+    await j1.close();
+    expect((await pending).id).toBe(1);
+    const j2 = journal({ file });
+    expect((await j2.get(1))!.controlId).toBe('CLOSE-1');
+  });
+
+  it('the dispatcher says when work is ready, so a processing loop needs no polling', async () => {
+    const j = journal();
+    const d = new VenueDispatcher(j);
+    const seen: string[] = [];
+    d.on('ready', () => {
+      void d.next(10).then(async (batch) => {
+        for (const m of batch) {
+          seen.push(m.controlId!);
+          await d.complete(m.id);
+        }
+      });
+    });
+    await d.accept(adt('RDY-1', VENUE_A));
+    await d.accept(adt('RDY-2', VENUE_A));
+    await d.accept(adt('RDY-3', VENUE_B));
+    for (let i = 0; i < 50 && seen.length < 3; i++) await new Promise((r) => setImmediate(r));
+    expect(seen.filter((c) => c !== 'RDY-3')).toEqual(['RDY-1', 'RDY-2']);
+    expect([...seen].sort()).toEqual(['RDY-1', 'RDY-2', 'RDY-3']);
+    expect((await j.counts()).DONE).toBe(3);
+  });
+
   it('an unknown event is stored as IGNORED and never dispatched', async () => {
     const j = journal();
     const d = new VenueDispatcher(j);
