@@ -105,7 +105,7 @@ describe('append and group commit', () => {
     await d.accept(adt('RDY-1', VENUE_A));
     await d.accept(adt('RDY-2', VENUE_A));
     await d.accept(adt('RDY-3', VENUE_B));
-    for (let i = 0; i < 50 && seen.length < 3; i++) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 50 && (await j.counts()).DONE < 3; i++) await new Promise((r) => setImmediate(r));
     expect(seen.filter((c) => c !== 'RDY-3')).toEqual(['RDY-1', 'RDY-2']);
     expect([...seen].sort()).toEqual(['RDY-1', 'RDY-2', 'RDY-3']);
     expect((await j.counts()).DONE).toBe(3);
