@@ -21,6 +21,7 @@ const NODES = [
   require('../../nodes/roc-clc/roc-clc'),
   require('../../nodes/roc-del/roc-del'),
   require('../../nodes/roc-datamatrix/roc-datamatrix'),
+  require('../../nodes/roc-hl7-admission/roc-hl7-admission'),
   require('../../nodes/roc-mllp-out/roc-mllp-out'),
   require('@node-red/nodes/core/common/20-inject.js'),
   require('@node-red/nodes/core/common/25-catch.js'),
