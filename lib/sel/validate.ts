@@ -35,8 +35,14 @@ export function isRealDate(v: unknown): v is string {
   const mo = Number(m[2]);
   const d = Number(m[3]);
   if (y < 1850 || y > 2200 || mo < 1 || mo > 12 || d < 1) return false;
-  const last = new Date(Date.UTC(y, mo, 0)).getUTCDate();
-  return d <= last;
+  return d <= daysInMonth(y, mo);
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/** Days in a month of the (proleptic) Gregorian calendar, as Date.UTC counts them. */
+function daysInMonth(y: number, mo: number): number {
+  if (mo === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0)) return 29;
+  return DAYS_IN_MONTH[mo - 1];
 }
 
 function toNumber(v: unknown): number | undefined {
@@ -45,11 +51,12 @@ function toNumber(v: unknown): number | undefined {
   return undefined;
 }
 
-const specCache = new Map<string, FieldSpec | undefined>();
+const specCache = new Map<string, Map<string, FieldSpec | undefined>>();
 function spec(type: string, key: string): FieldSpec | undefined {
-  const k = type + '.' + key;
-  if (!specCache.has(k)) specCache.set(k, PROFILE.types[type]?.find((f) => f.key === key));
-  return specCache.get(k);
+  let byKey = specCache.get(type);
+  if (!byKey) specCache.set(type, (byKey = new Map()));
+  if (!byKey.has(key)) byKey.set(key, PROFILE.types[type]?.find((f) => f.key === key));
+  return byKey.get(key);
 }
 const regexCache = new Map<string, RegExp>();
 function regex(p: string): RegExp {
@@ -95,28 +102,30 @@ class Collector {
     if (f.maxLength && s.length > f.maxLength) return this.invalid(path, `${f.maxLength} caractères au plus`);
   }
 
-  date(obj: Obj, key: string, path: string, required: boolean): string | undefined {
+  /** `path` names the field in messages; `parent` + '.' + key when `path` is omitted. */
+  date(obj: Obj, key: string, path: string | undefined, required: boolean, parent = ''): string | undefined {
     const v = obj[key];
     if (!present(v)) {
-      if (required) this.missing(path);
+      if (required) this.missing(path ?? `${parent}.${key}`);
       return undefined;
     }
     if (!isRealDate(v)) {
-      this.invalid(path, 'date réelle au format AAAA-MM-JJ attendue');
+      this.invalid(path ?? `${parent}.${key}`, 'date réelle au format AAAA-MM-JJ attendue');
       return undefined;
     }
     return v;
   }
 
-  number(obj: Obj, key: string, path: string, min: number, strict: boolean, required = true): void {
+  /** A number of a billing line: the path `parent`.`key` is only built for a message. */
+  number(obj: Obj, key: string, parent: string, min: number, strict: boolean, required = true): void {
     const v = obj[key];
     if (!present(v)) {
-      if (required) this.missing(path);
+      if (required) this.missing(`${parent}.${key}`);
       return;
     }
     const n = toNumber(v);
-    if (n === undefined) return this.invalid(path, 'nombre attendu');
-    if (strict ? n <= min : n < min) this.invalid(path, strict ? `nombre > ${min} attendu` : `nombre ≥ ${min} attendu`);
+    if (n === undefined) return this.invalid(`${parent}.${key}`, 'nombre attendu');
+    if (strict ? n <= min : n < min) this.invalid(`${parent}.${key}`, strict ? `nombre > ${min} attendu` : `nombre ≥ ${min} attendu`);
   }
 
   object(d: Obj, key: string, path: string): Obj | undefined {
@@ -223,14 +232,14 @@ function checkFacture(d: RocDossier, key: 'facture' | 'devis', c: Collector, num
     if (present(l.numero) && !(Number.isInteger(toNumber(l.numero)) && toNumber(l.numero)! >= 1)) c.invalid(`${p}.numero`, 'entier ≥ 1 attendu');
     if (!present(l.code)) c.missing(`${p}.code`);
     else if (!codes.includes(String(l.code))) c.invalid(`${p}.code`, `codes de prestation admis : ${codes.join(', ')}`);
-    const debut = c.date(l, 'dateDebut', `${p}.dateDebut`, true);
-    const fin = c.date(l, 'dateFin', `${p}.dateFin`, false);
+    const debut = c.date(l, 'dateDebut', undefined, true, p);
+    const fin = c.date(l, 'dateFin', undefined, false, p);
     if (debut && fin && fin < debut) c.invalid(`${p}.dateFin`, `postérieure ou égale à ${p}.dateDebut attendue`);
-    c.number(l, 'quantite', `${p}.quantite`, 0, true);
-    c.number(l, 'prixUnitaire', `${p}.prixUnitaire`, 0, false);
-    c.number(l, 'baseAmo', `${p}.baseAmo`, 0, false);
-    c.number(l, 'tauxAmo', `${p}.tauxAmo`, 0, false);
-    c.number(l, 'montantAmo', `${p}.montantAmo`, 0, false);
+    c.number(l, 'quantite', p, 0, true);
+    c.number(l, 'prixUnitaire', p, 0, false);
+    c.number(l, 'baseAmo', p, 0, false);
+    c.number(l, 'tauxAmo', p, 0, false);
+    c.number(l, 'montantAmo', p, 0, false);
   });
 }
 
