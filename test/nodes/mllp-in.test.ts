@@ -335,6 +335,18 @@ describe('bad input: the right NACK, the raw bytes stored, the listener still up
   });
 });
 
+describe('idle connections', () => {
+  it('a connection silent longer than the idle timeout is closed; a new one is served', async () => {
+    const { connect } = await load({ idleTimeout: 1 });
+    const idle = await connect();
+    await idle.waitAcks(1, 10000); // returns when the listener closes it
+    expect(idle.closed).toBe(true);
+    const again = await connect();
+    again.send(adt('IDLE-1', '250100480'));
+    expect((await again.waitAcks(1))[0]).toMatchObject({ code: 'AA', controlId: 'IDLE-1' });
+  });
+});
+
 describe('per-venue order, hold and release', () => {
   it('a failed message holds its venue (visible on GET /roc/journal/held) while other venues flow; release lets it go on', async () => {
     const { connect, outputs, node } = await load();
