@@ -40,6 +40,8 @@ interface RunResult {
   rowsAfterReopen: number;
   dbMegabytes: number;
   dispatch: { messages: number; seconds: number; perSecond: number };
+  /** 1-minute load average of the (shared) machine before and after the run. */
+  loadAverage: [number, number];
 }
 
 function listen(journal: SqliteJournal): Promise<net.Server> {
@@ -127,6 +129,7 @@ async function run(
       const text = template.replace('A01-UTF8-0001', `BENCH-${i}`).replace('250100421^', `${venue}^`);
       perConn[i % connections].push(frame(Buffer.from(text, 'utf8')));
     }
+    const loadBefore = os.loadavg()[0];
     const t0 = process.hrtime.bigint();
     const refused = await Promise.all(perConn.map((f) => send(port, f, window)));
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -166,6 +169,7 @@ async function run(
       rowsAfterReopen: rows,
       dbMegabytes: Number((bytes / 1048576).toFixed(1)),
       dispatch: { messages: done, seconds: Number(dSeconds.toFixed(3)), perSecond: Math.round(done / dSeconds) },
+      loadAverage: [Number(loadBefore.toFixed(2)), Number(os.loadavg()[0].toFixed(2))],
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -201,7 +205,9 @@ async function main(): Promise<void> {
     venues: 5000,
     note:
       'Client and listener in one process over 127.0.0.1. An ACK is written only after the append promise resolved (row committed). ' +
-      'FULL fsyncs the WAL at every group commit (survives power loss); NORMAL survives a process kill. dispatch = VenueDispatcher next(512) + complete() for each message after the intake.',
+      'FULL fsyncs the WAL at every group commit (survives power loss); NORMAL survives a process kill. ' +
+      'inFlightPerConnection 1 = strict MLLP (next message only after the ACK): throughput is then bound by commit latency (fsync) × 8 connections. ' +
+      'The machine is shared (see loadAverage): figures vary run to run. dispatch = VenueDispatcher next(512) + complete() for each message after the intake.',
     runs,
   };
   if (process.argv[3] !== undefined) return; // partial run: printed only
