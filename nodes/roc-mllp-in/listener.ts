@@ -265,6 +265,21 @@ export class MllpListener {
       orderingKey: accepted ? intake.admission?.orderingKey : undefined,
       ignored: !accepted || intake.ignored,
     };
+    // Index fields the journal cannot hold (absurdly long header values) make the message
+    // unusable: refuse it for good (AR, the field named) instead of a CE the GAP would resend forever.
+    const tooLong = ([['sendingApplication', 'MSH-3', 200], ['sendingFacility', 'MSH-4', 200], ['controlId', 'MSH-10', 200], ['orderingKey', 'PV1-19', 200], ['event', 'MSH-9', 40], ['charset', 'MSH-18', 40]] as const).filter(
+      ([k, , max]) => typeof input[k] === 'string' && (input[k] as string).length > max,
+    );
+    if (tooLong.length) {
+      for (const [k] of tooLong) delete input[k];
+      delete input.controlId;
+      delete input.orderingKey;
+      input.ignored = true;
+      if (accepted) this.stats.rejected++;
+      const [, field, max] = tooLong[0];
+      const [seg, num] = field.split('-');
+      intake = { ...intake, ackCode: 'AR', ignored: false, issues: [ISSUE('207', `${field} dépasse ${max} caractères`, { segment: seg, sequence: 1, field: Number(num) })] };
+    }
     const stored: Promise<Stored | undefined> = this.dispatcher.accept(input).then(
       (s) => s,
       () => {

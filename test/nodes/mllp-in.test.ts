@@ -325,6 +325,19 @@ describe('bad input: the right NACK, the raw bytes stored, the listener still up
     expect(row.size).toBeLessThanOrEqual(4096);
   }, 90000);
 
+  it('a header value too long for the journal index is refused for good (AR naming the field), not CE', async () => {
+    const { connect } = await load();
+    const peer = await connect();
+    const longId = 'L'.repeat(250);
+    peer.send(adt(longId, '250100490'));
+    peer.send(adt('AFTER-LONG', '250100491'));
+    const acks = await peer.waitAcks(2);
+    expect(acks[0].code).toBe('AR');
+    expect(acks[0].controlId).toBe(longId);
+    expect(acks[0].errors.join()).toMatch(/MSH\^1\^10.*MSH-10 dépasse 200/);
+    expect(acks[1]).toMatchObject({ code: 'AA', controlId: 'AFTER-LONG' });
+  });
+
   it('refuses connections beyond the limit and keeps serving the others', async () => {
     const { connect } = await load({ maxConnections: 1 });
     const a = await connect();
