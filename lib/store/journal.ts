@@ -227,6 +227,8 @@ export interface Journal {
    * each ordering key is given: a later message waits while an earlier one is QUEUED, SENT or ERROR.
    */
   take(destination: string, limit?: number, now?: Date): Promise<OutboundRecord[]>;
+  /** SENT → QUEUED for a destination whose sender (re)starts; returns how many. */
+  recoverOutbound(destination: string): Promise<number>;
   acked(id: number): Promise<void>;
   /** SENT → QUEUED with backoff, or ERROR once maxAttempts is reached. */
   sendFailed(id: number, reason: string, now?: Date): Promise<OutboundRecord>;

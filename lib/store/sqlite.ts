@@ -46,6 +46,12 @@ export interface SqliteJournalOptions {
   maxAttempts?: number;
   /** Outbound backoff: default 1 s × 2^(n-1), at most 5 min. */
   backoff?: Backoff;
+  /**
+   * Put outbound messages left SENT back in the queue when opening (default true). A second journal
+   * instance on a file whose sender is alive should pass false (it would make those messages go
+   * out twice); the sender then calls recoverOutbound(destination) when it starts.
+   */
+  recoverSentOnOpen?: boolean;
   /** WAL pages before an automatic checkpoint (SQLite default 1000 = 4 MiB). */
   autocheckpointPages?: number;
   /** Clock, for tests. */
@@ -248,7 +254,7 @@ export class SqliteJournal implements Journal {
         throw new JournalError(`journal schema ${v.v} is newer than this code (${SCHEMA_VERSION})`, 'STORAGE');
       }
       // Outbound messages SENT when the process stopped have an unknown fate: send them again.
-      this.db.prepare("UPDATE outbound SET state = 'QUEUED' WHERE state = 'SENT'").run();
+      if (options.recoverSentOnOpen !== false) this.db.prepare("UPDATE outbound SET state = 'QUEUED' WHERE state = 'SENT'").run();
     } catch (e) {
       this.db.close();
       throw e;
@@ -297,6 +303,7 @@ export class SqliteJournal implements Journal {
          ORDER BY o.id LIMIT ?`,
       ),
       outSent: p("UPDATE outbound SET state = 'SENT', attempts = attempts + 1, sent_at = ?, updated_at = ? WHERE id = ?"),
+      outRecover: p("UPDATE outbound SET state = 'QUEUED', updated_at = ? WHERE destination = ? AND state = 'SENT'"),
       outAcked: p("UPDATE outbound SET state = 'ACKED', acked_at = ?, updated_at = ? WHERE id = ? AND state = 'SENT'"),
       outRetry: p(
         "UPDATE outbound SET state = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'SENT'",
@@ -636,6 +643,14 @@ export class SqliteJournal implements Journal {
         this.s.outSent.run(t, t, r.id);
         return outboundFromRow({ ...r, state: 'SENT', attempts: (r.attempts as number) + 1, sent_at: t, updated_at: t });
       });
+    });
+  }
+
+  /** SENT → QUEUED for one destination (its sender restarted: the fate of those sends is unknown). */
+  recoverOutbound(destination: string): Promise<number> {
+    return this.write(() => {
+      const now = this.now();
+      return this.s.outRecover.run(now, destination).changes;
     });
   }
 

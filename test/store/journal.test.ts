@@ -416,6 +416,23 @@ describe('outbound queue', () => {
   });
 });
 
+describe('outbound recovery with two journal instances on one file', () => {
+  it('an instance opened with recoverSentOnOpen: false leaves the live sender alone; recoverOutbound requeues one destination', async () => {
+    const file = path.join(dir, 'journal.db');
+    const sender = journal({ file });
+    const a = await sender.enqueue({ destination: 'gap:1', orderingKey: 'PV1-19:250100421', payload: Buffer.from('MSA|AA|1') });
+    const b = await sender.enqueue({ destination: 'gap:2', orderingKey: 'PV1-19:250100421', payload: Buffer.from('MSA|AA|2') });
+    await sender.take('gap:1');
+    await sender.take('gap:2');
+    const listener = journal({ file, recoverSentOnOpen: false });
+    expect((await listener.getOutbound(a.id))!.state).toBe('SENT');
+    await sender.acked(a.id); // the ACK still lands
+    expect(await sender.recoverOutbound('gap:2')).toBe(1);
+    expect((await sender.getOutbound(b.id))!.state).toBe('QUEUED');
+    expect((await sender.getOutbound(a.id))!.state).toBe('ACKED');
+  });
+});
+
 describe('dossiers, engagements and service exchanges', () => {
   it('keeps the latest msg.roc per venue and the engagement numbers; records exchanges', async () => {
     const file = path.join(dir, 'journal.db');
