@@ -144,7 +144,11 @@ function bridgeFlow(): { file?: string; description: string } {
         'flows/roc-bridge.json (the shipped main flow) with the embedded AMC simulator answering at once (ROC_SIMULATOR_LATENCY=instant): the online chain behind the listener runs, but against an instant simulator',
     };
   }
-  return { file: BENCH_FLOW, description: 'bench/flows/mllp-ingest.json (ROC_FLOW_FILE): roc-mllp-in alone, each journaled message completed at once; measures ingest only' };
+  return {
+    file: BENCH_FLOW,
+    description:
+      'bench/flows/mllp-ingest.json (ROC_FLOW_FILE): roc-mllp-in alone with the settings of the shipped "GAP HL7 (MLLP)" tab, its output wired back to its input so each committed message is completed (DONE) at once; measures ingest, not the online chain',
+  };
 }
 
 /** `synchronous`: the journal's SQLite mode, set in a copy of the bench flow (FULL is the node's default). */
@@ -167,6 +171,7 @@ async function startBridge(synchronous: 'FULL' | 'NORMAL' = 'FULL'): Promise<Sta
         ROC_PORT: '0',
         ROC_USER_DIR: userDir,
         ROC_LOG_LEVEL: process.env.ROC_LOG_LEVEL ?? 'warn',
+        ROC_MLLP_HOST: '127.0.0.1',
         ROC_MLLP_PORT: String(port),
         ROC_SIMULATOR_LATENCY: 'instant',
         ...(flow.file ? { ROC_FLOW_FILE: flow.file } : {}),
