@@ -74,7 +74,7 @@ afterEach(async () => {
 
 const envFor = (port: number | string) => ({ ROC_MLLP_PORT: String(port), ROC_USER_DIR: dir, ROC_DEV_CERT_DIR: path.join(dir, 'certs') });
 
-it('a day of admissions: every message acknowledged with MSA-2 = MSH-10, processed, admissions through annuaire → IDB', async () => {
+it('a day of admissions: every message acknowledged with MSA-2 = MSH-10 (original and enhanced mode), processed, admissions through annuaire → IDB', async () => {
   rt = await startRuntimeProcess(envFor(0), 60000);
   const port = mllpPortOf(rt);
   const journal = path.join(dir, 'roc-journal.sqlite');
@@ -87,10 +87,21 @@ it('a day of admissions: every message acknowledged with MSA-2 = MSH-10, process
   // the simulator matched each ACK by MSA-2: every control id it sent got its own
   expect(sim.journal().map((e) => e.controlId).sort()).toEqual(messages.map((m) => m.controlId).sort());
 
+  // a GAP asking for enhanced acknowledgements (MSH-15/16 = AL): CA, then AA
+  const enhanced = [...gapDay({ messages: 40, venues: 4, seed: 12, ackMode: 'enhanced', controlIdPrefix: 'ENH' })];
+  const sim2 = new GapSimulator({ port, connections: 1, window: 4 });
+  const stats2 = await sim2.run(enhanced);
+  expect(stats2.byCode).toEqual({ CA: enhanced.length });
+  // the simulator's run() settles on the last CA; the AA that follows it is recorded in its journal
+  await new Promise((r) => setTimeout(r, 300));
+  expect(sim2.journal().map((e) => e.applicationAck)).toEqual(enhanced.map(() => 'AA'));
+  expect(stats2.unmatchedAcks).toBe(0);
+
   await drained(journal);
+  const all = [...messages, ...enhanced];
   const rows = query<{ control_id: string; event: string; state: string; okey: string }>(journal, 'SELECT control_id, event, state, okey FROM inbound ORDER BY id');
-  expect(rows).toHaveLength(messages.length);
-  expect(rows.map((r) => r.control_id).sort()).toEqual(messages.map((m) => m.controlId).sort());
+  expect(rows).toHaveLength(all.length);
+  expect(rows.map((r) => r.control_id).sort()).toEqual(all.map((m) => m.controlId).sort());
   for (const r of rows) expect(['DONE', 'IGNORED']).toContain(r.state);
 
   // every admission (all carry an AMC) asked the directory; those whose AMC is in ROC asked IDB
