@@ -52,6 +52,11 @@ export interface SqliteJournalOptions {
    * out twice); the sender then calls recoverOutbound(destination) when it starts.
    */
   recoverSentOnOpen?: boolean;
+  /**
+   * How long an MSH-10 stays taken for its sender, in ms. Default: forever. With a window, a
+   * sender that restarts its counter after that time is not taken for a duplicate.
+   */
+  duplicateWindowMs?: number;
   /** WAL pages before an automatic checkpoint (SQLite default 1000 = 4 MiB). */
   autocheckpointPages?: number;
   /** Clock, for tests. */
@@ -214,6 +219,7 @@ export class SqliteJournal implements Journal {
   private readonly maxAttempts: number;
   private readonly backoff: Backoff;
   private readonly now: () => number;
+  private readonly duplicateWindowMs: number | undefined;
   private queue: PendingWrite[] = [];
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private closed = false;
@@ -237,6 +243,7 @@ export class SqliteJournal implements Journal {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.backoff = options.backoff ?? { baseMs: 1000, factor: 2, maxMs: 300_000 };
     this.now = options.now ?? Date.now;
+    this.duplicateWindowMs = options.duplicateWindowMs;
     if (this.file !== ':memory:') mkdirSync(path.dirname(path.resolve(this.file)), { recursive: true });
     this.db = new Database(this.file);
     try {
@@ -261,7 +268,8 @@ export class SqliteJournal implements Journal {
     }
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
-      dedup: p('SELECT id, state FROM inbound WHERE dedup = ?'),
+      dedup: p('SELECT id, state, received_at FROM inbound WHERE dedup = ?'),
+      retireDedup: p('UPDATE inbound SET dedup = NULL WHERE id = ?'),
       isHeld: p('SELECT 1 AS h FROM held_keys WHERE okey = ?'),
       insert: p(
         `INSERT INTO inbound (received_at, channel, sending_app, sending_facility, control_id, event, charset, okey, size, dedup, duplicate_of, resend_of, state, updated_at, raw)
@@ -422,7 +430,11 @@ export class SqliteJournal implements Journal {
   private insertInbound(row: Row): Stored {
     let duplicateOf: number | undefined;
     if (row.dedup) {
-      const prior = this.s.dedup.get(row.dedup) as { id: number } | undefined;
+      let prior = this.s.dedup.get(row.dedup) as { id: number; received_at: number } | undefined;
+      if (prior && this.duplicateWindowMs !== undefined && (row.received_at as number) - prior.received_at > this.duplicateWindowMs) {
+        this.s.retireDedup.run(prior.id); // outside the window: the control id is free again
+        prior = undefined;
+      }
       if (prior) {
         duplicateOf = prior.id;
         row = { ...row, dedup: null, duplicate_of: prior.id, state: 'DUPLICATE' };

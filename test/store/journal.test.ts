@@ -149,6 +149,21 @@ describe('duplicates (same sender, same MSH-10)', () => {
   });
 });
 
+describe('duplicate window', () => {
+  it('with duplicateWindowMs, a control id reused after the window is a new message', async () => {
+    let clock = Date.parse('2026-03-02T08:00:00Z');
+    const j = journal({ now: () => clock, duplicateWindowMs: 7 * 86400_000 });
+    const first = await j.append(adt('CTR-000001', VENUE_A));
+    clock += 86400_000;
+    expect((await j.append(adt('CTR-000001', VENUE_A))).duplicate).toBe(true);
+    clock += 30 * 86400_000; // the GAP was reinstalled and restarted its counter
+    const reused = await j.append(adt('CTR-000001', VENUE_B));
+    expect(reused).toMatchObject({ duplicate: false, state: 'RECEIVED' });
+    expect(reused.id).not.toBe(first.id);
+    expect((await j.append(adt('CTR-000001', VENUE_B))).id).toBe(reused.id);
+  });
+});
+
 describe('per-venue order', () => {
   it('with interleaved venues, one message per venue at a time, each venue in arrival order, venues independent', async () => {
     const j = journal();
