@@ -270,12 +270,19 @@ export class MllpAnswerSender extends EventEmitter {
     }
   }
 
-  /** Wakes the pump when the earliest retry (backoff) is due. */
+  /**
+   * Wakes the pump when the earliest retry (backoff) is due. Answers already due but not taken wait
+   * behind their venue's head (in flight or in error): an ACK, a resend or a cancel pumps again,
+   * no polling needed.
+   */
   private async scheduleWake(): Promise<void> {
     const queued = await this.journal.browseOutbound({ destination: this.destination, states: ['QUEUED'], limit: 1000 });
-    if (this.closed || queued.length === 0) return;
-    const next = Math.min(...queued.map((r) => Date.parse(r.nextAttemptAt)));
-    const delay = Math.min(60_000, Math.max(5, next - Date.now() + 5));
+    if (this.closed) return;
+    const now = Date.now();
+    const later = queued.map((r) => Date.parse(r.nextAttemptAt)).filter((t) => t > now);
+    if (later.length === 0) return;
+    const next = Math.min(...later);
+    const delay = Math.min(60_000, Math.max(5, next - now + 5));
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeTimer = setTimeout(() => {
       this.wakeTimer = undefined;
@@ -321,7 +328,11 @@ export class MllpAnswerSender extends EventEmitter {
     if (ack.code === 'AA' || ack.code === 'CA') {
       clearTimeout(f.timer);
       this.inflight.delete(ack.controlId);
-      this.journal.acked(f.record.id).then(
+      const committed = this.journal.acked(f.record.id);
+      // The next take joins the same group commit as the ACK (one fsync per answer, not two): it
+      // is queued after it, so it already sees the venue's head ACKED.
+      void this.pump();
+      committed.then(
         () => this.settled({ kind: 'acked', record: { ...f.record, state: 'ACKED' }, ackCode: ack.code, controlId: f.controlId }),
         (e: Error) => this.journalRace(e, f),
       );
