@@ -63,7 +63,7 @@ function readAnswer(text: string): Got {
 class ScriptedGap {
   readonly frames: Got[] = [];
   private server?: net.Server;
-  private readonly sockets = new Set<net.Socket>();
+  readonly sockets = new Set<net.Socket>();
   port = 0;
   /** Frames received for a venue while an earlier frame of that venue was still unacknowledged. */
   overtakes = 0;
@@ -392,6 +392,68 @@ describe('roc-mllp-out: delivery to the GAP', () => {
       expect(gap.frames).toHaveLength(2);
       expect(gap.frames[0].controlId).toBe(gap.frames[1].controlId);
       expect(c.ok[0].roc.gapAnswer).toMatchObject({ state: 'ACKED', attempts: 2 });
+    } finally {
+      await helper.unload();
+      await gap.stop();
+    }
+  });
+});
+
+describe('roc-mllp-out: error queue and ACK matching', () => {
+  it('cancelling an answer in the error queue lets its venue flow on', async () => {
+    const gap = new ScriptedGap((g) => (g.tag === 'bloquee' ? 'AE' : 'AA'));
+    const port = await gap.start();
+    try {
+      await helper.load([mllpOutNode], flow(port, { maxAttempts: 2 }));
+      const c = collect();
+      input(dossier('VB07001', 'bloquee'));
+      await c.until(() => c.err.length === 1, 'the error queue');
+      input(dossier('VB07001', 'derriere'));
+      const id = c.err[0].roc.gapAnswer.id;
+      await helper.request().post(`/roc/outbound/cancel/${id}`).expect(200, { id, node: 'out', state: 'CANCELLED' });
+      await c.until(() => c.ok.length === 1, 'the answer behind');
+      expect(c.ok[0].roc.idb.requestId).toBe('derriere');
+      expect(gap.frames.map((g) => g.tag)).toEqual(['bloquee', 'bloquee', 'derriere']);
+      await helper.unload();
+      const rows = await journalRows(path.join(tmp, 'journal.sqlite'));
+      expect(rows.map((r) => r.state)).toEqual(['CANCELLED', 'ACKED']);
+    } finally {
+      await helper.unload();
+      await gap.stop();
+    }
+  });
+
+  it('an ACK whose MSA-2 is not the MSH-10 sent settles nothing: the answer is resent and settled by its own ACK', async () => {
+    const gap = new ScriptedGap((_g, n) => (n === 1 ? 'none' : 'AA'));
+    const port = await gap.start();
+    try {
+      await helper.load([mllpOutNode], flow(port, { ackTimeout: 0.4 }));
+      const c = collect();
+      input(dossier('VB08001', 'unique'));
+      await eventually(() => gap.frames.length === 1, 'the first frame');
+      // a stray ACK for another message arrives on the connection right after the answer
+      const sock = [...gap.sockets][0];
+      const stray = buildAck({ sendingApplication: 'ROC_BRIDGE', sendingFacility: '', receivingApplication: 'GAP', receivingFacility: '', controlId: 'RBAUTRE0001', charset: 'utf8' }, { code: 'AA' });
+      sock.write(frame(stray.bytes));
+      await c.until(() => c.ok.length === 1, 'the real ACK');
+      expect(gap.frames).toHaveLength(2); // resent after the timeout: the stray ACK did not count
+      expect(c.ok[0].roc.gapAnswer).toMatchObject({ state: 'ACKED', attempts: 2, controlId: gap.frames[0].controlId });
+    } finally {
+      await helper.unload();
+      await gap.stop();
+    }
+  });
+
+  it('with one output, answers in the error queue leave by output 1 with state ERROR', async () => {
+    const gap = new ScriptedGap(() => 'AE');
+    const port = await gap.start();
+    try {
+      await helper.load([mllpOutNode], flow(port, { maxAttempts: 1, outputs: 1, wires: [['ok']] }));
+      const c = collect();
+      input(dossier('VB09001', 'seule-sortie'));
+      await c.until(() => c.ok.length === 1, 'the error on output 1');
+      expect(c.ok[0].roc.gapAnswer).toMatchObject({ state: 'ERROR', attempts: 1 });
+      expect(c.ok[0].roc.gapAnswer.error).toMatch(/^ACK AE/);
     } finally {
       await helper.unload();
       await gap.stop();
