@@ -38,7 +38,7 @@ export interface SqliteJournalOptions {
   file: string;
   /** Default FULL (see the file comment). */
   synchronous?: 'FULL' | 'NORMAL';
-  /** Extra wait before a batch commits, in ms. 0 (default): commit at the end of the event-loop turn. */
+  /** Extra wait before a batch commits, in ms. 0 (default): commit after the next poll phase (no timer delay). */
   windowMs?: number;
   /** A batch commits at once when it reaches this many writes. Default 2000. */
   maxBatch?: number;
@@ -349,7 +349,14 @@ export class SqliteJournal implements Journal {
       this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
       if (this.queue.length >= this.maxBatch) this.flush();
       else if (!this.timer) {
-        this.timer = this.windowMs > 0 ? setTimeout(() => this.flush(), this.windowMs) : setImmediate(() => this.flush());
+        // windowMs 0: commit after one more poll phase (two setImmediate hops), so frames that
+        // other sockets deliver in the same burst join the batch (strict MLLP senders: 8 of 8).
+        this.timer =
+          this.windowMs > 0
+            ? setTimeout(() => this.flush(), this.windowMs)
+            : setImmediate(() => {
+                this.timer = setImmediate(() => this.flush());
+              });
       }
     });
   }
