@@ -4,7 +4,7 @@
  * (the row is committed) → VenueDispatcher hands committed messages out, one in processing per
  * venue (ordering key), in arrival order.
  *
- * Bad input never stops the listener: every frame, oversize frame, truncated frame and piece of
+ * Bad input never stops the listener: every frame, oversize frame (its first 4 KiB), truncated frame and piece of
  * non-blank garbage is stored raw (state IGNORED, never processed) and answered with an AR/CR
  * whose ERR names the place. Only a frame cut by the peer closing its connection cannot be
  * answered (it is stored, nobody is left to answer).
