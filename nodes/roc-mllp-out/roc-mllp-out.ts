@@ -126,6 +126,8 @@ export = function register(RED: NodeAPI): void {
     try {
       this.journal = openSqliteJournal({
         file,
+        // Other senders may be live on this file: only this destination is recovered (sender.start()).
+        recoverSentOnOpen: false,
         maxAttempts: Math.round(num(def.maxAttempts, 5, 1, 100)),
         backoff: { baseMs: num(def.retryBase, 2, 0.01, 3600) * 1000, factor: 2, maxMs: num(def.retryMax, 300, 0.01, 86400) * 1000 },
       });

@@ -11,7 +11,9 @@
  *   so a venue's next answer waits while the previous one is QUEUED, SENT or in ERROR (an answer in
  *   the error queue holds its venue until it is resent or cancelled). Several venues may be in
  *   flight at once when `window` > 1 (default 1: strict one-at-a-time MLLP).
- * - Restart: SENT rows left by a stopped process are QUEUED again by the journal when it opens.
+ * - Restart: the answers this destination left SENT are QUEUED again when the sender starts
+ *   (`recoverOutbound`); the node opens its journal with `recoverSentOnOpen: false` so that it never
+ *   requeues the in-flight answers of another live sender on the same file.
  *
  * Nothing here logs; error texts stored in the journal hold codes only (MSA-1, ERR-3), never the
  * GAP's free text nor patient data.
@@ -140,8 +142,20 @@ export class MllpAnswerSender extends EventEmitter {
     return this.connected;
   }
 
-  /** Connects and starts sending what the queue holds (answers left by a previous run included). */
+  /**
+   * Connects and starts sending what the queue holds. Answers this destination left SENT (a
+   * previous run stopped before their ACK) are queued again first: queued before any take, the
+   * recovery commits ahead of it.
+   */
   start(): void {
+    this.journal.recoverOutbound(this.destination).then(
+      (n) => {
+        if (n > 0) this.emit('change');
+      },
+      (e: Error) => {
+        if (!this.closed) this.emit('fault', e);
+      },
+    );
     this.connect();
   }
 
