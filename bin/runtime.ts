@@ -57,6 +57,9 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
   // The GAP MLLP listener (HL7 v2 PAM-FR); 0 = any free port (printed at start).
   process.env.ROC_MLLP_PORT ||= '2575';
   process.env.ROC_MLLP_HOST ||= process.env.ROC_HOST || '127.0.0.1';
+  // Where the GAP listens for the bridge's answers (HL7 with a ZRC segment, roc-mllp-out).
+  process.env.ROC_GAP_ANSWER_HOST ||= '127.0.0.1';
+  process.env.ROC_GAP_ANSWER_PORT ||= '2576';
 
   if (settings.usingDevelopmentSecret) {
     log('WARNING: ROC_CREDENTIAL_SECRET is not set: flow credentials are encrypted with the DEVELOPMENT secret.');

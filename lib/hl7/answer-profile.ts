@@ -63,8 +63,9 @@ export const SERVICE_FOR_MEANING: Readonly<Record<string, AnswerService>> = {
 };
 
 /** Services that can be answered, in the order they are looked for when nothing says which. */
-export type AnswerService = 'idb' | 'sim' | 'clc' | 'del';
-export const ANSWER_SERVICES: readonly AnswerService[] = ['idb', 'sim', 'clc', 'del'];
+export type AnswerService = 'annuaire' | 'idb' | 'sim' | 'clc' | 'del';
+/** The directory is answerable too: an AMC unknown or outside ROC is news the GAP needs. */
+export const ANSWER_SERVICES: readonly AnswerService[] = ['annuaire', 'idb', 'sim', 'clc', 'del'];
 
 /** The flat facts a ZRC is written from (answer.ts extracts them from msg.roc). */
 export interface AnswerFacts {

@@ -122,6 +122,25 @@ describe('answer to the GAP: message layout', () => {
     expect(m.segments).toHaveLength(5); // the | in the label did not split the segment
   });
 
+  it('an admission whose AMC is outside ROC is answered with the directory KO (no IDB was possible)', () => {
+    const annuaire = {
+      ...base,
+      service: 'annuaire' as const,
+      status: 'KO' as const,
+      technical: false,
+      fromCache: false,
+      stale: false,
+      amc: { numeroAmc: '0050341278', nom: 'Caisse Mutualiste des Hautes-Alpes', enRoc: false },
+      messages: [{ code: 'BR-NOT-ROC', groupe: 'DROITS', severite: 'ERREUR' as const, libelle: 'Organisme complémentaire hors ROC', action: 'FACTURER_PATIENT' as const }],
+      reason: 'Organisme complémentaire hors ROC',
+    };
+    const a = buildAnswer({ admission: A01, annuaire }, { now: NOW });
+    const { zrc } = read(a.text);
+    expect([zrc(1), zrc(2), zrc(3)]).toEqual(['ANNUAIRE', 'KO', 'N']);
+    expect(zrc(17)).toBe('Organisme complémentaire hors ROC');
+    expect(zrc(18)).toBe('FACTURER_PATIENT');
+  });
+
   it('technical KO: flag Y, the technical reason, action REESSAYER', () => {
     const a = buildAnswer({ admission: A01, idb: IDB_TECH }, { now: NOW });
     const { zrc } = read(a.text);
