@@ -10,6 +10,7 @@ const BENCHES: Record<string, string> = {
   'online-chain': 'online-chain.js',
   'hl7-parse': 'hl7-parse.js',
   desk: 'desk.js',
+  journal: 'journal.js',
   'mllp-ingest': 'mllp-ingest.js',
 };
 
