@@ -54,6 +54,12 @@ export interface ListenerOptions {
   idleTimeoutMs?: number;
   /** Messages in processing at once, over all venues (default 100). */
   maxInFlight?: number;
+  /**
+   * A message handed to the flow that has not come back (complete/fail) within this time is
+   * failed, so its venue is HELD (visible, releasable) instead of silently busy forever — e.g. a
+   * branch of the flow that forgot to wire the feedback (ms, default 300 000; 0 = never).
+   */
+  processingTimeoutMs?: number;
   /** Journal channel name (default `mllp:<port>`). */
   channel?: string;
   /** Our MSH-3/MSH-4 when the original had no receiving ones. */
@@ -118,6 +124,8 @@ export class MllpListener {
   private server?: net.Server;
   private readonly conns = new Set<Conn>();
   private readonly inFlight = new Map<number, string | undefined>();
+  private readonly inFlightSince = new Map<number, number>();
+  private sweepTimer?: NodeJS.Timeout;
   private closed = false;
   private pumping = false;
   private readonly intakeOptions: IntakeOptions;
@@ -182,6 +190,11 @@ export class MllpListener {
     });
     this.server.on('error', (e) => this.onError(`écoute MLLP : ${(e as NodeJS.ErrnoException).code ?? 'erreur'}`));
     if (this.options.channel === undefined) this.channel = `mllp:${this.port}`;
+    const timeoutMs = o.processingTimeoutMs ?? 300_000;
+    if (timeoutMs > 0) {
+      this.sweepTimer = setInterval(() => this.sweep(timeoutMs), Math.max(50, Math.min(10_000, timeoutMs / 4)));
+      this.sweepTimer.unref();
+    }
     this.pump();
     return loaded;
   }
@@ -315,6 +328,7 @@ export class MllpListener {
           if (records.length === 0 || this.closed) break;
           for (const r of records) {
             this.inFlight.set(r.id, r.orderingKey);
+            this.inFlightSince.set(r.id, Date.now());
             this.stats.dispatched++;
             const intake = receive(r.raw ?? Buffer.alloc(0), this.intakeOptions);
             const rec = { ...r };
@@ -348,6 +362,7 @@ export class MllpListener {
     if (!this.inFlight.has(journalId)) throw new Error(`message ${journalId} du journal n’est pas en traitement ici`);
     const key = this.inFlight.get(journalId) ?? `#${journalId}`;
     this.inFlight.delete(journalId);
+    this.inFlightSince.delete(journalId);
     await Promise.all(exchanges.map((x) => this.journal.recordExchange({ ...x, orderingKey: key })));
     await this.dispatcher.complete(journalId, state);
     this.stats.completed++;
@@ -358,6 +373,7 @@ export class MllpListener {
   async fail(journalId: number, reason: string): Promise<{ heldKey?: string; waiting: number }> {
     if (!this.inFlight.has(journalId)) throw new Error(`message ${journalId} du journal n’est pas en traitement ici`);
     this.inFlight.delete(journalId);
+    this.inFlightSince.delete(journalId);
     const r = await this.dispatcher.fail(journalId, reason);
     this.stats.failed++;
     this.pump();
@@ -374,10 +390,24 @@ export class MllpListener {
     return ids;
   }
 
+  /** Fails the messages whose processing outlived `processingTimeoutMs` (see the option). */
+  private sweep(timeoutMs: number): void {
+    const now = Date.now();
+    for (const [id, since] of this.inFlightSince) {
+      if (now - since < timeoutMs) continue;
+      const reason = `aucun retour du flux en ${Math.round(timeoutMs / 1000)} s (message ${id}) : venue suspendue, à libérer après vérification`;
+      this.fail(id, reason).then(
+        () => this.onError(reason),
+        () => undefined,
+      );
+    }
+  }
+
   /** Stops listening, destroys the sockets, then closes the journal (pending commits are flushed). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const c of this.conns) c.socket.destroy();
     this.conns.clear();
     if (this.server) await new Promise<void>((resolve) => this.server!.close(() => resolve()));

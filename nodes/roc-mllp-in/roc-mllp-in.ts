@@ -107,6 +107,7 @@ export = function register(RED: NodeAPI): void {
         maxConnections: Math.max(1, num(def.maxConnections, 50)),
         idleTimeoutMs: num(def.idleTimeout, 300) * 1000,
         maxInFlight: Math.max(1, num(def.maxInFlight, 100)),
+        processingTimeoutMs: Math.max(0, num(def.processingTimeout, 300)) * 1000,
         application: 'ROC-BRIDGE',
         tls: tlsOn
           ? {

@@ -415,6 +415,22 @@ describe('per-venue order, hold and release', () => {
     expect(rows("SELECT state FROM inbound WHERE control_id = 'SKIP-1'")).toEqual([{ state: 'SKIPPED' }]);
   });
 
+  it('a message the flow never gives back is failed after the processing timeout: its venue is held, not busy forever', async () => {
+    const { connect, outputs } = await load({ processingTimeout: '0.3' });
+    const peer = await connect();
+    peer.send(adt('LOST-1', '720000001'));
+    peer.send(adt('LOST-2', '720000001'));
+    peer.send(adt('OTHER-1', '720000002'));
+    await peer.waitAcks(3);
+    await waitFor(() => outputs.length >= 2, 'first of each venue out');
+    // nobody completes LOST-1: after the timeout its venue is held, LOST-2 waits, the rest flowed
+    await waitFor(() => rows("SELECT 1 FROM held_keys WHERE okey = 'PV1-19:720000001'").length === 1, 'held after timeout');
+    expect(rows("SELECT state FROM inbound WHERE control_id = 'LOST-1'")).toEqual([{ state: 'FAILED' }]);
+    expect(outputs.map((m) => m.hl7.controlId)).not.toContain('LOST-2');
+    const held = await helper.request().get('/roc/journal/held').expect(200);
+    expect(JSON.stringify(held.body)).toMatch(/aucun retour du flux/);
+  });
+
   it('feedback for a message this listener is not processing goes to catch nodes', async () => {
     await helper.load([mllpInNode, catchNode], [...flow(), { id: 'c', type: 'catch', z: 't', x: 100, y: 200, scope: ['in'], wires: [['caught']] }, { id: 'caught', type: 'helper', z: 't', x: 300, y: 200, wires: [] }]);
     const caught = new Promise<any>((r) => helper.getNode('caught').on('input', r));
