@@ -203,6 +203,8 @@ interface RunResult {
   serverCpuSeconds: number;
   serverCpuMicrosecondsPerMessage: number;
   loadGeneratorCpuSeconds: number;
+  /** CPU seconds per wall second: ≈ 1 means that process kept a whole core busy (it set the pace). */
+  coresBusy: { server: number; loadGenerator: number };
   /** CPU the rest of the machine used during the run (busy CPU minus server and generator): the noise. */
   otherProcessesCpuSeconds: number;
   loadavgBefore: number[];
@@ -293,6 +295,7 @@ async function drive(port: number, connections: number, window: number, messages
     serverCpuSeconds: round(cpu),
     serverCpuMicrosecondsPerMessage: Math.round((cpu * 1e6) / messages),
     loadGeneratorCpuSeconds: round((me.user + me.system) / 1e6),
+    coresBusy: { server: round(cpu / seconds), loadGenerator: round((me.user + me.system) / 1e6 / seconds) },
     otherProcessesCpuSeconds: round(Math.max(0, busy - cpu - (me.user + me.system) / 1e6)),
     loadavgBefore,
   };
@@ -452,6 +455,12 @@ export async function runMllpIngest(messages = Number(process.argv[2] ?? process
       'node-hl7-server': 'node-hl7-server 2.5.0, handler res.sendResponse("AA"), nothing stored; its framing fixed (see nodeHl7ServerAsShipped and bench/mllp-ingest-server.ts)',
       bare: 'net.Server + lib/hl7 MllpDeframer + constant AA ACK (MSA-2 copied from MSH-10 by byte scan), nothing parsed or stored: the floor',
     },
+    notes: [
+      'ACK latency: from the last send of a message to its ACK as the simulator saw it (Date.now(), 1 ms resolution), window of unacknowledged messages included.',
+      'coresBusy ≈ 1 for the load generator (bare, node-hl7-server runs): those servers were faster than one GapSimulator process can drive them, so their rates, and the ratios against them, are lower bounds of what they could take; coresBusy ≈ 1 for the bridge: the bridge set the pace.',
+      'The bridge also dispatches each committed message to its (bench) flow and records its completion in the journal, which the two other servers do not do.',
+      'Each bridge run ends with the runtime stopped and its journal reopened read-only: journal.inboundRows must equal the messages acknowledged (warm-up included).',
+    ],
     results,
     ratios,
     nodeHl7ServerAsShipped: probe,
