@@ -457,7 +457,7 @@ export async function runMllpIngest(messages = Number(process.argv[2] ?? process
     },
     notes: [
       'ACK latency: from the last send of a message to its ACK as the simulator saw it (Date.now(), 1 ms resolution), window of unacknowledged messages included.',
-      'coresBusy ≈ 1 for the load generator (bare, node-hl7-server runs): those servers were faster than one GapSimulator process can drive them, so their rates, and the ratios against them, are lower bounds of what they could take; coresBusy ≈ 1 for the bridge: the bridge set the pace.',
+      'coresBusy ≈ 1 for the load generator in the bare runs: the floor server was faster than one GapSimulator process can drive it (it used a third of a core), so the bare rate, and the ratios against it, are lower bounds of the floor; node-hl7-server and the bridge kept their core busy: they set the pace.',
       'The bridge also dispatches each committed message to its (bench) flow and records its completion in the journal, which the two other servers do not do.',
       'Each bridge run ends with the runtime stopped and its journal reopened read-only: journal.inboundRows must equal the messages acknowledged (warm-up included).',
     ],
