@@ -219,15 +219,6 @@ async function runSim(sim: GapSimulator, messages: Iterable<import('../simulator
   let last = -1;
   let lastAt = Date.now();
   let stalled = false;
-  // GapSimulator defect (simulator/gap.ts): fill() may queue messages on a lane whose pump has
-  // already stopped (its queue and window were empty), and nothing restarts that pump, so with
-  // several connections the run can stall once that lane holds the whole look-ahead. Until it is
-  // fixed there, restart idle pumps that have queued messages (reaches into the simulator).
-  const inner = sim as unknown as { lanes?: { queue: unknown[]; connected: boolean; pumping: boolean }[]; pump?: (lane: unknown) => Promise<void> };
-  const kick = setInterval(() => {
-    if (!inner.lanes || typeof inner.pump !== 'function') return;
-    for (const l of inner.lanes) if (l.connected && !l.pumping && l.queue.length) void inner.pump.call(sim, l);
-  }, 5);
   const watch = setInterval(() => {
     const acked = sim.stats().acked;
     if (acked !== last) {
@@ -243,7 +234,7 @@ async function runSim(sim: GapSimulator, messages: Iterable<import('../simulator
     return { stats, stalled };
   } finally {
     clearInterval(watch);
-    clearInterval(kick);
+
   }
 }
 

@@ -315,6 +315,7 @@ export class GapSimulator extends EventEmitter {
     const bound = this.opts.connections * Math.max(64, this.opts.window * 4);
     let queued = 0;
     for (const l of this.lanes) queued += l.queue.length;
+    const fed = new Set<Lane>();
     while (queued < bound) {
       const n = this.source.next();
       if (n.done) {
@@ -327,8 +328,12 @@ export class GapSimulator extends EventEmitter {
       const entry: GapJournalEntry = { controlId: msg.controlId, event: msg.event, venue: msg.venue, connection: lane.id, attempts: 0, errors: [], resentAfterDrop: 0, resentAfterCe: 0 };
       this.entries.set(msg.controlId, entry);
       lane.queue.push({ msg, entry });
+      fed.add(lane);
       queued++;
     }
+    // A lane whose pump stopped (its queue was empty, nothing in flight to wake it on an ACK)
+    // must be restarted when another lane's pull feeds it, or it would stall for good.
+    for (const l of fed) if (!l.pumping && l.connected) void this.pump(l);
   }
 
   private connect(lane: Lane): void {

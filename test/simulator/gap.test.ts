@@ -235,6 +235,16 @@ describe('GapSimulator over MLLP against a lib/hl7 ACK server', () => {
   });
 });
 
+describe('many connections, as fast as ACKs allow', () => {
+  it('8 connections with a window: no lane stalls when another lane feeds it (every message acknowledged)', async () => {
+    server = new AckServer();
+    // no rate: lanes drain their queues and stop their pumps; a pull by another lane must wake them
+    const { stats } = await stream({ messages: 3000, venues: 64, seed: 21 }, { connections: 8, window: 32 }, server);
+    expect(stats.byCode).toEqual({ AA: 3000 });
+    expect(stats.unacked).toBe(0);
+  });
+});
+
 describe('GapAnswerListener', () => {
   it('records the messages the bridge sends back and acknowledges each AA', async () => {
     const listener = new GapAnswerListener();
