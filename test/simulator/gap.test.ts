@@ -236,6 +236,9 @@ describe('GapSimulator over MLLP against a lib/hl7 ACK server', () => {
 });
 
 describe('many connections, as fast as ACKs allow', () => {
+  let server: AckServer;
+  afterEach(async () => server.stop());
+
   it('8 connections with a window: no lane stalls when another lane feeds it (every message acknowledged)', async () => {
     server = new AckServer();
     // no rate: lanes drain their queues and stop their pumps; a pull by another lane must wake them
