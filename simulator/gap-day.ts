@@ -22,6 +22,7 @@ import type { Hl7Charset } from '../lib/hl7/profile';
 import { CHARSET_TO_MSH18 } from '../lib/hl7/profile';
 import { encode } from '../lib/hl7/charset';
 import { loadSeed, nirKey, type SeedBeneficiaire } from './seed';
+import { mulberry32 } from '../lib/util/random';
 
 export type GapAckMode = 'original' | 'enhanced';
 
@@ -96,16 +97,7 @@ export const GAP_STRUCTURES: Readonly<Record<string, string>> = {
 const WITH_COVERAGE = new Set(['A05', 'A01', 'A04', 'A08', 'Z99', 'A03']);
 
 /** mulberry32: small, fast, deterministic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** A venue's planned events (the story), built up front: a handful of strings. */
 function story(r: () => number, klass: string): string[] {

@@ -4,6 +4,7 @@
  * median response time of the AMC online services (0.4 s, [confirmed] figure end of 2023).
  * The delay is applied with timers, never by blocking the event loop.
  */
+import { mulberry32 } from '../lib/util/random';
 
 export type LatencyMode = { mode: 'instant' } | { mode: 'fixed'; ms: number } | { mode: 'national'; medianMs?: number };
 
@@ -13,17 +14,7 @@ export const NATIONAL_SIGMA = 0.6;
 /** Upper bound of a national draw, as a multiple of the median (keeps tests and demos sane). */
 export const NATIONAL_CAP_FACTOR = 10;
 
-/** Small deterministic PRNG (mulberry32) for reproducible draws: returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** Check a latency setting; throws an Error naming the problem. */
 export function checkLatency(l: LatencyMode): LatencyMode {

@@ -5,6 +5,7 @@
  */
 import { PNG } from 'pngjs';
 import * as zlib from 'zlib';
+import { mulberry32 } from '../util/random';
 
 export interface Gray {
   width: number;
@@ -224,13 +225,4 @@ export function rotate(src: Gray, degrees: number): Gray {
 }
 
 /** Deterministic PRNG (mulberry32) for reproducible test pages. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
