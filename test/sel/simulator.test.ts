@@ -9,20 +9,9 @@ import type { Facture, RocDossier } from '../../lib/model/dossier';
 import { startSimulator, type RunningSimulator } from '../../simulator/server';
 import seed from '../../simulator/seed/amc-seed.json';
 import { otherPki, pki } from './helpers';
+import type { SeedBeneficiaire } from '../../simulator/seed';
 
-interface SeedBen {
-  id: string;
-  scenario: string;
-  nir: string;
-  cleNir: string;
-  nom: string;
-  prenom: string;
-  dateNaissance: string;
-  rangNaissance: number;
-  numeroAdherent: string;
-  amc: { numeroAmc: string; typeConvention: string; csr: string };
-  attestation: { debutValidite: string; finValidite: string };
-}
+type SeedBen = SeedBeneficiaire & { numeroAdherent: string; amc: { numeroAmc: string; typeConvention: string; csr: string } };
 const BENS = seed.beneficiaires as SeedBen[];
 const ben = (id: string): SeedBen => BENS.find((b) => b.id === id)!;
 
