@@ -6,23 +6,15 @@
  * For reference it also times node-hl7-client's parser (a transitive dev dependency) on the same
  * message when it is installed; hl7-standard, named in design.md, is not installed here.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseEr7 } from '../lib/hl7/er7';
 import { acksFor, receive } from '../lib/hl7/intake';
 import { MllpDeframer, frame } from '../lib/hl7/mllp';
 import { parseAdmission } from '../lib/hl7/pamfr';
+import { ROOT } from './common';
 
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + __dirname);
-    dir = up;
-  }
-  return dir;
-}
 
 interface Result {
   name: string;
@@ -50,7 +42,7 @@ function measure(name: string, unit: string, fn: () => void, ms = 1500): Result 
 }
 
 function main(): void {
-  const root = repoRoot();
+  const root = ROOT;
   const fixture = path.join(root, 'test', 'fixtures', 'hl7', 'pamfr-own-adt-a01-amo-amc-utf8.hl7');
   const isoFixture = path.join(root, 'test', 'fixtures', 'hl7', 'pamfr-own-adt-a01-amo-amc-8859-15.hl7');
   const bytes = readFileSync(fixture);

@@ -16,16 +16,8 @@ import { acksFor, receive } from '../lib/hl7/intake';
 import { FS, MllpDeframer, frame } from '../lib/hl7/mllp';
 import { VenueDispatcher } from '../lib/store/dispatcher';
 import { SqliteJournal } from '../lib/store/sqlite';
+import { ROOT } from './common';
 
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + __dirname);
-    dir = up;
-  }
-  return dir;
-}
 
 interface RunResult {
   synchronous: 'FULL' | 'NORMAL';
@@ -177,7 +169,7 @@ async function run(
 }
 
 async function main(): Promise<void> {
-  const root = repoRoot();
+  const root = ROOT;
   const count = Number(process.argv[2] ?? 100_000);
   const template = readFileSync(path.join(root, 'test', 'fixtures', 'hl7', 'pamfr-own-adt-a01-amo-amc-utf8.hl7'), 'utf8');
   const runs: RunResult[] = [];

@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+import { ROOT } from './common';
 
 // Never leave a simulator or a runtime behind, whatever happens to this process.
 const children = new Set<ChildProcess>();
