@@ -5,12 +5,10 @@
  * the first debug node.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
-import { generateTestPki } from '../../lib/security/pki';
-import { startSimulator, type RunningSimulator } from '../../simulator/server';
 import { GapAnswerListener } from '../../simulator/gap';
+import { startFlowEnv, type FlowEnv } from '../support/flow-env';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const NODES = [
@@ -33,31 +31,18 @@ helper.init(require.resolve('node-red'));
 
 const DIR = path.join(__dirname, '..', '..', 'examples');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
-let sim: RunningSimulator;
-let tmp: string;
+let env: FlowEnv;
 // roc-mllp-out's example answers a GAP listener at ${ROC_GAP_ANSWER_PORT}, its journal in ${ROC_USER_DIR}
 const gapAnswers = new GapAnswerListener();
 
 beforeAll(async () => {
-  const pki = generateTestPki();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-examples-'));
-  for (const [f, v] of [['client.crt', pki.clientCert], ['client.key', pki.clientKey], ['ca.crt', pki.caCert]]) fs.writeFileSync(path.join(tmp, f), v);
-  sim = await startSimulator({ tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true } });
-  Object.assign(process.env, {
-    ROC_ANNUAIRE_URL: sim.annuaireUrl,
-    ROC_CLIENT_CERT: path.join(tmp, 'client.crt'),
-    ROC_CLIENT_KEY: path.join(tmp, 'client.key'),
-    ROC_CA: path.join(tmp, 'ca.crt'),
-    ROC_CLIENT_P12: '',
-    ROC_GAP_ANSWER_PORT: String((await gapAnswers.start()).port),
-    ROC_USER_DIR: tmp,
-  });
+  env = await startFlowEnv('roc-examples-');
+  Object.assign(process.env, { ROC_GAP_ANSWER_PORT: String((await gapAnswers.start()).port), ROC_USER_DIR: env.dir });
 });
 
 afterAll(async () => {
-  await sim.close();
   await gapAnswers.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  await env.close();
 });
 
 afterEach(() => helper.unload());

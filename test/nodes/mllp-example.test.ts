@@ -7,16 +7,15 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import Database from 'better-sqlite3';
 import helper from 'node-red-node-test-helper';
-import { generateTestPki, type TestPki } from '../../lib/security/pki';
+import type { TestPki } from '../../lib/security/pki';
 import { MllpDeframer, frame } from '../../lib/hl7/mllp';
 import { readAck } from '../../simulator/gap';
 import { encodeGapMessage, gapDay } from '../../simulator/gap-day';
-import { startSimulator, type RunningSimulator } from '../../simulator/server';
+import { startFlowEnv, type FlowEnv } from '../support/flow-env';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const NODES = [
@@ -34,34 +33,17 @@ const NODES = [
 
 helper.init(require.resolve('node-red'));
 
+let env: FlowEnv;
 let pki: TestPki;
-let sim: RunningSimulator;
 let tmp: string;
 
 beforeAll(async () => {
-  pki = generateTestPki();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-mllp-ex-'));
-  for (const [f, v] of [
-    ['client.crt', pki.clientCert],
-    ['client.key', pki.clientKey],
-    ['ca.crt', pki.caCert],
-    ['server.crt', pki.serverCert],
-    ['server.key', pki.serverKey],
-  ]) fs.writeFileSync(path.join(tmp, f), v);
-  sim = await startSimulator({ tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true } });
-  Object.assign(process.env, {
-    ROC_ANNUAIRE_URL: sim.annuaireUrl,
-    ROC_CLIENT_CERT: path.join(tmp, 'client.crt'),
-    ROC_CLIENT_KEY: path.join(tmp, 'client.key'),
-    ROC_CA: path.join(tmp, 'ca.crt'),
-    ROC_CLIENT_P12: '',
-  });
+  env = await startFlowEnv('roc-mllp-ex-');
+  pki = env.pki;
+  tmp = env.dir;
 });
 
-afterAll(async () => {
-  await sim.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => env.close());
 
 afterEach(() => helper.unload());
 
