@@ -1,6 +1,6 @@
 /**
  * roc-hprim-in: watches a drop directory for HPRIM Santé ADM files and HPRIM XML
- * evenementsPatients documents (./watcher.ts), answers each with its acknowledgement file, and
+ * evenementsPatients documents (lib/gap/hprim-watcher.ts), answers each with its acknowledgement file, and
  * sends one message per admission:
  *   msg.roc = { admission, action, amc?, beneficiaire?, assureAmo?, venue? }
  *   msg.hprim = { file, format, messageId, sender, index, count }
@@ -10,7 +10,7 @@
 import type { NodeAPI, Node, NodeDef, NodeMessage } from '../common/red';
 import { admissionToDossier } from '../../lib/hl7/pamfr';
 import type { Hl7Charset } from '../../lib/hl7/types';
-import { HprimDropWatcher, refusalText } from './watcher';
+import { HprimDropWatcher, refusalText } from '../../lib/gap/hprim-watcher';
 
 const CHARSETS: readonly string[] = ['iso-8859-15', 'latin1', 'utf8', 'windows-1252'];
 

@@ -1,12 +1,12 @@
 /**
- * roc-mllp-in: the HL7 v2 (PAM-FR) MLLP listener of ROC Bridge (see listener.ts for the protocol
+ * roc-mllp-in: the HL7 v2 (PAM-FR) MLLP listener of ROC Bridge (see lib/gap/mllp-listener.ts for the protocol
  * side). One output: one msg per committed message, in per-venue order. One input: the outcome
  * of the processing comes back (msg.hl7.journalId) → the message is DONE, or FAILED and its venue
  * held. Admin endpoints: GET /roc/journal/held, POST /roc/journal/release/:key.
  */
 import path from 'node:path';
 import type { NodeAPI, Node, NodeDef, NodeMessage } from '../common/red';
-import { MllpListener, type Dispatched, type ListenerOptions } from './listener';
+import { MllpListener, type Dispatched, type ListenerOptions } from '../../lib/gap/mllp-listener';
 import type { Hl7Charset } from '../../lib/hl7/profile';
 
 const CHARSETS: Record<string, Hl7Charset> = { 'iso-8859-15': 'iso-8859-15', utf8: 'utf8', 'utf-8': 'utf8', latin1: 'latin1', 'iso-8859-1': 'latin1' };

@@ -15,7 +15,7 @@ import { buildAnswer, AnswerError, type AnswerService } from '../../lib/hl7/answ
 import type { Hl7Charset } from '../../lib/hl7/profile';
 import { openSqliteJournal, type SqliteJournal } from '../../lib/store/sqlite';
 import { JournalError, type OutboundRecord } from '../../lib/store/journal';
-import { MllpAnswerSender, defaultJournalFile, type GapAnswerResult, type SendOutcome } from './sender';
+import { MllpAnswerSender, defaultJournalFile, type GapAnswerResult, type SendOutcome } from '../../lib/gap/mllp-sender';
 
 const CHARSETS: readonly Hl7Charset[] = ['iso-8859-15', 'latin1', 'utf8', 'windows-1252'];
 const SERVICES = ['idb', 'sim', 'clc', 'del'];

@@ -14,7 +14,7 @@ import helper from 'node-red-node-test-helper';
 import * as iconv from 'iconv-lite';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import hprimNode from '../../nodes/roc-hprim-in/roc-hprim-in';
-import { STATE_FILE, type HprimDropWatcher } from '../../nodes/roc-hprim-in/watcher';
+import { STATE_FILE, type HprimDropWatcher } from '../../lib/gap/hprim-watcher';
 import { parseHprimRecords, fieldValue } from '../../lib/hprim';
 
 helper.init(require.resolve('node-red'));

@@ -15,15 +15,15 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import { ackContextFromBytes } from '../../lib/hl7/ack';
-import { charsetFromMsh18, readMsh18 } from '../../lib/hl7/charset';
-import { MllpDeframer, frame, type MllpEvent } from '../../lib/hl7/mllp';
-import { acksFor, receive, rejectOversize, type Hl7Intake, type IntakeOptions } from '../../lib/hl7/intake';
-import { DEFAULT_CHARSET, TABLE_0357, type Hl7Charset } from '../../lib/hl7/profile';
-import type { Hl7Issue } from '../../lib/hl7/types';
-import { openSqliteJournal, type SqliteJournal } from '../../lib/store/sqlite';
-import { VenueDispatcher } from '../../lib/store/dispatcher';
-import type { HeldKey, InboundInput, InboundRecord, ServiceExchange, Stored } from '../../lib/store/journal';
+import { ackContextFromBytes } from '../hl7/ack';
+import { charsetFromMsh18, readMsh18 } from '../hl7/charset';
+import { MllpDeframer, frame, type MllpEvent } from '../hl7/mllp';
+import { acksFor, receive, rejectOversize, type Hl7Intake, type IntakeOptions } from '../hl7/intake';
+import { DEFAULT_CHARSET, TABLE_0357, type Hl7Charset } from '../hl7/profile';
+import type { Hl7Issue } from '../hl7/types';
+import { openSqliteJournal, type SqliteJournal } from '../store/sqlite';
+import { VenueDispatcher } from '../store/dispatcher';
+import type { HeldKey, InboundInput, InboundRecord, ServiceExchange, Stored } from '../store/journal';
 
 export interface ListenerTls {
   certFile: string;

@@ -17,8 +17,8 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { buildAcquittementsPatients, buildSanteAck, ackXmlFor, santeAckFor, readHprimSante, readHprimXml, type HprimIssue, type HprimReadResult } from '../../lib/hprim';
-import type { Hl7Charset } from '../../lib/hl7/types';
+import { buildAcquittementsPatients, buildSanteAck, ackXmlFor, santeAckFor, readHprimSante, readHprimXml, type HprimIssue, type HprimReadResult } from '../hprim';
+import type { Hl7Charset } from '../hl7/types';
 
 export type HprimFormat = 'hprim-sante' | 'hprim-xml';
 

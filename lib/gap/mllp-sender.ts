@@ -22,10 +22,10 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import { readRawMsh, decodeFrame } from '../../lib/hl7/charset';
-import { parseEr7, unescapeValue, STANDARD_DELIMITERS } from '../../lib/hl7/er7';
-import { MllpDeframer, frame } from '../../lib/hl7/mllp';
-import { JournalError, type Journal, type OutboundRecord } from '../../lib/store/journal';
+import { readRawMsh, decodeFrame } from '../hl7/charset';
+import { parseEr7, unescapeValue, STANDARD_DELIMITERS } from '../hl7/er7';
+import { MllpDeframer, frame } from '../hl7/mllp';
+import { JournalError, type Journal, type OutboundRecord } from '../store/journal';
 
 export interface GapAnswerResult {
   /** ACKED, ERROR (error queue) or QUEUED (accepted, waiting). */
