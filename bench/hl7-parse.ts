@@ -4,7 +4,7 @@
  * Writes bench/results/hl7-parse.json. Run after the build: `node dist/bench/hl7-parse.js`.
  *
  * For reference it also times node-hl7-client's parser (a transitive dev dependency) on the same
- * message when it is installed; hl7-standard, named in design.md, is not installed here.
+ * message when it is installed; hl7-standard, named on the project's design card, is compared in the README.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import * as os from 'os';

@@ -1,5 +1,5 @@
 /**
- * Attestation DataMatrix reader (issue 3): text or image → `msg.roc.attestation`.
+ * Attestation DataMatrix reader: text or image → `msg.roc.attestation`.
  *
  *   parseAttestation(text, opts)        scanner text → attestation | refusal (French reason)
  *   decodeImage(buffer, opts)           PNG/JPEG → DataMatrix text (@zxing/library)

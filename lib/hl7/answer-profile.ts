@@ -1,5 +1,5 @@
 /**
- * The answer the bridge sends back to the GAP with the ROC results, as DATA (design.md: profile
+ * The answer the bridge sends back to the GAP with the ROC results, as DATA ([profile] in the README: profile
  * data is data). answer.ts reads these tables and never hard-codes a segment layout.
  *
  * ## The message

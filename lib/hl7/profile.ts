@@ -1,5 +1,5 @@
 /**
- * PAM-FR profile choices, as DATA, in one place (design.md: "profile data is data").
+ * PAM-FR profile choices, as DATA, in one place ([profile] in the README: profile data is data).
  *
  * Everything a site or a newer PAM-FR edition could change lives here: the ROC meaning of each
  * trigger event, the required fields per meaning, the PV1-2 → venue type mapping, the name type

@@ -74,7 +74,7 @@ export interface Facture {
   lignes: Ligne[];
 }
 
-/** Attestation items (filled by the DataMatrix reader, issue 3). */
+/** Attestation items (filled by the DataMatrix reader, lib/datamatrix). */
 export interface Attestation {
   numeroAmc: string;
   numeroAmcBrut?: string;
