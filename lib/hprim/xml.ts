@@ -366,7 +366,7 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
   // Tolerated: blank lines before the XML declaration (strictly, it must come first).
   xml = xml.replace(/^\s+(?=<\?xml)/, '');
   if (!xml.trim()) {
-    result.errors.push(issue('EMPTY', ''));
+    result.errors.push(issue('EMPTY', '', { line: 1 }));
     return result;
   }
   // declarations are looked for in markup only: a comment, a CDATA section or an attribute value
@@ -411,7 +411,8 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
   try {
     doc = parser.parse(xml) as Node;
   } catch (err) {
-    result.errors.push(issue('XML_MALFORMED', (err as Error).message.split('\n')[0].slice(0, 120)));
+    // the parser refused what the validator let through (e.g. an unclosed processing instruction): no line known, the document is the place
+    result.errors.push(issue('XML_MALFORMED', (err as Error).message.split('\n')[0].slice(0, 120), { record: XML.root }));
     return result;
   }
   const ev = obj(doc[XML.root]) ?? {};
