@@ -187,6 +187,24 @@ describe('roc-hprim-in: files appear half-written', () => {
     expect(ls('ack')).toEqual(['ADM20260312A.HPR.ACK']);
   });
 
+  it('a paused writer (the finding): half a file, a pause of many polls shorter than the quiet period, the rest → one file processed complete, nothing refused or caught', async () => {
+    const w = await load({ quiet: 2 });
+    const full = path.join(dir, 'in', 'ADM20260312A.HPR');
+    const text = ADM.toString('utf8');
+    const cut = Buffer.byteLength(text.slice(0, text.indexOf('|OP|UF1010')));
+    fs.writeFileSync(full, ADM.subarray(0, cut));
+    await polls(w, 10); // 10 polls of 50 ms: the old rule (two equal polls) took and refused it here
+    expect(ls('in')).toEqual(['ADM20260312A.HPR']);
+    fs.appendFileSync(full, ADM.subarray(cut));
+    await until(w, () => ls('processed').length === 1);
+    await polls(w, 3);
+    expect(outs).toHaveLength(2);
+    expect(outs.map((m) => m.hprim.index)).toEqual([1, 2]);
+    expect(ls('error')).toEqual([]);
+    expect(ls('ack')).toEqual(['ADM20260312A.HPR.ACK']);
+    expect(caught).toEqual([]);
+  });
+
   it('marker convention: waits for <name>.ok, then takes the file and removes the marker', async () => {
     const w = await load({ completion: 'marker', pattern: '*' }); // the marker itself is never taken as a file
     drop('ADM20260312A.HPR', ADM.subarray(0, 100));
