@@ -109,7 +109,7 @@ describe('HPRIM drop directory: a file is taken when it is complete', () => {
   });
 
   it('a writer that keeps appending (every few polls) is never taken in the middle', async () => {
-    const watcher = await start({ quietMs: 1000 });
+    const watcher = await start({ quietMs: 3000 });
     const full = path.join(IN(), 'ADM20260312B.hpr');
     const step = Math.ceil(ADM.length / 6);
     for (let off = 0; off < ADM.length; off += step) {
@@ -160,7 +160,8 @@ describe('HPRIM drop directory: a file is taken when it is complete', () => {
   });
 
   it('marker written before the data is complete: the cut file waits (not refused), the rest arrives, processed once', async () => {
-    const watcher = await start({ completion: 'marker', quietMs: 3000, pattern: '*' });
+    // a long quiet period costs nothing here: once the rest arrives, the marker takes the file at once
+    const watcher = await start({ completion: 'marker', quietMs: 20_000, pattern: '*' });
     const full = path.join(IN(), 'ADM20260312D.HPR');
     const cut = ADM.length - 40;
     fs.writeFileSync(full, ADM.subarray(0, cut));
