@@ -3,11 +3,16 @@
  * Node-RED import, so it is usable and testable alone.
  *
  * One poll: list the input directory → keep regular files matching the patterns → a file is taken
- * once it is complete (size and mtime unchanged across two polls, or its `<name>.ok` marker present)
- * → read, sha-256 → already acknowledged (state file)? moved aside without being emitted : format
+ * once it is complete (its size and mtime unchanged for the quiet period — a time, several polls —,
+ * or its `<name>.ok` marker present) → read, sha-256 → already acknowledged (state file)? moved aside without being emitted : format
  * detected (`H` + delimiter → HPRIM Santé, `<` → HPRIM XML, else refused) → read with lib/hprim →
  * acknowledgement written (atomically: .tmp then rename) → state line appended (fsync) → admissions
  * emitted → file moved to processed/ or error/ (timestamp prefix when the name is taken).
+ *
+ * A file whose reading fails while it may still be growing (it changed during the read, or it was
+ * modified less than the quiet period ago) is not refused: it waits, and is read again once it has
+ * stayed unchanged for the quiet period; only then is it refused. A writer that pauses longer than
+ * a poll (but less than the quiet period) thus ends with its file processed once, complete.
  *
  * The commit point is the state file: a crash after it and before the move leaves the file in the
  * input directory, and the next poll moves it without emitting it again. A crash before it means
@@ -40,8 +45,14 @@ export interface WatcherOptions {
   intervalMs?: number;
   /** Comma/space separated glob patterns on the file name, case-insensitive (default `*.hpr, *.xml`). */
   pattern?: string;
-  /** `stable` (default): size+mtime unchanged across two polls; `marker`: `<name>.ok` present. */
+  /** `stable` (default): size+mtime unchanged for `quietMs`; `marker`: `<name>.ok` present. */
   completion?: 'stable' | 'marker';
+  /**
+   * Quiet period in milliseconds (default 5000): with `stable`, a file is taken once its size and
+   * mtime have not changed for this long (and across at least two polls). With either convention,
+   * a file that fails to read while modified less than this long ago waits instead of being refused.
+   */
+  quietMs?: number;
   /** Larger files are refused (default 20 MB). */
   maxBytes?: number;
   /** HPRIM Santé charset when H-15 is absent and the bytes are not UTF-8 (default ISO 8859-15). */
@@ -83,6 +94,17 @@ interface StateEntry {
  */
 export const STATE_FILE = '.roc-hprim-in.state.jsonl';
 const EMPTY_STABLE_POLLS = 5;
+export const DEFAULT_QUIET_MS = 5000;
+
+/** What the watcher knows of a file in the drop directory between polls. */
+interface Seen {
+  size: number;
+  mtimeMs: number;
+  /** When this size+mtime was first observed (our clock). */
+  since: number;
+  /** Later polls that found the same size+mtime. */
+  polls: number;
+}
 
 /** `*.hpr, *.xml` → one case-insensitive RegExp. */
 export function patternToRegExp(pattern: string): RegExp {
@@ -167,6 +189,8 @@ export interface WatcherEvents {
   problem: (message: string) => void;
   /** After every poll (for status displays and tests). */
   poll: (info: { waiting: number }) => void;
+  /** A file that failed to read while it may still be written waits for the quiet period (codes only). */
+  deferred: (info: { file: string; codes: string[] }) => void;
 }
 
 export class HprimDropWatcher extends EventEmitter {
@@ -176,13 +200,16 @@ export class HprimDropWatcher extends EventEmitter {
   readonly ackDir: string;
   readonly intervalMs: number;
   readonly completion: 'stable' | 'marker';
+  readonly quietMs: number;
   private readonly re: RegExp;
   private readonly maxBytes: number;
   private readonly defaultCharset?: Hl7Charset;
   private readonly application: string;
   private readonly stateLimit: number;
-  /** name → last seen size/mtime and how many consecutive polls it was unchanged. */
-  private seen = new Map<string, { size: number; mtimeMs: number; stable: number }>();
+  /** name → last seen size/mtime, since when, and how many later polls found it unchanged. */
+  private seen = new Map<string, Seen>();
+  /** name → size/mtime of a file whose reading failed while it was recent: waits for the quiet period. */
+  private deferred = new Map<string, { size: number; mtimeMs: number }>();
   /** name → time before which a failed file is not retried (disk/ack problems, not content). */
   private cooldown = new Map<string, number>();
   /** `<sha256>:<size>` → entry, in insertion order (oldest first). */
@@ -208,6 +235,7 @@ export class HprimDropWatcher extends EventEmitter {
     this.intervalMs = Math.max(50, Number(options.intervalMs) || 2000);
     this.re = patternToRegExp(options.pattern ?? '*.hpr, *.xml');
     this.completion = options.completion === 'marker' ? 'marker' : 'stable';
+    this.quietMs = options.quietMs !== undefined && Number(options.quietMs) >= 0 ? Number(options.quietMs) : DEFAULT_QUIET_MS;
     this.maxBytes = Number(options.maxBytes) > 0 ? Number(options.maxBytes) : 20 * 1024 * 1024;
     this.defaultCharset = options.defaultCharset;
     this.application = options.application || 'ROCBRIDGE';
@@ -323,6 +351,7 @@ export class HprimDropWatcher extends EventEmitter {
     const names = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
     for (const name of [...this.seen.keys()]) if (!names.has(name)) this.seen.delete(name);
     for (const name of [...this.cooldown.keys()]) if (!names.has(name)) this.cooldown.delete(name);
+    for (const name of [...this.deferred.keys()]) if (!names.has(name)) this.deferred.delete(name);
     // in the order the files were written: modification time, then name
     const candidates: { name: string; size: number; mtimeMs: number }[] = [];
     for (const name of names) {
@@ -340,13 +369,22 @@ export class HprimDropWatcher extends EventEmitter {
       if (this.closed) break;
       const until = this.cooldown.get(name);
       if (until !== undefined && until > Date.now()) continue;
-      if (!this.complete(name, size, mtimeMs, names)) {
+      const seen = this.observe(name, size, mtimeMs);
+      if (!this.complete(name, seen, names)) {
         waiting++;
         continue;
       }
-      this.seen.delete(name);
+      // read before and failed while recent: read again only once it changed or went quiet
+      const d = this.deferred.get(name);
+      if (d && d.size === size && d.mtimeMs === mtimeMs && this.recent(seen)) {
+        waiting++;
+        continue;
+      }
       try {
-        await this.handle(name, path.join(this.inputDir, name));
+        if (await this.handle(name, path.join(this.inputDir, name), seen)) {
+          this.seen.delete(name);
+          this.deferred.delete(name);
+        } else waiting++;
         this.cooldown.delete(name);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
@@ -358,29 +396,64 @@ export class HprimDropWatcher extends EventEmitter {
     this.emit('poll', { waiting });
   }
 
-  private complete(name: string, size: number, mtimeMs: number, names: Set<string>): boolean {
-    if (this.completion === 'marker') return names.has(`${name}.ok`);
+  /** The file's size+mtime as seen by this poll, compared with the previous ones. */
+  private observe(name: string, size: number, mtimeMs: number): Seen {
     const prev = this.seen.get(name);
-    if (!prev || prev.size !== size || prev.mtimeMs !== mtimeMs) {
-      this.seen.set(name, { size, mtimeMs, stable: 0 });
-      return false;
+    if (prev && prev.size === size && prev.mtimeMs === mtimeMs) {
+      prev.polls++;
+      return prev;
     }
-    prev.stable++;
-    // an empty file is often a writer that has not started yet: give it longer
-    return size > 0 ? prev.stable >= 1 : prev.stable >= EMPTY_STABLE_POLLS;
+    const fresh: Seen = { size, mtimeMs, since: Date.now(), polls: 0 };
+    this.seen.set(name, fresh);
+    return fresh;
   }
 
-  private async handle(name: string, full: string): Promise<void> {
+  private complete(name: string, seen: Seen, names: Set<string>): boolean {
+    if (this.completion === 'marker') return names.has(`${name}.ok`);
+    // an empty file is often a writer that has not started yet: give it more polls
+    if (seen.polls < (seen.size > 0 ? 1 : EMPTY_STABLE_POLLS)) return false;
+    return Date.now() - seen.since >= this.quietMs;
+  }
+
+  /**
+   * Modified less than the quiet period ago, by our observation or by its mtime (an mtime in the
+   * future — a share whose clock runs ahead — is not trusted: our observation alone decides).
+   */
+  private recent(seen: Seen): boolean {
+    const now = Date.now();
+    const age = now - seen.mtimeMs;
+    return now - seen.since < this.quietMs || (age >= 0 && age < this.quietMs);
+  }
+
+  /**
+   * A file about to be refused that may still be growing waits instead (remembered as deferred,
+   * read again once quiet). True when it must wait.
+   */
+  private defer(name: string, seen: Seen, codes: string[]): boolean {
+    if (!this.recent(seen)) return false;
+    const first = !this.deferred.has(name);
+    this.deferred.set(name, { size: seen.size, mtimeMs: seen.mtimeMs });
+    if (first) this.emit('deferred', { file: name, codes });
+    return true;
+  }
+
+  /** True when the file is done with (processed, refused, moved); false when it waits. */
+  private async handle(name: string, full: string, seen: Seen): Promise<boolean> {
     const st = await fsp.stat(full);
+    if (st.size !== seen.size || st.mtimeMs !== seen.mtimeMs) return false; // changed since the listing
     const base: Omit<FileOutcome, 'ok' | 'errors' | 'sha256'> = { file: name, duplicate: false, size: st.size };
     if (st.size > this.maxBytes) {
+      if (this.defer(name, seen, ['FILE_TOO_LARGE'])) return false;
       const issue: HprimIssue = { code: 'FILE_TOO_LARGE', message: `${WATCHER_ERRORS.FILE_TOO_LARGE} : ${st.size} octets, limite ${this.maxBytes}` };
       // not read: identified by name, size and mtime
       const sha256 = createHash('sha256').update(`${name}:${st.size}:${st.mtimeMs}`).digest('hex');
       await this.refuse({ ...base, sha256, ok: false, errors: [issue] }, full, /\.xml$/i.test(name) ? 'hprim-xml' : 'hprim-sante');
-      return;
+      return true;
     }
     const bytes = await fsp.readFile(full);
+    const after = await fsp.stat(full);
+    // written to during the read: what was read may be a prefix; looked at again next poll
+    if (bytes.length !== st.size || after.size !== st.size || after.mtimeMs !== st.mtimeMs) return false;
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const outcome: FileOutcome = { ...base, size: bytes.length, sha256, ok: false, errors: [] };
 
@@ -392,17 +465,20 @@ export class HprimDropWatcher extends EventEmitter {
       outcome.movedTo = await move(full, prior.outcome === 'ok' ? this.processedDir : this.errorDir, name);
       await this.dropMarker(name);
       this.emit('file', outcome);
-      return;
+      return true;
     }
 
     const format = detectFormat(bytes);
     if (!format) {
+      if (this.defer(name, seen, ['NOT_HPRIM'])) return false;
       const issue: HprimIssue = { code: 'NOT_HPRIM', message: WATCHER_ERRORS.NOT_HPRIM, line: 1 };
       await this.refuse({ ...outcome, errors: [issue] }, full, /\.xml$/i.test(name) ? 'hprim-xml' : 'hprim-sante');
-      return;
+      return true;
     }
     outcome.format = format;
     const result = format === 'hprim-xml' ? readHprimXml(bytes) : readHprimSante(bytes, this.defaultCharset ? { defaultCharset: this.defaultCharset } : {});
+    // a file cut at its end (a writer pausing) reads as truncated: refused only once quiet
+    if (!result.ok && this.defer(name, seen, result.errors.map((e) => e.code))) return false;
     outcome.result = result;
     outcome.ok = result.ok;
     outcome.errors = result.errors;
@@ -415,6 +491,7 @@ export class HprimDropWatcher extends EventEmitter {
     outcome.movedTo = await move(full, result.ok ? this.processedDir : this.errorDir, name);
     await this.dropMarker(name);
     this.emit('file', outcome);
+    return true;
   }
 
   /** A file refused before (or instead of) the readers: answered in the format its name suggests. */

@@ -162,7 +162,7 @@ export function parseHprimRecords(text: string): HprimRecords {
     rawRecords.push({ line: i + 1, lineCount: 1, text: l });
   }
   if (rawRecords.length === 0) {
-    errors.push(issue('EMPTY', ''));
+    errors.push(issue('EMPTY', '', { line: 1 }));
     return { delimiters, records, physicalLines, endsWithLineEnd, errors };
   }
   const h = rawRecords[0];

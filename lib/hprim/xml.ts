@@ -1,6 +1,7 @@
 /**
  * HPRIM XML `evenementsPatients` reader (namespace http://www.hprim.org/hprimXML). Hardened: size
- * limit, DOCTYPE / ENTITY refused before any parsing, fast-xml-parser's validator for
+ * limit, DOCTYPE / ENTITY declarations refused before any parsing (a `<!DOCTYPE` written in a comment,
+ * a CDATA section or an attribute value is content, not a declaration), fast-xml-parser's validator for
  * well-formedness (its line is reported), root element and namespace checked. Each
  * `evenementPatient` child (venuePatient, mouvementPatient, debiteursVenue) becomes one lib/hl7
  * `Admission`. Element names are in ./profile.ts.
@@ -36,7 +37,8 @@ export interface XmlOptions {
   maxBytes?: number;
 }
 
-const DTD_RE = /<!DOCTYPE|<!ENTITY/i;
+/** A markup declaration (only ever found in a DTD): DOCTYPE, ENTITY, ELEMENT, ATTLIST, NOTATION. */
+const DTD_RE = /<!(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i;
 /** '&' that does not start one of the five XML entities or a character reference. */
 const BAD_AMP_RE = /&(?!(?:amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9A-Fa-f]{1,6});)/;
 const LISTS = new Set(XML_LIST_ELEMENTS);
@@ -89,8 +91,87 @@ function at(n: unknown, ...path: string[]): unknown {
   return cur;
 }
 
+/**
+ * The document with what is content, not markup, blanked out (each character replaced by a space,
+ * line breaks kept, so offsets and line numbers are unchanged): comments, CDATA sections,
+ * processing instructions and, when `attributes`, quoted attribute values. What remains can be
+ * searched for real declarations: `<!DOCTYPE` written inside a comment, a CDATA section or an
+ * attribute value is text, not a DTD. An unterminated comment/CDATA/PI is blanked to the end (the
+ * validator then refuses the document as malformed).
+ */
+export function maskXmlContent(xml: string, attributes = true): string {
+  const out: string[] = [];
+  const blank = (from: number, to: number) => {
+    for (let k = from; k < to; k++) out.push(xml[k] === '\n' || xml[k] === '\r' ? xml[k] : ' ');
+  };
+  let i = 0;
+  const n = xml.length;
+  while (i < n) {
+    const lt = xml.indexOf('<', i);
+    if (lt < 0) {
+      out.push(xml.slice(i));
+      break;
+    }
+    out.push(xml.slice(i, lt));
+    let open = '';
+    let close = '';
+    if (xml.startsWith('<!--', lt)) [open, close] = ['<!--', '-->'];
+    else if (xml.startsWith('<![CDATA[', lt)) [open, close] = ['<![CDATA[', ']]>'];
+    else if (xml.startsWith('<?', lt)) [open, close] = ['<?', '?>'];
+    if (open) {
+      const end = xml.indexOf(close, lt + open.length);
+      const stop = end < 0 ? n : end + close.length;
+      blank(lt, stop);
+      i = stop;
+      continue;
+    }
+    if (xml.startsWith('<!', lt)) {
+      // a declaration (or something malformed): kept as is, for DTD_RE and the validator
+      out.push('<!');
+      i = lt + 2;
+      continue;
+    }
+    // a start or end tag: up to its '>' outside quotes; quoted values blanked when asked
+    let k = lt + 1;
+    let quote = '';
+    let qStart = 0;
+    out.push('<');
+    for (; k < n; k++) {
+      const c = xml[k];
+      if (quote) {
+        if (c === quote) {
+          if (attributes) blank(qStart, k);
+          else out.push(xml.slice(qStart, k));
+          out.push(c);
+          quote = '';
+        }
+        continue;
+      }
+      if (c === '"' || c === "'") {
+        quote = c;
+        qStart = k + 1;
+        out.push(c);
+        continue;
+      }
+      if (c === '<') break; // malformed: '<' inside a tag; the next markup starts here
+      out.push(c);
+      if (c === '>') {
+        k++;
+        break;
+      }
+    }
+    if (quote) {
+      if (attributes) blank(qStart, k);
+      else out.push(xml.slice(qStart, k));
+    }
+    i = k;
+  }
+  return out.join('');
+}
+
 /** Root element: local name, prefix and the namespace it is bound to (read from its start tag). */
-function rootInfo(xml: string): { local: string; ns?: string } | undefined {
+function rootInfo(source: string): { local: string; ns?: string } | undefined {
+  const xml = maskXmlContent(source, false);
   const re = /<([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)([^>]*)>/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(xml))) {
@@ -285,15 +366,19 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
   // Tolerated: blank lines before the XML declaration (strictly, it must come first).
   xml = xml.replace(/^\s+(?=<\?xml)/, '');
   if (!xml.trim()) {
-    result.errors.push(issue('EMPTY', ''));
+    result.errors.push(issue('EMPTY', '', { line: 1 }));
     return result;
   }
-  if (DTD_RE.test(xml)) {
-    const line = xml.slice(0, xml.search(DTD_RE)).split('\n').length;
+  // declarations are looked for in markup only: a comment, a CDATA section or an attribute value
+  // that mentions <!DOCTYPE or <!ENTITY is content
+  const dtd = maskXmlContent(xml).search(DTD_RE);
+  if (dtd >= 0) {
+    const line = xml.slice(0, dtd).split('\n').length;
     result.errors.push(issue('XML_DTD', 'aucune DTD ni entité n’est acceptée', { line }));
     return result;
   }
-  const amp = xml.search(BAD_AMP_RE);
+  // '&' is checked outside comments, CDATA sections and PIs (there it is text); attribute values kept
+  const amp = maskXmlContent(xml, false).search(BAD_AMP_RE);
   if (amp >= 0) {
     result.errors.push(issue('XML_MALFORMED', 'entité non déclarée ou « & » non échappé', { line: xml.slice(0, amp).split('\n').length }));
     return result;
@@ -326,7 +411,8 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
   try {
     doc = parser.parse(xml) as Node;
   } catch (err) {
-    result.errors.push(issue('XML_MALFORMED', (err as Error).message.split('\n')[0].slice(0, 120)));
+    // the parser refused what the validator let through (e.g. an unclosed processing instruction): no line known, the document is the place
+    result.errors.push(issue('XML_MALFORMED', (err as Error).message.split('\n')[0].slice(0, 120), { record: XML.root }));
     return result;
   }
   const ev = obj(doc[XML.root]) ?? {};

@@ -35,6 +35,8 @@ export = function register(RED: NodeAPI): void {
         intervalMs: Number(def.interval) > 0 ? Number(def.interval) * 1000 : undefined,
         pattern: String(def.pattern ?? '') || undefined,
         completion: def.completion === 'marker' ? 'marker' : 'stable',
+        // seconds in the editor; an absent setting (flows saved before it existed) keeps the default
+        quietMs: def.quiet !== undefined && def.quiet !== '' && Number(def.quiet) >= 0 ? Number(def.quiet) * 1000 : undefined,
         maxBytes: Number(def.maxSizeMb) > 0 ? Number(def.maxSizeMb) * 1024 * 1024 : undefined,
         defaultCharset: CHARSETS.includes(charset) ? (charset as Hl7Charset) : undefined,
         application: String(def.application ?? '') || undefined,
@@ -76,6 +78,10 @@ export = function register(RED: NodeAPI): void {
         node.error(refusalText(o), msg);
       }
       node.status({ fill: !o.ok && !o.duplicate ? 'red' : 'green', shape: 'dot', text: text() });
+    });
+    watcher.on('deferred', (d) => {
+      // a file that may still be written: nothing is refused yet; the count shows it waits
+      node.status({ fill: 'yellow', shape: 'ring', text: `${text()} · ${d.file} en attente (incomplet ?)` });
     });
     watcher.on('problem', (m) => {
       node.status({ fill: 'red', shape: 'ring', text: text() });

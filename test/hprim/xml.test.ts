@@ -89,6 +89,21 @@ describe('HPRIM XML: hostile and broken input is refused with a clear error', ()
     expect(r.errors[0].code).toBe('XML_DTD');
   });
 
+  it('a DOCTYPE hidden after a comment that mentions one is still refused, on its own line', () => {
+    const r = readHprimXml(good.replace('<evenementsPatients', '<!-- pas de <!DOCTYPE ici -->\n<!DOCTYPE x [<!ENTITY e "y">]>\n<evenementsPatients'));
+    expect(r.errors).toEqual([expect.objectContaining({ code: 'XML_DTD', line: 4 })]);
+  });
+
+  it('an external DTD (DOCTYPE SYSTEM, no internal subset) is refused', () => {
+    const r = readHprimXml(good.replace('<evenementsPatients', '<!DOCTYPE evenementsPatients SYSTEM "http://gap.example/hprim.dtd">\n<evenementsPatients'));
+    expect(r.errors).toEqual([expect.objectContaining({ code: 'XML_DTD', line: 3 })]);
+  });
+
+  it('a comment closed early does not hide a declaration that follows it', () => {
+    const r = readHprimXml(good.replace('<evenementsPatients', '<!-- note --><!ENTITY e SYSTEM "file:///etc/passwd"><!-- fin -->\n<evenementsPatients'));
+    expect(r.errors[0].code).toBe('XML_DTD');
+  });
+
   it('truncated XML names the line', () => {
     const cut = good.slice(0, good.indexOf('<debiteurs>'));
     const r = readHprimXml(cut);
@@ -114,6 +129,38 @@ describe('HPRIM XML: hostile and broken input is refused with a clear error', ()
       expect.objectContaining({ code: 'MISSING_FIELD', record: 'evenementPatient[2]/debiteursVenue/debiteurs/debiteur[2]/complementaire' }),
     ]);
     for (const e of r.errors) expect(e.message).not.toMatch(/1978|DUPRÉ|Hélène/);
+  });
+});
+
+describe('HPRIM XML: DOCTYPE and ENTITY written as content are not declarations', () => {
+  const good = VENUE.toString('utf8');
+
+  it('<!DOCTYPE and <!ENTITY inside a CDATA section (a libellé quoting markup) are accepted as text', () => {
+    const libelle = '<![CDATA[Voir <!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]> & co]]>';
+    const r = readHprimXml(good.replace("<libelle>GAP CH Sainte-Anne d'Orléans</libelle>", `<libelle>${libelle}</libelle>`));
+    expect(r.errors).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.admissions).toHaveLength(2);
+    expect(r.sender).toBe('GAP01');
+  });
+
+  it('<!ENTITY and <!DOCTYPE inside a comment are accepted', () => {
+    const r = readHprimXml(good.replace('<evenementsPatients', '<!-- gabarit GAP : pas de <!ENTITY x "y"> ni de <!DOCTYPE, & interdit -->\n<evenementsPatients'));
+    expect(r.errors).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.admissions[0].patient.nom).toBe('DUPRÉ');
+  });
+
+  it('a comment inside the document body mentioning <!ENTITY is accepted, the root is still found after a leading comment with a tag in it', () => {
+    const r = readHprimXml(good.replace('<evenementsPatients', '<!-- <facture> exemple --><evenementsPatients').replace('<evenementPatient>', '<!-- <!ENTITY a "b"> --><evenementPatient>'));
+    expect(r.errors).toEqual([]);
+    expect(r.admissions).toHaveLength(2);
+  });
+
+  it('an attribute value mentioning <!DOCTYPE is not taken for a declaration', () => {
+    const r = readHprimXml(good.replace('<agent categorie="système">', '<agent categorie="système" libelle="modèle &lt;!DOCTYPE&gt; et <!ENTITY">'));
+    // '<' is not allowed in an attribute value: refused, but as malformed XML, not as a DTD
+    expect(r.errors.map((e) => e.code)).not.toContain('XML_DTD');
   });
 });
 

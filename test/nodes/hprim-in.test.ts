@@ -16,6 +16,8 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import hprimNode from '../../nodes/roc-hprim-in/roc-hprim-in';
 import { STATE_FILE, type HprimDropWatcher } from '../../lib/gap/hprim-watcher';
 import { parseHprimRecords, fieldValue } from '../../lib/hprim';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const jsonata = require('jsonata') as (expr: string) => { evaluate(input: unknown): Promise<unknown> };
 
 helper.init(require.resolve('node-red'));
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -36,7 +38,7 @@ let caught: Msg[];
 function flow(extra: Record<string, unknown> = {}) {
   return [
     { id: 'f1', type: 'tab', label: 'hprim' },
-    { id: 'in', x: 100, y: 100, z: 'f1', type: 'roc-hprim-in', name: 'GAP', inputDir: path.join(dir, 'in'), processedDir: path.join(dir, 'processed'), errorDir: path.join(dir, 'error'), ackDir: path.join(dir, 'ack'), interval: 0.05, pattern: '*.hpr, *.xml', ...extra, wires: [['out']] },
+    { id: 'in', x: 100, y: 100, z: 'f1', type: 'roc-hprim-in', name: 'GAP', inputDir: path.join(dir, 'in'), processedDir: path.join(dir, 'processed'), errorDir: path.join(dir, 'error'), ackDir: path.join(dir, 'ack'), interval: 0.05, quiet: 0.2, pattern: '*.hpr, *.xml', ...extra, wires: [['out']] },
     { id: 'out', x: 300, y: 100, z: 'f1', type: 'helper', wires: [] },
     { id: 'catch', x: 100, y: 200, z: 'f1', type: 'catch', scope: ['in'], wires: [['caught']] },
     { id: 'caught', x: 300, y: 200, z: 'f1', type: 'helper', wires: [] },
@@ -183,6 +185,24 @@ describe('roc-hprim-in: files appear half-written', () => {
     expect(outs).toHaveLength(2);
     expect(ls('error')).toEqual([]);
     expect(ls('ack')).toEqual(['ADM20260312A.HPR.ACK']);
+  });
+
+  it('a paused writer (the finding): half a file, a pause of many polls shorter than the quiet period, the rest → one file processed complete, nothing refused or caught', async () => {
+    const w = await load({ quiet: 2 });
+    const full = path.join(dir, 'in', 'ADM20260312A.HPR');
+    const text = ADM.toString('utf8');
+    const cut = Buffer.byteLength(text.slice(0, text.indexOf('|OP|UF1010')));
+    fs.writeFileSync(full, ADM.subarray(0, cut));
+    await polls(w, 10); // 10 polls of 50 ms: the old rule (two equal polls) took and refused it here
+    expect(ls('in')).toEqual(['ADM20260312A.HPR']);
+    fs.appendFileSync(full, ADM.subarray(cut));
+    await until(w, () => ls('processed').length === 1);
+    await polls(w, 3);
+    expect(outs).toHaveLength(2);
+    expect(outs.map((m) => m.hprim.index)).toEqual([1, 2]);
+    expect(ls('error')).toEqual([]);
+    expect(ls('ack')).toEqual(['ADM20260312A.HPR.ACK']);
+    expect(caught).toEqual([]);
   });
 
   it('marker convention: waits for <name>.ok, then takes the file and removes the marker', async () => {
@@ -338,7 +358,7 @@ describe('examples/roc-hprim-in.json', () => {
     const example = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'roc-hprim-in.json'), 'utf8')) as any[];
     const nodes = example.map((n) => {
       if (n.type === 'debug') return { id: n.id, z: 'tab', type: 'helper', x: n.x, y: n.y, wires: [] };
-      if (n.type === 'roc-hprim-in') return { ...n, z: 'tab', inputDir: path.join(dir, 'in'), interval: 0.05 };
+      if (n.type === 'roc-hprim-in') return { ...n, z: 'tab', inputDir: path.join(dir, 'in'), interval: 0.05, quiet: 0.2 };
       return { ...n, z: 'tab' };
     });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -355,6 +375,24 @@ describe('examples/roc-hprim-in.json', () => {
     expect(got['ex-hprim-d2'][0].roc.action).toBe('CLC');
     expect(got['ex-hprim-d3'][0].hprim.errors[0].code).toBe('TRUNCATED');
     expect(ls('in/ack').sort()).toEqual(['ADM-coupe.hpr.ERR', 'ADM20260312A.HPR.ACK', 'ADM20260315B.hpr.ACK']);
+
+    // what the example's debug nodes print to the sidebar: outcome fields, never the patient
+    const debugs = example.filter((n) => n.type === 'debug');
+    expect(debugs).toHaveLength(3);
+    const printed: unknown[] = [];
+    for (const d of debugs) {
+      expect(d.targetType).toBe('jsonata'); // not the whole msg, msg.roc or msg.payload
+      const expr = jsonata(d.complete);
+      for (const m of got[d.id]) printed.push(await expr.evaluate(m));
+    }
+    expect(printed).toEqual([
+      { action: 'IDB', fichier: 'ADM20260312A.HPR', admission: '1/2', message: 'ADM20260312A.HPR' },
+      { action: 'IDB', fichier: 'ADM20260312A.HPR', admission: '2/2', message: 'ADM20260312A.HPR' },
+      { action: 'CLC', fichier: 'ADM20260315B.hpr', admission: '1/1', message: expect.any(String) },
+      { fichier: 'ADM-coupe.hpr', acquittement: 'ADM-coupe.hpr.ERR', erreurs: [expect.stringMatching(/^TRUNCATED ligne \d+ /)] },
+    ]);
+    const shown = JSON.stringify(printed);
+    for (const p of PATIENT_DATA) expect(shown).not.toContain(p);
   });
 });
 
