@@ -16,7 +16,7 @@ export = function register(RED: NodeAPI): void {
 
     this.on('input', (msg: NodeMessage, send, done) => {
       if (errors.length) {
-        done(new Error(RED._('roc-desk-request.errors.tariffs', { errors: errors.join(' ; ') })));
+        done(new Error(`${RED._('roc-desk-request.errors.tariffs')} (${errors.join(' ; ')})`));
         return;
       }
       const req = msg.req as { files?: unknown } | undefined;

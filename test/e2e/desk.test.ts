@@ -21,7 +21,8 @@ let page: Page;
 
 beforeAll(async () => {
   // ROC_ANNUAIRE_URL empty: the embedded simulator, hence the demo patients, whatever the shell says.
-  rt = await startRuntimeProcess({ ROC_ANNUAIRE_URL: '', ROC_SIMULATOR_LATENCY: 'instant' });
+  // Generous bound: the runtime's own incremental build can take a while on a loaded machine.
+  rt = await startRuntimeProcess({ ROC_ANNUAIRE_URL: '', ROC_SIMULATOR_LATENCY: 'instant' }, 120000);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -31,7 +32,7 @@ beforeAll(async () => {
   page = await context.newPage();
   await page.goto(`${rt.url}desk`);
   await page.waitForSelector('#bloc-demo:not([hidden])');
-}, 60000);
+}, 180000);
 
 afterAll(async () => {
   await browser?.close();
