@@ -133,6 +133,19 @@ describe('admission desk page /desk', () => {
     expect(await champ('code')).toBe('0999');
   });
 
+  it('B10 (the AMC never answers): TECHNIQUE told in seconds and tries, never the bridge’s settings', async () => {
+    await patient('B10');
+    const r = await scanText(cardText(findBeneficiary(SEED, 'B10')!));
+    expect(r.verdict).toBe('TECHNIQUE');
+    expect(r.titre).toBe('AMC injoignable');
+    expect(r.motif).toMatch(/^Pas de réponse de l’organisme complémentaire dans le délai \(2 essais en \d+ s\)\.$/);
+    expect(r.texte).toMatch(/L’admission n’est pas bloquée/);
+    expect(r.texte).not.toMatch(/\d ms\b|hangMs|readTimeout/);
+    // the demo list the clerk picks from speaks French too
+    const options = await page.$$eval('#demo option', (o) => o.map((x) => x.textContent ?? '').join('\n'));
+    expect(options).not.toMatch(/hangMs|slowMs|'/);
+  }, 60000);
+
   it('a photo of the card (PNG upload) gives the same answer as the typed scan', async () => {
     await patient('B01');
     const typed = await scanText(cardText(B01));
