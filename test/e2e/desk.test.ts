@@ -74,7 +74,8 @@ async function scanText(text: string) {
 
 async function upload(name: string, mimeType: string, buffer: Buffer) {
   const before = await answers();
-  await page.setInputFiles('#image', { name, mimeType, buffer });
+  // Generous bound: handing Chromium a 20 MB file takes over 30 s on a loaded machine.
+  await page.setInputFiles('#image', { name, mimeType, buffer }, { timeout: 120000 });
   return nextAnswer(before);
 }
 
@@ -201,7 +202,7 @@ describe('admission desk page /desk', () => {
       expect(r.motif).toMatch(motif);
       expect(await focused()).toBe('scan');
     }
-  }, 60000);
+  }, 240000);
 
   it('asks for the missing patient data instead of calling the AMC, once the attestation is read', async () => {
     await patient('B01');
