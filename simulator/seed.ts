@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROFILE } from '../lib/sel/profile';
+import { NIR_PATTERN, nirKey as computeNirKey } from '../lib/model/nir';
 import { RULE_MODES, toCents, type Rule } from './engine';
 
 export const DEFAULT_SEED_PATH = path.join(__dirname, 'seed', 'amc-seed.json');
@@ -151,18 +152,13 @@ export class SeedError extends Error {
 }
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-const NIR_RE = /^[12378]\d{4}(?:\d{2}|2[AB])\d{6}$/;
+const NIR_RE = NIR_PATTERN;
 
-/**
- * The NIR key: 97 − (NIR mod 97), on the 13 characters; for Corsica the department 2A counts
- * as 19 and 2B as 18 (i.e. the number with "20" minus 1 000 000 or 2 000 000).
- */
+/** The NIR key (lib/model/nir.ts); a seed NIR that is not 13 characters is a seed error. */
 export function nirKey(nir: string): string {
-  const s = nir.toUpperCase();
-  if (!/^\d{5}(?:\d{2}|2[AB])\d{6}$/.test(s)) throw new SeedError('NIR must be 13 characters (digits, 2A/2B allowed)');
-  const numeric = s.slice(5, 7) === '2A' ? s.slice(0, 5) + '19' + s.slice(7) : s.slice(5, 7) === '2B' ? s.slice(0, 5) + '18' + s.slice(7) : s;
-  const mod = Number(BigInt(numeric) % 97n);
-  return String(97 - mod).padStart(2, '0');
+  const key = computeNirKey(nir);
+  if (key === undefined) throw new SeedError('NIR must be 13 characters (digits, 2A/2B allowed)');
+  return key;
 }
 
 export function padAmc(numero: string): string {

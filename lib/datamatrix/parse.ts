@@ -15,6 +15,7 @@
 import { compileDateFormat, DEFAULT_GRAMMARS, canRecoverWithoutSeparators } from './grammar';
 import { undoMixup, swapCase } from './keyboard';
 import { REFUSALS, REPAIRS, WARNINGS, quote } from './messages';
+import { nirKeyMatches } from '../model/nir';
 import type {
   AdressageSesam,
   AttestationGrammar,
@@ -129,15 +130,9 @@ function baseCleanup(text: string): { text: string; repairs: AttestationNote[]; 
 
 const NIR_15 = /(?<![0-9])([1278][0-9]{4}(?:[0-9]{2}|2A|2B)[0-9]{6})([0-9]{2})(?![0-9])/gi;
 
-function nirKeyOk(body: string, key: string): boolean {
-  const n = body.toUpperCase().replace('2A', '19').replace('2B', '18');
-  const mod = Number(BigInt(n) % 97n);
-  return 97 - mod === Number(key);
-}
-
 function containsNir(text: string): boolean {
   const compact = text.replace(/[ .-]/g, '');
-  for (const m of compact.matchAll(NIR_15)) if (nirKeyOk(m[1], m[2])) return true;
+  for (const m of compact.matchAll(NIR_15)) if (nirKeyMatches(m[1], m[2])) return true;
   return /^[1278][0-9]{4}(2A|2B)[0-9]{6}$/i.test(compact);
 }
 

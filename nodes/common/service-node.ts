@@ -10,6 +10,13 @@ import type { RocDossier, RocService, ServiceResult } from '../../lib/model/doss
 
 const STATUS_EVERY_MS = 250;
 
+/**
+ * `msg.error.code` of the error a service node raises for a technical KO (AMC unreachable,
+ * timeout, unreadable answer…), as catch nodes see it; the result on msg.roc.<service> also says
+ * `technical: true`. A flow routes on either, never on the error's text.
+ */
+export const TECHNICAL_KO_CODE = 'ROC_TECHNICAL_KO';
+
 export function statusFor(result: ServiceResult, certificate?: EstablishmentNode['certificate']): NodeStatus {
   const ms = `${Math.round(result.latencyMs)} ms`;
   const cert = certificate && certificate.level !== 'ok' ? ` · cert ${certificate.level === 'expired' ? 'expiré' : `J-${certificate.daysLeft}`}` : '';
@@ -84,7 +91,11 @@ export function registerServiceNode(RED: NodeAPI, type: string, service: RocServ
           showStatus(result, est.certificate);
           send(result.status === 'OK' ? [msg, null] : [null, msg]);
           if (result.technical) {
-            const err = new Error(`${service.toUpperCase()} KO technique : ${result.reason ?? result.messages[0]?.libelle ?? 'échec'}`);
+            // Catch nodes tell a technical KO by msg.error.code (or msg.roc.<service>.technical),
+            // never by this text, which is for people.
+            const err = Object.assign(new Error(`${service.toUpperCase()} KO technique : ${result.reason ?? result.messages[0]?.libelle ?? 'échec'}`), {
+              code: TECHNICAL_KO_CODE,
+            });
             done(err);
           } else done();
         },

@@ -21,7 +21,8 @@ let page: Page;
 
 beforeAll(async () => {
   // ROC_ANNUAIRE_URL empty: the embedded simulator, hence the demo patients, whatever the shell says.
-  rt = await startRuntimeProcess({ ROC_ANNUAIRE_URL: '', ROC_SIMULATOR_LATENCY: 'instant' });
+  // Generous bound: the runtime's own incremental build can take a while on a loaded machine.
+  rt = await startRuntimeProcess({ ROC_ANNUAIRE_URL: '', ROC_SIMULATOR_LATENCY: 'instant' }, 120000);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -31,7 +32,7 @@ beforeAll(async () => {
   page = await context.newPage();
   await page.goto(`${rt.url}desk`);
   await page.waitForSelector('#bloc-demo:not([hidden])');
-}, 60000);
+}, 180000);
 
 afterAll(async () => {
   await browser?.close();
@@ -73,7 +74,8 @@ async function scanText(text: string) {
 
 async function upload(name: string, mimeType: string, buffer: Buffer) {
   const before = await answers();
-  await page.setInputFiles('#image', { name, mimeType, buffer });
+  // Generous bound: handing Chromium a 20 MB file takes over 30 s on a loaded machine.
+  await page.setInputFiles('#image', { name, mimeType, buffer }, { timeout: 120000 });
   return nextAnswer(before);
 }
 
@@ -132,6 +134,19 @@ describe('admission desk page /desk', () => {
     expect(await champ('code')).toBe('0999');
   });
 
+  it('B10 (the AMC never answers): TECHNIQUE told in seconds and tries, never the bridge’s settings', async () => {
+    await patient('B10');
+    const r = await scanText(cardText(findBeneficiary(SEED, 'B10')!));
+    expect(r.verdict).toBe('TECHNIQUE');
+    expect(r.titre).toBe('AMC injoignable');
+    expect(r.motif).toMatch(/^Pas de réponse de l’organisme complémentaire dans le délai \(2 essais en \d+ s\)\.$/);
+    expect(r.texte).toMatch(/L’admission n’est pas bloquée/);
+    expect(r.texte).not.toMatch(/\d ms\b|hangMs|readTimeout/);
+    // the demo list the clerk picks from speaks French too
+    const options = await page.$$eval('#demo option', (o) => o.map((x) => x.textContent ?? '').join('\n'));
+    expect(options).not.toMatch(/hangMs|slowMs|'/);
+  }, 60000);
+
   it('a photo of the card (PNG upload) gives the same answer as the typed scan', async () => {
     await patient('B01');
     const typed = await scanText(cardText(B01));
@@ -187,7 +202,7 @@ describe('admission desk page /desk', () => {
       expect(r.motif).toMatch(motif);
       expect(await focused()).toBe('scan');
     }
-  }, 60000);
+  }, 240000);
 
   it('asks for the missing patient data instead of calling the AMC, once the attestation is read', async () => {
     await patient('B01');

@@ -19,11 +19,14 @@ const NODES = [
   require('../../nodes/roc-clc/roc-clc'),
   require('../../nodes/roc-del/roc-del'),
   require('../../nodes/roc-datamatrix/roc-datamatrix'),
+  require('../../nodes/roc-desk-request/roc-desk-request'),
+  require('../../nodes/roc-desk-answer/roc-desk-answer'),
   require('../../nodes/roc-hl7-admission/roc-hl7-admission'),
   require('../../nodes/roc-mllp-out/roc-mllp-out'),
   require('@node-red/nodes/core/common/20-inject.js'),
   require('@node-red/nodes/core/common/25-catch.js'),
   require('@node-red/nodes/core/common/90-comment.js'),
+  require('@node-red/nodes/core/function/10-switch.js'),
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */
 

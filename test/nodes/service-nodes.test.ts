@@ -71,7 +71,7 @@ function flow(type: string, est = establishment()) {
   ];
 }
 
-type Msg = { roc: any; error?: { message: string }; [k: string]: unknown };
+type Msg = { roc: any; error?: { message: string; code?: string }; [k: string]: unknown };
 
 /** Sends one message and resolves with the output it came out of (and the catch, if any). */
 function run(msg: Record<string, unknown>, waitCatch = false): Promise<{ port: 'ok' | 'ko'; msg: Msg; caught?: Msg }> {
@@ -141,6 +141,9 @@ describe('roc-idb', () => {
     expect(msg.roc.idb.messages[0].code).toBe('BR-TIMEOUT');
     expect(msg.roc.idb.attempts).toBe(2); // IDB is retried once
     expect(caught!.error!.message).toMatch(/IDB KO technique/);
+    // a flow tells it from a processing error by a code and a flag, not by the text above
+    expect(caught!.error!.code).toBe('ROC_TECHNICAL_KO');
+    expect(caught!.roc.idb.technical).toBe(true);
     // no patient data in the error a catch node (and the log) receives
     expect(caught!.error!.message).not.toContain('Camille');
     expect(caught!.error!.message).not.toContain(msg.roc.beneficiaire.nir);

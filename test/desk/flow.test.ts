@@ -1,0 +1,58 @@
+/**
+ * The shipped flow keeps its logic in nodes, not in function nodes: none over 10 lines; the desk
+ * tab runs on roc-desk-request / roc-desk-answer; the GAP tab tells a technical KO by its code,
+ * never by the text of the error.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+const FLOW: any[] = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'flows', 'roc-bridge.json'), 'utf8'));
+const byId = new Map(FLOW.map((n) => [n.id, n]));
+
+describe('shipped flow flows/roc-bridge.json', () => {
+  it('has no function node over 10 lines', () => {
+    const long = FLOW.filter((n) => n.type === 'function')
+      .map((n) => ({ name: n.name, lines: [n.func, n.initialize, n.finalize].map((s: string) => (s ? s.trim().split('\n').length : 0)).reduce((a, b) => a + b, 0) }))
+      .filter((f) => f.lines > 10);
+    expect(long).toEqual([]);
+  });
+
+  it('wires only to nodes that exist', () => {
+    const dangling: string[] = [];
+    for (const n of FLOW) {
+      for (const port of n.wires ?? []) for (const w of port) if (!byId.has(w)) dangling.push(`${n.id} → ${w}`);
+      for (const s of n.type === 'catch' && Array.isArray(n.scope) ? n.scope : []) if (!byId.has(s)) dangling.push(`${n.id} scope ${s}`);
+    }
+    expect(dangling).toEqual([]);
+  });
+
+  it('the desk: POST /desk/scan → request → attestation → patient complete? → annuaire … → answer → http response', () => {
+    const desk = FLOW.filter((n) => n.z === 'desk-tab');
+    const scanIn = desk.find((n) => n.type === 'http in' && n.url === '/desk/scan');
+    const request = byId.get(scanIn.wires[0][0]);
+    expect(request.type).toBe('roc-desk-request');
+    expect([request.forfaitJournalier, request.chambreParticuliere, request.tauxAmoGhs]).toEqual([20, 75, 80]);
+    const dm = byId.get(request.wires[0][0]);
+    expect(dm.type).toBe('roc-datamatrix');
+    const complete = byId.get(dm.wires[0][0]);
+    expect(complete).toMatchObject({ type: 'switch', property: 'desk.saisie', rules: [{ t: 'null' }, { t: 'else' }] });
+    expect(byId.get(complete.wires[0][0]).type).toBe('roc-annuaire');
+    const answers = desk.filter((n) => n.type === 'roc-desk-answer');
+    expect(answers).toHaveLength(1);
+    // every outcome reaches the answer: unread attestation, incomplete patient, annuaire/IDB/SIM KO, no quote, SIM
+    const into = desk.filter((n) => (n.wires ?? []).some((p: string[]) => p.includes(answers[0].id))).map((n) => n.type);
+    expect(into.sort()).toEqual(['roc-annuaire', 'roc-datamatrix', 'roc-idb', 'roc-sim', 'switch', 'switch'].sort());
+    expect(byId.get(answers[0].wires[0][0]).type).toBe('http response');
+  });
+
+  it('the GAP tab: a technical KO is told by msg.error.code, never by the error’s text', () => {
+    const gapCatch = FLOW.find((n) => n.z === 'gap-tab' && n.type === 'catch');
+    const sw = byId.get(gapCatch.wires[0][0]);
+    expect(sw).toMatchObject({ type: 'switch', property: 'error.code', propertyType: 'msg' });
+    expect(sw.rules[0]).toEqual({ t: 'eq', v: 'ROC_TECHNICAL_KO', vt: 'str' });
+    expect(JSON.stringify(FLOW)).not.toMatch(/error\.message[^"]*(KO technique|regex)|KO technique\//);
+    for (const n of FLOW.filter((x) => x.type === 'switch')) {
+      if (/error\.message/.test(n.property)) throw new Error(`switch ${n.id} routes on an error's text`);
+    }
+  });
+});
