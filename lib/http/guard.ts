@@ -33,10 +33,11 @@ export type RefusalCode =
   | 'JSON_TROP_PROFOND'
   | 'JSON_TROP_D_ELEMENTS'
   | 'TEXTE_TROP_LONG'
-  | 'MULTIPART_INVALIDE';
+  | 'MULTIPART_INVALIDE'
+  | 'TYPE_NON_PRIS_EN_CHARGE';
 
 export interface Refusal {
-  status: 400 | 411 | 413;
+  status: 400 | 411 | 413 | 415;
   code: RefusalCode;
   reason: string;
 }

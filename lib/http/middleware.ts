@@ -226,6 +226,13 @@ export function createHttpGuard(opts: HttpGuardOptions = {}): Middleware {
         reason: 'La demande n’annonce pas sa taille (en-tête Content-Length absent) : envoyez-la depuis la page du guichet ou avec un client HTTP standard.',
       });
     }
+    if (type && !isJson && !/^(multipart\/form-data|text\/|image\/|application\/octet-stream)/.test(type)) {
+      return sendRefusal(req, res, 'desk', {
+        status: 415,
+        code: 'TYPE_NON_PRIS_EN_CHARGE',
+        reason: 'Type de contenu non pris en charge : le guichet lit du JSON, un formulaire (multipart/form-data), un texte scanné (text/plain) ou une image.',
+      });
+    }
     const size = Number(length);
     const limit = isJson ? deskJson.maxBytes : maxImage + DEFAULT_LIMITS.desk.formMarginBytes;
     if (!(size <= limit)) return sendRefusal(req, res, 'desk', deskTooLarge(size, isJson ? deskJson.maxBytes : maxImage, isJson));

@@ -107,6 +107,12 @@ describe('POST /desk/scan', () => {
     expect(chunked).toBe(411);
   });
 
+  it('refuses a body type the desk does not read with 415', async () => {
+    const r = await post('/desk/scan', 'scan=ROC1', 'application/x-www-form-urlencoded');
+    expect(r.status).toBe(415);
+    expect(r.json.guichet).toMatchObject({ verdict: 'LECTURE', code: 'TYPE_NON_PRIS_EN_CHARGE' });
+  });
+
   it('reads a bare text scan as a string and a bare photo as bytes', async () => {
     await post('/desk/scan', 'ROC1;0775685365', 'text/plain');
     expect(seen.at(-1)!.body).toBe('ROC1;0775685365');
@@ -167,7 +173,7 @@ describe('every other request with a body (admin API, editor)', () => {
         async (path, type, bytes) => {
           const r = await post(path, Buffer.from(bytes), type);
           expect(r.json).toBeDefined();
-          expect([200, 400, 411, 413]).toContain(r.status);
+          expect([200, 400, 411, 413, 415]).toContain(r.status);
         },
       ),
       { seed: 20260307, numRuns: 150 },
