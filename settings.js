@@ -17,13 +17,18 @@
  *                                  simulator (ROC_ANNUAIRE_URL unset when this file is loaded).
  */
 const path = require('path');
-const deskGuard = require('./desk/http-guard.js');
+const { createHttpGuard } = require('./desk/http-guard.js');
 
 const DEV_SECRET = 'roc-bridge-DEVELOPMENT-ONLY-credential-secret';
 const API_MAX_LENGTH = '5mb';
-const deskScanGuard = deskGuard({ path: '/desk/scan', maxImageBytes: 10 * 1024 * 1024, maxJsonBytes: API_MAX_LENGTH });
-const rocJsonGuard = deskGuard.jsonGuard({ paths: ['/roc/dossier', '/roc/cancel'], maxJsonBytes: API_MAX_LENGTH });
-const httpGuards = (req, res, next) => deskScanGuard(req, res, () => rocJsonGuard(req, res, next));
+// Bounded input on every HTTP endpoint (docs/deployment.md lists the limits): body size, JSON
+// depth, element count and string length, checked on the raw bytes before anything parses them.
+const httpGuardOptions = {
+  desk: { path: '/desk/scan', maxImageBytes: 10 * 1024 * 1024, json: { maxBytes: 1024 * 1024, maxDepth: 32, maxItems: 10000, maxStringBytes: 64 * 1024 } },
+  roc: { paths: ['/roc/dossier', '/roc/cancel'], json: { maxBytes: 1024 * 1024, maxDepth: 32, maxItems: 10000, maxStringBytes: 64 * 1024 } },
+  other: { maxBytes: API_MAX_LENGTH, maxDepth: 128 },
+};
+const httpGuards = createHttpGuard(httpGuardOptions);
 const deskDemo = process.env.ROC_DESK_DEMO !== undefined ? process.env.ROC_DESK_DEMO === '1' : !process.env.ROC_ANNUAIRE_URL;
 
 module.exports = {
@@ -39,12 +44,12 @@ module.exports = {
   httpAdminRoot: '/',
   httpNodeRoot: '/',
   apiMaxLength: API_MAX_LENGTH,
-  // POST /desk/scan: oversized uploads and malformed JSON answered in French, as JSON the desk
-  // page shows, before Node-RED's body parsers (the editor's answers an HTML stack trace, the
-  // http-in node's a bare 500 with a log line quoting the body). Other routes are untouched.
-  // The same for POST /roc/dossier and /roc/cancel (malformed JSON → JSON KO with a reason).
+  // Every request with a body goes through the guard before Node-RED's body parsers: POST
+  // /desk/scan refusals in French, as JSON the desk page shows; POST /roc/dossier and /roc/cancel
+  // as a JSON KO with a reason; others as { code, message }. Never a stack trace, never the body.
   httpAdminMiddleware: httpGuards,
   httpNodeMiddleware: httpGuards,
+  httpGuardOptions, // read by bin/runtime.ts for its last error handler (same answer shapes)
   // The admission desk page (flows/roc-bridge.json, GET /desk): its files, and the seed whose
   // fictitious patients it offers as "patients de démonstration" ('' = no demo).
   functionGlobalContext: {

@@ -8,6 +8,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import express from 'express';
+import { describeError, errorResponse } from '../lib/http/middleware';
 import { ensureDevCerts } from '../simulator/make-certs';
 import { startSimulator, type LatencyMode, type RunningSimulator } from '../simulator/server';
 
@@ -70,6 +71,15 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
   RED.init(server, settings);
   app.use(settings.httpAdminRoot, RED.httpAdmin);
   app.use(settings.httpNodeRoot, RED.httpNode);
+  // HTTP guard, last error handler: an error raised by Node-RED's parsers or routes (an
+  // urlencoded body over the limit, a malformed body…) is answered as JSON in the endpoint's
+  // shape, never with express's HTML page (a stack trace with server paths).
+  app.use((err: unknown, req: express.Request, res: express.Response, next: express.NextFunction) => {
+    if (res.headersSent) return next(err);
+    const { status, body } = errorResponse(err, req, settings.httpGuardOptions);
+    if (status >= 500) log(`HTTP ${req.method} ${req.path}: ${describeError(err)}`);
+    res.status(status).set('Cache-Control', 'no-store').json(body);
+  });
 
   const flowsStarted = new Promise<void>((resolve) => {
     const onStarted = () => {
@@ -129,8 +139,20 @@ async function mllpListenerPort(timeoutMs = 5000): Promise<number | undefined> {
   }
 }
 
+/**
+ * Last resort: an error nobody caught (a node's callback, a socket, a timer) is logged — its name
+ * and message with quoted values and digit runs blanked, never the stack, which may quote patient
+ * data — and the runtime keeps serving (the MLLP intake, the other flows). What cannot be caught
+ * (out of memory, a native crash, SIGKILL) is for the supervisor: see contrib/roc-bridge.service.
+ */
+export function installProcessGuards(log: (line: string) => void = (l) => console.error(l)): void {
+  process.on('uncaughtException', (err) => log(`ROC Bridge: uncaught error, the runtime keeps running — ${describeError(err)}`));
+  process.on('unhandledRejection', (reason) => log(`ROC Bridge: unhandled rejection, the runtime keeps running — ${describeError(reason)}`));
+}
+
 export async function main(): Promise<void> {
   const t0 = Date.now();
+  installProcessGuards();
   const rt = await startRuntime();
   if (rt.mllpPort) console.log(`GAP MLLP listener (HL7 v2 PAM-FR) on ${process.env.ROC_MLLP_HOST}:${rt.mllpPort}`);
   console.log(`ROC Bridge ready at ${rt.url} (editor) — started in ${Date.now() - t0} ms`);

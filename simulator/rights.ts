@@ -4,7 +4,7 @@
  * request in, a decision out (the server turns it into a SOAP answer).
  */
 import { PROFILE } from '../lib/sel/profile';
-import { computeInvoice, lineProblem, type InvoiceResult, type LineInput } from './engine';
+import { AMC_LIMITS, computeInvoice, lineProblem, type InvoiceResult, type LineInput } from './engine';
 import { nirKey, padAmc, type Amc, type Contract, type Incident, type SeedBeneficiaire, type SeedIndex, type SeedPeriode } from './seed';
 
 type Obj = Record<string, unknown>;
@@ -104,7 +104,8 @@ export type AmountsDecision = { ok: false; code: string; libelle: string } | { o
 /** SIM / CLC amounts for the invoice lines; lines dated outside the rights are not covered. */
 export function computeAmounts(contract: Contract, facture: Obj | undefined): AmountsDecision {
   const lignes = (facture?.lignes ?? []) as LineInput[];
-  if (lignes.length === 0) return { ok: false, code: '6000', libelle: 'Paramètres incorrects : facture sans ligne' };
+  if (!Array.isArray(lignes) || lignes.length === 0) return { ok: false, code: '6000', libelle: 'Paramètres incorrects : facture sans ligne' };
+  if (lignes.length > AMC_LIMITS.lignesMax) return { ok: false, code: '6000', libelle: `Paramètres incorrects : plus de ${AMC_LIMITS.lignesMax} lignes` };
   const seen = new Set<number>();
   for (const l of lignes) {
     const problem = lineProblem(l, PRESTATIONS);

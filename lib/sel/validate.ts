@@ -15,6 +15,25 @@ import { PROFILE, type FieldSpec } from './profile';
 
 type Obj = Record<string, unknown>;
 
+/**
+ * Bounds of the numbers, texts and dates a dossier may carry: anything beyond is refused before any
+ * call, naming the field (an AMC must never be asked to engage 3.45 trillion euros).
+ */
+export const DOSSIER_BOUNDS = {
+  /** Units of one billing line (days, nights, acts). */
+  quantiteMax: 9999,
+  /** Euros: unit price, AMO base, AMO amount of one line. */
+  montantMax: 1_000_000,
+  decimalesMax: 2,
+  tauxMax: 100,
+  numeroLigneMax: 9999,
+  lignesMax: 500,
+  /** Characters of a text field the profile gives no length for. */
+  texteMax: 100,
+  anneeMin: 1900,
+  anneeMax: 2100,
+} as const;
+
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DECIMAL_RE = /^-?\d+(\.\d+)?$/;
 
@@ -96,10 +115,13 @@ class Collector {
     if (typeof v !== 'string' && typeof v !== 'number') return this.invalid(path, 'texte attendu');
     const s = String(v);
     const f = spec(type, key);
-    if (!f) return;
+    if (!f) {
+      if (s.length > DOSSIER_BOUNDS.texteMax) this.invalid(path, `${DOSSIER_BOUNDS.texteMax} caractères au plus`);
+      return;
+    }
     if (f.values && !f.values.includes(s)) return this.invalid(path, `valeurs admises : ${f.values.join(', ')}`);
     if (f.pattern && !regex(f.pattern).test(s)) return this.invalid(path, PATTERN_HINTS[`${type}.${key}`] ?? 'format non conforme');
-    if (f.maxLength && s.length > f.maxLength) return this.invalid(path, `${f.maxLength} caractères au plus`);
+    if (s.length > (f.maxLength ?? DOSSIER_BOUNDS.texteMax)) return this.invalid(path, `${f.maxLength ?? DOSSIER_BOUNDS.texteMax} caractères au plus`);
   }
 
   /** `path` names the field in messages; `parent` + '.' + key when `path` is omitted. */
@@ -113,11 +135,19 @@ class Collector {
       this.invalid(path ?? `${parent}.${key}`, 'date réelle au format AAAA-MM-JJ attendue');
       return undefined;
     }
+    const year = Number(v.slice(0, 4));
+    if (year < DOSSIER_BOUNDS.anneeMin || year > DOSSIER_BOUNDS.anneeMax) {
+      this.invalid(path ?? `${parent}.${key}`, `date entre ${DOSSIER_BOUNDS.anneeMin} et ${DOSSIER_BOUNDS.anneeMax} attendue`);
+      return undefined;
+    }
     return v;
   }
 
-  /** A number of a billing line: the path `parent`.`key` is only built for a message. */
-  number(obj: Obj, key: string, parent: string, min: number, strict: boolean, required = true): void {
+  /**
+   * A number of a billing line: above `min` (or at least, when not `strict`), at most `max`, with at
+   * most `decimals` decimals. The path `parent`.`key` is only built for a message.
+   */
+  number(obj: Obj, key: string, parent: string, min: number, strict: boolean, required = true, max = Infinity, what = 'nombre', unit = '', decimals: number = DOSSIER_BOUNDS.decimalesMax): void {
     const v = obj[key];
     if (!present(v)) {
       if (required) this.missing(`${parent}.${key}`);
@@ -125,7 +155,10 @@ class Collector {
     }
     const n = toNumber(v);
     if (n === undefined) return this.invalid(`${parent}.${key}`, 'nombre attendu');
-    if (strict ? n <= min : n < min) this.invalid(`${parent}.${key}`, strict ? `nombre > ${min} attendu` : `nombre ≥ ${min} attendu`);
+    if (strict ? n <= min : n < min) return this.invalid(`${parent}.${key}`, strict ? `nombre > ${min} attendu` : `nombre ≥ ${min} attendu`);
+    if (n > max) return this.invalid(`${parent}.${key}`, `${what} ≤ ${max}${unit} attendu`);
+    const scaled = n * 10 ** decimals;
+    if (Math.abs(scaled - Math.round(scaled)) > 1e-6) this.invalid(`${parent}.${key}`, `${decimals} décimales au plus`);
   }
 
   object(d: Obj, key: string, path: string): Obj | undefined {
@@ -200,8 +233,9 @@ function checkAttestation(d: RocDossier, c: Collector): void {
   // Optional in requests, but sent when present: its dates must be real dates.
   const a = isObj(d.attestation) ? (d.attestation as Obj) : undefined;
   if (!a) return;
-  c.date(a, 'debutValidite', 'attestation.debutValidite', false);
-  c.date(a, 'finValidite', 'attestation.finValidite', false);
+  const debut = c.date(a, 'debutValidite', 'attestation.debutValidite', false);
+  const fin = c.date(a, 'finValidite', 'attestation.finValidite', false);
+  if (debut && fin && fin < debut) c.invalid('attestation.finValidite', 'postérieure ou égale à attestation.debutValidite attendue');
 }
 
 function checkVenue(d: RocDossier, c: Collector): void {
@@ -225,21 +259,25 @@ function checkFacture(d: RocDossier, key: 'facture' | 'devis', c: Collector, num
   if (!present(lignes)) return c.missing(`${key}.lignes`);
   if (!Array.isArray(lignes)) return c.invalid(`${key}.lignes`, 'liste attendue');
   if (lignes.length === 0) return c.invalid(`${key}.lignes`, 'au moins une ligne attendue');
+  if (lignes.length > DOSSIER_BOUNDS.lignesMax) return c.invalid(`${key}.lignes`, `${DOSSIER_BOUNDS.lignesMax} lignes au plus`);
   const codes = PROFILE.codeLists.prestation as readonly string[];
   lignes.forEach((l: unknown, i) => {
     const p = `${key}.lignes[${i}]`;
     if (!isObj(l)) return c.invalid(p, 'objet attendu');
-    if (present(l.numero) && !(Number.isInteger(toNumber(l.numero)) && toNumber(l.numero)! >= 1)) c.invalid(`${p}.numero`, 'entier ≥ 1 attendu');
+    if (present(l.numero) && !(Number.isInteger(toNumber(l.numero)) && toNumber(l.numero)! >= 1 && toNumber(l.numero)! <= DOSSIER_BOUNDS.numeroLigneMax)) {
+      c.invalid(`${p}.numero`, `entier de 1 à ${DOSSIER_BOUNDS.numeroLigneMax} attendu`);
+    }
     if (!present(l.code)) c.missing(`${p}.code`);
     else if (!codes.includes(String(l.code))) c.invalid(`${p}.code`, `codes de prestation admis : ${codes.join(', ')}`);
     const debut = c.date(l, 'dateDebut', undefined, true, p);
     const fin = c.date(l, 'dateFin', undefined, false, p);
     if (debut && fin && fin < debut) c.invalid(`${p}.dateFin`, `postérieure ou égale à ${p}.dateDebut attendue`);
-    c.number(l, 'quantite', p, 0, true);
-    c.number(l, 'prixUnitaire', p, 0, false);
-    c.number(l, 'baseAmo', p, 0, false);
-    c.number(l, 'tauxAmo', p, 0, false);
-    c.number(l, 'montantAmo', p, 0, false);
+    const B = DOSSIER_BOUNDS;
+    c.number(l, 'quantite', p, 0, true, true, B.quantiteMax);
+    c.number(l, 'prixUnitaire', p, 0, false, true, B.montantMax, 'montant', ' €');
+    c.number(l, 'baseAmo', p, 0, false, true, B.montantMax, 'montant', ' €');
+    c.number(l, 'tauxAmo', p, 0, false, true, B.tauxMax, 'taux', ' %');
+    c.number(l, 'montantAmo', p, 0, false, true, B.montantMax, 'montant', ' €');
   });
 }
 
@@ -286,9 +324,12 @@ export function validateDossier(service: RocService, dossier: RocDossier): RocMe
       checkVenue(dossier, c);
       checkFacture(dossier, 'facture', c, true);
       break;
-    case 'del':
-      if (!engagementToCancel(dossier)) c.missing('engagement.numero');
+    case 'del': {
+      const numero = engagementToCancel(dossier);
+      if (!numero) c.missing('engagement.numero');
+      else if (numero.length > DOSSIER_BOUNDS.texteMax) c.invalid('engagement.numero', `${DOSSIER_BOUNDS.texteMax} caractères au plus`);
       break;
+    }
     default:
       c.invalid('service', `service inconnu (annuaire, idb, sim, clc ou del attendu)`);
   }

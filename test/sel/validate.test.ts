@@ -1,4 +1,5 @@
-import { validateDossier, amcTarget } from '../../lib/sel/validate';
+import fc from 'fast-check';
+import { validateDossier, amcTarget, DOSSIER_BOUNDS } from '../../lib/sel/validate';
 import type { RocDossier } from '../../lib/model/dossier';
 import { dossier } from './helpers';
 
@@ -105,5 +106,78 @@ describe('dossier validation before any call', () => {
       'BR-INVALID Donnée du dossier invalide : facture.lignes (liste attendue)',
     ]);
     expect(labels(null as unknown as RocDossier, 'idb')).toEqual(['BR-INVALID Donnée du dossier invalide : msg.roc (objet dossier attendu)']);
+  });
+});
+
+describe('bounded numbers, texts and dates (nothing absurd reaches an AMC)', () => {
+  const f = dossier().facture!;
+  const withLine = (over: Record<string, unknown>, i = 0) =>
+    dossier({ facture: { ...f, lignes: f.lignes.map((l, k) => (k === i ? { ...l, ...over } : l)) as typeof f.lignes } });
+
+  it('refuses quantite: 1e9 naming facture.lignes[0].quantite, before any call', () => {
+    expect(labels(withLine({ quantite: 1e9 }), 'clc')).toEqual(['BR-INVALID Donnée du dossier invalide : facture.lignes[0].quantite (nombre ≤ 9999 attendu)']);
+    expect(labels(withLine({ quantite: 1e9 }), 'sim')).toHaveLength(1);
+    expect(validateDossier('clc', withLine({ quantite: 9999 }))).toEqual([]);
+  });
+
+  it('bounds prices and amounts to 1,000,000 € with two decimals, rates to 0..100', () => {
+    expect(labels(withLine({ prixUnitaire: 3_450_000_000_000 }, 2), 'clc')).toEqual([
+      'BR-INVALID Donnée du dossier invalide : facture.lignes[2].prixUnitaire (montant ≤ 1000000 € attendu)',
+    ]);
+    expect(labels(withLine({ baseAmo: 1_000_000.01, montantAmo: 12.345 }, 2), 'clc')).toEqual([
+      'BR-INVALID Donnée du dossier invalide : facture.lignes[2].baseAmo (montant ≤ 1000000 € attendu)',
+      'BR-INVALID Donnée du dossier invalide : facture.lignes[2].montantAmo (2 décimales au plus)',
+    ]);
+    expect(labels(withLine({ tauxAmo: 180 }, 2), 'clc')).toEqual(['BR-INVALID Donnée du dossier invalide : facture.lignes[2].tauxAmo (taux ≤ 100 % attendu)']);
+    expect(labels(withLine({ prixUnitaire: Infinity }), 'clc')).toEqual(['BR-INVALID Donnée du dossier invalide : facture.lignes[0].prixUnitaire (nombre attendu)']);
+    expect(validateDossier('clc', withLine({ prixUnitaire: 1_000_000, baseAmo: '3120.45', tauxAmo: 100 }, 2))).toEqual([]);
+  });
+
+  it('bounds the line count, line numbers and text lengths', () => {
+    const many = Array.from({ length: DOSSIER_BOUNDS.lignesMax + 1 }, () => f.lignes[0]);
+    expect(labels(dossier({ facture: { ...f, lignes: many } }), 'clc')).toEqual(['BR-INVALID Donnée du dossier invalide : facture.lignes (500 lignes au plus)']);
+    expect(labels(withLine({ numero: 100000 }), 'clc')).toEqual(['BR-INVALID Donnée du dossier invalide : facture.lignes[0].numero (entier de 1 à 9999 attendu)']);
+    expect(labels(dossier({ facture: { ...f, numero: 'F'.repeat(101) } }), 'clc')).toEqual(['BR-INVALID Donnée du dossier invalide : facture.numero (100 caractères au plus)']);
+    const b = dossier().beneficiaire!;
+    const longName = 'Lefèvre'.repeat(20);
+    const out = validateDossier('idb', dossier({ beneficiaire: { ...b, nom: longName } }));
+    expect(out.map((m) => m.libelle)).toEqual(['Donnée du dossier invalide : beneficiaire.nom (100 caractères au plus)']);
+    expect(JSON.stringify(out)).not.toContain('Lefèvre');
+    expect(labels(dossier({ engagement: { numero: 'E'.repeat(5000) } }), 'del')).toEqual(['BR-INVALID Donnée du dossier invalide : engagement.numero (100 caractères au plus)']);
+  });
+
+  it('keeps dates between 1900 and 2100, and every end on or after its start', () => {
+    const b = dossier().beneficiaire!;
+    expect(labels(dossier({ beneficiaire: { ...b, dateNaissance: '1850-01-01' } }), 'idb')).toEqual([
+      'BR-INVALID Donnée du dossier invalide : beneficiaire.dateNaissance (date entre 1900 et 2100 attendue)',
+    ]);
+    expect(labels(dossier({ venue: { type: 'HOSPITALISATION', dateEntree: '2199-03-02' } }), 'idb')).toEqual([
+      'BR-INVALID Donnée du dossier invalide : venue.dateEntree (date entre 1900 et 2100 attendue)',
+    ]);
+    const a = dossier().attestation!;
+    expect(labels(dossier({ attestation: { ...a, debutValidite: '2026-12-31', finValidite: '2026-01-01' } }), 'idb')).toEqual([
+      'BR-INVALID Donnée du dossier invalide : attestation.finValidite (postérieure ou égale à attestation.debutValidite attendue)',
+    ]);
+    expect(labels(withLine({ dateFin: '2026-03-01' }), 'clc')).toEqual([
+      'BR-INVALID Donnée du dossier invalide : facture.lignes[0].dateFin (postérieure ou égale à facture.lignes[0].dateDebut attendue)',
+    ]);
+  });
+
+  it('property: a line with any number in any field is accepted only within its bounds, and never throws', () => {
+    const FIELDS = { quantite: [0, DOSSIER_BOUNDS.quantiteMax, true], prixUnitaire: [0, 1e6, false], baseAmo: [0, 1e6, false], tauxAmo: [0, 100, false], montantAmo: [0, 1e6, false] } as const;
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...(Object.keys(FIELDS) as (keyof typeof FIELDS)[])),
+        fc.oneof(fc.double(), fc.integer({ min: -1e12, max: 1e12 }), fc.integer({ min: -200, max: 20000 }).map((n) => n / 100)),
+        (field, v) => {
+          const out = validateDossier('clc', withLine({ [field]: v }, 1));
+          const [min, max, strict] = FIELDS[field];
+          const ok = Number.isFinite(v) && (strict ? v > min : v >= min) && v <= max && Math.abs(v * 100 - Math.round(v * 100)) <= 1e-6;
+          expect(out.length === 0).toBe(ok);
+          for (const m of out) expect(m.libelle).toContain(`facture.lignes[1].${field}`);
+        },
+      ),
+      { seed: 20260307, numRuns: 500 },
+    );
   });
 });
