@@ -159,28 +159,42 @@ function textOf(v: unknown): string {
  * per test file after helper.init(); the wrappers outlive helper.unload() (the helper's own spies
  * wrap them), `restore()` removes them. `clear()` forgets what was seen (beforeEach).
  */
-export function watchNodeRed(helper: any): { texts: () => string[]; clear(): void; restore(): void } {
-  const seen: string[] = [];
+export interface NodeRedWatch {
+  /** Every text seen so far (status texts, node logs, runtime log records). */
+  texts(): string[];
+  /** The status objects node `id` showed, in order. */
+  statuses(id: string): Array<{ fill?: string; shape?: string; text?: string }>;
+  clear(): void;
+  restore(): void;
+}
+
+export function watchNodeRed(helper: any): NodeRedWatch {
+  const seen: Array<{ node?: string; kind: string; text: string; raw: unknown }> = [];
   const proto = helper._NodePrototype;
   const log = helper._log;
   if (!proto || !log) throw new Error('watchNodeRed: call helper.init() first');
   const restores: Array<() => void> = [];
-  const wrap = (obj: any, name: string, pick: (args: unknown[]) => unknown) => {
+  const wrap = (obj: any, name: string, kind: string) => {
     const original = obj[name];
-    obj[name] = function (this: unknown, ...args: unknown[]) {
-      seen.push(textOf(pick(args)));
+    obj[name] = function (this: { id?: string } | undefined, ...args: unknown[]) {
+      seen.push({ node: obj === proto ? this?.id : undefined, kind, text: textOf(args[0]), raw: args[0] });
       return original.apply(this, args);
     };
     restores.push(() => (obj[name] = original));
   };
-  for (const m of ['status', 'log', 'warn', 'error', 'debug', 'trace']) wrap(proto, m, (a) => a[0]);
-  wrap(log, 'log', (a) => a[0]);
-  for (const level of ['info', 'warn', 'error', 'debug', 'trace', 'audit']) if (typeof log[level] === 'function') wrap(log, level, (a) => a[0]);
-  if (typeof afterAll === 'function') afterAll(() => restores.splice(0).forEach((r) => r()));
+  for (const m of ['status', 'log', 'warn', 'error', 'debug', 'trace']) wrap(proto, m, m === 'status' ? 'status' : 'node.' + m);
+  wrap(log, 'log', 'RED.log');
+  for (const level of ['info', 'warn', 'error', 'debug', 'trace', 'audit']) if (typeof log[level] === 'function') wrap(log, level, 'RED.log.' + level);
+  const restore = () => restores.splice(0).forEach((r) => r());
+  if (typeof afterAll === 'function') afterAll(restore);
   return {
-    texts: () => seen.slice(),
+    texts: () => seen.map((s) => s.text),
+    statuses: (id) =>
+      seen
+        .filter((s) => s.kind === 'status' && s.node === id)
+        .map((s) => (typeof s.raw === 'string' ? { text: s.raw } : ((s.raw ?? {}) as { fill?: string; shape?: string; text?: string }))),
     clear: () => void seen.splice(0),
-    restore: () => restores.splice(0).forEach((r) => r()),
+    restore,
   };
 }
 
