@@ -116,7 +116,7 @@ export function identifiersFromHl7(text: string): PatientIdentifiers {
 }
 
 /** The patient identifiers of a ROC dossier (msg.roc): beneficiary NIR + key, names, birth date. */
-export function identifiersFromDossier(roc: { beneficiaire?: Record<string, unknown> } | undefined): PatientIdentifiers {
+export function identifiersFromDossier(roc: { beneficiaire?: object } | undefined): PatientIdentifiers {
   const b = (roc?.beneficiaire ?? {}) as Record<string, string | undefined>;
   const nir = b.nir ? [b.nir + (b.cleNir ?? ''), b.nir] : [];
   return identifiersOf({
