@@ -13,6 +13,7 @@
  * The message objects a node sends on (msg.roc, msg.payload) legitimately carry patient data and
  * are never collected: only what a person watching the editor, the log or the GAP ACK would read.
  */
+import type { AdmissionPatient } from '../../lib/hl7/types';
 
 export interface PatientIdentifiers {
   /** NIRs: 15 characters (with the key) and 13 (without), Corsica 2A/2B included. */
@@ -113,6 +114,22 @@ export function identifiersFromHl7(text: string): PatientIdentifiers {
     }
   }
   return identifiersOf(input);
+}
+
+/** The patient identifiers of parsed admissions (lib/hl7 or lib/hprim readers: HL7, HPRIM Santé, HPRIM XML). */
+export function identifiersFromAdmissions(admissions: ReadonlyArray<{ patient: AdmissionPatient }>): PatientIdentifiers {
+  return mergeIdentifiers(
+    ...admissions.map(({ patient: p }) =>
+      identifiersOf({
+        nir: [p.nir?.value, p.ins?.value, ...p.identifiers.filter((i) => i.type !== 'PI').map((i) => i.value)].filter(
+          (v): v is string => typeof v === 'string' && /^[12378]\d{4}(\d{2}|2[AB])\d{6}(\d{2})?$/i.test(v),
+        ),
+        names: [p.nom, p.prenom, p.nomNaissance, p.premierPrenom, p.prenoms].filter((x): x is string => typeof x === 'string'),
+        birthDates: p.dateNaissance ? [p.dateNaissance] : [],
+        ipps: p.ipp?.value ? [p.ipp.value] : [],
+      }),
+    ),
+  );
 }
 
 /** The patient identifiers of a ROC dossier (msg.roc): beneficiary NIR + key, names, birth date. */
