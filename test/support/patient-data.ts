@@ -154,7 +154,10 @@ export interface Seen {
 function textOf(v: unknown): string {
   if (v === undefined || v === null) return '';
   if (typeof v === 'string') return v;
-  if (v instanceof Error) return `${v.name}: ${v.message}`;
+  // errors from another realm (a function node's vm) are not `instanceof Error`
+  if (v instanceof Error || (typeof v === 'object' && typeof (v as Error).message === 'string' && typeof (v as Error).stack === 'string')) {
+    return `${(v as Error).name}: ${(v as Error).message}`;
+  }
   if (typeof v === 'object') {
     const o = v as Record<string, unknown>;
     // a node status, a RED.log record
