@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
-import { dateForms, expectNoPatientData, findPatientData, identifiersFromHl7, identifiersOf, processOutput, watchNodeRed } from './patient-data';
+import { dateForms, expectNoPatientData, findPatientData, identifiersFromHl7, processOutput, watchNodeRed } from './patient-data';
 
 helper.init(require.resolve('node-red'));
 const seen = watchNodeRed(helper);
