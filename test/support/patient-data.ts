@@ -172,13 +172,6 @@ function textOf(v: unknown): string {
   return String(v);
 }
 
-/**
- * Records, from now on, every status text, node.log/warn/error/debug/trace first argument (the
- * error or text, not the message object), and every record of the runtime log (RED.log, what
- * helper.log() spies on; errors passed to done() arrive there and through node.error). Call once
- * per test file after helper.init(); the wrappers outlive helper.unload() (the helper's own spies
- * wrap them), `restore()` removes them. `clear()` forgets what was seen (beforeEach).
- */
 export interface NodeRedWatch {
   /** Every text seen so far (status texts, node logs, runtime log records). */
   texts(): string[];
@@ -188,6 +181,13 @@ export interface NodeRedWatch {
   restore(): void;
 }
 
+/**
+ * Records, from now on, every status text, node.log/warn/error/debug/trace first argument (the
+ * error or text, not the message object), and every record of the runtime log (RED.log, what
+ * helper.log() spies on; errors passed to done() arrive there and through node.error). Call once
+ * per test file after helper.init(); the wrappers outlive helper.unload() (the helper's own spies
+ * wrap them), `restore()` removes them. `clear()` forgets what was seen (beforeEach).
+ */
 export function watchNodeRed(helper: any): NodeRedWatch {
   const seen: Array<{ node?: string; kind: string; text: string; raw: unknown }> = [];
   const proto = helper._NodePrototype;
