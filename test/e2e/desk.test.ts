@@ -9,6 +9,7 @@ import { startRuntimeProcess, type StartedRuntime } from '../support/runtime';
 import { cardPng, cardText, findBeneficiary } from '../../simulator/cards';
 import { loadSeed } from '../../simulator/seed';
 import { grayToPng } from '../../lib/datamatrix/raster';
+import { expectNoPatientData, identifiersOf, mergeIdentifiers, processOutput } from '../support/patient-data';
 
 const SEED = loadSeed().seed;
 const B01 = findBeneficiary(SEED, 'B01')!;
@@ -251,5 +252,9 @@ describe('POST /desk/scan refusals the page relies on', () => {
     expect((await fetch(`${rt.url}desk`)).status).toBe(200);
     const out = rt.output();
     for (const b of [B01, B05]) for (const secret of [b.nir, b.nom, b.prenom, b.numeroAdherent!]) expect(out).not.toContain(secret);
+    expectNoPatientData(
+      processOutput(rt),
+      mergeIdentifiers(...SEED.beneficiaires.map((b: any) => identifiersOf({ nir: b.nir + b.cleNir, names: [b.nom, b.prenom], birthDates: [b.dateNaissance] }))),
+    );
   });
 });

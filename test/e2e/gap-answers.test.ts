@@ -10,7 +10,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { startRuntimeProcess, type StartedRuntime } from '../support/runtime';
 import { GapAnswerListener, GapSimulator } from '../../simulator/gap';
-import { gapDay } from '../../simulator/gap-day';
+import { encodeGapMessage, gapDay } from '../../simulator/gap-day';
+import { decodeFrame } from '../../lib/hl7/charset';
+import { expectNoPatientData, identifiersFromHl7, mergeIdentifiers, processOutput } from '../support/patient-data';
 
 jest.setTimeout(180000);
 
@@ -77,4 +79,6 @@ it('the GAP streams a day, every message is acknowledged, admissions go through 
   const texts = listener.received.map((r) => r.text);
   expect(texts.every((t) => /(^|\r)ZRC\|/.test(t))).toBe(true);
   expect(texts.some((t) => /ZRC\|[^\r]*\|OK\|/.test(t))).toBe(true);
+  // the answers to the GAP carry the patient (they are for the GAP); the bridge's own log does not
+  expectNoPatientData(processOutput(rt), mergeIdentifiers(...messages.map((msg) => identifiersFromHl7(decodeFrame(encodeGapMessage(msg)).text))));
 });

@@ -16,7 +16,12 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { startRuntimeProcess, type StartedRuntime } from '../support/runtime';
 import { GapSimulator } from '../../simulator/gap';
-import { gapDay } from '../../simulator/gap-day';
+import { encodeGapMessage, gapDay } from '../../simulator/gap-day';
+import { decodeFrame } from '../../lib/hl7/charset';
+import { expectNoPatientData, identifiersFromHl7, mergeIdentifiers, processOutput } from '../support/patient-data';
+
+/** The patient identifiers of what the GAP simulator sent. */
+const patientsOf = (messages: Parameters<typeof encodeGapMessage>[0][]) => mergeIdentifiers(...messages.map((msg) => identifiersFromHl7(decodeFrame(encodeGapMessage(msg)).text)));
 
 jest.setTimeout(240000);
 
@@ -113,6 +118,7 @@ it('a day of admissions: every message acknowledged with MSA-2 = MSH-10 (origina
   expect(count('IDB')).toBe(count('ANNUAIRE', 'OK'));
   expect(count('IDB', 'OK')).toBeGreaterThan(0);
   expect(query(journal, 'SELECT * FROM held_keys')).toEqual([]);
+  expectNoPatientData(processOutput(rt!), patientsOf(all));
 });
 
 it('SIGKILL while the GAP streams: nothing acknowledged is lost, the rest is resent, each control id processed once', async () => {
@@ -181,4 +187,5 @@ it('SIGKILL while the GAP streams: nothing acknowledged is lost, the rest is res
   // messages interrupted in processing by the kill were processed again from the journal (at most once more)
   expect(rerun).toBeLessThanOrEqual(100);
   expect(rows.filter((r) => r.attempts > 2)).toEqual([]);
+  expectNoPatientData(processOutput(rt!), patientsOf(messages));
 });

@@ -5,6 +5,7 @@
  */
 import { startRuntimeProcess, postJson, type StartedRuntime } from '../support/runtime';
 import { beneficiaires, dossierFor } from '../support/dossiers';
+import { expectNoPatientData, identifiersOf, mergeIdentifiers, processOutput } from '../support/patient-data';
 
 let rt: StartedRuntime;
 
@@ -167,6 +168,11 @@ describe('npm start runtime', () => {
       expect(out).not.toContain(b.nir);
       expect(out).not.toContain(b.prenom);
     }
+    // every seeded patient was posted above: NIR with and without key, names, birth date in any format
+    expectNoPatientData(
+      processOutput(rt),
+      mergeIdentifiers(...beneficiaires.map((b) => identifiersOf({ nir: b.nir + b.cleNir, names: [b.nom, b.prenom], birthDates: [b.dateNaissance] }))),
+    );
   });
 
   it('stops cleanly on Ctrl-C (SIGINT)', async () => {

@@ -3,11 +3,12 @@ import { join } from 'path';
 import * as iconv from 'iconv-lite';
 import { admissionToDossier } from '../../lib/hl7/pamfr';
 import { decodeHprim, parseHprimRecords, readHprimSante } from '../../lib/hprim';
+import { SAMPLES } from '../support/samples';
 
 const FIX = join(__dirname, '..', 'fixtures', 'hprim');
 const UTF8 = readFileSync(join(FIX, 'hprim-own-adm-2-patients-utf8-cr.hpr'));
 const LATIN9 = readFileSync(join(FIX, 'hprim-own-adm-sortie-8859-15-crlf.hpr'));
-const ORU = readFileSync('/work/shared/samples/hprim-sante-2.1-oru-libhprim-test.hpr');
+const ORU = readFileSync(join(SAMPLES, 'hprim-sante-2.1-oru-libhprim-test.hpr'));
 
 /** No error or warning text may carry patient data from the fixtures. */
 const PATIENT_DATA = ['DUPRÉ', 'Hélène', 'LEFÈVRE', '1978', '2780345123456', 'IPP0012345', 'CŒUR', 'Zoé', '2850213005042', 'MARTIN'];

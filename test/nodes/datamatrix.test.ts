@@ -15,6 +15,7 @@ import { main as cardMain } from '../../simulator/card';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { expectNoPatientData, identifiersOf, watchNodeRed } from '../support/patient-data';
 
 helper.init(require.resolve('node-red'));
 
@@ -71,6 +72,16 @@ function spyStatus() {
 
 const SEED = loadSeed().seed;
 const B01 = findBeneficiary(SEED, 'B01')!;
+const seen = watchNodeRed(helper);
+/** What these tests send of patients: none of it may show in a status, a log line or an error. */
+const PATIENTS = identifiersOf({ nir: B01.nir + B01.cleNir, names: [B01.nom, B01.prenom], birthDates: [B01.dateNaissance] });
+afterEach(() => {
+  try {
+    expectNoPatientData(seen, PATIENTS);
+  } finally {
+    seen.clear();
+  }
+});
 const B05 = findBeneficiary(SEED, 'B05')!;
 
 describe('roc-datamatrix: attestations read (output 1)', () => {

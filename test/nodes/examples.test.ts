@@ -9,6 +9,8 @@ import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import { GapAnswerListener } from '../../simulator/gap';
 import { startFlowEnv, type FlowEnv } from '../support/flow-env';
+import { beneficiaires } from '../support/dossiers';
+import { expectNoPatientData, identifiersOf, mergeIdentifiers, watchNodeRed } from '../support/patient-data';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const NODES = [
@@ -31,6 +33,21 @@ const NODES = [
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 helper.init(require.resolve('node-red'));
+const EXAMPLES_TEXT = fs.readdirSync(path.join(__dirname, '..', '..', 'examples')).map((f) => fs.readFileSync(path.join(__dirname, '..', '..', 'examples', f), 'utf8')).join('\n');
+const seen = watchNodeRed(helper);
+/** What these tests send of patients: none of it may show in a status, a log line or an error. */
+const PATIENTS = mergeIdentifiers(
+  ...beneficiaires
+    .filter((b) => EXAMPLES_TEXT.includes(b.nir))
+    .map((b) => identifiersOf({ nir: b.nir + b.cleNir, names: [b.nom, b.prenom], birthDates: [b.dateNaissance] })),
+);
+afterEach(() => {
+  try {
+    expectNoPatientData(seen, PATIENTS);
+  } finally {
+    seen.clear();
+  }
+});
 
 const DIR = path.join(__dirname, '..', '..', 'examples');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));

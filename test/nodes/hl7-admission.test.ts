@@ -9,8 +9,11 @@ import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import admissionNode from '../../nodes/roc-hl7-admission/roc-hl7-admission';
 import { decodeFrame } from '../../lib/hl7/charset';
+import { expectNoPatientData, identifiersFromHl7, identifiersOf, mergeIdentifiers, watchNodeRed } from '../support/patient-data';
 
 helper.init(require.resolve('node-red'));
+const seen = watchNodeRed(helper);
+beforeEach(() => seen.clear());
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const catchNode = require('@node-red/nodes/core/common/25-catch.js');
@@ -57,12 +60,17 @@ describe('routing by ROC meaning', () => {
     expect(msg.roc.venue).toMatchObject({ dateEntree: '2025-01-14', numeroVenue: '250100421', numeroDossier: '25010042' });
     expect(msg.roc.admission.event).toBe('A01');
     expect(msg.roc.admission.coverages).toHaveLength(2);
+    // the status shows the event, the meaning and the counts: never the NIR, IPP, name or birth date
+    expect(seen.statuses('adm').at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'A01 → IDB · IDB 1 · DEL 0 · CLC 0' });
+    expectNoPatientData(seen, identifiersFromHl7(read('pamfr-own-adt-a01-amo-amc-utf8.hl7')));
   });
 
   it('A01 in ISO 8859-15 reads the same patient', async () => {
     const { port, msg } = await run({ payload: read('pamfr-own-adt-a01-amo-amc-8859-15.hl7') });
     expect(port).toBe('idb');
     expect(msg.roc.beneficiaire.nom).toBe('LEFÈVRE-BŒUF');
+    expect(seen.statuses('adm').at(-1)?.text).toBe('A01 → IDB · IDB 1 · DEL 0 · CLC 0');
+    expectNoPatientData(seen, identifiersFromHl7(read('pamfr-own-adt-a01-amo-amc-utf8.hl7')));
   });
 
   it.each([
@@ -75,6 +83,10 @@ describe('routing by ROC meaning', () => {
     const { port, msg } = await run({ payload: read(file) });
     expect(port).toBe(out);
     expect(msg.roc.action).toBe(action);
+    const status = seen.statuses('adm').at(-1);
+    expect(status?.fill).toBe('green');
+    expect(status?.text).toMatch(new RegExp(`^${msg.roc.admission.event} → ${action} · IDB \\d+ · DEL \\d+ · CLC \\d+$`));
+    expectNoPatientData(seen, identifiersFromHl7(read(file)));
   });
 
   it('an event without ROC effect → ignored', async () => {
@@ -82,6 +94,7 @@ describe('routing by ROC meaning', () => {
     const { port, msg } = await run({ payload: text });
     expect(port).toBe('ignored');
     expect(msg.roc.action).toBe('IGNORE');
+    expectNoPatientData(seen, identifiersFromHl7(text));
   });
 
   it('bad input goes to catch with the code and the place, never the values', async () => {
@@ -95,6 +108,10 @@ describe('routing by ROC meaning', () => {
     expect(badDate.msg.error.message).not.toMatch(/19851345/);
     const none = await run({ payload: 42 });
     expect(none.msg.error.message).toMatch(/msg.payload/);
+    // nor in the status, the node's error log or the runtime log
+    expect(seen.statuses('adm').at(-1)).toMatchObject({ fill: 'red' });
+    const ids = mergeIdentifiers(identifiersFromHl7(read('pamfr-own-adt-a01-amo-amc-utf8.hl7')), identifiersOf({ names: ['DUPONT', 'Jean'], ipps: ['481516'] }));
+    expectNoPatientData([...seen.texts(), noMsh.msg.error.message, badDate.msg.error.message], ids);
   });
 });
 
@@ -103,6 +120,7 @@ describe('site coverage mapping', () => {
     await helper.load([admissionNode, catchNode], flowWith({ typeConvention: 'IN1-15', csr: 'IN1-46' }));
     const { msg } = await run({ payload: read('pamfr-own-adt-a01-amo-amc-utf8.hl7') });
     expect(msg.roc.amc).toEqual({ numeroAmc: '0077554321', typeConvention: 'MU', csr: 'HOSP-NORD' });
+    expectNoPatientData(seen, identifiersFromHl7(read('pamfr-own-adt-a01-amo-amc-utf8.hl7')));
   });
 
   it('refuses an invalid field path with a clear reason', async () => {
@@ -110,5 +128,6 @@ describe('site coverage mapping', () => {
     const { port, msg } = await run({ payload: read('pamfr-own-adt-a01-amo-amc-utf8.hl7') });
     expect(port).toBe('caught');
     expect(msg.error.message).toMatch(/typeConvention : chemin de champ invalide/);
+    expectNoPatientData(seen, identifiersFromHl7(read('pamfr-own-adt-a01-amo-amc-utf8.hl7')));
   });
 });

@@ -18,6 +18,8 @@ import { STATE_FILE, type HprimDropWatcher } from '../../lib/gap/hprim-watcher';
 import { parseHprimRecords, fieldValue } from '../../lib/hprim';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const jsonata = require('jsonata') as (expr: string) => { evaluate(input: unknown): Promise<unknown> };
+import { readHprimFile } from '../../lib/hprim';
+import { expectNoPatientData, identifiersFromAdmissions, watchNodeRed } from '../support/patient-data';
 
 helper.init(require.resolve('node-red'));
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -27,6 +29,16 @@ const FIX = path.join(__dirname, '..', 'fixtures', 'hprim');
 const ADM = fs.readFileSync(path.join(FIX, 'hprim-own-adm-2-patients-utf8-cr.hpr'));
 const SORTIE = fs.readFileSync(path.join(FIX, 'hprim-own-adm-sortie-8859-15-crlf.hpr'));
 const VENUE_XML = fs.readFileSync(path.join(FIX, 'hprimxml-own-venue-debiteurs.xml'));
+const seen = watchNodeRed(helper);
+/** What these tests send of patients: none of it may show in a status, a log line or an error. */
+const PATIENTS = identifiersFromAdmissions([ADM, SORTIE, VENUE_XML].flatMap((f) => readHprimFile(f).admissions));
+afterEach(() => {
+  try {
+    expectNoPatientData(seen, PATIENTS);
+  } finally {
+    seen.clear();
+  }
+});
 const PATIENT_DATA = ['DUPRÉ', 'Hélène', 'LEFÈVRE', '19780314', '1978-03-14', '2780345123456', 'CŒUR', 'Zoé', '2850213005042', 'MARTIN'];
 
 type Msg = { roc: any; hprim: any; error?: { message: string } };

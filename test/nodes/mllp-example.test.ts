@@ -16,6 +16,8 @@ import { MllpDeframer, frame } from '../../lib/hl7/mllp';
 import { readAck } from '../../simulator/gap';
 import { encodeGapMessage, gapDay } from '../../simulator/gap-day';
 import { startFlowEnv, type FlowEnv } from '../support/flow-env';
+import { decodeFrame } from '../../lib/hl7/charset';
+import { expectNoPatientData, identifiersFromHl7, mergeIdentifiers, watchNodeRed } from '../support/patient-data';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const NODES = [
@@ -32,6 +34,18 @@ const NODES = [
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 helper.init(require.resolve('node-red'));
+const seen = watchNodeRed(helper);
+/** What these tests send of patients: none of it may show in a status, a log line or an error. */
+const PATIENTS = mergeIdentifiers(
+  ...[...gapDay({ messages: 400, venues: 6, seed: 5 }), ...gapDay({ messages: 1, seed: 3 })].map((m) => identifiersFromHl7(decodeFrame(encodeGapMessage(m)).text)),
+);
+afterEach(() => {
+  try {
+    expectNoPatientData(seen, PATIENTS);
+  } finally {
+    seen.clear();
+  }
+});
 
 let env: FlowEnv;
 let pki: TestPki;

@@ -14,6 +14,7 @@ import helper from 'node-red-node-test-helper';
 import mllpInNode from '../../nodes/roc-mllp-in/roc-mllp-in';
 import { MllpDeframer, frame } from '../../lib/hl7/mllp';
 import { readAck } from '../../simulator/gap';
+import { expectNoPatientData, identifiersFromHl7, watchNodeRed } from '../support/patient-data';
 
 helper.init(require.resolve('node-red'));
 
@@ -21,6 +22,17 @@ helper.init(require.resolve('node-red'));
 const catchNode = require('@node-red/nodes/core/common/25-catch.js');
 
 const FIXTURE = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'hl7', 'pamfr-own-adt-a01-amo-amc-utf8.hl7'), 'utf8');
+const seen = watchNodeRed(helper);
+/** What these tests send of patients: none of it may show in a status, a log line or an error. */
+const PATIENTS = identifiersFromHl7(FIXTURE);
+afterEach(() => {
+  try {
+    expectNoPatientData(seen, PATIENTS);
+  } finally {
+    seen.clear();
+  }
+});
+
 
 /** A realistic PAM-FR ADT (the UTF-8 AMO + AMC fixture) with its MSH-10, PV1-19, event and mode changed. */
 function adt(controlId: string, venue: string, o: { event?: string; enhanced?: boolean } = {}): string {

@@ -19,6 +19,7 @@ import { parseEr7 } from '../../lib/hl7/er7';
 import { openSqliteJournal } from '../../lib/store/sqlite';
 import { generateTestPki } from '../../lib/security/pki';
 import type { IdbResult } from '../../lib/model/dossier';
+import { expectNoPatientData, identifiersFromDossier, watchNodeRed } from '../support/patient-data';
 
 helper.init(require.resolve('node-red'));
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -48,6 +49,17 @@ function dossier(venue: string, tag: string) {
     idb: { ...IDB_OK, requestId: tag },
   };
 }
+
+const seen = watchNodeRed(helper);
+/** What these tests send of patients: none of it may show in a status, a log line or an error. */
+const PATIENTS = identifiersFromDossier(dossier('V-1', 'T'));
+afterEach(() => {
+  try {
+    expectNoPatientData(seen, PATIENTS);
+  } finally {
+    seen.clear();
+  }
+});
 
 interface Got {
   venue: string;

@@ -15,8 +15,19 @@ import delNode from '../../nodes/roc-del/roc-del';
 import { generateTestPki, type TestPki } from '../../lib/security/pki';
 import { startSimulator, type RunningSimulator } from '../../simulator/server';
 import { dossierFor } from '../support/dossiers';
+import { expectNoPatientData, identifiersFromDossier, mergeIdentifiers, watchNodeRed } from '../support/patient-data';
 
 helper.init(require.resolve('node-red'));
+const seen = watchNodeRed(helper);
+/** The seeded patients these tests send: none of their identifiers may show in a status or log. */
+const PATIENTS = mergeIdentifiers(...['B01', 'B05', 'B10', 'B19'].map((id) => identifiersFromDossier(dossierFor(id))));
+afterEach(() => {
+  try {
+    expectNoPatientData(seen, PATIENTS);
+  } finally {
+    seen.clear();
+  }
+});
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const catchNode = require('@node-red/nodes/core/common/25-catch.js');
@@ -103,8 +114,10 @@ describe('roc-idb', () => {
     expect(msg.roc.idb.couverture.numeroContrat).toBeTruthy();
     expect(msg.roc.idb.latencyMs).toBeGreaterThan(0);
     expect(msg.roc.beneficiaire.nom).toBe('MARTIN');
-    const status = (helper.getNode('svc') as any).status;
-    expect(status).toBeDefined();
+    // the status shows the outcome and the latency, nothing of the patient
+    const status = seen.statuses('svc').at(-1);
+    expect(status).toEqual({ fill: 'green', shape: 'dot', text: expect.stringMatching(/^OK · \d+ ms$/) });
+    expectNoPatientData(seen, identifiersFromDossier(msg.roc));
   });
 
   it('sends closed rights (6002) to output 2 with the reason, without reaching catch', async () => {
