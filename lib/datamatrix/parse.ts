@@ -138,7 +138,7 @@ function containsNir(text: string): boolean {
 
 /** Mask a NIR read by mistake: keep its first character. */
 function maskNir(text: string): string {
-  return text.replace(/[0-9][0-9 .-]{11,}[0-9AB]{0,2}[0-9]/gi, (s) => s[0] + s.slice(1).replace(/[0-9AB]/gi, '*'));
+  return text.replace(/[0-9][0-9AB .-]{11,}[0-9]/gi, (s) => s[0] + s.slice(1).replace(/[0-9AB]/gi, "*"));
 }
 
 function gs1CheckOk(digits: string): boolean {

@@ -139,10 +139,9 @@ describe('NIR key in the DataMatrix reader (a Vitale card scanned by mistake)', 
     expect(!r.ok && r.raw).not.toContain(b.nir.slice(1));
   });
 
-  // KNOWN BUG (reported, lib/datamatrix/parse.ts maskNir): the mask pattern does not cross the
-  // A/B of a Corsican department, so a 2A/2B NIR scanned by mistake stays in clear in `raw`.
-  // `test.failing` passes while the bug is there; once maskNir is fixed, drop `.failing`.
-  test.failing('a Corsican (2A) NIR scanned by mistake is masked in the reading too', () => {
+  // The mask pattern must cross the A/B of a Corsican department (a 2A/2B NIR scanned by mistake
+  // once stayed in clear in `raw`).
+  test('a Corsican (2A) NIR scanned by mistake is masked in the reading too', () => {
     const b = beneficiaire('B24');
     const r = parseAttestation(b.nir + b.cleNir);
     expect(!r.ok && r.raw).not.toContain(b.nir.slice(1));
