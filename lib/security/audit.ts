@@ -33,11 +33,18 @@ export interface AuditEntry {
 const TARGET_KEYS = new Set(['venue', 'key', 'id', 'node', 'flow', 'mode', 'type', 'path', 'client', 'module', 'reason']);
 const MAX_FIELD = 120;
 
-/** Keeps a value if it is a short identifier-like string (letters, digits, . _ : / @ - and space). */
+/**
+ * Keeps a value if it is a short identifier-like string (letters, digits, . _ : / @ - and space;
+ * other characters become ?), with any NIR-like run of digits masked.
+ */
 function clean(v: unknown): string | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
   if (typeof v !== 'string') return undefined;
-  const s = v.slice(0, MAX_FIELD).replace(/[^\p{L}\p{N}._:/@\- ]/gu, '?');
+  const s = v
+    .slice(0, MAX_FIELD)
+    .replace(/[^\p{L}\p{N}._:/@\- ]/gu, '?')
+    // 13 digits or more (or a Corsican 2A/2B NIR) look like a NIR typed where an id was expected
+    .replace(/\d{13,}|[1-478]\d{4}2[AB]\d{6}\d{0,2}/gi, '<masqué>');
   return s || undefined;
 }
 

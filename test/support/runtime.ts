@@ -83,7 +83,11 @@ export async function startRuntimeProcess(env: Record<string, string> = {}, time
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`runtime not ready after ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL'); // never leave a half-started runtime behind
+      fs.rmSync(userDir, { recursive: true, force: true });
+      reject(new Error(`runtime not ready after ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
     const check = () => {
       const m = /ROC Bridge ready at (https?:\/\/\S+?\/)\s/.exec(out);
       if (m) {
@@ -95,6 +99,7 @@ export async function startRuntimeProcess(env: Record<string, string> = {}, time
     proc.stdout!.on('data', check);
     exited.then((code) => {
       clearTimeout(timer);
+      fs.rmSync(userDir, { recursive: true, force: true });
       reject(new Error(`runtime exited with ${code} before being ready:\n${out}`));
     });
   });
