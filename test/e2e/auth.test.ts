@@ -74,11 +74,17 @@ function comms(url: string, first: unknown): Promise<{ messages: unknown[]; clos
 
 describe('the runtime with users (admin, operator, viewer)', () => {
   let rt: StartedRuntime;
+  let flowDir: string;
   beforeAll(async () => {
-    rt = await startRuntimeProcess({ ROC_MLLP_PORT: '0', ROC_ANNUAIRE_URL: '', ROC_SIMULATOR_LATENCY: 'instant' }, 60000);
+    // the admin deploys in this suite: on a copy of the shipped flow, never the repository's file
+    flowDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-auth-flow-'));
+    const flowFile = path.join(flowDir, 'roc-bridge.json');
+    fs.copyFileSync(path.resolve(__dirname, '..', '..', 'flows', 'roc-bridge.json'), flowFile);
+    rt = await startRuntimeProcess({ ROC_MLLP_PORT: '0', ROC_ANNUAIRE_URL: '', ROC_SIMULATOR_LATENCY: 'instant', ROC_FLOW_FILE: flowFile }, 60000);
   }, 90000);
   afterAll(async () => {
     if (rt) await rt.stop();
+    fs.rmSync(flowDir, { recursive: true, force: true });
   });
 
   it('refuses anonymous access to the admin API, the credentials and the operations endpoints (401)', async () => {
