@@ -4,7 +4,7 @@
  * - the endpoints of the flows (http-in nodes on httpNode: `/desk`, `/desk/scan`, `/desk/demo`,
  *   `POST /roc/dossier`, `/roc/cancel`, …) that a clerk's workstation or a GAP calls: allowed
  *   from the addresses of ROC_HTTP_ALLOW (CIDRs, default this machine only), or with a bearer
- *   token of ROC_API_TOKENS; anything else gets 403 (JSON) before any body is read;
+ *   token of ROC_API_TOKENS; anything else gets 403 (JSON) before the http-in node handles it;
  * - the ROC operations endpoints (held venues, failed GAP answers): reading needs
  *   `roc.operations.read` (viewer), acting `roc.operations.write` (operator); the attempt and its
  *   outcome go to the audit trail;
