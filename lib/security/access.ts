@@ -138,11 +138,12 @@ export interface HttpAccessOptions {
   allow?: string;
   /** ROC_API_TOKENS: bearer tokens allowed from anywhere (comma or space separated, ≥ 24 characters each). */
   tokens?: string;
-  /** Called once per refused request (a log line: address and path, nothing else). */
+  /** Called for a refused request, at most once a minute per address (a log line: address and path, nothing else). */
   onRefused?: (info: { ip: string; path: string; reason: string }) => void;
 }
 
 export const MIN_TOKEN_LENGTH = 24;
+const REPORT_EVERY_MS = 60_000;
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -179,6 +180,16 @@ export function httpAccess(o: HttpAccessOptions = {}): Middleware {
     if (t.length < MIN_TOKEN_LENGTH) throw new AccessConfigError(`ROC_API_TOKENS: every token needs at least ${MIN_TOKEN_LENGTH} characters (openssl rand -hex 24)`);
   }
   const digests = tokens.map(digest);
+  // one report per address and minute: a scanner hammering the port does not flood the log
+  const lastReport = new Map<string, number>();
+  const report = (info: { ip: string; path: string; reason: string }) => {
+    if (!o.onRefused) return;
+    const now = Date.now();
+    if ((lastReport.get(info.ip) ?? -Infinity) > now - REPORT_EVERY_MS) return;
+    if (lastReport.size >= 1000) lastReport.clear();
+    lastReport.set(info.ip, now);
+    o.onRefused(info);
+  };
   return (req, res, next) => {
     const ip = remoteAddress(req);
     const path = (req.path ?? req.url ?? '').split('?')[0];
@@ -186,11 +197,11 @@ export function httpAccess(o: HttpAccessOptions = {}): Middleware {
     if (token !== undefined) {
       const d = digest(token);
       if (digests.some((x) => timingSafeEqual(x, d))) return next();
-      o.onRefused?.({ ip, path, reason: 'bad token' });
+      report({ ip, path, reason: 'bad token' });
       return refuse(res, 401, 'jeton d’accès invalide (ROC_API_TOKENS)');
     }
     if (ipAllowed(ip, allow)) return next();
-    o.onRefused?.({ ip, path, reason: 'address not allowed' });
+    report({ ip, path, reason: 'address not allowed' });
     return refuse(res, 403, `accès refusé depuis ${ip || 'une adresse inconnue'} : adresse hors ROC_HTTP_ALLOW et aucun jeton (voir docs/security.md)`);
   };
 }

@@ -125,6 +125,8 @@ describe('the flows’ HTTP endpoints (httpNodeMiddleware)', () => {
     expect(run(mw, fromIp('10.20.3.4')).passed).toBe(true);
     expect(run(mw, fromIp('127.0.0.1')).passed).toBe(false);
     expect(run(mw, fromIp('192.168.0.9', { 'x-forwarded-for': '10.20.3.4' })).passed).toBe(false);
+    for (let i = 0; i < 50; i++) expect(run(mw, fromIp('192.168.0.9')).res.statusCode).toBe(403);
+    // reported once a minute per address, not once per request
     expect(refused).toEqual(['127.0.0.1 /roc/dossier address not allowed', '192.168.0.9 /roc/dossier address not allowed']);
   });
 
