@@ -75,3 +75,46 @@ module.exports = {
   functionExternalModules: false,
   exportGlobalContextKeys: false,
 };
+
+// ---- Security (docs/security.md) -------------------------------------------------------------
+// Kept in this block, apart from the settings above. The built code (dist/) exists when this
+// file is loaded: scripts/start.js builds first.
+//   ROC_USERS_FILE       the users (JSON, bcrypt hashes, mode 0600; default <userDir>/roc-users.json)
+//   ROC_USERS            more users, same JSON format; ROC_ADMIN_PASSWORD  the `admin` password
+//   ROC_AUDIT_FILE       the audit trail (JSON lines, 0600; default <userDir>/roc-audit.log)
+//   ROC_HTTPS_CERT / ROC_HTTPS_KEY   PEM files: the editor and the endpoints over HTTPS
+//   ROC_HTTP_ALLOW       addresses (CIDRs) allowed to call the flows' endpoints (default loopback)
+//   ROC_API_TOKENS       bearer tokens allowed to call them from anywhere
+const fs = require('fs');
+const rocUsers = require('./dist/lib/security/users.js');
+const rocAccess = require('./dist/lib/security/access.js');
+const rocAudit = require('./dist/lib/security/audit.js');
+
+// Editor, admin API, /comms, /roc/* operations: Node-RED's own login (POST /auth/token) against
+// the ROC users, which bin/runtime.ts loads before Node-RED starts (until then nobody signs in).
+module.exports.adminAuth = rocUsers.adminAuthFor(rocUsers.users);
+module.exports.rocUsersFile = process.env.ROC_USERS_FILE || path.join(module.exports.userDir, 'roc-users.json');
+module.exports.rocAuditFile = process.env.ROC_AUDIT_FILE || path.join(module.exports.userDir, 'roc-audit.log');
+// Node-RED's audit events (deploy, login, refused permission…) into the audit trail.
+module.exports.logging.rocAudit = { level: 'off', audit: true, handler: () => rocAudit.nodeRedAuditHandler() };
+
+// HTTPS: bin/runtime.ts builds its server from `https` when both files are given.
+if (process.env.ROC_HTTPS_CERT || process.env.ROC_HTTPS_KEY) {
+  if (!process.env.ROC_HTTPS_CERT || !process.env.ROC_HTTPS_KEY) throw new Error('HTTPS needs both ROC_HTTPS_CERT and ROC_HTTPS_KEY (PEM files)');
+  const readPem = (name) => {
+    try {
+      return fs.readFileSync(process.env[name]);
+    } catch (e) {
+      throw new Error(`${name}: cannot read ${process.env[name]} (${e.code || e.message})`);
+    }
+  };
+  module.exports.https = { cert: readPem('ROC_HTTPS_CERT'), key: readPem('ROC_HTTPS_KEY') };
+}
+
+// The flows' HTTP endpoints (/desk, /roc/dossier, /roc/cancel…): an allowed address or a bearer
+// token, checked first; then the guards configured above.
+const rocHttpAccess = rocAccess.httpAccessFromEnv(process.env, ({ ip, path: p, reason }) =>
+  console.warn(`[roc-bridge] HTTP access refused: ${reason}, from ${ip || '?'} to ${String(p).slice(0, 80)}`),
+);
+const rocNodeMiddleware = module.exports.httpNodeMiddleware;
+module.exports.httpNodeMiddleware = (req, res, next) => rocHttpAccess(req, res, () => (rocNodeMiddleware ? rocNodeMiddleware(req, res, next) : next()));

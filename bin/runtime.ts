@@ -5,10 +5,15 @@
  *
  * `npm start` runs this file (through scripts/start.js, which builds first when needed).
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import express from 'express';
 import { describeError, errorResponse } from '../lib/http/middleware';
+import { audit, configureAudit } from '../lib/security/audit';
+import { checkBinding, isLoopbackHost } from '../lib/security/access';
+import { loadUsers, users } from '../lib/security/users';
 import { ensureDevCerts } from '../simulator/make-certs';
 import { startSimulator, type LatencyMode, type RunningSimulator } from '../simulator/server';
 
@@ -37,6 +42,7 @@ function latencyFromEnv(v: string | undefined): LatencyMode {
 export async function startRuntime(log: (line: string) => void = (l) => console.log(l)): Promise<RunningRuntime> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const settings = require(path.join(ROOT, 'settings.js'));
+  await prepareSecurity(settings, log);
 
   let simulator: RunningSimulator | undefined;
   if (!process.env.ROC_ANNUAIRE_URL) {
@@ -67,7 +73,7 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
   }
 
   const app = express();
-  const server = http.createServer(app);
+  const server = settings.https ? https.createServer(settings.https, app) : http.createServer(app);
   RED.init(server, settings);
   app.use(settings.httpAdminRoot, RED.httpAdmin);
   app.use(settings.httpNodeRoot, RED.httpNode);
@@ -98,7 +104,7 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
 
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : settings.uiPort;
-  const url = `http://${settings.uiHost}:${port}/`;
+  const url = `${settings.https ? 'https' : 'http'}://${settings.uiHost}:${port}/`;
   const mllpPort = await mllpListenerPort();
 
   let closing: Promise<void> | undefined;
@@ -119,6 +125,52 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
       return closing;
     },
   };
+}
+
+/**
+ * Before anything listens: the user directory private (0700: Node-RED keeps its login sessions
+ * there), the binding checked (nothing beyond loopback without users configured on purpose), the
+ * users loaded (a first-start admin created, its password printed once), the audit trail opened.
+ */
+async function prepareSecurity(
+  settings: { userDir: string; uiHost: string; https?: unknown; rocUsersFile: string; rocAuditFile: string },
+  log: (line: string) => void,
+): Promise<void> {
+  fs.mkdirSync(settings.userDir, { recursive: true, mode: 0o700 });
+  if (fs.statSync(settings.userDir).mode & 0o077) {
+    fs.chmodSync(settings.userDir, 0o700);
+    log(`Security: the user directory ${settings.userDir} is now private (mode 0700).`);
+  }
+  const adminPassword = process.env.ROC_ADMIN_PASSWORD || undefined;
+  const envUsers = process.env.ROC_USERS || undefined;
+  const configured = fs.existsSync(settings.rocUsersFile) || !!adminPassword || !!envUsers;
+  checkBinding(settings.uiHost, configured);
+
+  const auditTrail = configureAudit(settings.rocAuditFile, (err) => log(`Audit trail: cannot write ${settings.rocAuditFile} (${err.message})`));
+  const loaded = await loadUsers({ file: settings.rocUsersFile, adminPassword, envUsers });
+  users.replace(loaded.users);
+  for (const w of loaded.warnings) log(`Security: ${w}`);
+  if (loaded.generatedPassword) {
+    audit({ event: 'admin.created', user: 'system', outcome: 'ok', target: { path: settings.rocUsersFile } });
+    const bar = '='.repeat(78);
+    log(
+      [
+        bar,
+        'First start: an administrator account was created to sign in to the editor.',
+        '    user:     admin',
+        `    password: ${loaded.generatedPassword}`,
+        'Note it now: it is shown this once. Only its bcrypt hash is stored, in',
+        `    ${loaded.file}`,
+        '(add operators and viewers there, or set ROC_ADMIN_PASSWORD: see docs/security.md).',
+        bar,
+      ].join('\n'),
+    );
+  }
+  const roles = loaded.users.reduce<Record<string, number>>((acc, u) => ((acc[u.role] = (acc[u.role] || 0) + 1), acc), {});
+  log(`Security: ${loaded.users.length} user(s) (${Object.entries(roles).map(([r, n]) => `${n} ${r}`).join(', ')}); audit trail ${auditTrail?.file}`);
+  if (!isLoopbackHost(settings.uiHost) && !settings.https) {
+    log(`WARNING: listening on ${settings.uiHost} over plain HTTP: passwords and tokens cross the network in clear (set ROC_HTTPS_CERT / ROC_HTTPS_KEY).`);
+  }
 }
 
 /** The port the flow's roc-mllp-in nodes are bound to (the first one bound), once they listen. */

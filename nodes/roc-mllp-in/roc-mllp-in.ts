@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { NodeAPI, Node, NodeDef, NodeMessage } from '../common/red';
 import { MllpListener, type Dispatched, type ListenerOptions } from '../../lib/gap/mllp-listener';
 import type { Hl7Charset } from '../../lib/hl7/profile';
+import { operationsAct, operationsRead } from '../../lib/security/access';
 
 const CHARSETS: Record<string, Hl7Charset> = { 'iso-8859-15': 'iso-8859-15', utf8: 'utf8', 'utf-8': 'utf8', latin1: 'latin1', 'iso-8859-1': 'latin1' };
 const STATUS_EVERY_MS = 1000;
@@ -97,7 +98,7 @@ export = function register(RED: NodeAPI): void {
       filesInUse.set(file, node.id);
       const tlsOn = def.tls === true || def.tls === 'true';
       const options: ListenerOptions = {
-        host: String(def.host || '0.0.0.0'),
+        host: String(def.host || '127.0.0.1'),
         port,
         defaultCharset: charset,
         journalFile: file,
@@ -218,7 +219,7 @@ export = function register(RED: NodeAPI): void {
   type Res = { status(n: number): Res; json(b: unknown): void };
   type Req = { params: Record<string, string>; query: Record<string, string | undefined> };
 
-  RED.httpAdmin.get('/roc/journal/held', RED.auth.needsPermission('roc-mllp-in.read'), (_req: Req, res: Res) => {
+  RED.httpAdmin.get('/roc/journal/held', operationsRead(RED.auth), (_req: Req, res: Res) => {
     const lists = [...active.values()].map((n) =>
       n.listener
         ? n.listener.heldKeys().then((keys) => keys.map((k) => ({ node: n.id, listener: n.name || `:${n.listener?.port}`, ...k })))
@@ -230,7 +231,8 @@ export = function register(RED: NodeAPI): void {
     );
   });
 
-  RED.httpAdmin.post('/roc/journal/release/:key', RED.auth.needsPermission('roc-mllp-in.write'), (req: Req, res: Res) => {
+  const releaseGuard = operationsAct(RED.auth, 'release', (req) => ({ venue: req.params?.key, node: req.query?.node, mode: req.query?.mode === 'skip' ? 'skip' : 'retry' }));
+  RED.httpAdmin.post('/roc/journal/release/:key', ...releaseGuard, (req: Req, res: Res) => {
     const key = req.params.key;
     const mode = req.query.mode === 'skip' ? 'skip' : 'retry';
     const wanted = req.query.node;

@@ -16,6 +16,7 @@ import type { Hl7Charset } from '../../lib/hl7/profile';
 import { openSqliteJournal, type SqliteJournal } from '../../lib/store/sqlite';
 import { JournalError, type OutboundRecord } from '../../lib/store/journal';
 import { MllpAnswerSender, defaultJournalFile, type GapAnswerResult, type SendOutcome } from '../../lib/gap/mllp-sender';
+import { operationsAct, operationsRead } from '../../lib/security/access';
 
 const CHARSETS: readonly Hl7Charset[] = ['iso-8859-15', 'latin1', 'utf8', 'windows-1252'];
 const SERVICES = ['idb', 'sim', 'clc', 'del'];
@@ -63,8 +64,8 @@ interface Res {
 }
 
 function registerAdmin(RED: NodeAPI): void {
-  const read = RED.auth.needsPermission('roc-mllp-out.read');
-  const write = RED.auth.needsPermission('roc-mllp-out.write');
+  const read = operationsRead(RED.auth);
+  const write = (verb: 'resend' | 'cancel') => operationsAct(RED.auth, verb, (req) => ({ id: req.params?.id, node: req.query?.node }));
   RED.httpAdmin.get('/roc/outbound/errors', read, (req: Req, res: Res) => {
     const only = req.query.node;
     const list = [...active.entries()].filter(([id]) => !only || id === only);
@@ -97,8 +98,8 @@ function registerAdmin(RED: NodeAPI): void {
     }
     res.status(404).json({ error: `réponse ${id} introuvable dans les files des nœuds roc-mllp-out` });
   };
-  RED.httpAdmin.post('/roc/outbound/resend/:id', write, act('resend'));
-  RED.httpAdmin.post('/roc/outbound/cancel/:id', write, act('cancel'));
+  RED.httpAdmin.post('/roc/outbound/resend/:id', ...write('resend'), act('resend'));
+  RED.httpAdmin.post('/roc/outbound/cancel/:id', ...write('cancel'), act('cancel'));
 }
 
 export = function register(RED: NodeAPI): void {

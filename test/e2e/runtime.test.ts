@@ -65,7 +65,9 @@ describe('npm start runtime', () => {
   it('serves the editor and lists every roc-* node type', async () => {
     const editor = await fetch(rt.url);
     expect(editor.status).toBe(200);
-    const nodes = (await (await fetch(`${rt.url}nodes`, { headers: { accept: 'application/json' } })).json()) as { id: string; types: string[] }[];
+    // the admin API needs a signed-in user (docs/security.md)
+    expect((await fetch(`${rt.url}nodes`, { headers: { accept: 'application/json' } })).status).toBe(401);
+    const nodes = (await (await fetch(`${rt.url}nodes`, { headers: await rt.headers('viewer', { accept: 'application/json' }) })).json()) as { id: string; types: string[] }[];
     const types = nodes.flatMap((n) => n.types);
     for (const t of ['roc-establishment', 'roc-datamatrix', 'roc-annuaire', 'roc-idb', 'roc-sim', 'roc-clc', 'roc-del']) expect(types).toContain(t);
   });
