@@ -7,14 +7,30 @@
  * Output 2: `msg.roc.attestation` = { status: 'KO', code, reason, source, raw?, … } (reading.ts):
  * the input could not be read as an attestation; `reason` is a French sentence for the clerk.
  * The status shows the last numéro AMC read (never the adhérent number or anything else).
+ *
+ * Images are decoded in worker threads (lib/datamatrix/pool.ts), off the event loop: the pool is
+ * shared by every roc-datamatrix node, created at the first image, sized by ROC_IMAGE_WORKERS,
+ * ROC_IMAGE_QUEUE, ROC_IMAGE_TIMEOUT_S, ROC_IMAGE_WORKER_HEAP_MB (docs/desk-images.md), and
+ * closed when the last node closes (redeploy, shutdown).
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage } from '../common/red';
-import { readAttestation } from '../../lib/datamatrix';
+import {
+  acquireSharedDecodePool,
+  configureSharedDecodePool,
+  decodePoolOptionsFromEnv,
+  readAttestation,
+  releaseSharedDecodePool,
+} from '../../lib/datamatrix';
 import { bufferText, refusal, statusFor } from './reading';
 
 export = function register(RED: NodeAPI): void {
   function RocDatamatrixNode(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
+    configureSharedDecodePool(decodePoolOptionsFromEnv(process.env));
+    acquireSharedDecodePool();
+    this.on('close', (_removed: boolean, done: () => void) => {
+      releaseSharedDecodePool().then(done, done);
+    });
 
     this.on('input', (msg: NodeMessage, send, done) => {
       if (msg.roc !== undefined && msg.roc !== null && (typeof msg.roc !== 'object' || Array.isArray(msg.roc))) {
