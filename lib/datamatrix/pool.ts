@@ -13,6 +13,7 @@
  * `decode()` never rejects: every outcome is a DecodeResult with a French reason.
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -67,6 +68,7 @@ interface Job {
   bytes: Uint8Array;
   opts: DecodeOptions;
   resolve: (r: DecodeResult) => void;
+  timeoutMs: number;
 }
 
 interface Slot {
@@ -93,27 +95,50 @@ function refusal(code: 'IMAGE_TROP_LONGUE' | 'IMAGE_TROP_COMPLEXE' | 'LECTEUR_OC
 
 /**
  * Where the worker's code is: image-worker.js next to this file when running compiled (dist/,
- * the runtime); when running from the TypeScript sources (ts-jest), a bootstrap that compiles
- * the .ts files on the fly with the typescript package, so tests exercise the sources.
+ * the runtime). When running from the TypeScript sources (ts-jest), the worker's .ts files (its
+ * entry and what it imports) are transpiled here (the typescript package, already loaded by ts-jest) and handed
+ * to a small bootstrap, so tests exercise the sources and the worker stays as light as in dist/.
  */
+let transpiled: Record<string, string> | undefined;
 function workerSource(): { file: string; eval: boolean; workerData?: unknown } {
   const js = path.join(__dirname, 'image-worker.js');
   if (fs.existsSync(js)) return { file: js, eval: false };
-  const ts = path.join(__dirname, 'image-worker.ts');
-  const typescript = require.resolve('typescript', { paths: [__dirname] });
+  if (!transpiled) {
+    interface Ts {
+      transpileModule(src: string, o: { fileName: string; compilerOptions: Record<string, unknown> }): { outputText: string };
+      ModuleKind: { CommonJS: unknown };
+      ScriptTarget: { ES2022: unknown };
+    }
+    // Node's own require (not a test runner's module registry): typescript is loaded once.
+    const ts = createRequire(__filename)('typescript') as Ts;
+    // The worker's entry and every relative module it imports, transitively.
+    const out: Record<string, string> = {};
+    const todo = [path.join(__dirname, 'image-worker.ts')];
+    while (todo.length) {
+      const file = todo.pop()!;
+      if (out[file] !== undefined) continue;
+      const src = fs.readFileSync(file, 'utf8');
+      out[file] = ts.transpileModule(src, {
+        fileName: file,
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      }).outputText;
+      for (const m of src.matchAll(/(?:from|require\()\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
+        const base = path.resolve(path.dirname(file), m[1]);
+        const found = [`${base}.ts`, path.join(base, 'index.ts')].find((f) => fs.existsSync(f));
+        if (found) todo.push(found);
+      }
+    }
+    transpiled = out;
+  }
   const boot = `
     const { workerData } = require('node:worker_threads');
-    const fs = require('node:fs');
-    const ts = require(workerData.typescript);
     require.extensions['.ts'] = (m, filename) => {
-      const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
-        fileName: filename,
-        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: false },
-      });
-      m._compile(out.outputText, filename);
+      const js = workerData.sources[filename];
+      if (js === undefined) throw new Error('image worker: ' + filename + ' was not transpiled');
+      m._compile(js, filename);
     };
     require(workerData.entry);`;
-  return { file: boot, eval: true, workerData: { entry: ts, typescript } };
+  return { file: boot, eval: true, workerData: { entry: path.join(__dirname, 'image-worker.ts'), sources: transpiled } };
 }
 
 export class DecodePool {
@@ -139,19 +164,22 @@ export class DecodePool {
     return { workers: this.slots.length, busy: this.slots.filter((s) => s.job).length, queued: this.queue.length };
   }
 
-  /** Decode one image in a worker. Never rejects. Header checks are the caller's (decodeImage). */
-  decode(buf: Buffer, opts: DecodeOptions = {}): Promise<DecodeResult> {
+  /**
+   * Decode one image in a worker. Never rejects. Header checks are the caller's (decodeImage).
+   * `limits.timeoutMs` overrides the pool's time limit for this image.
+   */
+  decode(buf: Buffer, opts: DecodeOptions = {}, limits: { timeoutMs?: number } = {}): Promise<DecodeResult> {
     if (this.closed) return Promise.resolve(refusal('LECTEUR_OCCUPE', 0));
     return new Promise<DecodeResult>((resolve) => {
       // A copy the worker will own (the caller's Buffer may be a slice of a shared pool).
-      const job: Job = { bytes: new Uint8Array(buf), opts, resolve };
+      const job: Job = { bytes: new Uint8Array(buf), opts, resolve, timeoutMs: Math.max(1, limits.timeoutMs ?? this.timeoutMs) };
       this.queue.push(job);
       this.pump();
       // Images waiting for a worker (not those a starting worker is about to take) are bounded.
       const starting = this.slots.filter((s) => !s.ready).length;
       if (this.queue.length - starting > this.maxQueue) {
         this.queue.splice(this.queue.indexOf(job), 1);
-        resolve(refusal('LECTEUR_OCCUPE', this.queue.length));
+        resolve(refusal('LECTEUR_OCCUPE', this.queue.length - starting));
       }
     });
   }
@@ -236,10 +264,10 @@ export class DecodePool {
       slot.stopping = true;
       this.slots = this.slots.filter((s) => s !== slot);
       slot.job = undefined;
-      job.resolve(refusal('IMAGE_TROP_LONGUE', this.timeoutMs));
+      job.resolve(refusal('IMAGE_TROP_LONGUE', job.timeoutMs));
       slot.worker.terminate().catch(() => undefined);
       this.pump();
-    }, this.timeoutMs);
+    }, job.timeoutMs);
     const bytes = job.bytes;
     job.bytes = new Uint8Array(0);
     slot.worker.postMessage({ bytes, opts: job.opts }, [bytes.buffer as ArrayBuffer]);
