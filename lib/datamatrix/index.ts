@@ -21,6 +21,7 @@ export {
   type DecodePoolOptions,
   decodePoolOptionsFromEnv,
   sharedDecodePool,
+  sharedDecodePoolStats,
   configureSharedDecodePool,
   acquireSharedDecodePool,
   releaseSharedDecodePool,

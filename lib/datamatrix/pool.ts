@@ -302,6 +302,11 @@ export function sharedDecodePool(): DecodePool {
   return shared;
 }
 
+/** The shared pool's state, or undefined when there is none (closed, or no image yet). */
+export function sharedDecodePoolStats(): { workers: number; busy: number; queued: number } | undefined {
+  return shared?.stats();
+}
+
 /** Options of the shared pool from now on (applied when it is next created). */
 export function configureSharedDecodePool(opts: DecodePoolOptions): void {
   sharedOptions = { ...opts };
