@@ -207,8 +207,17 @@ export class DecodePool {
       if (!this.queue.length) return;
       if (s.ready && !s.job) this.start(s, this.queue.shift()!);
     }
-    const starting = this.slots.filter((s) => !s.ready).length;
-    while (this.queue.length > starting && this.slots.length < this.size) this.spawn();
+    let starting = this.slots.filter((s) => !s.ready).length;
+    while (this.queue.length > starting && this.slots.length < this.size) {
+      try {
+        this.spawn();
+        starting++;
+      } catch {
+        // No worker can be started (worker file missing, threads exhausted): the image waiting
+        // longest is answered rather than left hanging.
+        this.queue.shift()?.resolve(refusal('IMAGE_TROP_COMPLEXE'));
+      }
+    }
   }
 
   private spawn(): void {
