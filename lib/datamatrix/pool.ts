@@ -81,12 +81,10 @@ interface Slot {
   stopping?: boolean;
 }
 
-const fmtSeconds = (ms: number) => (ms / 1000).toLocaleString('fr-FR', { maximumFractionDigits: 1 });
-
 function refusal(code: 'IMAGE_TROP_LONGUE' | 'IMAGE_TROP_COMPLEXE' | 'LECTEUR_OCCUPE', arg?: number): DecodeResult {
   const reason =
     code === 'IMAGE_TROP_LONGUE'
-      ? IMAGE_REFUSALS.IMAGE_TROP_LONGUE(fmtSeconds(arg ?? 0))
+      ? IMAGE_REFUSALS.IMAGE_TROP_LONGUE((arg ?? 0) / 1000)
       : code === 'LECTEUR_OCCUPE'
         ? IMAGE_REFUSALS.LECTEUR_OCCUPE(arg ?? 0)
         : IMAGE_REFUSALS.IMAGE_TROP_COMPLEXE();

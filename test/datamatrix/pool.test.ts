@@ -150,7 +150,7 @@ describe('the worker pool', () => {
     const r = refused(await p.decode(blank, {}, { timeoutMs: 100 }));
     expect(r.code).toBe('IMAGE_TROP_LONGUE');
     expect(r.reason).toBe(
-      'L’analyse de l’image a dépassé 0,1 secondes et a été arrêtée : photographiez l’attestation de plus près (le code bien net, sans le reste de la page), ou utilisez la douchette.',
+      'L’analyse de l’image a dépassé 0,1 seconde et a été arrêtée : photographiez l’attestation de plus près (le code bien net, sans le reste de la page), ou utilisez la douchette.',
     );
     expect(Date.now() - started).toBeLessThan(60000);
     expect(p.stats().workers).toBe(0); // terminated
