@@ -123,7 +123,7 @@ export const IMAGE_REFUSALS = {
   IMAGE_TROP_COMPLEXE: () =>
     'L’image n’a pas pu être analysée (elle demande trop de mémoire ou elle est malformée) : photographiez ou numérisez à nouveau l’attestation, en résolution normale, ou utilisez la douchette.',
   LECTEUR_OCCUPE: (n: number) =>
-    `Le service de lecture des images est occupé (${n} image${n > 1 ? 's' : ''} en attente) : réessayez dans quelques secondes, ou utilisez la douchette.`,
+    `Le service de lecture des images est occupé${n > 0 ? ` (${n} image${n > 1 ? 's' : ''} en attente)` : ''} : réessayez dans quelques secondes, ou utilisez la douchette.`,
   DATAMATRIX_INTROUVABLE: () =>
     'Aucun DataMatrix lisible n’a été trouvé sur l’image : vérifiez que le code de l’attestation est entier, net, bien éclairé et pas trop petit, puis recommencez (ou utilisez la douchette).',
 } as const;
