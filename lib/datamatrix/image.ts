@@ -1,11 +1,16 @@
 /**
  * decodeImage: a PNG or JPEG (scan, photo, screenshot) → the text of the attestation DataMatrix.
  *
- * Limits are checked on the header, before any pixel is decoded: more than 10 MB of input or a
- * declared size above 40 megapixels is refused with a clear message. Then the image is turned into
- * luminance and handed to @zxing/library's DataMatrixReader (HybridBinarizer, TRY_HARDER) through a
- * fixed sequence of attempts: whole image, a downscaled copy, quarter turns, overlapping crops
- * (a small symbol on a page), small-angle rotations, a global binarizer. The first text wins.
+ * Limits are checked on the header, on the calling thread, before any pixel is decoded: more than
+ * 10 MB of input or a declared size above 16 megapixels is refused with a clear message. The
+ * decoding itself runs in a worker thread (pool.ts: a small pool, a bounded queue, a time limit
+ * per image, a memory limit per worker), so a large photo never holds the event loop: the MLLP
+ * intake keeps acknowledging while the desk waits for its photo.
+ *
+ * In the worker (decodeImageSync), the image is turned into luminance and handed to
+ * @zxing/library's DataMatrixReader (HybridBinarizer, TRY_HARDER) through a fixed sequence of
+ * attempts: whole image, a downscaled copy, quarter turns, overlapping crops (a small symbol on a
+ * page), small-angle rotations, a global binarizer. The first text wins.
  */
 import {
   BinaryBitmap,
@@ -18,11 +23,13 @@ import {
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { IMAGE_REFUSALS } from './messages';
+import { sharedDecodePool, type DecodePool } from './pool';
 import { crop, Gray, pad, rgbaToGray, rotate, rotateQuarter, scale } from './raster';
-import type { DecodeOptions, DecodeResult } from './types';
+import type { DecodeFailure, DecodeOptions, DecodeResult } from './types';
 
 export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
-export const MAX_IMAGE_PIXELS = 40_000_000;
+/** 16 MP: a 12 MP phone photo or a 400 dpi A4 scan passes; decoding costs about 35 MB of memory per megapixel (jpeg-js). */
+export const MAX_IMAGE_PIXELS = 16_000_000;
 
 /** Longest side of the working image (bigger photos are shrunk before the search). */
 const WORK_SIDE = 1400;
@@ -83,7 +90,7 @@ function sniff(buf: Buffer): string {
   return 'format inconnu';
 }
 
-function refuse<K extends keyof typeof IMAGE_REFUSALS>(code: K, ...args: Parameters<(typeof IMAGE_REFUSALS)[K]>): DecodeResult {
+function refuse<K extends keyof typeof IMAGE_REFUSALS>(code: K, ...args: Parameters<(typeof IMAGE_REFUSALS)[K]>): DecodeFailure {
   const fn = IMAGE_REFUSALS[code] as (...a: unknown[]) => string;
   return { ok: false, code, reason: fn(...args) };
 }
@@ -159,10 +166,13 @@ function attempts(work: Gray, smallAngles: boolean): Attempt[] {
   return list;
 }
 
+export type ImageCheck = { ok: true; format: 'png' | 'jpeg'; width: number; height: number } | DecodeFailure;
+
 /**
- * Find and decode the attestation DataMatrix in a PNG or JPEG image. Never throws on bad input.
+ * The checks made before any pixel is decoded (size in bytes, format, declared width × height):
+ * cheap, on the calling thread. Never throws.
  */
-export async function decodeImage(buf: Buffer, opts: DecodeOptions = {}): Promise<DecodeResult> {
+export function checkImage(buf: Buffer, opts: DecodeOptions = {}): ImageCheck {
   const maxBytes = opts.maxBytes ?? MAX_IMAGE_BYTES;
   const maxPixels = opts.maxPixels ?? MAX_IMAGE_PIXELS;
   if (!Buffer.isBuffer(buf) || buf.length === 0) return refuse('IMAGE_VIDE');
@@ -172,7 +182,18 @@ export async function decodeImage(buf: Buffer, opts: DecodeOptions = {}): Promis
   const label = info.format === 'png' ? 'PNG' : 'JPEG';
   if (info.width === undefined || !info.width || !info.height) return refuse('IMAGE_ILLISIBLE', label);
   if (info.width * info.height > maxPixels) return refuse('IMAGE_TROP_GRANDE', info.width, info.height, fmt(maxPixels / 1e6));
+  return { ok: true, format: info.format, width: info.width, height: info.height };
+}
 
+/**
+ * Decode on the calling thread (what the worker runs; seconds of CPU for a large photo, so never
+ * call it on the event loop of the runtime). Never throws on bad input.
+ */
+export function decodeImageSync(buf: Buffer, opts: DecodeOptions = {}): DecodeResult {
+  const info = checkImage(buf, opts);
+  if (!info.ok) return info;
+  const maxPixels = opts.maxPixels ?? MAX_IMAGE_PIXELS;
+  const label = info.format === 'png' ? 'PNG' : 'JPEG';
   let img: Gray;
   try {
     if (info.format === 'png') {
@@ -185,13 +206,26 @@ export async function decodeImage(buf: Buffer, opts: DecodeOptions = {}): Promis
   } catch {
     return refuse('IMAGE_ILLISIBLE', label);
   }
+  // The decoders trust the header we checked; a file whose pixels disagree with it is damaged.
+  if (img.width * img.height > maxPixels) return refuse('IMAGE_TROP_GRANDE', img.width, img.height, fmt(maxPixels / 1e6));
   const side = Math.max(img.width, img.height);
   const work = side > WORK_SIDE ? scale(img, WORK_SIDE / side) : img;
   for (const a of attempts(work, opts.smallAngles !== false)) {
-    // Yield between attempts so a large search does not hold the event loop for seconds.
-    await new Promise<void>((r) => setImmediate(r));
     const text = a.run();
     if (text !== undefined) return { ok: true, text, format: info.format, strategy: a.name };
   }
   return refuse('DATAMATRIX_INTROUVABLE');
+}
+
+/**
+ * Find and decode the attestation DataMatrix in a PNG or JPEG image: header checks here, the
+ * decoding in a worker thread of `opts.pool` (default: the process-wide pool, created on first
+ * use). Never throws or rejects on bad input; a busy pool or an image over the time limit is a
+ * refusal with a French reason like the others.
+ */
+export async function decodeImage(buf: Buffer, opts: DecodeOptions & { pool?: DecodePool } = {}): Promise<DecodeResult> {
+  const info = checkImage(buf, opts);
+  if (!info.ok) return info;
+  const pool = opts.pool ?? sharedDecodePool();
+  return pool.decode(buf, { maxBytes: opts.maxBytes, maxPixels: opts.maxPixels, smallAngles: opts.smallAngles });
 }

@@ -2,7 +2,7 @@
  * Attestation DataMatrix reader: text or image → `msg.roc.attestation`.
  *
  *   parseAttestation(text, opts)        scanner text → attestation | refusal (French reason)
- *   decodeImage(buffer, opts)           PNG/JPEG → DataMatrix text (@zxing/library)
+ *   decodeImage(buffer, opts)           PNG/JPEG → DataMatrix text (@zxing/library, in a worker thread: pool.ts)
  *   readAttestation(text | buffer, opts) both
  *   encodeAttestationText / renderAttestationPng   test cards (bwip-js)
  *
@@ -10,11 +10,23 @@
  */
 import { decodeImage } from './image';
 import { parseAttestation } from './parse';
+import type { DecodePool } from './pool';
 import type { ParseFailure, ParseSuccess, ReadOptions } from './types';
 
 export * from './types';
 export { parseAttestation, MAX_TEXT_LENGTH } from './parse';
-export { decodeImage, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, imageSize } from './image';
+export { decodeImage, decodeImageSync, checkImage, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, imageSize } from './image';
+export {
+  DecodePool,
+  type DecodePoolOptions,
+  decodePoolOptionsFromEnv,
+  sharedDecodePool,
+  sharedDecodePoolStats,
+  configureSharedDecodePool,
+  acquireSharedDecodePool,
+  releaseSharedDecodePool,
+  closeSharedDecodePool,
+} from './pool';
 export { encodeAttestationText, renderAttestationPng } from './render';
 export { DEFAULT_GRAMMARS, DEFAULT_GRAMMAR, compileGrammar, GrammarError } from './grammar';
 export { applyMixup, undoMixup } from './keyboard';
@@ -26,7 +38,7 @@ export type ReadResult = (ParseSuccess | ParseFailure) & { source: 'texte' | 'im
  * Read an attestation from scanner text or from a PNG/JPEG image (Buffer). Never throws on bad
  * input; an image refusal has `raw: ''`.
  */
-export async function readAttestation(input: string | Buffer, opts: ReadOptions = {}): Promise<ReadResult> {
+export async function readAttestation(input: string | Buffer, opts: ReadOptions & { pool?: DecodePool } = {}): Promise<ReadResult> {
   if (typeof input === 'string') return { ...parseAttestation(input, opts), source: 'texte' };
   if ((input as unknown) instanceof Uint8Array) {
     const buf = Buffer.isBuffer(input) ? input : Buffer.from(input as Uint8Array);

@@ -118,6 +118,12 @@ export const IMAGE_REFUSALS = {
     `Ce fichier n’est pas une image PNG ou JPEG (${what}) : enregistrez la numérisation de l’attestation en PNG ou en JPEG.`,
   IMAGE_ILLISIBLE: (format: string) =>
     `Le fichier ${format} est endommagé ou tronqué et n’a pas pu être ouvert : numérisez ou photographiez à nouveau l’attestation.`,
+  IMAGE_TROP_LONGUE: (seconds: number) =>
+    `L’analyse de l’image a dépassé ${seconds.toLocaleString('fr-FR', { maximumFractionDigits: 1 })} seconde${seconds >= 2 ? 's' : ''} et a été arrêtée : photographiez l’attestation de plus près (le code bien net, sans le reste de la page), ou utilisez la douchette.`,
+  IMAGE_TROP_COMPLEXE: () =>
+    'L’image n’a pas pu être analysée (elle demande trop de mémoire ou elle est malformée) : photographiez ou numérisez à nouveau l’attestation, en résolution normale, ou utilisez la douchette.',
+  LECTEUR_OCCUPE: (n: number) =>
+    `Le service de lecture des images est occupé${n > 0 ? ` (${n} image${n > 1 ? 's' : ''} en attente)` : ''} : réessayez dans quelques secondes, ou utilisez la douchette.`,
   DATAMATRIX_INTROUVABLE: () =>
     'Aucun DataMatrix lisible n’a été trouvé sur l’image : vérifiez que le code de l’attestation est entier, net, bien éclairé et pas trop petit, puis recommencez (ou utilisez la douchette).',
 } as const;

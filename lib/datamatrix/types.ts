@@ -162,7 +162,7 @@ export type DecodeResult = DecodeSuccess | DecodeFailure;
 export interface DecodeOptions {
   /** Refuse inputs larger than this many bytes (default 10 MB). */
   maxBytes?: number;
-  /** Refuse images whose declared size exceeds this many pixels, before decoding (default 40 MP). */
+  /** Refuse images whose declared size exceeds this many pixels, before decoding (default 16 MP). */
   maxPixels?: number;
   /** Also try small-angle rotations (default true). */
   smallAngles?: boolean;

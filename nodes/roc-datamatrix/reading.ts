@@ -71,3 +71,14 @@ export function statusFor(r: ReadResult): NodeStatus {
   return { fill: 'yellow', shape: 'ring', text: `refus ${r.code}${r.source === 'image' ? ' · image' : ''}` };
 }
 
+
+/**
+ * The pixel budget from ROC_IMAGE_MAX_MEGAPIXELS (1 to 100; default: lib's 16 MP). Decoding costs
+ * about 35 MB of worker memory per megapixel: raise it only with the memory to match.
+ */
+export function maxPixelsFromEnv(env: Record<string, string | undefined>): number | undefined {
+  const raw = env.ROC_IMAGE_MAX_MEGAPIXELS;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const mp = Number(raw);
+  return Number.isFinite(mp) && mp >= 1 && mp <= 100 ? Math.round(mp * 1e6) : undefined;
+}

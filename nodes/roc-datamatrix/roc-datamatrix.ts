@@ -7,14 +7,32 @@
  * Output 2: `msg.roc.attestation` = { status: 'KO', code, reason, source, raw?, … } (reading.ts):
  * the input could not be read as an attestation; `reason` is a French sentence for the clerk.
  * The status shows the last numéro AMC read (never the adhérent number or anything else).
+ *
+ * Images are decoded in worker threads (lib/datamatrix/pool.ts), off the event loop: the pool is
+ * shared by every roc-datamatrix node, created at the first image, sized by ROC_IMAGE_WORKERS,
+ * ROC_IMAGE_QUEUE, ROC_IMAGE_TIMEOUT_S, ROC_IMAGE_WORKER_HEAP_MB (and the pixel budget by
+ * ROC_IMAGE_MAX_MEGAPIXELS; docs/desk-images.md), and
+ * closed when the last node closes (redeploy, shutdown).
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage } from '../common/red';
-import { readAttestation } from '../../lib/datamatrix';
-import { bufferText, refusal, statusFor } from './reading';
+import {
+  acquireSharedDecodePool,
+  configureSharedDecodePool,
+  decodePoolOptionsFromEnv,
+  readAttestation,
+  releaseSharedDecodePool,
+} from '../../lib/datamatrix';
+import { bufferText, maxPixelsFromEnv, refusal, statusFor } from './reading';
 
 export = function register(RED: NodeAPI): void {
   function RocDatamatrixNode(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
+    configureSharedDecodePool(decodePoolOptionsFromEnv(process.env));
+    acquireSharedDecodePool();
+    const maxPixels = maxPixelsFromEnv(process.env);
+    this.on('close', (_removed: boolean, done: () => void) => {
+      releaseSharedDecodePool().then(done, done);
+    });
 
     this.on('input', (msg: NodeMessage, send, done) => {
       if (msg.roc !== undefined && msg.roc !== null && (typeof msg.roc !== 'object' || Array.isArray(msg.roc))) {
@@ -28,7 +46,7 @@ export = function register(RED: NodeAPI): void {
       let input = msg.payload as string | Buffer;
       if (Buffer.isBuffer(input)) input = bufferText(input) ?? input;
 
-      readAttestation(input, { admissionDate }).then(
+      readAttestation(input, { admissionDate, maxPixels }).then(
         (r) => {
           this.status(statusFor(r));
           if (r.ok) {

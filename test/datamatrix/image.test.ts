@@ -99,7 +99,7 @@ describe('decodeImage: limits and bad files (checked before decoding)', () => {
     expect(imageSize(forged)).toEqual({ format: 'png', width: 100_000, height: 100_000 });
     const r = refusedImage(await decodeImage(forged));
     expect(r.code).toBe('IMAGE_TROP_GRANDE');
-    expect(r.reason).toMatch(/100000 × 100000 pixels, au-delà de la limite de 40 mégapixels/);
+    expect(r.reason).toMatch(/100000 × 100000 pixels, au-delà de la limite de 16 mégapixels/);
   });
 
   test('a JPEG declaring 9 000 × 6 000 pixels (54 MP) is refused from its header', async () => {

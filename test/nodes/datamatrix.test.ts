@@ -6,8 +6,8 @@
  */
 import helper from 'node-red-node-test-helper';
 import datamatrixNode from '../../nodes/roc-datamatrix/roc-datamatrix';
-import { renderAttestationPng } from '../../lib/datamatrix';
-import { grayToPng } from '../../lib/datamatrix/raster';
+import { renderAttestationPng, sharedDecodePoolStats } from '../../lib/datamatrix';
+import { gray, grayToPng } from '../../lib/datamatrix/raster';
 import { cardAttestation, cardPng, cardText, findBeneficiary } from '../../simulator/cards';
 import { loadSeed } from '../../simulator/seed';
 import { startSimulator } from '../../simulator/server';
@@ -136,6 +136,37 @@ describe('roc-datamatrix: attestations read (output 1)', () => {
     for (const k of ['numeroAmc', 'typesConvention', 'csr', 'numeroAdherent', 'debutValidite', 'finValidite']) expect(msg.roc.attestation[k]).toEqual(fromText[k]);
     expect(Buffer.isBuffer(msg.payload)).toBe(true); // the original image stays on msg.payload
     expect(calls.at(-1)?.text).toBe('AMC 0775685365 · image');
+  });
+
+  it('decodes photos in a worker thread, and stops it when the node closes (redeploy, shutdown)', async () => {
+    const { port } = await run({ payload: await cardPng(B01 as any) });
+    expect(port).toBe('ok');
+    expect(sharedDecodePoolStats()).toMatchObject({ workers: 1, busy: 0, queued: 0 });
+    await helper.unload();
+    expect(sharedDecodePoolStats()).toBeUndefined();
+    await helper.load(NODES, FLOW); // afterEach unloads again
+  });
+
+  it('refuses a photo over ROC_IMAGE_MAX_MEGAPIXELS from its header, without decoding it', async () => {
+    const before = process.env.ROC_IMAGE_MAX_MEGAPIXELS;
+    process.env.ROC_IMAGE_MAX_MEGAPIXELS = '0.2';
+    try {
+      // a setting below 1 MP is invalid: the default (16 MP) applies, the card is read
+      await helper.unload();
+      await helper.load(NODES, FLOW);
+      expect((await run({ payload: await cardPng(B01 as any) })).port).toBe('ok');
+      process.env.ROC_IMAGE_MAX_MEGAPIXELS = '1';
+      await helper.unload();
+      await helper.load(NODES, FLOW);
+      const { port, msg } = await run({ payload: grayToPng(gray(1500, 1000, 250)) });
+      expect(port).toBe('ko');
+      expect(msg.roc.attestation).toMatchObject({ status: 'KO', code: 'IMAGE_TROP_GRANDE', source: 'image' });
+      expect(msg.roc.attestation.reason).toMatch(/au-delà de la limite de 1 mégapixels/);
+      expect(sharedDecodePoolStats()?.workers ?? 0).toBe(0);
+    } finally {
+      if (before === undefined) delete process.env.ROC_IMAGE_MAX_MEGAPIXELS;
+      else process.env.ROC_IMAGE_MAX_MEGAPIXELS = before;
+    }
   });
 
   it('reads scanner text arriving as a Buffer (serial-port scanner) as text', async () => {
