@@ -186,11 +186,21 @@ export = function register(RED: NodeAPI): void {
     sender.on('fault', (e: Error) => this.warn(`roc-mllp-out : ${e.message}`));
 
     // ---- outcomes → outputs
-    const pending = new Map<number, { msg: NodeMessage; service: string; existing?: boolean }>();
+    // Per answer, the messages waiting for its outcome (more than one when a message processed
+    // again joined an answer still in the queue).
+    const pending = new Map<number, Array<{ msg: NodeMessage; service: string; existing?: boolean }>>();
+    let pendingCount = 0;
     sender.on('outcome', (o: SendOutcome) => {
       if (o.kind === 'retry') return;
-      const p = pending.get(o.record.id);
+      const waiting = pending.get(o.record.id);
       pending.delete(o.record.id);
+      pendingCount -= waiting?.length ?? 0;
+      if (o.kind === 'error') {
+        this.warn(`roc-mllp-out : réponse ${o.record.id} (${o.controlId}) en file d'erreur après ${o.record.attempts} tentative(s) : ${o.reason}`);
+      }
+      for (const p of waiting ?? [undefined]) emitOutcome(o, p);
+    });
+    const emitOutcome = (o: SendOutcome, p: { msg: NodeMessage; service: string; existing?: boolean } | undefined) => {
       const result: GapAnswerResult = {
         state: o.kind === 'acked' ? 'ACKED' : 'ERROR',
         id: o.record.id,
@@ -207,11 +217,8 @@ export = function register(RED: NodeAPI): void {
       if (!msg.roc || typeof msg.roc !== 'object') msg.roc = {};
       msg.roc.gapAnswer = result;
       if (o.kind === 'acked') this.send(twoOutputs ? [msg, null] : msg);
-      else {
-        this.warn(`roc-mllp-out : réponse ${o.record.id} (${o.controlId}) en file d'erreur après ${o.record.attempts} tentative(s) : ${o.reason}`);
-        this.send(twoOutputs ? [null, msg] : msg);
-      }
-    });
+      else this.send(twoOutputs ? [null, msg] : msg);
+    };
 
     this.on('input', (msg, _send, done) => {
       let answer;
@@ -269,7 +276,12 @@ export = function register(RED: NodeAPI): void {
             );
             return;
           }
-          if (pending.size < MAX_PENDING_MSGS || pending.has(rec.id)) pending.set(rec.id, { msg, service: svc, existing: rec.existing === true });
+          if (pendingCount < MAX_PENDING_MSGS) {
+            const list = pending.get(rec.id) ?? [];
+            list.push({ msg, service: svc, existing: rec.existing === true });
+            pending.set(rec.id, list);
+            pendingCount++;
+          }
           done();
         },
         (e: Error) => {
@@ -285,6 +297,7 @@ export = function register(RED: NodeAPI): void {
       active.delete(this.id);
       sender.close();
       pending.clear();
+      pendingCount = 0;
       journal.close().then(
         () => done(),
         () => done(),

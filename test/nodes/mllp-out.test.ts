@@ -589,9 +589,15 @@ describe('roc-mllp-out: idempotent answers (a message processed again after a cr
       await new Promise((r) => setTimeout(r, 100));
       expect(gap.frames.map((g) => g.tag)).toEqual(['first-pass', 'third-pass', 'other', 'pending']);
       expect(new Set(gap.frames.map((g) => g.controlId)).size).toBe(4);
-      // Without an inbound reference (a desk dossier), every input is an answer, as before.
+      // Once the GAP acknowledges it, both passes leave output 1 with the one answer.
       gap.setDecide(() => 'AA');
       gap.dropAll();
+      await c2.until(() => c2.ok.length === 5, 'both passes of the queued answer');
+      const [p1, p2] = c2.ok.slice(3);
+      expect(p1.roc.idb.requestId).toBe('pending');
+      expect(p2.roc.idb.requestId).toBe('pending-again');
+      expect(p2.roc.gapAnswer).toMatchObject({ state: 'ACKED', id: p1.roc.gapAnswer.id, controlId: p1.roc.gapAnswer.controlId, existing: true });
+      // Without an inbound reference (a desk dossier), every input is an answer, as before.
       input(dossier('VB07004', 'desk-1'));
       input(dossier('VB07004', 'desk-2'));
       await eventually(() => gap.frames.filter((g) => g.venue === 'VB07004').length === 2, 'two desk answers');
