@@ -444,14 +444,15 @@ export class SqliteJournal implements Journal {
   /** Version 1 → 2: new columns added in place (a journal written by the previous version opens). */
   private migrate(): void {
     const cols = (t: string) => new Set((this.db.prepare(`PRAGMA table_info(${t})`).all() as Array<{ name: string }>).map((c) => c.name));
-    const inbound = cols('inbound');
-    const outbound = cols('outbound');
+    // IMMEDIATE: a second process opening the same old file at the same time waits, then sees the columns.
     this.db.transaction(() => {
+      const inbound = cols('inbound');
+      const outbound = cols('outbound');
       if (!inbound.has('purged_at')) this.db.exec('ALTER TABLE inbound ADD COLUMN purged_at INTEGER');
       if (!outbound.has('answer_key')) this.db.exec('ALTER TABLE outbound ADD COLUMN answer_key TEXT');
       if (!outbound.has('purged_at')) this.db.exec('ALTER TABLE outbound ADD COLUMN purged_at INTEGER');
       this.db.exec(SCHEMA_V2_INDEXES);
-    })();
+    }).immediate();
   }
 
   // ------------------------------------------------------------------ group commit
