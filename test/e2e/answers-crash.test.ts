@@ -4,7 +4,7 @@
  *
  * A child process runs the GAP intake and the answer path (MllpListener → IDB result → answer →
  * MllpAnswerSender, see answers-crash-child.js). 20 admissions (one venue each) are sent and
- * acknowledged; the child answers each, and completes the n-th one only n × 40 ms after its answer
+ * acknowledged; the child answers each twice (IDB and SIM results), and completes the n-th one only n × 40 ms after its answer
  * is queued. It is SIGKILLed once a few are complete: the others are answered (queued, sent or
  * even acknowledged by the GAP) but not complete, so the restarted child processes them again. The
  * GAP (a test MLLP server on port 0) must then hold exactly one MSH-10 per (message, service) —
@@ -141,7 +141,7 @@ test('after a SIGKILL, the messages processed again do not send the GAP a second
   const first = startChild(file, gap.port, 40);
   children.push(first);
   await sendAdmissions(await first.port);
-  await until(() => first.lines.filter((l) => l.startsWith('ENQ ')).length === COUNT, 'every message answered once');
+  await until(() => first.lines.filter((l) => l.startsWith('ENQ ')).length === 2 * COUNT, 'every message answered (IDB, SIM)');
   await until(() => first.lines.filter((l) => l.startsWith('DONE ')).length >= 4, 'a few messages complete');
   first.proc.kill('SIGKILL');
   await first.exited;
@@ -149,7 +149,7 @@ test('after a SIGKILL, the messages processed again do not send the GAP a second
   const probe = openSqliteJournal({ file, recoverSentOnOpen: false, retentionDays: 0 });
   const unfinished = new Set((await probe.pending()).map((p) => p.id));
   await probe.close();
-  const answeredFirst = new Map(first.lines.filter((l) => l.startsWith('ENQ ')).map((l) => l.split(' ')).map((p) => [Number(p[1]), p[4]]));
+  const answeredFirst = new Set(first.lines.filter((l) => l.startsWith('ENQ ')).map((l) => l.split(' ')[5]));
   expect(unfinished.size).toBeGreaterThan(0); // the kill caught answered-but-not-complete messages
 
   // 2. Restart: the messages not complete are handed out again and their answers rebuilt.
@@ -157,9 +157,9 @@ test('after a SIGKILL, the messages processed again do not send the GAP a second
   children.push(second);
   await second.port;
   const again = () => second.lines.filter((l) => l.startsWith('ENQ ')).map((l) => l.split(' '));
-  await until(() => again().length === unfinished.size, 'the unfinished messages processed again');
+  await until(() => again().length === 2 * unfinished.size, 'the unfinished messages processed again');
   await until(() => second.lines.filter((l) => l.startsWith('DONE ')).length === unfinished.size, 'them complete');
-  await until(() => new Set(gap.answers.map((a) => a.venue)).size === COUNT, 'an answer for every venue');
+  await until(() => new Set(gap.answers.map((a) => `${a.venue}|${a.service}`)).size === 2 * COUNT, 'two answers for every venue');
   // Every answer acknowledged in the journal (read beside the live child: it requeues nothing).
   const watcher = openSqliteJournal({ file, recoverSentOnOpen: false, retentionDays: 0 });
   try {
@@ -186,19 +186,20 @@ test('after a SIGKILL, the messages processed again do not send the GAP a second
   // The GAP: exactly one MSH-10 per (message, service); each the MSH-10 of the first pass.
   const byVenue = new Map<string, Set<string>>();
   for (const a of gap.answers) {
-    expect(a.service).toBe('IDB');
-    byVenue.set(a.venue, (byVenue.get(a.venue) ?? new Set()).add(a.controlId));
+    const key = `${a.venue}|${a.service}`;
+    byVenue.set(key, (byVenue.get(key) ?? new Set()).add(a.controlId));
   }
-  expect(byVenue.size).toBe(COUNT);
+  expect(byVenue.size).toBe(2 * COUNT);
+  expect(new Set(gap.answers.map((a) => a.service))).toEqual(new Set(['IDB', 'SIM']));
   const twice = [...byVenue.entries()].filter(([, ids]) => ids.size !== 1).map(([v, ids]) => `${v}: ${[...ids].join(', ')}`);
   expect(twice).toEqual([]);
-  expect(new Set([...byVenue.values()].map((s) => [...s][0]))).toEqual(new Set(answeredFirst.values()));
+  expect(new Set([...byVenue.values()].map((s) => [...s][0]))).toEqual(answeredFirst);
   // The processed-again messages found their answer: none new, same answer id as the first pass.
   for (const p of again()) {
     expect(unfinished.has(Number(p[1]))).toBe(true);
-    expect(p[3]).toBe('existing');
+    expect(p[4]).toBe('existing');
   }
   // One answer row per message, and every inbound message DONE exactly once.
-  expect(outbound.map((r) => r.state)).toEqual(Array(COUNT).fill('ACKED'));
+  expect(outbound.map((r) => r.state)).toEqual(Array(2 * COUNT).fill('ACKED'));
   expect(counts.DONE).toBe(COUNT);
 });
