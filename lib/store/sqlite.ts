@@ -769,7 +769,15 @@ export class SqliteJournal implements Journal {
         const prior = this.s.outByKey.get(destination, answerKey) as Row | undefined;
         if (prior) return { ...outboundFromRow(prior), existing: true as const };
       }
-      const id = Number(this.s.outInsert.run(destination, okey, inboundId, now, max, now, now, payload, answerKey).lastInsertRowid);
+      let id: number;
+      try {
+        id = Number(this.s.outInsert.run(destination, okey, inboundId, now, max, now, now, payload, answerKey).lastInsertRowid);
+      } catch (e) {
+        // Another process on the same file stored this key in between: its answer stands.
+        const prior = answerKey !== null && (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ? (this.s.outByKey.get(destination, answerKey) as Row | undefined) : undefined;
+        if (!prior) throw e;
+        return { ...outboundFromRow(prior), existing: true as const };
+      }
       return outboundFromRow(this.s.outGet.get(id) as Row);
     });
   }

@@ -209,6 +209,9 @@ describe('idempotent answers', () => {
     const n1 = await j.enqueue({ destination: dest, payload: Buffer.from('F') });
     const n2 = await j.enqueue({ destination: dest, payload: Buffer.from('F') });
     expect(n2.id).not.toBe(n1.id);
+    // A second journal instance on the same file (roc-mllp-in and roc-mllp-out each open one) sees the key too.
+    const other = journal(path.join(dir, 'journal.sqlite'), { purgeIntervalMs: 0, recoverSentOnOpen: false });
+    expect(await other.enqueue({ destination: dest, payload: Buffer.from('G'), answerKey: 'in:7|IDB|OK' })).toMatchObject({ id: first.id, existing: true });
   });
 });
 
