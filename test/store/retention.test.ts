@@ -158,6 +158,13 @@ describe('retention purge', () => {
     const deadline2 = Date.now() + 10_000;
     while ((await j.get(n.id))!.purgedAt === undefined && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 50));
     expect((await j.get(n.id))!.purgedAt).toBeDefined();
+    // close() stops the schedule: no purge runs on a closed journal.
+    const errors: Error[] = [];
+    const k = journal(path.join(dir, 'other.sqlite'), { retentionDays: 30, purgeIntervalMs: 1000, now: c.now, onPurgeError: (e) => errors.push(e) });
+    await k.close();
+    expect((k as unknown as { purgeTimer?: unknown }).purgeTimer).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(errors).toEqual([]);
   });
 
   it('with a duplicate window, rows past both the window and the retention are deleted, and the window still decides duplicates', async () => {
