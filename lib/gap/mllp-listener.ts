@@ -44,6 +44,8 @@ export interface ListenerOptions {
   /** SQLite journal file. */
   journalFile: string;
   synchronous?: 'FULL' | 'NORMAL';
+  /** Raw messages kept this many days once finished (default 30; 0 = keep): see docs/journal.md. */
+  retentionDays?: number;
   /** Group-commit window in ms (default 0: commit at the end of the event-loop turn). */
   commitWindowMs?: number;
   /** Largest MLLP payload in bytes (default 1 MiB). */
@@ -137,7 +139,7 @@ export class MllpListener {
     private readonly onMessage: (m: Dispatched) => void,
     private readonly onError: (text: string) => void = () => undefined,
   ) {
-    this.journal = openSqliteJournal({ file: options.journalFile, synchronous: options.synchronous, windowMs: options.commitWindowMs });
+    this.journal = openSqliteJournal({ file: options.journalFile, synchronous: options.synchronous, windowMs: options.commitWindowMs, retentionDays: options.retentionDays, onPurgeError: (e) => onError(e.message) });
     this.dispatcher = new VenueDispatcher(this.journal);
     this.intakeOptions = { defaultCharset: options.defaultCharset ?? DEFAULT_CHARSET };
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 100);

@@ -15,9 +15,15 @@
  *   (`recoverOutbound`); the node opens its journal with `recoverSentOnOpen: false` so that it never
  *   requeues the in-flight answers of another live sender on the same file.
  *
+ * - Idempotent answers: an answer enqueued with an answer key (answerKeyOf: the inbound message,
+ *   the service and the outcome) that the queue already holds is not stored again: the existing
+ *   answer is returned (`existing: true`), so a message processed again after a crash does not
+ *   send the GAP a second answer with a new MSH-10.
+ *
  * Nothing here logs; error texts stored in the journal hold codes only (MSA-1, ERR-3), never the
  * GAP's free text nor patient data.
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
@@ -42,6 +48,39 @@ export interface GapAnswerResult {
   attempts: number;
   /** Why it is in the error queue (codes only). */
   error?: string;
+  /** True when this message had already been answered (processed again, e.g. after a crash): no new answer was sent. */
+  existing?: boolean;
+}
+
+/** What identifies one answer to one inbound message (see answerKeyOf). */
+export interface AnswerKeyParts {
+  /** Journal id of the inbound message (msg.hl7.journalId). */
+  journalId?: number;
+  /** Sender of the inbound message (MSH-3/MSH-4) and its MSH-10. */
+  sender?: string;
+  controlId?: string;
+  /** IDB, SIM, CLC, DEL. */
+  service: string;
+  /** OK, KO, or KO-T for a technical failure. */
+  outcome: string;
+}
+
+/**
+ * The idempotency key of an answer: `in:<journal id>:<digest>|<SERVICE>|<OUTCOME>` or, without a
+ * journal id, `msh:<digest>|<SERVICE>|<OUTCOME>` (digest of sender and MSH-10, so journal ids of two
+ * listeners' journals never collide and no free text is stored). Undefined when the answer has no
+ * inbound reference (it is then a new answer every time, as before).
+ */
+export function answerKeyOf(p: AnswerKeyParts): string | undefined {
+  const id = Number.isInteger(p.journalId) && (p.journalId as number) > 0 ? p.journalId : undefined;
+  const hasMsh = typeof p.controlId === 'string' && p.controlId !== '';
+  if (id === undefined && !hasMsh) return undefined;
+  const digest = createHash('sha256')
+    .update(`${p.sender ?? ''}\u001f${hasMsh ? p.controlId : ''}`)
+    .digest('hex')
+    .slice(0, 16);
+  const ref = id !== undefined ? `in:${id}:${digest}` : `msh:${digest}`;
+  return `${ref}|${String(p.service).toUpperCase().slice(0, 10)}|${String(p.outcome).toUpperCase().slice(0, 10)}`;
 }
 
 /** The default journal file: ${ROC_USER_DIR or ./.node-red}/roc-journal.sqlite (the one roc-mllp-in uses too). */
@@ -159,9 +198,13 @@ export class MllpAnswerSender extends EventEmitter {
     this.connect();
   }
 
-  /** Stores an answer in the queue (durably), then sends it when its turn comes. */
-  async enqueue(payload: Buffer, orderingKey: string, inboundId?: number): Promise<OutboundRecord> {
-    const rec = await this.journal.enqueue({ destination: this.destination, payload, orderingKey, inboundId, maxAttempts: this.options.maxAttempts });
+  /**
+   * Stores an answer in the queue (durably), then sends it when its turn comes. With an answer key
+   * the queue already holds, nothing is stored: the existing answer comes back (`existing: true`).
+   */
+  async enqueue(payload: Buffer, orderingKey: string, inboundId?: number, answerKey?: string): Promise<OutboundRecord> {
+    const rec = await this.journal.enqueue({ destination: this.destination, payload, orderingKey, inboundId, answerKey, maxAttempts: this.options.maxAttempts });
+    if (rec.existing) return rec;
     this.emit('change');
     void this.pump();
     return rec;

@@ -100,8 +100,10 @@ export interface InboundRecord {
   finishedAt?: string;
   duplicateOf?: number;
   resendOf?: number;
-  /** Present when asked for (get(id, { raw: true }), start()). */
+  /** Present when asked for (get(id, { raw: true }), start()); empty once purged. */
   raw?: Buffer;
+  /** When the retention purge erased the raw bytes (the row and its counts stay). */
+  purgedAt?: string;
 }
 
 export interface HeldKey {
@@ -137,6 +139,13 @@ export interface OutboundInput {
   inboundId?: number;
   /** Overrides the journal's default. */
   maxAttempts?: number;
+  /**
+   * Idempotency key of the answer, e.g. `in:1234|IDB|OK` (inbound message, service, outcome).
+   * Enqueuing a key already present for the destination stores nothing and resolves with the
+   * existing answer (`existing: true`): a message processed again after a crash does not send the
+   * GAP a second answer with a new MSH-10. Without a key, every enqueue is a new answer.
+   */
+  answerKey?: string;
 }
 
 export interface OutboundRecord {
@@ -155,6 +164,23 @@ export interface OutboundRecord {
   sentAt?: string;
   ackedAt?: string;
   payload?: Buffer;
+  answerKey?: string;
+  /** Set by `enqueue` when the answer key was already there: this is the earlier answer. */
+  existing?: true;
+  /** When the retention purge erased the payload. */
+  purgedAt?: string;
+}
+
+/** What one retention purge did. */
+export interface PurgeResult {
+  /** Inbound messages whose raw bytes were erased. */
+  inboundErased: number;
+  /** Inbound rows deleted (only with a finite duplicate window, once past it and the retention). */
+  inboundDeleted: number;
+  /** Outbound answers whose payload was erased. */
+  outboundErased: number;
+  /** Messages received before this instant were concerned. */
+  before: string;
 }
 
 export interface OutboundFilter {
@@ -244,6 +270,14 @@ export interface Journal {
   getDossier(orderingKey: string): Promise<DossierEntry | undefined>;
   recordExchange(exchange: ServiceExchange): Promise<number>;
   exchanges(orderingKey: string): Promise<ServiceExchange[]>;
+
+  // ---- retention
+  /**
+   * Erases the raw bytes of finished inbound messages (DONE, IGNORED, SKIPPED, DUPLICATE) and the
+   * payload of finished answers (ACKED, CANCELLED) older than the retention. Dossiers and
+   * exchanges are kept. No-op when the retention is 0 (keep).
+   */
+  purge(now?: Date): Promise<PurgeResult>;
 
   /** Flushes pending writes, then closes. */
   close(): Promise<void>;

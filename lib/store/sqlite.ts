@@ -12,7 +12,7 @@
  * Reads run at once on the same connection and see every committed write.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'fs';
 import * as path from 'path';
 import {
   Backoff,
@@ -28,6 +28,7 @@ import {
   OutboundFilter,
   OutboundInput,
   OutboundRecord,
+  PurgeResult,
   ServiceExchange,
   Stored,
   boundedText,
@@ -59,8 +60,38 @@ export interface SqliteJournalOptions {
   duplicateWindowMs?: number;
   /** WAL pages before an automatic checkpoint (SQLite default 1000 = 4 MiB). */
   autocheckpointPages?: number;
+  /**
+   * Retention of raw messages, in days (default 30; 0 = keep forever). The raw bytes of finished
+   * inbound messages and the payload of finished answers older than this are erased (the rows,
+   * their states, counts and duplicate keys stay). Dossiers are not concerned.
+   */
+  retentionDays?: number;
+  /** How often the purge runs while the journal is open, in ms (default 1 h; 0 = only at open). */
+  purgeIntervalMs?: number;
+  /** Called when a scheduled purge fails (the text never quotes stored content). */
+  onPurgeError?: (e: Error) => void;
   /** Clock, for tests. */
   now?: () => number;
+}
+
+const DAY_MS = 86_400_000;
+/** Rows per purge transaction: a purge never holds the event loop long. */
+const PURGE_CHUNK = 2000;
+/** Journal files (database, WAL, shared memory) hold patient data: owner only. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
+/** Creates the database file 0600 (SQLite gives its -wal and -shm the database file's mode) and chmods existing ones. */
+function secureFiles(file: string, create: boolean): void {
+  if (create && !existsSync(file)) closeSync(openSync(file, 'a', FILE_MODE));
+  if (process.platform === 'win32') return;
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    try {
+      chmodSync(f, FILE_MODE);
+    } catch {
+      // absent (or not ours): nothing to tighten
+    }
+  }
 }
 
 interface PendingWrite {
@@ -69,7 +100,11 @@ interface PendingWrite {
   reject: (e: unknown) => void;
 }
 
-const SCHEMA_VERSION = 1;
+/**
+ * 1: the first schema. 2: outbound.answer_key (idempotent answers), purged_at on inbound and
+ * outbound (retention), outbound_created index. A version-1 file is migrated when opened.
+ */
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -93,7 +128,8 @@ CREATE TABLE IF NOT EXISTS inbound (
   updated_at INTEGER NOT NULL,
   started_at INTEGER,
   finished_at INTEGER,
-  raw BLOB NOT NULL
+  raw BLOB NOT NULL,
+  purged_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS inbound_state ON inbound (state, id);
 CREATE INDEX IF NOT EXISTS inbound_okey ON inbound (okey, id);
@@ -118,7 +154,9 @@ CREATE TABLE IF NOT EXISTS outbound (
   updated_at INTEGER NOT NULL,
   sent_at INTEGER,
   acked_at INTEGER,
-  payload BLOB NOT NULL
+  payload BLOB NOT NULL,
+  answer_key TEXT,
+  purged_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS outbound_queue ON outbound (destination, state, id);
 CREATE INDEX IF NOT EXISTS outbound_okey ON outbound (destination, okey, id);
@@ -140,10 +178,16 @@ CREATE TABLE IF NOT EXISTS exchanges (
 CREATE INDEX IF NOT EXISTS exchanges_okey ON exchanges (okey, id);
 `;
 
+/** Run after SCHEMA (and after the version-1 → 2 column additions): what needs the new columns. */
+const SCHEMA_V2_INDEXES = `
+CREATE UNIQUE INDEX IF NOT EXISTS outbound_answer_key ON outbound (destination, answer_key) WHERE answer_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS outbound_created ON outbound (created_at);
+`;
+
 const INBOUND_COLUMNS =
-  'id, received_at, channel, sending_app, sending_facility, control_id, event, charset, okey, size, duplicate_of, resend_of, state, attempts, last_error, updated_at, started_at, finished_at';
+  'id, received_at, channel, sending_app, sending_facility, control_id, event, charset, okey, size, duplicate_of, resend_of, state, attempts, last_error, updated_at, started_at, finished_at, purged_at';
 const OUTBOUND_COLUMNS =
-  'id, destination, okey, inbound_id, created_at, state, attempts, max_attempts, next_attempt_at, last_error, updated_at, sent_at, acked_at';
+  'id, destination, okey, inbound_id, created_at, state, attempts, max_attempts, next_attempt_at, last_error, updated_at, sent_at, acked_at, answer_key, purged_at';
 
 type Row = Record<string, unknown>;
 
@@ -170,6 +214,7 @@ function inboundFromRow(r: Row): InboundRecord {
     finishedAt: iso(r.finished_at),
     duplicateOf: opt(r.duplicate_of),
     resendOf: opt(r.resend_of),
+    purgedAt: iso(r.purged_at),
   };
   if (r.raw !== undefined) rec.raw = r.raw as Buffer;
   for (const k of Object.keys(rec) as (keyof InboundRecord)[]) if (rec[k] === undefined) delete rec[k];
@@ -191,6 +236,8 @@ function outboundFromRow(r: Row): OutboundRecord {
     updatedAt: iso(r.updated_at)!,
     sentAt: iso(r.sent_at),
     ackedAt: iso(r.acked_at),
+    answerKey: opt(r.answer_key),
+    purgedAt: iso(r.purged_at),
   };
   if (r.payload !== undefined) rec.payload = r.payload as Buffer;
   for (const k of Object.keys(rec) as (keyof OutboundRecord)[]) if (rec[k] === undefined) delete rec[k];
@@ -220,11 +267,18 @@ export class SqliteJournal implements Journal {
   private readonly backoff: Backoff;
   private readonly now: () => number;
   private readonly duplicateWindowMs: number | undefined;
+  /** 0: keep forever. */
+  readonly retentionMs: number;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private purging: Promise<PurgeResult> | undefined;
+  /** The last purge's result (scheduled or asked for). */
+  lastPurge: PurgeResult | undefined;
   private queue: PendingWrite[] = [];
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private closed = false;
   private readonly batchTx: (batch: PendingWrite[], results: Array<{ ok: boolean; v: unknown }>) => void;
   private readonly savepoint: (op: () => unknown) => unknown;
+  private readonly purgeTx: (now: number, before: number, deleteBefore: number | undefined) => Omit<PurgeResult, 'before'>;
   /** Number of commits and writes so far (for benchmarks and tests). */
   readonly stats = { commits: 0, writes: 0, largestBatch: 0 };
   private readonly s: Record<string, Database.Statement>;
@@ -244,7 +298,16 @@ export class SqliteJournal implements Journal {
     this.backoff = options.backoff ?? { baseMs: 1000, factor: 2, maxMs: 300_000 };
     this.now = options.now ?? Date.now;
     this.duplicateWindowMs = options.duplicateWindowMs;
-    if (this.file !== ':memory:') mkdirSync(path.dirname(path.resolve(this.file)), { recursive: true });
+    const days = options.retentionDays ?? 30;
+    if (typeof days !== 'number' || !Number.isFinite(days) || days < 0) {
+      throw new JournalError('retentionDays must be a number of days ≥ 0 (0 = keep)', 'BAD_INPUT');
+    }
+    this.retentionMs = Math.round(days * DAY_MS);
+    const onDisk = this.file !== ':memory:' && !this.file.startsWith('file:');
+    if (onDisk) {
+      mkdirSync(path.dirname(path.resolve(this.file)), { recursive: true, mode: DIR_MODE });
+      secureFiles(this.file, true);
+    }
     this.db = new Database(this.file);
     try {
       this.db.pragma('journal_mode = WAL');
@@ -254,12 +317,18 @@ export class SqliteJournal implements Journal {
         this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.autocheckpointPages))}`);
       }
       this.db.pragma('foreign_keys = OFF');
+      // Freed space is overwritten with zeros: the old copy of a row (each state change rewrites
+      // it) and an erased raw message do not linger in free pages. In-page cells cost a memset.
+      this.db.pragma('secure_delete = ON');
       this.db.exec(SCHEMA);
       const v = this.db.prepare('SELECT v FROM meta WHERE k = ?').get('schema') as { v: string } | undefined;
-      if (!v) this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
-      else if (Number(v.v) > SCHEMA_VERSION) {
+      if (v && Number(v.v) > SCHEMA_VERSION) {
         throw new JournalError(`journal schema ${v.v} is newer than this code (${SCHEMA_VERSION})`, 'STORAGE');
       }
+      this.migrate();
+      if (!v) this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
+      else this.db.prepare('UPDATE meta SET v = ? WHERE k = ?').run(String(SCHEMA_VERSION), 'schema');
+      if (onDisk) secureFiles(this.file, false); // the -wal and -shm the open created
       // Outbound messages SENT when the process stopped have an unknown fate: send them again.
       if (options.recoverSentOnOpen !== false) this.db.prepare("UPDATE outbound SET state = 'QUEUED' WHERE state = 'SENT'").run();
     } catch (e) {
@@ -298,8 +367,18 @@ export class SqliteJournal implements Journal {
       releaseHeld: p("UPDATE inbound SET state = 'RECEIVED', updated_at = ? WHERE okey = ? AND state = 'HELD'"),
       counts: p('SELECT state, count(*) AS n FROM inbound GROUP BY state'),
       outInsert: p(
-        `INSERT INTO outbound (destination, okey, inbound_id, created_at, state, attempts, max_attempts, next_attempt_at, updated_at, payload)
-         VALUES (?, ?, ?, ?, 'QUEUED', 0, ?, ?, ?, ?)`,
+        `INSERT INTO outbound (destination, okey, inbound_id, created_at, state, attempts, max_attempts, next_attempt_at, updated_at, payload, answer_key)
+         VALUES (?, ?, ?, ?, 'QUEUED', 0, ?, ?, ?, ?, ?)`,
+      ),
+      outByKey: p(`SELECT ${OUTBOUND_COLUMNS} FROM outbound WHERE destination = ? AND answer_key = ?`),
+      purgeInbound: p(
+        `UPDATE inbound SET raw = X'', purged_at = ? WHERE id IN (SELECT id FROM inbound WHERE received_at < ? AND purged_at IS NULL
+           AND state IN ('DONE', 'IGNORED', 'SKIPPED', 'DUPLICATE') LIMIT ?)`,
+      ),
+      deleteInbound: p('DELETE FROM inbound WHERE id IN (SELECT id FROM inbound WHERE received_at < ? AND purged_at IS NOT NULL LIMIT ?)'),
+      purgeOutbound: p(
+        `UPDATE outbound SET payload = X'', purged_at = ? WHERE id IN (SELECT id FROM outbound WHERE created_at < ? AND purged_at IS NULL
+           AND state IN ('ACKED', 'CANCELLED') LIMIT ?)`,
       ),
       outGet: p(`SELECT ${OUTBOUND_COLUMNS} FROM outbound WHERE id = ?`),
       outGetPayload: p(`SELECT ${OUTBOUND_COLUMNS}, payload FROM outbound WHERE id = ?`),
@@ -329,6 +408,13 @@ export class SqliteJournal implements Journal {
       exchangeInsert: p('INSERT INTO exchanges (okey, service, outcome, at, engagement, detail) VALUES (?, ?, ?, ?, ?, ?)'),
       exchanges: p('SELECT id, okey, service, outcome, at, engagement, detail FROM exchanges WHERE okey = ? ORDER BY id'),
     };
+    this.purgeTx = this.db.transaction((now: number, before: number, deleteBefore: number | undefined) => {
+      const r = { inboundErased: 0, inboundDeleted: 0, outboundErased: 0 };
+      r.inboundErased = this.s.purgeInbound.run(now, before, PURGE_CHUNK).changes;
+      r.outboundErased = this.s.purgeOutbound.run(now, before, PURGE_CHUNK).changes;
+      if (deleteBefore !== undefined) r.inboundDeleted = this.s.deleteInbound.run(deleteBefore, PURGE_CHUNK).changes;
+      return r;
+    });
     this.savepoint = this.db.transaction((op: () => unknown) => op());
     this.batchTx = this.db.transaction((batch: PendingWrite[], results: Array<{ ok: boolean; v: unknown }>) => {
       for (const w of batch) {
@@ -339,6 +425,34 @@ export class SqliteJournal implements Journal {
         }
       }
     });
+    if (this.retentionMs > 0) {
+      // At open (after the constructor returns), then on a schedule that never keeps the process alive.
+      const onErr = (e: Error) => {
+        if (!this.closed) options.onPurgeError?.(e);
+      };
+      setImmediate(() => {
+        if (!this.closed) this.purge().catch(onErr);
+      }).unref();
+      const every = options.purgeIntervalMs ?? 3_600_000;
+      if (every > 0) {
+        this.purgeTimer = setInterval(() => this.purge().catch(onErr), Math.max(1000, every));
+        this.purgeTimer.unref();
+      }
+    }
+  }
+
+  /** Version 1 → 2: new columns added in place (a journal written by the previous version opens). */
+  private migrate(): void {
+    const cols = (t: string) => new Set((this.db.prepare(`PRAGMA table_info(${t})`).all() as Array<{ name: string }>).map((c) => c.name));
+    // IMMEDIATE: a second process opening the same old file at the same time waits, then sees the columns.
+    this.db.transaction(() => {
+      const inbound = cols('inbound');
+      const outbound = cols('outbound');
+      if (!inbound.has('purged_at')) this.db.exec('ALTER TABLE inbound ADD COLUMN purged_at INTEGER');
+      if (!outbound.has('answer_key')) this.db.exec('ALTER TABLE outbound ADD COLUMN answer_key TEXT');
+      if (!outbound.has('purged_at')) this.db.exec('ALTER TABLE outbound ADD COLUMN purged_at INTEGER');
+      this.db.exec(SCHEMA_V2_INDEXES);
+    }).immediate();
   }
 
   // ------------------------------------------------------------------ group commit
@@ -560,6 +674,9 @@ export class SqliteJournal implements Journal {
       if (r.state === 'RECEIVED' || r.state === 'PROCESSING' || r.state === 'HELD') {
         throw new JournalError(`message ${id} is ${String(r.state)}: it has not finished, nothing to resend`, 'BAD_STATE');
       }
+      if (r.purged_at !== null && r.purged_at !== undefined) {
+        throw new JournalError(`message ${id}: its raw bytes were erased by the retention purge, nothing to resend`, 'BAD_STATE');
+      }
       const now = this.now();
       return this.insertInbound({
         received_at: now,
@@ -641,14 +758,26 @@ export class SqliteJournal implements Journal {
       if (!destination) throw new JournalError('enqueue needs a destination', 'BAD_INPUT');
       const max = input.maxAttempts ?? this.maxAttempts;
       if (!Number.isInteger(max) || max < 1) throw new JournalError('maxAttempts must be a positive integer', 'BAD_INPUT');
-      args = [destination, text(input.orderingKey, 'orderingKey'), input.inboundId ?? null, max, input.payload];
+      args = [destination, text(input.orderingKey, 'orderingKey'), input.inboundId ?? null, max, input.payload, text(input.answerKey, 'answerKey', 300)];
     } catch (e) {
       return Promise.reject(e);
     }
     return this.write(() => {
       const now = this.now();
-      const [destination, okey, inboundId, max, payload] = args;
-      const id = Number(this.s.outInsert.run(destination, okey, inboundId, now, max, now, now, payload).lastInsertRowid);
+      const [destination, okey, inboundId, max, payload, answerKey] = args;
+      if (answerKey !== null) {
+        const prior = this.s.outByKey.get(destination, answerKey) as Row | undefined;
+        if (prior) return { ...outboundFromRow(prior), existing: true as const };
+      }
+      let id: number;
+      try {
+        id = Number(this.s.outInsert.run(destination, okey, inboundId, now, max, now, now, payload, answerKey).lastInsertRowid);
+      } catch (e) {
+        // Another process on the same file stored this key in between: its answer stands.
+        const prior = answerKey !== null && (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ? (this.s.outByKey.get(destination, answerKey) as Row | undefined) : undefined;
+        if (!prior) throw e;
+        return { ...outboundFromRow(prior), existing: true as const };
+      }
       return outboundFromRow(this.s.outGet.get(id) as Row);
     });
   }
@@ -828,10 +957,58 @@ export class SqliteJournal implements Journal {
     );
   }
 
+  // ------------------------------------------------------------------ retention
+
+  purge(now?: Date): Promise<PurgeResult> {
+    if (this.closed) return Promise.reject(new JournalError('the journal is closed', 'CLOSED'));
+    if (this.purging) return this.purging; // one at a time
+    const t = now ? now.getTime() : this.now();
+    const before = t - this.retentionMs;
+    const result: PurgeResult = { inboundErased: 0, inboundDeleted: 0, outboundErased: 0, before: new Date(before).toISOString() };
+    if (this.retentionMs <= 0) return Promise.resolve(result);
+    // Rows can go only when they can no longer be a duplicate's original: with the default
+    // (forever) duplicate window they stay, erased; with a window, once past it too.
+    const deleteBefore = this.duplicateWindowMs === undefined ? undefined : t - Math.max(this.retentionMs, this.duplicateWindowMs);
+    const run = async (): Promise<PurgeResult> => {
+      for (;;) {
+        if (this.closed) break;
+        this.flush(); // pending group-commit writes go first, in their own transaction
+        let n: Omit<PurgeResult, 'before'>;
+        try {
+          n = this.purgeTx(t, before, deleteBefore);
+        } catch (e) {
+          throw new JournalError(`retention purge failed: ${(e as Error).message}`, 'STORAGE');
+        }
+        result.inboundErased += n.inboundErased;
+        result.inboundDeleted += n.inboundDeleted;
+        result.outboundErased += n.outboundErased;
+        if (n.inboundErased < PURGE_CHUNK && n.outboundErased < PURGE_CHUNK && n.inboundDeleted < PURGE_CHUNK) break;
+        await new Promise((r) => setImmediate(r)); // let ACKs and other writes through between chunks
+      }
+      const touched = result.inboundErased + result.inboundDeleted + result.outboundErased;
+      if (touched > 0 && !this.closed) {
+        // The old page images live on in the WAL until a checkpoint: copy them back and truncate it.
+        try {
+          this.db.pragma('wal_checkpoint(TRUNCATE)');
+        } catch {
+          // busy (a reader on another connection): the next checkpoint will do
+        }
+      }
+      this.lastPurge = result;
+      return result;
+    };
+    this.purging = run().finally(() => {
+      this.purging = undefined;
+    });
+    return this.purging;
+  }
+
   // ------------------------------------------------------------------ lifecycle
 
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    this.purgeTimer = undefined;
     this.flush();
     this.closed = true;
     this.db.close();

@@ -102,6 +102,7 @@ export = function register(RED: NodeAPI): void {
         port,
         defaultCharset: charset,
         journalFile: file,
+        retentionDays: num(def.retentionDays, 30),
         synchronous: def.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
         commitWindowMs: num(def.commitWindowMs, 0),
         maxFrameSize: Math.max(1024, num(def.maxFrameSize, 1024 * 1024)),

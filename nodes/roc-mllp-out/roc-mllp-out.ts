@@ -5,7 +5,9 @@
  *
  * Output 1: the message once its answer is acknowledged (msg.roc.gapAnswer). Output 2 (optional):
  * answers that reached the error queue. Answers resumed after a restart come out without the
- * original msg (only msg.roc.gapAnswer). Admin: GET /roc/outbound/errors, POST
+ * original msg (only msg.roc.gapAnswer). A message answered already (the same inbound message,
+ * service and outcome: msg.hl7.journalId / controlId, processed again after a crash) is not answered
+ * twice: the existing answer's result comes out (msg.roc.gapAnswer.existing). Admin: GET /roc/outbound/errors, POST
  * /roc/outbound/resend/:id, POST /roc/outbound/cancel/:id.
  */
 import path from 'node:path';
@@ -15,7 +17,7 @@ import { buildAnswer, AnswerError, type AnswerService } from '../../lib/hl7/answ
 import type { Hl7Charset } from '../../lib/hl7/profile';
 import { openSqliteJournal, type SqliteJournal } from '../../lib/store/sqlite';
 import { JournalError, type OutboundRecord } from '../../lib/store/journal';
-import { MllpAnswerSender, defaultJournalFile, type GapAnswerResult, type SendOutcome } from '../../lib/gap/mllp-sender';
+import { MllpAnswerSender, answerKeyOf, controlIdOf, defaultJournalFile, type GapAnswerResult, type SendOutcome } from '../../lib/gap/mllp-sender';
 import { operationsAct, operationsRead } from '../../lib/security/access';
 
 const CHARSETS: readonly Hl7Charset[] = ['iso-8859-15', 'latin1', 'utf8', 'windows-1252'];
@@ -129,6 +131,8 @@ export = function register(RED: NodeAPI): void {
         file,
         // Other senders may be live on this file: only this destination is recovered (sender.start()).
         recoverSentOnOpen: false,
+        retentionDays: num(def.retentionDays, 30, 0, 36_500),
+        onPurgeError: (e) => this.warn(`roc-mllp-out : ${e.message}`),
         maxAttempts: Math.round(num(def.maxAttempts, 5, 1, 100)),
         backoff: { baseMs: num(def.retryBase, 2, 0.01, 3600) * 1000, factor: 2, maxMs: num(def.retryMax, 300, 0.01, 86400) * 1000 },
       });
@@ -183,11 +187,21 @@ export = function register(RED: NodeAPI): void {
     sender.on('fault', (e: Error) => this.warn(`roc-mllp-out : ${e.message}`));
 
     // ---- outcomes → outputs
-    const pending = new Map<number, { msg: NodeMessage; service: string }>();
+    // Per answer, the messages waiting for its outcome (more than one when a message processed
+    // again joined an answer still in the queue).
+    const pending = new Map<number, Array<{ msg: NodeMessage; service: string; existing?: boolean }>>();
+    let pendingCount = 0;
     sender.on('outcome', (o: SendOutcome) => {
       if (o.kind === 'retry') return;
-      const p = pending.get(o.record.id);
+      const waiting = pending.get(o.record.id);
       pending.delete(o.record.id);
+      pendingCount -= waiting?.length ?? 0;
+      if (o.kind === 'error') {
+        this.warn(`roc-mllp-out : réponse ${o.record.id} (${o.controlId}) en file d'erreur après ${o.record.attempts} tentative(s) : ${o.reason}`);
+      }
+      for (const p of waiting ?? [undefined]) emitOutcome(o, p);
+    });
+    const emitOutcome = (o: SendOutcome, p: { msg: NodeMessage; service: string; existing?: boolean } | undefined) => {
       const result: GapAnswerResult = {
         state: o.kind === 'acked' ? 'ACKED' : 'ERROR',
         id: o.record.id,
@@ -197,17 +211,15 @@ export = function register(RED: NodeAPI): void {
         attempts: o.record.attempts,
       };
       if (p?.service) result.service = p.service;
+      if (p?.existing) result.existing = true;
       if (o.kind === 'acked') result.ackCode = o.ackCode;
       else result.error = o.reason;
       const msg: NodeMessage = p?.msg ?? { roc: {} };
       if (!msg.roc || typeof msg.roc !== 'object') msg.roc = {};
       msg.roc.gapAnswer = result;
       if (o.kind === 'acked') this.send(twoOutputs ? [msg, null] : msg);
-      else {
-        this.warn(`roc-mllp-out : réponse ${o.record.id} (${o.controlId}) en file d'erreur après ${o.record.attempts} tentative(s) : ${o.reason}`);
-        this.send(twoOutputs ? [null, msg] : msg);
-      }
-    });
+      else this.send(twoOutputs ? [null, msg] : msg);
+    };
 
     this.on('input', (msg, _send, done) => {
       let answer;
@@ -226,10 +238,51 @@ export = function register(RED: NodeAPI): void {
         done(new Error(`roc-mllp-out : ${reason}`));
         return;
       }
-      const inboundId = Number((msg.hl7 as Record<string, unknown> | undefined)?.journalId);
-      sender.enqueue(answer.bytes, answer.orderingKey, Number.isInteger(inboundId) && inboundId > 0 ? inboundId : undefined).then(
+      const hl7 = (msg.hl7 ?? {}) as Record<string, unknown>;
+      const admission = ((msg.roc as Record<string, unknown> | undefined)?.admission ?? {}) as Record<string, unknown>;
+      const inboundId = Number(hl7.journalId);
+      const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+      const answerKey = answerKeyOf({
+        journalId: Number.isInteger(inboundId) && inboundId > 0 ? inboundId : undefined,
+        sender: str(hl7.sender) ?? [str(admission.sendingApplication), str(admission.sendingFacility)].filter(Boolean).join('/'),
+        controlId: str(hl7.controlId) ?? str(admission.controlId),
+        service: answer.service,
+        outcome: answer.technical ? `${answer.status}-T` : answer.status,
+      });
+      const svc = answer.service.toUpperCase();
+      sender.enqueue(answer.bytes, answer.orderingKey, Number.isInteger(inboundId) && inboundId > 0 ? inboundId : undefined, answerKey).then(
         (rec) => {
-          if (pending.size < MAX_PENDING_MSGS) pending.set(rec.id, { msg, service: answer.service.toUpperCase() });
+          if (rec.existing && rec.state !== 'QUEUED' && rec.state !== 'SENT') {
+            // Answered already (processed again after a crash): say how, send nothing new.
+            void journal.getOutbound(rec.id, { payload: true }).then(
+              (full) => {
+                const result: GapAnswerResult = {
+                  state: rec.state,
+                  id: rec.id,
+                  destination,
+                  controlId: full?.payload?.length ? controlIdOf(full.payload) : '',
+                  orderingKey: rec.orderingKey,
+                  service: svc,
+                  attempts: rec.attempts,
+                  existing: true,
+                };
+                if (rec.state === 'ERROR' && rec.lastError) result.error = rec.lastError;
+                if (!msg.roc || typeof msg.roc !== 'object') msg.roc = {};
+                msg.roc.gapAnswer = result;
+                if (rec.state === 'ACKED' || !twoOutputs) this.send(twoOutputs ? [msg, null] : msg);
+                else this.send([null, msg]);
+                done();
+              },
+              (e: Error) => done(new Error(`roc-mllp-out : journal illisible : ${e.message}`)),
+            );
+            return;
+          }
+          if (pendingCount < MAX_PENDING_MSGS) {
+            const list = pending.get(rec.id) ?? [];
+            list.push({ msg, service: svc, existing: rec.existing === true });
+            pending.set(rec.id, list);
+            pendingCount++;
+          }
           done();
         },
         (e: Error) => {
@@ -245,6 +298,7 @@ export = function register(RED: NodeAPI): void {
       active.delete(this.id);
       sender.close();
       pending.clear();
+      pendingCount = 0;
       journal.close().then(
         () => done(),
         () => done(),

@@ -565,3 +565,57 @@ describe('roc-mllp-out: restart', () => {
     }
   });
 });
+
+describe('roc-mllp-out: idempotent answers (a message processed again after a crash)', () => {
+  it('the same inbound message, service and outcome is answered once: the second pass gets the existing answer, the GAP no second MSH-10', async () => {
+    const gap = new ScriptedGap(() => 'AA');
+    const port = await gap.start();
+    try {
+      await helper.load([mllpOutNode], flow(port));
+      const c = collect();
+      const hl7 = { journalId: 42, controlId: 'ADT-2026-0042', sender: 'CPAGE/CHU-NORD' };
+      input(dossier('VB07001', 'first-pass'), { hl7 });
+      await c.until(() => c.ok.length === 1, 'the first answer');
+      const first = c.ok[0].roc.gapAnswer;
+      expect(first.existing).toBeUndefined();
+      // Restart (redeploy after a crash): the listener hands the message out again; the services
+      // run again and the answer is rebuilt, with a new MSH-10.
+      await helper.unload();
+      await helper.load([mllpOutNode], flow(port));
+      const c2 = collect();
+      input(dossier('VB07001', 'second-pass'), { hl7 });
+      await c2.until(() => c2.ok.length === 1, 'the second pass');
+      expect(c2.ok[0].roc.gapAnswer).toMatchObject({ state: 'ACKED', id: first.id, controlId: first.controlId, existing: true, service: 'IDB' });
+      // A technical failure is another outcome: that one is answered; and so is another message.
+      const technical = dossier('VB07001', 'third-pass');
+      technical.idb = { ...technical.idb, status: 'KO', technical: true, messages: [{ code: 'TECH', libelle: 'AMC injoignable' }] } as typeof technical.idb;
+      input(technical, { hl7 });
+      input(dossier('VB07002', 'other'), { hl7: { journalId: 43, controlId: 'ADT-2026-0043', sender: 'CPAGE/CHU-NORD' } });
+      await c2.until(() => c2.ok.length === 3, 'the two new answers');
+      // While the first answer is still in the queue (no ACK yet), a second pass joins it instead.
+      gap.setDecide(() => 'none');
+      input(dossier('VB07003', 'pending'), { hl7: { journalId: 44, controlId: 'ADT-2026-0044', sender: 'CPAGE/CHU-NORD' } });
+      await eventually(() => gap.frames.some((g) => g.tag === 'pending'), 'the unacknowledged answer');
+      input(dossier('VB07003', 'pending-again'), { hl7: { journalId: 44, controlId: 'ADT-2026-0044', sender: 'CPAGE/CHU-NORD' } });
+      await eventually(async () => (await journalRows(path.join(tmp, 'journal.sqlite'))).length === 4, 'four answers stored');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(gap.frames.map((g) => g.tag)).toEqual(['first-pass', 'third-pass', 'other', 'pending']);
+      expect(new Set(gap.frames.map((g) => g.controlId)).size).toBe(4);
+      // Once the GAP acknowledges it, both passes leave output 1 with the one answer.
+      gap.setDecide(() => 'AA');
+      gap.dropAll();
+      await c2.until(() => c2.ok.length === 5, 'both passes of the queued answer');
+      const [p1, p2] = c2.ok.slice(3);
+      expect(p1.roc.idb.requestId).toBe('pending');
+      expect(p2.roc.idb.requestId).toBe('pending-again');
+      expect(p2.roc.gapAnswer).toMatchObject({ state: 'ACKED', id: p1.roc.gapAnswer.id, controlId: p1.roc.gapAnswer.controlId, existing: true });
+      // Without an inbound reference (a desk dossier), every input is an answer, as before.
+      input(dossier('VB07004', 'desk-1'));
+      input(dossier('VB07004', 'desk-2'));
+      await eventually(() => gap.frames.filter((g) => g.venue === 'VB07004').length === 2, 'two desk answers');
+    } finally {
+      await helper.unload();
+      await gap.stop();
+    }
+  });
+});
