@@ -14,25 +14,30 @@
  *   attestation DataMatrix as a PNG test card, or the scan string it holds (simulator/cards.ts).
  * Patient data never reaches the log function: it gets the path, the operation, the status and
  * the answer code only.
+ *
+ * This file creates the server, routes requests and handles the lifecycle; the handlers live in
+ * simulator/handlers/ (soap.ts: decoding and duplicates, annuaire.ts, sel.ts: IDB/SIM/CLC/DEL,
+ * wsdl.ts, cards.ts) and share one SimContext (handlers/context.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { codec, type OperationName } from '../lib/sel/codec';
-import { messageFor } from '../lib/sel/catalogue';
-import { buildFault, DEFAULT_MAX_BYTES, SoapError } from '../lib/sel/soap';
-import { generateWsdl, generateXsd } from '../lib/sel/wsdl';
-import { cardResponse } from './cards';
-import { toEuros, type InvoiceResult } from './engine';
+import type { OperationName } from '../lib/sel/codec';
+import { buildFault, DEFAULT_MAX_BYTES } from '../lib/sel/soap';
+import { generateXsd } from '../lib/sel/wsdl';
 import { EngagementBook, type Engagement } from './engagements';
+import { handleCard } from './handlers/cards';
+import { newStats, sendNow, type SimContext, type SimulatorStats } from './handlers/context';
+import { handleSoap, type Route } from './handlers/soap';
+import { handleWsdl } from './handlers/wsdl';
 import { DEFAULT_HUGE_BYTES, respondHostile, SOAP_CONTENT_TYPE } from './hostile';
 import { checkLatency, latencySampler, type LatencyMode } from './latency';
-import { addDays, checkRights, computeAmounts, idbValidUntil } from './rights';
-import { loadSeed, lookupAnnuaire, type AccessPoint, type SeedIndex } from './seed';
+import { loadSeed, type SeedIndex } from './seed';
 
 export type { LatencyMode } from './latency';
 export type { Engagement } from './engagements';
+export type { SimulatorStats } from './handlers/context';
 
 export interface SimulatorTlsOptions {
   key: string;
@@ -75,21 +80,6 @@ export interface SimulatorOptions {
   onAnswer?: (a: { requestId?: string; op?: OperationName; ms: number }) => void;
 }
 
-export interface SimulatorStats {
-  total: number;
-  annuaire: number;
-  idb: number;
-  sim: number;
-  clc: number;
-  del: number;
-  wsdl: number;
-  xsd: number;
-  hostile: number;
-  faults: number;
-  notFound: number;
-  duplicates: number;
-}
-
 export interface RunningSimulator {
   /** Base URL, e.g. https://127.0.0.1:PORT */
   url: string;
@@ -106,41 +96,7 @@ export interface RunningSimulator {
   close(): Promise<void>;
 }
 
-type Obj = Record<string, unknown>;
-type Delay = 'none' | 'slow' | 'hang';
-type Route = { kind: 'annuaire' } | { kind: 'sel'; ap: AccessPoint | undefined; svc: OperationName };
-
-interface Answer {
-  status: number;
-  body: string;
-  delay: Delay;
-  op?: OperationName;
-  statut?: 'OK' | 'KO';
-  code?: string;
-  requestId?: string;
-}
-
 const SERVICES = new Set(['idb', 'sim', 'clc', 'del']);
-
-function stripAction(m: ReturnType<typeof messageFor>) {
-  return { code: m.code, groupe: m.groupe, severite: m.severite, libelle: m.libelle };
-}
-
-function money(r: InvoiceResult) {
-  return {
-    montants: {
-      totalFacture: toEuros(r.totalFactureCents),
-      totalAmo: toEuros(r.totalAmoCents),
-      totalAmc: toEuros(r.totalAmcCents),
-      resteACharge: toEuros(r.resteAChargeCents),
-    },
-    lignes: r.lignes.map((l) => ({ numero: l.numero, code: l.code, montantAmc: toEuros(l.amcCents), montantPatient: toEuros(l.patientCents) })),
-  };
-}
-
-function localDate(d: Date): string {
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<RunningSimulator> {
   const index: SeedIndex = loadSeed(opts.seed);
@@ -153,225 +109,26 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   let sample = latencySampler(checkLatency(opts.latency ?? { mode: 'instant' }));
 
   const tag = randomBytes(4).toString('hex').toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, 2).padEnd(2, 'X');
-  const book = new EngagementBook(tag, undefined, opts.maxEngagements);
-  const duplicateWindow = opts.duplicateWindow ?? 20_000;
-  let responseSeq = 0;
-  const stats: SimulatorStats = { total: 0, annuaire: 0, idb: 0, sim: 0, clc: 0, del: 0, wsdl: 0, xsd: 0, hostile: 0, faults: 0, notFound: 0, duplicates: 0 };
-  const replay = new Map<string, Answer>();
+  const ctx: SimContext = {
+    index,
+    book: new EngagementBook(tag, undefined, opts.maxEngagements),
+    stats: newStats(),
+    base: '',
+    tag,
+    responseSeq: 0,
+    maxRequestBytes,
+    duplicateWindow: opts.duplicateWindow ?? 20_000,
+    replay: new Map(),
+    msgCache: new Map(),
+    wsdlCache: new Map(),
+    xsd: generateXsd(),
+    log,
+  };
+  const { stats, book } = ctx;
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
-  let base = '';
-
-  // ---- precomputed pieces -------------------------------------------------------------------
-  const msgCache = new Map<string, Obj>();
-  const msg = (code: string, libelle?: string): Obj => {
-    if (libelle) return stripAction(messageFor(code, { libelle }));
-    let m = msgCache.get(code);
-    if (!m) msgCache.set(code, (m = stripAction(messageFor(code))));
-    return m;
-  };
-  const xsd = generateXsd();
-  const wsdlCache = new Map<string, string>();
-  const wsdlFor = (b: string): string => {
-    let w = wsdlCache.get(b);
-    if (!w) wsdlCache.set(b, (w = generateWsdl(b)));
-    return w;
-  };
-
-  const header = (p: Obj) => ({
-    requestId: String((p.enTete as Obj | undefined)?.requestId ?? ''),
-    responseId: `R${tag}${(++responseSeq).toString(36).toUpperCase().padStart(8, '0')}`,
-    horodatage: new Date().toISOString(),
-  });
-
-  const ok = (op: OperationName, payload: Obj, delay: Delay = 'none'): Answer => ({
-    status: 200,
-    body: codec.encodeResponse(op, payload),
-    delay,
-    op,
-    statut: 'OK',
-    code: '0000',
-  });
-  const ko = (op: OperationName, p: Obj, code: string, libelle?: string, delay: Delay = 'none', extra: Obj = {}): Answer => ({
-    status: 200,
-    body: codec.encodeResponse(op, { enTete: header(p), statut: 'KO', messages: [msg(code, libelle)], ...extra }),
-    delay,
-    op,
-    statut: 'KO',
-    code,
-  });
-  const fault = (status: number, code: 'Sender' | 'Receiver', reason: string): Answer => ({
-    status,
-    body: buildFault(code, reason),
-    delay: 'none',
-    code: `fault:${code}`,
-  });
-  const delayOf = (incident: string | undefined): Delay => (incident === 'SUSPENDU' ? 'hang' : incident === 'LENT' ? 'slow' : 'none');
-
-  // ---- services ------------------------------------------------------------------------------
-  function annuaire(p: Obj): Answer {
-    const t = ((p.enTete as Obj).amc ?? {}) as Obj;
-    const r = lookupAnnuaire(index, String(t.numeroAmc ?? ''), t.typeConvention as string | undefined, t.csr as string | undefined);
-    if (!r.found) return ko('annuaire', p, r.code);
-    const amc = { numeroAmc: r.amc.numeroAmc, nom: r.amc.nom, operateur: r.enRoc ? r.operateur : undefined, enRoc: r.enRoc };
-    if (!r.enRoc) return ok('annuaire', { enTete: header(p), statut: 'OK', messages: [msg('0000')], amc });
-    return ok('annuaire', {
-      enTete: header(p),
-      statut: 'OK',
-      messages: [msg('0000')],
-      amc,
-      services: ['idb', 'sim', 'clc', 'del'].map((s) => ({ service: s, url: `${base}/sel/${r.accessPoint.id}/${s}` })),
-      dureeValidite: index.seed.parametres.dureeValiditeAnnuaireSecondes,
-    });
-  }
-
-  function idb(ap: string | undefined, p: Obj): Answer {
-    const d = checkRights(index, ap, p);
-    if (!d.ok) return ko('idb', p, d.code, d.libelle, delayOf(d.incident));
-    const entree = String((p.venue as Obj).dateEntree);
-    return ok(
-      'idb',
-      {
-        enTete: header(p),
-        statut: 'OK',
-        messages: [msg('0000')],
-        couverture: d.contract.couverture,
-        consignes: d.contract.consignes,
-        dateValidite: idbValidUntil(index, entree, d.periode),
-      },
-      delayOf(d.incident),
-    );
-  }
-
-  function sim(ap: string | undefined, p: Obj): Answer {
-    const d = checkRights(index, ap, p);
-    if (!d.ok) return ko('sim', p, d.code, d.libelle, delayOf(d.incident));
-    const a = computeAmounts(d.contract, p.facture as Obj);
-    if (!a.ok) return ko('sim', p, a.code, a.libelle, delayOf(d.incident));
-    return ok('sim', { enTete: header(p), statut: 'OK', messages: [msg('0000')], ...money(a.result), consignes: d.contract.consignes }, delayOf(d.incident));
-  }
-
-  function clc(ap: string | undefined, p: Obj): Answer {
-    const d = checkRights(index, ap, p);
-    if (!d.ok) return ko('clc', p, d.code, d.libelle, delayOf(d.incident));
-    const facture = p.facture as Obj;
-    const a = computeAmounts(d.contract, facture);
-    if (!a.ok) return ko('clc', p, a.code, a.libelle, delayOf(d.incident));
-    const enTete = p.enTete as Obj;
-    const finessGeographique = String(enTete.finessGeographique);
-    const numeroFacture = String(facture.numero);
-    const fingerprint = createHash('sha1').update(JSON.stringify([d.amc.numeroAmc, d.beneficiary.id, p.venue, facture.lignes])).digest('base64');
-    const existing = book.forInvoice(finessGeographique, numeroFacture);
-    if (existing) {
-      if (existing.fingerprint !== fingerprint) return ko('clc', p, '6023', undefined, delayOf(d.incident));
-      return ok('clc', { enTete: header(p), ...existing.answer }, delayOf(d.incident));
-    }
-    const now = new Date();
-    const numero = book.nextNumero(d.amc.numeroAmc);
-    const dateValidite = addDays(localDate(now), index.seed.parametres.validiteEngagementJours);
-    const answer = {
-      statut: 'OK',
-      messages: [msg('0000')],
-      ...money(a.result),
-      consignes: d.contract.consignes,
-      numeroEngagement: numero,
-      dateValiditeEngagement: dateValidite,
-    };
-    book.record(
-      {
-        numero,
-        numeroAmc: d.amc.numeroAmc,
-        pointAcces: ap ?? '*',
-        finessJuridique: String(enTete.finessJuridique),
-        finessGeographique,
-        numeroFacture,
-        idRequete: String(enTete.requestId),
-        montantAmc: toEuros(a.result.totalAmcCents),
-        dateCalcul: now.toISOString(),
-        dateValidite,
-        etat: 'ACTIF',
-      },
-      fingerprint,
-      answer,
-    );
-    return ok('clc', { enTete: header(p), ...answer }, delayOf(d.incident));
-  }
-
-  function del(ap: string | undefined, p: Obj): Answer {
-    const numero = String(p.numeroEngagement ?? '');
-    const served = ap === undefined ? () => true : (n: string) => index.amcs.get(n)?.accessPoints.has(ap) === true;
-    const current = book.get(numero);
-    if (current && p.numeroFacture !== undefined && p.numeroFacture !== current.numeroFacture) {
-      return ko('del', p, '6020', "Engagement inconnu pour ce numéro de facture", 'none', { numeroEngagement: numero });
-    }
-    const r = book.cancel(numero, served, p.motif as string | undefined);
-    if (!r.ok) return ko('del', p, r.code, undefined, 'none', { numeroEngagement: numero });
-    return ok('del', { enTete: header(p), statut: 'OK', messages: [msg('0000')], numeroEngagement: numero });
-  }
-
-  function handleSoap(route: Route, body: Buffer): Answer {
-    let decoded: { op: OperationName; payload: Obj };
-    try {
-      decoded = codec.decodeRequest(body, maxRequestBytes);
-    } catch (err) {
-      stats.faults++;
-      if (err instanceof SoapError) return fault(400, 'Sender', `Requête refusée : ${err.message}`);
-      return fault(500, 'Receiver', 'Erreur interne du simulateur');
-    }
-    const { op, payload } = decoded;
-    const expected: OperationName = route.kind === 'annuaire' ? 'annuaire' : route.svc;
-    if (op !== expected) {
-      stats.faults++;
-      return fault(400, 'Sender', `Requête refusée : une requête ${op.toUpperCase()} a été envoyée au service ${expected.toUpperCase()}`);
-    }
-    stats[op]++;
-    const enTete = payload.enTete as Obj;
-    const ap = route.kind === 'sel' ? route.ap?.id : undefined;
-    const key = `${op}|${ap ?? '*'}|${String(enTete.finessJuridique)}|${String(enTete.requestId)}`;
-    const seen = replay.get(key);
-    if (seen) {
-      seen.requestId = String(enTete.requestId);
-      stats.duplicates++;
-      return seen;
-    }
-    let answer: Answer;
-    try {
-      switch (op) {
-        case 'annuaire':
-          answer = annuaire(payload);
-          break;
-        case 'idb':
-          answer = idb(ap, payload);
-          break;
-        case 'sim':
-          answer = sim(ap, payload);
-          break;
-        case 'clc':
-          answer = clc(ap, payload);
-          break;
-        default:
-          answer = del(ap, payload);
-      }
-    } catch (err) {
-      stats.faults++;
-      if (err instanceof SoapError) return fault(500, 'Receiver', `Réponse impossible à construire : ${err.message}`);
-      return fault(500, 'Receiver', 'Erreur interne du simulateur');
-    }
-    answer.requestId = String(enTete.requestId);
-    if (duplicateWindow > 0) {
-      if (replay.size >= duplicateWindow) replay.delete(replay.keys().next().value as string);
-      replay.set(key, answer);
-    }
-    return answer;
-  }
 
   // ---- HTTP ------------------------------------------------------------------------------------
-  function sendNow(res: ServerResponse, status: number, type: string, body: string): void {
-    if (res.destroyed || res.writableEnded) return;
-    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
-    res.end(body);
-  }
-
   function later(res: ServerResponse, ms: number, fn: () => void): void {
     const t = setTimeout(() => {
       timers.delete(t);
@@ -417,34 +174,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
 
     if (req.method === 'GET' || req.method === 'HEAD') {
       req.resume();
-      if (parts[0] === 'sel' && parts.length <= 2 && /^wsdl\b/i.test(query)) {
-        const b = parts.length === 1 ? `${base}/sel` : index.accessPoints.has(parts[1]) ? `${base}/sel/${parts[1]}` : undefined;
-        if (b) {
-          stats.wsdl++;
-          sendNow(res, 200, 'text/xml; charset=utf-8', wsdlFor(b));
-          log?.(`GET ${path}?wsdl 200`);
-          return;
-        }
-      }
-      if (parts.length === 2 && parts[0] === 'sel' && parts[1] === 'roc.xsd') {
-        stats.xsd++;
-        sendNow(res, 200, 'text/xml; charset=utf-8', xsd);
-        log?.(`GET ${path} 200`);
-        return;
-      }
+      if (handleWsdl(ctx, res, path, parts, query)) return;
       if (path === '/health') {
         sendNow(res, 200, 'application/json', '{"status":"ok"}');
         return;
       }
       if (parts.length === 2 && parts[0] === 'cards') {
         // Test cards of the seeded beneficiaries (simulator/cards.ts): <id>.png or <id>.txt
-        void cardResponse(index.seed, parts[1], query).then((c) => {
-          if (res.destroyed || res.writableEnded) return;
-          res.writeHead(c.status, { 'Content-Type': c.type, 'Content-Length': Buffer.byteLength(c.body), 'Cache-Control': 'no-store' });
-          res.end(req.method === 'HEAD' ? undefined : c.body);
-          log?.(`GET ${path} ${c.status}`);
-        });
-        return;
+        return handleCard(ctx, req, res, path, parts[1], query);
       }
       if (resolvePost(parts) !== 'unknown') {
         res.setHeader('Allow', 'POST');
@@ -488,7 +225,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
         return;
       }
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      const a = handleSoap(route, body);
+      const a = handleSoap(ctx, route, body);
       const wait = a.status === 200 ? sample() + (a.delay === 'hang' ? hangMs : a.delay === 'slow' ? slowMs : 0) : sample();
       const finish = () => {
         sendNow(res, a.status, SOAP_CONTENT_TYPE, a.body);
@@ -535,7 +272,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 0);
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  base = `${tlsOpts ? 'https' : 'http'}://${urlHost}:${port}`;
+  const base = (ctx.base = `${tlsOpts ? 'https' : 'http'}://${urlHost}:${port}`);
 
   let closing: Promise<void> | undefined;
   return {

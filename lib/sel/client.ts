@@ -16,29 +16,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type {
-  AmcTarget,
-  AnnuaireResult,
-  ClcResult,
-  Consigne,
-  DelResult,
-  IdbResult,
-  LigneResultat,
-  Montants,
-  OnlineService,
-  RocDossier,
-  RocMessage,
-  RocService,
-  SimResult,
-  ServiceResult,
-  Facture,
-  Couverture,
-} from '../model/dossier';
+import type { AmcTarget, AnnuaireResult, ClcResult, DelResult, Facture, IdbResult, OnlineService, RocDossier, RocMessage, RocService, SimResult } from '../model/dossier';
 import { enrich, messageFor } from './catalogue';
 import { CircuitBreaker, type BreakerOptions } from './breaker';
 import { AnnuaireCache, cacheKey, type AnnuaireAnswer } from './cache';
 import { codec as defaultCodec, type Codec } from './codec';
 import { PROFILE } from './profile';
+import { answerResult, invalidReason, koResult, type AnyResult, type KoOptions, type ResultClock, type ResultFor } from './result';
 import { SoapError } from './soap';
 import { SoapTransport, TransportError, type AgentOptions, type TlsMaterial } from './transport';
 import { amcTarget, engagementToCancel, validateDossier } from './validate';
@@ -76,17 +60,7 @@ export interface RocClientOptions {
   codec?: Codec;
 }
 
-export type ResultFor<S extends RocService> = S extends 'annuaire'
-  ? AnnuaireResult
-  : S extends 'idb'
-    ? IdbResult
-    : S extends 'sim'
-      ? SimResult
-      : S extends 'clc'
-        ? ClcResult
-        : DelResult;
-
-export type AnyResult = AnnuaireResult | IdbResult | SimResult | ClcResult | DelResult;
+export type { AnyResult, ResultFor } from './result';
 
 type Obj = Record<string, unknown>;
 
@@ -143,6 +117,7 @@ export class RocClient {
   private readonly codec: Codec;
   private readonly now: () => number;
   private readonly randomId: () => string;
+  private readonly clock: ResultClock;
   private readonly retryBackoffMs: number;
   private readonly maxBytes: number;
   private readonly inflight = new Map<string, Promise<Lookup>>();
@@ -153,6 +128,7 @@ export class RocClient {
     this.establishment = establishment;
     this.now = options.now ?? Date.now;
     this.randomId = options.randomId ?? randomUUID;
+    this.clock = { now: this.now, randomId: this.randomId };
     this.retryBackoffMs = Math.max(0, options.retryBackoffMs ?? 200);
     this.maxBytes = establishment.maxResponseBytes ?? 1024 * 1024;
     this.codec = options.codec ?? defaultCodec;
@@ -184,7 +160,7 @@ export class RocClient {
     return (run as Promise<ResultFor<S>>).catch((err: unknown) => {
       // Bug guard: the contract is "never reject".
       const f = failureOf(err);
-      return this.ko(service, t0, '', 0, undefined, true, [messageFor(f.code)], `${f.detail} (${SVC_LABEL[service]})`) as ResultFor<S>;
+      return this.ko({ service, t0, technical: true, code: f.code, reason: `${f.detail} (${SVC_LABEL[service]})` }) as ResultFor<S>;
     });
   }
 
@@ -275,7 +251,16 @@ export class RocClient {
     if (!a) {
       const f = l.failure!;
       return {
-        ...(this.ko('annuaire', t0, l.requestId ?? '', l.attempts, this.establishment.annuaireUrl, true, [messageFor(f.code)], `${f.detail} (annuaire)`) as AnnuaireResult),
+        ...(this.ko({
+          service: 'annuaire',
+          t0,
+          requestId: l.requestId,
+          attempts: l.attempts,
+          endpoint: this.establishment.annuaireUrl,
+          technical: true,
+          code: f.code,
+          reason: `${f.detail} (annuaire)`,
+        }) as AnnuaireResult),
         fromCache: false,
         stale: false,
       };
@@ -325,10 +310,16 @@ export class RocClient {
       const l = await this.lookup(target);
       if (!l.answer) {
         const f = l.failure!;
-        return this.ko(service, t0, '', 0, this.establishment.annuaireUrl, true, [messageFor(f.code)], `annuaire : ${f.detail} (${where})`);
+        return this.ko({ service, t0, endpoint: this.establishment.annuaireUrl, technical: true, code: f.code, reason: `annuaire : ${f.detail} (${where})` });
       }
       if (l.answer.status !== 'OK') {
-        return this.ko(service, t0, '', 0, undefined, false, l.answer.messages, `${l.answer.messages[0]?.libelle ?? 'AMC inconnu'} (${where})`);
+        return this.ko({
+          service,
+          t0,
+          technical: false,
+          messages: l.answer.messages,
+          reason: `${l.answer.messages[0]?.libelle ?? 'AMC inconnu'} (${where})`,
+        });
       }
       endpoint = l.answer.services?.[service];
       if (!endpoint) return this.notOffered(service, t0, target);
@@ -341,20 +332,19 @@ export class RocClient {
     let last: AnyResult | undefined;
     while (attempts < maxAttempts) {
       if (this.closed) {
-        return last ?? this.ko(service, t0, '', attempts, endpoint, true, [messageFor('BR-UNREACHABLE')], `client fermé (${where})`);
+        return last ?? this.ko({ service, t0, attempts, endpoint, technical: true, code: 'BR-UNREACHABLE', reason: `client fermé (${where})` });
       }
       if (!this.breaker.allow(amcKey)) {
         if (last) return last;
-        return this.ko(
+        return this.ko({
           service,
           t0,
-          '',
           attempts,
           endpoint,
-          true,
-          [messageFor('BR-CIRCUIT-OPEN')],
-          `service suspendu pour l'AMC ${target.numeroAmc} après ${this.breaker.failureThreshold} échecs techniques consécutifs, nouvel essai dans ${Math.ceil(this.breaker.openMs / 1000)} s au plus (${svc})`,
-        );
+          technical: true,
+          code: 'BR-CIRCUIT-OPEN',
+          reason: `service suspendu pour l'AMC ${target.numeroAmc} après ${this.breaker.failureThreshold} échecs techniques consécutifs, nouvel essai dans ${Math.ceil(this.breaker.openMs / 1000)} s au plus (${svc})`,
+        });
       }
       attempts++;
       const requestId = this.randomId();
@@ -366,18 +356,27 @@ export class RocClient {
         this.breaker.release(amcKey); // nothing was sent: free a half-open trial, count nothing
         const msg = messageFor('BR-INVALID');
         const detail = err instanceof SoapError ? err.message : String(err);
-        return this.ko(service, t0, requestId, attempts - 1, endpoint, false, [{ ...msg, libelle: `${msg.libelle} : ${detail}` }], `${msg.libelle} : ${detail}`);
+        return this.ko({
+          service,
+          t0,
+          requestId,
+          attempts: attempts - 1,
+          endpoint,
+          technical: false,
+          messages: [{ ...msg, libelle: `${msg.libelle} : ${detail}` }],
+          reason: `${msg.libelle} : ${detail}`,
+        });
       }
       try {
         const decoded = await this.exchange(service, endpoint, body, requestId);
         this.breaker.success(amcKey);
-        return this.mapResult(service, decoded, t0, requestId, attempts, endpoint);
+        return answerResult({ service, decoded, t0, requestId, attempts, endpoint }, this.clock);
       } catch (err) {
         const f = failureOf(err);
         this.breaker.failure(amcKey);
         if (key) this.cache.invalidateEndpoint(key, endpoint);
         const suffix = attempts > 1 ? `${where}, ${attempts} tentatives` : where;
-        last = this.ko(service, t0, requestId, attempts, endpoint, true, [messageFor(f.code)], `${f.detail} (${suffix})`);
+        last = this.ko({ service, t0, requestId, attempts, endpoint, technical: true, code: f.code, reason: `${f.detail} (${suffix})` });
         if (!f.retryable || attempts >= maxAttempts) return last;
         await this.sleep(this.retryBackoffMs);
       }
@@ -454,102 +453,25 @@ export class RocClient {
     };
   }
 
-  private mapResult(service: OnlineService, r: Obj, t0: number, requestId: string, attempts: number, endpoint: string): AnyResult {
-    const messages = ((r.messages as RocMessage[] | undefined) ?? []).map((m) => enrich(m));
-    const ok = r.statut === 'OK';
-    const base: ServiceResult = {
-      service,
-      status: ok ? 'OK' : 'KO',
-      technical: false,
-      messages,
-      requestId,
-      responseId: (r.enTete as Obj).responseId as string | undefined,
-      endpoint,
-      latencyMs: performance.now() - t0,
-      attempts,
-      at: new Date(this.now()).toISOString(),
-    };
-    if (!ok) base.reason = messages[0]?.libelle ?? "réponse KO de l'organisme complémentaire, sans message";
-    const consignes = (r.consignes as Consigne[] | undefined) ?? [];
-    switch (service) {
-      case 'idb': {
-        const res: IdbResult = { ...base, service: 'idb', consignes };
-        const c = r.couverture as Partial<Couverture> | undefined;
-        if (c) res.couverture = { numeroContrat: c.numeroContrat, periodes: c.periodes ?? [], domaines: c.domaines ?? [] };
-        if (r.dateValidite) res.dateValidite = r.dateValidite as string;
-        return res;
-      }
-      case 'sim':
-      case 'clc': {
-        const lignes = ((r.lignes as LigneResultat[] | undefined) ?? []).map((l) => ({
-          numero: l.numero,
-          code: l.code,
-          montantAmc: l.montantAmc,
-          montantPatient: l.montantPatient,
-        }));
-        const res: SimResult | ClcResult = { ...base, service, lignes, consignes } as SimResult | ClcResult;
-        if (r.montants) res.montants = r.montants as Montants;
-        if (service === 'clc' && r.numeroEngagement) {
-          (res as ClcResult).engagement = {
-            numero: r.numeroEngagement as string,
-            ...(r.dateValiditeEngagement ? { dateValidite: r.dateValiditeEngagement as string } : {}),
-          };
-        }
-        return res;
-      }
-      case 'del': {
-        const res: DelResult = { ...base, service: 'del' };
-        if (r.numeroEngagement) res.engagement = r.numeroEngagement as string;
-        return res;
-      }
-    }
-  }
-
   // ---- results ---------------------------------------------------------------------------
 
-  private ko(
-    service: RocService,
-    t0: number,
-    requestId: string,
-    attempts: number,
-    endpoint: string | undefined,
-    technical: boolean,
-    messages: RocMessage[],
-    reason: string,
-  ): AnyResult {
-    const base: ServiceResult = {
-      service,
-      status: 'KO',
-      technical,
-      reason,
-      messages,
-      requestId: requestId || this.randomId(),
-      latencyMs: performance.now() - t0,
-      attempts,
-      at: new Date(this.now()).toISOString(),
-    };
-    if (endpoint) base.endpoint = endpoint;
-    switch (service) {
-      case 'annuaire':
-        return { ...base, service, fromCache: false, stale: false };
-      case 'idb':
-        return { ...base, service, consignes: [] };
-      case 'sim':
-      case 'clc':
-        return { ...base, service, lignes: [], consignes: [] };
-      case 'del':
-        return { ...base, service };
-    }
+  private ko(o: KoOptions): AnyResult {
+    return koResult(o, this.clock);
   }
 
   private invalidResult(service: RocService, t0: number, messages: RocMessage[]): AnyResult {
-    const reason = messages.length === 1 ? messages[0].libelle : `${messages.length} données à corriger : ${messages.map((m) => m.libelle).join(' ; ')}`;
-    return this.ko(service, t0, '', 0, undefined, false, messages, reason);
+    return this.ko({ service, t0, technical: false, messages, reason: invalidReason(messages) });
   }
 
   private notOffered(service: OnlineService, t0: number, target: AmcTarget): AnyResult {
     const m = messageFor('BR-NOT-ROC');
-    return this.ko(service, t0, '', 0, undefined, false, [m], `l'AMC ${target.numeroAmc} ne propose pas le service ${SVC_LABEL[service]} en ligne : ${m.libelle}`);
+    return this.ko({
+      service,
+      t0,
+      technical: false,
+      messages: [m],
+      reason: `l'AMC ${target.numeroAmc} ne propose pas le service ${SVC_LABEL[service]} en ligne : ${m.libelle}`,
+    });
   }
 
   private sleep(ms: number): Promise<void> {
