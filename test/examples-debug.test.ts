@@ -35,7 +35,26 @@ export const ALLOWED_DEBUG_PATHS: readonly string[] = [
   'hl7.attempts',
   'hprim.errors',
   'hprim.status',
+  'hprim.file',
+  'hprim.ackFile',
+  'hprim.index',
+  'hprim.count',
+  'hprim.messageId',
+  'payload.guichet', // the desk's verdict: verdict, titre, motif, conseil, code
 ];
+
+/** Bare names a JSONata expression may use inside an allowed list (fields of hprim.errors). */
+const JSONATA_RELATIVE_FIELDS = new Set(['code', 'line', 'record', 'field', 'and', 'or', 'in']);
+
+/** A JSONata expression is fine when every path it reads is an outcome field. */
+export function jsonataProblem(expr: string): string | undefined {
+  const code = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""');
+  for (const m of code.matchAll(/(^|[^\w$.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)/g)) {
+    const token = m[2];
+    if (token.includes('.') ? !allowedDebugPath(token) : !JSONATA_RELATIVE_FIELDS.has(token)) return `its JSONata reads ${token}, not an outcome field`;
+  }
+  return undefined;
+}
 
 export function allowedDebugPath(p: string): boolean {
   const norm = p.trim().replace(/\[["']?([^\]"']+)["']?\]/g, '.$1');
@@ -57,7 +76,7 @@ interface DebugNode {
 export function debugProblem(n: DebugNode): string | undefined {
   const complete = String(n.complete ?? 'payload');
   if (complete === 'true' || n.targetType === 'full') return 'shows the complete msg';
-  if (n.targetType === 'jsonata') return 'shows a JSONata expression (may compute anything from msg)';
+  if (n.targetType === 'jsonata') return jsonataProblem(complete);
   if (!allowedDebugPath(complete)) return `shows msg.${complete}, not an outcome field`;
   if (n.tostatus && n.statusType && n.statusType !== 'auto') {
     if (n.statusType !== 'msg') return `status from a ${n.statusType} expression`;
@@ -75,7 +94,7 @@ const files = [...examples, 'flows/roc-bridge.json'];
  * Fixed on the branch of the helper that owns this example (issue 7): the lead removes this entry
  * when the branches are merged, so that the example is checked like the others.
  */
-const FIXED_ELSEWHERE = new Set(['examples/roc-hprim-in.json']);
+const FIXED_ELSEWHERE = new Set<string>();
 
 it('the allowlist refuses the complete msg, the payload and the dossier, and takes outcome fields', () => {
   const bad = ['payload', 'roc', 'roc.beneficiaire', 'roc.beneficiaire.nir', 'roc.admission', 'roc.admission.patient', 'roc.attestation', 'roc.idb', 'roc.idb.couverture', 'hl7', 'hprim', 'req.body', 'roc.del'];
@@ -98,4 +117,12 @@ describe.each(files)('%s', (file) => {
       .filter(([, , p]) => p !== undefined);
     expect(problems).toEqual([]);
   });
+});
+
+it('a JSONata debug expression is refused when it reads patient data, taken when it reads outcomes only', () => {
+  expect(jsonataProblem('{"nir": roc.beneficiaire.nir}')).toMatch(/roc\.beneficiaire\.nir/);
+  expect(jsonataProblem('{"x": payload}')).toMatch(/payload/);
+  expect(jsonataProblem('$string(roc)')).toMatch(/roc/);
+  expect(jsonataProblem('{"action": roc.action, "fichier": hprim.file, "n": hprim.index & "/" & hprim.count}')).toBeUndefined();
+  expect(jsonataProblem('[hprim.errors.$join([code, line ? "ligne " & line], " ")]')).toBeUndefined();
 });
