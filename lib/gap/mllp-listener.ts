@@ -14,9 +14,10 @@
  *
  * No peer can starve the intake (docs/mllp-intake.md):
  * - caps: `maxConnections` in all and `maxConnectionsPerAddress` per remote address. When a cap
- *   is reached, the oldest connection that has not delivered a complete frame yet (and is older
- *   than `evictGraceMs`) is closed to make room; a connection that delivers frames is never
- *   evicted. Without such a connection, the newcomer is closed at once.
+ *   is reached, the oldest connection that has not delivered a complete frame yet (older than
+ *   `evictGraceMs`) is closed to make room, else one paused because it does not read its ACKs;
+ *   a connection that delivers frames and reads its ACKs is never evicted. Without a victim, the
+ *   newcomer is closed at once.
  * - deadlines: `idleTimeoutMs` counts complete frames, not bytes (a peer dribbling a byte every
  *   2 s is closed), `frameTimeoutMs` bounds the time between a frame's VT and its FS (the partial
  *   frame is stored raw and answered AR before the connection is closed).
@@ -160,8 +161,9 @@ interface Conn {
   frameStartedAt?: number;
   /** Messages handled on this connection whose ACK is not written yet. */
   pending: number;
-  /** Reading paused by backpressure. */
+  /** Reading paused by backpressure (since pausedAt). */
   paused: boolean;
+  pausedAt?: number;
   /** The peer ended its side (half-close) or we are closing: no more reads. */
   ending: boolean;
   /** ACKs are written in arrival order on a connection. */
@@ -314,28 +316,29 @@ export class MllpListener {
   }
 
   /**
-   * The connection to close for a newcomer, or undefined. In order of preference: the oldest one
-   * that never delivered a complete frame; then one paused because it does not read its ACKs;
-   * then the one whose last complete frame is the oldest. Never one younger than evictGraceMs
-   * (counted from its opening or its last frame), never one already ending.
+   * The connection to close for a newcomer, or undefined: the oldest one that never delivered a
+   * complete frame (idle, dribbling, garbage), else the one paused longest because it does not
+   * read its ACKs. Never one younger than evictGraceMs, never one already ending. A connection
+   * that delivers frames and reads its ACKs is never evicted (the idle timeout applies to it).
    */
   private victim(address?: string): Conn | undefined {
     const now = Date.now();
     const grace = this.limits.evictGraceMs;
-    let best: Conn | undefined;
-    let bestRank = 0;
+    let silent: Conn | undefined;
+    let paused: Conn | undefined;
     for (const c of this.conns) {
       if (c.ending || (address !== undefined && c.address !== address)) continue;
-      if (now - c.lastFrameAt < grace) continue;
-      const tier = c.frames === 0 ? 3 : c.paused ? 2 : 1;
-      // Higher tier first; within a tier, the oldest last frame (or opening).
-      const rank = tier * 1e15 + (1e15 - c.lastFrameAt);
-      if (!best || rank > bestRank) {
-        best = c;
-        bestRank = rank;
+      if (c.frames === 0) {
+        // Oldest first (insertion order): the first one found is the one.
+        if (now - c.openedAt >= grace) {
+          silent = c;
+          break;
+        }
+      } else if (c.paused && now - (c.pausedAt ?? now) >= grace && (!paused || (c.pausedAt ?? 0) < (paused.pausedAt ?? 0))) {
+        paused = c;
       }
     }
-    return best;
+    return silent ?? paused;
   }
 
   /** Applies the caps to a newcomer: true when it may stay (after evicting someone if needed). */
@@ -428,10 +431,12 @@ export class MllpListener {
     const over = backlog > L.ackBacklogBytes || conn.pending > L.maxPendingPerConnection;
     if (over && !conn.paused) {
       conn.paused = true;
+      conn.pausedAt = Date.now();
       this.stats.paused++;
       s.pause();
     } else if (!over && conn.paused) {
       conn.paused = false;
+      conn.pausedAt = undefined;
       if (!conn.ending) s.resume();
     }
   }
