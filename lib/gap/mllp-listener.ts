@@ -274,6 +274,9 @@ export class MllpListener {
       this.server = tls.createServer(
         {
           allowHalfOpen: true,
+          // A handshake is not a connection yet (the caps count established ones): bound its time
+          // like a frame's, so half-opened TLS connections cannot pile up for Node's 120 s.
+          handshakeTimeout: this.limits.frameTimeoutMs > 0 ? Math.min(this.limits.frameTimeoutMs, 120_000) : 120_000,
           cert: fs.readFileSync(o.tls.certFile),
           key: fs.readFileSync(o.tls.keyFile),
           ca: o.tls.caFile ? fs.readFileSync(o.tls.caFile) : undefined,

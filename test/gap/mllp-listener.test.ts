@@ -5,8 +5,13 @@
  * are refused AE with an ERR on MSH-18, kept raw and never handed to the flow (finding 5: the
  * name arrived in the GAP answer as GU?RIN).
  */
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
 import { MllpDeframer, frame } from '../../lib/hl7/mllp';
+import { generateTestPki } from '../../lib/security/pki';
 import { readAck } from '../../simulator/gap';
 import { Peer, adt, startListener, type Ack, type TestListener } from './hostile-peers';
 
@@ -57,6 +62,40 @@ describe('half-close: an ACK for every committed message', () => {
     const piece = rows.find((r) => r.controlId === undefined && r.state === 'IGNORED');
     expect(piece?.size).toBe(199);
     p.destroy();
+  });
+});
+
+describe('half-close over TLS', () => {
+  it('5 TLS clients that send 2 admissions and end their side get both ACKs', async () => {
+    const pki = generateTestPki();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-mllp-tls-'));
+    try {
+      for (const [f, v] of [['server.crt', pki.serverCert], ['server.key', pki.serverKey], ['ca.crt', pki.caCert]]) fs.writeFileSync(path.join(dir, f), v);
+      t = await startListener({ tls: { certFile: path.join(dir, 'server.crt'), keyFile: path.join(dir, 'server.key'), caFile: path.join(dir, 'ca.crt'), requestCert: true } });
+      const results = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => {
+          const s = tls.connect({ port: t.port, host: '127.0.0.1', ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey, servername: 'localhost' });
+          const d = new MllpDeframer();
+          const got: string[] = [];
+          s.on('data', (c) => {
+            for (const e of d.push(c)) if (e.kind === 'frame') got.push(`${readAck(e.bytes)!.code} ${readAck(e.bytes)!.controlId}`);
+          });
+          s.on('error', () => undefined);
+          s.on('secureConnect', () => s.end(Buffer.concat([0, 1].map((k) => frame(Buffer.from(adt(`TLS-${i}-${k}`, `25010${i}`), 'utf8'))))));
+          return new Promise<string[]>((resolve) => {
+            const timer = setTimeout(() => resolve(got), 15_000);
+            s.on('end', () => {
+              clearTimeout(timer);
+              s.destroy();
+              resolve(got);
+            });
+          });
+        }),
+      );
+      results.forEach((got, i) => expect(got).toEqual([`AA TLS-${i}-0`, `AA TLS-${i}-1`]));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
