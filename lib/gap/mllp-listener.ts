@@ -321,7 +321,8 @@ export class MllpListener {
   /**
    * The connection to close for a newcomer, or undefined: the oldest one that never delivered a
    * complete frame (idle, dribbling, garbage), else the one paused longest because it does not
-   * read its ACKs. Never one younger than evictGraceMs, never one already ending. A connection
+   * read its ACKs. Never one younger than evictGraceMs, never one still answering (a connection we
+   * ended that has flushed everything goes first: it only waits for the peer's FIN). A connection
    * that delivers frames and reads its ACKs is never evicted (the idle timeout applies to it).
    */
   private victim(address?: string): Conn | undefined {
@@ -329,8 +330,14 @@ export class MllpListener {
     const grace = this.limits.evictGraceMs;
     let silent: Conn | undefined;
     let paused: Conn | undefined;
+    let done: Conn | undefined;
     for (const c of this.conns) {
-      if (c.ending || (address !== undefined && c.address !== address)) continue;
+      if (address !== undefined && c.address !== address) continue;
+      if (c.ending) {
+        // Ended by us, everything answered and flushed, waiting for the peer's FIN: free its place.
+        if (!done && c.pending === 0 && c.socket.writableLength === 0) done = c;
+        continue;
+      }
       if (c.frames === 0) {
         // Oldest first (insertion order): the first one found is the one.
         if (now - c.openedAt >= grace) {
@@ -341,7 +348,7 @@ export class MllpListener {
         paused = c;
       }
     }
-    return silent ?? paused;
+    return done ?? silent ?? paused;
   }
 
   /** Applies the caps to a newcomer: true when it may stay (after evicting someone if needed). */
