@@ -11,6 +11,21 @@
  *
  * Rejected messages (AE/AR) are stored WITHOUT their MSH-10 as duplicate key, so a corrected
  * message resent with the same MSH-10 is processed; the control id stays readable in the raw row.
+ *
+ * No peer can starve the intake (docs/mllp-intake.md):
+ * - caps: `maxConnections` in all and `maxConnectionsPerAddress` per remote address. When a cap
+ *   is reached, the oldest connection that has not delivered a complete frame yet (older than
+ *   `evictGraceMs`) is closed to make room, else one paused because it does not read its ACKs;
+ *   a connection that delivers frames and reads its ACKs is never evicted. Without a victim, the
+ *   newcomer is closed at once.
+ * - deadlines: `idleTimeoutMs` counts complete frames, not bytes (a peer dribbling a byte every
+ *   2 s is closed), `frameTimeoutMs` bounds the time between a frame's VT and its FS (the partial
+ *   frame is stored raw and answered AR before the connection is closed).
+ * - backpressure: a peer that does not read its ACKs is paused (no more reads) while its unsent
+ *   bytes exceed `ackBacklogBytes`, and closed past `maxAckBacklogBytes`; a connection with too
+ *   many messages waiting for their commit is paused too. Memory per connection stays bounded.
+ * - half-close: the server allows half-open sockets; when a peer ends its side, every message
+ *   it sent still gets its ACK, then our side ends.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -50,10 +65,25 @@ export interface ListenerOptions {
   commitWindowMs?: number;
   /** Largest MLLP payload in bytes (default 1 MiB). */
   maxFrameSize?: number;
-  /** Simultaneous connections (default 50); more are refused (closed at once). */
+  /** Simultaneous connections in all (default 100). See the eviction rule in the header. */
   maxConnections?: number;
-  /** A connection silent this long is closed (ms, default 300 000; 0 = never). */
+  /** Simultaneous connections from one remote address (default 20; 0 = no per-address cap). */
+  maxConnectionsPerAddress?: number;
+  /**
+   * A connection that delivers no complete frame for this long is closed (ms, default 300 000;
+   * 0 = never). Bytes alone (a dribbling peer, garbage) do not count.
+   */
   idleTimeoutMs?: number;
+  /** A frame started (VT) must end (FS) within this time (ms, default 30 000; 0 = never). */
+  frameTimeoutMs?: number;
+  /** Unsent ACK bytes above which reading from the peer is paused (default 64 KiB). */
+  ackBacklogBytes?: number;
+  /** Unsent ACK bytes above which the connection is closed (default 1 MiB). */
+  maxAckBacklogBytes?: number;
+  /** Messages of one connection waiting for their commit above which reading is paused (default 1000). */
+  maxPendingPerConnection?: number;
+  /** A connection younger than this is never evicted to make room (ms, default 1000). */
+  evictGraceMs?: number;
   /** Messages in processing at once, over all venues (default 100). */
   maxInFlight?: number;
   /**
@@ -79,6 +109,18 @@ export interface Dispatched {
 
 export interface ListenerStats {
   connections: number;
+  /** Connections closed at once because a cap was reached and nothing could be evicted. */
+  refused: number;
+  /** Connections without a complete frame closed to make room for a newcomer. */
+  evicted: number;
+  /** Connections closed by the idle timeout (no complete frame). */
+  idleClosed: number;
+  /** Connections closed because a frame did not end in time. */
+  frameTimeouts: number;
+  /** Times a connection was paused because it does not read its ACKs (or too much is pending). */
+  paused: number;
+  /** Connections closed because their unsent ACKs went past maxAckBacklogBytes. */
+  backlogClosed: number;
   received: number;
   acked: number;
   duplicates: number;
@@ -110,6 +152,22 @@ function rejectBytes(bytes: Buffer, defaultCharset: Hl7Charset, issue: Hl7Issue)
 interface Conn {
   socket: net.Socket;
   deframer: MllpDeframer;
+  /** Remote address (the per-address cap). */
+  address: string;
+  openedAt: number;
+  /** Complete frames delivered (frames, oversize frames). */
+  frames: number;
+  /** Last complete frame, or the opening: the idle timeout counts from here. */
+  lastFrameAt: number;
+  /** When the frame in progress started (its VT), if one is. */
+  frameStartedAt?: number;
+  /** Messages handled on this connection whose ACK is not written yet. */
+  pending: number;
+  /** Reading paused by backpressure (since pausedAt). */
+  paused: boolean;
+  pausedAt?: number;
+  /** The peer ended its side (half-close) or we are closing: no more reads. */
+  ending: boolean;
   /** ACKs are written in arrival order on a connection. */
   tail: Promise<void>;
   /** Bytes outside frames are reported when a frame starts; after a quiet moment, at once. */
@@ -118,13 +176,32 @@ interface Conn {
 
 /** Non-blank bytes outside frames with nothing after them are answered after this pause. */
 const GARBAGE_QUIET_MS = 100;
+/** After we end our side, a peer that does not close its own is destroyed after this delay. */
+const END_GRACE_MS = 5000;
+
+export const LISTENER_DEFAULTS = {
+  maxConnections: 100,
+  maxConnectionsPerAddress: 20,
+  idleTimeoutMs: 300_000,
+  frameTimeoutMs: 30_000,
+  ackBacklogBytes: 64 * 1024,
+  maxAckBacklogBytes: 1024 * 1024,
+  maxPendingPerConnection: 1000,
+  evictGraceMs: 1000,
+} as const;
+
+type Limits = { -readonly [K in keyof typeof LISTENER_DEFAULTS]: number };
 
 export class MllpListener {
   readonly journal: SqliteJournal;
   readonly dispatcher: VenueDispatcher;
-  readonly stats: ListenerStats = { connections: 0, received: 0, acked: 0, duplicates: 0, rejected: 0, dispatched: 0, completed: 0, failed: 0 };
+  readonly stats: ListenerStats = { connections: 0, refused: 0, evicted: 0, idleClosed: 0, frameTimeouts: 0, paused: 0, backlogClosed: 0, received: 0, acked: 0, duplicates: 0, rejected: 0, dispatched: 0, completed: 0, failed: 0 };
   private server?: net.Server;
+  /** Open connections, oldest first (a Set keeps insertion order). */
   private readonly conns = new Set<Conn>();
+  private readonly perAddress = new Map<string, number>();
+  private readonly limits: Limits;
+  private deadlineTimer?: NodeJS.Timeout;
   private readonly inFlight = new Map<number, string | undefined>();
   private readonly inFlightSince = new Map<number, number>();
   private sweepTimer?: NodeJS.Timeout;
@@ -144,6 +221,19 @@ export class MllpListener {
     this.intakeOptions = { defaultCharset: options.defaultCharset ?? DEFAULT_CHARSET };
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 100);
     this.channel = options.channel ?? `mllp:${options.port}`;
+    const pick = (v: number | undefined, d: number, min = 0) => (v === undefined || !Number.isFinite(v) || v < 0 ? d : Math.max(min, v));
+    const D = LISTENER_DEFAULTS;
+    this.limits = {
+      maxConnections: pick(options.maxConnections, D.maxConnections, 1),
+      maxConnectionsPerAddress: pick(options.maxConnectionsPerAddress, D.maxConnectionsPerAddress),
+      idleTimeoutMs: pick(options.idleTimeoutMs, D.idleTimeoutMs),
+      frameTimeoutMs: pick(options.frameTimeoutMs, D.frameTimeoutMs),
+      ackBacklogBytes: pick(options.ackBacklogBytes, D.ackBacklogBytes, 1024),
+      maxAckBacklogBytes: pick(options.maxAckBacklogBytes, D.maxAckBacklogBytes, 1024),
+      maxPendingPerConnection: pick(options.maxPendingPerConnection, D.maxPendingPerConnection, 1),
+      evictGraceMs: pick(options.evictGraceMs, D.evictGraceMs),
+    };
+    if (this.limits.maxAckBacklogBytes < this.limits.ackBacklogBytes) this.limits.maxAckBacklogBytes = this.limits.ackBacklogBytes;
     this.dispatcher.on('ready', () => this.pump());
   }
 
@@ -154,6 +244,23 @@ export class MllpListener {
 
   get connections(): number {
     return this.conns.size;
+  }
+
+  /**
+   * Bytes this listener holds for its connections: partial frames and garbage in the deframers,
+   * plus ACK bytes written and not yet taken by the peers (socket write buffers).
+   */
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const c of this.conns) n += c.deframer.buffered + c.socket.writableLength;
+    return n;
+  }
+
+  /** Connections currently paused by backpressure. */
+  get pausedConnections(): number {
+    let n = 0;
+    for (const c of this.conns) if (c.paused) n++;
+    return n;
   }
 
   get processing(): number {
@@ -168,6 +275,10 @@ export class MllpListener {
     if (o.tls) {
       this.server = tls.createServer(
         {
+          allowHalfOpen: true,
+          // A handshake is not a connection yet (the caps count established ones): bound its time
+          // like a frame's, so half-opened TLS connections cannot pile up for Node's 120 s.
+          handshakeTimeout: this.limits.frameTimeoutMs > 0 ? Math.min(this.limits.frameTimeoutMs, 120_000) : 120_000,
           cert: fs.readFileSync(o.tls.certFile),
           key: fs.readFileSync(o.tls.keyFile),
           ca: o.tls.caFile ? fs.readFileSync(o.tls.caFile) : undefined,
@@ -180,9 +291,10 @@ export class MllpListener {
       // A failed handshake (no or bad client certificate) must not disturb the server.
       this.server.on('tlsClientError', () => undefined);
     } else {
-      this.server = net.createServer(handler);
+      this.server = net.createServer({ allowHalfOpen: true }, handler);
     }
-    this.server.maxConnections = o.maxConnections ?? 50;
+    // No server.maxConnections: the caps are applied in onConnection, where a silent connection
+    // can be evicted for the newcomer (the kernel-level refusal would lock the GAP out).
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(o.port, o.host ?? '0.0.0.0', () => {
@@ -197,8 +309,148 @@ export class MllpListener {
       this.sweepTimer = setInterval(() => this.sweep(timeoutMs), Math.max(50, Math.min(10_000, timeoutMs / 4)));
       this.sweepTimer.unref();
     }
+    const L = this.limits;
+    const deadlines = [L.idleTimeoutMs, L.frameTimeoutMs].filter((x) => x > 0);
+    if (deadlines.length) {
+      const every = Math.max(20, Math.min(1000, Math.min(...deadlines) / 5));
+      this.deadlineTimer = setInterval(() => this.checkDeadlines(), every);
+      this.deadlineTimer.unref();
+    }
     this.pump();
     return loaded;
+  }
+
+  /**
+   * The connection to close for a newcomer, or undefined: the oldest one that never delivered a
+   * complete frame (idle, dribbling, garbage), else the one paused longest because it does not
+   * read its ACKs. Never one younger than evictGraceMs, never one still answering (a connection we
+   * ended that has flushed everything goes first: it only waits for the peer's FIN). A connection
+   * that delivers frames and reads its ACKs is never evicted (the idle timeout applies to it).
+   */
+  private victim(address?: string): Conn | undefined {
+    const now = Date.now();
+    const grace = this.limits.evictGraceMs;
+    let silent: Conn | undefined;
+    let paused: Conn | undefined;
+    let done: Conn | undefined;
+    for (const c of this.conns) {
+      if (address !== undefined && c.address !== address) continue;
+      if (c.ending) {
+        // Ended by us, everything answered and flushed, waiting for the peer's FIN: free its place.
+        if (!done && c.pending === 0 && c.socket.writableLength === 0) done = c;
+        continue;
+      }
+      if (c.frames === 0) {
+        // Oldest first (insertion order): the first one found is the one.
+        if (now - c.openedAt >= grace) {
+          silent = c;
+          break;
+        }
+      } else if (c.paused && now - (c.pausedAt ?? now) >= grace && (!paused || (c.pausedAt ?? 0) < (paused.pausedAt ?? 0))) {
+        paused = c;
+      }
+    }
+    return done ?? silent ?? paused;
+  }
+
+  /** Applies the caps to a newcomer: true when it may stay (after evicting someone if needed). */
+  private admit(address: string): boolean {
+    const L = this.limits;
+    const evict = (from?: string): boolean => {
+      const v = this.victim(from);
+      if (!v) return false;
+      this.stats.evicted++;
+      this.drop(v);
+      return true;
+    };
+    if (L.maxConnectionsPerAddress > 0 && (this.perAddress.get(address) ?? 0) >= L.maxConnectionsPerAddress && !evict(address)) return false;
+    if (this.conns.size >= L.maxConnections && !evict()) return false;
+    return true;
+  }
+
+  /** Forgets a connection (caps) and destroys its socket. */
+  private drop(conn: Conn): void {
+    this.forget(conn);
+    conn.socket.destroy();
+  }
+
+  private forget(conn: Conn): void {
+    if (!this.conns.delete(conn)) return;
+    const n = (this.perAddress.get(conn.address) ?? 1) - 1;
+    if (n <= 0) this.perAddress.delete(conn.address);
+    else this.perAddress.set(conn.address, n);
+  }
+
+  /** Idle timeout (complete frames) and frame deadline, for every connection. */
+  private checkDeadlines(): void {
+    const L = this.limits;
+    const now = Date.now();
+    for (const c of [...this.conns]) {
+      if (c.socket.destroyed) continue;
+      if (L.frameTimeoutMs > 0 && c.frameStartedAt !== undefined && now - c.frameStartedAt > L.frameTimeoutMs && !c.ending) {
+        this.stats.frameTimeouts++;
+        this.clearGarbageTimer(c);
+        const why = `trame MLLP non terminée en ${Math.round(L.frameTimeoutMs / 1000)} s (délai de lecture d’une trame) : connexion fermée`;
+        this.finish(c, (e) => this.onEvent(c, e, false, why));
+        continue;
+      }
+      // Idle: no complete frame for idleTimeoutMs, nothing pending to answer.
+      if (L.idleTimeoutMs > 0 && !c.ending && c.pending === 0 && now - c.lastFrameAt > L.idleTimeoutMs) {
+        this.stats.idleClosed++;
+        this.clearGarbageTimer(c);
+        this.finish(c, (e) => this.onEvent(c, e, true));
+      }
+    }
+  }
+
+  private clearGarbageTimer(c: Conn): void {
+    if (c.garbageTimer) clearTimeout(c.garbageTimer);
+    c.garbageTimer = undefined;
+  }
+
+  /**
+   * Stops reading, reports what the deframer holds, then ends our side once every pending ACK is
+   * written (the peer may still read them); destroys the socket if the peer lingers.
+   */
+  private finish(conn: Conn, report: (e: MllpEvent) => void): void {
+    if (conn.ending) return;
+    conn.ending = true;
+    conn.frameStartedAt = undefined;
+    conn.socket.pause();
+    for (const e of conn.deframer.flush()) report(e);
+    const s = conn.socket;
+    void conn.tail.then(() => {
+      if (s.destroyed) return;
+      s.end();
+      const t = setTimeout(() => s.destroy(), END_GRACE_MS);
+      t.unref();
+      s.once('close', () => clearTimeout(t));
+    });
+  }
+
+  /** Backpressure: pause reading while the peer lags, close it past the hard limit. */
+  private regulate(conn: Conn): void {
+    const s = conn.socket;
+    if (s.destroyed) return;
+    const L = this.limits;
+    const backlog = s.writableLength;
+    if (backlog > L.maxAckBacklogBytes) {
+      this.stats.backlogClosed++;
+      this.onError(`connexion MLLP ${conn.address} fermée : ${backlog} octets d’acquittements non lus (maximum ${L.maxAckBacklogBytes})`);
+      this.drop(conn);
+      return;
+    }
+    const over = backlog > L.ackBacklogBytes || conn.pending > L.maxPendingPerConnection;
+    if (over && !conn.paused) {
+      conn.paused = true;
+      conn.pausedAt = Date.now();
+      this.stats.paused++;
+      s.pause();
+    } else if (!over && conn.paused) {
+      conn.paused = false;
+      conn.pausedAt = undefined;
+      if (!conn.ending) s.resume();
+    }
   }
 
   private onConnection(socket: net.Socket): void {
@@ -206,40 +458,77 @@ export class MllpListener {
       socket.destroy();
       return;
     }
-    const conn: Conn = { socket, deframer: new MllpDeframer({ maxFrameSize: this.options.maxFrameSize }), tail: Promise.resolve() };
+    socket.on('error', () => undefined);
+    const address = socket.remoteAddress ?? '?';
+    if (!this.admit(address)) {
+      this.stats.refused++;
+      socket.destroy();
+      return;
+    }
+    const now = Date.now();
+    const conn: Conn = {
+      socket,
+      address,
+      deframer: new MllpDeframer({ maxFrameSize: this.options.maxFrameSize }),
+      openedAt: now,
+      frames: 0,
+      lastFrameAt: now,
+      pending: 0,
+      paused: false,
+      ending: false,
+      tail: Promise.resolve(),
+    };
     this.conns.add(conn);
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     this.stats.connections++;
     socket.setNoDelay(true);
-    const idle = this.options.idleTimeoutMs ?? 300_000;
-    if (idle > 0) socket.setTimeout(idle, () => socket.destroy());
     socket.on('data', (chunk: Buffer) => {
+      if (conn.ending) return;
       let events: MllpEvent[];
       try {
         events = conn.deframer.push(chunk);
       } catch {
-        socket.destroy();
+        this.drop(conn);
         return;
       }
-      for (const e of events) this.onEvent(conn, e);
-      if (conn.garbageTimer) clearTimeout(conn.garbageTimer);
-      conn.garbageTimer = undefined;
+      let ended = false;
+      for (const e of events) {
+        if (e.kind === 'frame' || e.kind === 'oversize') {
+          conn.frames++;
+          conn.lastFrameAt = Date.now();
+        }
+        if (e.kind !== 'garbage') ended = true;
+        this.onEvent(conn, e);
+      }
+      // The frame in progress started in this chunk when one ended before it (or none was open).
+      if (!conn.deframer.inProgress) conn.frameStartedAt = undefined;
+      else if (ended || conn.frameStartedAt === undefined) conn.frameStartedAt = Date.now();
+      this.clearGarbageTimer(conn);
       if (!conn.deframer.inProgress && conn.deframer.buffered > 0) {
         conn.garbageTimer = setTimeout(() => {
           conn.garbageTimer = undefined;
-          if (!conn.deframer.inProgress) for (const e of conn.deframer.flush()) this.onEvent(conn, e);
+          if (!conn.deframer.inProgress && !conn.ending) for (const e of conn.deframer.flush()) this.onEvent(conn, e);
         }, GARBAGE_QUIET_MS);
       }
+      this.regulate(conn);
     });
-    socket.on('error', () => undefined);
+    socket.on('drain', () => this.regulate(conn));
+    // Half-close: the peer will send nothing more; answer what it sent, then end our side.
+    socket.on('end', () => {
+      this.clearGarbageTimer(conn);
+      this.finish(conn, (e) => this.onEvent(conn, e, true));
+    });
     socket.on('close', () => {
-      if (conn.garbageTimer) clearTimeout(conn.garbageTimer);
-      conn.garbageTimer = undefined;
-      this.conns.delete(conn);
-      for (const e of conn.deframer.flush()) this.onEvent(conn, e, true);
+      this.clearGarbageTimer(conn);
+      this.forget(conn);
+      if (!conn.ending) {
+        conn.ending = true;
+        for (const e of conn.deframer.flush()) this.onEvent(conn, e, true);
+      }
     });
   }
 
-  private onEvent(conn: Conn, e: MllpEvent, closing = false): void {
+  private onEvent(conn: Conn, e: MllpEvent, closing = false, cutReason?: string): void {
     const def = this.intakeOptions.defaultCharset ?? DEFAULT_CHARSET;
     switch (e.kind) {
       case 'frame':
@@ -249,11 +538,12 @@ export class MllpListener {
         this.handle(conn, e.head, rejectOversize(e.head, e.size, conn.deframer.maxFrameSize, this.intakeOptions), !closing);
         return;
       case 'incomplete': {
-        const why =
-          e.reason === 'restarted'
+        const why = cutReason
+          ? `${cutReason} (${e.bytes.length} octets reçus, sans fin FS)`
+          : e.reason === 'restarted'
             ? `trame MLLP tronquée : un nouveau début de trame (VT) est arrivé après ${e.bytes.length} octets, avant la fin (FS)`
             : `trame MLLP tronquée : la connexion s’est fermée après ${e.bytes.length} octets, avant la fin (FS)`;
-        this.handle(conn, e.bytes, rejectBytes(e.bytes, def, ISSUE('100', why, { segment: 'MSH', sequence: 1, field: 1 })), !closing && e.reason === 'restarted');
+        this.handle(conn, e.bytes, rejectBytes(e.bytes, def, ISSUE('100', why, { segment: 'MSH', sequence: 1, field: 1 })), !closing && (e.reason === 'restarted' || cutReason !== undefined));
         return;
       }
       case 'garbage':
@@ -302,11 +592,16 @@ export class MllpListener {
         return undefined;
       },
     );
+    conn.pending++;
     conn.tail = conn.tail
       .then(() => stored)
       .then((s) => {
+        conn.pending--;
         if (s?.duplicate) this.stats.duplicates++;
-        if (!answer || conn.socket.destroyed || this.closed) return;
+        if (!answer || conn.socket.destroyed || !conn.socket.writable || this.closed) {
+          this.regulate(conn);
+          return;
+        }
         const plan = acksFor(intake, s !== undefined, { application: this.options.application, facility: this.options.facility });
         const out: Buffer[] = [];
         if (plan.commit) out.push(frame(plan.commit.bytes));
@@ -315,6 +610,7 @@ export class MllpListener {
           conn.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
           if (s) this.stats.acked++;
         }
+        this.regulate(conn);
       })
       .catch(() => undefined);
   }
@@ -410,8 +706,10 @@ export class MllpListener {
     if (this.closed) return;
     this.closed = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    for (const c of this.conns) c.socket.destroy();
+    if (this.deadlineTimer) clearInterval(this.deadlineTimer);
+    for (const c of [...this.conns]) this.drop(c);
     this.conns.clear();
+    this.perAddress.clear();
     if (this.server) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     await this.journal.close();
   }

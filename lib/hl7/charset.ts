@@ -28,6 +28,12 @@ export interface DecodedFrame {
   source: 'msh-18' | 'default' | 'sniffed';
   /** True when MSH-18 had a value the profile does not know (the default was used). */
   unknownDeclared: boolean;
+  /**
+   * True when the bytes are not valid in the charset used (today: UTF-8 with a malformed
+   * sequence). `text` is then a lenient decoding (U+FFFD in place of the bad bytes) that must not
+   * be sent on: the intake refuses the message (AE, ERR on MSH-18) and keeps the raw bytes.
+   */
+  invalid: boolean;
 }
 
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
@@ -119,12 +125,31 @@ export function decodeBytes(bytes: Buffer, charset: Hl7Charset): string {
   }
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/**
+ * Strict decoding: the text, or undefined when the bytes are not valid in `charset` (only UTF-8
+ * can be invalid among the supported charsets: every byte is a character in ISO 8859-1/15, and
+ * windows-1252's five unassigned bytes are kept as C1 controls, as browsers do).
+ */
+export function decodeStrict(bytes: Buffer, charset: Hl7Charset): string | undefined {
+  if (charset !== 'utf8') return decodeBytes(bytes, charset);
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 function hasHighBytes(bytes: Buffer): boolean {
   for (let i = 0; i < bytes.length; i++) if (bytes[i] >= 0x80) return true;
   return false;
 }
 
-/** Decode a frame's bytes to text using MSH-18, else the default. Never throws on content. */
+/**
+ * Decode a frame's bytes to text using MSH-18, else the default. Never throws on content; bytes
+ * invalid for the charset are flagged (`invalid`), never silently replaced.
+ */
 export function decodeFrame(bytes: Buffer, options: DecodeOptions = {}): DecodedFrame {
   const fallback = options.defaultCharset ?? DEFAULT_CHARSET;
   const declared = readMsh18(bytes);
@@ -135,7 +160,15 @@ export function decodeFrame(bytes: Buffer, options: DecodeOptions = {}): Decoded
     charset = 'utf8';
     source = 'sniffed';
   }
-  return { text: decodeBytes(bytes, charset), charset, declared, source, unknownDeclared: declared !== undefined && !known };
+  const strict = decodeStrict(bytes, charset);
+  return {
+    text: strict ?? decodeBytes(bytes, charset),
+    charset,
+    declared,
+    source,
+    unknownDeclared: declared !== undefined && !known,
+    invalid: strict === undefined,
+  };
 }
 
 /** Encode text (an answer) in a charset. Characters the charset lacks become '?'. */

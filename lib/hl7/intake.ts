@@ -35,6 +35,10 @@ export interface Hl7Intake {
   message?: Er7Message;
 }
 
+function charsetLabel(c: Hl7Charset): string {
+  return c === 'utf8' ? 'UTF-8' : c.toUpperCase();
+}
+
 /** Process one frame's bytes. Never throws. */
 export function receive(bytes: Buffer, options: IntakeOptions = {}): Hl7Intake {
   let charset: Hl7Charset | undefined;
@@ -49,6 +53,29 @@ export function receive(bytes: Buffer, options: IntakeOptions = {}): Hl7Intake {
         location: { segment: 'MSH', sequence: 1, field: 18 },
         message: `${TABLE_0357['103'].fr} : jeu de caractères MSH-18 inconnu, ${charset} utilisé`,
       });
+    }
+    if (decoded.invalid) {
+      // Bytes the declared (or default) charset cannot read: refuse them rather than pass on
+      // mangled names (U+FFFD, '?'). 103 on MSH-18: the charset value does not match the bytes.
+      // AE (original) / CA then AE (enhanced): the raw bytes are stored, never processed; a CE
+      // would make the GAP resend the same bytes forever.
+      return {
+        context: ackContextFromBytes(bytes, charset),
+        charset,
+        declaredCharset: decoded.declared,
+        ackCode: 'AE',
+        issues: [
+          {
+            code: '103',
+            severity: 'E',
+            location: { segment: 'MSH', sequence: 1, field: 18 },
+            message: `${TABLE_0357['103'].fr} : octets invalides pour le jeu de caractères ${decoded.declared ? `déclaré en MSH-18 (${charsetLabel(charset)})` : `par défaut (${charsetLabel(charset)}, MSH-18 vide)`}, message refusé sans être lu`,
+          },
+          ...warnings,
+        ],
+        meaning: 'IGNORE',
+        ignored: false,
+      };
     }
     let message: Er7Message;
     try {

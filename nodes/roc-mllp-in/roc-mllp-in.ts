@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { NodeAPI, Node, NodeDef, NodeMessage } from '../common/red';
-import { MllpListener, type Dispatched, type ListenerOptions } from '../../lib/gap/mllp-listener';
+import { LISTENER_DEFAULTS as LIMITS, MllpListener, type Dispatched, type ListenerOptions } from '../../lib/gap/mllp-listener';
 import type { Hl7Charset } from '../../lib/hl7/profile';
 import { operationsAct, operationsRead } from '../../lib/security/access';
 
@@ -106,8 +106,12 @@ export = function register(RED: NodeAPI): void {
         synchronous: def.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
         commitWindowMs: num(def.commitWindowMs, 0),
         maxFrameSize: Math.max(1024, num(def.maxFrameSize, 1024 * 1024)),
-        maxConnections: Math.max(1, num(def.maxConnections, 50)),
-        idleTimeoutMs: num(def.idleTimeout, 300) * 1000,
+        maxConnections: Math.max(1, num(def.maxConnections, LIMITS.maxConnections)),
+        maxConnectionsPerAddress: num(def.maxConnectionsPerAddress, LIMITS.maxConnectionsPerAddress),
+        idleTimeoutMs: num(def.idleTimeout, LIMITS.idleTimeoutMs / 1000) * 1000,
+        frameTimeoutMs: num(def.frameTimeout, LIMITS.frameTimeoutMs / 1000) * 1000,
+        ackBacklogBytes: Math.max(1024, num(def.ackBacklog, LIMITS.ackBacklogBytes)),
+        maxAckBacklogBytes: Math.max(1024, num(def.maxAckBacklog, LIMITS.maxAckBacklogBytes)),
         maxInFlight: Math.max(1, num(def.maxInFlight, 100)),
         processingTimeoutMs: Math.max(0, num(def.processingTimeout, 300)) * 1000,
         application: 'ROC-BRIDGE',

@@ -353,10 +353,29 @@ describe('bad input: the right NACK, the raw bytes stored, the listener still up
   it('refuses connections beyond the limit and keeps serving the others', async () => {
     const { connect } = await load({ maxConnections: 1 });
     const a = await connect();
+    // a connection that delivers frames is never evicted for a newcomer
+    a.send(adt('LIMIT-0', '250100470'));
+    await a.waitAcks(1);
     const b = await connect();
     await waitFor(() => b.closed, 'second connection closed');
     a.send(adt('LIMIT-1', '250100470'));
-    expect((await a.waitAcks(1))[0]).toMatchObject({ code: 'AA', controlId: 'LIMIT-1' });
+    expect((await a.waitAcks(2))[1]).toMatchObject({ code: 'AA', controlId: 'LIMIT-1' });
+  });
+
+  it('the hardening settings reach the listener: cap per address, frame deadline', async () => {
+    const { node, connect } = await load({ maxConnectionsPerAddress: 1, frameTimeout: 1, ackBacklog: 2048, maxAckBacklog: 4096 });
+    const a = await connect();
+    a.send(adt('ADDR-1', '250100471'));
+    expect((await a.waitAcks(1))[0]).toMatchObject({ code: 'AA', controlId: 'ADDR-1' });
+    const b = await connect();
+    await waitFor(() => b.closed, 'second connection from the same address closed');
+    expect(node.listener.stats.refused).toBe(1);
+    // a frame started and never finished: AR naming the deadline, then the connection ends
+    a.socket.write(frame(Buffer.from(adt('SLOW-2', '250100472'), 'utf8')).subarray(0, 300));
+    const acks = await a.waitAcks(2, 10000);
+    expect(acks[1]).toMatchObject({ code: 'AR', controlId: 'SLOW-2' });
+    expect(acks[1].errors.join('')).toContain('non terminée en 1 s');
+    await waitFor(() => a.closed, 'connection ended after the frame deadline', 10000);
   });
 });
 
