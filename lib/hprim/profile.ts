@@ -7,7 +7,8 @@
  * field 2 the first value after it, so in `H|~^\&|F.HPR` H-2 is the delimiter set and H-3 the file
  * name. A field is split in repetitions, then components, then subcomponents (1-based).
  */
-import type { Hl7Charset, RocMeaning } from '../hl7/profile';
+import type { RocMeaning } from '../model/admission';
+import type { Charset } from '../model/charset';
 
 /** Delimiters when H-2 is missing or short (HPRIM Santé default: reverse of HL7 for ~ and ^). */
 export const DEFAULT_DELIMITERS = { field: '|', component: '~', repetition: '^', escape: '\\', subcomponent: '&' } as const;
@@ -136,7 +137,7 @@ export const PATIENT_CLASS_TO_VENUE: Readonly<Record<string, string>> = {
 };
 
 /** Charset names accepted in H-15 (case-insensitive). Without one the reader sniffs UTF-8, else ISO 8859-15. */
-export const CHARSET_NAMES: Readonly<Record<string, Hl7Charset>> = {
+export const CHARSET_NAMES: Readonly<Record<string, Charset>> = {
   'ISO-8859-15': 'iso-8859-15',
   'ISO8859-15': 'iso-8859-15',
   '8859/15': 'iso-8859-15',
@@ -148,7 +149,7 @@ export const CHARSET_NAMES: Readonly<Record<string, Hl7Charset>> = {
   'WINDOWS-1252': 'windows-1252',
   CP1252: 'windows-1252',
 };
-export const DEFAULT_CHARSET: Hl7Charset = 'iso-8859-15';
+export const DEFAULT_CHARSET: Charset = 'iso-8859-15';
 
 /** Error codes of both readers, with the French label used in messages and acknowledgements. */
 export const ERROR_CODES = {

@@ -3,14 +3,13 @@
  * limit, DOCTYPE / ENTITY declarations refused before any parsing (a `<!DOCTYPE` written in a comment,
  * a CDATA section or an attribute value is content, not a declaration), fast-xml-parser's validator for
  * well-formedness (its line is reported), root element and namespace checked. Each
- * `evenementPatient` child (venuePatient, mouvementPatient, debiteursVenue) becomes one lib/hl7
- * `Admission`. Element names are in ./profile.ts.
+ * `evenementPatient` child (venuePatient, mouvementPatient, debiteursVenue) becomes one
+ * `Admission` (lib/model/admission.ts). Element names are in ./profile.ts.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { decodeBytes } from '../hl7/charset';
-import { hl7DateToIso } from '../hl7/pamfr';
-import { NUMERO_AMC_LENGTH, type RocMeaning } from '../hl7/profile';
-import type { Admission, AdmissionVenue, Coverage, Identifier } from '../hl7/types';
+import { normaliseNumeroAmc, type Admission, type AdmissionVenue, type Coverage, type Identifier, type RocMeaning } from '../model/admission';
+import { decodeBytes } from '../model/charset';
+import { digitsDateToIso } from '../model/dates';
 import {
   ERROR_CODES,
   WARNING_LABELS,
@@ -195,7 +194,7 @@ function isoDate(dateText: string, heure = ''): string | undefined {
     const h = /^(\d{2}):(\d{2})(?::(\d{2}))?/.exec(heure.trim());
     if (h) compact += h[1] + h[2] + (h[3] ?? '');
   }
-  return /^\d+$/.test(compact) ? hl7DateToIso(compact) : undefined;
+  return digitsDateToIso(compact);
 }
 
 class Reader {
@@ -326,8 +325,8 @@ function readDebiteurs(r: Reader, n: unknown, adm: Admission, where: string): vo
       if (!num) r.errors.push(issue('MISSING_FIELD', 'numéro AMC', { record: `${place}/${D.complementaire}` }));
       else {
         cov.numeroAmcBrut = num;
-        const digits = num.replace(/[\s.-]/g, '');
-        if (/^\d+$/.test(digits) && digits.length <= NUMERO_AMC_LENGTH) cov.numeroAmc = digits.padStart(NUMERO_AMC_LENGTH, '0');
+        const numeroAmc = normaliseNumeroAmc(num);
+        if (numeroAmc) cov.numeroAmc = numeroAmc;
         else r.errors.push(issue('BAD_VALUE', 'numéro AMC : 10 chiffres au plus attendus', { record: `${place}/${D.complementaire}` }));
       }
       const adh = text(amc[D.numeroAdherent]);
