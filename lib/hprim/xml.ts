@@ -10,6 +10,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { normaliseNumeroAmc, type Admission, type AdmissionVenue, type Coverage, type Identifier, type RocMeaning } from '../model/admission';
 import { decodeBytes } from '../model/charset';
 import { digitsDateToIso } from '../model/dates';
+import { findMarkupDeclaration, maskXmlContent } from '../util/xml-markup';
 import {
   ERROR_CODES,
   WARNING_LABELS,
@@ -32,12 +33,13 @@ import type { HprimIssue, HprimReadResult } from './types';
 
 type Node = Record<string, unknown>;
 
+/** Shared with lib/sel (SOAP answers): lib/util/xml-markup.ts. */
+export { maskXmlContent };
+
 export interface XmlOptions {
   maxBytes?: number;
 }
 
-/** A markup declaration (only ever found in a DTD): DOCTYPE, ENTITY, ELEMENT, ATTLIST, NOTATION. */
-const DTD_RE = /<!(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i;
 /** '&' that does not start one of the five XML entities or a character reference. */
 const BAD_AMP_RE = /&(?!(?:amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9A-Fa-f]{1,6});)/;
 const LISTS = new Set(XML_LIST_ELEMENTS);
@@ -88,84 +90,6 @@ function at(n: unknown, ...path: string[]): unknown {
     cur = o[p];
   }
   return cur;
-}
-
-/**
- * The document with what is content, not markup, blanked out (each character replaced by a space,
- * line breaks kept, so offsets and line numbers are unchanged): comments, CDATA sections,
- * processing instructions and, when `attributes`, quoted attribute values. What remains can be
- * searched for real declarations: `<!DOCTYPE` written inside a comment, a CDATA section or an
- * attribute value is text, not a DTD. An unterminated comment/CDATA/PI is blanked to the end (the
- * validator then refuses the document as malformed).
- */
-export function maskXmlContent(xml: string, attributes = true): string {
-  const out: string[] = [];
-  const blank = (from: number, to: number) => {
-    for (let k = from; k < to; k++) out.push(xml[k] === '\n' || xml[k] === '\r' ? xml[k] : ' ');
-  };
-  let i = 0;
-  const n = xml.length;
-  while (i < n) {
-    const lt = xml.indexOf('<', i);
-    if (lt < 0) {
-      out.push(xml.slice(i));
-      break;
-    }
-    out.push(xml.slice(i, lt));
-    let open = '';
-    let close = '';
-    if (xml.startsWith('<!--', lt)) [open, close] = ['<!--', '-->'];
-    else if (xml.startsWith('<![CDATA[', lt)) [open, close] = ['<![CDATA[', ']]>'];
-    else if (xml.startsWith('<?', lt)) [open, close] = ['<?', '?>'];
-    if (open) {
-      const end = xml.indexOf(close, lt + open.length);
-      const stop = end < 0 ? n : end + close.length;
-      blank(lt, stop);
-      i = stop;
-      continue;
-    }
-    if (xml.startsWith('<!', lt)) {
-      // a declaration (or something malformed): kept as is, for DTD_RE and the validator
-      out.push('<!');
-      i = lt + 2;
-      continue;
-    }
-    // a start or end tag: up to its '>' outside quotes; quoted values blanked when asked
-    let k = lt + 1;
-    let quote = '';
-    let qStart = 0;
-    out.push('<');
-    for (; k < n; k++) {
-      const c = xml[k];
-      if (quote) {
-        if (c === quote) {
-          if (attributes) blank(qStart, k);
-          else out.push(xml.slice(qStart, k));
-          out.push(c);
-          quote = '';
-        }
-        continue;
-      }
-      if (c === '"' || c === "'") {
-        quote = c;
-        qStart = k + 1;
-        out.push(c);
-        continue;
-      }
-      if (c === '<') break; // malformed: '<' inside a tag; the next markup starts here
-      out.push(c);
-      if (c === '>') {
-        k++;
-        break;
-      }
-    }
-    if (quote) {
-      if (attributes) blank(qStart, k);
-      else out.push(xml.slice(qStart, k));
-    }
-    i = k;
-  }
-  return out.join('');
 }
 
 /** Root element: local name, prefix and the namespace it is bound to (read from its start tag). */
@@ -370,7 +294,7 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
   }
   // declarations are looked for in markup only: a comment, a CDATA section or an attribute value
   // that mentions <!DOCTYPE or <!ENTITY is content
-  const dtd = maskXmlContent(xml).search(DTD_RE);
+  const dtd = findMarkupDeclaration(xml);
   if (dtd >= 0) {
     const line = xml.slice(0, dtd).split('\n').length;
     result.errors.push(issue('XML_DTD', 'aucune DTD ni entité n’est acceptée', { line }));
