@@ -172,6 +172,46 @@ export const ERROR_CODES = {
 } as const;
 export type HprimErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * Refusals of a dropped file before (or instead of) the readers, with their French labels: the
+ * file does not start like either format (`H` + a delimiter, or `<` after a BOM and blanks), or it
+ * is larger than the intake's limit and is not read at all.
+ */
+export const FILE_REFUSALS = {
+  NOT_HPRIM: "Ce n'est pas un fichier HPRIM (ni enregistrement H en tête, ni document XML)",
+  FILE_TOO_LARGE: 'Fichier trop volumineux',
+} as const;
+export type HprimFileRefusalCode = keyof typeof FILE_REFUSALS;
+
+/** Default size limit of a dropped file (larger ones are refused unread, FILE_TOO_LARGE). */
+export const DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024;
+
+/**
+ * The one-line text of a refused file (node errors, logs): names the file, the first error and
+ * where its acknowledgement went, never patient data. `{file}`, `{reason}`, `{more}`, `{ack}` and
+ * `{n}` are replaced (lib/hprim/file.ts refusalText).
+ */
+export const REFUSAL_TEXT = {
+  line: 'HPRIM : fichier {file} refusé, {reason}{more} ; acquittement {ack}, fichier déplacé en erreur',
+  more: ' (+{n} autre(s))',
+  /** Reason when no error was recorded. */
+  noReason: 'erreur',
+  /** Acknowledgement name when none was written. */
+  noAck: '-',
+} as const;
+
+/**
+ * Acknowledgement file names, from the dropped file's name (what the GAP knows): HPRIM Santé
+ * `<file>.ACK` (accepted) / `<file>.ERR` (refused); HPRIM XML `<file without .xml>.acq.xml`.
+ */
+export const ACK_FILE_NAMES = {
+  santeAccepted: '{file}.ACK',
+  santeRefused: '{file}.ERR',
+  xml: '{stem}.acq.xml',
+  /** A file refused before reading is answered in the format its name suggests: XML when it matches. */
+  xmlName: /\.xml$/i,
+} as const;
+
 /** Warning codes (the file is accepted, the acknowledgement reports them). */
 export const WARNING_LABELS = {
   COUNT_ABSENT: 'Compteurs du L absents',
