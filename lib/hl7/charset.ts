@@ -5,12 +5,10 @@
  */
 import * as iconv from 'iconv-lite';
 import { isUtf8 } from 'buffer';
-import { decodeBytes } from '../model/charset';
+import { decodeBytes as decodeCharset } from '../model/charset';
 import { CHARSET_TO_MSH18, DEFAULT_CHARSET, MSH18_CHARSETS, type Hl7Charset } from './profile';
 
 export type { Hl7Charset } from './profile';
-/** Byte decoding is shared with lib/hprim: it lives in lib/model/charset.ts. */
-export { decodeBytes };
 
 export interface DecodeOptions {
   /** Charset used when MSH-18 is empty or unknown (default ISO 8859-15). */
@@ -84,6 +82,10 @@ export function charsetFromMsh18(value: string | undefined): Hl7Charset | undefi
 /** The MSH-18 value to write for a charset (used when answering a message that declared none). */
 export function msh18For(charset: Hl7Charset): string {
   return CHARSET_TO_MSH18[charset];
+}
+
+export function decodeBytes(bytes: Buffer, charset: Hl7Charset): string {
+  return decodeCharset(bytes, charset); // shared with lib/hprim: lib/model/charset.ts
 }
 
 function hasHighBytes(bytes: Buffer): boolean {
