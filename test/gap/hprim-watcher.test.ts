@@ -1,9 +1,10 @@
 /**
  * The HPRIM drop-directory watcher (lib/gap/hprim-watcher.ts) alone, without Node-RED, against real
  * temp directories: when a file is taken (quiet period, `.ok` marker), a GAP writer that pauses in
- * the middle of a file, a file cut at its end and never completed, and HPRIM XML whose comments or
- * CDATA sections mention DOCTYPE / ENTITY, files refused before reading (too large, not HPRIM). Polls are followed through the `poll` event; the only
- * clock assertions are lower bounds (a file can never be taken before its quiet period).
+ * the middle of a file, a file cut at its end and never completed, HPRIM XML whose comments or
+ * CDATA sections mention DOCTYPE / ENTITY, and files refused before reading (too large, not HPRIM).
+ * Polls are followed through the `poll` event; the only clock assertions are lower bounds (a file
+ * can never be taken before its quiet period).
  */
 import fs from 'node:fs';
 import os from 'node:os';
