@@ -18,8 +18,18 @@ export const MARKUP_DECLARATION_RE = /<!(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATI
  */
 export function maskXmlContent(xml: string, attributes = true): string {
   const out: string[] = [];
+  // runs of spaces between the line breaks (a regex replace costs ~20x more on a 1 MB CDATA section)
   const blank = (from: number, to: number) => {
-    if (to > from) out.push(xml.slice(from, to).replace(/[^\r\n]/g, ' '));
+    let k = from;
+    for (let j = from; j < to; j++) {
+      const c = xml.charCodeAt(j);
+      if (c === 10 || c === 13) {
+        if (j > k) out.push(' '.repeat(j - k));
+        out.push(xml[j]);
+        k = j + 1;
+      }
+    }
+    if (to > k) out.push(' '.repeat(to - k));
   };
   let i = 0;
   const n = xml.length;
