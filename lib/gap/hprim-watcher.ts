@@ -4,8 +4,8 @@
  *
  * One poll: list the input directory → keep regular files matching the patterns → a file is taken
  * once it is complete (its size and mtime unchanged for the quiet period — a time, several polls —,
- * or its `<name>.ok` marker present) → read, sha-256 → already acknowledged (state file)? moved aside without being emitted : format
- * detected (`H` + delimiter → HPRIM Santé, `<` → HPRIM XML, else refused) → read with lib/hprim →
+ * or its `<name>.ok` marker present) → read, sha-256 → already acknowledged (state file)? moved aside without being emitted :
+ * lib/hprim readHprimFile() (format detection, reading, the acknowledgement's name and bytes) →
  * acknowledgement written (atomically: .tmp then rename) → state line appended (fsync) → admissions
  * emitted → file moved to processed/ or error/ (timestamp prefix when the name is taken).
  *
@@ -22,16 +22,10 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { buildAcquittementsPatients, buildSanteAck, ackXmlFor, santeAckFor, readHprimSante, readHprimXml, type HprimIssue, type HprimReadResult } from '../hprim';
-import type { Hl7Charset } from '../hl7/types';
+import { readHprimFile, refusalText as hprimRefusalText, type HprimFileReading, type HprimFormat, type HprimIssue, type HprimReadResult } from '../hprim';
+import type { Charset } from '../model/charset';
 
-export type HprimFormat = 'hprim-sante' | 'hprim-xml';
-
-/** Node-level refusal codes and their French labels (the readers' own codes are in lib/hprim/profile.ts). */
-export const WATCHER_ERRORS = {
-  NOT_HPRIM: "Ce n'est pas un fichier HPRIM (ni enregistrement H en tête, ni document XML)",
-  FILE_TOO_LARGE: 'Fichier trop volumineux',
-} as const;
+export type { HprimFormat };
 
 export interface WatcherOptions {
   inputDir: string;
@@ -56,7 +50,7 @@ export interface WatcherOptions {
   /** Larger files are refused (default 20 MB). */
   maxBytes?: number;
   /** HPRIM Santé charset when H-15 is absent and the bytes are not UTF-8 (default ISO 8859-15). */
-  defaultCharset?: Hl7Charset;
+  defaultCharset?: Charset;
   /** Our application code in acknowledgements (default ROCBRIDGE). */
   application?: string;
   /** State entries kept (oldest dropped first; default 10000). */
@@ -114,22 +108,6 @@ export function patternToRegExp(pattern: string): RegExp {
     .filter(Boolean)
     .map((p) => p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.'));
   return new RegExp(`^(?:${parts.length ? parts.join('|') : '.*'})$`, 'i');
-}
-
-/** The format a file's bytes announce, or undefined when neither. */
-export function detectFormat(bytes: Buffer): HprimFormat | undefined {
-  let i = 0;
-  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3;
-  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0d || bytes[i] === 0x0a)) i++;
-  if (i >= bytes.length) return undefined;
-  const c = bytes[i];
-  if (c === 0x3c /* < */) return 'hprim-xml';
-  // H then a field delimiter: any printable, non-alphanumeric, non-space ASCII character
-  if (c === 0x48 /* H */ && i + 1 < bytes.length) {
-    const d = bytes[i + 1];
-    if (d > 0x20 && d < 0x7f && !/[A-Za-z0-9]/.test(String.fromCharCode(d))) return 'hprim-sante';
-  }
-  return undefined;
 }
 
 function stamp(d: Date): string {
@@ -203,7 +181,7 @@ export class HprimDropWatcher extends EventEmitter {
   readonly quietMs: number;
   private readonly re: RegExp;
   private readonly maxBytes: number;
-  private readonly defaultCharset?: Hl7Charset;
+  private readonly defaultCharset?: Charset;
   private readonly application: string;
   private readonly stateLimit: number;
   /** name → last seen size/mtime, since when, and how many later polls found it unchanged. */
@@ -444,10 +422,9 @@ export class HprimDropWatcher extends EventEmitter {
     const base: Omit<FileOutcome, 'ok' | 'errors' | 'sha256'> = { file: name, duplicate: false, size: st.size };
     if (st.size > this.maxBytes) {
       if (this.defer(name, seen, ['FILE_TOO_LARGE'])) return false;
-      const issue: HprimIssue = { code: 'FILE_TOO_LARGE', message: `${WATCHER_ERRORS.FILE_TOO_LARGE} : ${st.size} octets, limite ${this.maxBytes}` };
       // not read: identified by name, size and mtime
       const sha256 = createHash('sha256').update(`${name}:${st.size}:${st.mtimeMs}`).digest('hex');
-      await this.refuse({ ...base, sha256, ok: false, errors: [issue] }, full, /\.xml$/i.test(name) ? 'hprim-xml' : 'hprim-sante');
+      await this.conclude({ ...base, sha256, ok: false, errors: [] }, full, this.read(name, { size: st.size }));
       return true;
     }
     const bytes = await fsp.readFile(full);
@@ -468,49 +445,29 @@ export class HprimDropWatcher extends EventEmitter {
       return true;
     }
 
-    const format = detectFormat(bytes);
-    if (!format) {
-      if (this.defer(name, seen, ['NOT_HPRIM'])) return false;
-      const issue: HprimIssue = { code: 'NOT_HPRIM', message: WATCHER_ERRORS.NOT_HPRIM, line: 1 };
-      await this.refuse({ ...outcome, errors: [issue] }, full, /\.xml$/i.test(name) ? 'hprim-xml' : 'hprim-sante');
-      return true;
-    }
-    outcome.format = format;
-    const result = format === 'hprim-xml' ? readHprimXml(bytes) : readHprimSante(bytes, this.defaultCharset ? { defaultCharset: this.defaultCharset } : {});
-    // a file cut at its end (a writer pausing) reads as truncated: refused only once quiet
-    if (!result.ok && this.defer(name, seen, result.errors.map((e) => e.code))) return false;
-    outcome.result = result;
-    outcome.ok = result.ok;
-    outcome.errors = result.errors;
-    // the acknowledged id is the message's own (H-3 / identifiantMessage), else the file name
-    const named = { ...result, messageId: result.messageId ?? name };
-    const ack = format === 'hprim-xml' ? { name: ackName(name, format, result.ok), data: ackXmlFor(named, { emetteur: this.application }) } : santeAck(name, named, this.application);
-    outcome.ackFile = await this.writeAck(ack.name, ack.data);
-    await this.record({ name, size: bytes.length, sha256, outcome: result.ok ? 'ok' : 'error', ack: outcome.ackFile, at: new Date().toISOString() });
-    if (result.ok) result.admissions.forEach((_a, i) => this.emit('admission', outcome, i + 1));
-    outcome.movedTo = await move(full, result.ok ? this.processedDir : this.errorDir, name);
-    await this.dropMarker(name);
-    this.emit('file', outcome);
+    const reading = this.read(name, bytes);
+    // not HPRIM yet, or a file cut at its end (a writer pausing) that reads as truncated: refused only once quiet
+    if (!reading.ok && this.defer(name, seen, reading.errors.map((e) => e.code))) return false;
+    await this.conclude(outcome, full, reading);
     return true;
   }
 
-  /** A file refused before (or instead of) the readers: answered in the format its name suggests. */
-  private async refuse(outcome: FileOutcome, full: string, format: HprimFormat): Promise<void> {
-    const acknowledgedId = outcome.file;
-    let ack: { name: string; data: Buffer | string };
-    if (format === 'hprim-xml') {
-      ack = {
-        name: ackName(outcome.file, format, false),
-        data: buildAcquittementsPatients({ acknowledgedId, statut: 'erreur', emetteur: this.application, observations: outcome.errors.map((e) => ({ code: e.code, libelle: e.message, location: e.line ? `ligne ${e.line}` : undefined })) }),
-      };
-    } else {
-      const a = buildSanteAck({ acknowledgedId, statut: 'erreur', emetteur: this.application, issues: outcome.errors.map((e) => ({ ...e, severity: 'error' as const })) });
-      ack = { name: ackName(outcome.file, format, false), data: a.bytes };
-    }
-    outcome.ackFile = await this.writeAck(ack.name, ack.data);
-    await this.record({ name: outcome.file, size: outcome.size, sha256: outcome.sha256, outcome: 'error', ack: outcome.ackFile, at: new Date().toISOString() });
-    outcome.movedTo = await move(full, this.errorDir, outcome.file);
-    await this.dropMarker(outcome.file);
+  private read(name: string, content: Buffer | { size: number }): HprimFileReading {
+    return readHprimFile(name, content, { defaultCharset: this.defaultCharset, maxFileBytes: this.maxBytes, application: this.application });
+  }
+
+  /** Acknowledgement written, state recorded (the commit point), admissions emitted, file moved. */
+  private async conclude(outcome: FileOutcome, full: string, reading: HprimFileReading): Promise<void> {
+    const name = outcome.file;
+    if (reading.format) outcome.format = reading.format;
+    if (reading.result) outcome.result = reading.result;
+    outcome.ok = reading.ok;
+    outcome.errors = reading.errors;
+    outcome.ackFile = await this.writeAck(reading.ack.fileName, reading.ack.bytes);
+    await this.record({ name, size: outcome.size, sha256: outcome.sha256, outcome: reading.ok ? 'ok' : 'error', ack: outcome.ackFile, at: new Date().toISOString() });
+    if (reading.ok && reading.result) reading.result.admissions.forEach((_a, i) => this.emit('admission', outcome, i + 1));
+    outcome.movedTo = await move(full, reading.ok ? this.processedDir : this.errorDir, name);
+    await this.dropMarker(name);
     this.emit('file', outcome);
   }
 
@@ -526,21 +483,8 @@ export class HprimDropWatcher extends EventEmitter {
   }
 }
 
-/** Acknowledgement file name: `<file>.ACK` / `<file>.ERR` (HPRIM Santé), `<file stem>.acq.xml` (XML). */
-export function ackName(file: string, format: HprimFormat, ok: boolean): string {
-  if (format === 'hprim-xml') return `${file.replace(/\.xml$/i, '')}.acq.xml`;
-  return `${file}.${ok ? 'ACK' : 'ERR'}`;
-}
-
-function santeAck(file: string, result: HprimReadResult, application: string): { name: string; data: Buffer } {
-  const a = santeAckFor(result, { emetteur: application });
-  return { name: ackName(file, 'hprim-sante', result.ok), data: a.bytes };
-}
-
-/** The catch-able error text for a refused file: its name, the first error's place, no patient data. */
+/** The catch-able error text for a refused file (lib/hprim refusalText): its name, the first error's place, no patient data. */
 export function refusalText(o: FileOutcome): string {
-  const first = o.errors[0];
-  const more = o.errors.length > 1 ? ` (+${o.errors.length - 1} autre(s))` : '';
-  return `HPRIM : fichier ${o.file} refusé, ${first ? first.message : 'erreur'}${more} ; acquittement ${o.ackFile ?? '-'}, fichier déplacé en erreur`;
+  return hprimRefusalText(o);
 }
 

@@ -5,6 +5,7 @@
  */
 import * as iconv from 'iconv-lite';
 import { isUtf8 } from 'buffer';
+import { decodeBytes as decodeCharset } from '../model/charset';
 import { CHARSET_TO_MSH18, DEFAULT_CHARSET, MSH18_CHARSETS, type Hl7Charset } from './profile';
 
 export type { Hl7Charset } from './profile';
@@ -35,8 +36,6 @@ export interface DecodedFrame {
    */
   invalid: boolean;
 }
-
-const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /** Position of the "MSH" that opens the message, skipping a BOM and leading whitespace. */
 function mshStart(bytes: Buffer): number {
@@ -91,38 +90,8 @@ export function msh18For(charset: Hl7Charset): string {
   return CHARSET_TO_MSH18[charset];
 }
 
-/**
- * ISO 8859-15 differs from latin1 in eight code points only. Decoding as latin1 (native) and
- * replacing those eight is about twice as fast as iconv-lite on a 1.4 KB ADT; the test suite
- * checks the result equals iconv-lite's for all 256 byte values. iconv-lite still encodes.
- */
-const LATIN9_FROM_LATIN1: Record<string, string> = {
-  '\u00a4': '\u20ac', // €
-  '\u00a6': '\u0160', // Š
-  '\u00a8': '\u0161', // š
-  '\u00b4': '\u017d', // Ž
-  '\u00b8': '\u017e', // ž
-  '\u00bc': '\u0152', // Œ
-  '\u00bd': '\u0153', // œ
-  '\u00be': '\u0178', // Ÿ
-};
-const LATIN9_RE = /[\u00a4\u00a6\u00a8\u00b4\u00b8\u00bc\u00bd\u00be]/g;
-
 export function decodeBytes(bytes: Buffer, charset: Hl7Charset): string {
-  switch (charset) {
-    case 'utf8': {
-      const bom = bytes.length >= 3 && bytes[0] === UTF8_BOM[0] && bytes[1] === UTF8_BOM[1] && bytes[2] === UTF8_BOM[2];
-      return bytes.toString('utf8', bom ? 3 : 0);
-    }
-    case 'latin1':
-      return bytes.toString('latin1');
-    case 'iso-8859-15': {
-      const s = bytes.toString('latin1');
-      return s.replace(LATIN9_RE, (c) => LATIN9_FROM_LATIN1[c]);
-    }
-    default:
-      return iconv.decode(bytes, charset);
-  }
+  return decodeCharset(bytes, charset); // shared with lib/hprim: lib/model/charset.ts
 }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });

@@ -6,6 +6,7 @@
  * Validation problems carry an HL7 location and a table-0357 code so the listener can NACK
  * precisely; their messages are French and never contain patient data (no names, NIR, dates).
  */
+import { compactDateToIso as hl7DateToIso } from '../model/dates';
 import type { Beneficiaire, RocDossier, AmcTarget, Venue, AssureAmo } from '../model/dossier';
 import { formatLocation, parsePath, type Er7Message, type Repetition, type Segment } from './er7';
 import {
@@ -79,6 +80,9 @@ export interface AdmissionResult {
   ok: boolean;
 }
 
+/** HL7 TS/DT/DTM → ISO 8601: shared with lib/hprim, it lives in lib/model/dates.ts (compactDateToIso). */
+export { hl7DateToIso };
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -105,70 +109,6 @@ function locOf(path: string, sequence?: number): Hl7Location {
 function issue(code: Hl7ErrorCode, severity: 'E' | 'W', location: Hl7Location | undefined, detail: string): Hl7Issue {
   const base = TABLE_0357[code].fr;
   return { code, severity, location, message: detail ? `${base} : ${detail}` : base };
-}
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** Two ASCII digits at i as a number, or -1. */
-function two(s: string, i: number): number {
-  const a = s.charCodeAt(i) - 48;
-  const b = s.charCodeAt(i + 1) - 48;
-  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
-}
-
-/**
- * HL7 TS/DT/DTM → ISO 8601 at the precision sent ('2024-03-06', '2024-03-06T11:00',
- * '2024-03-06T11:00:00.123+01:00'). Hours without minutes get ':00'. undefined when the text is
- * not a valid date (calendar checked, leap years included). Hand-written: called ~15 times per ADT.
- */
-export function hl7DateToIso(s: string): string | undefined {
-  // Split off the time zone, then the fraction.
-  let tz = '';
-  let body = s;
-  const sign = Math.max(s.indexOf('+'), s.indexOf('-'));
-  if (sign !== -1) {
-    tz = s.slice(sign);
-    body = s.slice(0, sign);
-    if (tz.length !== 5 || two(tz, 1) < 0 || two(tz, 3) < 0 || two(tz, 1) > 14 || two(tz, 3) > 59) return undefined;
-  }
-  let frac = '';
-  const dot = body.indexOf('.');
-  if (dot !== -1) {
-    frac = body.slice(dot);
-    body = body.slice(0, dot);
-    if (frac.length < 2 || frac.length > 5 || !/^\.\d+$/.test(frac) || body.length !== 14) return undefined;
-  }
-  const n = body.length;
-  if (n < 4 || n > 14 || n % 2 !== 0) return undefined;
-  const c1 = two(body, 0);
-  const c2 = two(body, 2);
-  if (c1 < 0 || c2 < 0) return undefined;
-  const year = c1 * 100 + c2;
-  let out = body.slice(0, 4);
-  if (n >= 6) {
-    const month = two(body, 4);
-    if (month < 1 || month > 12) return undefined;
-    out += '-' + body.slice(4, 6);
-    if (n >= 8) {
-      const day = two(body, 6);
-      const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-      const days = month === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[month - 1];
-      if (day < 1 || day > days) return undefined;
-      out += '-' + body.slice(6, 8);
-    }
-  }
-  if (n >= 10) {
-    const h = two(body, 8);
-    const mi = n >= 12 ? two(body, 10) : 0;
-    const se = n >= 14 ? two(body, 12) : 0;
-    if (h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return undefined;
-    out += 'T' + body.slice(8, 10) + ':' + (n >= 12 ? body.slice(10, 12) : '00');
-    if (n >= 14) out += ':' + body.slice(12, 14) + frac;
-    if (tz) out += tz.slice(0, 3) + ':' + tz.slice(3);
-  } else if (tz) {
-    // a zone on a date without time: accepted, dropped
-  }
-  return out;
 }
 
 function hd(r: Repetition, comp: number): AssigningAuthority | undefined {

@@ -8,8 +8,11 @@
  * every table can also be overridden per listener through the options of `parseAdmission`.
  */
 
-/** What the bridge does with an ADT event. */
-export type RocMeaning = 'IDB' | 'DEL' | 'CLC' | 'UPDATE' | 'IDENTITY' | 'IGNORE';
+import type { IssueCode, RocMeaning } from '../model/admission';
+import type { Charset } from '../model/charset';
+
+/** What the bridge does with an ADT event (shared with HPRIM: lib/model/admission.ts). */
+export type { RocMeaning };
 
 /**
  * Trigger event (MSH-9.2) → ROC meaning. Anything not listed is `IGNORE` (acknowledged AA, no action).
@@ -113,8 +116,8 @@ export const ZBE_ACTIONS: readonly string[] = ['INSERT', 'UPDATE', 'CANCEL'];
 /** IN1-2 kinds of coverage group. */
 export const COVERAGE_KINDS = { amo: 'AMO', amc: 'AMC' } as const;
 
-/** Width of a normalised numéro AMC. */
-export const NUMERO_AMC_LENGTH = 10;
+/** Width of a normalised numéro AMC (shared with HPRIM: lib/model/admission.ts). */
+export { NUMERO_AMC_LENGTH } from '../model/admission';
 
 /**
  * MSH-18 (HL7 table 0211 plus field spellings) → Node/iconv-lite charset name. Keys are matched
@@ -137,8 +140,8 @@ export const MSH18_CHARSETS: Readonly<Record<string, Hl7Charset>> = {
   CP1252: 'windows-1252',
 };
 
-/** The charsets the bridge can decode and encode. */
-export type Hl7Charset = 'iso-8859-15' | 'latin1' | 'utf8' | 'windows-1252';
+/** The charsets the bridge can decode and encode (shared with HPRIM: lib/model/charset.ts). */
+export type Hl7Charset = Charset;
 
 /** The MSH-18 value written back for a charset when the original did not declare one. */
 export const CHARSET_TO_MSH18: Readonly<Record<Hl7Charset, string>> = {
@@ -166,7 +169,7 @@ export const TABLE_0357 = {
   '205': { text: 'Duplicate key identifier', fr: 'Identifiant en double' },
   '206': { text: 'Application record locked', fr: 'Enregistrement verrouillé' },
   '207': { text: 'Application internal error', fr: 'Erreur interne de l’application' },
-} as const;
+} as const satisfies Record<IssueCode, { text: string; fr: string }>;
 
 export type Hl7ErrorCode = keyof typeof TABLE_0357;
 

@@ -5,7 +5,7 @@
  * ACK_XML and SANTE_ACK ([profile]).
  */
 import * as iconv from 'iconv-lite';
-import type { Hl7Charset } from '../hl7/profile';
+import type { Charset } from '../model/charset';
 import { ACK_STATUS, ACK_XML, ACK_XML_VERSION, DEFAULT_DELIMITERS, HPRIM_XML_NS, SANTE_ACK } from './profile';
 import type { HprimIssue, HprimReadResult } from './types';
 
@@ -113,7 +113,7 @@ export interface SanteAckInput extends AckInput {
   /** Observations carry line/record/field here (written as ligne~enregistrement~champ). */
   issues?: HprimIssue[];
   /** Output charset (default ISO 8859-15, the HPRIM Santé habit). */
-  charset?: Hl7Charset;
+  charset?: Charset;
 }
 
 export interface SanteAck {
@@ -156,7 +156,7 @@ export function buildSanteAck(input: SanteAckInput): SanteAck {
 }
 
 /** HPRIM Santé acknowledgement answering a readHprimSante() result. */
-export function santeAckFor(result: HprimReadResult, options: { emetteur?: string; now?: Date; charset?: Hl7Charset } = {}): SanteAck {
+export function santeAckFor(result: HprimReadResult, options: { emetteur?: string; now?: Date; charset?: Charset } = {}): SanteAck {
   const { statut } = observationsFor(result);
   const issues = [...result.errors.map((e) => ({ ...e, severity: 'error' as const })), ...result.warnings.map((w) => ({ ...w, severity: 'warning' as const }))];
   return buildSanteAck({

@@ -7,7 +7,8 @@
  * field 2 the first value after it, so in `H|~^\&|F.HPR` H-2 is the delimiter set and H-3 the file
  * name. A field is split in repetitions, then components, then subcomponents (1-based).
  */
-import type { Hl7Charset, RocMeaning } from '../hl7/profile';
+import type { RocMeaning } from '../model/admission';
+import type { Charset } from '../model/charset';
 
 /** Delimiters when H-2 is missing or short (HPRIM Santé default: reverse of HL7 for ~ and ^). */
 export const DEFAULT_DELIMITERS = { field: '|', component: '~', repetition: '^', escape: '\\', subcomponent: '&' } as const;
@@ -136,7 +137,7 @@ export const PATIENT_CLASS_TO_VENUE: Readonly<Record<string, string>> = {
 };
 
 /** Charset names accepted in H-15 (case-insensitive). Without one the reader sniffs UTF-8, else ISO 8859-15. */
-export const CHARSET_NAMES: Readonly<Record<string, Hl7Charset>> = {
+export const CHARSET_NAMES: Readonly<Record<string, Charset>> = {
   'ISO-8859-15': 'iso-8859-15',
   'ISO8859-15': 'iso-8859-15',
   '8859/15': 'iso-8859-15',
@@ -148,7 +149,7 @@ export const CHARSET_NAMES: Readonly<Record<string, Hl7Charset>> = {
   'WINDOWS-1252': 'windows-1252',
   CP1252: 'windows-1252',
 };
-export const DEFAULT_CHARSET: Hl7Charset = 'iso-8859-15';
+export const DEFAULT_CHARSET: Charset = 'iso-8859-15';
 
 /** Error codes of both readers, with the French label used in messages and acknowledgements. */
 export const ERROR_CODES = {
@@ -170,6 +171,46 @@ export const ERROR_CODES = {
   XML_NOT_EVENEMENTS: 'Document evenementsPatients attendu',
 } as const;
 export type HprimErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * Refusals of a dropped file before (or instead of) the readers, with their French labels: the
+ * file does not start like either format (`H` + a delimiter, or `<` after a BOM and blanks), or it
+ * is larger than the intake's limit and is not read at all.
+ */
+export const FILE_REFUSALS = {
+  NOT_HPRIM: "Ce n'est pas un fichier HPRIM (ni enregistrement H en tête, ni document XML)",
+  FILE_TOO_LARGE: 'Fichier trop volumineux',
+} as const;
+export type HprimFileRefusalCode = keyof typeof FILE_REFUSALS;
+
+/** Default size limit of a dropped file (larger ones are refused unread, FILE_TOO_LARGE). */
+export const DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024;
+
+/**
+ * The one-line text of a refused file (node errors, logs): names the file, the first error and
+ * where its acknowledgement went, never patient data. `{file}`, `{reason}`, `{more}`, `{ack}` and
+ * `{n}` are replaced (lib/hprim/file.ts refusalText).
+ */
+export const REFUSAL_TEXT = {
+  line: 'HPRIM : fichier {file} refusé, {reason}{more} ; acquittement {ack}, fichier déplacé en erreur',
+  more: ' (+{n} autre(s))',
+  /** Reason when no error was recorded. */
+  noReason: 'erreur',
+  /** Acknowledgement name when none was written. */
+  noAck: '-',
+} as const;
+
+/**
+ * Acknowledgement file names, from the dropped file's name (what the GAP knows): HPRIM Santé
+ * `<file>.ACK` (accepted) / `<file>.ERR` (refused); HPRIM XML `<file without .xml>.acq.xml`.
+ */
+export const ACK_FILE_NAMES = {
+  santeAccepted: '{file}.ACK',
+  santeRefused: '{file}.ERR',
+  xml: '{stem}.acq.xml',
+  /** A file refused before reading is answered in the format its name suggests: XML when it matches. */
+  xmlName: /\.xml$/i,
+} as const;
 
 /** Warning codes (the file is accepted, the acknowledgement reports them). */
 export const WARNING_LABELS = {

@@ -2,16 +2,16 @@
  * Tolerant HPRIM Santé reader. Bytes → charset (H-15 when declared, else UTF-8 when the bytes are
  * valid UTF-8 with non-ASCII characters, else ISO 8859-15) → physical lines (CR, CRLF or LF) →
  * records (`A|` lines appended to the previous record) → delimiters from H-2 → ADM mapping
- * (H, P, AP, AC, L) to lib/hl7 `Admission` objects. Field positions are in ./profile.ts.
+ * (H, P, AP, AC, L) to `Admission` objects (lib/model/admission.ts, the shape lib/hl7 produces
+ * too). Field positions are in ./profile.ts.
  *
  * Strict where it matters: a file without its L trailer, with a trailer cut short or with L counts
  * that do not match is refused, and every error names line, record type and field.
  */
 import { isUtf8 } from 'buffer';
-import { decodeBytes } from '../hl7/charset';
-import { hl7DateToIso } from '../hl7/pamfr';
-import { NUMERO_AMC_LENGTH, type Hl7Charset, type RocMeaning } from '../hl7/profile';
-import type { Admission, Coverage, Hl7Issue, Identifier } from '../hl7/types';
+import { normaliseNumeroAmc, type Admission, type AdmissionIssue, type Coverage, type Identifier, type RocMeaning } from '../model/admission';
+import { decodeBytes, type Charset } from '../model/charset';
+import { digitsDateToIso } from '../model/dates';
 import {
   AC_FIELDS,
   ADM_MESSAGE_TYPES,
@@ -68,9 +68,9 @@ export interface HprimRecords {
 
 export interface SanteOptions {
   /** Force a charset (ignores H-15 and sniffing). */
-  charset?: Hl7Charset;
+  charset?: Charset;
   /** Used when H-15 is absent and the bytes are not UTF-8 (default ISO 8859-15). */
-  defaultCharset?: Hl7Charset;
+  defaultCharset?: Charset;
 }
 
 function issue(code: HprimErrorCode | HprimWarningCode, detail: string, place: { line?: number; record?: string; field?: number } = {}): HprimIssue {
@@ -108,7 +108,7 @@ export function declaredCharset(bytes: Buffer): string | undefined {
 
 export interface DecodedHprim {
   text: string;
-  charset: Hl7Charset;
+  charset: Charset;
   source: 'option' | 'declared' | 'sniffed' | 'default';
   /** H-15 value the profile does not know (the fallback was used). */
   unknownDeclared?: string;
@@ -251,19 +251,14 @@ class Ctx {
   date(rec: HprimRecord, pos: FieldPos, what: string): string | undefined {
     const s = this.v(rec, pos);
     if (!s) return undefined;
-    const iso = /^\d+$/.test(s) ? hl7DateToIso(s) : undefined;
+    const iso = digitsDateToIso(s);
     if (!iso) this.errors.push(issue('BAD_DATE', `${what} : AAAAMMJJ[HHMM[SS]] attendu`, { line: rec.line, record: rec.type, field: pos.field }));
     return iso;
   }
 }
 
-function warnAsHl7(w: HprimIssue, code: Hl7Issue['code']): Hl7Issue {
+function warnAsAdmissionIssue(w: HprimIssue, code: AdmissionIssue['code']): AdmissionIssue {
   return { code, severity: 'W', message: w.message, location: w.record ? { segment: w.record, field: w.field } : undefined };
-}
-
-function normaliseAmc(raw: string): string | undefined {
-  const digits = raw.replace(/[\s.-]/g, '');
-  return /^\d+$/.test(digits) && digits.length <= NUMERO_AMC_LENGTH ? digits.padStart(NUMERO_AMC_LENGTH, '0') : undefined;
 }
 
 function mapPatient(ctx: Ctx, p: HprimRecord, header: Partial<Admission>): Admission {
@@ -312,7 +307,7 @@ function mapPatient(ctx: Ctx, p: HprimRecord, header: Partial<Admission>): Admis
     else {
       const w = issue('UNKNOWN_CLASS', 'statut de venue inconnu du profil', { line: p.line, record: 'P', field: P_FIELDS.patientClass.field });
       ctx.warnings.push(w);
-      adm.warnings.push(warnAsHl7(w, '103'));
+      adm.warnings.push(warnAsAdmissionIssue(w, '103'));
     }
   }
   const admit = ctx.date(p, P_FIELDS.admitDate, "date d'entrée");
@@ -336,7 +331,7 @@ function mapPatient(ctx: Ctx, p: HprimRecord, header: Partial<Admission>): Admis
     if (!EVENT_MEANINGS[code]) {
       const w = issue('UNKNOWN_EVENT', 'code de mouvement inconnu du profil : ignoré', { line: p.line, record: 'P', field: P_FIELDS.event.field });
       ctx.warnings.push(w);
-      adm.warnings.push(warnAsHl7(w, '201'));
+      adm.warnings.push(warnAsAdmissionIssue(w, '201'));
     }
   } else {
     const inf = disch ? EVENT_INFERENCE.withDischarge : EVENT_INFERENCE.admitOnly;
@@ -351,7 +346,7 @@ function mapPatient(ctx: Ctx, p: HprimRecord, header: Partial<Admission>): Admis
     } else if (!nv) {
       const w = issue('VENUE_FROM_NDA', 'numéro de venue absent, le NDA sert de clé', { line: p.line, record: 'P', field: P_FIELDS.numeroVenue.field });
       ctx.warnings.push(w);
-      adm.warnings.push(warnAsHl7(w, '101'));
+      adm.warnings.push(warnAsAdmissionIssue(w, '101'));
     }
     if (meaning === 'IDB' && !admit) ctx.errors.push(issue('MISSING_FIELD', "date d'entrée", { line: p.line, record: 'P', field: P_FIELDS.admitDate.field }));
     if (meaning === 'CLC' && !disch) ctx.errors.push(issue('MISSING_FIELD', 'date de sortie', { line: p.line, record: 'P', field: P_FIELDS.dischargeDate.field }));
@@ -382,7 +377,7 @@ function mapAmo(ctx: Ctx, r: HprimRecord, adm: Admission): void {
     if (!/^\d{9}$/.test(code)) {
       const w = issue('AMO_CODE', 'régime (2) + caisse (3) + centre (4) chiffres attendus', { line: r.line, record: 'AP', field: AP_FIELDS.regime.field });
       ctx.warnings.push(w);
-      adm.warnings.push(warnAsHl7(w, '102'));
+      adm.warnings.push(warnAsAdmissionIssue(w, '102'));
     }
   }
   const deb = ctx.date(r, AP_FIELDS.debutDroits, 'début de droits AMO');
@@ -412,7 +407,7 @@ function mapAmc(ctx: Ctx, r: HprimRecord, adm: Admission): void {
   if (!amc) ctx.errors.push(issue('MISSING_FIELD', 'numéro AMC', { line: r.line, record: 'AC', field: AC_FIELDS.numeroAmc.field }));
   else {
     cov.numeroAmcBrut = amc;
-    const n = normaliseAmc(amc);
+    const n = normaliseNumeroAmc(amc);
     if (n) cov.numeroAmc = n;
     else ctx.errors.push(issue('BAD_VALUE', 'numéro AMC : 10 chiffres au plus attendus', { line: r.line, record: 'AC', field: AC_FIELDS.numeroAmc.field }));
   }

@@ -1,5 +1,6 @@
-/** Shapes produced by the HPRIM readers. Admissions use the lib/hl7 `Admission` shape unchanged. */
-import type { Admission, Hl7Charset } from '../hl7/types';
+/** Shapes produced by the HPRIM readers. Admissions use the shared `Admission` shape (lib/model/admission.ts), as lib/hl7 does. */
+import type { Admission } from '../model/admission';
+import type { Charset } from '../model/charset';
 
 /** A problem found in an HPRIM file or document. Messages name the place, never patient data. */
 export interface HprimIssue {
@@ -29,5 +30,5 @@ export interface HprimReadResult {
   receiver?: string;
   /** H-7 (ADM…) or the XML root name. */
   messageType?: string;
-  charset?: Hl7Charset;
+  charset?: Charset;
 }

@@ -3,14 +3,14 @@
  * limit, DOCTYPE / ENTITY declarations refused before any parsing (a `<!DOCTYPE` written in a comment,
  * a CDATA section or an attribute value is content, not a declaration), fast-xml-parser's validator for
  * well-formedness (its line is reported), root element and namespace checked. Each
- * `evenementPatient` child (venuePatient, mouvementPatient, debiteursVenue) becomes one lib/hl7
- * `Admission`. Element names are in ./profile.ts.
+ * `evenementPatient` child (venuePatient, mouvementPatient, debiteursVenue) becomes one
+ * `Admission` (lib/model/admission.ts). Element names are in ./profile.ts.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { decodeBytes } from '../hl7/charset';
-import { hl7DateToIso } from '../hl7/pamfr';
-import { NUMERO_AMC_LENGTH, type RocMeaning } from '../hl7/profile';
-import type { Admission, AdmissionVenue, Coverage, Identifier } from '../hl7/types';
+import { normaliseNumeroAmc, type Admission, type AdmissionVenue, type Coverage, type Identifier, type RocMeaning } from '../model/admission';
+import { decodeBytes } from '../model/charset';
+import { digitsDateToIso } from '../model/dates';
+import { findMarkupDeclaration, maskXmlContent } from '../util/xml-markup';
 import {
   ERROR_CODES,
   WARNING_LABELS,
@@ -33,12 +33,13 @@ import type { HprimIssue, HprimReadResult } from './types';
 
 type Node = Record<string, unknown>;
 
+/** Shared with lib/sel (SOAP answers): lib/util/xml-markup.ts. */
+export { maskXmlContent };
+
 export interface XmlOptions {
   maxBytes?: number;
 }
 
-/** A markup declaration (only ever found in a DTD): DOCTYPE, ENTITY, ELEMENT, ATTLIST, NOTATION. */
-const DTD_RE = /<!(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i;
 /** '&' that does not start one of the five XML entities or a character reference. */
 const BAD_AMP_RE = /&(?!(?:amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9A-Fa-f]{1,6});)/;
 const LISTS = new Set(XML_LIST_ELEMENTS);
@@ -91,84 +92,6 @@ function at(n: unknown, ...path: string[]): unknown {
   return cur;
 }
 
-/**
- * The document with what is content, not markup, blanked out (each character replaced by a space,
- * line breaks kept, so offsets and line numbers are unchanged): comments, CDATA sections,
- * processing instructions and, when `attributes`, quoted attribute values. What remains can be
- * searched for real declarations: `<!DOCTYPE` written inside a comment, a CDATA section or an
- * attribute value is text, not a DTD. An unterminated comment/CDATA/PI is blanked to the end (the
- * validator then refuses the document as malformed).
- */
-export function maskXmlContent(xml: string, attributes = true): string {
-  const out: string[] = [];
-  const blank = (from: number, to: number) => {
-    for (let k = from; k < to; k++) out.push(xml[k] === '\n' || xml[k] === '\r' ? xml[k] : ' ');
-  };
-  let i = 0;
-  const n = xml.length;
-  while (i < n) {
-    const lt = xml.indexOf('<', i);
-    if (lt < 0) {
-      out.push(xml.slice(i));
-      break;
-    }
-    out.push(xml.slice(i, lt));
-    let open = '';
-    let close = '';
-    if (xml.startsWith('<!--', lt)) [open, close] = ['<!--', '-->'];
-    else if (xml.startsWith('<![CDATA[', lt)) [open, close] = ['<![CDATA[', ']]>'];
-    else if (xml.startsWith('<?', lt)) [open, close] = ['<?', '?>'];
-    if (open) {
-      const end = xml.indexOf(close, lt + open.length);
-      const stop = end < 0 ? n : end + close.length;
-      blank(lt, stop);
-      i = stop;
-      continue;
-    }
-    if (xml.startsWith('<!', lt)) {
-      // a declaration (or something malformed): kept as is, for DTD_RE and the validator
-      out.push('<!');
-      i = lt + 2;
-      continue;
-    }
-    // a start or end tag: up to its '>' outside quotes; quoted values blanked when asked
-    let k = lt + 1;
-    let quote = '';
-    let qStart = 0;
-    out.push('<');
-    for (; k < n; k++) {
-      const c = xml[k];
-      if (quote) {
-        if (c === quote) {
-          if (attributes) blank(qStart, k);
-          else out.push(xml.slice(qStart, k));
-          out.push(c);
-          quote = '';
-        }
-        continue;
-      }
-      if (c === '"' || c === "'") {
-        quote = c;
-        qStart = k + 1;
-        out.push(c);
-        continue;
-      }
-      if (c === '<') break; // malformed: '<' inside a tag; the next markup starts here
-      out.push(c);
-      if (c === '>') {
-        k++;
-        break;
-      }
-    }
-    if (quote) {
-      if (attributes) blank(qStart, k);
-      else out.push(xml.slice(qStart, k));
-    }
-    i = k;
-  }
-  return out.join('');
-}
-
 /** Root element: local name, prefix and the namespace it is bound to (read from its start tag). */
 function rootInfo(source: string): { local: string; ns?: string } | undefined {
   const xml = maskXmlContent(source, false);
@@ -195,7 +118,7 @@ function isoDate(dateText: string, heure = ''): string | undefined {
     const h = /^(\d{2}):(\d{2})(?::(\d{2}))?/.exec(heure.trim());
     if (h) compact += h[1] + h[2] + (h[3] ?? '');
   }
-  return /^\d+$/.test(compact) ? hl7DateToIso(compact) : undefined;
+  return digitsDateToIso(compact);
 }
 
 class Reader {
@@ -326,8 +249,8 @@ function readDebiteurs(r: Reader, n: unknown, adm: Admission, where: string): vo
       if (!num) r.errors.push(issue('MISSING_FIELD', 'numéro AMC', { record: `${place}/${D.complementaire}` }));
       else {
         cov.numeroAmcBrut = num;
-        const digits = num.replace(/[\s.-]/g, '');
-        if (/^\d+$/.test(digits) && digits.length <= NUMERO_AMC_LENGTH) cov.numeroAmc = digits.padStart(NUMERO_AMC_LENGTH, '0');
+        const numeroAmc = normaliseNumeroAmc(num);
+        if (numeroAmc) cov.numeroAmc = numeroAmc;
         else r.errors.push(issue('BAD_VALUE', 'numéro AMC : 10 chiffres au plus attendus', { record: `${place}/${D.complementaire}` }));
       }
       const adh = text(amc[D.numeroAdherent]);
@@ -371,7 +294,7 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
   }
   // declarations are looked for in markup only: a comment, a CDATA section or an attribute value
   // that mentions <!DOCTYPE or <!ENTITY is content
-  const dtd = maskXmlContent(xml).search(DTD_RE);
+  const dtd = findMarkupDeclaration(xml);
   if (dtd >= 0) {
     const line = xml.slice(0, dtd).split('\n').length;
     result.errors.push(issue('XML_DTD', 'aucune DTD ni entité n’est acceptée', { line }));

@@ -1,15 +1,16 @@
 /**
  * The HPRIM drop-directory watcher (lib/gap/hprim-watcher.ts) alone, without Node-RED, against real
  * temp directories: when a file is taken (quiet period, `.ok` marker), a GAP writer that pauses in
- * the middle of a file, a file cut at its end and never completed, and HPRIM XML whose comments or
- * CDATA sections mention DOCTYPE / ENTITY. Polls are followed through the `poll` event; the only
- * clock assertions are lower bounds (a file can never be taken before its quiet period).
+ * the middle of a file, a file cut at its end and never completed, HPRIM XML whose comments or
+ * CDATA sections mention DOCTYPE / ENTITY, and files refused before reading (too large, not HPRIM).
+ * Polls are followed through the `poll` event; the only clock assertions are lower bounds (a file
+ * can never be taken before its quiet period).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { HprimDropWatcher, DEFAULT_QUIET_MS, type FileOutcome, type WatcherOptions } from '../../lib/gap/hprim-watcher';
+import { HprimDropWatcher, DEFAULT_QUIET_MS, refusalText, type FileOutcome, type WatcherOptions } from '../../lib/gap/hprim-watcher';
 
 const FIX = path.join(__dirname, '..', 'fixtures', 'hprim');
 const ADM = fs.readFileSync(path.join(FIX, 'hprim-own-adm-2-patients-utf8-cr.hpr'));
@@ -233,5 +234,29 @@ describe('HPRIM XML in the drop directory: declarations, not words', () => {
     expect(files[0].errors[0].code).toBe('XML_DTD');
     expect(fs.readFileSync(path.join(dir, 'ack', 'EVT-XXE.acq.xml'), 'utf8')).not.toContain('SECRET');
     expect(problems).toEqual([]);
+  });
+});
+
+describe('HPRIM drop directory: files refused before reading, through lib/hprim readHprimFile', () => {
+  it('too large (not read) and not HPRIM: refused with their codes, answered in the format the name suggests, caught text names the file', async () => {
+    const watcher = await start({ quietMs: 100, maxBytes: 1000 });
+    fs.writeFileSync(path.join(IN(), 'EVT-GROS.xml'), VENUE_XML); // 3 KB > 1000 bytes
+    fs.writeFileSync(path.join(IN(), 'courrier.hpr'), 'Madame, Monsieur,\nveuillez trouver ci-joint…\n');
+    await until(watcher, () => files.length === 2);
+    const by = Object.fromEntries(files.map((f) => [f.file, f]));
+    expect(by['EVT-GROS.xml']).toMatchObject({ ok: false, ackFile: 'EVT-GROS.acq.xml', errors: [{ code: 'FILE_TOO_LARGE' }] });
+    expect(by['EVT-GROS.xml'].errors[0].message).toMatch(/^Fichier trop volumineux : \d+ octets, limite 1000$/);
+    expect(by['EVT-GROS.xml'].format).toBeUndefined();
+    expect(by['courrier.hpr']).toMatchObject({ ok: false, ackFile: 'courrier.hpr.ERR', errors: [{ code: 'NOT_HPRIM', line: 1 }] });
+    expect(by['courrier.hpr'].format).toBeUndefined();
+    expect(refusalText(by['courrier.hpr'])).toBe(
+      "HPRIM : fichier courrier.hpr refusé, Ce n'est pas un fichier HPRIM (ni enregistrement H en tête, ni document XML) ; acquittement courrier.hpr.ERR, fichier déplacé en erreur",
+    );
+    expect(ls('ack')).toEqual(['EVT-GROS.acq.xml', 'courrier.hpr.ERR']);
+    expect(ls('error')).toEqual(['EVT-GROS.xml', 'courrier.hpr']);
+    const acq = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_' }).parse(fs.readFileSync(path.join(dir, 'ack', 'EVT-GROS.acq.xml'), 'utf8')).acquittementsPatients;
+    expect(acq.enteteMessageAcquittement).toMatchObject({ '@_statut': 'erreur', identifiantMessageAcquitte: 'EVT-GROS.xml' });
+    expect(acq.observations.observation.code).toBe('FILE_TOO_LARGE');
+    expect(admissions).toBe(0);
   });
 });
