@@ -31,7 +31,7 @@ const SORTIE = fs.readFileSync(path.join(FIX, 'hprim-own-adm-sortie-8859-15-crlf
 const VENUE_XML = fs.readFileSync(path.join(FIX, 'hprimxml-own-venue-debiteurs.xml'));
 const seen = watchNodeRed(helper);
 /** What these tests send of patients: none of it may show in a status, a log line or an error. */
-const PATIENTS = identifiersFromAdmissions([ADM, SORTIE, VENUE_XML].flatMap((f) => readHprimFile(f).admissions));
+const PATIENTS = identifiersFromAdmissions([ADM, SORTIE, VENUE_XML].flatMap((f) => readHprimFile('patients.hpr', f).result?.admissions ?? []));
 afterEach(() => {
   try {
     expectNoPatientData(seen, PATIENTS);
