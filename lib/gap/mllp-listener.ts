@@ -297,7 +297,7 @@ export class MllpListener {
     // can be evicted for the newcomer (the kernel-level refusal would lock the GAP out).
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
-      this.server!.listen(o.port, o.host ?? '0.0.0.0', () => {
+      this.server!.listen(o.port, o.host || '127.0.0.1', () => {
         this.server!.off('error', reject);
         resolve();
       });

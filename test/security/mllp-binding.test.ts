@@ -3,6 +3,7 @@
  * configured, the GAP listener binds this machine only (127.0.0.1); a host given explicitly
  * (e.g. the server's address, or 0.0.0.0) is still honoured.
  */
+import { startListener } from '../gap/hostile-peers';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,4 +41,13 @@ it.each([[undefined], ['']])('binds 127.0.0.1 when the host is %p', async (host)
 
 it('binds the host configured', async () => {
   expect(await boundAddress('127.0.0.2')).toBe('127.0.0.2');
+});
+
+it.each([[undefined], ['']])('the lib listener alone binds 127.0.0.1 when the host is %p', async (host) => {
+  const t = await startListener({ host });
+  try {
+    expect((t.listener as unknown as { server: { address(): { address: string } } }).server.address().address).toBe('127.0.0.1');
+  } finally {
+    await t.close();
+  }
 });
