@@ -145,6 +145,8 @@ async function prepareSecurity(
   const envUsers = process.env.ROC_USERS || undefined;
   const configured = fs.existsSync(settings.rocUsersFile) || !!adminPassword || !!envUsers;
   checkBinding(settings.uiHost, configured);
+  // The shipped flow's GAP listener binds ROC_MLLP_HOST (default ROC_HOST): the same rule.
+  if (process.env.ROC_MLLP_HOST) checkBinding(process.env.ROC_MLLP_HOST, configured);
 
   const auditTrail = configureAudit(settings.rocAuditFile, (err) => log(`Audit trail: cannot write ${settings.rocAuditFile} (${err.message})`));
   const loaded = await loadUsers({ file: settings.rocUsersFile, adminPassword, envUsers });

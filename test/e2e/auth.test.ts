@@ -279,6 +279,20 @@ describe('first start', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('refuses an MLLP intake beyond loopback without users, even with the editor on loopback', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-bind-'));
+    try {
+      const err = await startRuntimeProcess({ ROC_HOST: '127.0.0.1', ROC_MLLP_HOST: '0.0.0.0', ROC_USER_DIR: dir, ROC_ADMIN_PASSWORD: '', ROC_USERS: '' }, 60000).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err).toBeDefined();
+      expect(err!.message).toMatch(/refusing to listen on 0\.0\.0\.0 .*without users/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('HTTPS and the access rule of the flows’ endpoints', () => {
