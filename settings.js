@@ -15,6 +15,10 @@
  *   ROC_DESK_DEMO                  1 / 0: offer (or not) the simulator's fictitious patients on the
  *                                  admission desk page (/desk); default: only with the embedded
  *                                  simulator (ROC_ANNUAIRE_URL unset when this file is loaded).
+ *   ROC_LANG                       language of the runtime: node status and log texts (`fr`,
+ *                                  `en-US`); unset: the OS locale (LC_ALL, LC_MESSAGES, LANG), as
+ *                                  Node-RED does, English when it has no catalog for it
+ *                                  (docs/i18n.md). The editor follows the browser's language.
  */
 const path = require('path');
 const { createHttpGuard } = require('./desk/http-guard.js');
@@ -72,6 +76,8 @@ module.exports = {
   logging: {
     console: { level: process.env.ROC_LOG_LEVEL || 'info', metrics: false, audit: false },
   },
+  // Node-RED's runtime language (status and log texts of the nodes); unset: the OS locale.
+  lang: process.env.ROC_LANG || undefined,
   functionExternalModules: false,
   exportGlobalContextKeys: false,
 };

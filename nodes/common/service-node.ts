@@ -17,21 +17,30 @@ const STATUS_EVERY_MS = 250;
  */
 export const TECHNICAL_KO_CODE = 'ROC_TECHNICAL_KO';
 
-export function statusFor(result: ServiceResult, certificate?: EstablishmentNode['certificate']): NodeStatus {
-  const ms = `${Math.round(result.latencyMs)} ms`;
-  const cert = certificate && certificate.level !== 'ok' ? ` · cert ${certificate.level === 'expired' ? 'expiré' : `J-${certificate.daysLeft}`}` : '';
-  if (result.status === 'OK') return { fill: 'green', shape: 'dot', text: `OK · ${ms}${cert}` };
+/**
+ * The node's status after a call. Status and log texts go through Node-RED's i18n (RED._): they
+ * follow the runtime's language (settings `lang`, from ROC_LANG in the shipped settings.js; else
+ * the OS locale), in English or French (nodes/<type>/locales). Errors handed to catch nodes keep
+ * the library's wording (data), wrapped in the node's words.
+ */
+export function statusFor(RED: NodeAPI, type: string, result: ServiceResult, certificate?: EstablishmentNode['certificate']): NodeStatus {
+  const ms = Math.round(result.latencyMs);
+  const cert =
+    certificate && certificate.level !== 'ok'
+      ? ` · ${certificate.level === 'expired' ? RED._(`${type}.status.certExpired`) : RED._(`${type}.status.certDaysLeft`, { days: certificate.daysLeft })}`
+      : '';
+  if (result.status === 'OK') return { fill: 'green', shape: 'dot', text: RED._(`${type}.status.ok`, { ms }) + cert };
   const code = result.messages[0]?.code ?? 'KO';
-  if (result.technical) return { fill: 'red', shape: 'ring', text: `KO technique ${code} · ${ms}${cert}` };
-  return { fill: 'yellow', shape: 'ring', text: `KO ${code} · ${ms}${cert}` };
+  if (result.technical) return { fill: 'red', shape: 'ring', text: RED._(`${type}.status.koTechnical`, { code, ms }) + cert };
+  return { fill: 'yellow', shape: 'ring', text: RED._(`${type}.status.ko`, { code, ms }) + cert };
 }
 
-function idleStatus(est: EstablishmentNode | undefined): NodeStatus {
-  if (!est) return { fill: 'red', shape: 'ring', text: 'établissement non configuré' };
-  if (!est.client) return { fill: 'red', shape: 'ring', text: 'configuration établissement invalide' };
+function idleStatus(RED: NodeAPI, type: string, est: EstablishmentNode | undefined): NodeStatus {
+  if (!est) return { fill: 'red', shape: 'ring', text: RED._(`${type}.status.noEstablishment`) };
+  if (!est.client) return { fill: 'red', shape: 'ring', text: RED._(`${type}.status.invalidEstablishment`) };
   const c = est.certificate;
-  if (c?.level === 'expired') return { fill: 'red', shape: 'ring', text: `certificat expiré (${c.notAfter.slice(0, 10)})` };
-  if (c?.level === 'warning') return { fill: 'yellow', shape: 'ring', text: `certificat expire dans ${c.daysLeft} j` };
+  if (c?.level === 'expired') return { fill: 'red', shape: 'ring', text: RED._(`${type}.status.certificateExpired`, { date: c.notAfter.slice(0, 10) }) };
+  if (c?.level === 'warning') return { fill: 'yellow', shape: 'ring', text: RED._(`${type}.status.certificateExpiring`, { days: c.daysLeft }) };
   return {};
 }
 
@@ -39,7 +48,7 @@ export function registerServiceNode(RED: NodeAPI, type: string, service: RocServ
   function RocServiceNode(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const est = RED.nodes.getNode(String(def.establishment ?? '')) as EstablishmentNode | undefined;
-    this.status(idleStatus(est));
+    this.status(idleStatus(RED, type, est));
 
     // At hundreds of dossiers per second the editor must not receive a status event per message:
     // show at most one every STATUS_EVERY_MS, always ending on the latest outcome.
@@ -52,7 +61,7 @@ export function registerServiceNode(RED: NodeAPI, type: string, service: RocServ
       const now = Date.now();
       if (now - lastStatusAt >= STATUS_EVERY_MS && !statusTimer) {
         lastStatusAt = now;
-        this.status(statusFor(result, cert));
+        this.status(statusFor(RED, type, result, cert));
         return;
       }
       pendingResult = result;
@@ -60,7 +69,7 @@ export function registerServiceNode(RED: NodeAPI, type: string, service: RocServ
       statusTimer ??= setTimeout(() => {
         statusTimer = undefined;
         lastStatusAt = Date.now();
-        if (pendingResult) this.status(statusFor(pendingResult, pendingCert));
+        if (pendingResult) this.status(statusFor(RED, type, pendingResult, pendingCert));
         pendingResult = undefined;
         pendingCert = undefined;
       }, STATUS_EVERY_MS - Math.min(STATUS_EVERY_MS, now - lastStatusAt));
@@ -74,15 +83,15 @@ export function registerServiceNode(RED: NodeAPI, type: string, service: RocServ
     this.on('input', (msg: NodeMessage, send, done) => {
       const client = est?.client;
       if (!client) {
-        const reason = est ? `configuration établissement invalide : ${est.configErrors.join(' ; ')}` : 'aucun établissement (roc-establishment) configuré';
+        const reason = est ? RED._(`${type}.errors.invalidEstablishment`, { errors: est.configErrors.join(' ; ') }) : RED._(`${type}.errors.noEstablishment`);
         this.status({ fill: 'red', shape: 'ring', text: reason.slice(0, 60) });
         done(new Error(reason));
         return;
       }
       const roc = msg.roc;
       if (!roc || typeof roc !== 'object' || Array.isArray(roc)) {
-        this.status({ fill: 'red', shape: 'ring', text: 'msg.roc absent' });
-        done(new Error(`${service.toUpperCase()} : msg.roc doit contenir le dossier ROC (objet)`));
+        this.status({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.noDossier`) });
+        done(new Error(RED._(`${type}.errors.noDossier`, { service: service.toUpperCase() })));
         return;
       }
       client.call(service, roc as RocDossier).then(
@@ -93,7 +102,7 @@ export function registerServiceNode(RED: NodeAPI, type: string, service: RocServ
           if (result.technical) {
             // Catch nodes tell a technical KO by msg.error.code (or msg.roc.<service>.technical),
             // never by this text, which is for people.
-            const err = Object.assign(new Error(`${service.toUpperCase()} KO technique : ${result.reason ?? result.messages[0]?.libelle ?? 'échec'}`), {
+            const err = Object.assign(new Error(RED._(`${type}.errors.technical`, { service: service.toUpperCase(), reason: result.reason ?? result.messages[0]?.libelle ?? RED._(`${type}.errors.failed`) })), {
               code: TECHNICAL_KO_CODE,
             });
             done(err);
@@ -101,7 +110,7 @@ export function registerServiceNode(RED: NodeAPI, type: string, service: RocServ
         },
         (err: Error) => {
           // The client never rejects by contract; this is a bug guard so a message never hangs.
-          this.status({ fill: 'red', shape: 'ring', text: 'erreur interne' });
+          this.status({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.internal`) });
           done(err);
         },
       );

@@ -2,7 +2,7 @@
  * The pure part of roc-datamatrix: what lands on msg.roc.attestation on a refusal, the node
  * status (numéro AMC only), and plain text arriving as a Buffer (serial-port scanners).
  */
-import type { NodeStatus } from '../common/red';
+import type { NodeAPI, NodeStatus } from '../common/red';
 import { MAX_TEXT_LENGTH, type ReadResult } from '../../lib/datamatrix';
 
 /** What lands on msg.roc.attestation when the input is refused (output 2). */
@@ -62,13 +62,15 @@ export function refusal(r: Extract<ReadResult, { ok: false }>): AttestationRefus
   return out;
 }
 
-export function statusFor(r: ReadResult): NodeStatus {
+/** The node's status (Node-RED's i18n: the runtime's language, nodes/roc-datamatrix/locales). */
+export function statusFor(RED: Pick<NodeAPI, '_'>, r: ReadResult): NodeStatus {
+  const image = r.source === 'image' ? ` · ${RED._('roc-datamatrix.status.image')}` : '';
   if (r.ok) {
     const a = r.attestation;
-    const extra = `${r.source === 'image' ? ' · image' : ''}${a.warnings.length ? ' · avertissement' : ''}`;
-    return { fill: a.warnings.length ? 'yellow' : 'green', shape: 'dot', text: `AMC ${a.numeroAmc}${extra}` };
+    const extra = `${image}${a.warnings.length ? ` · ${RED._('roc-datamatrix.status.warning')}` : ''}`;
+    return { fill: a.warnings.length ? 'yellow' : 'green', shape: 'dot', text: RED._('roc-datamatrix.status.read', { amc: a.numeroAmc }) + extra };
   }
-  return { fill: 'yellow', shape: 'ring', text: `refus ${r.code}${r.source === 'image' ? ' · image' : ''}` };
+  return { fill: 'yellow', shape: 'ring', text: RED._('roc-datamatrix.status.refused', { code: r.code }) + image };
 }
 
 

@@ -36,8 +36,8 @@ export = function register(RED: NodeAPI): void {
 
     this.on('input', (msg: NodeMessage, send, done) => {
       if (msg.roc !== undefined && msg.roc !== null && (typeof msg.roc !== 'object' || Array.isArray(msg.roc))) {
-        this.status({ fill: 'red', shape: 'ring', text: 'msg.roc invalide' });
-        done(new Error('DataMatrix : msg.roc doit être un objet (le dossier ROC) ou absent'));
+        this.status({ fill: 'red', shape: 'ring', text: RED._('roc-datamatrix.status.invalidDossier') });
+        done(new Error(RED._('roc-datamatrix.errors.invalidDossier')));
         return;
       }
       const roc = (msg.roc ??= {}) as Record<string, unknown>;
@@ -48,7 +48,7 @@ export = function register(RED: NodeAPI): void {
 
       readAttestation(input, { admissionDate, maxPixels }).then(
         (r) => {
-          this.status(statusFor(r));
+          this.status(statusFor(RED, r));
           if (r.ok) {
             const a = r.attestation;
             roc.attestation = { status: 'OK', source: r.source, ...a };
@@ -62,8 +62,8 @@ export = function register(RED: NodeAPI): void {
         },
         (err: Error) => {
           // readAttestation never rejects by contract: a bug guard so a message never hangs.
-          this.status({ fill: 'red', shape: 'ring', text: 'erreur interne' });
-          done(new Error(`DataMatrix : erreur interne du lecteur (${err?.name ?? 'Error'})`));
+          this.status({ fill: 'red', shape: 'ring', text: RED._('roc-datamatrix.status.internal') });
+          done(new Error(RED._('roc-datamatrix.errors.internal', { error: err?.name ?? 'Error' })));
         },
       );
     });

@@ -25,13 +25,13 @@ export = function register(RED: NodeAPI): void {
         breaker: res.establishment.breaker,
       });
     } else {
-      this.error(`configuration invalide : ${res.errors.join(' ; ')}`);
+      this.error(RED._('roc-establishment.log.invalid', { errors: res.errors.join(' ; ') }));
     }
     this.checkCertificate = (now = new Date()) => {
       this.certificate = resolve(now).certificate;
       const c = this.certificate;
-      if (c?.level === 'expired') this.error(`certificat de l'établissement expiré le ${c.notAfter}`);
-      else if (c?.level === 'warning') this.warn(`certificat de l'établissement : expire dans ${c.daysLeft} jour(s) (${c.notAfter})`);
+      if (c?.level === 'expired') this.error(RED._('roc-establishment.log.certificateExpired', { date: c.notAfter }));
+      else if (c?.level === 'warning') this.warn(RED._('roc-establishment.log.certificateExpiring', { days: c.daysLeft, date: c.notAfter }));
       return c;
     };
     if (this.certificate && this.certificate.level !== 'ok') this.checkCertificate();

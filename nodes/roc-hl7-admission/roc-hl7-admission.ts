@@ -25,7 +25,7 @@ export = function register(RED: NodeAPI): void {
       const v = String(def[k] ?? '').trim();
       if (!v) continue;
       if (FIELD_PATH.test(v)) mapping[k] = v;
-      else configErrors.push(`${k} : chemin de champ invalide (forme SEG-champ[.composant], ex. IN1-15)`);
+      else configErrors.push(RED._('roc-hl7-admission.errors.fieldPath', { field: k }));
     }
     if (configErrors.length) node.status({ fill: 'red', shape: 'ring', text: configErrors[0].slice(0, 60) });
     const counts: Record<RocMeaning, number> = { IDB: 0, DEL: 0, CLC: 0, UPDATE: 0, IDENTITY: 0, IGNORE: 0 };
@@ -33,13 +33,13 @@ export = function register(RED: NodeAPI): void {
 
     node.on('input', (msg: NodeMessage, send, done) => {
       if (configErrors.length) {
-        done(new Error(`roc-hl7-admission : ${configErrors.join(' ; ')}`));
+        done(new Error(RED._('roc-hl7-admission.errors.config', { errors: configErrors.join(' ; ') })));
         return;
       }
       const text = msg.payload;
       if (typeof text !== 'string' || !text) {
-        node.status({ fill: 'red', shape: 'ring', text: 'msg.payload absent' });
-        done(new Error('roc-hl7-admission : msg.payload doit contenir le message HL7 (texte ER7)'));
+        node.status({ fill: 'red', shape: 'ring', text: RED._('roc-hl7-admission.status.noPayload') });
+        done(new Error(RED._('roc-hl7-admission.errors.noPayload')));
         return;
       }
       const hl7 = (msg.hl7 ?? {}) as Record<string, unknown>;
@@ -50,8 +50,8 @@ export = function register(RED: NodeAPI): void {
         result = parseAdmission(message, { coverageMapping: mapping, charset });
       } catch (e) {
         const where = e instanceof Er7Error && e.location ? ` (${e.location.segment ?? ''}${e.location.field ? '-' + e.location.field : ''})` : '';
-        node.status({ fill: 'red', shape: 'ring', text: `message illisible${where}` });
-        done(new Error(`roc-hl7-admission : message HL7 illisible${where} : ${e instanceof Er7Error ? e.message : 'erreur interne'}`));
+        node.status({ fill: 'red', shape: 'ring', text: RED._('roc-hl7-admission.status.unreadable', { where }) });
+        done(new Error(RED._('roc-hl7-admission.errors.unreadable', { where, reason: e instanceof Er7Error ? e.message : RED._('roc-hl7-admission.errors.internal') })));
         return;
       }
       const a = result.admission;
@@ -59,7 +59,7 @@ export = function register(RED: NodeAPI): void {
         const first = result.errors[0];
         const where = first?.location ? ` ${first.location.segment}-${first.location.field ?? ''}` : '';
         msg.roc = { ...(msg.roc ?? {}), action: 'IGNORE', errors: result.errors };
-        done(new Error(`roc-hl7-admission : message refusé (${first?.code ?? '207'}${where})`));
+        done(new Error(RED._('roc-hl7-admission.errors.refused', { ref: `${first?.code ?? '207'}${where}` })));
         return;
       }
       const roc: Record<string, unknown> = { ...(msg.roc ?? {}) };
@@ -72,7 +72,7 @@ export = function register(RED: NodeAPI): void {
       const now = Date.now();
       if (now - lastStatusAt > 500) {
         lastStatusAt = now;
-        node.status({ fill: 'green', shape: 'dot', text: `${a.event} → ${result.meaning} · IDB ${counts.IDB} · DEL ${counts.DEL} · CLC ${counts.CLC}` });
+        node.status({ fill: 'green', shape: 'dot', text: RED._('roc-hl7-admission.status.counts', { event: a.event, meaning: result.meaning, idb: counts.IDB, del: counts.DEL, clc: counts.CLC }) });
       }
       const out: (NodeMessage | null)[] = [null, null, null, null, null, null];
       out[OUTPUT_OF[result.meaning]] = msg;

@@ -22,7 +22,8 @@ export = function register(RED: NodeAPI): void {
     let processed = 0;
     let refused = 0;
     let duplicates = 0;
-    const text = () => `${processed} traité(s) · ${refused} en erreur${duplicates ? ` · ${duplicates} doublon(s)` : ''}`;
+    const text = () =>
+      RED._('roc-hprim-in.status.counts', { processed, refused }) + (duplicates ? ` · ${RED._('roc-hprim-in.status.duplicates', { duplicates })}` : '');
 
     let watcher: HprimDropWatcher;
     try {
@@ -42,7 +43,7 @@ export = function register(RED: NodeAPI): void {
         application: String(def.application ?? '') || undefined,
       });
     } catch (err) {
-      node.status({ fill: 'red', shape: 'ring', text: 'configuration' });
+      node.status({ fill: 'red', shape: 'ring', text: RED._('roc-hprim-in.status.configuration') });
       node.error((err as Error).message);
       node.on('close', (_removed, done) => done());
       return;
@@ -61,7 +62,7 @@ export = function register(RED: NodeAPI): void {
     watcher.on('file', (o) => {
       if (o.duplicate) {
         duplicates++;
-        node.warn(`HPRIM : ${o.file} déjà acquitté (même contenu), déplacé sans être réémis`);
+        node.warn(RED._('roc-hprim-in.log.duplicate', { file: o.file }));
       } else if (o.ok) processed++;
       else {
         refused++;
@@ -81,19 +82,19 @@ export = function register(RED: NodeAPI): void {
     });
     watcher.on('deferred', (d) => {
       // a file that may still be written: nothing is refused yet; the count shows it waits
-      node.status({ fill: 'yellow', shape: 'ring', text: `${text()} · ${d.file} en attente (incomplet ?)` });
+      node.status({ fill: 'yellow', shape: 'ring', text: `${text()} · ${RED._('roc-hprim-in.status.deferred', { file: d.file })}` });
     });
     watcher.on('problem', (m) => {
       node.status({ fill: 'red', shape: 'ring', text: text() });
       node.error(m, { hprim: { problem: m } });
     });
 
-    node.status({ fill: 'grey', shape: 'ring', text: 'surveillance…' });
+    node.status({ fill: 'grey', shape: 'ring', text: RED._('roc-hprim-in.status.watching') });
     watcher.start().then(
       () => node.status({ fill: 'green', shape: 'ring', text: text() }),
       (err: NodeJS.ErrnoException) => {
-        node.status({ fill: 'red', shape: 'ring', text: 'répertoire inaccessible' });
-        node.error(`HPRIM : répertoires inaccessibles (${err.code ?? err.name})`);
+        node.status({ fill: 'red', shape: 'ring', text: RED._('roc-hprim-in.status.dirUnreachable') });
+        node.error(RED._('roc-hprim-in.log.dirUnreachable', { code: err.code ?? err.name }));
       },
     );
 

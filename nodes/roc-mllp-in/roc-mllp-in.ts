@@ -86,14 +86,15 @@ export = function register(RED: NodeAPI): void {
       const rate = Math.round(((listener.stats.received - lastReceived) * 1000) / Math.max(1, now - lastAt));
       lastReceived = listener.stats.received;
       lastAt = now;
-      const text = `:${listener.port} · ${listener.connections} conn. · ${rate} msg/s${held ? ` · ${held} venue(s) en attente` : ''}`;
+      const text =
+        RED._('roc-mllp-in.status.listening', { port: listener.port, connections: listener.connections, rate }) + (held ? ` · ${RED._('roc-mllp-in.status.held', { held })}` : '');
       node.status({ fill: held ? 'yellow' : 'green', shape: listener.connections ? 'dot' : 'ring', text });
     };
 
     const owner = filesInUse.get(file);
     if (owner && owner !== node.id) {
-      node.status({ fill: 'red', shape: 'ring', text: 'journal déjà utilisé par un autre écouteur' });
-      node.error(`roc-mllp-in : le journal ${path.basename(file)} est déjà utilisé par l’écouteur ${owner} (un journal par écouteur)`);
+      node.status({ fill: 'red', shape: 'ring', text: RED._('roc-mllp-in.status.journalInUse') });
+      node.error(RED._('roc-mllp-in.log.journalInUse', { file: path.basename(file), owner }));
     } else {
       filesInUse.set(file, node.id);
       const tlsOn = def.tls === true || def.tls === 'true';
@@ -145,26 +146,26 @@ export = function register(RED: NodeAPI): void {
         node.send(msg);
       };
       try {
-        listener = new MllpListener(options, onMessage, (t) => node.warn(`roc-mllp-in : ${t}`));
+        listener = new MllpListener(options, onMessage, (t) => node.warn(RED._('roc-mllp-in.log.listener', { text: t })));
         node.listener = listener;
-        node.status({ fill: 'grey', shape: 'ring', text: 'démarrage…' });
+        node.status({ fill: 'grey', shape: 'ring', text: RED._('roc-mllp-in.status.starting') });
         listener.start().then(
           (loaded) => {
             active.set(node.id, node);
             held = loaded.held;
-            if (loaded.resumed) node.log(`roc-mllp-in : ${loaded.resumed} message(s) acquitté(s) non traité(s) repris dans l’ordre`);
+            if (loaded.resumed) node.log(RED._('roc-mllp-in.log.resumed', { resumed: loaded.resumed }));
             showStatus();
             statusTimer = setInterval(showStatus, STATUS_EVERY_MS);
           },
           (e: NodeJS.ErrnoException) => {
-            node.status({ fill: 'red', shape: 'ring', text: `écoute impossible (${e.code ?? 'erreur'})` });
-            node.error(`roc-mllp-in : écoute impossible sur le port ${port} (${e.code ?? e.message})`);
+            node.status({ fill: 'red', shape: 'ring', text: RED._('roc-mllp-in.status.listenFailed', { code: e.code ?? RED._('roc-mllp-in.status.error') }) });
+            node.error(RED._('roc-mllp-in.log.listenFailed', { port, reason: e.code ?? e.message }));
           },
         );
       } catch (e) {
         filesInUse.delete(file);
-        node.status({ fill: 'red', shape: 'ring', text: 'journal inutilisable' });
-        node.error(`roc-mllp-in : ouverture du journal impossible (${(e as Error).message})`);
+        node.status({ fill: 'red', shape: 'ring', text: RED._('roc-mllp-in.status.journalUnusable') });
+        node.error(RED._('roc-mllp-in.log.journalUnusable', { reason: (e as Error).message }));
       }
     }
 
@@ -172,7 +173,7 @@ export = function register(RED: NodeAPI): void {
       const hl7 = (msg.hl7 ?? {}) as Record<string, unknown>;
       const id = Number(hl7.journalId);
       if (!listener || !Number.isInteger(id) || !listener.owns(id)) {
-        done(new Error(`roc-mllp-in : msg.hl7.journalId ${Number.isInteger(id) ? id : '(absent)'} ne désigne aucun message en traitement ici`));
+        done(new Error(RED._('roc-mllp-in.errors.unknownJournalId', { id: Number.isInteger(id) ? id : RED._('roc-mllp-in.errors.absent') })));
         return;
       }
       const roc = (msg.roc ?? {}) as Record<string, unknown>;

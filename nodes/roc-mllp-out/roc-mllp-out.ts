@@ -113,9 +113,9 @@ export = function register(RED: NodeAPI): void {
     const service = SERVICES.includes(String(def.service)) ? (def.service as AnswerService) : undefined;
     const twoOutputs = Number(def.outputs ?? 2) >= 2;
     if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
-      this.status({ fill: 'red', shape: 'ring', text: 'hôte ou port du GAP invalide' });
-      this.error('roc-mllp-out : hôte et port (1-65535) du récepteur MLLP du GAP requis');
-      this.on('input', (_msg, _send, done) => done(new Error('roc-mllp-out : hôte ou port du GAP invalide')));
+      this.status({ fill: 'red', shape: 'ring', text: RED._('roc-mllp-out.status.badAddress') });
+      this.error(RED._('roc-mllp-out.log.badAddress'));
+      this.on('input', (_msg, _send, done) => done(new Error(RED._('roc-mllp-out.errors.badAddress'))));
       return;
     }
     let tlsOptions: tls.ConnectionOptions | undefined;
@@ -132,14 +132,14 @@ export = function register(RED: NodeAPI): void {
         // Other senders may be live on this file: only this destination is recovered (sender.start()).
         recoverSentOnOpen: false,
         retentionDays: num(def.retentionDays, 30, 0, 36_500),
-        onPurgeError: (e) => this.warn(`roc-mllp-out : ${e.message}`),
+        onPurgeError: (e) => this.warn(RED._('roc-mllp-out.log.fault', { text: e.message })),
         maxAttempts: Math.round(num(def.maxAttempts, 5, 1, 100)),
         backoff: { baseMs: num(def.retryBase, 2, 0.01, 3600) * 1000, factor: 2, maxMs: num(def.retryMax, 300, 0.01, 86400) * 1000 },
       });
     } catch (e) {
-      this.status({ fill: 'red', shape: 'ring', text: 'journal inaccessible' });
-      this.error(`roc-mllp-out : journal ${file} inaccessible : ${(e as Error).message}`);
-      this.on('input', (_msg, _send, done) => done(new Error('roc-mllp-out : journal inaccessible')));
+      this.status({ fill: 'red', shape: 'ring', text: RED._('roc-mllp-out.status.journalUnreachable') });
+      this.error(RED._('roc-mllp-out.log.journalUnreachable', { file, reason: (e as Error).message }));
+      this.on('input', (_msg, _send, done) => done(new Error(RED._('roc-mllp-out.errors.journalUnreachable'))));
       return;
     }
     const journal = this.journal;
@@ -167,9 +167,9 @@ export = function register(RED: NodeAPI): void {
         sender.counts().then(
           (c) => {
             if (closed) return;
-            const parts = [sender.isConnected ? 'connecté' : 'déconnecté'];
-            if (c.queued + c.sent) parts.push(`${c.queued + c.sent} en file`);
-            if (c.error) parts.push(`${c.error} en erreur`);
+            const parts = [RED._(sender.isConnected ? 'roc-mllp-out.status.connected' : 'roc-mllp-out.status.disconnected')];
+            if (c.queued + c.sent) parts.push(RED._('roc-mllp-out.status.queued', { n: c.queued + c.sent }));
+            if (c.error) parts.push(RED._('roc-mllp-out.status.inError', { n: c.error }));
             const s: NodeStatus = c.error
               ? { fill: 'red', shape: 'dot', text: parts.join(' · ') }
               : sender.isConnected
@@ -184,7 +184,7 @@ export = function register(RED: NodeAPI): void {
     sender.on('change', refresh);
     sender.on('connected', refresh);
     sender.on('disconnected', refresh);
-    sender.on('fault', (e: Error) => this.warn(`roc-mllp-out : ${e.message}`));
+    sender.on('fault', (e: Error) => this.warn(RED._('roc-mllp-out.log.fault', { text: e.message })));
 
     // ---- outcomes → outputs
     // Per answer, the messages waiting for its outcome (more than one when a message processed
@@ -197,7 +197,7 @@ export = function register(RED: NodeAPI): void {
       pending.delete(o.record.id);
       pendingCount -= waiting?.length ?? 0;
       if (o.kind === 'error') {
-        this.warn(`roc-mllp-out : réponse ${o.record.id} (${o.controlId}) en file d'erreur après ${o.record.attempts} tentative(s) : ${o.reason}`);
+        this.warn(RED._('roc-mllp-out.log.errorQueue', { id: o.record.id, controlId: o.controlId, attempts: o.record.attempts, reason: o.reason }));
       }
       for (const p of waiting ?? [undefined]) emitOutcome(o, p);
     });
@@ -233,9 +233,9 @@ export = function register(RED: NodeAPI): void {
           receivingFacility: String(def.receivingFacility ?? '').trim() || undefined,
         });
       } catch (e) {
-        const reason = e instanceof AnswerError ? e.message : `erreur interne : ${(e as Error).message}`;
+        const reason = e instanceof AnswerError ? e.message : RED._('roc-mllp-out.errors.internal', { reason: (e as Error).message });
         this.status({ fill: 'red', shape: 'ring', text: reason.slice(0, 60) });
-        done(new Error(`roc-mllp-out : ${reason}`));
+        done(new Error(RED._('roc-mllp-out.errors.answer', { reason })));
         return;
       }
       const hl7 = (msg.hl7 ?? {}) as Record<string, unknown>;
@@ -273,7 +273,7 @@ export = function register(RED: NodeAPI): void {
                 else this.send([null, msg]);
                 done();
               },
-              (e: Error) => done(new Error(`roc-mllp-out : journal illisible : ${e.message}`)),
+              (e: Error) => done(new Error(RED._('roc-mllp-out.errors.journalUnreadable', { reason: e.message }))),
             );
             return;
           }
@@ -286,8 +286,8 @@ export = function register(RED: NodeAPI): void {
           done();
         },
         (e: Error) => {
-          this.status({ fill: 'red', shape: 'ring', text: 'journal : écriture impossible' });
-          done(new Error(`roc-mllp-out : la réponse n'a pas pu être mise en file : ${e.message}`));
+          this.status({ fill: 'red', shape: 'ring', text: RED._('roc-mllp-out.status.journalWriteFailed') });
+          done(new Error(RED._('roc-mllp-out.errors.enqueueFailed', { reason: e.message })));
         },
       );
     });
@@ -305,7 +305,7 @@ export = function register(RED: NodeAPI): void {
       );
     });
 
-    this.status({ fill: 'yellow', shape: 'ring', text: 'connexion…' });
+    this.status({ fill: 'yellow', shape: 'ring', text: RED._('roc-mllp-out.status.connecting') });
     sender.start();
     refresh();
   }

@@ -9,8 +9,11 @@ import answerNode from '../../nodes/roc-desk-answer/roc-desk-answer';
 import datamatrixNode from '../../nodes/roc-datamatrix/roc-datamatrix';
 import { cardText, findBeneficiary } from '../../simulator/cards';
 import { loadSeed } from '../../simulator/seed';
+import { useLanguage } from '../support/i18n';
 
 helper.init(require.resolve('node-red'));
+// Status and log texts in French, as the assertions below read them (Node-RED's runtime language).
+useLanguage(helper, 'fr');
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const switchNode = require('@node-red/nodes/core/function/10-switch.js');

@@ -11,6 +11,7 @@ import { GapAnswerListener } from '../../simulator/gap';
 import { startFlowEnv, type FlowEnv } from '../support/flow-env';
 import { beneficiaires } from '../support/dossiers';
 import { expectNoPatientData, identifiersOf, mergeIdentifiers, watchNodeRed } from '../support/patient-data';
+import { useLanguage } from '../support/i18n';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const NODES = [
@@ -33,6 +34,8 @@ const NODES = [
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 helper.init(require.resolve('node-red'));
+// Status and log texts in French, as the assertions below read them (Node-RED's runtime language).
+useLanguage(helper, 'fr');
 const EXAMPLES_TEXT = fs.readdirSync(path.join(__dirname, '..', '..', 'examples')).map((f) => fs.readFileSync(path.join(__dirname, '..', '..', 'examples', f), 'utf8')).join('\n');
 const seen = watchNodeRed(helper);
 /** What these tests send of patients: none of it may show in a status, a log line or an error. */

@@ -10,8 +10,11 @@ import helper from 'node-red-node-test-helper';
 import admissionNode from '../../nodes/roc-hl7-admission/roc-hl7-admission';
 import { decodeFrame } from '../../lib/hl7/charset';
 import { expectNoPatientData, identifiersFromHl7, identifiersOf, mergeIdentifiers, watchNodeRed } from '../support/patient-data';
+import { useLanguage } from '../support/i18n';
 
 helper.init(require.resolve('node-red'));
+// Status and log texts in French, as the assertions below read them (Node-RED's runtime language).
+useLanguage(helper, 'fr');
 const seen = watchNodeRed(helper);
 beforeEach(() => seen.clear());
 

@@ -20,8 +20,11 @@ import { parseHprimRecords, fieldValue } from '../../lib/hprim';
 const jsonata = require('jsonata') as (expr: string) => { evaluate(input: unknown): Promise<unknown> };
 import { readHprimFile } from '../../lib/hprim';
 import { expectNoPatientData, identifiersFromAdmissions, watchNodeRed } from '../support/patient-data';
+import { useLanguage } from '../support/i18n';
 
 helper.init(require.resolve('node-red'));
+// Status and log texts in French, as the assertions below read them (Node-RED's runtime language).
+useLanguage(helper, 'fr');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const catchNode = require('@node-red/nodes/core/common/25-catch.js');
 

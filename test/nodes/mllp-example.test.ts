@@ -18,6 +18,7 @@ import { encodeGapMessage, gapDay } from '../../simulator/gap-day';
 import { startFlowEnv, type FlowEnv } from '../support/flow-env';
 import { decodeFrame } from '../../lib/hl7/charset';
 import { expectNoPatientData, identifiersFromHl7, mergeIdentifiers, watchNodeRed } from '../support/patient-data';
+import { useLanguage } from '../support/i18n';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const NODES = [
@@ -34,6 +35,8 @@ const NODES = [
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 helper.init(require.resolve('node-red'));
+// Status and log texts in French, as the assertions below read them (Node-RED's runtime language).
+useLanguage(helper, 'fr');
 const seen = watchNodeRed(helper);
 /** What these tests send of patients: none of it may show in a status, a log line or an error. */
 const PATIENTS = mergeIdentifiers(

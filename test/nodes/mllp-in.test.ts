@@ -15,8 +15,11 @@ import mllpInNode from '../../nodes/roc-mllp-in/roc-mllp-in';
 import { MllpDeframer, frame } from '../../lib/hl7/mllp';
 import { readAck } from '../../simulator/gap';
 import { expectNoPatientData, identifiersFromHl7, watchNodeRed } from '../support/patient-data';
+import { useLanguage } from '../support/i18n';
 
 helper.init(require.resolve('node-red'));
+// Status and log texts in French, as the assertions below read them (Node-RED's runtime language).
+useLanguage(helper, 'fr');
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const catchNode = require('@node-red/nodes/core/common/25-catch.js');

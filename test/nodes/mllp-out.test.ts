@@ -20,8 +20,11 @@ import { openSqliteJournal } from '../../lib/store/sqlite';
 import { generateTestPki } from '../../lib/security/pki';
 import type { IdbResult } from '../../lib/model/dossier';
 import { expectNoPatientData, identifiersFromDossier, watchNodeRed } from '../support/patient-data';
+import { useLanguage } from '../support/i18n';
 
 helper.init(require.resolve('node-red'));
+// Status and log texts in French, as the assertions below read them (Node-RED's runtime language).
+useLanguage(helper, 'fr');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const tlsConfigNode = require('@node-red/nodes/core/network/05-tls.js');
 

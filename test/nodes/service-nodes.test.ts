@@ -16,8 +16,11 @@ import { generateTestPki, type TestPki } from '../../lib/security/pki';
 import { startSimulator, type RunningSimulator } from '../../simulator/server';
 import { dossierFor } from '../support/dossiers';
 import { expectNoPatientData, identifiersFromDossier, mergeIdentifiers, watchNodeRed } from '../support/patient-data';
+import { useLanguage } from '../support/i18n';
 
 helper.init(require.resolve('node-red'));
+// Status and log texts in French, as the assertions below read them (Node-RED's runtime language).
+useLanguage(helper, 'fr');
 const seen = watchNodeRed(helper);
 /** The seeded patients these tests send: none of their identifiers may show in a status or log. */
 const PATIENTS = mergeIdentifiers(...['B01', 'B05', 'B10', 'B19'].map((id) => identifiersFromDossier(dossierFor(id))));

@@ -9,8 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import mllpInNode from '../../nodes/roc-mllp-in/roc-mllp-in';
+import { useLanguage } from '../support/i18n';
 
 helper.init(require.resolve('node-red'));
+// Status and log texts in French, as the assertions below read them (Node-RED's runtime language).
+useLanguage(helper, 'fr');
 
 let dir: string;
 beforeEach(() => {
