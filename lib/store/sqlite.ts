@@ -33,6 +33,7 @@ import {
   Stored,
   boundedText,
 } from './journal';
+import { GroupCommitWriter } from './sqlite/writer';
 
 export interface SqliteJournalOptions {
   /** Database file; parent directories are created. */
@@ -92,12 +93,6 @@ function secureFiles(file: string, create: boolean): void {
       // absent (or not ours): nothing to tighten
     }
   }
-}
-
-interface PendingWrite {
-  op: () => unknown;
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
 }
 
 /**
@@ -261,8 +256,6 @@ export class SqliteJournal implements Journal {
   readonly file: string;
   readonly synchronous: 'FULL' | 'NORMAL';
   private readonly db: Database.Database;
-  private readonly windowMs: number;
-  private readonly maxBatch: number;
   private readonly maxAttempts: number;
   private readonly backoff: Backoff;
   private readonly now: () => number;
@@ -273,14 +266,10 @@ export class SqliteJournal implements Journal {
   private purging: Promise<PurgeResult> | undefined;
   /** The last purge's result (scheduled or asked for). */
   lastPurge: PurgeResult | undefined;
-  private queue: PendingWrite[] = [];
-  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  private closed = false;
-  private readonly batchTx: (batch: PendingWrite[], results: Array<{ ok: boolean; v: unknown }>) => void;
-  private readonly savepoint: (op: () => unknown) => unknown;
+  private readonly writer: GroupCommitWriter;
   private readonly purgeTx: (now: number, before: number, deleteBefore: number | undefined) => Omit<PurgeResult, 'before'>;
   /** Number of commits and writes so far (for benchmarks and tests). */
-  readonly stats = { commits: 0, writes: 0, largestBatch: 0 };
+  readonly stats: { commits: number; writes: number; largestBatch: number };
   private readonly s: Record<string, Database.Statement>;
 
   constructor(options: SqliteJournalOptions) {
@@ -292,8 +281,6 @@ export class SqliteJournal implements Journal {
     if (this.synchronous !== 'FULL' && this.synchronous !== 'NORMAL') {
       throw new JournalError('synchronous must be FULL or NORMAL', 'BAD_INPUT');
     }
-    this.windowMs = Math.max(0, options.windowMs ?? 0);
-    this.maxBatch = Math.max(1, options.maxBatch ?? 2000);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.backoff = options.backoff ?? { baseMs: 1000, factor: 2, maxMs: 300_000 };
     this.now = options.now ?? Date.now;
@@ -415,16 +402,8 @@ export class SqliteJournal implements Journal {
       if (deleteBefore !== undefined) r.inboundDeleted = this.s.deleteInbound.run(deleteBefore, PURGE_CHUNK).changes;
       return r;
     });
-    this.savepoint = this.db.transaction((op: () => unknown) => op());
-    this.batchTx = this.db.transaction((batch: PendingWrite[], results: Array<{ ok: boolean; v: unknown }>) => {
-      for (const w of batch) {
-        try {
-          results.push({ ok: true, v: this.savepoint(w.op) });
-        } catch (e) {
-          results.push({ ok: false, v: e });
-        }
-      }
-    });
+    this.writer = new GroupCommitWriter(this.db, { windowMs: Math.max(0, options.windowMs ?? 0), maxBatch: Math.max(1, options.maxBatch ?? 2000) });
+    this.stats = this.writer.stats;
     if (this.retentionMs > 0) {
       // At open (after the constructor returns), then on a schedule that never keeps the process alive.
       const onErr = (e: Error) => {
@@ -458,58 +437,15 @@ export class SqliteJournal implements Journal {
   // ------------------------------------------------------------------ group commit
 
   private write<T>(op: () => T): Promise<T> {
-    if (this.closed) return Promise.reject(new JournalError('the journal is closed', 'CLOSED'));
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
-      if (this.queue.length >= this.maxBatch) this.flush();
-      else if (!this.timer) {
-        // windowMs 0: commit after one more poll phase (two setImmediate hops), so frames that
-        // other sockets deliver in the same burst join the batch (strict MLLP senders: 8 of 8).
-        this.timer =
-          this.windowMs > 0
-            ? setTimeout(() => this.flush(), this.windowMs)
-            : setImmediate(() => {
-                this.timer = setImmediate(() => this.flush());
-              });
-      }
-    });
-  }
-
-  /** Commits everything queued now, in one transaction. */
-  private flush(): void {
-    if (this.timer) {
-      clearTimeout(this.timer as NodeJS.Timeout);
-      clearImmediate(this.timer as NodeJS.Immediate);
-      this.timer = undefined;
-    }
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    const results: Array<{ ok: boolean; v: unknown }> = [];
-    try {
-      this.batchTx(batch, results);
-    } catch (e) {
-      const err = new JournalError(`journal commit failed: ${(e as Error).message}`, 'STORAGE');
-      for (const w of batch) w.reject(err);
-      return;
-    }
-    this.stats.commits++;
-    this.stats.writes += batch.length;
-    if (batch.length > this.stats.largestBatch) this.stats.largestBatch = batch.length;
-    for (let i = 0; i < batch.length; i++) {
-      const r = results[i];
-      if (r.ok) batch[i].resolve(r.v);
-      else batch[i].reject(r.v);
-    }
+    return this.writer.write(op);
   }
 
   private read<T>(fn: () => T): Promise<T> {
-    if (this.closed) return Promise.reject(new JournalError('the journal is closed', 'CLOSED'));
-    try {
-      return Promise.resolve(fn());
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    return this.writer.read(fn);
+  }
+
+  private get closed(): boolean {
+    return this.writer.closed;
   }
 
   // ------------------------------------------------------------------ inbound
@@ -972,7 +908,7 @@ export class SqliteJournal implements Journal {
     const run = async (): Promise<PurgeResult> => {
       for (;;) {
         if (this.closed) break;
-        this.flush(); // pending group-commit writes go first, in their own transaction
+        this.writer.flush(); // pending group-commit writes go first, in their own transaction
         let n: Omit<PurgeResult, 'before'>;
         try {
           n = this.purgeTx(t, before, deleteBefore);
@@ -1009,8 +945,7 @@ export class SqliteJournal implements Journal {
     if (this.closed) return;
     if (this.purgeTimer) clearInterval(this.purgeTimer);
     this.purgeTimer = undefined;
-    this.flush();
-    this.closed = true;
+    this.writer.close();
     this.db.close();
   }
 }
