@@ -11,9 +11,7 @@
  *    kill (SIGKILL, crash of Node) but the last commits may be lost on a power loss.
  * Reads run at once on the same connection and see every committed write.
  */
-import Database from 'better-sqlite3';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'fs';
-import * as path from 'path';
+import type Database from 'better-sqlite3';
 import {
   Backoff,
   DossierEntry,
@@ -33,6 +31,7 @@ import {
   Stored,
   boundedText,
 } from './journal';
+import { openDatabase } from './sqlite/schema';
 import { GroupCommitWriter } from './sqlite/writer';
 
 export interface SqliteJournalOptions {
@@ -78,107 +77,6 @@ export interface SqliteJournalOptions {
 const DAY_MS = 86_400_000;
 /** Rows per purge transaction: a purge never holds the event loop long. */
 const PURGE_CHUNK = 2000;
-/** Journal files (database, WAL, shared memory) hold patient data: owner only. */
-const FILE_MODE = 0o600;
-const DIR_MODE = 0o700;
-
-/** Creates the database file 0600 (SQLite gives its -wal and -shm the database file's mode) and chmods existing ones. */
-function secureFiles(file: string, create: boolean): void {
-  if (create && !existsSync(file)) closeSync(openSync(file, 'a', FILE_MODE));
-  if (process.platform === 'win32') return;
-  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
-    try {
-      chmodSync(f, FILE_MODE);
-    } catch {
-      // absent (or not ours): nothing to tighten
-    }
-  }
-}
-
-/**
- * 1: the first schema. 2: outbound.answer_key (idempotent answers), purged_at on inbound and
- * outbound (retention), outbound_created index. A version-1 file is migrated when opened.
- */
-const SCHEMA_VERSION = 2;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS inbound (
-  id INTEGER PRIMARY KEY,
-  received_at INTEGER NOT NULL,
-  channel TEXT NOT NULL,
-  sending_app TEXT,
-  sending_facility TEXT,
-  control_id TEXT,
-  event TEXT,
-  charset TEXT,
-  okey TEXT,
-  size INTEGER NOT NULL,
-  dedup TEXT UNIQUE,
-  duplicate_of INTEGER,
-  resend_of INTEGER,
-  state TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT,
-  updated_at INTEGER NOT NULL,
-  started_at INTEGER,
-  finished_at INTEGER,
-  raw BLOB NOT NULL,
-  purged_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS inbound_state ON inbound (state, id);
-CREATE INDEX IF NOT EXISTS inbound_okey ON inbound (okey, id);
-CREATE INDEX IF NOT EXISTS inbound_received ON inbound (received_at);
-CREATE TABLE IF NOT EXISTS held_keys (
-  okey TEXT PRIMARY KEY,
-  failed_id INTEGER NOT NULL,
-  since INTEGER NOT NULL,
-  reason TEXT
-);
-CREATE TABLE IF NOT EXISTS outbound (
-  id INTEGER PRIMARY KEY,
-  destination TEXT NOT NULL,
-  okey TEXT,
-  inbound_id INTEGER,
-  created_at INTEGER NOT NULL,
-  state TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  max_attempts INTEGER NOT NULL,
-  next_attempt_at INTEGER NOT NULL,
-  last_error TEXT,
-  updated_at INTEGER NOT NULL,
-  sent_at INTEGER,
-  acked_at INTEGER,
-  payload BLOB NOT NULL,
-  answer_key TEXT,
-  purged_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS outbound_queue ON outbound (destination, state, id);
-CREATE INDEX IF NOT EXISTS outbound_okey ON outbound (destination, okey, id);
-CREATE TABLE IF NOT EXISTS dossiers (
-  okey TEXT PRIMARY KEY,
-  roc TEXT NOT NULL,
-  engagements TEXT NOT NULL,
-  updated_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS exchanges (
-  id INTEGER PRIMARY KEY,
-  okey TEXT NOT NULL,
-  service TEXT NOT NULL,
-  outcome TEXT NOT NULL,
-  at INTEGER NOT NULL,
-  engagement TEXT,
-  detail TEXT
-);
-CREATE INDEX IF NOT EXISTS exchanges_okey ON exchanges (okey, id);
-`;
-
-/** Run after SCHEMA (and after the version-1 → 2 column additions): what needs the new columns. */
-const SCHEMA_V2_INDEXES = `
-CREATE UNIQUE INDEX IF NOT EXISTS outbound_answer_key ON outbound (destination, answer_key) WHERE answer_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS outbound_created ON outbound (created_at);
-`;
-
 const INBOUND_COLUMNS =
   'id, received_at, channel, sending_app, sending_facility, control_id, event, charset, okey, size, duplicate_of, resend_of, state, attempts, last_error, updated_at, started_at, finished_at, purged_at';
 const OUTBOUND_COLUMNS =
@@ -290,32 +188,8 @@ export class SqliteJournal implements Journal {
       throw new JournalError('retentionDays must be a number of days ≥ 0 (0 = keep)', 'BAD_INPUT');
     }
     this.retentionMs = Math.round(days * DAY_MS);
-    const onDisk = this.file !== ':memory:' && !this.file.startsWith('file:');
-    if (onDisk) {
-      mkdirSync(path.dirname(path.resolve(this.file)), { recursive: true, mode: DIR_MODE });
-      secureFiles(this.file, true);
-    }
-    this.db = new Database(this.file);
+    this.db = openDatabase(this.file, { synchronous: this.synchronous, autocheckpointPages: options.autocheckpointPages });
     try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${this.synchronous}`);
-      this.db.pragma('busy_timeout = 5000');
-      if (options.autocheckpointPages !== undefined) {
-        this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.autocheckpointPages))}`);
-      }
-      this.db.pragma('foreign_keys = OFF');
-      // Freed space is overwritten with zeros: the old copy of a row (each state change rewrites
-      // it) and an erased raw message do not linger in free pages. In-page cells cost a memset.
-      this.db.pragma('secure_delete = ON');
-      this.db.exec(SCHEMA);
-      const v = this.db.prepare('SELECT v FROM meta WHERE k = ?').get('schema') as { v: string } | undefined;
-      if (v && Number(v.v) > SCHEMA_VERSION) {
-        throw new JournalError(`journal schema ${v.v} is newer than this code (${SCHEMA_VERSION})`, 'STORAGE');
-      }
-      this.migrate();
-      if (!v) this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
-      else this.db.prepare('UPDATE meta SET v = ? WHERE k = ?').run(String(SCHEMA_VERSION), 'schema');
-      if (onDisk) secureFiles(this.file, false); // the -wal and -shm the open created
       // Outbound messages SENT when the process stopped have an unknown fate: send them again.
       if (options.recoverSentOnOpen !== false) this.db.prepare("UPDATE outbound SET state = 'QUEUED' WHERE state = 'SENT'").run();
     } catch (e) {
@@ -418,20 +292,6 @@ export class SqliteJournal implements Journal {
         this.purgeTimer.unref();
       }
     }
-  }
-
-  /** Version 1 → 2: new columns added in place (a journal written by the previous version opens). */
-  private migrate(): void {
-    const cols = (t: string) => new Set((this.db.prepare(`PRAGMA table_info(${t})`).all() as Array<{ name: string }>).map((c) => c.name));
-    // IMMEDIATE: a second process opening the same old file at the same time waits, then sees the columns.
-    this.db.transaction(() => {
-      const inbound = cols('inbound');
-      const outbound = cols('outbound');
-      if (!inbound.has('purged_at')) this.db.exec('ALTER TABLE inbound ADD COLUMN purged_at INTEGER');
-      if (!outbound.has('answer_key')) this.db.exec('ALTER TABLE outbound ADD COLUMN answer_key TEXT');
-      if (!outbound.has('purged_at')) this.db.exec('ALTER TABLE outbound ADD COLUMN purged_at INTEGER');
-      this.db.exec(SCHEMA_V2_INDEXES);
-    }).immediate();
   }
 
   // ------------------------------------------------------------------ group commit
