@@ -31,7 +31,8 @@ import {
   boundedText,
 } from './journal';
 import { InboundStore } from './sqlite/inbound';
-import { Row, iso, limitOf, opt, text } from './sqlite/rows';
+import { OutboundStore } from './sqlite/outbound';
+import { Row, iso, text } from './sqlite/rows';
 import { openDatabase } from './sqlite/schema';
 import { GroupCommitWriter } from './sqlite/writer';
 
@@ -78,38 +79,11 @@ export interface SqliteJournalOptions {
 const DAY_MS = 86_400_000;
 /** Rows per purge transaction: a purge never holds the event loop long. */
 const PURGE_CHUNK = 2000;
-const OUTBOUND_COLUMNS =
-  'id, destination, okey, inbound_id, created_at, state, attempts, max_attempts, next_attempt_at, last_error, updated_at, sent_at, acked_at, answer_key, purged_at';
-
-function outboundFromRow(r: Row): OutboundRecord {
-  const rec: OutboundRecord = {
-    id: r.id as number,
-    destination: r.destination as string,
-    orderingKey: opt(r.okey),
-    inboundId: opt(r.inbound_id),
-    createdAt: iso(r.created_at)!,
-    state: r.state as OutboundRecord['state'],
-    attempts: r.attempts as number,
-    maxAttempts: r.max_attempts as number,
-    nextAttemptAt: iso(r.next_attempt_at)!,
-    lastError: opt(r.last_error),
-    updatedAt: iso(r.updated_at)!,
-    sentAt: iso(r.sent_at),
-    ackedAt: iso(r.acked_at),
-    answerKey: opt(r.answer_key),
-    purgedAt: iso(r.purged_at),
-  };
-  if (r.payload !== undefined) rec.payload = r.payload as Buffer;
-  for (const k of Object.keys(rec) as (keyof OutboundRecord)[]) if (rec[k] === undefined) delete rec[k];
-  return rec;
-}
 
 export class SqliteJournal implements Journal {
   readonly file: string;
   readonly synchronous: 'FULL' | 'NORMAL';
   private readonly db: Database.Database;
-  private readonly maxAttempts: number;
-  private readonly backoff: Backoff;
   private readonly now: () => number;
   private readonly duplicateWindowMs: number | undefined;
   /** 0: keep forever. */
@@ -124,6 +98,7 @@ export class SqliteJournal implements Journal {
   readonly stats: { commits: number; writes: number; largestBatch: number };
   private readonly s: Record<string, Database.Statement>;
   private readonly inbound: InboundStore;
+  private readonly outbound: OutboundStore;
 
   constructor(options: SqliteJournalOptions) {
     if (!options || typeof options.file !== 'string' || !options.file) {
@@ -134,8 +109,6 @@ export class SqliteJournal implements Journal {
     if (this.synchronous !== 'FULL' && this.synchronous !== 'NORMAL') {
       throw new JournalError('synchronous must be FULL or NORMAL', 'BAD_INPUT');
     }
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
-    this.backoff = options.backoff ?? { baseMs: 1000, factor: 2, maxMs: 300_000 };
     this.now = options.now ?? Date.now;
     this.duplicateWindowMs = options.duplicateWindowMs;
     const days = options.retentionDays ?? 30;
@@ -144,23 +117,23 @@ export class SqliteJournal implements Journal {
     }
     this.retentionMs = Math.round(days * DAY_MS);
     this.db = openDatabase(this.file, { synchronous: this.synchronous, autocheckpointPages: options.autocheckpointPages });
+    this.writer = new GroupCommitWriter(this.db, { windowMs: Math.max(0, options.windowMs ?? 0), maxBatch: Math.max(1, options.maxBatch ?? 2000) });
+    this.stats = this.writer.stats;
+    this.inbound = new InboundStore(this.db, this.writer, { now: this.now, duplicateWindowMs: this.duplicateWindowMs });
+    this.outbound = new OutboundStore(this.db, this.writer, {
+      now: this.now,
+      maxAttempts: Math.max(1, options.maxAttempts ?? 5),
+      backoff: options.backoff ?? { baseMs: 1000, factor: 2, maxMs: 300_000 },
+    });
     try {
       // Outbound messages SENT when the process stopped have an unknown fate: send them again.
-      if (options.recoverSentOnOpen !== false) this.db.prepare("UPDATE outbound SET state = 'QUEUED' WHERE state = 'SENT'").run();
+      if (options.recoverSentOnOpen !== false) this.outbound.recoverAllSent();
     } catch (e) {
       this.db.close();
       throw e;
     }
-    this.writer = new GroupCommitWriter(this.db, { windowMs: Math.max(0, options.windowMs ?? 0), maxBatch: Math.max(1, options.maxBatch ?? 2000) });
-    this.stats = this.writer.stats;
-    this.inbound = new InboundStore(this.db, this.writer, { now: this.now, duplicateWindowMs: this.duplicateWindowMs });
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
-      outInsert: p(
-        `INSERT INTO outbound (destination, okey, inbound_id, created_at, state, attempts, max_attempts, next_attempt_at, updated_at, payload, answer_key)
-         VALUES (?, ?, ?, ?, 'QUEUED', 0, ?, ?, ?, ?, ?)`,
-      ),
-      outByKey: p(`SELECT ${OUTBOUND_COLUMNS} FROM outbound WHERE destination = ? AND answer_key = ?`),
       purgeInbound: p(
         `UPDATE inbound SET raw = X'', purged_at = ? WHERE id IN (SELECT id FROM inbound WHERE received_at < ? AND purged_at IS NULL
            AND state IN ('DONE', 'IGNORED', 'SKIPPED', 'DUPLICATE') LIMIT ?)`,
@@ -169,27 +142,6 @@ export class SqliteJournal implements Journal {
       purgeOutbound: p(
         `UPDATE outbound SET payload = X'', purged_at = ? WHERE id IN (SELECT id FROM outbound WHERE created_at < ? AND purged_at IS NULL
            AND state IN ('ACKED', 'CANCELLED') LIMIT ?)`,
-      ),
-      outGet: p(`SELECT ${OUTBOUND_COLUMNS} FROM outbound WHERE id = ?`),
-      outGetPayload: p(`SELECT ${OUTBOUND_COLUMNS}, payload FROM outbound WHERE id = ?`),
-      outHeads: p(
-        `SELECT ${OUTBOUND_COLUMNS}, payload FROM outbound o
-         WHERE o.destination = ? AND o.state = 'QUEUED' AND o.next_attempt_at <= ?
-           AND NOT EXISTS (SELECT 1 FROM outbound e WHERE e.destination = o.destination AND e.okey = o.okey
-                           AND e.id < o.id AND e.state IN ('QUEUED', 'SENT', 'ERROR'))
-         ORDER BY o.id LIMIT ?`,
-      ),
-      outSent: p("UPDATE outbound SET state = 'SENT', attempts = attempts + 1, sent_at = ?, updated_at = ? WHERE id = ?"),
-      outRecover: p("UPDATE outbound SET state = 'QUEUED', updated_at = ? WHERE destination = ? AND state = 'SENT'"),
-      outAcked: p("UPDATE outbound SET state = 'ACKED', acked_at = ?, updated_at = ? WHERE id = ? AND state = 'SENT'"),
-      outRetry: p(
-        "UPDATE outbound SET state = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'SENT'",
-      ),
-      outRequeue: p(
-        "UPDATE outbound SET state = 'QUEUED', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'ERROR'",
-      ),
-      outCancel: p(
-        "UPDATE outbound SET state = 'CANCELLED', updated_at = ? WHERE id = ? AND state IN ('QUEUED', 'ERROR')",
       ),
       dossierGet: p('SELECT okey, roc, engagements, updated_at FROM dossiers WHERE okey = ?'),
       dossierPut: p(
@@ -281,145 +233,48 @@ export class SqliteJournal implements Journal {
     return this.inbound.counts();
   }
 
-  // ------------------------------------------------------------------ outbound
+  // ------------------------------------------------------------------ outbound (sqlite/outbound.ts)
 
   enqueue(input: OutboundInput): Promise<OutboundRecord> {
-    let args: unknown[];
-    try {
-      if (!input || !Buffer.isBuffer(input.payload)) throw new JournalError('enqueue needs the payload as a Buffer', 'BAD_INPUT');
-      const destination = text(input.destination, 'destination');
-      if (!destination) throw new JournalError('enqueue needs a destination', 'BAD_INPUT');
-      const max = input.maxAttempts ?? this.maxAttempts;
-      if (!Number.isInteger(max) || max < 1) throw new JournalError('maxAttempts must be a positive integer', 'BAD_INPUT');
-      args = [destination, text(input.orderingKey, 'orderingKey'), input.inboundId ?? null, max, input.payload, text(input.answerKey, 'answerKey', 300)];
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.write(() => {
-      const now = this.now();
-      const [destination, okey, inboundId, max, payload, answerKey] = args;
-      if (answerKey !== null) {
-        const prior = this.s.outByKey.get(destination, answerKey) as Row | undefined;
-        if (prior) return { ...outboundFromRow(prior), existing: true as const };
-      }
-      let id: number;
-      try {
-        id = Number(this.s.outInsert.run(destination, okey, inboundId, now, max, now, now, payload, answerKey).lastInsertRowid);
-      } catch (e) {
-        // Another process on the same file stored this key in between: its answer stands.
-        const prior = answerKey !== null && (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ? (this.s.outByKey.get(destination, answerKey) as Row | undefined) : undefined;
-        if (!prior) throw e;
-        return { ...outboundFromRow(prior), existing: true as const };
-      }
-      return outboundFromRow(this.s.outGet.get(id) as Row);
-    });
+    return this.outbound.enqueue(input);
   }
 
   take(destination: string, limit = 10, now?: Date): Promise<OutboundRecord[]> {
-    const n = limitOf(limit);
-    return this.write(() => {
-      const t = now ? now.getTime() : this.now();
-      const rows = this.s.outHeads.all(destination, t, n) as Row[];
-      return rows.map((r) => {
-        this.s.outSent.run(t, t, r.id);
-        return outboundFromRow({ ...r, state: 'SENT', attempts: (r.attempts as number) + 1, sent_at: t, updated_at: t });
-      });
-    });
+    return this.outbound.take(destination, limit, now);
   }
 
   /** SENT → QUEUED for one destination (its sender restarted: the fate of those sends is unknown). */
   recoverOutbound(destination: string): Promise<number> {
-    return this.write(() => {
-      const now = this.now();
-      return this.s.outRecover.run(now, destination).changes;
-    });
+    return this.outbound.recoverOutbound(destination);
   }
 
   acked(id: number): Promise<void> {
-    return this.write(() => {
-      const now = this.now();
-      if (this.s.outAcked.run(now, now, id).changes !== 1) this.outBadState(id, 'SENT');
-    });
-  }
-
-  private outBadState(id: number, expected: string): never {
-    const r = this.s.outGet.get(id) as Row | undefined;
-    if (!r) throw new JournalError(`outbound message ${id} does not exist`, 'NOT_FOUND');
-    throw new JournalError(`outbound message ${id} is ${String(r.state)}, not ${expected}`, 'BAD_STATE');
+    return this.outbound.acked(id);
   }
 
   /** Delay before the attempt following `attempts` failed ones. */
   backoffMs(attempts: number): number {
-    const b = this.backoff;
-    return Math.min(b.maxMs, Math.round(b.baseMs * Math.pow(b.factor, Math.max(0, attempts - 1))));
+    return this.outbound.backoffMs(attempts);
   }
 
   sendFailed(id: number, reason: string, now?: Date): Promise<OutboundRecord> {
-    const why = boundedText(reason) ?? 'failed';
-    return this.write(() => {
-      const t = now ? now.getTime() : this.now();
-      const r = this.s.outGet.get(id) as Row | undefined;
-      if (!r || r.state !== 'SENT') this.outBadState(id, 'SENT');
-      const attempts = r.attempts as number;
-      const exhausted = attempts >= (r.max_attempts as number);
-      const next = exhausted ? t : t + this.backoffMs(attempts);
-      this.s.outRetry.run(exhausted ? 'ERROR' : 'QUEUED', why, next, t, id);
-      return outboundFromRow(this.s.outGet.get(id) as Row);
-    });
+    return this.outbound.sendFailed(id, reason, now);
   }
 
   requeue(id: number): Promise<void> {
-    return this.write(() => {
-      const now = this.now();
-      if (this.s.outRequeue.run(now, now, id).changes !== 1) this.outBadState(id, 'ERROR');
-    });
+    return this.outbound.requeue(id);
   }
 
   cancel(id: number): Promise<void> {
-    return this.write(() => {
-      if (this.s.outCancel.run(this.now(), id).changes !== 1) this.outBadState(id, 'QUEUED or ERROR');
-    });
+    return this.outbound.cancel(id);
   }
 
   getOutbound(id: number, options: { payload?: boolean } = {}): Promise<OutboundRecord | undefined> {
-    return this.read(() => {
-      const r = (options.payload ? this.s.outGetPayload : this.s.outGet).get(id) as Row | undefined;
-      return r ? outboundFromRow(r) : undefined;
-    });
+    return this.outbound.getOutbound(id, options);
   }
 
   browseOutbound(filter: OutboundFilter = {}): Promise<OutboundRecord[]> {
-    return this.read(() => {
-      const where: string[] = [];
-      const args: unknown[] = [];
-      if (filter.destination !== undefined) {
-        where.push('destination = ?');
-        args.push(filter.destination);
-      }
-      if (filter.states && filter.states.length) {
-        where.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
-        args.push(...filter.states);
-      }
-      if (filter.orderingKey !== undefined) {
-        where.push('okey = ?');
-        args.push(filter.orderingKey);
-      }
-      if (filter.from) {
-        where.push('created_at >= ?');
-        args.push(filter.from.getTime());
-      }
-      if (filter.to) {
-        where.push('created_at < ?');
-        args.push(filter.to.getTime());
-      }
-      if (filter.afterId !== undefined) {
-        where.push('id > ?');
-        args.push(filter.afterId);
-      }
-      const sql = `SELECT ${OUTBOUND_COLUMNS} FROM outbound ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ?`;
-      args.push(limitOf(filter.limit));
-      return (this.db.prepare(sql).all(...args) as Row[]).map(outboundFromRow);
-    });
+    return this.outbound.browseOutbound(filter);
   }
 
   // ------------------------------------------------------------------ dossiers
