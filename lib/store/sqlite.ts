@@ -28,11 +28,10 @@ import {
   PurgeResult,
   ServiceExchange,
   Stored,
-  boundedText,
 } from './journal';
+import { DossierStore } from './sqlite/dossier';
 import { InboundStore } from './sqlite/inbound';
 import { OutboundStore } from './sqlite/outbound';
-import { Row, iso, text } from './sqlite/rows';
 import { openDatabase } from './sqlite/schema';
 import { GroupCommitWriter } from './sqlite/writer';
 
@@ -99,6 +98,7 @@ export class SqliteJournal implements Journal {
   private readonly s: Record<string, Database.Statement>;
   private readonly inbound: InboundStore;
   private readonly outbound: OutboundStore;
+  private readonly dossiers: DossierStore;
 
   constructor(options: SqliteJournalOptions) {
     if (!options || typeof options.file !== 'string' || !options.file) {
@@ -125,6 +125,7 @@ export class SqliteJournal implements Journal {
       maxAttempts: Math.max(1, options.maxAttempts ?? 5),
       backoff: options.backoff ?? { baseMs: 1000, factor: 2, maxMs: 300_000 },
     });
+    this.dossiers = new DossierStore(this.db, this.writer, { now: this.now });
     try {
       // Outbound messages SENT when the process stopped have an unknown fate: send them again.
       if (options.recoverSentOnOpen !== false) this.outbound.recoverAllSent();
@@ -143,12 +144,6 @@ export class SqliteJournal implements Journal {
         `UPDATE outbound SET payload = X'', purged_at = ? WHERE id IN (SELECT id FROM outbound WHERE created_at < ? AND purged_at IS NULL
            AND state IN ('ACKED', 'CANCELLED') LIMIT ?)`,
       ),
-      dossierGet: p('SELECT okey, roc, engagements, updated_at FROM dossiers WHERE okey = ?'),
-      dossierPut: p(
-        'INSERT INTO dossiers (okey, roc, engagements, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (okey) DO UPDATE SET roc = excluded.roc, engagements = excluded.engagements, updated_at = excluded.updated_at',
-      ),
-      exchangeInsert: p('INSERT INTO exchanges (okey, service, outcome, at, engagement, detail) VALUES (?, ?, ?, ?, ?, ?)'),
-      exchanges: p('SELECT id, okey, service, outcome, at, engagement, detail FROM exchanges WHERE okey = ? ORDER BY id'),
     };
     this.purgeTx = this.db.transaction((now: number, before: number, deleteBefore: number | undefined) => {
       const r = { inboundErased: 0, inboundDeleted: 0, outboundErased: 0 };
@@ -277,72 +272,22 @@ export class SqliteJournal implements Journal {
     return this.outbound.browseOutbound(filter);
   }
 
-  // ------------------------------------------------------------------ dossiers
+  // ------------------------------------------------------------------ dossiers (sqlite/dossier.ts)
 
   putDossier(orderingKey: string, roc: unknown, engagement?: string): Promise<DossierEntry> {
-    let json: string;
-    try {
-      if (!text(orderingKey, 'orderingKey')) throw new JournalError('putDossier needs an ordering key', 'BAD_INPUT');
-      json = JSON.stringify(roc ?? null);
-    } catch (e) {
-      return Promise.reject(e instanceof JournalError ? e : new JournalError('the dossier is not JSON-serialisable', 'BAD_INPUT'));
-    }
-    return this.write(() => {
-      const now = this.now();
-      const prior = this.s.dossierGet.get(orderingKey) as Row | undefined;
-      const engagements: string[] = prior ? JSON.parse(prior.engagements as string) : [];
-      if (engagement && !engagements.includes(engagement)) engagements.push(engagement);
-      this.s.dossierPut.run(orderingKey, json, JSON.stringify(engagements), now);
-      return { orderingKey, roc: JSON.parse(json) as unknown, engagements, updatedAt: iso(now)! };
-    });
+    return this.dossiers.putDossier(orderingKey, roc, engagement);
   }
 
   getDossier(orderingKey: string): Promise<DossierEntry | undefined> {
-    return this.read(() => {
-      const r = this.s.dossierGet.get(orderingKey) as Row | undefined;
-      if (!r) return undefined;
-      return {
-        orderingKey,
-        roc: JSON.parse(r.roc as string) as unknown,
-        engagements: JSON.parse(r.engagements as string) as string[],
-        updatedAt: iso(r.updated_at)!,
-      };
-    });
+    return this.dossiers.getDossier(orderingKey);
   }
 
   recordExchange(x: ServiceExchange): Promise<number> {
-    let args: unknown[];
-    try {
-      const okey = text(x?.orderingKey, 'orderingKey');
-      const service = text(x?.service, 'service', 40);
-      const outcome = text(x?.outcome, 'outcome', 40);
-      if (!okey || !service || !outcome) {
-        throw new JournalError('an exchange needs orderingKey, service and outcome', 'BAD_INPUT');
-      }
-      const at = x.at ? Date.parse(x.at) : this.now();
-      if (!Number.isFinite(at)) throw new JournalError('exchange.at is not a valid date', 'BAD_INPUT');
-      args = [okey, service, outcome, at, text(x.engagement, 'engagement', 100), boundedText(x.detail, 500) ?? null];
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.write(() => Number(this.s.exchangeInsert.run(...args).lastInsertRowid));
+    return this.dossiers.recordExchange(x);
   }
 
   exchanges(orderingKey: string): Promise<ServiceExchange[]> {
-    return this.read(() =>
-      (this.s.exchanges.all(orderingKey) as Row[]).map((r) => {
-        const x: ServiceExchange = {
-          id: r.id as number,
-          orderingKey: r.okey as string,
-          service: r.service as string,
-          outcome: r.outcome as string,
-          at: iso(r.at)!,
-        };
-        if (r.engagement !== null) x.engagement = r.engagement as string;
-        if (r.detail !== null) x.detail = r.detail as string;
-        return x;
-      }),
-    );
+    return this.dossiers.exchanges(orderingKey);
   }
 
   // ------------------------------------------------------------------ retention
