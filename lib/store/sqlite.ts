@@ -32,6 +32,7 @@ import {
 import { DossierStore } from './sqlite/dossier';
 import { InboundStore } from './sqlite/inbound';
 import { OutboundStore } from './sqlite/outbound';
+import { RetentionPurge, retentionMsOf } from './sqlite/retention';
 import { openDatabase } from './sqlite/schema';
 import { GroupCommitWriter } from './sqlite/writer';
 
@@ -75,30 +76,18 @@ export interface SqliteJournalOptions {
   now?: () => number;
 }
 
-const DAY_MS = 86_400_000;
-/** Rows per purge transaction: a purge never holds the event loop long. */
-const PURGE_CHUNK = 2000;
-
 export class SqliteJournal implements Journal {
   readonly file: string;
   readonly synchronous: 'FULL' | 'NORMAL';
   private readonly db: Database.Database;
   private readonly now: () => number;
-  private readonly duplicateWindowMs: number | undefined;
-  /** 0: keep forever. */
-  readonly retentionMs: number;
-  private purgeTimer: NodeJS.Timeout | undefined;
-  private purging: Promise<PurgeResult> | undefined;
-  /** The last purge's result (scheduled or asked for). */
-  lastPurge: PurgeResult | undefined;
   private readonly writer: GroupCommitWriter;
-  private readonly purgeTx: (now: number, before: number, deleteBefore: number | undefined) => Omit<PurgeResult, 'before'>;
   /** Number of commits and writes so far (for benchmarks and tests). */
   readonly stats: { commits: number; writes: number; largestBatch: number };
-  private readonly s: Record<string, Database.Statement>;
   private readonly inbound: InboundStore;
   private readonly outbound: OutboundStore;
   private readonly dossiers: DossierStore;
+  private readonly retention: RetentionPurge;
 
   constructor(options: SqliteJournalOptions) {
     if (!options || typeof options.file !== 'string' || !options.file) {
@@ -110,16 +99,11 @@ export class SqliteJournal implements Journal {
       throw new JournalError('synchronous must be FULL or NORMAL', 'BAD_INPUT');
     }
     this.now = options.now ?? Date.now;
-    this.duplicateWindowMs = options.duplicateWindowMs;
-    const days = options.retentionDays ?? 30;
-    if (typeof days !== 'number' || !Number.isFinite(days) || days < 0) {
-      throw new JournalError('retentionDays must be a number of days ≥ 0 (0 = keep)', 'BAD_INPUT');
-    }
-    this.retentionMs = Math.round(days * DAY_MS);
+    const retentionMs = retentionMsOf(options.retentionDays);
     this.db = openDatabase(this.file, { synchronous: this.synchronous, autocheckpointPages: options.autocheckpointPages });
     this.writer = new GroupCommitWriter(this.db, { windowMs: Math.max(0, options.windowMs ?? 0), maxBatch: Math.max(1, options.maxBatch ?? 2000) });
     this.stats = this.writer.stats;
-    this.inbound = new InboundStore(this.db, this.writer, { now: this.now, duplicateWindowMs: this.duplicateWindowMs });
+    this.inbound = new InboundStore(this.db, this.writer, { now: this.now, duplicateWindowMs: options.duplicateWindowMs });
     this.outbound = new OutboundStore(this.db, this.writer, {
       now: this.now,
       maxAttempts: Math.max(1, options.maxAttempts ?? 5),
@@ -133,53 +117,14 @@ export class SqliteJournal implements Journal {
       this.db.close();
       throw e;
     }
-    const p = (sql: string) => this.db.prepare(sql);
-    this.s = {
-      purgeInbound: p(
-        `UPDATE inbound SET raw = X'', purged_at = ? WHERE id IN (SELECT id FROM inbound WHERE received_at < ? AND purged_at IS NULL
-           AND state IN ('DONE', 'IGNORED', 'SKIPPED', 'DUPLICATE') LIMIT ?)`,
-      ),
-      deleteInbound: p('DELETE FROM inbound WHERE id IN (SELECT id FROM inbound WHERE received_at < ? AND purged_at IS NOT NULL LIMIT ?)'),
-      purgeOutbound: p(
-        `UPDATE outbound SET payload = X'', purged_at = ? WHERE id IN (SELECT id FROM outbound WHERE created_at < ? AND purged_at IS NULL
-           AND state IN ('ACKED', 'CANCELLED') LIMIT ?)`,
-      ),
-    };
-    this.purgeTx = this.db.transaction((now: number, before: number, deleteBefore: number | undefined) => {
-      const r = { inboundErased: 0, inboundDeleted: 0, outboundErased: 0 };
-      r.inboundErased = this.s.purgeInbound.run(now, before, PURGE_CHUNK).changes;
-      r.outboundErased = this.s.purgeOutbound.run(now, before, PURGE_CHUNK).changes;
-      if (deleteBefore !== undefined) r.inboundDeleted = this.s.deleteInbound.run(deleteBefore, PURGE_CHUNK).changes;
-      return r;
+    this.retention = new RetentionPurge(this.db, this.writer, {
+      now: this.now,
+      retentionMs,
+      duplicateWindowMs: options.duplicateWindowMs,
+      purgeIntervalMs: options.purgeIntervalMs,
+      onPurgeError: options.onPurgeError,
     });
-    if (this.retentionMs > 0) {
-      // At open (after the constructor returns), then on a schedule that never keeps the process alive.
-      const onErr = (e: Error) => {
-        if (!this.closed) options.onPurgeError?.(e);
-      };
-      setImmediate(() => {
-        if (!this.closed) this.purge().catch(onErr);
-      }).unref();
-      const every = options.purgeIntervalMs ?? 3_600_000;
-      if (every > 0) {
-        this.purgeTimer = setInterval(() => this.purge().catch(onErr), Math.max(1000, every));
-        this.purgeTimer.unref();
-      }
-    }
-  }
-
-  // ------------------------------------------------------------------ group commit
-
-  private write<T>(op: () => T): Promise<T> {
-    return this.writer.write(op);
-  }
-
-  private read<T>(fn: () => T): Promise<T> {
-    return this.writer.read(fn);
-  }
-
-  private get closed(): boolean {
-    return this.writer.closed;
+    this.retention.schedule();
   }
 
   // ------------------------------------------------------------------ inbound (sqlite/inbound.ts)
@@ -290,58 +235,32 @@ export class SqliteJournal implements Journal {
     return this.dossiers.exchanges(orderingKey);
   }
 
-  // ------------------------------------------------------------------ retention
+  // ------------------------------------------------------------------ retention (sqlite/retention.ts)
 
+  /**
+   * Erases the raw bytes of finished inbound messages and the payload of finished answers older
+   * than `retentionDays` (see sqlite/retention.ts). One purge at a time: a second call joins it.
+   */
   purge(now?: Date): Promise<PurgeResult> {
-    if (this.closed) return Promise.reject(new JournalError('the journal is closed', 'CLOSED'));
-    if (this.purging) return this.purging; // one at a time
-    const t = now ? now.getTime() : this.now();
-    const before = t - this.retentionMs;
-    const result: PurgeResult = { inboundErased: 0, inboundDeleted: 0, outboundErased: 0, before: new Date(before).toISOString() };
-    if (this.retentionMs <= 0) return Promise.resolve(result);
-    // Rows can go only when they can no longer be a duplicate's original: with the default
-    // (forever) duplicate window they stay, erased; with a window, once past it too.
-    const deleteBefore = this.duplicateWindowMs === undefined ? undefined : t - Math.max(this.retentionMs, this.duplicateWindowMs);
-    const run = async (): Promise<PurgeResult> => {
-      for (;;) {
-        if (this.closed) break;
-        this.writer.flush(); // pending group-commit writes go first, in their own transaction
-        let n: Omit<PurgeResult, 'before'>;
-        try {
-          n = this.purgeTx(t, before, deleteBefore);
-        } catch (e) {
-          throw new JournalError(`retention purge failed: ${(e as Error).message}`, 'STORAGE');
-        }
-        result.inboundErased += n.inboundErased;
-        result.inboundDeleted += n.inboundDeleted;
-        result.outboundErased += n.outboundErased;
-        if (n.inboundErased < PURGE_CHUNK && n.outboundErased < PURGE_CHUNK && n.inboundDeleted < PURGE_CHUNK) break;
-        await new Promise((r) => setImmediate(r)); // let ACKs and other writes through between chunks
-      }
-      const touched = result.inboundErased + result.inboundDeleted + result.outboundErased;
-      if (touched > 0 && !this.closed) {
-        // The old page images live on in the WAL until a checkpoint: copy them back and truncate it.
-        try {
-          this.db.pragma('wal_checkpoint(TRUNCATE)');
-        } catch {
-          // busy (a reader on another connection): the next checkpoint will do
-        }
-      }
-      this.lastPurge = result;
-      return result;
-    };
-    this.purging = run().finally(() => {
-      this.purging = undefined;
-    });
-    return this.purging;
+    return this.retention.purge(now);
+  }
+
+  /** 0: keep forever. */
+  get retentionMs(): number {
+    return this.retention.retentionMs;
+  }
+
+  /** The last purge's result (scheduled or asked for). */
+  get lastPurge(): PurgeResult | undefined {
+    return this.retention.lastPurge;
   }
 
   // ------------------------------------------------------------------ lifecycle
 
+  /** Stops the scheduled purge, commits what is queued, closes the file. Later calls do nothing. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    if (this.purgeTimer) clearInterval(this.purgeTimer);
-    this.purgeTimer = undefined;
+    if (this.writer.closed) return;
+    this.retention.stop();
     this.writer.close();
     this.db.close();
   }
