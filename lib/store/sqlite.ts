@@ -10,6 +10,16 @@
  *  - `NORMAL`: the commit is in the OS page cache when the promise resolves. It survives a process
  *    kill (SIGKILL, crash of Node) but the last commits may be lost on a power loss.
  * Reads run at once on the same connection and see every committed write.
+ *
+ * This file is the facade (options, opening order, the `Journal` methods); each job lives in
+ * `sqlite/` and prepares its own statements:
+ *  - `schema.ts`: file and directory modes, tables, migrations (`openDatabase`);
+ *  - `writer.ts`: the group-commit writer every part writes through;
+ *  - `inbound.ts`: inbound messages, duplicates, dispatcher states, held venues, resend;
+ *  - `outbound.ts`: the outbound queue, retries, idempotent answer keys;
+ *  - `dossier.ts`: dossiers and service exchanges;
+ *  - `retention.ts`: the purge of old raw messages and its schedule;
+ *  - `rows.ts`: row and input helpers shared by the parts.
  */
 import type Database from 'better-sqlite3';
 import {
