@@ -10,15 +10,22 @@
  *  - `NORMAL`: the commit is in the OS page cache when the promise resolves. It survives a process
  *    kill (SIGKILL, crash of Node) but the last commits may be lost on a power loss.
  * Reads run at once on the same connection and see every committed write.
+ *
+ * This file is the facade (options, opening order, the `Journal` methods); each job lives in
+ * `sqlite/` and prepares its own statements:
+ *  - `schema.ts`: file and directory modes, tables, migrations (`openDatabase`);
+ *  - `writer.ts`: the group-commit writer every part writes through;
+ *  - `inbound.ts`: inbound messages, duplicates, dispatcher states, held venues, resend;
+ *  - `outbound.ts`: the outbound queue, retries, idempotent answer keys;
+ *  - `dossier.ts`: dossiers and service exchanges;
+ *  - `retention.ts`: the purge of old raw messages and its schedule;
+ *  - `rows.ts`: row and input helpers shared by the parts.
  */
-import Database from 'better-sqlite3';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'fs';
-import * as path from 'path';
+import type Database from 'better-sqlite3';
 import {
   Backoff,
   DossierEntry,
   HeldKey,
-  INBOUND_STATES,
   InboundFilter,
   InboundInput,
   InboundRecord,
@@ -31,8 +38,13 @@ import {
   PurgeResult,
   ServiceExchange,
   Stored,
-  boundedText,
 } from './journal';
+import { DossierStore } from './sqlite/dossier';
+import { InboundStore } from './sqlite/inbound';
+import { OutboundStore } from './sqlite/outbound';
+import { RetentionPurge, retentionMsOf } from './sqlite/retention';
+import { openDatabase } from './sqlite/schema';
+import { GroupCommitWriter } from './sqlite/writer';
 
 export interface SqliteJournalOptions {
   /** Database file; parent directories are created. */
@@ -74,214 +86,18 @@ export interface SqliteJournalOptions {
   now?: () => number;
 }
 
-const DAY_MS = 86_400_000;
-/** Rows per purge transaction: a purge never holds the event loop long. */
-const PURGE_CHUNK = 2000;
-/** Journal files (database, WAL, shared memory) hold patient data: owner only. */
-const FILE_MODE = 0o600;
-const DIR_MODE = 0o700;
-
-/** Creates the database file 0600 (SQLite gives its -wal and -shm the database file's mode) and chmods existing ones. */
-function secureFiles(file: string, create: boolean): void {
-  if (create && !existsSync(file)) closeSync(openSync(file, 'a', FILE_MODE));
-  if (process.platform === 'win32') return;
-  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
-    try {
-      chmodSync(f, FILE_MODE);
-    } catch {
-      // absent (or not ours): nothing to tighten
-    }
-  }
-}
-
-interface PendingWrite {
-  op: () => unknown;
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-}
-
-/**
- * 1: the first schema. 2: outbound.answer_key (idempotent answers), purged_at on inbound and
- * outbound (retention), outbound_created index. A version-1 file is migrated when opened.
- */
-const SCHEMA_VERSION = 2;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS inbound (
-  id INTEGER PRIMARY KEY,
-  received_at INTEGER NOT NULL,
-  channel TEXT NOT NULL,
-  sending_app TEXT,
-  sending_facility TEXT,
-  control_id TEXT,
-  event TEXT,
-  charset TEXT,
-  okey TEXT,
-  size INTEGER NOT NULL,
-  dedup TEXT UNIQUE,
-  duplicate_of INTEGER,
-  resend_of INTEGER,
-  state TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT,
-  updated_at INTEGER NOT NULL,
-  started_at INTEGER,
-  finished_at INTEGER,
-  raw BLOB NOT NULL,
-  purged_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS inbound_state ON inbound (state, id);
-CREATE INDEX IF NOT EXISTS inbound_okey ON inbound (okey, id);
-CREATE INDEX IF NOT EXISTS inbound_received ON inbound (received_at);
-CREATE TABLE IF NOT EXISTS held_keys (
-  okey TEXT PRIMARY KEY,
-  failed_id INTEGER NOT NULL,
-  since INTEGER NOT NULL,
-  reason TEXT
-);
-CREATE TABLE IF NOT EXISTS outbound (
-  id INTEGER PRIMARY KEY,
-  destination TEXT NOT NULL,
-  okey TEXT,
-  inbound_id INTEGER,
-  created_at INTEGER NOT NULL,
-  state TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  max_attempts INTEGER NOT NULL,
-  next_attempt_at INTEGER NOT NULL,
-  last_error TEXT,
-  updated_at INTEGER NOT NULL,
-  sent_at INTEGER,
-  acked_at INTEGER,
-  payload BLOB NOT NULL,
-  answer_key TEXT,
-  purged_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS outbound_queue ON outbound (destination, state, id);
-CREATE INDEX IF NOT EXISTS outbound_okey ON outbound (destination, okey, id);
-CREATE TABLE IF NOT EXISTS dossiers (
-  okey TEXT PRIMARY KEY,
-  roc TEXT NOT NULL,
-  engagements TEXT NOT NULL,
-  updated_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS exchanges (
-  id INTEGER PRIMARY KEY,
-  okey TEXT NOT NULL,
-  service TEXT NOT NULL,
-  outcome TEXT NOT NULL,
-  at INTEGER NOT NULL,
-  engagement TEXT,
-  detail TEXT
-);
-CREATE INDEX IF NOT EXISTS exchanges_okey ON exchanges (okey, id);
-`;
-
-/** Run after SCHEMA (and after the version-1 → 2 column additions): what needs the new columns. */
-const SCHEMA_V2_INDEXES = `
-CREATE UNIQUE INDEX IF NOT EXISTS outbound_answer_key ON outbound (destination, answer_key) WHERE answer_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS outbound_created ON outbound (created_at);
-`;
-
-const INBOUND_COLUMNS =
-  'id, received_at, channel, sending_app, sending_facility, control_id, event, charset, okey, size, duplicate_of, resend_of, state, attempts, last_error, updated_at, started_at, finished_at, purged_at';
-const OUTBOUND_COLUMNS =
-  'id, destination, okey, inbound_id, created_at, state, attempts, max_attempts, next_attempt_at, last_error, updated_at, sent_at, acked_at, answer_key, purged_at';
-
-type Row = Record<string, unknown>;
-
-const iso = (ms: unknown): string | undefined => (typeof ms === 'number' ? new Date(ms).toISOString() : undefined);
-const opt = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
-
-function inboundFromRow(r: Row): InboundRecord {
-  const rec: InboundRecord = {
-    id: r.id as number,
-    receivedAt: iso(r.received_at)!,
-    channel: r.channel as string,
-    sendingApplication: opt(r.sending_app),
-    sendingFacility: opt(r.sending_facility),
-    controlId: opt(r.control_id),
-    event: opt(r.event),
-    charset: opt(r.charset),
-    orderingKey: opt(r.okey),
-    size: r.size as number,
-    state: r.state as InboundState,
-    attempts: r.attempts as number,
-    lastError: opt(r.last_error),
-    updatedAt: iso(r.updated_at)!,
-    startedAt: iso(r.started_at),
-    finishedAt: iso(r.finished_at),
-    duplicateOf: opt(r.duplicate_of),
-    resendOf: opt(r.resend_of),
-    purgedAt: iso(r.purged_at),
-  };
-  if (r.raw !== undefined) rec.raw = r.raw as Buffer;
-  for (const k of Object.keys(rec) as (keyof InboundRecord)[]) if (rec[k] === undefined) delete rec[k];
-  return rec;
-}
-
-function outboundFromRow(r: Row): OutboundRecord {
-  const rec: OutboundRecord = {
-    id: r.id as number,
-    destination: r.destination as string,
-    orderingKey: opt(r.okey),
-    inboundId: opt(r.inbound_id),
-    createdAt: iso(r.created_at)!,
-    state: r.state as OutboundRecord['state'],
-    attempts: r.attempts as number,
-    maxAttempts: r.max_attempts as number,
-    nextAttemptAt: iso(r.next_attempt_at)!,
-    lastError: opt(r.last_error),
-    updatedAt: iso(r.updated_at)!,
-    sentAt: iso(r.sent_at),
-    ackedAt: iso(r.acked_at),
-    answerKey: opt(r.answer_key),
-    purgedAt: iso(r.purged_at),
-  };
-  if (r.payload !== undefined) rec.payload = r.payload as Buffer;
-  for (const k of Object.keys(rec) as (keyof OutboundRecord)[]) if (rec[k] === undefined) delete rec[k];
-  return rec;
-}
-
-function text(v: unknown, field: string, max = 200): string | null {
-  if (v === undefined || v === null || v === '') return null;
-  if (typeof v !== 'string') throw new JournalError(`${field} must be a string`, 'BAD_INPUT');
-  if (v.length > max) throw new JournalError(`${field} is longer than ${max} characters`, 'BAD_INPUT');
-  return v;
-}
-
-function limitOf(limit: number | undefined): number {
-  if (limit === undefined) return 100;
-  if (!Number.isInteger(limit) || limit < 1) throw new JournalError('limit must be a positive integer', 'BAD_INPUT');
-  return Math.min(limit, 1000);
-}
-
 export class SqliteJournal implements Journal {
   readonly file: string;
   readonly synchronous: 'FULL' | 'NORMAL';
   private readonly db: Database.Database;
-  private readonly windowMs: number;
-  private readonly maxBatch: number;
-  private readonly maxAttempts: number;
-  private readonly backoff: Backoff;
   private readonly now: () => number;
-  private readonly duplicateWindowMs: number | undefined;
-  /** 0: keep forever. */
-  readonly retentionMs: number;
-  private purgeTimer: NodeJS.Timeout | undefined;
-  private purging: Promise<PurgeResult> | undefined;
-  /** The last purge's result (scheduled or asked for). */
-  lastPurge: PurgeResult | undefined;
-  private queue: PendingWrite[] = [];
-  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  private closed = false;
-  private readonly batchTx: (batch: PendingWrite[], results: Array<{ ok: boolean; v: unknown }>) => void;
-  private readonly savepoint: (op: () => unknown) => unknown;
-  private readonly purgeTx: (now: number, before: number, deleteBefore: number | undefined) => Omit<PurgeResult, 'before'>;
+  private readonly writer: GroupCommitWriter;
   /** Number of commits and writes so far (for benchmarks and tests). */
-  readonly stats = { commits: 0, writes: 0, largestBatch: 0 };
-  private readonly s: Record<string, Database.Statement>;
+  readonly stats: { commits: number; writes: number; largestBatch: number };
+  private readonly inbound: InboundStore;
+  private readonly outbound: OutboundStore;
+  private readonly dossiers: DossierStore;
+  private readonly retention: RetentionPurge;
 
   constructor(options: SqliteJournalOptions) {
     if (!options || typeof options.file !== 'string' || !options.file) {
@@ -292,725 +108,170 @@ export class SqliteJournal implements Journal {
     if (this.synchronous !== 'FULL' && this.synchronous !== 'NORMAL') {
       throw new JournalError('synchronous must be FULL or NORMAL', 'BAD_INPUT');
     }
-    this.windowMs = Math.max(0, options.windowMs ?? 0);
-    this.maxBatch = Math.max(1, options.maxBatch ?? 2000);
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
-    this.backoff = options.backoff ?? { baseMs: 1000, factor: 2, maxMs: 300_000 };
     this.now = options.now ?? Date.now;
-    this.duplicateWindowMs = options.duplicateWindowMs;
-    const days = options.retentionDays ?? 30;
-    if (typeof days !== 'number' || !Number.isFinite(days) || days < 0) {
-      throw new JournalError('retentionDays must be a number of days ≥ 0 (0 = keep)', 'BAD_INPUT');
-    }
-    this.retentionMs = Math.round(days * DAY_MS);
-    const onDisk = this.file !== ':memory:' && !this.file.startsWith('file:');
-    if (onDisk) {
-      mkdirSync(path.dirname(path.resolve(this.file)), { recursive: true, mode: DIR_MODE });
-      secureFiles(this.file, true);
-    }
-    this.db = new Database(this.file);
+    const retentionMs = retentionMsOf(options.retentionDays);
+    this.db = openDatabase(this.file, { synchronous: this.synchronous, autocheckpointPages: options.autocheckpointPages });
+    this.writer = new GroupCommitWriter(this.db, { windowMs: Math.max(0, options.windowMs ?? 0), maxBatch: Math.max(1, options.maxBatch ?? 2000) });
+    this.stats = this.writer.stats;
+    this.inbound = new InboundStore(this.db, this.writer, { now: this.now, duplicateWindowMs: options.duplicateWindowMs });
+    this.outbound = new OutboundStore(this.db, this.writer, {
+      now: this.now,
+      maxAttempts: Math.max(1, options.maxAttempts ?? 5),
+      backoff: options.backoff ?? { baseMs: 1000, factor: 2, maxMs: 300_000 },
+    });
+    this.dossiers = new DossierStore(this.db, this.writer, { now: this.now });
     try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${this.synchronous}`);
-      this.db.pragma('busy_timeout = 5000');
-      if (options.autocheckpointPages !== undefined) {
-        this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.autocheckpointPages))}`);
-      }
-      this.db.pragma('foreign_keys = OFF');
-      // Freed space is overwritten with zeros: the old copy of a row (each state change rewrites
-      // it) and an erased raw message do not linger in free pages. In-page cells cost a memset.
-      this.db.pragma('secure_delete = ON');
-      this.db.exec(SCHEMA);
-      const v = this.db.prepare('SELECT v FROM meta WHERE k = ?').get('schema') as { v: string } | undefined;
-      if (v && Number(v.v) > SCHEMA_VERSION) {
-        throw new JournalError(`journal schema ${v.v} is newer than this code (${SCHEMA_VERSION})`, 'STORAGE');
-      }
-      this.migrate();
-      if (!v) this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
-      else this.db.prepare('UPDATE meta SET v = ? WHERE k = ?').run(String(SCHEMA_VERSION), 'schema');
-      if (onDisk) secureFiles(this.file, false); // the -wal and -shm the open created
       // Outbound messages SENT when the process stopped have an unknown fate: send them again.
-      if (options.recoverSentOnOpen !== false) this.db.prepare("UPDATE outbound SET state = 'QUEUED' WHERE state = 'SENT'").run();
+      if (options.recoverSentOnOpen !== false) this.outbound.recoverAllSent();
     } catch (e) {
       this.db.close();
       throw e;
     }
-    const p = (sql: string) => this.db.prepare(sql);
-    this.s = {
-      dedup: p('SELECT id, state, received_at FROM inbound WHERE dedup = ?'),
-      retireDedup: p('UPDATE inbound SET dedup = NULL WHERE id = ?'),
-      isHeld: p('SELECT 1 AS h FROM held_keys WHERE okey = ?'),
-      insert: p(
-        `INSERT INTO inbound (received_at, channel, sending_app, sending_facility, control_id, event, charset, okey, size, dedup, duplicate_of, resend_of, state, updated_at, raw)
-         VALUES (@received_at, @channel, @sending_app, @sending_facility, @control_id, @event, @charset, @okey, @size, @dedup, @duplicate_of, @resend_of, @state, @updated_at, @raw)`,
-      ),
-      get: p(`SELECT ${INBOUND_COLUMNS} FROM inbound WHERE id = ?`),
-      getRaw: p(`SELECT ${INBOUND_COLUMNS}, raw FROM inbound WHERE id = ?`),
-      pending: p("SELECT id, okey, state FROM inbound WHERE state IN ('RECEIVED', 'PROCESSING') ORDER BY id"),
-      start: p(
-        "UPDATE inbound SET state = 'PROCESSING', attempts = attempts + 1, started_at = ?, updated_at = ? WHERE id = ? AND state IN ('RECEIVED', 'PROCESSING')",
-      ),
-      finish: p("UPDATE inbound SET state = ?, finished_at = ?, updated_at = ? WHERE id = ? AND state = 'PROCESSING'"),
-      failRow: p(
-        "UPDATE inbound SET state = 'FAILED', last_error = ?, finished_at = ?, updated_at = ? WHERE id = ? AND state IN ('PROCESSING', 'RECEIVED')",
-      ),
-      hold: p('INSERT INTO held_keys (okey, failed_id, since, reason) VALUES (?, ?, ?, ?) ON CONFLICT (okey) DO NOTHING'),
-      holdLater: p("UPDATE inbound SET state = 'HELD', updated_at = ? WHERE okey = ? AND state = 'RECEIVED'"),
-      heldKeys: p(
-        "SELECT h.okey, h.failed_id, h.since, h.reason, (SELECT count(*) FROM inbound i WHERE i.okey = h.okey AND i.state = 'HELD') AS waiting FROM held_keys h ORDER BY h.since, h.okey",
-      ),
-      heldKey: p('SELECT okey, failed_id FROM held_keys WHERE okey = ?'),
-      unhold: p('DELETE FROM held_keys WHERE okey = ?'),
-      retryFailed: p("UPDATE inbound SET state = 'RECEIVED', updated_at = ? WHERE id = ? AND state = 'FAILED'"),
-      skipFailed: p("UPDATE inbound SET state = 'SKIPPED', updated_at = ? WHERE id = ? AND state = 'FAILED'"),
-      heldIds: p("SELECT id FROM inbound WHERE okey = ? AND state = 'HELD' ORDER BY id"),
-      releaseHeld: p("UPDATE inbound SET state = 'RECEIVED', updated_at = ? WHERE okey = ? AND state = 'HELD'"),
-      counts: p('SELECT state, count(*) AS n FROM inbound GROUP BY state'),
-      outInsert: p(
-        `INSERT INTO outbound (destination, okey, inbound_id, created_at, state, attempts, max_attempts, next_attempt_at, updated_at, payload, answer_key)
-         VALUES (?, ?, ?, ?, 'QUEUED', 0, ?, ?, ?, ?, ?)`,
-      ),
-      outByKey: p(`SELECT ${OUTBOUND_COLUMNS} FROM outbound WHERE destination = ? AND answer_key = ?`),
-      purgeInbound: p(
-        `UPDATE inbound SET raw = X'', purged_at = ? WHERE id IN (SELECT id FROM inbound WHERE received_at < ? AND purged_at IS NULL
-           AND state IN ('DONE', 'IGNORED', 'SKIPPED', 'DUPLICATE') LIMIT ?)`,
-      ),
-      deleteInbound: p('DELETE FROM inbound WHERE id IN (SELECT id FROM inbound WHERE received_at < ? AND purged_at IS NOT NULL LIMIT ?)'),
-      purgeOutbound: p(
-        `UPDATE outbound SET payload = X'', purged_at = ? WHERE id IN (SELECT id FROM outbound WHERE created_at < ? AND purged_at IS NULL
-           AND state IN ('ACKED', 'CANCELLED') LIMIT ?)`,
-      ),
-      outGet: p(`SELECT ${OUTBOUND_COLUMNS} FROM outbound WHERE id = ?`),
-      outGetPayload: p(`SELECT ${OUTBOUND_COLUMNS}, payload FROM outbound WHERE id = ?`),
-      outHeads: p(
-        `SELECT ${OUTBOUND_COLUMNS}, payload FROM outbound o
-         WHERE o.destination = ? AND o.state = 'QUEUED' AND o.next_attempt_at <= ?
-           AND NOT EXISTS (SELECT 1 FROM outbound e WHERE e.destination = o.destination AND e.okey = o.okey
-                           AND e.id < o.id AND e.state IN ('QUEUED', 'SENT', 'ERROR'))
-         ORDER BY o.id LIMIT ?`,
-      ),
-      outSent: p("UPDATE outbound SET state = 'SENT', attempts = attempts + 1, sent_at = ?, updated_at = ? WHERE id = ?"),
-      outRecover: p("UPDATE outbound SET state = 'QUEUED', updated_at = ? WHERE destination = ? AND state = 'SENT'"),
-      outAcked: p("UPDATE outbound SET state = 'ACKED', acked_at = ?, updated_at = ? WHERE id = ? AND state = 'SENT'"),
-      outRetry: p(
-        "UPDATE outbound SET state = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'SENT'",
-      ),
-      outRequeue: p(
-        "UPDATE outbound SET state = 'QUEUED', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'ERROR'",
-      ),
-      outCancel: p(
-        "UPDATE outbound SET state = 'CANCELLED', updated_at = ? WHERE id = ? AND state IN ('QUEUED', 'ERROR')",
-      ),
-      dossierGet: p('SELECT okey, roc, engagements, updated_at FROM dossiers WHERE okey = ?'),
-      dossierPut: p(
-        'INSERT INTO dossiers (okey, roc, engagements, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (okey) DO UPDATE SET roc = excluded.roc, engagements = excluded.engagements, updated_at = excluded.updated_at',
-      ),
-      exchangeInsert: p('INSERT INTO exchanges (okey, service, outcome, at, engagement, detail) VALUES (?, ?, ?, ?, ?, ?)'),
-      exchanges: p('SELECT id, okey, service, outcome, at, engagement, detail FROM exchanges WHERE okey = ? ORDER BY id'),
-    };
-    this.purgeTx = this.db.transaction((now: number, before: number, deleteBefore: number | undefined) => {
-      const r = { inboundErased: 0, inboundDeleted: 0, outboundErased: 0 };
-      r.inboundErased = this.s.purgeInbound.run(now, before, PURGE_CHUNK).changes;
-      r.outboundErased = this.s.purgeOutbound.run(now, before, PURGE_CHUNK).changes;
-      if (deleteBefore !== undefined) r.inboundDeleted = this.s.deleteInbound.run(deleteBefore, PURGE_CHUNK).changes;
-      return r;
+    this.retention = new RetentionPurge(this.db, this.writer, {
+      now: this.now,
+      retentionMs,
+      duplicateWindowMs: options.duplicateWindowMs,
+      purgeIntervalMs: options.purgeIntervalMs,
+      onPurgeError: options.onPurgeError,
     });
-    this.savepoint = this.db.transaction((op: () => unknown) => op());
-    this.batchTx = this.db.transaction((batch: PendingWrite[], results: Array<{ ok: boolean; v: unknown }>) => {
-      for (const w of batch) {
-        try {
-          results.push({ ok: true, v: this.savepoint(w.op) });
-        } catch (e) {
-          results.push({ ok: false, v: e });
-        }
-      }
-    });
-    if (this.retentionMs > 0) {
-      // At open (after the constructor returns), then on a schedule that never keeps the process alive.
-      const onErr = (e: Error) => {
-        if (!this.closed) options.onPurgeError?.(e);
-      };
-      setImmediate(() => {
-        if (!this.closed) this.purge().catch(onErr);
-      }).unref();
-      const every = options.purgeIntervalMs ?? 3_600_000;
-      if (every > 0) {
-        this.purgeTimer = setInterval(() => this.purge().catch(onErr), Math.max(1000, every));
-        this.purgeTimer.unref();
-      }
-    }
+    this.retention.schedule();
   }
 
-  /** Version 1 → 2: new columns added in place (a journal written by the previous version opens). */
-  private migrate(): void {
-    const cols = (t: string) => new Set((this.db.prepare(`PRAGMA table_info(${t})`).all() as Array<{ name: string }>).map((c) => c.name));
-    // IMMEDIATE: a second process opening the same old file at the same time waits, then sees the columns.
-    this.db.transaction(() => {
-      const inbound = cols('inbound');
-      const outbound = cols('outbound');
-      if (!inbound.has('purged_at')) this.db.exec('ALTER TABLE inbound ADD COLUMN purged_at INTEGER');
-      if (!outbound.has('answer_key')) this.db.exec('ALTER TABLE outbound ADD COLUMN answer_key TEXT');
-      if (!outbound.has('purged_at')) this.db.exec('ALTER TABLE outbound ADD COLUMN purged_at INTEGER');
-      this.db.exec(SCHEMA_V2_INDEXES);
-    }).immediate();
-  }
-
-  // ------------------------------------------------------------------ group commit
-
-  private write<T>(op: () => T): Promise<T> {
-    if (this.closed) return Promise.reject(new JournalError('the journal is closed', 'CLOSED'));
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
-      if (this.queue.length >= this.maxBatch) this.flush();
-      else if (!this.timer) {
-        // windowMs 0: commit after one more poll phase (two setImmediate hops), so frames that
-        // other sockets deliver in the same burst join the batch (strict MLLP senders: 8 of 8).
-        this.timer =
-          this.windowMs > 0
-            ? setTimeout(() => this.flush(), this.windowMs)
-            : setImmediate(() => {
-                this.timer = setImmediate(() => this.flush());
-              });
-      }
-    });
-  }
-
-  /** Commits everything queued now, in one transaction. */
-  private flush(): void {
-    if (this.timer) {
-      clearTimeout(this.timer as NodeJS.Timeout);
-      clearImmediate(this.timer as NodeJS.Immediate);
-      this.timer = undefined;
-    }
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    const results: Array<{ ok: boolean; v: unknown }> = [];
-    try {
-      this.batchTx(batch, results);
-    } catch (e) {
-      const err = new JournalError(`journal commit failed: ${(e as Error).message}`, 'STORAGE');
-      for (const w of batch) w.reject(err);
-      return;
-    }
-    this.stats.commits++;
-    this.stats.writes += batch.length;
-    if (batch.length > this.stats.largestBatch) this.stats.largestBatch = batch.length;
-    for (let i = 0; i < batch.length; i++) {
-      const r = results[i];
-      if (r.ok) batch[i].resolve(r.v);
-      else batch[i].reject(r.v);
-    }
-  }
-
-  private read<T>(fn: () => T): Promise<T> {
-    if (this.closed) return Promise.reject(new JournalError('the journal is closed', 'CLOSED'));
-    try {
-      return Promise.resolve(fn());
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-
-  // ------------------------------------------------------------------ inbound
+  // ------------------------------------------------------------------ inbound (sqlite/inbound.ts)
 
   append(input: InboundInput): Promise<Stored> {
-    let row: Row;
-    try {
-      if (!input || !Buffer.isBuffer(input.raw)) throw new JournalError('append needs the raw bytes as a Buffer', 'BAD_INPUT');
-      const channel = text(input.channel, 'channel');
-      if (!channel) throw new JournalError('append needs a channel', 'BAD_INPUT');
-      const receivedAt = input.receivedAt ? input.receivedAt.getTime() : this.now();
-      if (!Number.isFinite(receivedAt)) throw new JournalError('receivedAt is not a valid date', 'BAD_INPUT');
-      const app = text(input.sendingApplication, 'sendingApplication');
-      const fac = text(input.sendingFacility, 'sendingFacility');
-      const controlId = text(input.controlId, 'controlId');
-      row = {
-        received_at: receivedAt,
-        channel,
-        sending_app: app,
-        sending_facility: fac,
-        control_id: controlId,
-        event: text(input.event, 'event', 40),
-        charset: text(input.charset, 'charset', 40),
-        okey: text(input.orderingKey, 'orderingKey'),
-        size: input.raw.length,
-        dedup: controlId ? `${app ?? ''}\u001f${fac ?? ''}\u001f${controlId}` : null,
-        duplicate_of: null,
-        resend_of: null,
-        state: input.ignored ? 'IGNORED' : 'RECEIVED',
-        updated_at: receivedAt,
-        raw: input.raw,
-      };
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.write(() => this.insertInbound(row));
-  }
-
-  private insertInbound(row: Row): Stored {
-    let duplicateOf: number | undefined;
-    if (row.dedup) {
-      let prior = this.s.dedup.get(row.dedup) as { id: number; received_at: number } | undefined;
-      if (prior && this.duplicateWindowMs !== undefined && (row.received_at as number) - prior.received_at > this.duplicateWindowMs) {
-        this.s.retireDedup.run(prior.id); // outside the window: the control id is free again
-        prior = undefined;
-      }
-      if (prior) {
-        duplicateOf = prior.id;
-        row = { ...row, dedup: null, duplicate_of: prior.id, state: 'DUPLICATE' };
-      }
-    }
-    if (row.state === 'RECEIVED' && row.okey && this.s.isHeld.get(row.okey)) row = { ...row, state: 'HELD' };
-    const id = Number(this.s.insert.run(row).lastInsertRowid);
-    const stored: Stored = {
-      id: duplicateOf ?? id,
-      duplicate: duplicateOf !== undefined,
-      storedId: id,
-      state: row.state as InboundState,
-      receivedAt: new Date(row.received_at as number).toISOString(),
-    };
-    if (row.okey) stored.orderingKey = row.okey as string;
-    return stored;
+    return this.inbound.append(input);
   }
 
   get(id: number, options: { raw?: boolean } = {}): Promise<InboundRecord | undefined> {
-    return this.read(() => {
-      const r = (options.raw ? this.s.getRaw : this.s.get).get(id) as Row | undefined;
-      return r ? inboundFromRow(r) : undefined;
-    });
+    return this.inbound.get(id, options);
   }
 
   pending(): Promise<Array<{ id: number; orderingKey?: string; state: InboundState }>> {
-    return this.read(() =>
-      (this.s.pending.all() as Row[]).map((r) =>
-        r.okey === null
-          ? { id: r.id as number, state: r.state as InboundState }
-          : { id: r.id as number, orderingKey: r.okey as string, state: r.state as InboundState },
-      ),
-    );
+    return this.inbound.pending();
   }
 
   start(ids: number[]): Promise<InboundRecord[]> {
-    if (ids.length === 0) return Promise.resolve([]);
-    return this.write(() => {
-      const now = this.now();
-      const out: InboundRecord[] = [];
-      for (const id of ids) {
-        if (this.s.start.run(now, now, id).changes === 1) out.push(inboundFromRow(this.s.getRaw.get(id) as Row));
-      }
-      return out;
-    });
+    return this.inbound.start(ids);
   }
 
   complete(id: number, state: 'DONE' | 'IGNORED' = 'DONE'): Promise<void> {
-    if (state !== 'DONE' && state !== 'IGNORED') {
-      return Promise.reject(new JournalError('complete() takes DONE or IGNORED', 'BAD_INPUT'));
-    }
-    return this.write(() => {
-      const now = this.now();
-      if (this.s.finish.run(state, now, now, id).changes !== 1) this.badState(id, 'PROCESSING');
-    });
-  }
-
-  private badState(id: number, expected: string): never {
-    const r = this.s.get.get(id) as Row | undefined;
-    if (!r) throw new JournalError(`message ${id} does not exist`, 'NOT_FOUND');
-    throw new JournalError(`message ${id} is ${String(r.state)}, not ${expected}`, 'BAD_STATE');
+    return this.inbound.complete(id, state);
   }
 
   fail(id: number, reason: string): Promise<{ heldKey?: string; waiting: number }> {
-    const why = boundedText(reason) ?? 'failed';
-    return this.write(() => {
-      const now = this.now();
-      if (this.s.failRow.run(why, now, now, id).changes !== 1) this.badState(id, 'PROCESSING');
-      const r = this.s.get.get(id) as Row;
-      if (r.okey === null) return { waiting: 0 };
-      const okey = r.okey as string;
-      this.s.hold.run(okey, id, now, why);
-      const waiting = this.s.holdLater.run(now, okey).changes;
-      return { heldKey: okey, waiting };
-    });
+    return this.inbound.fail(id, reason);
   }
 
   heldKeys(): Promise<HeldKey[]> {
-    return this.read(() =>
-      (this.s.heldKeys.all() as Row[]).map((r) => {
-        const h: HeldKey = {
-          orderingKey: r.okey as string,
-          failedId: r.failed_id as number,
-          since: iso(r.since)!,
-          waiting: r.waiting as number,
-        };
-        if (r.reason !== null) h.reason = r.reason as string;
-        return h;
-      }),
-    );
+    return this.inbound.heldKeys();
   }
 
   release(orderingKey: string, mode: 'retry' | 'skip' = 'retry'): Promise<number[]> {
-    if (mode !== 'retry' && mode !== 'skip') return Promise.reject(new JournalError('mode is retry or skip', 'BAD_INPUT'));
-    return this.write(() => {
-      const h = this.s.heldKey.get(orderingKey) as { failed_id: number } | undefined;
-      if (!h) throw new JournalError('this ordering key is not held', 'NOT_FOUND');
-      const now = this.now();
-      const ids: number[] = [];
-      if (mode === 'retry') {
-        if (this.s.retryFailed.run(now, h.failed_id).changes === 1) ids.push(h.failed_id);
-      } else {
-        this.s.skipFailed.run(now, h.failed_id);
-      }
-      for (const r of this.s.heldIds.all(orderingKey) as Array<{ id: number }>) ids.push(r.id);
-      this.s.releaseHeld.run(now, orderingKey);
-      this.s.unhold.run(orderingKey);
-      return ids;
-    });
+    return this.inbound.release(orderingKey, mode);
   }
 
   resend(id: number): Promise<Stored> {
-    return this.write(() => {
-      const r = this.s.getRaw.get(id) as Row | undefined;
-      if (!r) throw new JournalError(`message ${id} does not exist`, 'NOT_FOUND');
-      if (r.state === 'RECEIVED' || r.state === 'PROCESSING' || r.state === 'HELD') {
-        throw new JournalError(`message ${id} is ${String(r.state)}: it has not finished, nothing to resend`, 'BAD_STATE');
-      }
-      if (r.purged_at !== null && r.purged_at !== undefined) {
-        throw new JournalError(`message ${id}: its raw bytes were erased by the retention purge, nothing to resend`, 'BAD_STATE');
-      }
-      const now = this.now();
-      return this.insertInbound({
-        received_at: now,
-        channel: r.channel,
-        sending_app: r.sending_app,
-        sending_facility: r.sending_facility,
-        control_id: r.control_id,
-        event: r.event,
-        charset: r.charset,
-        okey: r.okey,
-        size: r.size,
-        dedup: null,
-        duplicate_of: null,
-        resend_of: (r.resend_of as number | null) ?? id,
-        state: 'RECEIVED',
-        updated_at: now,
-        raw: r.raw,
-      });
-    });
+    return this.inbound.resend(id);
   }
 
   browse(filter: InboundFilter = {}): Promise<InboundRecord[]> {
-    return this.read(() => {
-      const where: string[] = [];
-      const args: unknown[] = [];
-      if (filter.states && filter.states.length) {
-        for (const s of filter.states) {
-          if (!INBOUND_STATES.includes(s)) throw new JournalError(`unknown state ${String(s).slice(0, 20)}`, 'BAD_INPUT');
-        }
-        where.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
-        args.push(...filter.states);
-      }
-      if (filter.orderingKey !== undefined) {
-        where.push('okey = ?');
-        args.push(filter.orderingKey);
-      }
-      if (filter.channel !== undefined) {
-        where.push('channel = ?');
-        args.push(filter.channel);
-      }
-      if (filter.controlId !== undefined) {
-        where.push('control_id = ?');
-        args.push(filter.controlId);
-      }
-      if (filter.from) {
-        where.push('received_at >= ?');
-        args.push(filter.from.getTime());
-      }
-      if (filter.to) {
-        where.push('received_at < ?');
-        args.push(filter.to.getTime());
-      }
-      const desc = filter.order === 'desc';
-      if (filter.afterId !== undefined) {
-        where.push(desc ? 'id < ?' : 'id > ?');
-        args.push(filter.afterId);
-      }
-      const sql = `SELECT ${INBOUND_COLUMNS} FROM inbound ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ?`;
-      args.push(limitOf(filter.limit));
-      return (this.db.prepare(sql).all(...args) as Row[]).map(inboundFromRow);
-    });
+    return this.inbound.browse(filter);
   }
 
   counts(): Promise<Record<InboundState, number>> {
-    return this.read(() => {
-      const out = Object.fromEntries(INBOUND_STATES.map((s) => [s, 0])) as Record<InboundState, number>;
-      for (const r of this.s.counts.all() as Array<{ state: InboundState; n: number }>) out[r.state] = r.n;
-      return out;
-    });
+    return this.inbound.counts();
   }
 
-  // ------------------------------------------------------------------ outbound
+  // ------------------------------------------------------------------ outbound (sqlite/outbound.ts)
 
   enqueue(input: OutboundInput): Promise<OutboundRecord> {
-    let args: unknown[];
-    try {
-      if (!input || !Buffer.isBuffer(input.payload)) throw new JournalError('enqueue needs the payload as a Buffer', 'BAD_INPUT');
-      const destination = text(input.destination, 'destination');
-      if (!destination) throw new JournalError('enqueue needs a destination', 'BAD_INPUT');
-      const max = input.maxAttempts ?? this.maxAttempts;
-      if (!Number.isInteger(max) || max < 1) throw new JournalError('maxAttempts must be a positive integer', 'BAD_INPUT');
-      args = [destination, text(input.orderingKey, 'orderingKey'), input.inboundId ?? null, max, input.payload, text(input.answerKey, 'answerKey', 300)];
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.write(() => {
-      const now = this.now();
-      const [destination, okey, inboundId, max, payload, answerKey] = args;
-      if (answerKey !== null) {
-        const prior = this.s.outByKey.get(destination, answerKey) as Row | undefined;
-        if (prior) return { ...outboundFromRow(prior), existing: true as const };
-      }
-      let id: number;
-      try {
-        id = Number(this.s.outInsert.run(destination, okey, inboundId, now, max, now, now, payload, answerKey).lastInsertRowid);
-      } catch (e) {
-        // Another process on the same file stored this key in between: its answer stands.
-        const prior = answerKey !== null && (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ? (this.s.outByKey.get(destination, answerKey) as Row | undefined) : undefined;
-        if (!prior) throw e;
-        return { ...outboundFromRow(prior), existing: true as const };
-      }
-      return outboundFromRow(this.s.outGet.get(id) as Row);
-    });
+    return this.outbound.enqueue(input);
   }
 
   take(destination: string, limit = 10, now?: Date): Promise<OutboundRecord[]> {
-    const n = limitOf(limit);
-    return this.write(() => {
-      const t = now ? now.getTime() : this.now();
-      const rows = this.s.outHeads.all(destination, t, n) as Row[];
-      return rows.map((r) => {
-        this.s.outSent.run(t, t, r.id);
-        return outboundFromRow({ ...r, state: 'SENT', attempts: (r.attempts as number) + 1, sent_at: t, updated_at: t });
-      });
-    });
+    return this.outbound.take(destination, limit, now);
   }
 
   /** SENT → QUEUED for one destination (its sender restarted: the fate of those sends is unknown). */
   recoverOutbound(destination: string): Promise<number> {
-    return this.write(() => {
-      const now = this.now();
-      return this.s.outRecover.run(now, destination).changes;
-    });
+    return this.outbound.recoverOutbound(destination);
   }
 
   acked(id: number): Promise<void> {
-    return this.write(() => {
-      const now = this.now();
-      if (this.s.outAcked.run(now, now, id).changes !== 1) this.outBadState(id, 'SENT');
-    });
-  }
-
-  private outBadState(id: number, expected: string): never {
-    const r = this.s.outGet.get(id) as Row | undefined;
-    if (!r) throw new JournalError(`outbound message ${id} does not exist`, 'NOT_FOUND');
-    throw new JournalError(`outbound message ${id} is ${String(r.state)}, not ${expected}`, 'BAD_STATE');
+    return this.outbound.acked(id);
   }
 
   /** Delay before the attempt following `attempts` failed ones. */
   backoffMs(attempts: number): number {
-    const b = this.backoff;
-    return Math.min(b.maxMs, Math.round(b.baseMs * Math.pow(b.factor, Math.max(0, attempts - 1))));
+    return this.outbound.backoffMs(attempts);
   }
 
   sendFailed(id: number, reason: string, now?: Date): Promise<OutboundRecord> {
-    const why = boundedText(reason) ?? 'failed';
-    return this.write(() => {
-      const t = now ? now.getTime() : this.now();
-      const r = this.s.outGet.get(id) as Row | undefined;
-      if (!r || r.state !== 'SENT') this.outBadState(id, 'SENT');
-      const attempts = r.attempts as number;
-      const exhausted = attempts >= (r.max_attempts as number);
-      const next = exhausted ? t : t + this.backoffMs(attempts);
-      this.s.outRetry.run(exhausted ? 'ERROR' : 'QUEUED', why, next, t, id);
-      return outboundFromRow(this.s.outGet.get(id) as Row);
-    });
+    return this.outbound.sendFailed(id, reason, now);
   }
 
   requeue(id: number): Promise<void> {
-    return this.write(() => {
-      const now = this.now();
-      if (this.s.outRequeue.run(now, now, id).changes !== 1) this.outBadState(id, 'ERROR');
-    });
+    return this.outbound.requeue(id);
   }
 
   cancel(id: number): Promise<void> {
-    return this.write(() => {
-      if (this.s.outCancel.run(this.now(), id).changes !== 1) this.outBadState(id, 'QUEUED or ERROR');
-    });
+    return this.outbound.cancel(id);
   }
 
   getOutbound(id: number, options: { payload?: boolean } = {}): Promise<OutboundRecord | undefined> {
-    return this.read(() => {
-      const r = (options.payload ? this.s.outGetPayload : this.s.outGet).get(id) as Row | undefined;
-      return r ? outboundFromRow(r) : undefined;
-    });
+    return this.outbound.getOutbound(id, options);
   }
 
   browseOutbound(filter: OutboundFilter = {}): Promise<OutboundRecord[]> {
-    return this.read(() => {
-      const where: string[] = [];
-      const args: unknown[] = [];
-      if (filter.destination !== undefined) {
-        where.push('destination = ?');
-        args.push(filter.destination);
-      }
-      if (filter.states && filter.states.length) {
-        where.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
-        args.push(...filter.states);
-      }
-      if (filter.orderingKey !== undefined) {
-        where.push('okey = ?');
-        args.push(filter.orderingKey);
-      }
-      if (filter.from) {
-        where.push('created_at >= ?');
-        args.push(filter.from.getTime());
-      }
-      if (filter.to) {
-        where.push('created_at < ?');
-        args.push(filter.to.getTime());
-      }
-      if (filter.afterId !== undefined) {
-        where.push('id > ?');
-        args.push(filter.afterId);
-      }
-      const sql = `SELECT ${OUTBOUND_COLUMNS} FROM outbound ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ?`;
-      args.push(limitOf(filter.limit));
-      return (this.db.prepare(sql).all(...args) as Row[]).map(outboundFromRow);
-    });
+    return this.outbound.browseOutbound(filter);
   }
 
-  // ------------------------------------------------------------------ dossiers
+  // ------------------------------------------------------------------ dossiers (sqlite/dossier.ts)
 
   putDossier(orderingKey: string, roc: unknown, engagement?: string): Promise<DossierEntry> {
-    let json: string;
-    try {
-      if (!text(orderingKey, 'orderingKey')) throw new JournalError('putDossier needs an ordering key', 'BAD_INPUT');
-      json = JSON.stringify(roc ?? null);
-    } catch (e) {
-      return Promise.reject(e instanceof JournalError ? e : new JournalError('the dossier is not JSON-serialisable', 'BAD_INPUT'));
-    }
-    return this.write(() => {
-      const now = this.now();
-      const prior = this.s.dossierGet.get(orderingKey) as Row | undefined;
-      const engagements: string[] = prior ? JSON.parse(prior.engagements as string) : [];
-      if (engagement && !engagements.includes(engagement)) engagements.push(engagement);
-      this.s.dossierPut.run(orderingKey, json, JSON.stringify(engagements), now);
-      return { orderingKey, roc: JSON.parse(json) as unknown, engagements, updatedAt: iso(now)! };
-    });
+    return this.dossiers.putDossier(orderingKey, roc, engagement);
   }
 
   getDossier(orderingKey: string): Promise<DossierEntry | undefined> {
-    return this.read(() => {
-      const r = this.s.dossierGet.get(orderingKey) as Row | undefined;
-      if (!r) return undefined;
-      return {
-        orderingKey,
-        roc: JSON.parse(r.roc as string) as unknown,
-        engagements: JSON.parse(r.engagements as string) as string[],
-        updatedAt: iso(r.updated_at)!,
-      };
-    });
+    return this.dossiers.getDossier(orderingKey);
   }
 
   recordExchange(x: ServiceExchange): Promise<number> {
-    let args: unknown[];
-    try {
-      const okey = text(x?.orderingKey, 'orderingKey');
-      const service = text(x?.service, 'service', 40);
-      const outcome = text(x?.outcome, 'outcome', 40);
-      if (!okey || !service || !outcome) {
-        throw new JournalError('an exchange needs orderingKey, service and outcome', 'BAD_INPUT');
-      }
-      const at = x.at ? Date.parse(x.at) : this.now();
-      if (!Number.isFinite(at)) throw new JournalError('exchange.at is not a valid date', 'BAD_INPUT');
-      args = [okey, service, outcome, at, text(x.engagement, 'engagement', 100), boundedText(x.detail, 500) ?? null];
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.write(() => Number(this.s.exchangeInsert.run(...args).lastInsertRowid));
+    return this.dossiers.recordExchange(x);
   }
 
   exchanges(orderingKey: string): Promise<ServiceExchange[]> {
-    return this.read(() =>
-      (this.s.exchanges.all(orderingKey) as Row[]).map((r) => {
-        const x: ServiceExchange = {
-          id: r.id as number,
-          orderingKey: r.okey as string,
-          service: r.service as string,
-          outcome: r.outcome as string,
-          at: iso(r.at)!,
-        };
-        if (r.engagement !== null) x.engagement = r.engagement as string;
-        if (r.detail !== null) x.detail = r.detail as string;
-        return x;
-      }),
-    );
+    return this.dossiers.exchanges(orderingKey);
   }
 
-  // ------------------------------------------------------------------ retention
+  // ------------------------------------------------------------------ retention (sqlite/retention.ts)
 
+  /**
+   * Erases the raw bytes of finished inbound messages and the payload of finished answers older
+   * than `retentionDays` (see sqlite/retention.ts). One purge at a time: a second call joins it.
+   */
   purge(now?: Date): Promise<PurgeResult> {
-    if (this.closed) return Promise.reject(new JournalError('the journal is closed', 'CLOSED'));
-    if (this.purging) return this.purging; // one at a time
-    const t = now ? now.getTime() : this.now();
-    const before = t - this.retentionMs;
-    const result: PurgeResult = { inboundErased: 0, inboundDeleted: 0, outboundErased: 0, before: new Date(before).toISOString() };
-    if (this.retentionMs <= 0) return Promise.resolve(result);
-    // Rows can go only when they can no longer be a duplicate's original: with the default
-    // (forever) duplicate window they stay, erased; with a window, once past it too.
-    const deleteBefore = this.duplicateWindowMs === undefined ? undefined : t - Math.max(this.retentionMs, this.duplicateWindowMs);
-    const run = async (): Promise<PurgeResult> => {
-      for (;;) {
-        if (this.closed) break;
-        this.flush(); // pending group-commit writes go first, in their own transaction
-        let n: Omit<PurgeResult, 'before'>;
-        try {
-          n = this.purgeTx(t, before, deleteBefore);
-        } catch (e) {
-          throw new JournalError(`retention purge failed: ${(e as Error).message}`, 'STORAGE');
-        }
-        result.inboundErased += n.inboundErased;
-        result.inboundDeleted += n.inboundDeleted;
-        result.outboundErased += n.outboundErased;
-        if (n.inboundErased < PURGE_CHUNK && n.outboundErased < PURGE_CHUNK && n.inboundDeleted < PURGE_CHUNK) break;
-        await new Promise((r) => setImmediate(r)); // let ACKs and other writes through between chunks
-      }
-      const touched = result.inboundErased + result.inboundDeleted + result.outboundErased;
-      if (touched > 0 && !this.closed) {
-        // The old page images live on in the WAL until a checkpoint: copy them back and truncate it.
-        try {
-          this.db.pragma('wal_checkpoint(TRUNCATE)');
-        } catch {
-          // busy (a reader on another connection): the next checkpoint will do
-        }
-      }
-      this.lastPurge = result;
-      return result;
-    };
-    this.purging = run().finally(() => {
-      this.purging = undefined;
-    });
-    return this.purging;
+    return this.retention.purge(now);
+  }
+
+  /** 0: keep forever. */
+  get retentionMs(): number {
+    return this.retention.retentionMs;
+  }
+
+  /** The last purge's result (scheduled or asked for). */
+  get lastPurge(): PurgeResult | undefined {
+    return this.retention.lastPurge;
   }
 
   // ------------------------------------------------------------------ lifecycle
 
+  /** Stops the scheduled purge, commits what is queued, closes the file. Later calls do nothing. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    if (this.purgeTimer) clearInterval(this.purgeTimer);
-    this.purgeTimer = undefined;
-    this.flush();
-    this.closed = true;
+    if (this.writer.closed) return;
+    this.retention.stop();
+    this.writer.close();
     this.db.close();
   }
 }

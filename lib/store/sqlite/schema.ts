@@ -1,0 +1,168 @@
+/**
+ * The journal file: where it lives, who may read it, its tables and their migrations.
+ *
+ * `openDatabase` creates the file (0600, in a 0700 directory it creates), opens it in WAL mode with
+ * the chosen `synchronous`, creates the tables, migrates an older schema in place and refuses a
+ * newer one. It prepares no statement of the parts that use the tables (inbound.ts, outbound.ts,
+ * dossier.ts, retention.ts).
+ */
+import Database from 'better-sqlite3';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'fs';
+import * as path from 'path';
+import { JournalError } from '../journal';
+
+/** Journal files (database, WAL, shared memory) hold patient data: owner only. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
+/** Creates the database file 0600 (SQLite gives its -wal and -shm the database file's mode) and chmods existing ones. */
+function secureFiles(file: string, create: boolean): void {
+  if (create && !existsSync(file)) closeSync(openSync(file, 'a', FILE_MODE));
+  if (process.platform === 'win32') return;
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    try {
+      chmodSync(f, FILE_MODE);
+    } catch {
+      // absent (or not ours): nothing to tighten
+    }
+  }
+}
+
+/**
+ * 1: the first schema. 2: outbound.answer_key (idempotent answers), purged_at on inbound and
+ * outbound (retention), outbound_created index. A version-1 file is migrated when opened.
+ */
+export const SCHEMA_VERSION = 2;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inbound (
+  id INTEGER PRIMARY KEY,
+  received_at INTEGER NOT NULL,
+  channel TEXT NOT NULL,
+  sending_app TEXT,
+  sending_facility TEXT,
+  control_id TEXT,
+  event TEXT,
+  charset TEXT,
+  okey TEXT,
+  size INTEGER NOT NULL,
+  dedup TEXT UNIQUE,
+  duplicate_of INTEGER,
+  resend_of INTEGER,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  updated_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  raw BLOB NOT NULL,
+  purged_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS inbound_state ON inbound (state, id);
+CREATE INDEX IF NOT EXISTS inbound_okey ON inbound (okey, id);
+CREATE INDEX IF NOT EXISTS inbound_received ON inbound (received_at);
+CREATE TABLE IF NOT EXISTS held_keys (
+  okey TEXT PRIMARY KEY,
+  failed_id INTEGER NOT NULL,
+  since INTEGER NOT NULL,
+  reason TEXT
+);
+CREATE TABLE IF NOT EXISTS outbound (
+  id INTEGER PRIMARY KEY,
+  destination TEXT NOT NULL,
+  okey TEXT,
+  inbound_id INTEGER,
+  created_at INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT,
+  updated_at INTEGER NOT NULL,
+  sent_at INTEGER,
+  acked_at INTEGER,
+  payload BLOB NOT NULL,
+  answer_key TEXT,
+  purged_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbound_queue ON outbound (destination, state, id);
+CREATE INDEX IF NOT EXISTS outbound_okey ON outbound (destination, okey, id);
+CREATE TABLE IF NOT EXISTS dossiers (
+  okey TEXT PRIMARY KEY,
+  roc TEXT NOT NULL,
+  engagements TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exchanges (
+  id INTEGER PRIMARY KEY,
+  okey TEXT NOT NULL,
+  service TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  engagement TEXT,
+  detail TEXT
+);
+CREATE INDEX IF NOT EXISTS exchanges_okey ON exchanges (okey, id);
+`;
+
+/** Run after SCHEMA (and after the version-1 → 2 column additions): what needs the new columns. */
+const SCHEMA_V2_INDEXES = `
+CREATE UNIQUE INDEX IF NOT EXISTS outbound_answer_key ON outbound (destination, answer_key) WHERE answer_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS outbound_created ON outbound (created_at);
+`;
+
+export interface DatabaseOptions {
+  synchronous: 'FULL' | 'NORMAL';
+  /** WAL pages before an automatic checkpoint (SQLite default 1000 = 4 MiB). */
+  autocheckpointPages?: number;
+}
+
+/** Version 1 → 2: new columns added in place (a journal written by the previous version opens). */
+function migrate(db: Database.Database): void {
+  const cols = (t: string) => new Set((db.prepare(`PRAGMA table_info(${t})`).all() as Array<{ name: string }>).map((c) => c.name));
+  // IMMEDIATE: a second process opening the same old file at the same time waits, then sees the columns.
+  db.transaction(() => {
+    const inbound = cols('inbound');
+    const outbound = cols('outbound');
+    if (!inbound.has('purged_at')) db.exec('ALTER TABLE inbound ADD COLUMN purged_at INTEGER');
+    if (!outbound.has('answer_key')) db.exec('ALTER TABLE outbound ADD COLUMN answer_key TEXT');
+    if (!outbound.has('purged_at')) db.exec('ALTER TABLE outbound ADD COLUMN purged_at INTEGER');
+    db.exec(SCHEMA_V2_INDEXES);
+  }).immediate();
+}
+
+/** Opens (creating if needed) the journal file with its schema up to date; closed again if that fails. */
+export function openDatabase(file: string, options: DatabaseOptions): Database.Database {
+  const onDisk = file !== ':memory:' && !file.startsWith('file:');
+  if (onDisk) {
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: DIR_MODE });
+    secureFiles(file, true);
+  }
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous}`);
+    db.pragma('busy_timeout = 5000');
+    if (options.autocheckpointPages !== undefined) {
+      db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.autocheckpointPages))}`);
+    }
+    db.pragma('foreign_keys = OFF');
+    // Freed space is overwritten with zeros: the old copy of a row (each state change rewrites
+    // it) and an erased raw message do not linger in free pages. In-page cells cost a memset.
+    db.pragma('secure_delete = ON');
+    db.exec(SCHEMA);
+    const v = db.prepare('SELECT v FROM meta WHERE k = ?').get('schema') as { v: string } | undefined;
+    if (v && Number(v.v) > SCHEMA_VERSION) {
+      throw new JournalError(`journal schema ${v.v} is newer than this code (${SCHEMA_VERSION})`, 'STORAGE');
+    }
+    migrate(db);
+    if (!v) db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
+    else db.prepare('UPDATE meta SET v = ? WHERE k = ?').run(String(SCHEMA_VERSION), 'schema');
+    if (onDisk) secureFiles(file, false); // the -wal and -shm the open created
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return db;
+}
