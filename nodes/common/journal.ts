@@ -32,6 +32,13 @@ export function journalOptionsOf(s: Record<string, unknown>, onPurgeError: (e: E
 }
 
 /**
+ * Outbound retry delay of a journal opened by a node that sets none (roc-mllp-in, roc-journal):
+ * roc-mllp-out's default (2 s, doubling, at most 5 min), so its default retry settings hold
+ * whichever node opens the shared journal first.
+ */
+export const DEFAULT_BACKOFF = { baseMs: 2000, factor: 2, maxMs: 300_000 } as const;
+
+/**
  * Leases the node's journal. `implicit` are the journal options the node's own (legacy) settings
  * ask for; `extra` options the node brings when it is the one that opens the file (outbound
  * backoff). Throws when the config node is missing or the file cannot be opened.
@@ -41,7 +48,7 @@ export function leaseJournal(RED: NodeAPI, def: NodeDef, implicit: SharedJournal
   if (id) {
     const cfg = RED.nodes.getNode(id) as JournalConfig | null | undefined;
     if (!cfg || typeof cfg.file !== 'string') throw new Error(`nœud de configuration roc-journal ${id} introuvable`);
-    return journals.acquireSync(cfg.file, { ...extra, ...cfg.options });
+    return journals.acquireSync(cfg.file, { backoff: { ...DEFAULT_BACKOFF }, ...extra, ...cfg.options });
   }
-  return journals.acquireSync(String(def.journalFile ?? ''), { ...extra, ...implicit });
+  return journals.acquireSync(String(def.journalFile ?? ''), { backoff: { ...DEFAULT_BACKOFF }, ...extra, ...implicit });
 }

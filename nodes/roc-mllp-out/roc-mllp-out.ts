@@ -134,11 +134,13 @@ export = function register(RED: NodeAPI): void {
       // The shared journal (roc-journal config node, or the implicit one of the file named by the
       // 0.1 setting): its other users may be live senders, so only this destination's answers
       // left SENT are queued again, by sender.start().
-      lease = leaseJournal(RED, def, journalOptionsOf(def, (e) => this.warn(`roc-mllp-out : ${e.message}`)), {
-        maxAttempts,
-        backoff: { baseMs: num(def.retryBase, 2, 0.01, 3600) * 1000, factor: 2, maxMs: num(def.retryMax, 300, 0.01, 86400) * 1000 },
-      });
+      const backoff = { baseMs: num(def.retryBase, 2, 0.01, 3600) * 1000, factor: 2, maxMs: num(def.retryMax, 300, 0.01, 86400) * 1000 };
+      lease = leaseJournal(RED, def, journalOptionsOf(def, (e) => this.warn(`roc-mllp-out : ${e.message}`)), { maxAttempts, backoff });
       this.journal = lease.journal;
+      // The retry delay is the journal's: set by the node that opened it (see docs/journal.md).
+      if (lease.journal.backoffMs(1) !== Math.round(backoff.baseMs) || lease.journal.backoffMs(64) !== Math.round(backoff.maxMs)) {
+        this.warn(`roc-mllp-out : délai entre tentatives du journal partagé : ${lease.journal.backoffMs(1) / 1000} s → ${lease.journal.backoffMs(64) / 1000} s (réglé par le nœud qui l'a ouvert)`);
+      }
     } catch (e) {
       this.status({ fill: 'red', shape: 'ring', text: 'journal inaccessible' });
       this.error(`roc-mllp-out : journal inaccessible : ${(e as Error).message}`);

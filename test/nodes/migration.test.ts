@@ -132,6 +132,8 @@ describe('the 0.1 shipped flow, loaded as saved', () => {
     expect(journals.refs(file)).toBe(2);
     expect(sender.journal).toBe(listener.journal);
     expect(listener.journal.synchronous).toBe('FULL');
+    // opened by the listener (created first), yet with the answer sender's retry delay, as in 0.1
+    expect([listener.journal.backoffMs(1), listener.journal.backoffMs(64)]).toEqual([2000, 300_000]);
 
     let a01;
     for (const m of gapDay({ messages: 400, venues: 6, seed: 5 })) if (m.event === 'A01' && m.scenario === 'droits-ok') a01 ??= m;
