@@ -10,6 +10,10 @@ import { startRuntimeProcess, type StartedRuntime } from '../support/runtime';
 
 jest.setTimeout(180000);
 
+// Browser globals, as the page functions below see them (the test tsconfig has no DOM library).
+declare const window: any;
+declare const localStorage: { setItem(key: string, value: string): void };
+
 let rt: StartedRuntime;
 let browser: Browser;
 let page: Page;
@@ -27,7 +31,7 @@ beforeAll(async () => {
   await page.goto(rt.url);
   await page.evaluate((t) => localStorage.setItem('auth-tokens', JSON.stringify({ access_token: t, expires_in: 604800, token_type: 'Bearer' })), token);
   await page.goto(rt.url);
-  await page.waitForFunction(() => (window as any).RED?.nodes?.node?.('gap-mllp'), undefined, { timeout: 60000 });
+  await page.waitForFunction(() => window.RED?.nodes?.node?.('gap-mllp'), undefined, { timeout: 60000 });
 }, 180000);
 
 afterAll(async () => {
@@ -37,7 +41,7 @@ afterAll(async () => {
 
 it('the shipped 0.1 flow: its MLLP nodes are valid in the editor as saved', async () => {
   const v = await page.evaluate(() => {
-    const RED = (window as any).RED;
+    const RED = window.RED;
     return ['gap-mllp', 'gap-answer'].map((id) => {
       const n = RED.nodes.node(id);
       RED.editor.validateNode(n);
@@ -53,26 +57,26 @@ it('the shipped 0.1 flow: its MLLP nodes are valid in the editor as saved', asyn
 
 it('a 0.1 roc-mllp-in with a journal file and TLS files, opened and saved: version 1, a roc-journal and a tls-config node', async () => {
   await page.evaluate(() => {
-    const RED = (window as any).RED;
+    const RED = window.RED;
     RED.view.importNodes([
       { id: 'legacy-in', type: 'roc-mllp-in', z: RED.workspaces.active(), x: 300, y: 600, name: 'GAP ancien', host: '0.0.0.0', port: '2599', journal: '/srv/roc/chu-nord.sqlite', synchronous: 'NORMAL', retentionDays: 90, tls: true, certFile: '/etc/roc/gap.crt', keyFile: '/etc/roc/gap.key', caFile: '/etc/roc/ca.crt', requestCert: true, wires: [[]] },
     ]);
   });
   const before = await page.evaluate(() => {
-    const RED = (window as any).RED;
+    const RED = window.RED;
     const n = RED.nodes.node('legacy-in') ?? RED.nodes.filterNodes({ type: 'roc-mllp-in' }).find((x: any) => x.name === 'GAP ancien');
     RED.editor.validateNode(n);
     const errors: string[] = n.validationErrors ?? [];
     return { id: n.id, journalValid: !errors.includes('journal'), tlsValid: !errors.includes('tls') };
   });
   expect(before).toMatchObject({ journalValid: true, tlsValid: true }); // a 0.1 node is not flagged before it is opened
-  await page.evaluate((id) => (window as any).RED.editor.edit((window as any).RED.nodes.node(id)), before.id);
+  await page.evaluate((id) => window.RED.editor.edit(window.RED.nodes.node(id)), before.id);
   await page.waitForSelector('#node-input-journal', { state: 'attached' });
   await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
   await page.click('#node-dialog-ok');
-  await page.waitForFunction((id) => Number((window as any).RED.nodes.node(id).version) === 1, before.id);
+  await page.waitForFunction((id) => Number(window.RED.nodes.node(id).version) === 1, before.id);
   const after = await page.evaluate((id) => {
-    const RED = (window as any).RED;
+    const RED = window.RED;
     const n = RED.nodes.node(id);
     const j = RED.nodes.node(n.journal);
     const t = RED.nodes.node(n.tls);
