@@ -41,10 +41,15 @@ import { VenueDispatcher } from '../store/dispatcher';
 import type { HeldKey, InboundInput, InboundRecord, ServiceExchange, Stored } from '../store/journal';
 
 export interface ListenerTls {
-  certFile: string;
-  keyFile: string;
+  /** PEM files (0.1 path fields), read at start. */
+  certFile?: string;
+  keyFile?: string;
   caFile?: string;
-  /** Ask for and verify a client certificate (signed by caFile). */
+  /** PEM contents (a tls-config node's), used instead of the files. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Ask for and verify a client certificate (signed by the CA). */
   requestCert?: boolean;
   passphrase?: string;
 }
@@ -56,8 +61,13 @@ export interface ListenerOptions {
   tls?: ListenerTls;
   /** Charset when MSH-18 is empty or unknown (default ISO 8859-15). */
   defaultCharset?: Hl7Charset;
-  /** SQLite journal file. */
-  journalFile: string;
+  /**
+   * The journal, injected (the nodes lease it from lib/store's registry): the listener does not
+   * close it. Without it, the listener opens `journalFile` itself and closes it.
+   */
+  journal?: SqliteJournal;
+  /** SQLite journal file, when no journal is injected. */
+  journalFile?: string;
   synchronous?: 'FULL' | 'NORMAL';
   /** Raw messages kept this many days once finished (default 30; 0 = keep): see docs/journal.md. */
   retentionDays?: number;
@@ -210,13 +220,21 @@ export class MllpListener {
   private readonly intakeOptions: IntakeOptions;
   private readonly maxInFlight: number;
   private channel: string;
+  private readonly ownsJournal: boolean;
 
   constructor(
     readonly options: ListenerOptions,
     private readonly onMessage: (m: Dispatched) => void,
     private readonly onError: (text: string) => void = () => undefined,
   ) {
-    this.journal = openSqliteJournal({ file: options.journalFile, synchronous: options.synchronous, windowMs: options.commitWindowMs, retentionDays: options.retentionDays, onPurgeError: (e) => onError(e.message) });
+    if (options.journal) {
+      this.journal = options.journal;
+      this.ownsJournal = false;
+    } else {
+      if (!options.journalFile) throw new Error('journal or journalFile required');
+      this.journal = openSqliteJournal({ file: options.journalFile, synchronous: options.synchronous, windowMs: options.commitWindowMs, retentionDays: options.retentionDays, onPurgeError: (e) => onError(e.message) });
+      this.ownsJournal = true;
+    }
     this.dispatcher = new VenueDispatcher(this.journal);
     this.intakeOptions = { defaultCharset: options.defaultCharset ?? DEFAULT_CHARSET };
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 100);
@@ -279,9 +297,9 @@ export class MllpListener {
           // A handshake is not a connection yet (the caps count established ones): bound its time
           // like a frame's, so half-opened TLS connections cannot pile up for Node's 120 s.
           handshakeTimeout: this.limits.frameTimeoutMs > 0 ? Math.min(this.limits.frameTimeoutMs, 120_000) : 120_000,
-          cert: fs.readFileSync(o.tls.certFile),
-          key: fs.readFileSync(o.tls.keyFile),
-          ca: o.tls.caFile ? fs.readFileSync(o.tls.caFile) : undefined,
+          cert: o.tls.cert ?? (o.tls.certFile ? fs.readFileSync(o.tls.certFile) : undefined),
+          key: o.tls.key ?? (o.tls.keyFile ? fs.readFileSync(o.tls.keyFile) : undefined),
+          ca: o.tls.ca ?? (o.tls.caFile ? fs.readFileSync(o.tls.caFile) : undefined),
           passphrase: o.tls.passphrase || undefined,
           requestCert: !!o.tls.requestCert,
           rejectUnauthorized: !!o.tls.requestCert,
@@ -701,7 +719,7 @@ export class MllpListener {
     }
   }
 
-  /** Stops listening, destroys the sockets, then closes the journal (pending commits are flushed). */
+  /** Stops listening, destroys the sockets, then closes the journal if it opened it (pending commits are flushed). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -711,6 +729,6 @@ export class MllpListener {
     this.conns.clear();
     this.perAddress.clear();
     if (this.server) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-    await this.journal.close();
+    if (this.ownsJournal) await this.journal.close();
   }
 }

@@ -12,8 +12,8 @@
  *   the error queue holds its venue until it is resent or cancelled). Several venues may be in
  *   flight at once when `window` > 1 (default 1: strict one-at-a-time MLLP).
  * - Restart: the answers this destination left SENT are QUEUED again when the sender starts
- *   (`recoverOutbound`); the node opens its journal with `recoverSentOnOpen: false` so that it never
- *   requeues the in-flight answers of another live sender on the same file.
+ *   (`recoverOutbound`), and only those: the journal is shared (lib/store/registry.ts), so a
+ *   sender restarting never requeues the in-flight answers of another live sender.
  *
  * - Idempotent answers: an answer enqueued with an answer key (answerKeyOf: the inbound message,
  *   the service and the outcome) that the queue already holds is not stored again: the existing
@@ -26,7 +26,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import path from 'node:path';
 import tls from 'node:tls';
 import { readRawMsh, decodeFrame } from '../hl7/charset';
 import { parseEr7, unescapeValue, STANDARD_DELIMITERS } from '../hl7/er7';
@@ -83,10 +82,6 @@ export function answerKeyOf(p: AnswerKeyParts): string | undefined {
   return `${ref}|${String(p.service).toUpperCase().slice(0, 10)}|${String(p.outcome).toUpperCase().slice(0, 10)}`;
 }
 
-/** The default journal file: ${ROC_USER_DIR or ./.node-red}/roc-journal.sqlite (the one roc-mllp-in uses too). */
-export function defaultJournalFile(): string {
-  return path.join(process.env.ROC_USER_DIR || path.resolve('.node-red'), 'roc-journal.sqlite');
-}
 
 export interface SenderOptions {
   journal: Journal;

@@ -6,6 +6,9 @@
  */
 import path from 'node:path';
 import type { NodeAPI, Node, NodeDef, NodeMessage } from '../common/red';
+import { MLLP_IN_MIGRATIONS, migrate } from '../common/migrate';
+import { journalOptionsOf, leaseJournal } from '../common/journal';
+import type { Lease, SqliteJournal } from '../../lib/store';
 import { LISTENER_DEFAULTS as LIMITS, MllpListener, type Dispatched, type ListenerOptions } from '../../lib/gap/mllp-listener';
 import type { Hl7Charset } from '../../lib/hl7/profile';
 import { operationsAct, operationsRead } from '../../lib/security/access';
@@ -19,11 +22,33 @@ interface MllpInNode extends Node {
 
 /** Active listeners, for the admin endpoints. */
 const active = new Map<string, MllpInNode>();
-/** Journal files in use (one listener per file: two dispatchers on one file would both take the same work). */
-const filesInUse = new Map<string, string>();
+/** TLS settings of a tls-config node (its addTLSOptions), for a server. */
+type TlsConfigNode = { addTLSOptions?: (o: Record<string, unknown>) => Record<string, unknown> };
 
-function defaultJournalFile(): string {
-  return path.join(process.env.ROC_USER_DIR || path.resolve('.node-red'), 'roc-journal.sqlite');
+function tlsOf(RED: NodeAPI, def: NodeDef, passphrase: string | undefined): ListenerOptions['tls'] {
+  if (def.usetls !== true && def.usetls !== 'true') return undefined;
+  const cfg = def.tls ? (RED.nodes.getNode(String(def.tls)) as TlsConfigNode | null) : null;
+  if (cfg?.addTLSOptions) {
+    // Core tls-config, server side: its certificate and key; "verify server certificate" means
+    // here: ask for a client certificate and refuse those its CA does not vouch for.
+    const o = cfg.addTLSOptions({});
+    const verify = o.rejectUnauthorized === true;
+    return {
+      cert: o.cert as string | Buffer | undefined,
+      key: o.key as string | Buffer | undefined,
+      ca: o.ca as string | Buffer | undefined,
+      passphrase: o.passphrase as string | undefined,
+      requestCert: verify,
+    };
+  }
+  // 0.1 path fields, still honoured when no tls-config node is set.
+  return {
+    certFile: String(def.certFile || ''),
+    keyFile: String(def.keyFile || ''),
+    caFile: def.caFile ? String(def.caFile) : undefined,
+    requestCert: def.requestCert === true || def.requestCert === 'true',
+    passphrase,
+  };
 }
 
 function num(v: unknown, dflt: number): number {
@@ -62,11 +87,11 @@ function exchangesOf(msg: NodeMessage): Array<{ service: string; outcome: string
 }
 
 export = function register(RED: NodeAPI): void {
-  function RocMllpInNode(this: MllpInNode, def: NodeDef) {
-    RED.nodes.createNode(this, def);
+  function RocMllpInNode(this: MllpInNode, saved: NodeDef) {
+    RED.nodes.createNode(this, saved);
     const node = this; // eslint-disable-line @typescript-eslint/no-this-alias -- used in callbacks
+    const def = migrate(saved, MLLP_IN_MIGRATIONS) as NodeDef;
     const charset = CHARSETS[String(def.charset || 'iso-8859-15').toLowerCase()] ?? 'iso-8859-15';
-    const file = path.resolve(String(def.journal || '') || defaultJournalFile());
     const port = num(def.port, 2575);
     let listener: MllpListener | undefined;
     let statusTimer: NodeJS.Timeout | undefined;
@@ -91,21 +116,30 @@ export = function register(RED: NodeAPI): void {
       node.status({ fill: held ? 'yellow' : 'green', shape: listener.connections ? 'dot' : 'ring', text });
     };
 
-    const owner = filesInUse.get(file);
-    if (owner && owner !== node.id) {
+    let lease: Lease<SqliteJournal> | undefined;
+    let leaseError: Error | undefined;
+    try {
+      lease = leaseJournal(RED, def, journalOptionsOf(def, (e) => node.warn(`roc-mllp-in : ${e.message}`)));
+    } catch (e) {
+      leaseError = e as Error;
+    }
+    // One listener per journal: two dispatchers on one journal would both take the same work.
+    const owner = lease?.claim('inbound', node.id);
+    if (owner) {
+      const file = lease?.file ?? '';
+      void lease?.release();
+      lease = undefined;
       node.status({ fill: 'red', shape: 'ring', text: RED._('roc-mllp-in.status.journalInUse') });
       node.error(RED._('roc-mllp-in.log.journalInUse', { file: path.basename(file), owner }));
+    } else if (!lease) {
+      node.status({ fill: 'red', shape: 'ring', text: RED._('roc-mllp-in.status.journalUnusable') });
+      node.error(RED._('roc-mllp-in.log.journalUnusable', { reason: leaseError?.message ?? '' }));
     } else {
-      filesInUse.set(file, node.id);
-      const tlsOn = def.tls === true || def.tls === 'true';
       const options: ListenerOptions = {
         host: String(def.host || '127.0.0.1'),
         port,
         defaultCharset: charset,
-        journalFile: file,
-        retentionDays: num(def.retentionDays, 30),
-        synchronous: def.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
-        commitWindowMs: num(def.commitWindowMs, 0),
+        journal: lease.journal,
         maxFrameSize: Math.max(1024, num(def.maxFrameSize, 1024 * 1024)),
         maxConnections: Math.max(1, num(def.maxConnections, LIMITS.maxConnections)),
         maxConnectionsPerAddress: num(def.maxConnectionsPerAddress, LIMITS.maxConnectionsPerAddress),
@@ -116,15 +150,7 @@ export = function register(RED: NodeAPI): void {
         maxInFlight: Math.max(1, num(def.maxInFlight, 100)),
         processingTimeoutMs: Math.max(0, num(def.processingTimeout, 300)) * 1000,
         application: 'ROC-BRIDGE',
-        tls: tlsOn
-          ? {
-              certFile: String(def.certFile || ''),
-              keyFile: String(def.keyFile || ''),
-              caFile: def.caFile ? String(def.caFile) : undefined,
-              requestCert: def.requestCert === true || def.requestCert === 'true',
-              passphrase: node.credentials?.passphrase,
-            }
-          : undefined,
+        tls: tlsOf(RED, def, node.credentials?.passphrase),
       };
       const onMessage = (m: Dispatched) => {
         const a = m.intake.admission;
@@ -163,7 +189,8 @@ export = function register(RED: NodeAPI): void {
           },
         );
       } catch (e) {
-        filesInUse.delete(file);
+        void lease.release();
+        lease = undefined;
         node.status({ fill: 'red', shape: 'ring', text: RED._('roc-mllp-in.status.journalUnusable') });
         node.error(RED._('roc-mllp-in.log.journalUnusable', { reason: (e as Error).message }));
       }
@@ -198,20 +225,16 @@ export = function register(RED: NodeAPI): void {
       const l = listener;
       listener = undefined;
       node.listener = undefined;
-      if (!l) {
-        done();
-        return;
-      }
-      l.close().then(
-        () => {
-          if (filesInUse.get(file) === node.id) filesInUse.delete(file);
-          done();
-        },
-        () => {
-          if (filesInUse.get(file) === node.id) filesInUse.delete(file);
-          done();
-        },
-      );
+      const mine = lease;
+      lease = undefined;
+      // The listener first (sockets, in-flight work), then this node's reference to the journal.
+      (l ? l.close() : Promise.resolve())
+        .catch(() => undefined)
+        .then(() => mine?.release())
+        .then(
+          () => done(),
+          () => done(),
+        );
     });
 
     // exposed for the admin endpoints

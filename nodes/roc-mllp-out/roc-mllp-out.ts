@@ -10,14 +10,16 @@
  * twice: the existing answer's result comes out (msg.roc.gapAnswer.existing). Admin: GET /roc/outbound/errors, POST
  * /roc/outbound/resend/:id, POST /roc/outbound/cancel/:id.
  */
-import path from 'node:path';
 import type tls from 'node:tls';
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeStatus } from '../common/red';
+import { MLLP_OUT_MIGRATIONS, migrate } from '../common/migrate';
+import { journalOptionsOf, leaseJournal } from '../common/journal';
+import type { Lease } from '../../lib/store';
 import { buildAnswer, AnswerError, type AnswerService } from '../../lib/hl7/answer';
 import type { Hl7Charset } from '../../lib/hl7/profile';
-import { openSqliteJournal, type SqliteJournal } from '../../lib/store/sqlite';
+import type { SqliteJournal } from '../../lib/store/sqlite';
 import { JournalError, type OutboundRecord } from '../../lib/store/journal';
-import { MllpAnswerSender, answerKeyOf, controlIdOf, defaultJournalFile, type GapAnswerResult, type SendOutcome } from '../../lib/gap/mllp-sender';
+import { MllpAnswerSender, answerKeyOf, controlIdOf, type GapAnswerResult, type SendOutcome } from '../../lib/gap/mllp-sender';
 import { operationsAct, operationsRead } from '../../lib/security/access';
 
 const CHARSETS: readonly Hl7Charset[] = ['iso-8859-15', 'latin1', 'utf8', 'windows-1252'];
@@ -105,8 +107,9 @@ function registerAdmin(RED: NodeAPI): void {
 }
 
 export = function register(RED: NodeAPI): void {
-  function RocMllpOut(this: RocMllpOutNode, def: NodeDef) {
-    RED.nodes.createNode(this, def);
+  function RocMllpOut(this: RocMllpOutNode, saved: NodeDef) {
+    RED.nodes.createNode(this, saved);
+    const def = migrate(saved, MLLP_OUT_MIGRATIONS) as NodeDef;
     const host = String(def.host ?? '').trim();
     const port = Number(def.port);
     const charset = (CHARSETS as string[]).includes(String(def.charset)) ? (def.charset as Hl7Charset) : 'iso-8859-15';
@@ -124,21 +127,23 @@ export = function register(RED: NodeAPI): void {
       const tlsNode = RED.nodes.getNode(String(def.tls ?? '')) as { addTLSOptions?: (o: object) => object } | undefined;
       tlsOptions = (tlsNode?.addTLSOptions?.({}) as tls.ConnectionOptions | undefined) ?? {};
     }
-    const file = path.resolve(String(def.dbPath ?? '').trim() || defaultJournalFile());
     const destination = `mllp:${host}:${port}`;
+    const maxAttempts = Math.round(num(def.maxAttempts, 5, 1, 100));
+    let lease: Lease<SqliteJournal>;
     try {
-      this.journal = openSqliteJournal({
-        file,
-        // Other senders may be live on this file: only this destination is recovered (sender.start()).
-        recoverSentOnOpen: false,
-        retentionDays: num(def.retentionDays, 30, 0, 36_500),
-        onPurgeError: (e) => this.warn(RED._('roc-mllp-out.log.fault', { text: e.message })),
-        maxAttempts: Math.round(num(def.maxAttempts, 5, 1, 100)),
-        backoff: { baseMs: num(def.retryBase, 2, 0.01, 3600) * 1000, factor: 2, maxMs: num(def.retryMax, 300, 0.01, 86400) * 1000 },
-      });
+      // The shared journal (roc-journal config node, or the implicit one of the file named by the
+      // 0.1 setting): its other users may be live senders, so only this destination's answers
+      // left SENT are queued again, by sender.start().
+      const backoff = { baseMs: num(def.retryBase, 2, 0.01, 3600) * 1000, factor: 2, maxMs: num(def.retryMax, 300, 0.01, 86400) * 1000 };
+      lease = leaseJournal(RED, def, journalOptionsOf(def, (e) => this.warn(RED._('roc-mllp-out.log.fault', { text: e.message }))), { maxAttempts, backoff });
+      this.journal = lease.journal;
+      // The retry delay is the journal's: set by the node that opened it (see docs/journal.md).
+      if (lease.journal.backoffMs(1) !== Math.round(backoff.baseMs) || lease.journal.backoffMs(64) !== Math.round(backoff.maxMs)) {
+        this.warn(RED._('roc-mllp-out.log.sharedBackoff', { first: lease.journal.backoffMs(1) / 1000, max: lease.journal.backoffMs(64) / 1000 }));
+      }
     } catch (e) {
       this.status({ fill: 'red', shape: 'ring', text: RED._('roc-mllp-out.status.journalUnreachable') });
-      this.error(RED._('roc-mllp-out.log.journalUnreachable', { file, reason: (e as Error).message }));
+      this.error(RED._('roc-mllp-out.log.journalUnreachable', { file: String(def.journalFile ?? def.dbPath ?? ''), reason: (e as Error).message }));
       this.on('input', (_msg, _send, done) => done(new Error(RED._('roc-mllp-out.errors.journalUnreachable'))));
       return;
     }
@@ -149,6 +154,7 @@ export = function register(RED: NodeAPI): void {
       host,
       port,
       tls: tlsOptions,
+      maxAttempts,
       ackTimeoutMs: num(def.ackTimeout, 10, 0.01, 600) * 1000,
       window: Math.round(num(def.window, 1, 1, 100)),
       reconnect: { minMs: num(def.reconnectMin, 0.2, 0.01, 60) * 1000, maxMs: num(def.reconnectMax, 30, 0.01, 3600) * 1000 },
@@ -299,7 +305,7 @@ export = function register(RED: NodeAPI): void {
       sender.close();
       pending.clear();
       pendingCount = 0;
-      journal.close().then(
+      lease.release().then(
         () => done(),
         () => done(),
       );
