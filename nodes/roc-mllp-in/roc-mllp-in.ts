@@ -119,7 +119,7 @@ export = function register(RED: NodeAPI): void {
     let lease: Lease<SqliteJournal> | undefined;
     let leaseError: Error | undefined;
     try {
-      lease = leaseJournal(RED, def, journalOptionsOf(def, (e) => node.warn(`roc-mllp-in : ${e.message}`)));
+      lease = leaseJournal(RED, def, journalOptionsOf(def, (e) => node.warn(RED._('roc-mllp-in.log.listener', { text: e.message }))));
     } catch (e) {
       leaseError = e as Error;
     }
