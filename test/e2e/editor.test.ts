@@ -57,15 +57,15 @@ beforeAll(async () => {
   await page.click('#node-dialog-login-submit');
   await page.waitForFunction(
     () => {
-      const RED = (window as any).RED;
-      return !!RED?.nodes?.getWorkspaceOrder && RED.nodes.getWorkspaceOrder().length >= 3 && document.querySelectorAll('.red-ui-flow-node').length > 0;
+      const RED = (globalThis as any).RED;
+      return !!RED?.nodes?.getWorkspaceOrder && RED.nodes.getWorkspaceOrder().length >= 3 && (globalThis as any).document.querySelectorAll('.red-ui-flow-node').length > 0;
     },
     undefined,
     { timeout: 60000 },
   );
   // a clean canvas for the screenshots: no palette, no sidebar
   await page.evaluate(() => {
-    const RED = (window as any).RED;
+    const RED = (globalThis as any).RED;
     RED.menu.setSelected('menu-item-palette', false);
     RED.menu.setSelected('menu-item-sidebar', false);
   });
@@ -81,14 +81,14 @@ afterAll(async () => {
 
 async function tabs(): Promise<Tab[]> {
   return page.evaluate(() => {
-    const RED = (window as any).RED;
+    const RED = (globalThis as any).RED;
     return RED.nodes.getWorkspaceOrder().map((id: string) => ({ id, label: RED.nodes.workspace(id).label as string }));
   });
 }
 
 it('no node on any tab is flagged invalid (environment variables accepted as such)', async () => {
   const invalid = await page.evaluate(() => {
-    const RED = (window as any).RED;
+    const RED = (globalThis as any).RED;
     const bad: string[] = [];
     const check = (n: any) => {
       RED.editor.validateNode(n);
@@ -104,7 +104,7 @@ it('no node on any tab is flagged invalid (environment variables accepted as suc
   expect(invalid).toEqual([]);
   // the GAP listener's port is an environment variable, shown whole in its edit dialog
   const port = await page.evaluate(() => {
-    const RED = (window as any).RED;
+    const RED = (globalThis as any).RED;
     let p: string | undefined;
     RED.nodes.eachNode((n: any) => {
       if (n.type === 'roc-mllp-in') p = n.port;
@@ -116,7 +116,7 @@ it('no node on any tab is flagged invalid (environment variables accepted as suc
 
 it('every validated field of every ROC node accepts ${ENV_VAR}, and still refuses nonsense in number fields', async () => {
   const { refused, accepted } = await page.evaluate(() => {
-    const RED = (window as any).RED;
+    const RED = (globalThis as any).RED;
     const refusedEnv: string[] = [];
     const acceptedJunk: string[] = [];
     for (const type of RED.nodes.registry.getNodeTypes() as string[]) {
@@ -136,7 +136,7 @@ it('every validated field of every ROC node accepts ${ENV_VAR}, and still refuse
 
 it('the port fields are wide enough to read ${ROC_MLLP_PORT}', async () => {
   const widths = await page.evaluate(async () => {
-    const RED = (window as any).RED;
+    const RED = (globalThis as any).RED;
     const out: Record<string, { field: number; text: number }> = {};
     for (const type of ['roc-mllp-in', 'roc-mllp-out']) {
       let node: any;
@@ -144,12 +144,12 @@ it('the port fields are wide enough to read ${ROC_MLLP_PORT}', async () => {
         if (n.type === type) node = n;
       });
       RED.editor.edit(node);
-      for (let i = 0; i < 50 && !document.querySelector('#node-input-port'); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 50 && !(globalThis as any).document.querySelector('#node-input-port'); i++) await new Promise((r) => setTimeout(r, 100));
       await new Promise((r) => setTimeout(r, 300));
-      const input = document.querySelector('#node-input-port') as HTMLInputElement;
+      const input = (globalThis as any).document.querySelector('#node-input-port') as { clientWidth: number; scrollWidth: number };
       out[type] = { field: input.clientWidth, text: input.scrollWidth };
       RED.tray.close();
-      for (let i = 0; i < 50 && document.querySelector('#node-input-port'); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 50 && (globalThis as any).document.querySelector('#node-input-port'); i++) await new Promise((r) => setTimeout(r, 100));
     }
     return out;
   });
@@ -161,12 +161,12 @@ it('each tab reads left to right: no overlapping nodes, no wire running back acr
   expect(all.map((t) => t.label)).toEqual(expect.arrayContaining(['ROC Bridge', 'GAP HL7 (MLLP)']));
   const problems: string[] = [];
   for (const [i, tab] of all.entries()) {
-    await page.evaluate((id) => (window as any).RED.workspaces.show(id), tab.id);
+    await page.evaluate((id) => (globalThis as any).RED.workspaces.show(id), tab.id);
     await page.waitForTimeout(500);
     const file = path.join(SHOTS, `tab-${i + 1}-${tab.id}.png`);
     await page.screenshot({ path: file });
     const layout = await page.evaluate((z) => {
-      const RED = (window as any).RED;
+      const RED = (globalThis as any).RED;
       const nodes: Array<{ id: string; type: string; x: number; y: number; w: number; h: number }> = [];
       RED.nodes.eachNode((n: any) => {
         if (n.z === z) nodes.push({ id: n.id, type: n.type, x: n.x, y: n.y, w: n.w ?? 100, h: n.h ?? 30 });
@@ -196,7 +196,7 @@ it('each tab reads left to right: no overlapping nodes, no wire running back acr
 });
 
 it('Deploy goes without the "not properly configured" warning, onto the copy only', async () => {
-  await page.evaluate(() => (window as any).RED.nodes.dirty(true));
+  await page.evaluate(() => (globalThis as any).RED.nodes.dirty(true));
   await page.waitForSelector('#red-ui-header-button-deploy:not(.disabled)');
   await page.click('#red-ui-header-button-deploy');
   // either the success notification or the warning comes; wait for whichever
