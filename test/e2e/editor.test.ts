@@ -134,26 +134,31 @@ it('every validated field of every ROC node accepts ${ENV_VAR}, and still refuse
   expect(accepted).toEqual([]);
 });
 
-it('the port fields are wide enough to read ${ROC_MLLP_PORT}', async () => {
-  const widths = await page.evaluate(async () => {
-    const RED = (globalThis as any).RED;
-    const out: Record<string, { field: number; text: number }> = {};
-    for (const type of ['roc-mllp-in', 'roc-mllp-out']) {
+it('the port and retention fields are wide enough to read ${ROC_MLLP_PORT}, ${ROC_RETENTION_DAYS} (edit dialogs under /tmp/roc-editor)', async () => {
+  for (const type of ['roc-mllp-in', 'roc-mllp-out']) {
+    await page.evaluate((t) => {
+      const RED = (globalThis as any).RED;
       let node: any;
       RED.nodes.eachNode((n: any) => {
-        if (n.type === type) node = n;
+        if (n.type === t) node = n;
       });
+      RED.workspaces.show(node.z);
       RED.editor.edit(node);
-      for (let i = 0; i < 50 && !(globalThis as any).document.querySelector('#node-input-port'); i++) await new Promise((r) => setTimeout(r, 100));
-      await new Promise((r) => setTimeout(r, 300));
-      const input = (globalThis as any).document.querySelector('#node-input-port') as { clientWidth: number; scrollWidth: number };
-      out[type] = { field: input.clientWidth, text: input.scrollWidth };
-      RED.tray.close();
-      for (let i = 0; i < 50 && (globalThis as any).document.querySelector('#node-input-port'); i++) await new Promise((r) => setTimeout(r, 100));
-    }
-    return out;
-  });
-  for (const w of Object.values(widths)) expect(w.text).toBeLessThanOrEqual(w.field);
+    }, type);
+    const input = page.locator('#node-input-port');
+    await input.waitFor({ state: 'visible' });
+    await page.waitForTimeout(500); // the tray slides in
+    await page.screenshot({ path: path.join(SHOTS, `edit-${type}.png`) });
+    const width = (el: any) => ({ field: el.clientWidth as number, text: el.scrollWidth as number, value: el.value as string });
+    const port = await input.evaluate(width);
+    expect(port.value).toMatch(/^\$\{ROC_\w+_PORT\}$/);
+    expect(port.text).toBeLessThanOrEqual(port.field);
+    const days = await page.locator('#node-input-retentionDays').evaluate(width);
+    expect(days.value).toBe('${ROC_RETENTION_DAYS}');
+    expect(days.text).toBeLessThanOrEqual(days.field);
+    await page.evaluate(() => (globalThis as any).RED.tray.close());
+    await input.waitFor({ state: 'detached' });
+  }
 });
 
 it('each tab reads left to right: no overlapping nodes, no wire running back across the tab (screenshots under /tmp/roc-editor)', async () => {
