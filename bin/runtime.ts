@@ -67,6 +67,8 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
   // Where the GAP listens for the bridge's answers (HL7 with a ZRC segment, roc-mllp-out).
   process.env.ROC_GAP_ANSWER_HOST ||= '127.0.0.1';
   process.env.ROC_GAP_ANSWER_PORT ||= '2576';
+  // Days the journal keeps raw messages and answers (roc-mllp-in, roc-mllp-out; 0 = forever).
+  process.env.ROC_RETENTION_DAYS ||= '30';
 
   if (settings.usingDevelopmentSecret) {
     log('WARNING: ROC_CREDENTIAL_SECRET is not set: flow credentials are encrypted with the DEVELOPMENT secret.');

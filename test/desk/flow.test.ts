@@ -9,6 +9,19 @@ import path from 'node:path';
 const FLOW: any[] = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'flows', 'roc-bridge.json'), 'utf8'));
 const byId = new Map(FLOW.map((n) => [n.id, n]));
 
+/** Where a wire really goes: a link out stands for the link in nodes it points at. */
+function targets(ids: string[]): any[] {
+  return ids.flatMap((id) => {
+    const n = byId.get(id);
+    if (n?.type !== 'link out') return [n];
+    return (n.links as string[]).flatMap((l) => (byId.get(l)?.wires ?? []).flat().map((t: string) => byId.get(t)));
+  });
+}
+/** The nodes whose output (directly or through a link) reaches `id`. */
+function feeding(nodes: any[], id: string): any[] {
+  return nodes.filter((n) => n.type !== 'link in' && (n.wires ?? []).some((p: string[]) => targets(p).some((t) => t?.id === id)));
+}
+
 describe('shipped flow flows/roc-bridge.json', () => {
   it('has no function node over 10 lines', () => {
     const long = FLOW.filter((n) => n.type === 'function')
@@ -21,7 +34,8 @@ describe('shipped flow flows/roc-bridge.json', () => {
     const dangling: string[] = [];
     for (const n of FLOW) {
       for (const port of n.wires ?? []) for (const w of port) if (!byId.has(w)) dangling.push(`${n.id} → ${w}`);
-      for (const s of n.type === 'catch' && Array.isArray(n.scope) ? n.scope : []) if (!byId.has(s)) dangling.push(`${n.id} scope ${s}`);
+      for (const s of ['catch', 'complete'].includes(n.type) && Array.isArray(n.scope) ? n.scope : []) if (!byId.has(s)) dangling.push(`${n.id} scope ${s}`);
+      for (const l of /^link (in|out)$/.test(n.type) ? n.links : []) if (byId.get(l)?.type !== (n.type === 'link in' ? 'link out' : 'link in')) dangling.push(`${n.id} link ${l}`);
     }
     expect(dangling).toEqual([]);
   });
@@ -40,9 +54,35 @@ describe('shipped flow flows/roc-bridge.json', () => {
     const answers = desk.filter((n) => n.type === 'roc-desk-answer');
     expect(answers).toHaveLength(1);
     // every outcome reaches the answer: unread attestation, incomplete patient, annuaire/IDB/SIM KO, no quote, SIM
-    const into = desk.filter((n) => (n.wires ?? []).some((p: string[]) => p.includes(answers[0].id))).map((n) => n.type);
+    const into = feeding(desk, answers[0].id).map((n) => n.type);
     expect(into.sort()).toEqual(['roc-annuaire', 'roc-datamatrix', 'roc-idb', 'roc-sim', 'switch', 'switch'].sort());
     expect(byId.get(answers[0].wires[0][0]).type).toBe('http response');
+  });
+
+  it('the GAP tab: every branch goes back to the listener through link nodes; a message with an answer is done only once its answer is queued', () => {
+    const gap = FLOW.filter((n) => n.z === 'gap-tab');
+    const listener = gap.find((n) => n.type === 'roc-mllp-in');
+    const answer = gap.find((n) => n.type === 'roc-mllp-out');
+    // no wire drawn back into the listener: only the link in "traité" feeds it
+    expect(gap.filter((n) => (n.wires ?? []).flat().includes(listener.id)).map((n) => n.type)).toEqual(['link in']);
+    // the service results go to the answer only, never straight back to the listener
+    for (const service of gap.filter((n) => ['roc-annuaire', 'roc-idb', 'roc-del', 'roc-clc'].includes(n.type))) {
+      const reach = service.wires.flatMap((p: string[]) => targets(p)).map((t: any) => t.id);
+      expect(reach).not.toContain(listener.id);
+    }
+    expect(feeding(gap, answer.id).map((n) => n.type).sort()).toEqual(['roc-annuaire', 'roc-clc', 'roc-del', 'roc-idb'].sort());
+    // once roc-mllp-out has queued the answer (its done(), a complete node), the message goes back as processed
+    const queued = gap.find((n) => n.type === 'complete');
+    expect(queued.scope).toEqual([answer.id]);
+    expect(queued.wires[0].flatMap((id: string) => targets([id])).map((t: any) => t.id)).toEqual([listener.id]);
+    // an answer that cannot be built or queued is a processing error (caught, sent back FAILED)
+    expect(gap.find((n) => n.type === 'catch').scope).toContain(answer.id);
+    // the branches without an answer complete at once: no AMC, nothing to cancel, no invoice, updates/identity/ignored
+    const adm = gap.find((n) => n.type === 'roc-hl7-admission');
+    for (const port of adm.wires.slice(3)) expect(targets(port).map((t: any) => t.id)).toEqual([listener.id]);
+    for (const ch of gap.filter((n) => n.type === 'change' && /^gap-ch-no-/.test(n.id))) {
+      expect(targets(ch.wires[0]).map((t: any) => t.id)).toEqual([listener.id]);
+    }
   });
 
   it('the GAP tab: a technical KO is told by msg.error.code, never by the error’s text', () => {

@@ -150,6 +150,8 @@ describe('shipped GAP tab: what its catch node does with a failure', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const changeNode = require('@node-red/nodes/core/function/15-change.js');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const linkNode = require('@node-red/nodes/core/common/60-link.js');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const shipped: any[] = require('../../flows/roc-bridge.json');
   const gapCatch = shipped.find((n) => n.z === 'gap-tab' && n.type === 'catch');
 
@@ -162,9 +164,10 @@ describe('shipped GAP tab: what its catch node does with a failure', () => {
       const n = shipped.find((x) => x.id === id);
       nodes.push(n);
       for (const port of n.wires) for (const w of port) add(w);
+      if (n.type === 'link out') for (const l of n.links) add(l); // the loop back to the listener is a link
     };
     add(gapCatch.wires[0][0]);
-    await helper.load([switchNode, changeNode], nodes);
+    await helper.load([switchNode, changeNode, linkNode], nodes);
     let mllp: any;
     let dbg = 0;
     helper.getNode('gap-mllp').on('input', (m: any) => (mllp = m));
