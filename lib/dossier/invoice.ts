@@ -77,7 +77,7 @@ export function checkLine(l: InvoiceLine, n: number): InvoiceIssue[] {
   if (!l.code || typeof l.code !== 'string') out.push(issue('code', 'code de prestation absent', ligne));
   if (typeof l.dateDebut !== 'string' || !ISO_DATE.test(l.dateDebut)) out.push(issue('dateDebut', 'date de début absente ou invalide', ligne));
   if (l.dateFin !== undefined && (typeof l.dateFin !== 'string' || !ISO_DATE.test(l.dateFin))) out.push(issue('dateFin', 'date de fin invalide', ligne));
-  else if (l.dateFin && typeof l.dateDebut === 'string' && l.dateFin < l.dateDebut) out.push(issue('dateFin', 'date de fin avant la date de début', ligne));
+  else if (l.dateFin && typeof l.dateDebut === 'string' && ISO_DATE.test(l.dateDebut) && l.dateFin < l.dateDebut) out.push(issue('dateFin', 'date de fin avant la date de début', ligne));
   const q = num(l.quantite) && l.quantite > 0;
   const pu = num(l.prixUnitaire) && l.prixUnitaire >= 0;
   if (!q) out.push(issue('quantite', 'quantité absente ou non positive', ligne));
