@@ -108,6 +108,7 @@ export const DECISIONS: readonly DecisionRow[] = [
   // --- CLC
   { event: 'CLC_OK', states: '*', when: 'factureEnAttente', actions: ['ANSWER_GAP', 'DEL_THEN_CLC'], note: 'engagement obtenu, mais la facture a changé entre-temps : DEL puis CLC' },
   { event: 'CLC_OK', states: '*', actions: ['ANSWER_GAP'], note: 'engagement obtenu : numéro envoyé à la GAP' },
+  { event: 'CLC_KO', states: '*', when: 'factureEnAttente', actions: ['ANSWER_GAP', 'ASK_CLC'], note: 'calcul refusé, une facture modifiée attendait : CLC de celle-ci' },
   { event: 'CLC_KO', states: '*', actions: ['ANSWER_GAP'], note: 'calcul refusé : dit à la GAP' },
   { event: 'CLC_TECHNIQUE', states: '*', actions: ['SCHEDULE_RECHECK', 'ANSWER_GAP'], note: 'CLC sans réponse : redemandé avec la même requête et la même facture' },
   // --- DEL
@@ -277,6 +278,10 @@ export function step(d: DossierRecord, event: DossierEvent, o: StepOptions = {})
           e.numero === a.engagement ? { ...e, delDemande: e.delDemande ?? { at: now }, motifDel: motif } : e,
         ),
       };
+    } else if (a.kind === 'ASK_CLC' && out.factureEnAttente?.numero === a.factureNumero && liveEngagements(out).length === 0) {
+      // The amended invoice waited for the previous calculation: it becomes THE invoice now.
+      out = { ...out, facture: out.factureEnAttente };
+      delete out.factureEnAttente;
     } else if (a.kind === 'SCHEDULE_RECHECK') {
       const prev = out.reverification?.service === a.service ? out.reverification.tentatives : 0;
       const firstFailure = [...out.echanges].find((e) => e.service === a.service && e.technical)?.at;

@@ -146,9 +146,11 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: ['DROITS_OK', 'DEVIS'], event: 'SIM_KO', to: SAME },
   { from: ['DROITS_OK', 'DEVIS'], event: 'SIM_TECHNIQUE', to: SAME },
   // --- CLC
-  { from: ['FACTURE_RECUE', 'A_REVERIFIER'], event: 'CLC_OK', to: 'ENGAGE' },
+  // (from CALCUL_REFUSE: the CLC of an amended invoice that waited for the refused calculation)
+  { from: ['FACTURE_RECUE', 'A_REVERIFIER', 'CALCUL_REFUSE'], event: 'CLC_OK', to: 'ENGAGE' },
   { from: ['FACTURE_RECUE', 'A_REVERIFIER'], event: 'CLC_KO', to: 'CALCUL_REFUSE' },
-  { from: ['FACTURE_RECUE', 'A_REVERIFIER'], event: 'CLC_TECHNIQUE', to: 'A_REVERIFIER' },
+  { from: ['CALCUL_REFUSE'], event: 'CLC_KO', to: SAME },
+  { from: ['FACTURE_RECUE', 'A_REVERIFIER', 'CALCUL_REFUSE'], event: 'CLC_TECHNIQUE', to: 'A_REVERIFIER' },
   // --- DEL
   // (a DEL without answer leaves the engagement live: the dossier stays ENGAGE, re-asked on schedule)
   { from: ENGAGED, event: 'DEL_OK_ANNULATION', to: 'ANNULE' },

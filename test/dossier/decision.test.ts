@@ -105,6 +105,27 @@ describe('the GAP cycle', () => {
     expect(liveEngagements(v.d).map((e) => e.numero)).toEqual(['ENG-2026-000502']);
   });
 
+  it('an invoice amended while its CLC runs waits; CLC refused → CLC of the amended invoice', () => {
+    const v = new Venue();
+    v.answer(result('idb', 'OK'));
+    v.invoice();
+    v.d = markRequested(v.d, 'clc', 'REQ-CLC-7', v.clock.now());
+    expect(kinds(v.invoice(facture('F2026-000481', 3500)))).toEqual(['NOTHING']);
+    expect(v.d.factureEnAttente?.lignes[0].prixUnitaire).toBe(3500);
+    const rec = recordExchange(v.d, result('clc', 'KO', { requestId: 'REQ-CLC-7', code: '6000' }));
+    v.d = rec.dossier;
+    expect(v.apply(rec.event)).toEqual([
+      { kind: 'ANSWER_GAP', motif: 'calcul refusé, une facture modifiée attendait : CLC de celle-ci' },
+      { kind: 'ASK_CLC', factureNumero: 'F2026-000481' },
+    ]);
+    expect(v.d.etat).toBe('CALCUL_REFUSE');
+    expect(v.d.facture?.lignes[0].prixUnitaire).toBe(3500);
+    expect(v.d.factureEnAttente).toBeUndefined();
+    v.answer(result('clc', 'OK', { engagement: { numero: 'ENG-2026-000777' } }));
+    expect(v.d.etat).toBe('ENGAGE');
+    expect(liveEngagements(v.d)).toMatchObject([{ numero: 'ENG-2026-000777', factureNumero: 'F2026-000481' }]);
+  });
+
   it('an amended invoice whose DEL is refused as already invoiced (6022) → manual handling, the GAP is told, no CLC', () => {
     const v = engagedVenue();
     v.invoice(facture('F2026-000481', 3500));

@@ -67,7 +67,7 @@ describe('refused transitions', () => {
     if (r.ok) return;
     expect(r.dossier).toBe(d);
     expect(r.reason).toBe(
-      "« engagement obtenu (CLC) » refusé : le dossier est « admis, droits AMC à vérifier » ; cet événement n'est admis que si le dossier est « facture reçue, calcul AMC attendu », « à revérifier (l'AMC n'a pas répondu) »",
+      "« engagement obtenu (CLC) » refusé : le dossier est « admis, droits AMC à vérifier » ; cet événement n'est admis que si le dossier est « facture reçue, calcul AMC attendu », « à revérifier (l'AMC n'a pas répondu) », « calcul refusé par l'AMC »",
     );
   });
 
