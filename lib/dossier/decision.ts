@@ -74,6 +74,7 @@ export const DECISIONS: readonly DecisionRow[] = [
   { event: 'ANNULATION', states: ['ENGAGE'], actions: ['ASK_DEL', 'ANSWER_GAP'], note: 'annulation : DEL de chaque engagement vivant' },
   { event: 'ANNULATION', states: BILLED, actions: ['FLAG_MANUAL', 'ANSWER_GAP'], note: 'annulation après facturation : traitement manuel' },
   { event: 'ANNULATION', states: ['ANNULE', 'A_TRAITER_MANUELLEMENT'], actions: ['NOTHING'], note: 'déjà annulé : pas de second DEL' },
+  { event: 'ANNULATION', states: ['A_REVERIFIER'], when: 'reverificationClc', actions: ['FLAG_MANUAL', 'ANSWER_GAP'], note: 'annulation pendant un CLC sans réponse : vérifier auprès de l’AMC qu’aucun engagement n’existe' },
   { event: 'ANNULATION', states: OPEN_NOT_ENGAGED, actions: ['ANSWER_GAP'], note: 'annulation sans engagement : rien à annuler chez l’AMC' },
   { event: 'COUVERTURE_CHANGEE', states: ['ENGAGE'], actions: ['FLAG_MANUAL', 'ANSWER_GAP'], note: 'couverture changée après engagement : traitement manuel' },
   { event: 'COUVERTURE_CHANGEE', states: '*', actions: ['ASK_IDB'], note: 'nouvelle AMC ou nouveau numéro d’adhérent : vérifier les droits' },

@@ -177,6 +177,16 @@ describe('re-checks after a technical KO', () => {
     expect(v.d.etat).toBe('ENGAGE');
   });
 
+  it('a cancellation while a CLC has no answer: cancelled, but flagged for an operator (the AMC may have engaged)', () => {
+    const v = new Venue();
+    v.answer(result('idb', 'OK'));
+    v.invoice();
+    v.answer(result('clc', 'KO', { technical: true, requestId: 'REQ-CLC-0002' }));
+    expect(kinds(v.gap('A11'))).toEqual(['FLAG_MANUAL', 'ANSWER_GAP']);
+    expect(v.d.etat).toBe('ANNULE');
+    expect(v.d.reverification).toBeUndefined();
+  });
+
   it('a DEL without answer stays ENGAGE and is asked again with the same request id, never as a second DEL', () => {
     const v = engagedVenue();
     v.gap('A11');
