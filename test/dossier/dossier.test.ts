@@ -3,7 +3,9 @@
  * coverage change detection, service results recorded as exchanges, and answers that contradict
  * the stored state flagged — never silently overwritten.
  */
-import { dossierKey, mergeAdmission, receiveInvoice, recordExchange, markRequested, type DossierRecord } from '../../lib/dossier/dossier';
+import { dossierKey, mergeAdmission, receiveInvoice, recordExchange, markRequested, type DossierRecord, type ServiceOutcome } from '../../lib/dossier/dossier';
+import type { ClcResult, DelResult, IdbResult } from '../../lib/model/dossier';
+import { koResult } from '../../lib/sel/result';
 import { admission, amcCoverage, amoCoverage, facture, result, FINESS_GEO } from './fixtures';
 
 const AT = '2026-11-20T08:30:00.000Z';
@@ -255,5 +257,24 @@ describe('contradictions are flagged, never silently overwritten', () => {
     const d = engaged();
     const r = recordExchange(d, result('clc', 'OK', { engagement: { numero: 'ENG-X' } }));
     expect(JSON.stringify(r.dossier.drapeaux)).not.toMatch(/MARTIN|SOPHIE|2850775123456|1985-07-14/);
+  });
+});
+
+describe('results as lib/sel writes them on msg.roc.<service>', () => {
+  it('records a technical CLC KO built by the client (koResult) and the model types fit ServiceOutcome', () => {
+    const clock = { now: () => Date.parse('2026-11-24T10:00:00Z'), randomId: () => 'RID-1' };
+    const ko = koResult({ service: 'clc', t0: 0, technical: true, reason: 'AMC injoignable', code: '0999', requestId: 'REQ-CLC-42', attempts: 3 }, clock);
+    if (ko.service !== 'clc') throw new Error('clc expected');
+    const asOutcome: ServiceOutcome = ko; // ClcResult fits
+    const d = { ...admitted(), etat: 'FACTURE_RECUE' as const, droits: 'OK' as const, facture: facture() };
+    const r = recordExchange(d, asOutcome, '2026-11-24T10:00:01Z');
+    expect(r.event).toBe('CLC_TECHNIQUE');
+    expect(r.dossier.echanges.at(-1)).toMatchObject({ service: 'clc', requestId: 'REQ-CLC-42', status: 'KO', technical: true, code: '0999' });
+    // Compile-time: the model's results are accepted as they are.
+    const idb: IdbResult = { service: 'idb', status: 'OK', technical: false, messages: [], requestId: 'R', latencyMs: 1, attempts: 1, at: AT, consignes: [], dateValidite: '2026-11-30' };
+    const del: DelResult = { service: 'del', status: 'OK', technical: false, messages: [], requestId: 'R', latencyMs: 1, attempts: 1, at: AT, engagement: 'ENG-1' };
+    const clc: ClcResult = { service: 'clc', status: 'OK', technical: false, messages: [], requestId: 'R', latencyMs: 1, attempts: 1, at: AT, lignes: [], consignes: [], engagement: { numero: 'ENG-1' } };
+    const all: ServiceOutcome[] = [idb, del, clc];
+    expect(all).toHaveLength(3);
   });
 });
