@@ -4,7 +4,7 @@
  * one for each RSP it receives; the AMC (the simulator) sends one for each DRE-ES lot.
  */
 import { ARL } from './layouts';
-import { decodeFile, encodeRecord, joinRecords, RecordError, type DecodedRecord } from './records';
+import { decodeFile, RecordError, RecordWriter, type DecodedRecord } from './records';
 import { quarantine, type ReadResult } from './result';
 
 export interface ArlAck {
@@ -32,14 +32,14 @@ export interface Arl {
 
 export function writeArl(arl: Arl): Buffer {
   if (!arl.acks.length) throw new Error('ARL: nothing to acknowledge');
-  const out = [encodeRecord(ARL, 'header', { emitter: arl.emitter, recipient: arl.recipient, arlNumber: arl.arlNumber, date: arl.date })];
+  const out = new RecordWriter(ARL, arl.acks.length + 2).add('header', { emitter: arl.emitter, recipient: arl.recipient, arlNumber: arl.arlNumber, date: arl.date });
   for (const a of arl.acks) {
     if (!a.positive && !a.reasonCode) throw new Error(`ARL: the negative acknowledgement of ${a.fileKind} file ${a.fileNumber} lot ${a.lotNumber} needs a reason`);
     const { positive, ...rest } = a;
-    out.push(encodeRecord(ARL, 'ack', { ...rest, status: positive ? 'P' : 'N' }));
+    out.add('ack', { ...rest, status: positive ? 'P' : 'N' });
   }
-  out.push(encodeRecord(ARL, 'trailer', { ackCount: arl.acks.length }));
-  return joinRecords(ARL, out);
+  out.add('trailer', { ackCount: arl.acks.length });
+  return out.finish();
 }
 
 export function readArl(data: Buffer): ReadResult<Arl> {

@@ -7,7 +7,7 @@
  * answers a quarantine reason when one does not add up.
  */
 import { DRE_ES } from './layouts';
-import { decodeFile, encodeRecord, joinRecords, RecordError, type DecodedRecord } from './records';
+import { decodeFile, RecordError, RecordWriter, type DecodedRecord } from './records';
 import { quarantine, type ReadResult } from './result';
 
 export interface DreLine {
@@ -101,18 +101,22 @@ export class DreEsError extends Error {
 
 /** The DRE-ES file for one destination AMC, as bytes (ASCII, the layout's line ending). */
 export function writeDreEs(file: DreFile): Buffer {
-  const L = DRE_ES;
-  const out: string[] = [];
+  let expected = 2;
+  for (const lot of file.lots) {
+    expected += 2 + lot.invoices.length;
+    for (const inv of lot.invoices) expected += inv.lines.length;
+  }
+  const out = new RecordWriter(DRE_ES, expected);
   const fileTotals = zero();
   let invoiceCount = 0;
   let lineCount = 0;
   const seen = new Set<string>();
   if (!file.lots.length) throw new DreEsError('DRE-ES: a file needs at least one lot');
-  out.push(encodeRecord(L, 'fileHeader', { emitterFiness: file.emitter, amc: file.amc, fileNumber: file.numero, date: file.date, mode: file.mode ?? 'R' }));
+  out.add('fileHeader', { emitterFiness: file.emitter, amc: file.amc, fileNumber: file.numero, date: file.date, mode: file.mode ?? 'R' });
   file.lots.forEach((lot, li) => {
     const lotNumber = lot.number ?? li + 1;
     if (!lot.invoices.length) throw new DreEsError(`DRE-ES: lot ${lotNumber} has no invoice`);
-    out.push(encodeRecord(L, 'lotHeader', { lotNumber, finess: lot.finess ?? file.emitter, amc: file.amc, date: lot.date ?? file.date }));
+    out.add('lotHeader', { lotNumber, finess: lot.finess ?? file.emitter, amc: file.amc, date: lot.date ?? file.date });
     const lotTotals = zero();
     let lotLines = 0;
     for (const inv of lot.invoices) {
@@ -123,8 +127,7 @@ export function writeDreEs(file: DreFile): Buffer {
       const t = zero();
       for (const l of inv.lines) add(t, l);
       if (t.amcCents <= 0) throw new DreEsError(`DRE-ES: invoice ${inv.number} has no AMC share to bill`);
-      out.push(
-        encodeRecord(L, 'invoice', {
+      out.add('invoice', {
           invoiceNumber: inv.number,
           engagement: inv.engagement,
           nir: inv.nir,
@@ -140,11 +143,9 @@ export function writeDreEs(file: DreFile): Buffer {
           amoCents: t.amoCents,
           amcCents: t.amcCents,
           patientCents: t.patientCents,
-        }),
-      );
+        });
       inv.lines.forEach((l, n) => {
-        out.push(
-          encodeRecord(L, 'line', {
+        out.add('line', {
             invoiceNumber: inv.number,
             lineNumber: n + 1,
             family: l.family,
@@ -158,19 +159,18 @@ export function writeDreEs(file: DreFile): Buffer {
             amoCents: l.amoCents,
             amcCents: l.amcCents,
             patientCents: l.patientCents,
-          }),
-        );
+          });
       });
       add(lotTotals, t);
       lotLines += inv.lines.length;
     }
-    out.push(encodeRecord(L, 'lotTrailer', { lotNumber, invoiceCount: lot.invoices.length, lineCount: lotLines, ...lotTotals }));
+    out.add('lotTrailer', { lotNumber, invoiceCount: lot.invoices.length, lineCount: lotLines, ...lotTotals });
     add(fileTotals, lotTotals);
     invoiceCount += lot.invoices.length;
     lineCount += lotLines;
   });
-  out.push(encodeRecord(L, 'fileTrailer', { lotCount: file.lots.length, invoiceCount, lineCount, recordCount: out.length + 1, ...fileTotals }));
-  return joinRecords(L, out);
+  out.add('fileTrailer', { lotCount: file.lots.length, invoiceCount, lineCount, recordCount: out.count + 1, ...fileTotals });
+  return out.finish();
 }
 
 type V = DecodedRecord['values'];

@@ -94,9 +94,8 @@ export function reconcile(invoices: BilledInvoice[], rsp: RspFile, opts: { fines
   const outcomes: LineOutcome[] = [];
   const counts = { paid: 0, partiallyPaid: 0, rejected: 0, refused: 0 };
   for (const r of rsp.returns) {
-    const base: OutcomeBase = { line: r.line, invoiceNumber: r.invoiceNumber, amc: r.amc, finess: r.finess };
     const refuse = (code: RefusalCode, reason: string): void => {
-      outcomes.push({ ...base, outcome: 'refused', code, reason: `RSP line ${r.line}, entity ${r.entity}, invoice ${r.invoiceNumber}: ${reason}` });
+      outcomes.push({ line: r.line, invoiceNumber: r.invoiceNumber, amc: r.amc, finess: r.finess, outcome: 'refused', code, reason: `RSP line ${r.line}, entity ${r.entity}, invoice ${r.invoiceNumber}: ${reason}` });
       counts.refused++;
     };
     if (!ours.has(r.finess)) {
@@ -144,11 +143,15 @@ export function reconcile(invoices: BilledInvoice[], rsp: RspFile, opts: { fines
       continue;
     }
     const notes = secondaryDiffs(inv, r);
-    const next: BilledInvoice = { ...inv, state: r.outcome, settledAt: at, paidCents: r.paidCents, differenceCents: r.differenceCents };
+    const next: BilledInvoice = Object.assign({}, inv);
+    next.state = r.outcome;
+    next.settledAt = at;
+    next.paidCents = r.paidCents;
+    next.differenceCents = r.differenceCents;
     if (r.paymentReference) next.paymentReference = r.paymentReference;
     if (r.reason) next.reason = { code: r.reason.code, label: r.reason.label, action: r.reason.action };
     out[n] = next;
-    const o: LineOutcome = { ...base, outcome: r.outcome, paidCents: r.paidCents, differenceCents: r.differenceCents, notes };
+    const o: LineOutcome = { line: r.line, invoiceNumber: r.invoiceNumber, amc: r.amc, finess: r.finess, outcome: r.outcome, paidCents: r.paidCents, differenceCents: r.differenceCents, notes };
     if (next.reason) o.reason = next.reason;
     outcomes.push(o);
     if (r.outcome === 'paid') counts.paid++;

@@ -143,61 +143,143 @@ export function realDate(y: number, m: number, d: number): boolean {
 }
 
 const DIGITS = /^[0-9]*$/;
-const ISO_DATE = /^(\d{4})-?(\d{2})-?(\d{2})$/;
 
-function encodeField(layout: Layout, rec: RecordSpec, f: FieldSpec, v: FieldValue): string {
-  const err = (detail: string): never => {
-    throw new RecordError(detail, { layout: layout.name, record: rec.name, field: f.name, position: f.start });
-  };
+function fieldError(layout: Layout, rec: RecordSpec, f: FieldSpec, detail: string): never {
+  throw new RecordError(detail, { layout: layout.name, record: rec.name, field: f.name, position: f.start });
+}
+
+const isDigitString = (s: string): boolean => {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+};
+
+/** Writes an ASCII string byte by byte (faster than Buffer#write for short fields). */
+function put(buf: Buffer, at: number, str: string): void {
+  for (let i = 0; i < str.length; i++) buf[at + i] = str.charCodeAt(i);
+}
+
+function zeros(buf: Buffer, from: number, to: number): void {
+  for (let i = from; i < to; i++) buf[i] = 48;
+}
+
+/** Writes one field at `at` (the record is already filled with spaces). */
+function writeField(buf: Buffer, at: number, layout: Layout, rec: RecordSpec, f: FieldSpec, v: FieldValue): void {
   const blank = v === undefined || v === null || v === '';
   switch (f.kind) {
     case 'K':
-      return f.value as string;
+      put(buf, at, f.value as string);
+      return;
     case 'F':
-      return ' '.repeat(f.length);
+      return;
     case 'I': {
-      if (blank) return err('missing value');
+      if (blank) fieldError(layout, rec, f, 'missing value');
       if (typeof v === 'number') {
-        if (!Number.isSafeInteger(v) || v < 0) return err('not a non-negative integer');
-        const s = String(v);
-        if (s.length > f.length) return err(`does not fit in ${f.length} digits`);
-        return s.padStart(f.length, '0');
+        if (!Number.isSafeInteger(v) || v < 0) fieldError(layout, rec, f, 'not a non-negative integer');
+        let x = v;
+        for (let i = f.length - 1; i >= 0; i--) {
+          buf[at + i] = 48 + (x % 10);
+          x = Math.floor(x / 10);
+        }
+        if (x > 0) fieldError(layout, rec, f, `does not fit in ${f.length} digits`);
+        return;
       }
-      const s = String(v);
-      if (!DIGITS.test(s)) return err('not digits');
-      if (s.length > f.length) return err(`does not fit in ${f.length} digits`);
-      return s.padStart(f.length, '0');
+      const str = String(v);
+      if (!isDigitString(str)) fieldError(layout, rec, f, 'not digits');
+      if (str.length > f.length) fieldError(layout, rec, f, `does not fit in ${f.length} digits`);
+      zeros(buf, at, at + f.length - str.length);
+      put(buf, at + f.length - str.length, str);
+      return;
     }
     case 'N': {
-      if (blank) return f.optional ? ' '.repeat(f.length) : err('missing value');
-      const s = String(v);
-      if (!DIGITS.test(s)) return err('not digits');
-      if (s.length > f.length) return err(`does not fit in ${f.length} digits`);
-      return s.padStart(f.length, '0');
+      if (blank) {
+        if (f.optional) return;
+        fieldError(layout, rec, f, 'missing value');
+      }
+      const str = String(v);
+      if (!isDigitString(str)) fieldError(layout, rec, f, 'not digits');
+      if (str.length > f.length) fieldError(layout, rec, f, `does not fit in ${f.length} digits`);
+      zeros(buf, at, at + f.length - str.length);
+      put(buf, at + f.length - str.length, str);
+      return;
     }
     case 'D': {
-      if (blank) return f.optional ? ' '.repeat(8) : err('missing date');
-      const m = ISO_DATE.exec(String(v));
-      if (!m || !realDate(+m[1], +m[2], +m[3])) return err('not a real date (YYYY-MM-DD)');
-      return m[1] + m[2] + m[3];
+      if (blank) {
+        if (f.optional) return;
+        fieldError(layout, rec, f, 'missing date');
+      }
+      const str = String(v);
+      let ymd: string | undefined;
+      if (str.length === 10 && str.charCodeAt(4) === 45 && str.charCodeAt(7) === 45) ymd = str.slice(0, 4) + str.slice(5, 7) + str.slice(8, 10);
+      else if (str.length === 8) ymd = str;
+      if (ymd === undefined || !isDigitString(ymd) || !realDate(+ymd.slice(0, 4), +ymd.slice(4, 6), +ymd.slice(6, 8))) {
+        fieldError(layout, rec, f, 'not a real date (YYYY-MM-DD)');
+      }
+      put(buf, at, ymd);
+      return;
     }
     case 'A': {
-      if (blank) return f.optional ? ' '.repeat(f.length) : err('missing value');
-      const s = normaliseText(String(v));
-      if (s === undefined) return err('a character has no upper-case ASCII form');
-      if (s.length > f.length) return err(`does not fit in ${f.length} characters`);
-      return s.padEnd(f.length, ' ');
+      if (blank) {
+        if (f.optional) return;
+        fieldError(layout, rec, f, 'missing value');
+      }
+      const str = normaliseText(String(v));
+      if (str === undefined) fieldError(layout, rec, f, 'a character has no upper-case ASCII form');
+      if (str.length > f.length) fieldError(layout, rec, f, `does not fit in ${f.length} characters`);
+      put(buf, at, str);
+      return;
     }
+  }
+}
+
+/**
+ * Writes records of a layout one after the other into a growing buffer, each followed by the
+ * layout's line ending: the file is built without intermediate strings.
+ */
+export class RecordWriter {
+  private buf: Buffer;
+  private len = 0;
+  private readonly stride: number;
+  count = 0;
+
+  constructor(
+    readonly layout: Layout,
+    expectedRecords = 64,
+  ) {
+    this.stride = layout.recordLength + layout.eol.length;
+    this.buf = Buffer.allocUnsafe(Math.max(1, expectedRecords) * this.stride);
+  }
+
+  /** Encodes and appends one record; on a refused value nothing is appended and a RecordError is thrown. */
+  add(recordName: string, values: RecordValues): this {
+    const rec = this.layout.byName.get(recordName);
+    if (!rec) throw new RecordError('unknown record', { layout: this.layout.name, record: recordName });
+    if (this.len + this.stride > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + this.stride));
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    const at = this.len;
+    const buf = this.buf;
+    for (let i = at, end = at + this.layout.recordLength; i < end; i++) buf[i] = 32;
+    for (const f of rec.fields) writeField(buf, at + f.start - 1, this.layout, rec, f, values[f.name]);
+    put(buf, at + this.layout.recordLength, this.layout.eol);
+    this.len += this.stride;
+    this.count++;
+    return this;
+  }
+
+  /** The bytes written so far (a copy). */
+  finish(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.len));
   }
 }
 
 /** Encodes one record of the layout (without line ending). */
 export function encodeRecord(layout: Layout, recordName: string, values: RecordValues): string {
-  const rec = layout.byName.get(recordName);
-  if (!rec) throw new RecordError('unknown record', { layout: layout.name, record: recordName });
-  let out = '';
-  for (const f of rec.fields) out += encodeField(layout, rec, f, values[f.name]);
-  return out;
+  return new RecordWriter(layout, 1).add(recordName, values).finish().toString('latin1', 0, layout.recordLength);
 }
 
 /** Decodes one record (without its line ending); `line` is 1-based, for the errors. */
@@ -252,11 +334,6 @@ export function decodeRecord(layout: Layout, text: string, line: number): Decode
     }
   }
   return { line, record: rec.name, type, values };
-}
-
-/** Joins encoded records with the layout's line ending (a final one included) into ASCII bytes. */
-export function joinRecords(layout: Layout, records: string[]): Buffer {
-  return Buffer.from(records.join(layout.eol) + layout.eol, 'latin1');
 }
 
 /**

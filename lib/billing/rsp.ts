@@ -6,7 +6,7 @@
  */
 import { RSP } from './layouts';
 import { rejectionReason } from './reasons';
-import { decodeFile, encodeRecord, joinRecords, RecordError, type DecodedRecord } from './records';
+import { decodeFile, RecordError, RecordWriter, type DecodedRecord } from './records';
 import { quarantine, type ReadResult } from './result';
 
 interface ReturnBase {
@@ -88,14 +88,15 @@ const zero = (): LevelCount => ({ recordCount: 0, invoiceCount: 0, paidCount: 0,
 
 /** The RSP file (the simulator's side), as bytes. */
 export function writeRsp(input: RspInput): Buffer {
-  const out: string[] = [encodeRecord(RSP, 'header', { amc: input.amc, fileNumber: input.numero, date: input.date, mode: input.mode ?? 'R' })];
+  const expected = input.recipients.reduce((n, r) => n + r.returns.length + 2, 2);
+  const out = new RecordWriter(RSP, expected).add('header', { amc: input.amc, fileNumber: input.numero, date: input.date, mode: input.mode ?? 'R' });
   const file = zero();
   for (const rcp of input.recipients) {
     const lvl = zero();
-    out.push(encodeRecord(RSP, 'recipient', { finess: rcp.finess }));
+    out.add('recipient', { finess: rcp.finess });
     for (const r of rcp.returns) {
       const paid = r.kind === 'paid' ? r.paidCents : 0;
-      out.push(encodeRecord(RSP, r.kind, { ...r }));
+      out.add(r.kind, { ...r });
       lvl.invoiceCount++;
       if (r.kind === 'paid') lvl.paidCount++;
       else lvl.rejectedCount++;
@@ -103,16 +104,16 @@ export function writeRsp(input: RspInput): Buffer {
       lvl.paidCents += paid;
     }
     lvl.recordCount = rcp.returns.length + 2;
-    out.push(encodeRecord(RSP, 'closing', { level: '040', ...lvl }));
+    out.add('closing', { level: '040', ...lvl });
     file.invoiceCount += lvl.invoiceCount;
     file.paidCount += lvl.paidCount;
     file.rejectedCount += lvl.rejectedCount;
     file.claimedCents += lvl.claimedCents;
     file.paidCents += lvl.paidCents;
   }
-  file.recordCount = out.length + 1;
-  out.push(encodeRecord(RSP, 'closing', { level: '000', ...file }));
-  return joinRecords(RSP, out);
+  file.recordCount = out.count + 1;
+  out.add('closing', { level: '000', ...file });
+  return out.finish();
 }
 
 function checkClosing(rec: DecodedRecord, what: string, found: LevelCount): string | undefined {
