@@ -12,6 +12,7 @@ const BENCHES: Record<string, string> = {
   desk: 'desk.js',
   journal: 'journal.js',
   'mllp-ingest': 'mllp-ingest.js',
+  billing: 'billing.js',
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
