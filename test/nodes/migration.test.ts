@@ -162,7 +162,16 @@ describe('the 0.1 shipped flow, loaded as saved', () => {
       if (Date.now() > end) throw new Error(`inbound message not DONE (${row?.state})`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    const out = await listener.journal.browseOutbound({ limit: 10 });
-    expect(out.map((r: { state: string }) => r.state)).toEqual(['ACKED']);
+    // the GAP's ACK of the answer is settled after the GAP received it: wait for it, bounded
+    const ackedBy = Date.now() + 20000;
+    let states: string[] = [];
+    for (;;) {
+      const out = await listener.journal.browseOutbound({ limit: 10 });
+      states = out.map((r: { state: string }) => r.state);
+      if (states.length === 1 && states[0] !== 'SENT' && states[0] !== 'QUEUED') break;
+      if (Date.now() > ackedBy) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(states).toEqual(['ACKED']);
   });
 });
