@@ -152,8 +152,9 @@ export = function register(RED: NodeAPI): void {
         application: 'ROC-BRIDGE',
         tls: tlsOf(RED, def, node.credentials?.passphrase),
       };
+      // The text and msg.hl7 only: roc-hl7-admission is the one PAM-FR mapper (with the site's
+      // coverage mapping). The listener's own reading only decides the ACK and the venue order.
       const onMessage = (m: Dispatched) => {
-        const a = m.intake.admission;
         const msg: NodeMessage = {
           payload: m.text,
           hl7: {
@@ -168,7 +169,6 @@ export = function register(RED: NodeAPI): void {
             receivedAt: m.record.receivedAt,
           },
         };
-        if (a) msg.roc = { admission: a };
         node.send(msg);
       };
       try {

@@ -193,7 +193,7 @@ describe('acknowledgement after commit', () => {
 });
 
 describe('ACK modes', () => {
-  it('original mode: one AA with MSA-2 = MSH-10; the output carries the admission and its journal id', async () => {
+  it('original mode: one AA with MSA-2 = MSH-10; the output carries the text and msg.hl7 (journal id, venue order), not a mapped admission', async () => {
     const { connect, outputs } = await load();
     const peer = await connect();
     peer.send(adt('ORIG-0001', '250100421'));
@@ -202,7 +202,7 @@ describe('ACK modes', () => {
     expect(m.payload).toContain('LEFÈVRE-BŒUF');
     expect(m.hl7).toMatchObject({ controlId: 'ORIG-0001', event: 'ADT^A01', sender: 'CPAGE/CHU-NORD', charset: 'utf8', orderingKey: 'PV1-19:250100421', meaning: 'IDB' });
     expect(typeof m.hl7.journalId).toBe('number');
-    expect(m.roc.admission.venue.numeroVenue.value).toBe('250100421');
+    expect(m.roc).toBeUndefined(); // roc-hl7-admission is the one PAM-FR mapper
   });
 
   it('enhanced mode: CA then AA, both with MSA-2 = MSH-10', async () => {
