@@ -363,4 +363,23 @@ describe('MllpAnswerSender against a real GAP socket', () => {
     expect(gap.frames.map((f) => f.controlId)).toEqual(['ROC-0006', x.existing ? 'ROC-0009' : 'ROC-0008']);
     expect((await r.journal.browseOutbound({ destination: DEST, limit: 100 })).length).toBe(2);
   });
+
+  it('a sender restarted with an answer left SENT resends it with the same MSH-10, once acked nothing goes twice', async () => {
+    let gapAnswers = false;
+    const gap = new ScriptedGap(() => (gapAnswers ? 'AA' : 'none'));
+    const r = await rig({ gap, ackTimeoutMs: 60_000 });
+    r.sender.start();
+    const rec = await r.sender.enqueue(answer('ROC-0010', 'V-1010'), 'V-1010');
+    await until(() => gap.attempts('ROC-0010') === 1, 'first send');
+    r.sender.close(); // stopped before the ACK: the answer stays SENT
+    expect((await record(r, rec.id)).state).toBe('SENT');
+    gapAnswers = true;
+    const next = new MllpAnswerSender({ journal: r.journal, destination: DEST, host: '127.0.0.1', port: gap.port, ackTimeoutMs: 2000, reconnect: { minMs: 20, maxMs: 100 } });
+    r.sender = next;
+    next.start();
+    const acked = await stateIs(r, rec.id, 'ACKED');
+    expect(acked.attempts).toBe(2);
+    await sleep(200);
+    expect(gap.frames.map((f) => f.controlId)).toEqual(['ROC-0010', 'ROC-0010']);
+  });
 });
