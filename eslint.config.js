@@ -15,7 +15,10 @@ module.exports = tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ['**/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
@@ -28,14 +31,36 @@ module.exports = tseslint.config(
     // HL7 and HPRIM are siblings: the admission model, dates and charsets they share live in lib/model.
     files: ['lib/hprim/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [LIB_FORBIDDEN, { group: ['../hl7', '../hl7/*'], message: 'lib/hprim does not import lib/hl7: shared pieces live in lib/model (admission, dates, charset).' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            LIB_FORBIDDEN,
+            {
+              group: ['../hl7', '../hl7/*'],
+              message: 'lib/hprim does not import lib/hl7: shared pieces live in lib/model (admission, dates, charset).',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     // lib/model is the bottom layer: the formats and services depend on it, never the reverse.
     files: ['lib/model/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [LIB_FORBIDDEN, { group: ['../*', '!../model', '!../model/*', '!../util', '!../util/*'], message: 'lib/model imports only lib/model and lib/util.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            LIB_FORBIDDEN,
+            {
+              group: ['../*', '!../model', '!../model/*', '!../util', '!../util/*'],
+              message: 'lib/model imports only lib/model and lib/util.',
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -28,8 +28,15 @@ const API_MAX_LENGTH = '5mb';
 // Bounded input on every HTTP endpoint (docs/deployment.md lists the limits): body size, JSON
 // depth, element count and string length, checked on the raw bytes before anything parses them.
 const httpGuardOptions = {
-  desk: { path: '/desk/scan', maxImageBytes: 10 * 1024 * 1024, json: { maxBytes: 1024 * 1024, maxDepth: 32, maxItems: 10000, maxStringBytes: 64 * 1024 } },
-  roc: { paths: ['/roc/dossier', '/roc/cancel'], json: { maxBytes: 1024 * 1024, maxDepth: 32, maxItems: 10000, maxStringBytes: 64 * 1024 } },
+  desk: {
+    path: '/desk/scan',
+    maxImageBytes: 10 * 1024 * 1024,
+    json: { maxBytes: 1024 * 1024, maxDepth: 32, maxItems: 10000, maxStringBytes: 64 * 1024 },
+  },
+  roc: {
+    paths: ['/roc/dossier', '/roc/cancel'],
+    json: { maxBytes: 1024 * 1024, maxDepth: 32, maxItems: 10000, maxStringBytes: 64 * 1024 },
+  },
   other: { maxBytes: API_MAX_LENGTH, maxDepth: 128 },
 };
 const httpGuards = createHttpGuard(httpGuardOptions);
@@ -106,7 +113,8 @@ module.exports.logging.rocAudit = { level: 'off', audit: true, handler: () => ro
 
 // HTTPS: bin/runtime.ts builds its server from `https` when both files are given.
 if (process.env.ROC_HTTPS_CERT || process.env.ROC_HTTPS_KEY) {
-  if (!process.env.ROC_HTTPS_CERT || !process.env.ROC_HTTPS_KEY) throw new Error('HTTPS needs both ROC_HTTPS_CERT and ROC_HTTPS_KEY (PEM files)');
+  if (!process.env.ROC_HTTPS_CERT || !process.env.ROC_HTTPS_KEY)
+    throw new Error('HTTPS needs both ROC_HTTPS_CERT and ROC_HTTPS_KEY (PEM files)');
   const readPem = (name) => {
     try {
       return fs.readFileSync(process.env[name]);
@@ -123,4 +131,5 @@ const rocHttpAccess = rocAccess.httpAccessFromEnv(process.env, ({ ip, path: p, r
   console.warn(`[roc-bridge] HTTP access refused: ${reason}, from ${ip || '?'} to ${String(p).slice(0, 80)}`),
 );
 const rocNodeMiddleware = module.exports.httpNodeMiddleware;
-module.exports.httpNodeMiddleware = (req, res, next) => rocHttpAccess(req, res, () => (rocNodeMiddleware ? rocNodeMiddleware(req, res, next) : next()));
+module.exports.httpNodeMiddleware = (req, res, next) =>
+  rocHttpAccess(req, res, () => (rocNodeMiddleware ? rocNodeMiddleware(req, res, next) : next()));

@@ -29,7 +29,15 @@ function time(fn: () => void): number {
 function stats(name: string, secs: number[], extra: Record<string, unknown>) {
   const sorted = [...secs].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)];
-  return { name, rounds: secs.map((s) => round(s)), bestSeconds: round(sorted[0]), medianSeconds: round(median), targetSeconds: 2, medianUnderTarget: median < 2, ...extra };
+  return {
+    name,
+    rounds: secs.map((s) => round(s)),
+    bestSeconds: round(sorted[0]),
+    medianSeconds: round(median),
+    targetSeconds: 2,
+    medianUnderTarget: median < 2,
+    ...extra,
+  };
 }
 
 function main(): void {
@@ -70,13 +78,23 @@ function main(): void {
     loadavgAtEnd: loadavg(),
     results: [
       stats(`writeDreEs: ${N} invoices (${lines} lines, lots of 1000) → one DRE-ES file, encode only`, enc, { invoices: N, lines, bytes }),
-      stats(`readRsp + reconcile + summarise: RSP of ${N} returns against ${N} invoices`, rd, { returns: N, rspBytes: rspBuf.length, outcome }),
+      stats(`readRsp + reconcile + summarise: RSP of ${N} returns against ${N} invoices`, rd, {
+        returns: N,
+        rspBytes: rspBuf.length,
+        outcome,
+      }),
     ],
   };
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'billing.json'), JSON.stringify(out, null, 2) + '\n');
-  console.log(JSON.stringify(out.results.map((r) => ({ name: r.name, median: r.medianSeconds, best: r.bestSeconds })), null, 2));
+  console.log(
+    JSON.stringify(
+      out.results.map((r) => ({ name: r.name, median: r.medianSeconds, best: r.bestSeconds })),
+      null,
+      2,
+    ),
+  );
 }
 
 main();

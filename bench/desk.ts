@@ -44,7 +44,16 @@ async function startRuntime(): Promise<{ url: string; stop: () => Promise<void> 
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-bench-desk-'));
   const proc = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js')], {
     cwd: ROOT,
-    env: { ...process.env, ROC_PORT: '0', ROC_HOST: '127.0.0.1', ROC_USER_DIR: userDir, ROC_DEV_CERT_DIR: path.join(userDir, 'certs'), ROC_ANNUAIRE_URL: '', ROC_SIMULATOR_LATENCY: 'national', ROC_LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      ROC_PORT: '0',
+      ROC_HOST: '127.0.0.1',
+      ROC_USER_DIR: userDir,
+      ROC_DEV_CERT_DIR: path.join(userDir, 'certs'),
+      ROC_ANNUAIRE_URL: '',
+      ROC_SIMULATOR_LATENCY: 'national',
+      ROC_LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -80,7 +89,14 @@ async function main() {
   const b = findBeneficiary(seed, 'B01')!;
   const scan = cardText(b);
   const photo = await cardPng(b, { page: true });
-  const patient = { nir: b.nir, cleNir: b.cleNir, dateNaissance: b.dateNaissance, rangNaissance: String(b.rangNaissance), nom: b.nom, prenom: b.prenom };
+  const patient = {
+    nir: b.nir,
+    cleNir: b.cleNir,
+    dateNaissance: b.dateNaissance,
+    rangNaissance: String(b.rangNaissance),
+    nom: b.nom,
+    prenom: b.prenom,
+  };
   const sejour = { type: 'HOSPITALISATION', dateEntree: '2026-11-20', dateSortie: '2026-11-24' };
   const devis = { demande: true, ghs: '3452,40', nuits: '', chambreParticuliere: true };
 
@@ -97,7 +113,10 @@ async function main() {
       return ms;
     };
     for (let i = 0; i < 3; i++) await post(true); // warm-up: annuaire cache, TLS sessions, JIT
-    for (const [name, q] of [['http-idb', false], ['http-idb-sim', true]] as const) {
+    for (const [name, q] of [
+      ['http-idb', false],
+      ['http-idb-sim', true],
+    ] as const) {
       const ms: number[] = [];
       for (let i = 0; i < n; i++) ms.push(await post(q));
       results[name] = stats(ms);
@@ -107,7 +126,14 @@ async function main() {
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     try {
       const page = await (await browser.newContext({ locale: 'fr-FR' })).newPage();
@@ -147,8 +173,11 @@ async function main() {
       const enter = () => page.keyboard.press('Enter');
       await page.uncheck('#devis');
       await browserRun('browser-idb', n, typed, enter);
-      await browserRun('browser-photo-idb', Math.min(n, 30), async () => undefined, () =>
-        page.setInputFiles('#image', { name: 'attestation.png', mimeType: 'image/png', buffer: photo }),
+      await browserRun(
+        'browser-photo-idb',
+        Math.min(n, 30),
+        async () => undefined,
+        () => page.setInputFiles('#image', { name: 'attestation.png', mimeType: 'image/png', buffer: photo }),
       );
       await page.check('#devis');
       await browserRun('browser-idb-sim', n, typed, enter);

@@ -15,7 +15,6 @@ import { MllpDeframer, frame } from '../lib/hl7/mllp';
 import { parseAdmission } from '../lib/hl7/pamfr';
 import { ROOT } from './common';
 
-
 interface Result {
   name: string;
   ops: number;
@@ -176,8 +175,14 @@ function compareHl7Standard(text: string): unknown {
     }
   };
   const behaviours = {
-    'escape \\S\\ in PID-5.1 (expected "DUPONT^JR")': probe('MSH|^~\\&|A|B|C|D|20261120||ADT^A01|X1|P|2.5\rPID|||1^^^X||DUPONT\\S\\JR^Jean\r', 'PID.5.1'),
-    'delimiters declared in MSH-1/2 as #!~\\& (expected PID-5.1 "DUPONT")': probe('MSH#!~\\&#A#B#C#D#20261120##ADT!A01#X2#P#2.5\rPID###1!!!X##DUPONT!Jean\r', 'PID.5.1'),
+    'escape \\S\\ in PID-5.1 (expected "DUPONT^JR")': probe(
+      'MSH|^~\\&|A|B|C|D|20261120||ADT^A01|X1|P|2.5\rPID|||1^^^X||DUPONT\\S\\JR^Jean\r',
+      'PID.5.1',
+    ),
+    'delimiters declared in MSH-1/2 as #!~\\& (expected PID-5.1 "DUPONT")': probe(
+      'MSH#!~\\&#A#B#C#D#20261120##ADT!A01#X2#P#2.5\rPID###1!!!X##DUPONT!Jean\r',
+      'PID.5.1',
+    ),
     'truncated frame "MSH|^~" (expected: a typed issue to NACK)': probe('MSH|^~', 'MSH.10'),
   };
   const ratios = rounds.map((r) => r.ratio).sort((x, y) => x - y);

@@ -68,7 +68,14 @@ function send(port: number, frames: Buffer[], window: number): Promise<number> {
 /** Messages the listener hands out at once (the old mini-listener drained with next(512)). */
 const MAX_IN_FLIGHT = 512;
 
-async function run(template: string, count: number, connections: number, window: number, synchronous: 'FULL' | 'NORMAL', commitWindowMs = 0): Promise<RunResult> {
+async function run(
+  template: string,
+  count: number,
+  connections: number,
+  window: number,
+  synchronous: 'FULL' | 'NORMAL',
+  commitWindowMs = 0,
+): Promise<RunResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'roc-journal-bench-'));
   const file = path.join(dir, 'journal.db');
   const errors: string[] = [];

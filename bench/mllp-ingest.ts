@@ -124,7 +124,9 @@ interface Started {
 
 async function startServer(kind: 'node-hl7-server' | 'node-hl7-server-as-shipped' | 'bare'): Promise<Started> {
   const port = await freePort();
-  const proc = track(spawn(process.execPath, [path.join(__dirname, 'mllp-ingest-server.js'), kind, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const proc = track(
+    spawn(process.execPath, [path.join(__dirname, 'mllp-ingest-server.js'), kind, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
   await new Promise<void>((resolve, reject) => {
     let out = '';
     proc.once('exit', (c) => reject(new Error(`${kind} server exited (${c})`)));
@@ -199,7 +201,17 @@ interface RunResult {
   messagesPerSecond: number;
   ackLatencyMs: { p50: number; p99: number; max: number };
   acks: Record<string, number>;
-  errors: { total: number; notAA: number; wrongOrUnmatchedMsa2: number; timeouts: number; drops: number; resent: number; abandoned: number; unacknowledged: number; stalled: number };
+  errors: {
+    total: number;
+    notAA: number;
+    wrongOrUnmatchedMsa2: number;
+    timeouts: number;
+    drops: number;
+    resent: number;
+    abandoned: number;
+    unacknowledged: number;
+    stalled: number;
+  };
   serverCpuSeconds: number;
   serverCpuMicrosecondsPerMessage: number;
   loadGeneratorCpuSeconds: number;
@@ -215,7 +227,11 @@ const WARMUP = 2000;
 const ACK_TIMEOUT_MS = 5000;
 
 /** Runs the simulator; stops it when nothing was acknowledged for `stallMs` (recorded, never hangs). */
-async function runSim(sim: GapSimulator, messages: Iterable<import('../simulator/gap-day').GapMessage>, stallMs = 60000): Promise<{ stats: ReturnType<GapSimulator['stats']>; stalled: boolean }> {
+async function runSim(
+  sim: GapSimulator,
+  messages: Iterable<import('../simulator/gap-day').GapMessage>,
+  stallMs = 60000,
+): Promise<{ stats: ReturnType<GapSimulator['stats']>; stalled: boolean }> {
   let last = -1;
   let lastAt = Date.now();
   let stalled = false;
@@ -234,7 +250,6 @@ async function runSim(sim: GapSimulator, messages: Iterable<import('../simulator
     return { stats, stalled };
   } finally {
     clearInterval(watch);
-
   }
 }
 
@@ -358,7 +373,12 @@ async function probeAsShipped(count = 20): Promise<object> {
   };
 }
 
-async function runKind(kind: Kind, connections: number, window: number, messages: number): Promise<RunResult & { journal?: object; flow?: string }> {
+async function runKind(
+  kind: Kind,
+  connections: number,
+  window: number,
+  messages: number,
+): Promise<RunResult & { journal?: object; flow?: string }> {
   const bridge = kind === 'bridge' || kind === 'bridge-normal';
   const s = bridge ? await startBridge(kind === 'bridge-normal' ? 'NORMAL' : 'FULL') : await startServer(kind);
   try {
@@ -399,7 +419,9 @@ export async function runMllpIngest(messages = Number(process.argv[2] ?? process
     for (const { connections, window } of setups) {
       process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${kind} ${connections} conn × ${window}…\n`);
       const r = await runKind(kind, connections, window, messages);
-      console.log(`${kind.padEnd(16)} ${connections} conn × ${window}: ${r.messagesPerSecond} msg/s, ACK p50 ${r.ackLatencyMs.p50} ms p99 ${r.ackLatencyMs.p99} ms, errors ${r.errors.total}, server CPU ${r.serverCpuMicrosecondsPerMessage} µs/msg, others ${r.otherProcessesCpuSeconds} CPU s in ${r.seconds} s`);
+      console.log(
+        `${kind.padEnd(16)} ${connections} conn × ${window}: ${r.messagesPerSecond} msg/s, ACK p50 ${r.ackLatencyMs.p50} ms p99 ${r.ackLatencyMs.p99} ms, errors ${r.errors.total}, server CPU ${r.serverCpuMicrosecondsPerMessage} µs/msg, others ${r.otherProcessesCpuSeconds} CPU s in ${r.seconds} s`,
+      );
       runs.push(r);
     }
     results[kind] = runs;
@@ -433,17 +455,26 @@ export async function runMllpIngest(messages = Number(process.argv[2] ?? process
   const result = {
     benchmark: 'mllp-ingest',
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadavgAtStart: startLoad, loadavgAtEnd: loadavg() },
+    machine: {
+      cpus: os.cpus().length,
+      cpu: os.cpus()[0]?.model,
+      node: process.version,
+      loadavgAtStart: startLoad,
+      loadavgAtEnd: loadavg(),
+    },
     load: {
-      generator: 'GapSimulator (simulator/gap.ts) in the benchmark process, TCP 127.0.0.1, as fast as the window allows; ACKs matched on MSA-2',
+      generator:
+        'GapSimulator (simulator/gap.ts) in the benchmark process, TCP 127.0.0.1, as fast as the window allows; ACKs matched on MSA-2',
       messages: `gapDay: ${messages.toLocaleString('en')} PAM-FR 2.5 ADT messages (A05/A01/A04/A02/A03/A08/Z99/A11/A13/A21/A22/A31/A38), 64 venues open at once, ISO 8859-15, original ACK mode; a 2,000-message warm-up on fresh servers before each run`,
       setups,
     },
     servers: {
       bridge:
         'scripts/start.js (as npm start), fresh ROC_USER_DIR, roc-mllp-in on ROC_MLLP_PORT: deframe, decode, parse (lib/hl7), journal commit (lib/store, SQLite WAL, group commit), then the ACK; journal synchronous=FULL (the node default: the WAL is fsynced at every group commit, so an ACKed message survives a power cut, a fortiori a process kill)',
-      'bridge-normal': 'the same with synchronous=NORMAL (WAL written at every commit, fsynced at checkpoints: an ACKed message survives a process kill, not necessarily a power cut)',
-      'node-hl7-server': 'node-hl7-server 2.5.0, handler res.sendResponse("AA"), nothing stored; its framing fixed (see nodeHl7ServerAsShipped and bench/mllp-ingest-server.ts)',
+      'bridge-normal':
+        'the same with synchronous=NORMAL (WAL written at every commit, fsynced at checkpoints: an ACKed message survives a process kill, not necessarily a power cut)',
+      'node-hl7-server':
+        'node-hl7-server 2.5.0, handler res.sendResponse("AA"), nothing stored; its framing fixed (see nodeHl7ServerAsShipped and bench/mllp-ingest-server.ts)',
       bare: 'net.Server + lib/hl7 MllpDeframer + constant AA ACK (MSA-2 copied from MSH-10 by byte scan), nothing parsed or stored: the floor',
     },
     notes: [
@@ -455,7 +486,11 @@ export async function runMllpIngest(messages = Number(process.argv[2] ?? process
     results,
     ratios,
     nodeHl7ServerAsShipped: probe,
-    target: { messagesPerSecondPersisted: TARGET, errors: 0, note: 'met: the bridge persisted and acknowledged at least this rate with every ACK AA and MSA-2 = MSH-10' },
+    target: {
+      messagesPerSecondPersisted: TARGET,
+      errors: 0,
+      note: 'met: the bridge persisted and acknowledged at least this rate with every ACK AA and MSA-2 = MSH-10',
+    },
     met,
   };
   fs.mkdirSync(RESULTS, { recursive: true });

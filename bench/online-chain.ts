@@ -58,11 +58,19 @@ function cpuSeconds(pid: number | undefined): number {
 }
 
 /** Starts the simulator child; `waits` receives (requestId → server time in ms) when tracing. */
-export async function startSim(latency: string, certDir: string, waits?: Map<string, number>): Promise<{ info: SimInfo; proc: ChildProcess }> {
+export async function startSim(
+  latency: string,
+  certDir: string,
+  waits?: Map<string, number>,
+): Promise<{ info: SimInfo; proc: ChildProcess }> {
   const proc = track(
-    spawn(process.execPath, [path.join(__dirname, 'sim-child.js'), '--latency', latency, '--certs', certDir, ...(waits ? ['--trace'] : [])], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }),
+    spawn(
+      process.execPath,
+      [path.join(__dirname, 'sim-child.js'), '--latency', latency, '--certs', certDir, ...(waits ? ['--trace'] : [])],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    ),
   );
   const rl = readline.createInterface({ input: proc.stdout! });
   const info = await new Promise<SimInfo>((resolve, reject) => {
@@ -82,20 +90,22 @@ export async function startBridge(sim: SimInfo): Promise<{ url: string; proc: Ch
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-bench-'));
   // e.g. ROC_BENCH_BRIDGE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the bridge
   const nodeArgs = (process.env.ROC_BENCH_BRIDGE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const proc = track(spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'scripts', 'start.js')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ROC_PORT: '0',
-      ROC_USER_DIR: userDir,
-      ROC_LOG_LEVEL: 'warn',
-      ROC_ANNUAIRE_URL: sim.annuaireUrl,
-      ROC_CLIENT_CERT: sim.certs.clientCert,
-      ROC_CLIENT_KEY: sim.certs.clientKey,
-      ROC_CA: sim.certs.caCert,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }));
+  const proc = track(
+    spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'scripts', 'start.js')], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ROC_PORT: '0',
+        ROC_USER_DIR: userDir,
+        ROC_LOG_LEVEL: 'warn',
+        ROC_ANNUAIRE_URL: sim.annuaireUrl,
+        ROC_CLIENT_CERT: sim.certs.clientCert,
+        ROC_CLIENT_KEY: sim.certs.clientKey,
+        ROC_CA: sim.certs.caCert,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     proc.once('exit', (c) => reject(new Error(`runtime exited (${c}): ${out}`)));
@@ -122,14 +132,52 @@ const B01 = SEED.beneficiaires.find((b: { id: string }) => b.id === 'B01');
 function dossier(i: number): string {
   return JSON.stringify({
     amc: B01.amc,
-    beneficiaire: { nir: B01.nir, cleNir: B01.cleNir, dateNaissance: B01.dateNaissance, rangNaissance: B01.rangNaissance, nom: B01.nom, prenom: B01.prenom, numeroAdherent: B01.numeroAdherent },
+    beneficiaire: {
+      nir: B01.nir,
+      cleNir: B01.cleNir,
+      dateNaissance: B01.dateNaissance,
+      rangNaissance: B01.rangNaissance,
+      nom: B01.nom,
+      prenom: B01.prenom,
+      numeroAdherent: B01.numeroAdherent,
+    },
     venue: { type: 'HOSPITALISATION', dateEntree: '2026-11-20', dateSortie: '2026-11-24', numeroDossier: `NDA${i}`, numeroVenue: `V${i}` },
     facture: {
       numero: `FAC-BENCH-${process.pid}-${i}`,
       lignes: [
-        { numero: 1, code: 'GHS', dateDebut: '2026-11-20', dateFin: '2026-11-24', quantite: 1, prixUnitaire: 3452.4, baseAmo: 3452.4, tauxAmo: 80, montantAmo: 2761.92 },
-        { numero: 2, code: 'FJ', dateDebut: '2026-11-20', dateFin: '2026-11-24', quantite: 4, prixUnitaire: 20, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
-        { numero: 3, code: 'CP', dateDebut: '2026-11-20', dateFin: '2026-11-24', quantite: 4, prixUnitaire: 75, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
+        {
+          numero: 1,
+          code: 'GHS',
+          dateDebut: '2026-11-20',
+          dateFin: '2026-11-24',
+          quantite: 1,
+          prixUnitaire: 3452.4,
+          baseAmo: 3452.4,
+          tauxAmo: 80,
+          montantAmo: 2761.92,
+        },
+        {
+          numero: 2,
+          code: 'FJ',
+          dateDebut: '2026-11-20',
+          dateFin: '2026-11-24',
+          quantite: 4,
+          prixUnitaire: 20,
+          baseAmo: 0,
+          tauxAmo: 0,
+          montantAmo: 0,
+        },
+        {
+          numero: 3,
+          code: 'CP',
+          dateDebut: '2026-11-20',
+          dateFin: '2026-11-24',
+          quantite: 4,
+          prixUnitaire: 75,
+          baseAmo: 0,
+          tauxAmo: 0,
+          montantAmo: 0,
+        },
       ],
     },
   });
@@ -168,21 +216,25 @@ export async function drive(
       const body = dossier(from + i);
       const t0 = performance.now();
       const record = t0 - tStart >= recordAfter;
-      const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const ms = performance.now() - t0;
-          try {
-            const roc = JSON.parse(Buffer.concat(chunks).toString());
-            if (roc.clc?.status !== 'OK') errors++;
-            if (record) done.push({ ms, roc });
-          } catch {
-            errors++;
-          }
-          resolve();
-        });
-      });
+      const req = http.request(
+        url,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            const ms = performance.now() - t0;
+            try {
+              const roc = JSON.parse(Buffer.concat(chunks).toString());
+              if (roc.clc?.status !== 'OK') errors++;
+              if (record) done.push({ ms, roc });
+            } catch {
+              errors++;
+            }
+            resolve();
+          });
+        },
+      );
       req.on('error', () => {
         errors++;
         resolve();
@@ -261,7 +313,8 @@ export async function runOnlineChain(opts: { total?: number; inFlight?: number; 
     benchmark: 'online-chain',
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg().map((x) => round(x)) },
-    chain: 'POST /roc/dossier → annuaire (cached) → IDB → SIM → CLC over HTTPS + mutual TLS; simulator, runtime and load generator in separate processes',
+    chain:
+      'POST /roc/dossier → annuaire (cached) → IDB → SIM → CLC over HTTPS + mutual TLS; simulator, runtime and load generator in separate processes',
     note: 'The simulator runs on the same 2 cores (a real AMC is another machine) and uses the same SEL codec (lib/sel) as the bridge: codec speed-ups lower its CPU too, which frees CPU for the bridge in this set-up.',
     throughput: {
       dossiers: total,
@@ -272,7 +325,11 @@ export async function runOnlineChain(opts: { total?: number; inFlight?: number; 
       errors: thr.errors,
       latencyMs: { p50: round(percentile(thrSorted, 50)), p99: round(percentile(thrSorted, 99)) },
       // Which process is the bottleneck: CPU ms per dossier (2 cores for the three of them).
-      cpuMsPerDossier: { bridge: round(cpuMs.bridge, 3), simulator: round(cpuMs.simulator, 3), loadGenerator: round(cpuMs.loadGenerator, 3) },
+      cpuMsPerDossier: {
+        bridge: round(cpuMs.bridge, 3),
+        simulator: round(cpuMs.simulator, 3),
+        loadGenerator: round(cpuMs.loadGenerator, 3),
+      },
       target: 1000,
       met: throughput >= 1000,
     },
@@ -284,7 +341,12 @@ export async function runOnlineChain(opts: { total?: number; inFlight?: number; 
       unmatched,
       errors: lat.errors,
       simulatorMsPerDossier: { p50: round(percentile(simTimes, 50)), p99: round(percentile(simTimes, 99)) },
-      bridgeAddedMs: { p50: round(percentile(added, 50)), p90: round(percentile(added, 90)), p99: round(percentile(added, 99)), max: round(added[added.length - 1] ?? NaN) },
+      bridgeAddedMs: {
+        p50: round(percentile(added, 50)),
+        p90: round(percentile(added, 90)),
+        p99: round(percentile(added, 99)),
+        max: round(added[added.length - 1] ?? NaN),
+      },
       ofWhichSoapClientMs: { p50: round(percentile(inCalls, 50)), p99: round(percentile(inCalls, 99)) },
       ofWhichFlowAndHttpMs: { p50: round(percentile(inFlow, 50)), p99: round(percentile(inFlow, 99)) },
       target: { p99: 5 },

@@ -12,7 +12,8 @@ async function main(): Promise<void> {
     return i >= 0 ? process.argv[i + 1] : undefined;
   };
   const l = arg('--latency') ?? 'instant';
-  const latency: LatencyMode = l === 'instant' ? { mode: 'instant' } : l === 'national' ? { mode: 'national' } : { mode: 'fixed', ms: Number(l) };
+  const latency: LatencyMode =
+    l === 'instant' ? { mode: 'instant' } : l === 'national' ? { mode: 'national' } : { mode: 'fixed', ms: Number(l) };
   const certs = await ensureDevCerts(arg('--certs') ?? '.roc-dev/bench-certs');
   const trace = process.argv.includes('--trace');
   const sim = await startSimulator({
@@ -20,7 +21,9 @@ async function main(): Promise<void> {
     latency,
     onAnswer: trace ? (a) => a.requestId && process.stdout.write(`T ${a.requestId} ${a.ms.toFixed(3)}\n`) : undefined,
   });
-  process.stdout.write(`READY ${JSON.stringify({ url: sim.url, annuaireUrl: sim.annuaireUrl, certs: { clientCert: certs.clientCert, clientKey: certs.clientKey, caCert: certs.caCert } })}\n`);
+  process.stdout.write(
+    `READY ${JSON.stringify({ url: sim.url, annuaireUrl: sim.annuaireUrl, certs: { clientCert: certs.clientCert, clientKey: certs.clientKey, caCert: certs.caCert } })}\n`,
+  );
   const stop = () => sim.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

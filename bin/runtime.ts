@@ -150,7 +150,9 @@ async function prepareSecurity(
   // The shipped flow's GAP listener binds ROC_MLLP_HOST (default ROC_HOST): the same rule.
   if (process.env.ROC_MLLP_HOST) checkBinding(process.env.ROC_MLLP_HOST, configured);
 
-  const auditTrail = configureAudit(settings.rocAuditFile, (err) => log(`Audit trail: cannot write ${settings.rocAuditFile} (${err.message})`));
+  const auditTrail = configureAudit(settings.rocAuditFile, (err) =>
+    log(`Audit trail: cannot write ${settings.rocAuditFile} (${err.message})`),
+  );
   const loaded = await loadUsers({ file: settings.rocUsersFile, adminPassword, envUsers });
   users.replace(loaded.users);
   for (const w of loaded.warnings) log(`Security: ${w}`);
@@ -171,9 +173,15 @@ async function prepareSecurity(
     );
   }
   const roles = loaded.users.reduce<Record<string, number>>((acc, u) => ((acc[u.role] = (acc[u.role] || 0) + 1), acc), {});
-  log(`Security: ${loaded.users.length} user(s) (${Object.entries(roles).map(([r, n]) => `${n} ${r}`).join(', ')}); audit trail ${auditTrail?.file}`);
+  log(
+    `Security: ${loaded.users.length} user(s) (${Object.entries(roles)
+      .map(([r, n]) => `${n} ${r}`)
+      .join(', ')}); audit trail ${auditTrail?.file}`,
+  );
   if (!isLoopbackHost(settings.uiHost) && !settings.https) {
-    log(`WARNING: listening on ${settings.uiHost} over plain HTTP: passwords and tokens cross the network in clear (set ROC_HTTPS_CERT / ROC_HTTPS_KEY).`);
+    log(
+      `WARNING: listening on ${settings.uiHost} over plain HTTP: passwords and tokens cross the network in clear (set ROC_HTTPS_CERT / ROC_HTTPS_KEY).`,
+    );
   }
 }
 
@@ -203,7 +211,9 @@ async function mllpListenerPort(timeoutMs = 5000): Promise<number | undefined> {
  */
 export function installProcessGuards(log: (line: string) => void = (l) => console.error(l)): void {
   process.on('uncaughtException', (err) => log(`ROC Bridge: uncaught error, the runtime keeps running — ${describeError(err)}`));
-  process.on('unhandledRejection', (reason) => log(`ROC Bridge: unhandled rejection, the runtime keeps running — ${describeError(reason)}`));
+  process.on('unhandledRejection', (reason) =>
+    log(`ROC Bridge: unhandled rejection, the runtime keeps running — ${describeError(reason)}`),
+  );
 }
 
 export async function main(): Promise<void> {

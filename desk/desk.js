@@ -12,7 +12,9 @@
 
   var GS = '\u001d';
   var TIMEOUT_MS = 30000;
-  var $ = function (id) { return document.getElementById(id); };
+  var $ = function (id) {
+    return document.getElementById(id);
+  };
 
   var scan = $('scan');
   var image = $('image');
@@ -32,7 +34,13 @@
     CHAMBRE_PARTICULIERE: 'chambre particulière',
     ACCOMPAGNANT: 'lit d’accompagnant',
   };
-  var PRESTATIONS = { GHS: 'Séjour (GHS)', FJ: 'Forfait journalier', CP: 'Chambre particulière', ACC: 'Accompagnant', ACE: 'Actes externes' };
+  var PRESTATIONS = {
+    GHS: 'Séjour (GHS)',
+    FJ: 'Forfait journalier',
+    CP: 'Chambre particulière',
+    ACC: 'Accompagnant',
+    ACE: 'Actes externes',
+  };
   var BADGES = { OK: 'OK', KO: 'KO', LECTURE: '!', SAISIE: '!', TECHNIQUE: '!', EN_COURS: '…', ATTENTE: '…' };
 
   // ---- formatting -------------------------------------------------------------------------------
@@ -41,7 +49,9 @@
     return m ? m[3] + '/' + m[2] + '/' + m[1] : '';
   }
   var euroFmt = new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' });
-  function euros(n) { return typeof n === 'number' && isFinite(n) ? euroFmt.format(n) : '—'; }
+  function euros(n) {
+    return typeof n === 'number' && isFinite(n) ? euroFmt.format(n) : '—';
+  }
   function periode(p) {
     if (!p) return '';
     if (p.debut && p.fin) return 'du ' + dateFr(p.debut) + ' au ' + dateFr(p.fin);
@@ -57,8 +67,13 @@
   // ---- DOM helpers (textContent only: nothing from the server is parsed as HTML) ----------------
   function el(tag, attrs, children) {
     var e = document.createElement(tag);
-    if (attrs) Object.keys(attrs).forEach(function (k) { if (attrs[k] !== undefined) e.setAttribute(k, attrs[k]); });
-    (children || []).forEach(function (c) { if (c !== null && c !== undefined) e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
+    if (attrs)
+      Object.keys(attrs).forEach(function (k) {
+        if (attrs[k] !== undefined) e.setAttribute(k, attrs[k]);
+      });
+    (children || []).forEach(function (c) {
+      if (c !== null && c !== undefined) e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+    });
     return e;
   }
   function fiche(rows) {
@@ -91,7 +106,9 @@
 
   function devisBloc(devis) {
     if (!devis) return null;
-    var bloc = el('section', { class: 'devis', 'aria-label': 'Devis du reste à charge' }, [el('h3', null, ['Devis du reste à charge (simulation AMC)'])]);
+    var bloc = el('section', { class: 'devis', 'aria-label': 'Devis du reste à charge' }, [
+      el('h3', null, ['Devis du reste à charge (simulation AMC)']),
+    ]);
     if (devis.status !== 'OK') {
       bloc.appendChild(el('p', { class: 'motif' }, ['Devis impossible : ' + (devis.motif || 'refusé par l’AMC.')]));
       return bloc;
@@ -99,20 +116,40 @@
     var corps = el('tbody');
     (devis.lignes || []).forEach(function (l) {
       var montant = typeof l.quantite === 'number' && typeof l.prixUnitaire === 'number' ? l.quantite * l.prixUnitaire : undefined;
-      corps.appendChild(el('tr', null, [
-        el('td', null, [(PRESTATIONS[l.code] || l.code) + (l.quantite > 1 ? ' × ' + l.quantite : '')]),
-        el('td', null, [euros(montant)]),
-        el('td', null, [euros(l.montantAmo)]),
-        el('td', null, [euros(l.montantAmc)]),
-        el('td', null, [euros(l.montantPatient)]),
-      ]));
+      corps.appendChild(
+        el('tr', null, [
+          el('td', null, [(PRESTATIONS[l.code] || l.code) + (l.quantite > 1 ? ' × ' + l.quantite : '')]),
+          el('td', null, [euros(montant)]),
+          el('td', null, [euros(l.montantAmo)]),
+          el('td', null, [euros(l.montantAmc)]),
+          el('td', null, [euros(l.montantPatient)]),
+        ]),
+      );
     });
     var m = devis.montants || {};
-    bloc.appendChild(el('table', null, [
-      el('thead', null, [el('tr', null, ['Prestation', 'Montant', 'Assurance maladie', 'Complémentaire', 'Patient'].map(function (h) { return el('th', { scope: 'col' }, [h]); }))]),
-      corps,
-      el('tfoot', null, [el('tr', null, [el('td', null, ['Total']), el('td', null, [euros(m.totalFacture)]), el('td', null, [euros(m.totalAmo)]), el('td', null, [euros(m.totalAmc)]), el('td', null, [euros(m.resteACharge)])])]),
-    ]));
+    bloc.appendChild(
+      el('table', null, [
+        el('thead', null, [
+          el(
+            'tr',
+            null,
+            ['Prestation', 'Montant', 'Assurance maladie', 'Complémentaire', 'Patient'].map(function (h) {
+              return el('th', { scope: 'col' }, [h]);
+            }),
+          ),
+        ]),
+        corps,
+        el('tfoot', null, [
+          el('tr', null, [
+            el('td', null, ['Total']),
+            el('td', null, [euros(m.totalFacture)]),
+            el('td', null, [euros(m.totalAmo)]),
+            el('td', null, [euros(m.totalAmc)]),
+            el('td', null, [euros(m.resteACharge)]),
+          ]),
+        ]),
+      ]),
+    );
     bloc.appendChild(el('p', { class: 'reste', 'data-champ': 'reste' }, ['Reste à charge du patient : ' + euros(m.resteACharge)]));
     return bloc;
   }
@@ -124,35 +161,81 @@
     var droits = r.droits;
     var corps = [];
     var nomAmc = amc.nom ? amc.nom + ' (n° ' + amc.numeroAmc + ')' : amc.numeroAmc ? 'n° ' + amc.numeroAmc : undefined;
-    corps.push(fiche([
-      ['Complémentaire (AMC)', nomAmc, 'amc'],
-      ['Convention', amc.typeConvention ? amc.typeConvention + (amc.csr ? ' · critère de routage ' + amc.csr : '') : undefined],
-      ['Gestionnaire', amc.operateur],
-      ['Attestation', att.debutValidite ? 'valable ' + periode({ debut: att.debutValidite, fin: att.finValidite }) : undefined, 'attestation'],
-      ['Contrat', droits && droits.numeroContrat],
-      ['Droits ouverts', droits && droits.periodes.length ? droits.periodes.map(periode).join(' ; ') : undefined, 'periodes'],
-      ['Garanties', droits && droits.domaines.length ? droits.domaines.map(function (d) { return DOMAINES[d] || d.toLowerCase(); }).join(', ') : undefined],
-      ['Réponse valable jusqu’au', droits && droits.dateValidite ? dateFr(droits.dateValidite) + ' (interroger à nouveau ensuite)' : undefined],
-      ['Code', g.verdict !== 'OK' ? g.code : undefined, 'code'],
-    ]));
+    corps.push(
+      fiche([
+        ['Complémentaire (AMC)', nomAmc, 'amc'],
+        ['Convention', amc.typeConvention ? amc.typeConvention + (amc.csr ? ' · critère de routage ' + amc.csr : '') : undefined],
+        ['Gestionnaire', amc.operateur],
+        [
+          'Attestation',
+          att.debutValidite ? 'valable ' + periode({ debut: att.debutValidite, fin: att.finValidite }) : undefined,
+          'attestation',
+        ],
+        ['Contrat', droits && droits.numeroContrat],
+        ['Droits ouverts', droits && droits.periodes.length ? droits.periodes.map(periode).join(' ; ') : undefined, 'periodes'],
+        [
+          'Garanties',
+          droits && droits.domaines.length
+            ? droits.domaines
+                .map(function (d) {
+                  return DOMAINES[d] || d.toLowerCase();
+                })
+                .join(', ')
+            : undefined,
+        ],
+        [
+          'Réponse valable jusqu’au',
+          droits && droits.dateValidite ? dateFr(droits.dateValidite) + ' (interroger à nouveau ensuite)' : undefined,
+        ],
+        ['Code', g.verdict !== 'OK' ? g.code : undefined, 'code'],
+      ]),
+    );
     var notes = [];
-    (droits && droits.consignes || []).forEach(function (c) { notes.push('Consigne de l’AMC : ' + c.libelle); });
-    (att.avertissements || []).forEach(function (m) { notes.push(m); });
-    (att.corrections || []).forEach(function (m) { notes.push('Lecteur : ' + m); });
-    if (notes.length) corps.push(el('ul', { class: 'notes' }, notes.map(function (n) { return el('li', null, [n]); })));
+    ((droits && droits.consignes) || []).forEach(function (c) {
+      notes.push('Consigne de l’AMC : ' + c.libelle);
+    });
+    (att.avertissements || []).forEach(function (m) {
+      notes.push(m);
+    });
+    (att.corrections || []).forEach(function (m) {
+      notes.push('Lecteur : ' + m);
+    });
+    if (notes.length)
+      corps.push(
+        el(
+          'ul',
+          { class: 'notes' },
+          notes.map(function (n) {
+            return el('li', null, [n]);
+          }),
+        ),
+      );
     corps.push(devisBloc(r.devis));
     if (typeof g.dureeMs === 'number') {
       var source = g.source === 'image' ? 'lu sur la photo' : g.source === 'texte' ? 'lu par la douchette' : '';
-      corps.push(el('p', { class: 'duree' }, ['Réponse en ' + (g.dureeMs / 1000).toLocaleString('fr-FR', { maximumFractionDigits: 2 }) + ' s' + (source ? ' · ' + source : '')]));
+      corps.push(
+        el('p', { class: 'duree' }, [
+          'Réponse en ' + (g.dureeMs / 1000).toLocaleString('fr-FR', { maximumFractionDigits: 2 }) + ' s' + (source ? ' · ' + source : ''),
+        ]),
+      );
     }
     afficher(g.verdict || 'TECHNIQUE', g.titre || 'Réponse inattendue', g.motif, g.conseil, corps);
   }
 
   // ---- the request ------------------------------------------------------------------------------
-  function val(id) { return $(id).value.trim(); }
+  function val(id) {
+    return $(id).value.trim();
+  }
   function demande() {
     return {
-      patient: { nir: val('nir'), cleNir: val('cleNir'), dateNaissance: val('dateNaissance'), rangNaissance: val('rangNaissance'), nom: val('nom'), prenom: val('prenom') },
+      patient: {
+        nir: val('nir'),
+        cleNir: val('cleNir'),
+        dateNaissance: val('dateNaissance'),
+        rangNaissance: val('rangNaissance'),
+        nom: val('nom'),
+        prenom: val('prenom'),
+      },
       sejour: { type: val('type'), dateEntree: val('dateEntree'), dateSortie: val('dateSortie'), numeroDossier: val('numeroDossier') },
       devis: { demande: $('devis').checked, ghs: val('ghs'), nuits: val('nuits'), chambreParticuliere: $('chambreParticuliere').checked },
     };
@@ -160,16 +243,26 @@
 
   function envoyer(body, headers, source) {
     var n = ++sequence;
-    afficher('EN_COURS', source === 'image' ? 'Lecture de la photo…' : 'Vérification des droits…', 'Interrogation de la complémentaire en cours.');
+    afficher(
+      'EN_COURS',
+      source === 'image' ? 'Lecture de la photo…' : 'Vérification des droits…',
+      'Interrogation de la complémentaire en cours.',
+    );
     var ctrl = new AbortController();
-    var timer = setTimeout(function () { ctrl.abort(); }, TIMEOUT_MS);
+    var timer = setTimeout(function () {
+      ctrl.abort();
+    }, TIMEOUT_MS);
     var opts = { method: 'POST', body: body, signal: ctrl.signal, credentials: 'same-origin', cache: 'no-store' };
     if (headers) opts.headers = headers;
     fetch('desk/scan', opts)
       .then(function (res) {
         return res.text().then(function (text) {
           var json;
-          try { json = JSON.parse(text); } catch { json = undefined; }
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
           if (!json || !json.guichet) throw new Error('HTTP ' + res.status);
           return json;
         });
@@ -180,11 +273,26 @@
       .catch(function (err) {
         if (n !== sequence) return;
         if (err && err.name === 'AbortError') {
-          afficher('TECHNIQUE', 'Pas de réponse', 'Le pont ROC n’a pas répondu dans les ' + TIMEOUT_MS / 1000 + ' secondes.', 'L’admission n’est pas bloquée : enregistrez-la et réessayez plus tard.');
+          afficher(
+            'TECHNIQUE',
+            'Pas de réponse',
+            'Le pont ROC n’a pas répondu dans les ' + TIMEOUT_MS / 1000 + ' secondes.',
+            'L’admission n’est pas bloquée : enregistrez-la et réessayez plus tard.',
+          );
         } else if (err && /^HTTP /.test(err.message)) {
-          afficher('TECHNIQUE', 'Réponse inattendue', 'Le pont ROC a répondu de façon inattendue (' + err.message + ').', 'Réessayez ; signalez-le au support si cela se reproduit.');
+          afficher(
+            'TECHNIQUE',
+            'Réponse inattendue',
+            'Le pont ROC a répondu de façon inattendue (' + err.message + ').',
+            'Réessayez ; signalez-le au support si cela se reproduit.',
+          );
         } else {
-          afficher('TECHNIQUE', 'Pont ROC injoignable', 'La page n’a pas pu joindre le pont ROC (réseau ou service arrêté).', 'L’admission n’est pas bloquée : réessayez dans un instant.');
+          afficher(
+            'TECHNIQUE',
+            'Pont ROC injoignable',
+            'La page n’a pas pu joindre le pont ROC (réseau ou service arrêté).',
+            'L’admission n’est pas bloquée : réessayez dans un instant.',
+          );
         }
       })
       .then(function () {
@@ -229,10 +337,15 @@
     image.value = '';
   });
   ['dragenter', 'dragover'].forEach(function (t) {
-    document.addEventListener(t, function (e) { e.preventDefault(); depot.classList.add('survol'); });
+    document.addEventListener(t, function (e) {
+      e.preventDefault();
+      depot.classList.add('survol');
+    });
   });
   ['dragleave', 'dragend'].forEach(function (t) {
-    document.addEventListener(t, function (e) { if (!e.relatedTarget) depot.classList.remove('survol'); });
+    document.addEventListener(t, function (e) {
+      if (!e.relatedTarget) depot.classList.remove('survol');
+    });
   });
   document.addEventListener('drop', function (e) {
     e.preventDefault();
@@ -262,12 +375,18 @@
     $('nuits').value = '';
   }
   demoSelect.addEventListener('change', function () {
-    var p = demoPatients.filter(function (x) { return x.id === demoSelect.value; })[0];
+    var p = demoPatients.filter(function (x) {
+      return x.id === demoSelect.value;
+    })[0];
     if (p) remplir(p);
-    $('demo-aide').textContent = p ? 'Scénario : ' + (p.description || p.scenario) : 'Remplit le patient et le séjour avec un bénéficiaire fictif du simulateur et son scénario.';
+    $('demo-aide').textContent = p
+      ? 'Scénario : ' + (p.description || p.scenario)
+      : 'Remplit le patient et le séjour avec un bénéficiaire fictif du simulateur et son scénario.';
   });
   fetch('desk/demo', { cache: 'no-store' })
-    .then(function (r) { return r.ok ? r.json() : { demo: false }; })
+    .then(function (r) {
+      return r.ok ? r.json() : { demo: false };
+    })
     .then(function (d) {
       if (!d || !d.demo || !Array.isArray(d.patients)) return;
       demoPatients = d.patients;
@@ -279,7 +398,9 @@
       $('demo-bandeau').hidden = false;
       document.body.classList.add('demo');
     })
-    .catch(function () { /* no demo list: the page works without it */ });
+    .catch(function () {
+      /* no demo list: the page works without it */
+    });
 
   if (!$('dateEntree').value) $('dateEntree').value = isoToday(0);
   scan.focus();

@@ -16,20 +16,43 @@ for (const [file, result] of Object.entries(report.files)) {
     else if (m.status === 'Timeout') f.timeout++;
     else if (m.status === 'Survived') {
       f.survived++;
-      f.survivors.push({ file: path.relative(root, path.resolve(root, file)), line: m.location.start.line, mutator: m.mutatorName, replacement: (m.replacement || '').slice(0, 80) });
+      f.survivors.push({
+        file: path.relative(root, path.resolve(root, file)),
+        line: m.location.start.line,
+        mutator: m.mutatorName,
+        replacement: (m.replacement || '').slice(0, 80),
+      });
     } else if (m.status === 'NoCoverage') {
       f.noCoverage++;
-      f.survivors.push({ file: path.relative(root, path.resolve(root, file)), line: m.location.start.line, mutator: m.mutatorName, replacement: (m.replacement || '').slice(0, 80), noCoverage: true });
+      f.survivors.push({
+        file: path.relative(root, path.resolve(root, file)),
+        line: m.location.start.line,
+        mutator: m.mutatorName,
+        replacement: (m.replacement || '').slice(0, 80),
+        noCoverage: true,
+      });
     } else f.errors++;
   }
 }
-const out = { date: new Date().toISOString(), tool: 'StrykerJS ' + JSON.parse(fs.readFileSync(path.join(root, 'node_modules', '@stryker-mutator', 'core', 'package.json'), 'utf8')).version, folders: {} };
+const out = {
+  date: new Date().toISOString(),
+  tool:
+    'StrykerJS ' + JSON.parse(fs.readFileSync(path.join(root, 'node_modules', '@stryker-mutator', 'core', 'package.json'), 'utf8')).version,
+  folders: {},
+};
 const previousFile = path.join(root, 'bench', 'results', 'mutation.json');
 const previous = fs.existsSync(previousFile) ? JSON.parse(fs.readFileSync(previousFile, 'utf8')).folders || {} : {};
 Object.assign(out.folders, previous);
 for (const [folder, f] of Object.entries(folders).sort()) {
   const valid = f.killed + f.timeout + f.survived + f.noCoverage;
-  out.folders[folder] = { score: valid ? Math.round(((f.killed + f.timeout) / valid) * 1000) / 10 : null, killed: f.killed, timeout: f.timeout, survived: f.survived, noCoverage: f.noCoverage, survivors: f.survivors };
+  out.folders[folder] = {
+    score: valid ? Math.round(((f.killed + f.timeout) / valid) * 1000) / 10 : null,
+    killed: f.killed,
+    timeout: f.timeout,
+    survived: f.survived,
+    noCoverage: f.noCoverage,
+    survivors: f.survivors,
+  };
   console.log(`${folder.padEnd(18)} ${String(out.folders[folder].score).padStart(5)} %  (${f.killed + f.timeout} killed of ${valid})`);
 }
 fs.mkdirSync(path.dirname(previousFile), { recursive: true });

@@ -8,6 +8,10 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 const folders = process.argv.slice(2);
 const args = ['run'];
-if (folders.length) args.push('--mutate', folders.map((f) => `${f.replace(/\/$/, '')}/**/*.ts,!${f.replace(/\/$/, '')}/**/index.ts`).join(','));
-execFileSync(process.execPath, [path.join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js'), ...args], { stdio: 'inherit', cwd: root });
+if (folders.length)
+  args.push('--mutate', folders.map((f) => `${f.replace(/\/$/, '')}/**/*.ts,!${f.replace(/\/$/, '')}/**/index.ts`).join(','));
+execFileSync(process.execPath, [path.join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js'), ...args], {
+  stdio: 'inherit',
+  cwd: root,
+});
 require('./mutation-summary.js');

@@ -56,7 +56,9 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   const seed = loadSeed().seed;
   const b = findBeneficiary(seed, args.id);
   if (!b) {
-    console.error(`Aucun bénéficiaire « ${args.id} » dans le jeu de données du simulateur (B01 à B${String(seed.beneficiaires.length).padStart(2, '0')}).`);
+    console.error(
+      `Aucun bénéficiaire « ${args.id} » dans le jeu de données du simulateur (B01 à B${String(seed.beneficiaires.length).padStart(2, '0')}).`,
+    );
     return 1;
   }
   const text = cardText(b);

@@ -82,7 +82,12 @@ export function lineProblem(l: LineInput, knownCodes?: readonly string[]): strin
   const n = `ligne ${l.numero}`;
   if (knownCodes && !knownCodes.includes(l.code)) return `${n} : code prestation « ${l.code} » inconnu`;
   if (!(l.quantite > 0)) return `${n} : quantité nulle ou négative`;
-  for (const [k, v] of [['prix unitaire', l.prixUnitaire], ['base AMO', l.baseAmo], ['montant AMO', l.montantAmo], ['taux AMO', l.tauxAmo ?? 0]] as const) {
+  for (const [k, v] of [
+    ['prix unitaire', l.prixUnitaire],
+    ['base AMO', l.baseAmo],
+    ['montant AMO', l.montantAmo],
+    ['taux AMO', l.tauxAmo ?? 0],
+  ] as const) {
     if (typeof v !== 'number' || !Number.isFinite(v)) return `${n} : ${k} non numérique`;
   }
   if (l.prixUnitaire < 0) return `${n} : prix unitaire négatif`;
@@ -90,7 +95,8 @@ export function lineProblem(l: LineInput, knownCodes?: readonly string[]): strin
   if (l.tauxAmo !== undefined && (l.tauxAmo < 0 || l.tauxAmo > 100)) return `${n} : taux AMO hors de 0 à 100`;
   // A real AMC refuses absurd amounts rather than engage them: so does the simulator.
   if (!(l.quantite <= AMC_LIMITS.quantiteMax)) return `${n} : quantité au-delà de ${AMC_LIMITS.quantiteMax}`;
-  if (Math.max(l.prixUnitaire, l.baseAmo, l.montantAmo) > AMC_LIMITS.montantMax) return `${n} : montant au-delà de ${AMC_LIMITS.montantMax} €`;
+  if (Math.max(l.prixUnitaire, l.baseAmo, l.montantAmo) > AMC_LIMITS.montantMax)
+    return `${n} : montant au-delà de ${AMC_LIMITS.montantMax} €`;
   if (l.quantite * l.prixUnitaire > AMC_LIMITS.totalLigneMax) return `${n} : total de la ligne au-delà de ${AMC_LIMITS.totalLigneMax} €`;
   return null;
 }

@@ -88,8 +88,18 @@ export const GAP_SITE = {
 
 /** Message structure (MSH-9.3) per trigger event. */
 export const GAP_STRUCTURES: Readonly<Record<string, string>> = {
-  A01: 'ADT_A01', A04: 'ADT_A01', A05: 'ADT_A05', A02: 'ADT_A02', A03: 'ADT_A03', A08: 'ADT_A01',
-  A11: 'ADT_A09', A13: 'ADT_A01', A21: 'ADT_A21', A22: 'ADT_A21', A31: 'ADT_A05', A38: 'ADT_A38',
+  A01: 'ADT_A01',
+  A04: 'ADT_A01',
+  A05: 'ADT_A05',
+  A02: 'ADT_A02',
+  A03: 'ADT_A03',
+  A08: 'ADT_A01',
+  A11: 'ADT_A09',
+  A13: 'ADT_A01',
+  A21: 'ADT_A21',
+  A22: 'ADT_A21',
+  A31: 'ADT_A05',
+  A38: 'ADT_A38',
   Z99: 'ADT_A01',
 };
 
@@ -234,12 +244,21 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
 
     // Movements, admit/discharge dates.
     let zbe: string | undefined;
-    const ufField = (uf: { code: string; label: string }): string => `${escapeValue(uf.label)}^^^^^${S.authority}&${v.site}&N^UF^^^${uf.code}`;
+    const ufField = (uf: { code: string; label: string }): string =>
+      `${escapeValue(uf.label)}^^^^^${S.authority}&${v.site}&N^UF^^^${uf.code}`;
     const insertMovement = (): void => {
       movementSeq++;
       const id = `MVT-${pad(movementSeq, 8)}`;
       v.movements.push({ id, event, at, uf: v.uf.code });
-      zbe = seg('ZBE', { 1: `${id}^${S.sendingApplication}^${S.finessJuridique}^M`, 2: at, 4: 'INSERT', 5: 'N', 7: ufField(v.uf), 8: ufField(v.uf), 9: 'HMS' });
+      zbe = seg('ZBE', {
+        1: `${id}^${S.sendingApplication}^${S.finessJuridique}^M`,
+        2: at,
+        4: 'INSERT',
+        5: 'N',
+        7: ufField(v.uf),
+        8: ufField(v.uf),
+        9: 'HMS',
+      });
     };
     switch (event) {
       case 'A05':
@@ -271,12 +290,32 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
       case 'A38': {
         const last = v.movements.pop();
         if (event === 'A13') v.dischargeAt = undefined;
-        if (last) zbe = seg('ZBE', { 1: `${last.id}^${S.sendingApplication}^${S.finessJuridique}^M`, 2: last.at, 4: 'CANCEL', 5: 'N', 6: last.event, 7: ufField(v.uf), 8: ufField(v.uf), 9: 'HMS' });
+        if (last)
+          zbe = seg('ZBE', {
+            1: `${last.id}^${S.sendingApplication}^${S.finessJuridique}^M`,
+            2: last.at,
+            4: 'CANCEL',
+            5: 'N',
+            6: last.event,
+            7: ufField(v.uf),
+            8: ufField(v.uf),
+            9: 'HMS',
+          });
         break;
       }
       case 'Z99': {
         const first = v.movements[v.movements.length - 1];
-        if (first) zbe = seg('ZBE', { 1: `${first.id}^${S.sendingApplication}^${S.finessJuridique}^M`, 2: first.at, 4: 'UPDATE', 5: 'N', 6: first.event, 7: ufField(v.uf), 8: ufField(v.uf), 9: 'HMS' });
+        if (first)
+          zbe = seg('ZBE', {
+            1: `${first.id}^${S.sendingApplication}^${S.finessJuridique}^M`,
+            2: first.at,
+            4: 'UPDATE',
+            5: 'N',
+            6: first.event,
+            7: ufField(v.uf),
+            8: ufField(v.uf),
+            9: 'HMS',
+          });
         break;
       }
       default:
@@ -341,7 +380,19 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
     if (WITH_COVERAGE.has(event)) {
       const rightsFrom = ymd(b.attestation.debutValidite);
       const rightsTo = ymd(b.attestation.finValidite);
-      segments.push(seg('IN1', { 1: '1', 2: 'AMO', 3: S.amo.code, 4: escapeValue(S.amo.name), 12: `${day.slice(0, 4)}0101`, 13: `${day.slice(0, 4)}1231`, 16: `${nom}^${prenom}`, 17: 'SEL', 49: nir }));
+      segments.push(
+        seg('IN1', {
+          1: '1',
+          2: 'AMO',
+          3: S.amo.code,
+          4: escapeValue(S.amo.name),
+          12: `${day.slice(0, 4)}0101`,
+          13: `${day.slice(0, 4)}1231`,
+          16: `${nom}^${prenom}`,
+          17: 'SEL',
+          49: nir,
+        }),
+      );
       segments.push(seg('IN2', { 1: nir, 8: nir }));
       segments.push(seg('IN3', { 1: '1', 5: 'PC^80' }));
       segments.push(

@@ -56,7 +56,21 @@ export interface GapArgs {
 }
 
 export function parseGapArgs(argv: string[]): GapArgs {
-  const a: GapArgs = { host: '127.0.0.1', port: 0, messages: 2000, venues: 40, seed: 2026, charset: 'iso-8859-15', ackMode: 'original', rate: 0, connections: 1, window: 1, ackTimeoutMs: 10_000, quirks: {}, quiet: false };
+  const a: GapArgs = {
+    host: '127.0.0.1',
+    port: 0,
+    messages: 2000,
+    venues: 40,
+    seed: 2026,
+    charset: 'iso-8859-15',
+    ackMode: 'original',
+    rate: 0,
+    connections: 1,
+    window: 1,
+    ackTimeoutMs: 10_000,
+    quirks: {},
+    quiet: false,
+  };
   let useTls = false;
   let insecure = false;
   const files: { ca?: string; cert?: string; key?: string } = {};
@@ -73,12 +87,24 @@ export function parseGapArgs(argv: string[]): GapArgs {
       return Number(v);
     };
     switch (opt) {
-      case '--host': a.host = val(); break;
-      case '--port': a.port = int(1); break;
-      case '--messages': a.messages = int(1); break;
-      case '--venues': a.venues = int(1); break;
-      case '--seed': a.seed = int(0); break;
-      case '--day': a.day = val(); break;
+      case '--host':
+        a.host = val();
+        break;
+      case '--port':
+        a.port = int(1);
+        break;
+      case '--messages':
+        a.messages = int(1);
+        break;
+      case '--venues':
+        a.venues = int(1);
+        break;
+      case '--seed':
+        a.seed = int(0);
+        break;
+      case '--day':
+        a.day = val();
+        break;
       case '--charset': {
         const v = val();
         const c = charsetFromMsh18(v) ?? (/^utf-?8$/i.test(v) ? 'utf8' : undefined);
@@ -92,30 +118,65 @@ export function parseGapArgs(argv: string[]): GapArgs {
         a.ackMode = v;
         break;
       }
-      case '--rate': a.rate = int(0); break;
-      case '--connections': a.connections = int(1); break;
-      case '--window': a.window = int(1); break;
-      case '--ack-timeout': a.ackTimeoutMs = int(1); break;
+      case '--rate':
+        a.rate = int(0);
+        break;
+      case '--connections':
+        a.connections = int(1);
+        break;
+      case '--window':
+        a.window = int(1);
+        break;
+      case '--ack-timeout':
+        a.ackTimeoutMs = int(1);
+        break;
       case '--line-ending': {
         const v = val().toUpperCase();
         if (v !== 'CR' && v !== 'LF' && v !== 'CRLF') throw new Error(`--line-ending must be CR, LF or CRLF (got "${v}")`);
         a.quirks.lineEnding = v as LineEnding;
         break;
       }
-      case '--blank-lines': a.quirks.trailingBlankLines = int(0); break;
-      case '--frames-per-write': a.quirks.framesPerWrite = int(1); break;
-      case '--split': a.quirks.splitFrames = true; break;
-      case '--newline-after-frame': a.quirks.newlineAfterFrame = true; break;
-      case '--one-byte-every': a.quirks.oneByteEvery = int(1); break;
-      case '--tls': useTls = true; break;
-      case '--insecure': insecure = true; break;
-      case '--ca': files.ca = val(); break;
-      case '--cert': files.cert = val(); break;
-      case '--key': files.key = val(); break;
-      case '--journal': a.journal = val(); break;
-      case '--answers-port': a.answersPort = int(1); break;
-      case '--quiet': a.quiet = true; break;
-      default: throw new Error(`unknown option ${opt}`);
+      case '--blank-lines':
+        a.quirks.trailingBlankLines = int(0);
+        break;
+      case '--frames-per-write':
+        a.quirks.framesPerWrite = int(1);
+        break;
+      case '--split':
+        a.quirks.splitFrames = true;
+        break;
+      case '--newline-after-frame':
+        a.quirks.newlineAfterFrame = true;
+        break;
+      case '--one-byte-every':
+        a.quirks.oneByteEvery = int(1);
+        break;
+      case '--tls':
+        useTls = true;
+        break;
+      case '--insecure':
+        insecure = true;
+        break;
+      case '--ca':
+        files.ca = val();
+        break;
+      case '--cert':
+        files.cert = val();
+        break;
+      case '--key':
+        files.key = val();
+        break;
+      case '--journal':
+        a.journal = val();
+        break;
+      case '--answers-port':
+        a.answersPort = int(1);
+        break;
+      case '--quiet':
+        a.quiet = true;
+        break;
+      default:
+        throw new Error(`unknown option ${opt}`);
     }
   }
   if (!a.port) throw new Error('--port is required');
@@ -127,8 +188,13 @@ export function parseGapArgs(argv: string[]): GapArgs {
 }
 
 export function summary(s: GapStats): string {
-  const codes = Object.entries(s.byCode).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
-  const app = Object.entries(s.applicationAcks).map(([k, v]) => `${k}=${v}`).join(' ');
+  const codes =
+    Object.entries(s.byCode)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ') || 'none';
+  const app = Object.entries(s.applicationAcks)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   const rate = s.elapsedMs > 0 ? ((s.acked * 1000) / s.elapsedMs).toFixed(1) : '0';
   return (
     `generated=${s.generated} sent=${s.sent} acked=${s.acked} (${codes})${app ? ` app-acks(${app})` : ''} resent=${s.resent} ` +
@@ -167,7 +233,9 @@ async function main(): Promise<void> {
     quirks: args.quirks,
     journalFile: args.journal,
   });
-  console.log(`GAP day: ${args.messages} messages, ${args.venues} venues, ${args.charset}, ${args.ackMode} ACKs → ${args.host}:${args.port} (${args.connections} connection(s), ${args.rate ? `${args.rate} msg/s` : `window ${args.window}`})`);
+  console.log(
+    `GAP day: ${args.messages} messages, ${args.venues} venues, ${args.charset}, ${args.ackMode} ACKs → ${args.host}:${args.port} (${args.connections} connection(s), ${args.rate ? `${args.rate} msg/s` : `window ${args.window}`})`,
+  );
   const progress = args.quiet ? undefined : setInterval(() => console.log(summary(sim.stats())), 1000);
   let stopping = false;
   const stop = (): void => {
@@ -177,7 +245,9 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const stats = await sim.run(gapDay({ messages: args.messages, venues: args.venues, seed: args.seed, day: args.day, charset: args.charset, ackMode: args.ackMode }));
+  const stats = await sim.run(
+    gapDay({ messages: args.messages, venues: args.venues, seed: args.seed, day: args.day, charset: args.charset, ackMode: args.ackMode }),
+  );
   if (progress) clearInterval(progress);
   await sim.stop();
   if (listener) {

@@ -166,7 +166,8 @@ class Lane {
 }
 
 export class GapSimulator extends EventEmitter {
-  private readonly opts: Required<Omit<GapSimulatorOptions, 'tls' | 'journalFile' | 'quirks'>> & Pick<GapSimulatorOptions, 'tls' | 'journalFile'>;
+  private readonly opts: Required<Omit<GapSimulatorOptions, 'tls' | 'journalFile' | 'quirks'>> &
+    Pick<GapSimulatorOptions, 'tls' | 'journalFile'>;
   private readonly quirks: Required<GapQuirks>;
   private readonly lanes: Lane[];
   private readonly entries = new Map<string, GapJournalEntry>();
@@ -186,7 +187,8 @@ export class GapSimulator extends EventEmitter {
 
   constructor(options: GapSimulatorOptions) {
     super();
-    if (!Number.isInteger(options.port) || options.port <= 0 || options.port > 65535) throw new RangeError('GapSimulator: port must be 1..65535');
+    if (!Number.isInteger(options.port) || options.port <= 0 || options.port > 65535)
+      throw new RangeError('GapSimulator: port must be 1..65535');
     this.opts = {
       host: options.host ?? '127.0.0.1',
       port: options.port,
@@ -325,7 +327,16 @@ export class GapSimulator extends EventEmitter {
       const msg = n.value;
       this.counters.generated++;
       const lane = this.lanes[hash(msg.venue || msg.beneficiary) % this.lanes.length];
-      const entry: GapJournalEntry = { controlId: msg.controlId, event: msg.event, venue: msg.venue, connection: lane.id, attempts: 0, errors: [], resentAfterDrop: 0, resentAfterCe: 0 };
+      const entry: GapJournalEntry = {
+        controlId: msg.controlId,
+        event: msg.event,
+        venue: msg.venue,
+        connection: lane.id,
+        attempts: 0,
+        errors: [],
+        resentAfterDrop: 0,
+        resentAfterCe: 0,
+      };
       this.entries.set(msg.controlId, entry);
       lane.queue.push({ msg, entry });
       fed.add(lane);
@@ -476,7 +487,11 @@ export class GapSimulator extends EventEmitter {
       if (!socket.writable) return;
       const ok = socket.write(out);
       this.counters.writes++;
-      if (!ok) await new Promise<void>((r) => { socket.once('drain', r); socket.once('close', r); });
+      if (!ok)
+        await new Promise<void>((r) => {
+          socket.once('drain', r);
+          socket.once('close', r);
+        });
     }
   }
 

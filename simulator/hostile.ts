@@ -122,6 +122,6 @@ export function respondHostile(mode: HostileMode, op: OperationName, res: Server
     case 'fault':
       return send(res, 500, SOAP_CONTENT_TYPE, buildFault('Receiver', "Service momentanément indisponible (maintenance de l'organisme)"));
     case 'not-xml':
-      return send(res, 200, 'text/plain; charset=utf-8', 'OK;0000;ceci n\'est pas du XML\n\u0000\u0001garbage{{{');
+      return send(res, 200, 'text/plain; charset=utf-8', "OK;0000;ceci n'est pas du XML\n\u0000\u0001garbage{{{");
   }
 }

@@ -77,7 +77,12 @@ export function checkRights(index: SeedIndex, accessPoint: string | undefined, p
   const adherent = normAdherent(ben.numeroAdherent) || normAdherent(attestation.numeroAdherent);
   if (amc.exigeNumeroAdherent && !adherent) return { ok: false, code: '6005', incident };
   if (adherent && b.numeroAdherent && adherent !== normAdherent(b.numeroAdherent)) {
-    return { ok: false, code: '6008', libelle: "Vérifier l'attestation papier : numéro d'adhérent différent de celui connu de l'organisme", incident };
+    return {
+      ok: false,
+      code: '6008',
+      libelle: "Vérifier l'attestation papier : numéro d'adhérent différent de celui connu de l'organisme",
+      incident,
+    };
   }
   if (b.controlePapier) return { ok: false, code: '6008', incident };
   if ((b.rangGarantie ?? 1) > 1) return { ok: false, code: '6006', incident };
@@ -104,8 +109,10 @@ export type AmountsDecision = { ok: false; code: string; libelle: string } | { o
 /** SIM / CLC amounts for the invoice lines; lines dated outside the rights are not covered. */
 export function computeAmounts(contract: Contract, facture: Obj | undefined): AmountsDecision {
   const lignes = (facture?.lignes ?? []) as LineInput[];
-  if (!Array.isArray(lignes) || lignes.length === 0) return { ok: false, code: '6000', libelle: 'Paramètres incorrects : facture sans ligne' };
-  if (lignes.length > AMC_LIMITS.lignesMax) return { ok: false, code: '6000', libelle: `Paramètres incorrects : plus de ${AMC_LIMITS.lignesMax} lignes` };
+  if (!Array.isArray(lignes) || lignes.length === 0)
+    return { ok: false, code: '6000', libelle: 'Paramètres incorrects : facture sans ligne' };
+  if (lignes.length > AMC_LIMITS.lignesMax)
+    return { ok: false, code: '6000', libelle: `Paramètres incorrects : plus de ${AMC_LIMITS.lignesMax} lignes` };
   const seen = new Set<number>();
   for (const l of lignes) {
     const problem = lineProblem(l, PRESTATIONS);

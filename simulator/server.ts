@@ -108,7 +108,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   const log = opts.log;
   let sample = latencySampler(checkLatency(opts.latency ?? { mode: 'instant' }));
 
-  const tag = randomBytes(4).toString('hex').toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, 2).padEnd(2, 'X');
+  const tag = randomBytes(4)
+    .toString('hex')
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, '')
+    .slice(0, 2)
+    .padEnd(2, 'X');
   const ctx: SimContext = {
     index,
     book: new EngagementBook(tag, undefined, opts.maxEngagements),

@@ -15,7 +15,19 @@ const ROOT = path.join(__dirname, '..');
  * allowed when it is one of these or lies under one of them.
  */
 const SERVICES = ['annuaire', 'idb', 'sim', 'clc', 'del'];
-const RESULT_FIELDS = ['status', 'technical', 'reason', 'messages', 'requestId', 'responseId', 'consignes', 'dateValidite', 'montants', 'lignes', 'engagement'];
+const RESULT_FIELDS = [
+  'status',
+  'technical',
+  'reason',
+  'messages',
+  'requestId',
+  'responseId',
+  'consignes',
+  'dateValidite',
+  'montants',
+  'lignes',
+  'engagement',
+];
 export const ALLOWED_DEBUG_PATHS: readonly string[] = [
   'error.message',
   'roc.action',
@@ -51,7 +63,8 @@ export function jsonataProblem(expr: string): string | undefined {
   const code = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""');
   for (const m of code.matchAll(/(^|[^\w$.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)/g)) {
     const token = m[2];
-    if (token.includes('.') ? !allowedDebugPath(token) : !JSONATA_RELATIVE_FIELDS.has(token)) return `its JSONata reads ${token}, not an outcome field`;
+    if (token.includes('.') ? !allowedDebugPath(token) : !JSONATA_RELATIVE_FIELDS.has(token))
+      return `its JSONata reads ${token}, not an outcome field`;
   }
   return undefined;
 }
@@ -97,14 +110,47 @@ const files = [...examples, 'flows/roc-bridge.json'];
 const FIXED_ELSEWHERE = new Set<string>();
 
 it('the allowlist refuses the complete msg, the payload and the dossier, and takes outcome fields', () => {
-  const bad = ['payload', 'roc', 'roc.beneficiaire', 'roc.beneficiaire.nir', 'roc.admission', 'roc.admission.patient', 'roc.attestation', 'roc.idb', 'roc.idb.couverture', 'hl7', 'hprim', 'req.body', 'roc.del'];
+  const bad = [
+    'payload',
+    'roc',
+    'roc.beneficiaire',
+    'roc.beneficiaire.nir',
+    'roc.admission',
+    'roc.admission.patient',
+    'roc.attestation',
+    'roc.idb',
+    'roc.idb.couverture',
+    'hl7',
+    'hprim',
+    'req.body',
+    'roc.del',
+  ];
   for (const p of bad) expect([p, allowedDebugPath(p)]).toEqual([p, false]);
-  const good = ['roc.idb.status', 'roc.del.reason', 'roc.clc.engagement', 'roc.clc.engagement.numero', 'roc.sim.montants', 'roc.gapAnswer', 'error.message', "roc['idb'].status"];
+  const good = [
+    'roc.idb.status',
+    'roc.del.reason',
+    'roc.clc.engagement',
+    'roc.clc.engagement.numero',
+    'roc.sim.montants',
+    'roc.gapAnswer',
+    'error.message',
+    "roc['idb'].status",
+  ];
   for (const p of good) expect([p, allowedDebugPath(p)]).toEqual([p, true]);
   expect(debugProblem({ id: 'x', type: 'debug', complete: 'true', targetType: 'full' })).toMatch(/complete/);
   expect(debugProblem({ id: 'x', type: 'debug', complete: 'payload', targetType: 'msg' })).toMatch(/payload/);
   expect(debugProblem({ id: 'x', type: 'debug' })).toMatch(/payload/); // Node-RED's default
-  expect(debugProblem({ id: 'x', type: 'debug', complete: 'roc.idb.status', targetType: 'msg', tostatus: true, statusType: 'msg', statusVal: 'roc.beneficiaire.nom' })).toMatch(/status/);
+  expect(
+    debugProblem({
+      id: 'x',
+      type: 'debug',
+      complete: 'roc.idb.status',
+      targetType: 'msg',
+      tostatus: true,
+      statusType: 'msg',
+      statusVal: 'roc.beneficiaire.nom',
+    }),
+  ).toMatch(/status/);
 });
 
 describe.each(files)('%s', (file) => {

@@ -32,9 +32,15 @@ export interface Arl {
 
 export function writeArl(arl: Arl): Buffer {
   if (!arl.acks.length) throw new Error('ARL: nothing to acknowledge');
-  const out = new RecordWriter(ARL, arl.acks.length + 2).add('header', { emitter: arl.emitter, recipient: arl.recipient, arlNumber: arl.arlNumber, date: arl.date });
+  const out = new RecordWriter(ARL, arl.acks.length + 2).add('header', {
+    emitter: arl.emitter,
+    recipient: arl.recipient,
+    arlNumber: arl.arlNumber,
+    date: arl.date,
+  });
   for (const a of arl.acks) {
-    if (!a.positive && !a.reasonCode) throw new Error(`ARL: the negative acknowledgement of ${a.fileKind} file ${a.fileNumber} lot ${a.lotNumber} needs a reason`);
+    if (!a.positive && !a.reasonCode)
+      throw new Error(`ARL: the negative acknowledgement of ${a.fileKind} file ${a.fileNumber} lot ${a.lotNumber} needs a reason`);
     const { positive, ...rest } = a;
     out.add('ack', { ...rest, status: positive ? 'P' : 'N' });
   }
@@ -53,25 +59,47 @@ export function readArl(data: Buffer): ReadResult<Arl> {
   if (!recs.length) return quarantine('truncated', 'ARL: empty file');
   const h = recs[0];
   if (h.record !== 'header') return quarantine('structure', `ARL line 1: expected the header 000, found ${h.type}`, 1);
-  const arl: Arl = { emitter: h.values.emitter as string, recipient: h.values.recipient as string, arlNumber: h.values.arlNumber as number, date: h.values.date as string, acks: [] };
+  const arl: Arl = {
+    emitter: h.values.emitter as string,
+    recipient: h.values.recipient as string,
+    arlNumber: h.values.arlNumber as number,
+    date: h.values.date as string,
+    acks: [],
+  };
   let i = 1;
   for (; i < recs.length && recs[i].record === 'ack'; i++) {
     const v = recs[i].values;
     const status = v.status as string;
-    if (status !== 'P' && status !== 'N') return quarantine('format', `ARL line ${recs[i].line}, record ack, field status: expected P or N`, recs[i].line);
+    if (status !== 'P' && status !== 'N')
+      return quarantine('format', `ARL line ${recs[i].line}, record ack, field status: expected P or N`, recs[i].line);
     const kind = v.fileKind as string;
-    if (kind !== 'DREES' && kind !== 'RSP') return quarantine('format', `ARL line ${recs[i].line}, record ack, field fileKind: expected DREES or RSP`, recs[i].line);
-    const ack: ArlAck = { fileKind: kind, fileNumber: v.fileNumber as number, lotNumber: v.lotNumber as number, positive: status === 'P', invoiceCount: v.invoiceCount as number, amountCents: v.amountCents as number };
+    if (kind !== 'DREES' && kind !== 'RSP')
+      return quarantine('format', `ARL line ${recs[i].line}, record ack, field fileKind: expected DREES or RSP`, recs[i].line);
+    const ack: ArlAck = {
+      fileKind: kind,
+      fileNumber: v.fileNumber as number,
+      lotNumber: v.lotNumber as number,
+      positive: status === 'P',
+      invoiceCount: v.invoiceCount as number,
+      amountCents: v.amountCents as number,
+    };
     if (v.reasonCode) ack.reasonCode = v.reasonCode as string;
     if (v.reasonLabel) ack.reasonLabel = v.reasonLabel as string;
-    if (!ack.positive && !ack.reasonCode) return quarantine('format', `ARL line ${recs[i].line}: negative acknowledgement without a reason`, recs[i].line);
+    if (!ack.positive && !ack.reasonCode)
+      return quarantine('format', `ARL line ${recs[i].line}: negative acknowledgement without a reason`, recs[i].line);
     arl.acks.push(ack);
   }
   const t = recs[i];
   if (!t) return quarantine('truncated', `ARL: the file stops before its trailer 999 (${recs.length} records read)`);
-  if (t.record !== 'trailer') return quarantine('structure', `ARL line ${t.line}: expected an ack 100 or the trailer 999, found ${t.type}`, t.line);
+  if (t.record !== 'trailer')
+    return quarantine('structure', `ARL line ${t.line}: expected an ack 100 or the trailer 999, found ${t.type}`, t.line);
   if (i + 1 < recs.length) return quarantine('structure', `ARL line ${recs[i + 1].line}: record after the trailer`, recs[i + 1].line);
-  if (t.values.ackCount !== arl.acks.length) return quarantine('totals', `ARL line ${t.line}: trailer counts ${t.values.ackCount} acknowledgements, the file has ${arl.acks.length}`, t.line);
+  if (t.values.ackCount !== arl.acks.length)
+    return quarantine(
+      'totals',
+      `ARL line ${t.line}: trailer counts ${t.values.ackCount} acknowledgements, the file has ${arl.acks.length}`,
+      t.line,
+    );
   if (!arl.acks.length) return quarantine('structure', 'ARL: no acknowledgement');
   return { ok: true, value: arl };
 }

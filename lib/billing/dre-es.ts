@@ -128,38 +128,38 @@ export function writeDreEs(file: DreFile): Buffer {
       for (const l of inv.lines) add(t, l);
       if (t.amcCents <= 0) throw new DreEsError(`DRE-ES: invoice ${inv.number} has no AMC share to bill`);
       out.add('invoice', {
-          invoiceNumber: inv.number,
-          engagement: inv.engagement,
-          nir: inv.nir,
-          nirKey: inv.nirKey,
-          birthDate: inv.birthDate,
-          birthRank: inv.birthRank,
-          venue: inv.venue,
-          venueType: inv.venueType,
-          entryDate: inv.entryDate,
-          dischargeDate: inv.dischargeDate,
-          invoiceDate: inv.invoiceDate,
-          lineCount: inv.lines.length,
-          amoCents: t.amoCents,
-          amcCents: t.amcCents,
-          patientCents: t.patientCents,
-        });
+        invoiceNumber: inv.number,
+        engagement: inv.engagement,
+        nir: inv.nir,
+        nirKey: inv.nirKey,
+        birthDate: inv.birthDate,
+        birthRank: inv.birthRank,
+        venue: inv.venue,
+        venueType: inv.venueType,
+        entryDate: inv.entryDate,
+        dischargeDate: inv.dischargeDate,
+        invoiceDate: inv.invoiceDate,
+        lineCount: inv.lines.length,
+        amoCents: t.amoCents,
+        amcCents: t.amcCents,
+        patientCents: t.patientCents,
+      });
       inv.lines.forEach((l, n) => {
         out.add('line', {
-            invoiceNumber: inv.number,
-            lineNumber: n + 1,
-            family: l.family,
-            code: l.code,
-            startDate: l.startDate,
-            endDate: l.endDate,
-            quantity: l.quantity,
-            unitPriceCents: l.unitPriceCents,
-            totalCents: l.amoCents + l.amcCents + l.patientCents,
-            amoRate: l.amoRate,
-            amoCents: l.amoCents,
-            amcCents: l.amcCents,
-            patientCents: l.patientCents,
-          });
+          invoiceNumber: inv.number,
+          lineNumber: n + 1,
+          family: l.family,
+          code: l.code,
+          startDate: l.startDate,
+          endDate: l.endDate,
+          quantity: l.quantity,
+          unitPriceCents: l.unitPriceCents,
+          totalCents: l.amoCents + l.amcCents + l.patientCents,
+          amoRate: l.amoRate,
+          amoCents: l.amoCents,
+          amcCents: l.amcCents,
+          patientCents: l.patientCents,
+        });
       });
       add(lotTotals, t);
       lotLines += inv.lines.length;
@@ -212,12 +212,24 @@ export function readDreEs(data: Buffer): ReadResult<DreFileRead> {
   let i = 1;
   const at = (): DecodedRecord | undefined => recs[i];
   const struct = (r: DecodedRecord | undefined, expected: string) =>
-    r ? quarantine('structure', `DRE-ES line ${r.line}: expected ${expected}, found record ${r.type}`, r.line) : quarantine('truncated', `DRE-ES: the file stops before ${expected} (${recs.length} records read)`);
+    r
+      ? quarantine('structure', `DRE-ES line ${r.line}: expected ${expected}, found record ${r.type}`, r.line)
+      : quarantine('truncated', `DRE-ES: the file stops before ${expected} (${recs.length} records read)`);
   while (at()?.record === 'lotHeader') {
     const lh = at() as DecodedRecord;
     i++;
-    if (s(lh.values, 'amc') !== file.amc) return quarantine('structure', `DRE-ES line ${lh.line}: lot for another AMC than the file header's (one destination per file)`, lh.line);
-    const lot: Required<DreLot> = { number: n(lh.values, 'lotNumber'), finess: s(lh.values, 'finess'), date: s(lh.values, 'date'), invoices: [] };
+    if (s(lh.values, 'amc') !== file.amc)
+      return quarantine(
+        'structure',
+        `DRE-ES line ${lh.line}: lot for another AMC than the file header's (one destination per file)`,
+        lh.line,
+      );
+    const lot: Required<DreLot> = {
+      number: n(lh.values, 'lotNumber'),
+      finess: s(lh.values, 'finess'),
+      date: s(lh.values, 'date'),
+      invoices: [],
+    };
     const lotTotals = zero();
     let lotLines = 0;
     while (at()?.record === 'invoice') {
@@ -246,8 +258,18 @@ export function readDreEs(data: Buffer): ReadResult<DreFileRead> {
         const lr = at() as DecodedRecord;
         i++;
         const w = lr.values;
-        if (s(w, 'invoiceNumber') !== number) return quarantine('structure', `DRE-ES line ${lr.line}: invoice line for ${s(w, 'invoiceNumber')} inside invoice ${number}`, lr.line);
-        if (n(w, 'lineNumber') !== inv.lines.length + 1) return quarantine('structure', `DRE-ES line ${lr.line}: invoice ${number} line number ${n(w, 'lineNumber')}, expected ${inv.lines.length + 1}`, lr.line);
+        if (s(w, 'invoiceNumber') !== number)
+          return quarantine(
+            'structure',
+            `DRE-ES line ${lr.line}: invoice line for ${s(w, 'invoiceNumber')} inside invoice ${number}`,
+            lr.line,
+          );
+        if (n(w, 'lineNumber') !== inv.lines.length + 1)
+          return quarantine(
+            'structure',
+            `DRE-ES line ${lr.line}: invoice ${number} line number ${n(w, 'lineNumber')}, expected ${inv.lines.length + 1}`,
+            lr.line,
+          );
         const line: DreLine = {
           family: s(w, 'family'),
           code: s(w, 'code'),
@@ -261,12 +283,21 @@ export function readDreEs(data: Buffer): ReadResult<DreFileRead> {
           patientCents: n(w, 'patientCents'),
         };
         if (n(w, 'totalCents') !== line.amoCents + line.amcCents + line.patientCents) {
-          return quarantine('totals', `DRE-ES line ${lr.line}: invoice ${number} line ${inv.lines.length + 1}: totalCents is not AMO + AMC + patient`, lr.line);
+          return quarantine(
+            'totals',
+            `DRE-ES line ${lr.line}: invoice ${number} line ${inv.lines.length + 1}: totalCents is not AMO + AMC + patient`,
+            lr.line,
+          );
         }
         add(t, line);
         inv.lines.push(line);
       }
-      if (n(v, 'lineCount') !== inv.lines.length) return quarantine('totals', `DRE-ES line ${ih.line}: invoice ${number} announces ${n(v, 'lineCount')} lines, has ${inv.lines.length}`, ih.line);
+      if (n(v, 'lineCount') !== inv.lines.length)
+        return quarantine(
+          'totals',
+          `DRE-ES line ${ih.line}: invoice ${number} announces ${n(v, 'lineCount')} lines, has ${inv.lines.length}`,
+          ih.line,
+        );
       const bad = mismatch(t, v);
       if (bad) return quarantine('totals', `DRE-ES line ${ih.line}: invoice ${number} field ${bad} is not the sum of its lines`, ih.line);
       add(lotTotals, t);
@@ -277,9 +308,20 @@ export function readDreEs(data: Buffer): ReadResult<DreFileRead> {
     if (lt?.record !== 'lotTrailer') return struct(lt, `the lot ${lot.number} trailer 800`);
     i++;
     const v = lt.values;
-    if (n(v, 'lotNumber') !== lot.number) return quarantine('structure', `DRE-ES line ${lt.line}: lot trailer for lot ${n(v, 'lotNumber')} closes lot ${lot.number}`, lt.line);
-    if (n(v, 'invoiceCount') !== lot.invoices.length) return quarantine('totals', `DRE-ES line ${lt.line}: lot ${lot.number} trailer counts ${n(v, 'invoiceCount')} invoices, the lot has ${lot.invoices.length}`, lt.line);
-    if (n(v, 'lineCount') !== lotLines) return quarantine('totals', `DRE-ES line ${lt.line}: lot ${lot.number} trailer counts ${n(v, 'lineCount')} lines, the lot has ${lotLines}`, lt.line);
+    if (n(v, 'lotNumber') !== lot.number)
+      return quarantine('structure', `DRE-ES line ${lt.line}: lot trailer for lot ${n(v, 'lotNumber')} closes lot ${lot.number}`, lt.line);
+    if (n(v, 'invoiceCount') !== lot.invoices.length)
+      return quarantine(
+        'totals',
+        `DRE-ES line ${lt.line}: lot ${lot.number} trailer counts ${n(v, 'invoiceCount')} invoices, the lot has ${lot.invoices.length}`,
+        lt.line,
+      );
+    if (n(v, 'lineCount') !== lotLines)
+      return quarantine(
+        'totals',
+        `DRE-ES line ${lt.line}: lot ${lot.number} trailer counts ${n(v, 'lineCount')} lines, the lot has ${lotLines}`,
+        lt.line,
+      );
     const bad = mismatch(lotTotals, v);
     if (bad) return quarantine('totals', `DRE-ES line ${lt.line}: lot ${lot.number} trailer field ${bad} does not add up`, lt.line);
     add(file.totals, lotTotals);
@@ -299,7 +341,8 @@ export function readDreEs(data: Buffer): ReadResult<DreFileRead> {
     ['recordCount', n(v, 'recordCount'), recs.length],
   ];
   for (const [k, said, found] of checks) {
-    if (said !== found) return quarantine('totals', `DRE-ES line ${ft.line}: file trailer field ${k} says ${said}, the file has ${found}`, ft.line);
+    if (said !== found)
+      return quarantine('totals', `DRE-ES line ${ft.line}: file trailer field ${k} says ${said}, the file has ${found}`, ft.line);
   }
   const bad = mismatch(file.totals, v);
   if (bad) return quarantine('totals', `DRE-ES line ${ft.line}: file trailer field ${bad} does not add up`, ft.line);

@@ -95,7 +95,15 @@ export function reconcile(invoices: BilledInvoice[], rsp: RspFile, opts: { fines
   const counts = { paid: 0, partiallyPaid: 0, rejected: 0, refused: 0 };
   for (const r of rsp.returns) {
     const refuse = (code: RefusalCode, reason: string): void => {
-      outcomes.push({ line: r.line, invoiceNumber: r.invoiceNumber, amc: r.amc, finess: r.finess, outcome: 'refused', code, reason: `RSP line ${r.line}, entity ${r.entity}, invoice ${r.invoiceNumber}: ${reason}` });
+      outcomes.push({
+        line: r.line,
+        invoiceNumber: r.invoiceNumber,
+        amc: r.amc,
+        finess: r.finess,
+        outcome: 'refused',
+        code,
+        reason: `RSP line ${r.line}, entity ${r.entity}, invoice ${r.invoiceNumber}: ${reason}`,
+      });
       counts.refused++;
     };
     if (!ours.has(r.finess)) {
@@ -151,7 +159,16 @@ export function reconcile(invoices: BilledInvoice[], rsp: RspFile, opts: { fines
     if (r.paymentReference) next.paymentReference = r.paymentReference;
     if (r.reason) next.reason = { code: r.reason.code, label: r.reason.label, action: r.reason.action };
     out[n] = next;
-    const o: LineOutcome = { line: r.line, invoiceNumber: r.invoiceNumber, amc: r.amc, finess: r.finess, outcome: r.outcome, paidCents: r.paidCents, differenceCents: r.differenceCents, notes };
+    const o: LineOutcome = {
+      line: r.line,
+      invoiceNumber: r.invoiceNumber,
+      amc: r.amc,
+      finess: r.finess,
+      outcome: r.outcome,
+      paidCents: r.paidCents,
+      differenceCents: r.differenceCents,
+      notes,
+    };
     if (next.reason) o.reason = next.reason;
     outcomes.push(o);
     if (r.outcome === 'paid') counts.paid++;
@@ -178,7 +195,12 @@ function cents(c: number): string {
  * Applies an ARL received from an AMC: the invoices of each acknowledged lot (lot 0: the whole
  * file) move from sent to acknowledged, or to lot-refused for a negative ARL. Others are untouched.
  */
-export function applyArl(invoices: BilledInvoice[], arl: Arl, amc: string, at: string = arl.date): { invoices: BilledInvoice[]; acknowledged: number; refused: number } {
+export function applyArl(
+  invoices: BilledInvoice[],
+  arl: Arl,
+  amc: string,
+  at: string = arl.date,
+): { invoices: BilledInvoice[]; acknowledged: number; refused: number } {
   let acknowledged = 0;
   let refused = 0;
   const acks = arl.acks.filter((a) => a.fileKind === 'DREES');
@@ -191,7 +213,12 @@ export function applyArl(invoices: BilledInvoice[], arl: Arl, amc: string, at: s
       return { ...inv, state: 'acknowledged' as const, acknowledgedAt: at };
     }
     refused++;
-    return { ...inv, state: 'lot-refused' as const, acknowledgedAt: at, reason: { code: a.reasonCode ?? '', label: a.reasonLabel ?? '', action: 'CORRIGER' } };
+    return {
+      ...inv,
+      state: 'lot-refused' as const,
+      acknowledgedAt: at,
+      reason: { code: a.reasonCode ?? '', label: a.reasonLabel ?? '', action: 'CORRIGER' },
+    };
   });
   return { invoices: out, acknowledged, refused };
 }
@@ -306,8 +333,22 @@ export function summarise(invoices: BilledInvoice[], opts: { at: string; delayDa
 }
 
 const COLUMNS: Array<keyof SummaryRow> = [
-  'amc', 'day', 'sent', 'acknowledged', 'paid', 'partiallyPaid', 'rejected', 'lotRefused', 'outstanding', 'aged',
-  'sentCents', 'paidCents', 'shortfallCents', 'rejectedCents', 'outstandingCents', 'agedCents',
+  'amc',
+  'day',
+  'sent',
+  'acknowledged',
+  'paid',
+  'partiallyPaid',
+  'rejected',
+  'lotRefused',
+  'outstanding',
+  'aged',
+  'sentCents',
+  'paidCents',
+  'shortfallCents',
+  'rejectedCents',
+  'outstandingCents',
+  'agedCents',
 ];
 
 /** The summary as CSV (`;`-separated as French spreadsheets expect, amounts in cents): per AMC and day, then per AMC, then the total. */
@@ -319,7 +360,16 @@ export function summaryToCsv(s: Summary): string {
 
 /** The invoices a DRE-ES file bills, as reconciliation records (state sent when `sentAt` is given, written otherwise). */
 export function billedInvoices(
-  file: { emitter: string; numero: number; amc: string; lots: Array<{ number?: number; finess?: string; invoices: Array<{ number: string; engagement: string; invoiceDate: string; lines: Array<{ amcCents: number }> }> }> },
+  file: {
+    emitter: string;
+    numero: number;
+    amc: string;
+    lots: Array<{
+      number?: number;
+      finess?: string;
+      invoices: Array<{ number: string; engagement: string; invoiceDate: string; lines: Array<{ amcCents: number }> }>;
+    }>;
+  },
   sentAt?: string,
 ): BilledInvoice[] {
   const out: BilledInvoice[] = [];

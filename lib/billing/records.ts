@@ -102,7 +102,8 @@ export function compileLayout(data: LayoutData): Layout {
       if (f.start !== next) bad(`record ${r.name} field ${f.name} starts at ${f.start}, expected ${next}`);
       if (!(f.length > 0)) bad(`record ${r.name} field ${f.name} has no length`);
       if (!['K', 'N', 'I', 'A', 'D', 'F'].includes(f.kind)) bad(`record ${r.name} field ${f.name}: unknown kind ${f.kind}`);
-      if (f.kind === 'K' && (f.value === undefined || f.value.length !== f.length)) bad(`record ${r.name} field ${f.name}: constant does not fill its length`);
+      if (f.kind === 'K' && (f.value === undefined || f.value.length !== f.length))
+        bad(`record ${r.name} field ${f.name}: constant does not fill its length`);
       if (f.kind === 'D' && f.length !== 8) bad(`record ${r.name} field ${f.name}: a date is 8 characters`);
       if (f.kind === 'I' && f.length > 15) bad(`record ${r.name} field ${f.name}: integers up to 15 digits`);
       if (f.kind !== 'F' && names.has(f.name)) bad(`record ${r.name} field ${f.name} defined twice`);
@@ -212,7 +213,8 @@ function writeField(buf: Buffer, at: number, layout: Layout, rec: RecordSpec, f:
       }
       const str = String(v);
       let ymd: string | undefined;
-      if (str.length === 10 && str.charCodeAt(4) === 45 && str.charCodeAt(7) === 45) ymd = str.slice(0, 4) + str.slice(5, 7) + str.slice(8, 10);
+      if (str.length === 10 && str.charCodeAt(4) === 45 && str.charCodeAt(7) === 45)
+        ymd = str.slice(0, 4) + str.slice(5, 7) + str.slice(8, 10);
       else if (str.length === 8) ymd = str;
       if (ymd === undefined || !isDigitString(ymd) || !realDate(+ymd.slice(0, 4), +ymd.slice(4, 6), +ymd.slice(6, 8))) {
         fieldError(layout, rec, f, 'not a real date (YYYY-MM-DD)');
@@ -350,7 +352,10 @@ export function decodeFile(layout: Layout, data: Buffer): DecodedRecord[] {
     if (last && p === '') break;
     if (p.endsWith('\r')) p = p.slice(0, -1);
     if (last && p.length < layout.recordLength) {
-      throw new RecordError(`truncated: last record is ${p.length} characters, expected ${layout.recordLength}`, { layout: layout.name, line: i + 1 });
+      throw new RecordError(`truncated: last record is ${p.length} characters, expected ${layout.recordLength}`, {
+        layout: layout.name,
+        line: i + 1,
+      });
     }
     out.push(decodeRecord(layout, p, i + 1));
   }

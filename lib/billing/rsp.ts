@@ -89,7 +89,12 @@ const zero = (): LevelCount => ({ recordCount: 0, invoiceCount: 0, paidCount: 0,
 /** The RSP file (the simulator's side), as bytes. */
 export function writeRsp(input: RspInput): Buffer {
   const expected = input.recipients.reduce((n, r) => n + r.returns.length + 2, 2);
-  const out = new RecordWriter(RSP, expected).add('header', { amc: input.amc, fileNumber: input.numero, date: input.date, mode: input.mode ?? 'R' });
+  const out = new RecordWriter(RSP, expected).add('header', {
+    amc: input.amc,
+    fileNumber: input.numero,
+    date: input.date,
+    mode: input.mode ?? 'R',
+  });
   const file = zero();
   for (const rcp of input.recipients) {
     const lvl = zero();
@@ -156,11 +161,17 @@ export function readRsp(data: Buffer): ReadResult<RspFile> {
     const r = recs[i];
     if (!r) return quarantine('truncated', `RSP: the file stops before its closing entity 990 (${recs.length} records read)`);
     if (r.type === '990') {
-      if (r.values.level !== '000') return quarantine('structure', `RSP line ${r.line}: entity 990 closes level ${r.values.level} outside a 040`, r.line);
+      if (r.values.level !== '000')
+        return quarantine('structure', `RSP line ${r.line}: entity 990 closes level ${r.values.level} outside a 040`, r.line);
       fileCount.recordCount = i + 1;
       const bad = checkClosing(r, 'the file', fileCount);
       if (bad) return quarantine('totals', bad, r.line);
-      if (i + 1 < recs.length) return quarantine('structure', `RSP line ${recs[i + 1].line}: entity ${recs[i + 1].type} after the file's closing 990`, recs[i + 1].line);
+      if (i + 1 < recs.length)
+        return quarantine(
+          'structure',
+          `RSP line ${recs[i + 1].line}: entity ${recs[i + 1].type} after the file's closing 990`,
+          recs[i + 1].line,
+        );
       break;
     }
     if (r.type !== '040') return quarantine('structure', `RSP line ${r.line}: expected entity 040 or 990, found ${r.type}`, r.line);
@@ -170,7 +181,8 @@ export function readRsp(data: Buffer): ReadResult<RspFile> {
     i++;
     for (;;) {
       const e = recs[i];
-      if (!e) return quarantine('truncated', `RSP: the file stops inside the 040 level opened line ${r.line} (${recs.length} records read)`);
+      if (!e)
+        return quarantine('truncated', `RSP: the file stops inside the 040 level opened line ${r.line} (${recs.length} records read)`);
       if (e.type === '578' || e.type === '908') {
         const v = e.values;
         const claimed = v.claimedCents as number;
@@ -212,7 +224,11 @@ export function readRsp(data: Buffer): ReadResult<RspFile> {
         i++;
         break;
       }
-      return quarantine('structure', `RSP line ${e.line}: expected entity 578, 908 or the 990 closing the 040 level opened line ${r.line}, found ${e.type}${e.type === '990' ? ` level ${e.values.level}` : ''}`, e.line);
+      return quarantine(
+        'structure',
+        `RSP line ${e.line}: expected entity 578, 908 or the 990 closing the 040 level opened line ${r.line}, found ${e.type}${e.type === '990' ? ` level ${e.values.level}` : ''}`,
+        e.line,
+      );
     }
     fileCount.invoiceCount += lvl.invoiceCount;
     fileCount.paidCount += lvl.paidCount;

@@ -140,7 +140,8 @@ export function compileGrammar(data: unknown): AttestationGrammar {
   });
   if (isObj(data.adressage)) {
     const a = data.adressage;
-    if (typeof a.separator !== 'string' || !Array.isArray(a.parts) || a.parts.length === 0) fail('« adressage » : separator et parts attendus');
+    if (typeof a.separator !== 'string' || !Array.isArray(a.parts) || a.parts.length === 0)
+      fail('« adressage » : separator et parts attendus');
     (a.parts as unknown[]).forEach((p, i) => {
       if (!isObj(p) || typeof p.key !== 'string' || typeof p.label !== 'string') fail(`adressage, partie ${i + 1} : key et label attendus`);
       checkRegex(id, `adressage, partie ${i + 1}`, (p as Record<string, unknown>).pattern);

@@ -159,8 +159,7 @@ function attempts(work: Gray, smallAngles: boolean): Attempt[] {
     if (t >= 120) list.push(...tiles(work, t));
   }
   if (smallAngles) {
-    for (const a of [8, -8, 16, -16, 30, -30])
-      list.push({ name: `rotation ${a}°`, run: () => tryDecode(rotate(padded, a)) });
+    for (const a of [8, -8, 16, -16, 30, -30]) list.push({ name: `rotation ${a}°`, run: () => tryDecode(rotate(padded, a)) });
   }
   list.push({ name: 'seuil global', run: () => tryDecode(padded, true) });
   return list;

@@ -28,8 +28,7 @@ const SETUP = 'Faites vérifier la configuration du lecteur (paramétrage du pos
 export const REPAIRS = {
   SUFFIXE_CLAVIER: () =>
     'Le lecteur ajoute un retour à la ligne ou une tabulation en fin de lecture (émulation clavier) : ce suffixe a été retiré.',
-  PREFIXE_AIM: (id: string) =>
-    `Le lecteur ajoute l’identifiant de symbologie ${quote(id)} au début de la lecture : il a été retiré.`,
+  PREFIXE_AIM: (id: string) => `Le lecteur ajoute l’identifiant de symbologie ${quote(id)} au début de la lecture : il a été retiré.`,
   FNC1_INITIAL: () => 'Le lecteur transmet un FNC1 (caractère GS) au tout début de la lecture, comme pour un code GS1 : il a été retiré.',
   SEPARATEUR_TEXTE: (token: string) =>
     `Le lecteur transmet le séparateur GS sous forme de texte (${quote(token)}) au lieu du caractère de contrôle : il a été reconnu comme séparateur.`,
@@ -79,8 +78,7 @@ export const REFUSALS = {
     `Cette attestation utilise un format (${quote(tag)}) que ce poste ne sait pas encore lire : saisissez l’attestation à la main et signalez-le au support.`,
   PAS_UNE_ATTESTATION: (expected: string) =>
     `Ce code n’est pas le DataMatrix d’une attestation de tiers payant (il ne commence pas par ${expected}). Vérifiez que vous scannez le bon code de l’attestation de la complémentaire santé.`,
-  SCAN_INCOMPLET: (detail: string) =>
-    `La lecture est incomplète (${detail}) : le lecteur s’est arrêté au milieu du code. ${RESCAN}`,
+  SCAN_INCOMPLET: (detail: string) => `La lecture est incomplète (${detail}) : le lecteur s’est arrêté au milieu du code. ${RESCAN}`,
   SEPARATEURS_ABSENTS: () =>
     `Le lecteur n’a transmis aucun séparateur (GS) entre les champs de l’attestation : impossible de les distinguer. ${SETUP} il doit transmettre le caractère GS (FNC1). Saisissez l’attestation à la main en attendant.`,
   LONGUEUR_INATTENDUE: (n: number, expected: number) =>
@@ -94,8 +92,7 @@ export const REFUSALS = {
   CONVENTION_ABSENTE: () => 'Le type de convention est absent de l’attestation : il est obligatoire pour trouver l’organisme.',
   CONVENTION_INCONNUE: (value: string, allowed: string[]) =>
     `Le type de convention ${quote(value)} n’est pas reconnu (codes acceptés : ${allowed.join(', ')}).`,
-  CSR_INVALIDE: (value: string, detail: string) =>
-    `Le critère secondaire de routage lu (${quote(value)}) n’est pas valide : ${detail}.`,
+  CSR_INVALIDE: (value: string, detail: string) => `Le critère secondaire de routage lu (${quote(value)}) n’est pas valide : ${detail}.`,
   NUMERO_ADHERENT_INVALIDE: (detail: string) => `Le numéro d’adhérent de l’attestation n’est pas valide : ${detail}.`,
   ADRESSAGE_INVALIDE: (value: string, detail: string, example: string) =>
     `L’adressage SESAM-Vitale ${quote(value, 40)} est mal formé (${detail}) : il doit avoir la forme STS/indicateur/code routage/hôte/domaine, par exemple ${example}.`,

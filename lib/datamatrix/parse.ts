@@ -71,7 +71,8 @@ interface FieldValues {
   finValidite?: string;
 }
 
-type Attempt = { ok: true; values: FieldValues; text: string; grammar: AttestationGrammar; repairs: AttestationNote[] } | ({ ok: false } & Failure);
+type Attempt =
+  { ok: true; values: FieldValues; text: string; grammar: AttestationGrammar; repairs: AttestationNote[] } | ({ ok: false } & Failure);
 
 function note(code: keyof typeof REPAIRS, ...args: string[]): AttestationNote {
   const fn = REPAIRS[code] as (...a: string[]) => string;
@@ -138,7 +139,7 @@ function containsNir(text: string): boolean {
 
 /** Mask a NIR read by mistake: keep its first character. */
 function maskNir(text: string): string {
-  return text.replace(/[0-9][0-9AB .-]{11,}[0-9]/gi, (s) => s[0] + s.slice(1).replace(/[0-9AB]/gi, "*"));
+  return text.replace(/[0-9][0-9AB .-]{11,}[0-9]/gi, (s) => s[0] + s.slice(1).replace(/[0-9AB]/gi, '*'));
 }
 
 function gs1CheckOk(digits: string): boolean {
@@ -156,11 +157,7 @@ function classify(text: string, aim: string | undefined, grammars: readonly Atte
   if (containsNir(t) || (/^[1278][0-9]{12}$/.test(t.replace(/ /g, '')) && !gs1CheckOk(t.replace(/ /g, ''))))
     return { ...fail('CARTE_VITALE', Rank.OtherCode), maskRaw: true };
   if (/^DC\d{2}[A-Z0-9]{4}/.test(t)) return fail('DEUX_D_DOC', Rank.OtherCode);
-  if (
-    (aim && /^\](d2|Q3|C1|e0)$/i.test(aim)) ||
-    /^(\(01\)|01)\d{14}/.test(t) ||
-    /^\(0[01]\)\d/.test(t)
-  )
+  if ((aim && /^\](d2|Q3|C1|e0)$/i.test(aim)) || /^(\(01\)|01)\d{14}/.test(t) || /^\(0[01]\)\d/.test(t))
     return fail('CODE_GS1', Rank.OtherCode);
   if (/^([a-z][a-z0-9+.-]*:\/\/|www\.)/i.test(t)) return fail('URL', Rank.OtherCode);
   if (/^\d{6,20}$/.test(t)) return fail('CODE_BARRES_PRODUIT', Rank.OtherCode, t.length);
@@ -212,7 +209,8 @@ function parseDate(value: string, f: GrammarField, g: AttestationGrammar, isLast
   const minY = g.minYear ?? 1900;
   const maxY = g.maxYear ?? 2199;
   if (mo < 1 || mo > 12) fieldFail('DATE_INVALIDE', f.label, value, `le mois ${m.groups.m} n’existe pas`);
-  if (d < 1 || d > daysInMonth(y, mo)) fieldFail('DATE_INVALIDE', f.label, value, `le ${d} ${MONTHS[mo - 1]} ${y} n’existe pas dans le calendrier`);
+  if (d < 1 || d > daysInMonth(y, mo))
+    fieldFail('DATE_INVALIDE', f.label, value, `le ${d} ${MONTHS[mo - 1]} ${y} n’existe pas dans le calendrier`);
   if (y < minY || y > maxY) fieldFail('DATE_INVALIDE', f.label, value, `l’année ${y} n’est pas plausible (${minY} à ${maxY})`);
   return `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
@@ -243,7 +241,8 @@ function parseField(raw: string, f: GrammarField, g: AttestationGrammar, isLast:
         return;
       }
       if (!/^[0-9]+$/.test(v)) err(`il ne doit contenir que des chiffres (${lengthDetail(f, 'chiffres')})`);
-      if (v.length < (f.minLength ?? 1) || (f.maxLength !== undefined && v.length > f.maxLength)) err(`il doit comporter ${lengthDetail(f, 'chiffres')}`);
+      if (v.length < (f.minLength ?? 1) || (f.maxLength !== undefined && v.length > f.maxLength))
+        err(`il doit comporter ${lengthDetail(f, 'chiffres')}`);
       if (f.key === 'numeroAmc' && /^0+$/.test(v)) err('il ne peut pas être nul');
       const normalised = f.normaliseTo ? v.padStart(f.normaliseTo, '0') : v;
       if (f.key === 'numeroAmc') {
@@ -332,7 +331,8 @@ function parseField(raw: string, f: GrammarField, g: AttestationGrammar, isLast:
 function parseFields(parts: string[], g: AttestationGrammar): FieldValues {
   const out: FieldValues = {};
   g.fields.forEach((f, i) => parseField(parts[i], f, g, i === g.fields.length - 1, out));
-  if (out.debutValidite && out.finValidite && out.debutValidite > out.finValidite) fieldFail('PERIODE_INVERSEE', out.debutValidite, out.finValidite);
+  if (out.debutValidite && out.finValidite && out.debutValidite > out.finValidite)
+    fieldFail('PERIODE_INVERSEE', out.debutValidite, out.finValidite);
   return out;
 }
 
@@ -380,7 +380,8 @@ function parseWithGrammar(input: string, g: AttestationGrammar): Attempt {
     body = body.replace(GS_TOKENS, sep);
     repairs.push(note('SEPARATEUR_TEXTE', tokens[0]));
   }
-  if (body === '') return { ok: false, ...fail('SCAN_INCOMPLET', Rank.Structure, `seul l’en-tête « ${g.prefix} » a été lu`), grammar: g, repairs };
+  if (body === '')
+    return { ok: false, ...fail('SCAN_INCOMPLET', Rank.Structure, `seul l’en-tête « ${g.prefix} » a été lu`), grammar: g, repairs };
   if (body[0] !== sep && !body.includes(sep) && SEPARATOR_ALTERNATIVES.includes(body[0])) {
     const alt = body[0];
     body = body.split(alt).join(sep);
@@ -412,7 +413,13 @@ function parseWithGrammar(input: string, g: AttestationGrammar): Attempt {
         return false;
       }
     };
-    if (parts.length >= 2 && f1?.type === 'date' && f2?.type === 'date' && isDate(parts[parts.length - 2], f1) && isDate(parts[parts.length - 1], f2))
+    if (
+      parts.length >= 2 &&
+      f1?.type === 'date' &&
+      f2?.type === 'date' &&
+      isDate(parts[parts.length - 2], f1) &&
+      isDate(parts[parts.length - 1], f2)
+    )
       return { ok: false, ...fail('CHAMPS_MANQUANTS', Rank.Structure, parts.length, n), grammar: g, repairs };
     return { ok: false, ...fail('SCAN_INCOMPLET', Rank.Structure, `${parts.length} champ(s) lu(s) sur ${n}`), grammar: g, repairs };
   }
@@ -471,7 +478,10 @@ function checkPeriod(a: AttestationLue, admissionDate: string | undefined): void
     return;
   }
   if (admissionDate < a.debutValidite)
-    a.warnings.push({ code: 'ATTESTATION_PAS_ENCORE_VALIDE', message: WARNINGS.ATTESTATION_PAS_ENCORE_VALIDE(a.debutValidite, admissionDate) });
+    a.warnings.push({
+      code: 'ATTESTATION_PAS_ENCORE_VALIDE',
+      message: WARNINGS.ATTESTATION_PAS_ENCORE_VALIDE(a.debutValidite, admissionDate),
+    });
   else if (admissionDate > a.finValidite)
     a.warnings.push({ code: 'ATTESTATION_EXPIREE', message: WARNINGS.ATTESTATION_EXPIREE(a.finValidite, admissionDate) });
 }
@@ -482,7 +492,12 @@ function checkPeriod(a: AttestationLue, admissionDate: string | undefined): void
  */
 export function parseAttestation(text: string, opts: ParseOptions = {}): ParseResult {
   if (typeof text !== 'string') {
-    return { ok: false, code: 'ENTREE_INVALIDE', reason: REFUSALS.ENTREE_INVALIDE(), raw: text === undefined || text === null ? '' : String(text).slice(0, 200) };
+    return {
+      ok: false,
+      code: 'ENTREE_INVALIDE',
+      reason: REFUSALS.ENTREE_INVALIDE(),
+      raw: text === undefined || text === null ? '' : String(text).slice(0, 200),
+    };
   }
   const raw = text;
   const grammars = opts.grammars && opts.grammars.length ? opts.grammars : DEFAULT_GRAMMARS;

@@ -150,7 +150,8 @@ export function crop(src: Gray, left: number, top: number, width: number, height
 /** Add a white border (a quiet zone for symbols touching the edge of a crop). */
 export function pad(src: Gray, margin: number): Gray {
   const dst = gray(src.width + 2 * margin, src.height + 2 * margin);
-  for (let y = 0; y < src.height; y++) dst.data.set(src.data.subarray(y * src.width, (y + 1) * src.width), (y + margin) * dst.width + margin);
+  for (let y = 0; y < src.height; y++)
+    dst.data.set(src.data.subarray(y * src.width, (y + 1) * src.width), (y + margin) * dst.width + margin);
   return dst;
 }
 

@@ -35,7 +35,8 @@ export function encodeAttestationText(attestation: Attestation, grammar: Attesta
       throw new Error(`Attestation non encodable : ${f.label} contient le séparateur de la grammaire ${grammar.id}`);
     return v;
   });
-  const text = grammar.layout === 'fixed' ? grammar.prefix + values.join('') : grammar.prefix + grammar.separator + values.join(grammar.separator);
+  const text =
+    grammar.layout === 'fixed' ? grammar.prefix + values.join('') : grammar.prefix + grammar.separator + values.join(grammar.separator);
   const check = parseAttestation(text, { grammars: [grammar] });
   if (!check.ok) throw new Error(`Attestation non encodable dans la grammaire ${grammar.id} : ${check.reason}`);
   return text;
@@ -79,7 +80,8 @@ function page(symbol: Gray, seed: number): Gray {
       const w = 12 + Math.floor(rnd() * 55);
       if (x + w > right) break;
       // letters: a few vertical strokes per word
-      for (let cx = x; cx < x + w; cx += 3 + Math.floor(rnd() * 3)) fill(cx, y + (rnd() < 0.3 ? 0 : 3), 2, rnd() < 0.3 ? 12 : 9, 40 + Math.floor(rnd() * 60));
+      for (let cx = x; cx < x + w; cx += 3 + Math.floor(rnd() * 3))
+        fill(cx, y + (rnd() < 0.3 ? 0 : 3), 2, rnd() < 0.3 ? 12 : 9, 40 + Math.floor(rnd() * 60));
       x += w + 6 + Math.floor(rnd() * 6);
     }
   }

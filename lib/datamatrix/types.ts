@@ -73,14 +73,7 @@ export type ParseResult = ParseSuccess | ParseFailure;
 // Grammar (as data: lib/datamatrix/grammars/*.json)
 
 /** Keys of `AttestationLue` a grammar field can fill. */
-export type GrammarFieldKey =
-  | 'numeroAmc'
-  | 'typesConvention'
-  | 'csr'
-  | 'numeroAdherent'
-  | 'adressage'
-  | 'debutValidite'
-  | 'finValidite';
+export type GrammarFieldKey = 'numeroAmc' | 'typesConvention' | 'csr' | 'numeroAdherent' | 'adressage' | 'debutValidite' | 'finValidite';
 
 export type GrammarFieldType = 'digits' | 'codes' | 'text' | 'date' | 'adressage';
 

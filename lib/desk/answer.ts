@@ -46,7 +46,10 @@ export const TITRE_ANNUAIRE = Object.freeze({ horsRoc: 'AMC hors ROC', introuvab
 /** Fixed verdicts (title, reason, advice). */
 export const VERDICTS = Object.freeze({
   lecture: { titre: 'Attestation non lue', motif: 'Lecture impossible.' },
-  saisie: { titre: 'Patient à compléter', motif: (manque: readonly string[]) => `Attestation lue. Pour interroger l’AMC, indiquez ${manque.join(' ; ')}.` },
+  saisie: {
+    titre: 'Patient à compléter',
+    motif: (manque: readonly string[]) => `Attestation lue. Pour interroger l’AMC, indiquez ${manque.join(' ; ')}.`,
+  },
   ok: { titre: 'Droits ouverts', motif: 'L’AMC prend en charge la part complémentaire pour ce séjour (tiers payant).' },
   technique: { annuaire: 'Annuaire des AMC injoignable', service: 'AMC injoignable' },
   incidentAmc: { titre: 'Incident chez l’AMC' },
@@ -81,11 +84,25 @@ export function verdictKo(r: Result, etape: 'annuaire' | 'idb'): Guichet {
     // The catalogue's label in plain French, and how long the clerk waited; never the bridge's
     // settings or a millisecond count (those stay in roc.<service>.reason for the support).
     const motif = typo(m.libelle ?? 'Pas de réponse exploitable') + attente(r) + '.';
-    return { verdict: 'TECHNIQUE', titre: etape === 'annuaire' ? VERDICTS.technique.annuaire : VERDICTS.technique.service, motif, code: m.code, etape, conseil: CONSEIL.REESSAYER };
+    return {
+      verdict: 'TECHNIQUE',
+      titre: etape === 'annuaire' ? VERDICTS.technique.annuaire : VERDICTS.technique.service,
+      motif,
+      code: m.code,
+      etape,
+      conseil: CONSEIL.REESSAYER,
+    };
   }
   if (m.action === 'REESSAYER') {
     // A technical incident the AMC itself reports (e.g. 0999): not a refusal of the rights.
-    return { verdict: 'TECHNIQUE', titre: VERDICTS.incidentAmc.titre, motif: typo(r.reason), code: m.code, etape, conseil: CONSEIL.REESSAYER };
+    return {
+      verdict: 'TECHNIQUE',
+      titre: VERDICTS.incidentAmc.titre,
+      motif: typo(r.reason),
+      code: m.code,
+      etape,
+      conseil: CONSEIL.REESSAYER,
+    };
   }
   let titre = (m.action && TITRE_KO[m.action]) || TITRE_KO_DEFAUT;
   if (etape === 'annuaire') titre = m.code === 'BR-NOT-ROC' ? TITRE_ANNUAIRE.horsRoc : TITRE_ANNUAIRE.introuvable;
@@ -120,13 +137,25 @@ export function verdict(roc: Obj, desk: DeskState): Guichet {
   const annuaire = roc.annuaire as Result | undefined;
   const idb = roc.idb as Result | undefined;
   if (att.status !== 'OK') {
-    return { verdict: 'LECTURE', titre: VERDICTS.lecture.titre, motif: typo((att.reason as string | undefined) || VERDICTS.lecture.motif), code: att.code as string | undefined, etape: 'attestation' };
+    return {
+      verdict: 'LECTURE',
+      titre: VERDICTS.lecture.titre,
+      motif: typo((att.reason as string | undefined) || VERDICTS.lecture.motif),
+      code: att.code as string | undefined,
+      etape: 'attestation',
+    };
   }
   if (desk.saisie) return { verdict: 'SAISIE', titre: VERDICTS.saisie.titre, motif: VERDICTS.saisie.motif(desk.saisie), etape: 'patient' };
   if (annuaire && annuaire.status !== 'OK') return verdictKo(annuaire, 'annuaire');
   if (idb && idb.status !== 'OK') return verdictKo(idb, 'idb');
   if (idb) return { verdict: 'OK', titre: VERDICTS.ok.titre, motif: VERDICTS.ok.motif, etape: 'idb' };
-  return { verdict: 'TECHNIQUE', titre: VERDICTS.sansReponse.titre, motif: VERDICTS.sansReponse.motif, etape: 'idb', conseil: CONSEIL.REESSAYER };
+  return {
+    verdict: 'TECHNIQUE',
+    titre: VERDICTS.sansReponse.titre,
+    motif: VERDICTS.sansReponse.motif,
+    etape: 'idb',
+    conseil: CONSEIL.REESSAYER,
+  };
 }
 
 /** The whole answer of POST /desk/scan. `now`: Date.now() when answering. */
@@ -141,18 +170,32 @@ export function deskAnswer(rocIn: unknown, deskIn: unknown, now: number = Date.n
   const annuaire = asObj(roc.annuaire);
   const an = asObj(annuaire.amc);
   const rocAmc = roc.amc ? asObj(roc.amc) : undefined;
-  const amc = rocAmc ? { numeroAmc: rocAmc.numeroAmc, typeConvention: rocAmc.typeConvention, csr: rocAmc.csr, nom: an.nom, operateur: an.operateur } : undefined;
+  const amc = rocAmc
+    ? { numeroAmc: rocAmc.numeroAmc, typeConvention: rocAmc.typeConvention, csr: rocAmc.csr, nom: an.nom, operateur: an.operateur }
+    : undefined;
   const messages = (v: unknown): string[] => (Array.isArray(v) ? v.map((w) => typo(String(asObj(w).message))) : []);
   const attestation: Obj =
     att.status === 'OK'
-      ? { debutValidite: att.debutValidite, finValidite: att.finValidite, typesConvention: att.typesConvention, avertissements: messages(att.warnings), corrections: messages(att.repairs) }
+      ? {
+          debutValidite: att.debutValidite,
+          finValidite: att.finValidite,
+          typesConvention: att.typesConvention,
+          avertissements: messages(att.warnings),
+          corrections: messages(att.repairs),
+        }
       : { code: att.code, motif: typo(att.reason as string | undefined) };
 
   let droits: Obj | undefined;
   const idb = asObj(roc.idb);
   if (idb.status === 'OK') {
     const c = asObj(idb.couverture);
-    droits = { numeroContrat: c.numeroContrat, periodes: c.periodes || [], domaines: c.domaines || [], dateValidite: idb.dateValidite, consignes: idb.consignes || [] };
+    droits = {
+      numeroContrat: c.numeroContrat,
+      periodes: c.periodes || [],
+      domaines: c.domaines || [],
+      dateValidite: idb.dateValidite,
+      consignes: idb.consignes || [],
+    };
   }
 
   let devis: Obj | undefined;

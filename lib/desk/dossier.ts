@@ -60,8 +60,7 @@ export interface DeskDossier {
 
 export type DossierOutcome =
   /** `devisVide`: a quote was asked with nothing to price (no GHS, no night). */
-  | { ok: true; dossier: DeskDossier; devisVide: boolean }
-  | { ok: false; saisie: string[] };
+  { ok: true; dossier: DeskDossier; devisVide: boolean } | { ok: false; saisie: string[] };
 
 export interface BuildOptions {
   tariffs?: Partial<DeskTariffs>;

@@ -20,7 +20,8 @@ export interface SiteSettings {
 
 export const DEFAULT_SITE_SETTINGS: SiteSettings = { simOnPreAdmission: false };
 
-export type ActionKind = 'ASK_IDB' | 'ASK_SIM' | 'ASK_CLC' | 'ASK_DEL' | 'DEL_THEN_CLC' | 'SCHEDULE_RECHECK' | 'FLAG_MANUAL' | 'ANSWER_GAP' | 'NOTHING';
+export type ActionKind =
+  'ASK_IDB' | 'ASK_SIM' | 'ASK_CLC' | 'ASK_DEL' | 'DEL_THEN_CLC' | 'SCHEDULE_RECHECK' | 'FLAG_MANUAL' | 'ANSWER_GAP' | 'NOTHING';
 
 export type Action =
   | { kind: 'ASK_IDB' }
@@ -58,72 +59,209 @@ export interface DecisionRow {
 }
 
 const BILLED: readonly DossierState[] = ['FACTURE_AMC', 'PAYE', 'PAYE_PARTIEL', 'REJETE'];
-const OPEN_NOT_ENGAGED: readonly DossierState[] = ['ADMIS', 'DROITS_OK', 'DROITS_KO', 'A_REVERIFIER', 'DEVIS', 'FACTURE_RECUE', 'CALCUL_REFUSE', 'SANS_AMC'];
+const OPEN_NOT_ENGAGED: readonly DossierState[] = [
+  'ADMIS',
+  'DROITS_OK',
+  'DROITS_KO',
+  'A_REVERIFIER',
+  'DEVIS',
+  'FACTURE_RECUE',
+  'CALCUL_REFUSE',
+  'SANS_AMC',
+];
 
 /** THE decision table. First row matching event, state and condition wins. */
 export const DECISIONS: readonly DecisionRow[] = [
   // --- GAP movements
   { event: 'PRE_ADMISSION', states: ['ADMIS'], actions: ['ASK_IDB'], note: 'pré-admission : vérifier les droits' },
-  { event: 'PRE_ADMISSION', states: ['DROITS_OK', 'DEVIS'], when: 'preAdmissionAvecSim', actions: ['ASK_SIM'], note: 'pré-admission, droits ouverts : devis (réglage du site)' },
+  {
+    event: 'PRE_ADMISSION',
+    states: ['DROITS_OK', 'DEVIS'],
+    when: 'preAdmissionAvecSim',
+    actions: ['ASK_SIM'],
+    note: 'pré-admission, droits ouverts : devis (réglage du site)',
+  },
   { event: 'PRE_ADMISSION', states: '*', actions: ['NOTHING'], note: 'pré-admission : rien de plus à demander' },
   { event: 'ADMISSION', states: ['ADMIS'], actions: ['ASK_IDB'], note: 'admission : vérifier les droits' },
   { event: 'ADMISSION', states: '*', actions: ['NOTHING'], note: 'admission : droits déjà connus' },
-  { event: 'SORTIE', states: ['ADMIS'], when: 'idbJamaisDemande', actions: ['ASK_IDB'], note: 'sortie d’un séjour jamais vérifié : vérifier les droits' },
+  {
+    event: 'SORTIE',
+    states: ['ADMIS'],
+    when: 'idbJamaisDemande',
+    actions: ['ASK_IDB'],
+    note: 'sortie d’un séjour jamais vérifié : vérifier les droits',
+  },
   { event: 'SORTIE', states: '*', actions: ['NOTHING'], note: 'sortie : la facture suivra' },
   { event: 'MISE_A_JOUR', states: '*', actions: ['NOTHING'], note: 'mise à jour sans changement de couverture' },
   { event: 'ANNULATION', states: ['ENGAGE'], actions: ['ASK_DEL', 'ANSWER_GAP'], note: 'annulation : DEL de chaque engagement vivant' },
   { event: 'ANNULATION', states: BILLED, actions: ['FLAG_MANUAL', 'ANSWER_GAP'], note: 'annulation après facturation : traitement manuel' },
   { event: 'ANNULATION', states: ['ANNULE', 'A_TRAITER_MANUELLEMENT'], actions: ['NOTHING'], note: 'déjà annulé : pas de second DEL' },
-  { event: 'ANNULATION', states: ['A_REVERIFIER'], when: 'reverificationClc', actions: ['FLAG_MANUAL', 'ANSWER_GAP'], note: 'annulation pendant un CLC sans réponse : vérifier auprès de l’AMC qu’aucun engagement n’existe' },
-  { event: 'ANNULATION', states: OPEN_NOT_ENGAGED, actions: ['ANSWER_GAP'], note: 'annulation sans engagement : rien à annuler chez l’AMC' },
-  { event: 'COUVERTURE_CHANGEE', states: ['ENGAGE'], actions: ['FLAG_MANUAL', 'ANSWER_GAP'], note: 'couverture changée après engagement : traitement manuel' },
-  { event: 'COUVERTURE_CHANGEE', states: '*', actions: ['ASK_IDB'], note: 'nouvelle AMC ou nouveau numéro d’adhérent : vérifier les droits' },
-  { event: 'COUVERTURE_RETIREE', states: ['ENGAGE'], actions: ['ASK_DEL', 'ANSWER_GAP'], note: 'couverture retirée : DEL de chaque engagement vivant' },
+  {
+    event: 'ANNULATION',
+    states: ['A_REVERIFIER'],
+    when: 'reverificationClc',
+    actions: ['FLAG_MANUAL', 'ANSWER_GAP'],
+    note: 'annulation pendant un CLC sans réponse : vérifier auprès de l’AMC qu’aucun engagement n’existe',
+  },
+  {
+    event: 'ANNULATION',
+    states: OPEN_NOT_ENGAGED,
+    actions: ['ANSWER_GAP'],
+    note: 'annulation sans engagement : rien à annuler chez l’AMC',
+  },
+  {
+    event: 'COUVERTURE_CHANGEE',
+    states: ['ENGAGE'],
+    actions: ['FLAG_MANUAL', 'ANSWER_GAP'],
+    note: 'couverture changée après engagement : traitement manuel',
+  },
+  {
+    event: 'COUVERTURE_CHANGEE',
+    states: '*',
+    actions: ['ASK_IDB'],
+    note: 'nouvelle AMC ou nouveau numéro d’adhérent : vérifier les droits',
+  },
+  {
+    event: 'COUVERTURE_RETIREE',
+    states: ['ENGAGE'],
+    actions: ['ASK_DEL', 'ANSWER_GAP'],
+    note: 'couverture retirée : DEL de chaque engagement vivant',
+  },
   { event: 'COUVERTURE_RETIREE', states: '*', actions: ['NOTHING'], note: 'couverture retirée : plus rien à demander à l’AMC' },
   // --- invoices
   { event: 'FACTURE', states: ['DROITS_OK', 'DEVIS'], actions: ['ASK_CLC'], note: 'facture, droits ouverts : calcul (CLC)' },
-  { event: 'FACTURE', states: ['FACTURE_RECUE'], when: 'clcJamaisDemande', actions: ['ASK_CLC'], note: 'facture en attente de calcul : CLC' },
+  {
+    event: 'FACTURE',
+    states: ['FACTURE_RECUE'],
+    when: 'clcJamaisDemande',
+    actions: ['ASK_CLC'],
+    note: 'facture en attente de calcul : CLC',
+  },
   { event: 'FACTURE', states: ['ENGAGE'], actions: ['ANSWER_GAP'], note: 'même facture : l’engagement déjà obtenu est renvoyé' },
-  { event: 'FACTURE', states: ['ADMIS'], when: 'idbJamaisDemande', actions: ['ASK_IDB'], note: 'facture d’un séjour jamais vérifié : droits d’abord' },
-  { event: 'FACTURE', states: ['DROITS_KO', 'SANS_AMC', 'CALCUL_REFUSE'], actions: ['ANSWER_GAP'], note: 'pas de part AMC : part complémentaire facturée au patient' },
+  {
+    event: 'FACTURE',
+    states: ['ADMIS'],
+    when: 'idbJamaisDemande',
+    actions: ['ASK_IDB'],
+    note: 'facture d’un séjour jamais vérifié : droits d’abord',
+  },
+  {
+    event: 'FACTURE',
+    states: ['DROITS_KO', 'SANS_AMC', 'CALCUL_REFUSE'],
+    actions: ['ANSWER_GAP'],
+    note: 'pas de part AMC : part complémentaire facturée au patient',
+  },
   { event: 'FACTURE', states: '*', actions: ['NOTHING'], note: 'facture gardée : le calcul attend les droits' },
-  { event: 'FACTURE_MODIFIEE', states: ['ENGAGE'], when: 'engagementVivant', actions: ['DEL_THEN_CLC'], note: 'facture modifiée : DEL de l’ancien engagement puis CLC' },
-  { event: 'FACTURE_MODIFIEE', states: ['DROITS_OK', 'DEVIS', 'CALCUL_REFUSE'], actions: ['ASK_CLC'], note: 'facture modifiée avant engagement : CLC' },
-  { event: 'FACTURE_MODIFIEE', states: ['FACTURE_RECUE'], when: 'factureEnAttente', actions: ['NOTHING'], note: 'facture modifiée pendant un calcul : attendre sa réponse' },
+  {
+    event: 'FACTURE_MODIFIEE',
+    states: ['ENGAGE'],
+    when: 'engagementVivant',
+    actions: ['DEL_THEN_CLC'],
+    note: 'facture modifiée : DEL de l’ancien engagement puis CLC',
+  },
+  {
+    event: 'FACTURE_MODIFIEE',
+    states: ['DROITS_OK', 'DEVIS', 'CALCUL_REFUSE'],
+    actions: ['ASK_CLC'],
+    note: 'facture modifiée avant engagement : CLC',
+  },
+  {
+    event: 'FACTURE_MODIFIEE',
+    states: ['FACTURE_RECUE'],
+    when: 'factureEnAttente',
+    actions: ['NOTHING'],
+    note: 'facture modifiée pendant un calcul : attendre sa réponse',
+  },
   { event: 'FACTURE_MODIFIEE', states: ['FACTURE_RECUE'], actions: ['ASK_CLC'], note: 'facture modifiée avant calcul : CLC' },
-  { event: 'FACTURE_MODIFIEE', states: BILLED, actions: ['FLAG_MANUAL', 'ANSWER_GAP'], note: 'facture modifiée après facturation : traitement manuel' },
+  {
+    event: 'FACTURE_MODIFIEE',
+    states: BILLED,
+    actions: ['FLAG_MANUAL', 'ANSWER_GAP'],
+    note: 'facture modifiée après facturation : traitement manuel',
+  },
   { event: 'FACTURE_MODIFIEE', states: ['DROITS_KO', 'SANS_AMC'], actions: ['ANSWER_GAP'], note: 'pas de part AMC' },
   { event: 'FACTURE_MODIFIEE', states: '*', actions: ['NOTHING'], note: 'facture modifiée gardée : attendre' },
   // --- IDB
-  { event: 'IDB_OK', states: ['ADMIS', 'A_REVERIFIER'], when: 'factureConnue', actions: ['ASK_CLC', 'ANSWER_GAP'], note: 'droits ouverts, facture déjà reçue : CLC' },
-  { event: 'IDB_OK', states: ['ADMIS', 'A_REVERIFIER'], when: 'preAdmissionAvecSim', actions: ['ASK_SIM', 'ANSWER_GAP'], note: 'droits ouverts en pré-admission : devis' },
+  {
+    event: 'IDB_OK',
+    states: ['ADMIS', 'A_REVERIFIER'],
+    when: 'factureConnue',
+    actions: ['ASK_CLC', 'ANSWER_GAP'],
+    note: 'droits ouverts, facture déjà reçue : CLC',
+  },
+  {
+    event: 'IDB_OK',
+    states: ['ADMIS', 'A_REVERIFIER'],
+    when: 'preAdmissionAvecSim',
+    actions: ['ASK_SIM', 'ANSWER_GAP'],
+    note: 'droits ouverts en pré-admission : devis',
+  },
   { event: 'IDB_OK', states: ['ADMIS', 'A_REVERIFIER'], actions: ['ANSWER_GAP'], note: 'droits ouverts : dire à la GAP' },
   { event: 'IDB_OK', states: '*', actions: ['NOTHING'], note: 'renouvellement : droits inchangés' },
   { event: 'IDB_KO', states: '*', actions: ['ANSWER_GAP'], note: 'droits fermés : dire à la GAP' },
-  { event: 'IDB_TECHNIQUE', states: ['ADMIS', 'A_REVERIFIER', 'DROITS_OK', 'DEVIS'], actions: ['SCHEDULE_RECHECK', 'ANSWER_GAP'], note: 'AMC sans réponse : revérifier plus tard, sans bloquer l’admission' },
+  {
+    event: 'IDB_TECHNIQUE',
+    states: ['ADMIS', 'A_REVERIFIER', 'DROITS_OK', 'DEVIS'],
+    actions: ['SCHEDULE_RECHECK', 'ANSWER_GAP'],
+    note: 'AMC sans réponse : revérifier plus tard, sans bloquer l’admission',
+  },
   { event: 'IDB_TECHNIQUE', states: '*', actions: ['NOTHING'], note: 'IDB sans réponse' },
   // --- SIM
   { event: 'SIM_OK', states: '*', actions: ['ANSWER_GAP'], note: 'devis : reste à charge dit à la GAP' },
   { event: 'SIM_KO', states: '*', actions: ['ANSWER_GAP'], note: 'simulation refusée : dit à la GAP' },
   { event: 'SIM_TECHNIQUE', states: '*', actions: ['ANSWER_GAP'], note: 'simulation sans réponse : pas de devis (non bloquant)' },
   // --- CLC
-  { event: 'CLC_OK', states: '*', when: 'factureEnAttente', actions: ['ANSWER_GAP', 'DEL_THEN_CLC'], note: 'engagement obtenu, mais la facture a changé entre-temps : DEL puis CLC' },
+  {
+    event: 'CLC_OK',
+    states: '*',
+    when: 'factureEnAttente',
+    actions: ['ANSWER_GAP', 'DEL_THEN_CLC'],
+    note: 'engagement obtenu, mais la facture a changé entre-temps : DEL puis CLC',
+  },
   { event: 'CLC_OK', states: '*', actions: ['ANSWER_GAP'], note: 'engagement obtenu : numéro envoyé à la GAP' },
-  { event: 'CLC_KO', states: '*', when: 'factureEnAttente', actions: ['ANSWER_GAP', 'ASK_CLC'], note: 'calcul refusé, une facture modifiée attendait : CLC de celle-ci' },
+  {
+    event: 'CLC_KO',
+    states: '*',
+    when: 'factureEnAttente',
+    actions: ['ANSWER_GAP', 'ASK_CLC'],
+    note: 'calcul refusé, une facture modifiée attendait : CLC de celle-ci',
+  },
   { event: 'CLC_KO', states: '*', actions: ['ANSWER_GAP'], note: 'calcul refusé : dit à la GAP' },
-  { event: 'CLC_TECHNIQUE', states: '*', actions: ['SCHEDULE_RECHECK', 'ANSWER_GAP'], note: 'CLC sans réponse : redemandé avec la même requête et la même facture' },
+  {
+    event: 'CLC_TECHNIQUE',
+    states: '*',
+    actions: ['SCHEDULE_RECHECK', 'ANSWER_GAP'],
+    note: 'CLC sans réponse : redemandé avec la même requête et la même facture',
+  },
   // --- DEL
   { event: 'DEL_OK_ANNULATION', states: '*', actions: ['ANSWER_GAP'], note: 'engagements annulés : dit à la GAP' },
   { event: 'DEL_OK_REMPLACEMENT', states: '*', actions: ['ASK_CLC'], note: 'ancien engagement annulé : CLC de la nouvelle facture' },
   { event: 'DEL_OK_RETRAIT', states: '*', actions: ['ANSWER_GAP'], note: 'engagements annulés (couverture retirée)' },
   { event: 'DEL_OK_PARTIEL', states: '*', actions: ['NOTHING'], note: 'un engagement annulé, les autres suivent' },
   { event: 'DEL_KO', states: '*', actions: ['FLAG_MANUAL', 'ANSWER_GAP'], note: 'annulation refusée : traitement manuel' },
-  { event: 'DEL_DEJA_FACTURE', states: '*', actions: ['FLAG_MANUAL', 'ANSWER_GAP'], note: 'déjà facturé (6022) : traitement manuel, dit à la GAP' },
+  {
+    event: 'DEL_DEJA_FACTURE',
+    states: '*',
+    actions: ['FLAG_MANUAL', 'ANSWER_GAP'],
+    note: 'déjà facturé (6022) : traitement manuel, dit à la GAP',
+  },
   { event: 'DEL_TECHNIQUE', states: '*', actions: ['SCHEDULE_RECHECK'], note: 'DEL sans réponse : redemandé avec la même requête' },
   // --- clock
   { event: 'REVERIFICATION_DUE', states: '*', when: 'reverificationIdb', actions: ['ASK_IDB'], note: 'revérification : IDB' },
-  { event: 'REVERIFICATION_DUE', states: '*', when: 'reverificationClc', actions: ['ASK_CLC'], note: 'revérification : CLC (même requête, même facture)' },
-  { event: 'REVERIFICATION_DUE', states: '*', when: 'reverificationDel', actions: ['ASK_DEL'], note: 'revérification : DEL (même requête)' },
+  {
+    event: 'REVERIFICATION_DUE',
+    states: '*',
+    when: 'reverificationClc',
+    actions: ['ASK_CLC'],
+    note: 'revérification : CLC (même requête, même facture)',
+  },
+  {
+    event: 'REVERIFICATION_DUE',
+    states: '*',
+    when: 'reverificationDel',
+    actions: ['ASK_DEL'],
+    note: 'revérification : DEL (même requête)',
+  },
   { event: 'REVERIFICATION_DUE', states: '*', actions: ['NOTHING'], note: 'rien à revérifier' },
   { event: 'RENOUVELLEMENT_IDB_DUE', states: '*', actions: ['ASK_IDB'], note: 'séjour long : renouveler IDB' },
   // --- billing (next issue) and operator
@@ -131,7 +269,12 @@ export const DECISIONS: readonly DecisionRow[] = [
   { event: 'RSP_PAYE', states: '*', actions: ['NOTHING'], note: 'retour payé' },
   { event: 'RSP_PAYE_PARTIEL', states: '*', actions: ['NOTHING'], note: 'retour payé partiellement' },
   { event: 'RSP_REJET', states: '*', actions: ['FLAG_MANUAL'], note: 'rejet : facture à corriger' },
-  { event: 'CONTRADICTION', states: '*', actions: ['FLAG_MANUAL', 'ANSWER_GAP'], note: 'réponse contradictoire : traitement manuel, rien n’est écrasé' },
+  {
+    event: 'CONTRADICTION',
+    states: '*',
+    actions: ['FLAG_MANUAL', 'ANSWER_GAP'],
+    note: 'réponse contradictoire : traitement manuel, rien n’est écrasé',
+  },
   { event: 'REPRISE_MANUELLE', states: '*', actions: ['ASK_IDB'], note: 'reprise : vérifier les droits à nouveau' },
 ];
 
@@ -152,7 +295,9 @@ export const CONDITIONS: Record<Condition, (c: Ctx) => boolean> = {
 /** The row that applies (undefined when the event is refused in that state). */
 export function findDecision(d: DossierRecord, event: DossierEvent, s: SiteSettings = DEFAULT_SITE_SETTINGS): DecisionRow | undefined {
   if (!findTransition(d.etat, event)) return undefined;
-  return DECISIONS.find((r) => r.event === event && (r.states === '*' || r.states.includes(d.etat)) && (!r.when || CONDITIONS[r.when]({ d, s })));
+  return DECISIONS.find(
+    (r) => r.event === event && (r.states === '*' || r.states.includes(d.etat)) && (!r.when || CONDITIONS[r.when]({ d, s })),
+  );
 }
 
 /** What an answer to the GAP says, per event (French, no patient data). */
@@ -212,7 +357,9 @@ export function decide(d: DossierRecord, event: DossierEvent, s: SiteSettings = 
       }
       case 'DEL_THEN_CLC': {
         const next = d.factureEnAttente;
-        const old = liveEngagements(d).find((e) => !e.delDemande && e.factureNumero === d.facture?.numero) ?? liveEngagements(d).find((e) => !e.delDemande);
+        const old =
+          liveEngagements(d).find((e) => !e.delDemande && e.factureNumero === d.facture?.numero) ??
+          liveEngagements(d).find((e) => !e.delDemande);
         if (next && old && rightsOk) {
           out.push({ kind, engagement: old.numero, factureNumero: next.numero });
           delAsked.add(old.numero);
@@ -241,7 +388,11 @@ export function decide(d: DossierRecord, event: DossierEvent, s: SiteSettings = 
 
 /** Every (state, event) pair, for tests and the README. */
 export function grid(): Array<{ state: DossierState; event: DossierEvent }> {
-  return STATES.flatMap((state) => DECISIONS.map((r) => r.event).filter((e, i, a) => a.indexOf(e) === i).map((event) => ({ state, event })));
+  return STATES.flatMap((state) =>
+    DECISIONS.map((r) => r.event)
+      .filter((e, i, a) => a.indexOf(e) === i)
+      .map((event) => ({ state, event })),
+  );
 }
 
 export interface StepOptions {
@@ -286,9 +437,22 @@ export function step(d: DossierRecord, event: DossierEvent, o: StepOptions = {})
     } else if (a.kind === 'SCHEDULE_RECHECK') {
       const prev = out.reverification?.service === a.service ? out.reverification.tentatives : 0;
       const firstFailure = [...out.echanges].find((e) => e.service === a.service && e.technical)?.at;
-      const next = nextRecheck(prev + 1, clock, { dateSortie: out.sejour.dateSortie, firstFailure: firstFailure ? new Date(firstFailure) : undefined }, o.recheck);
+      const next = nextRecheck(
+        prev + 1,
+        clock,
+        { dateSortie: out.sejour.dateSortie, firstFailure: firstFailure ? new Date(firstFailure) : undefined },
+        o.recheck,
+      );
       if (next) {
-        out = { ...out, reverification: { service: a.service, tentatives: prev + 1, prochaine: next.toISOString(), ...(a.requestId ? { requestId: a.requestId } : {}) } };
+        out = {
+          ...out,
+          reverification: {
+            service: a.service,
+            tentatives: prev + 1,
+            prochaine: next.toISOString(),
+            ...(a.requestId ? { requestId: a.requestId } : {}),
+          },
+        };
       } else {
         const motif = `revérifications ${a.service.toUpperCase()} épuisées : traitement manuel`;
         const rest = { ...out };

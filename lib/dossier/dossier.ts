@@ -71,7 +71,14 @@ export interface Engagement {
 
 export type DelMotif = 'ANNULATION' | 'REMPLACEMENT' | 'RETRAIT';
 
-export type FlagCode = 'REVERIFICATIONS_EPUISEES' | 'CONTRADICTION' | 'DEJA_FACTURE' | 'DEL_REFUSE' | 'COUVERTURE_CHANGEE_APRES_ENGAGEMENT' | 'FACTURATION_COMMENCEE' | 'DROITS_MODIFIES';
+export type FlagCode =
+  | 'REVERIFICATIONS_EPUISEES'
+  | 'CONTRADICTION'
+  | 'DEJA_FACTURE'
+  | 'DEL_REFUSE'
+  | 'COUVERTURE_CHANGEE_APRES_ENGAGEMENT'
+  | 'FACTURATION_COMMENCEE'
+  | 'DROITS_MODIFIES';
 
 export interface Flag {
   code: FlagCode;
@@ -236,7 +243,9 @@ export function mergeAdmission(existing: DossierRecord | undefined, admission: A
     if (!base.couverture) coverage = 'NOUVELLE';
     else if (
       base.couverture.numeroAmc !== next.numeroAmc ||
-      (next.numeroAdherent !== undefined && base.couverture.numeroAdherent !== undefined && next.numeroAdherent !== base.couverture.numeroAdherent)
+      (next.numeroAdherent !== undefined &&
+        base.couverture.numeroAdherent !== undefined &&
+        next.numeroAdherent !== base.couverture.numeroAdherent)
     )
       coverage = 'MODIFIEE';
     couverture = coverage === 'MODIFIEE' ? next : { ...base.couverture, ...next };
@@ -326,7 +335,10 @@ export function recordExchange(dossier: DossierRecord, r: ServiceOutcome, at: Da
     const flagged = flag({ ...d, echanges: [...d.echanges, { ...exchange, contradiction: why }] }, 'CONTRADICTION', why, now);
     return { dossier: flagged, event: 'CONTRADICTION', contradiction: why };
   };
-  const done = (event: DossierEvent, next: DossierRecord = d): RecordResult => ({ dossier: { ...next, echanges: [...next.echanges, exchange] }, event });
+  const done = (event: DossierEvent, next: DossierRecord = d): RecordResult => ({
+    dossier: { ...next, echanges: [...next.echanges, exchange] },
+    event,
+  });
   const tech = r.technical && r.status === 'KO';
 
   switch (r.service) {
@@ -339,7 +351,8 @@ export function recordExchange(dossier: DossierRecord, r: ServiceOutcome, at: Da
       const before = d.droits;
       d = { ...d, droits: 'KO' };
       delete d.idbValidite;
-      if (before === 'OK') d = flag(d, 'DROITS_MODIFIES', "les droits complémentaires ne sont plus ouverts : l'admission doit en être informée", now);
+      if (before === 'OK')
+        d = flag(d, 'DROITS_MODIFIES', "les droits complémentaires ne sont plus ouverts : l'admission doit en être informée", now);
       return done('IDB_KO');
     }
     case 'sim':
@@ -352,8 +365,15 @@ export function recordExchange(dossier: DossierRecord, r: ServiceOutcome, at: Da
         const same = dossier.engagements.find((e) => e.numero === numero);
         if (same) return done('CLC_OK'); // the AMC deduplicated a repeated request: same engagement
         const live = dossier.engagements.find((e) => e.statut === 'VIVANT' && e.factureNumero === dossier.facture!.numero);
-        if (live) return contradict(`deuxième engagement ${numero} pour la facture ${dossier.facture.numero} (engagement ${live.numero} vivant)`);
-        d = { ...d, engagements: [...d.engagements, { numero, factureNumero: dossier.facture.numero, requestId: r.requestId, at: r.at, statut: 'VIVANT' }] };
+        if (live)
+          return contradict(`deuxième engagement ${numero} pour la facture ${dossier.facture.numero} (engagement ${live.numero} vivant)`);
+        d = {
+          ...d,
+          engagements: [
+            ...d.engagements,
+            { numero, factureNumero: dossier.facture.numero, requestId: r.requestId, at: r.at, statut: 'VIVANT' },
+          ],
+        };
         return done('CLC_OK');
       }
       return done(tech ? 'CLC_TECHNIQUE' : 'CLC_KO');
@@ -362,9 +382,12 @@ export function recordExchange(dossier: DossierRecord, r: ServiceOutcome, at: Da
       const asked = dossier.engagements.filter((e) => e.delDemande && e.statut === 'VIVANT');
       const target = numero ? dossier.engagements.find((e) => e.numero === numero) : asked.length === 1 ? asked[0] : undefined;
       if (r.status === 'OK') {
-        if (!target) return contradict(numero ? `annulation d'un engagement inconnu du dossier (${numero})` : "annulation sans numéro d'engagement");
+        if (!target)
+          return contradict(numero ? `annulation d'un engagement inconnu du dossier (${numero})` : "annulation sans numéro d'engagement");
         if (target.statut === 'ANNULE') return done(liveLeft(d) ? 'DEL_OK_PARTIEL' : delEvent(target.motifDel));
-        const engagements = d.engagements.map((e) => (e === target ? { ...e, statut: 'ANNULE' as const, delDemande: undefined } : e)).map(clean);
+        const engagements = d.engagements
+          .map((e) => (e === target ? { ...e, statut: 'ANNULE' as const, delDemande: undefined } : e))
+          .map(clean);
         d = { ...d, engagements };
         if (liveLeft(d)) return done('DEL_OK_PARTIEL');
         if (target.motifDel === 'REMPLACEMENT' && d.factureEnAttente) {
@@ -377,7 +400,15 @@ export function recordExchange(dossier: DossierRecord, r: ServiceOutcome, at: Da
       // The AMC refused: the engagement stays live; no DEL is awaited any more.
       d = { ...d, engagements: d.engagements.map((e) => (e === target ? clean({ ...e, delDemande: undefined }) : e)) };
       if (r.messages.some((m) => m.code === CODE_DEJA_FACTURE)) {
-        d = flag(d, 'DEJA_FACTURE', `annulation refusée : l'engagement ${target?.numero ?? ''} est déjà facturé (${CODE_DEJA_FACTURE}), traitement manuel`.replace('  ', ' '), now);
+        d = flag(
+          d,
+          'DEJA_FACTURE',
+          `annulation refusée : l'engagement ${target?.numero ?? ''} est déjà facturé (${CODE_DEJA_FACTURE}), traitement manuel`.replace(
+            '  ',
+            ' ',
+          ),
+          now,
+        );
         return done('DEL_DEJA_FACTURE');
       }
       d = flag(d, 'DEL_REFUSE', `annulation refusée par l'AMC (code ${code ?? 'inconnu'}), traitement manuel`, now);
@@ -418,7 +449,9 @@ export function markRequested(
   if (service === 'del' && del) {
     out = {
       ...out,
-      engagements: out.engagements.map((e) => (e.numero === del.engagement ? { ...e, delDemande: { at: now, requestId }, motifDel: del.motif } : e)),
+      engagements: out.engagements.map((e) =>
+        e.numero === del.engagement ? { ...e, delDemande: { at: now, requestId }, motifDel: del.motif } : e,
+      ),
     };
   }
   return out;
@@ -435,11 +468,19 @@ export function classifyInvoice(d: DossierRecord, facture: Facture): 'NOUVELLE' 
  * Stores an invoice from the GAP and tells which event it is. An amended invoice is kept aside
  * (`factureEnAttente`) while an engagement is live for the current one: the DEL comes first.
  */
-export function receiveInvoice(d: DossierRecord, facture: Facture, at: Date | string = new Date()): { dossier: DossierRecord; event: DossierEvent; kind: 'NOUVELLE' | 'IDENTIQUE' | 'MODIFIEE' } {
+export function receiveInvoice(
+  d: DossierRecord,
+  facture: Facture,
+  at: Date | string = new Date(),
+): { dossier: DossierRecord; event: DossierEvent; kind: 'NOUVELLE' | 'IDENTIQUE' | 'MODIFIEE' } {
   const kind = classifyInvoice(d, facture);
   const now = iso(at);
   if (kind === 'IDENTIQUE') return { dossier: d, event: 'FACTURE', kind };
   if (kind === 'NOUVELLE') return { dossier: { ...d, facture, majLe: now }, event: 'FACTURE', kind };
-  const blocked = liveEngagements(d).length > 0 || d.enCours.clc !== undefined || (d.reverification?.service === 'clc');
-  return { dossier: blocked ? { ...d, factureEnAttente: facture, majLe: now } : { ...d, facture, majLe: now }, event: 'FACTURE_MODIFIEE', kind };
+  const blocked = liveEngagements(d).length > 0 || d.enCours.clc !== undefined || d.reverification?.service === 'clc';
+  return {
+    dossier: blocked ? { ...d, factureEnAttente: facture, majLe: now } : { ...d, facture, majLe: now },
+    event: 'FACTURE_MODIFIEE',
+    kind,
+  };
 }

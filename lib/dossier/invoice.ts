@@ -20,7 +20,22 @@ export interface InvoiceTotals {
   patient: number;
 }
 
-export type InvoiceField = 'numero' | 'code' | 'dateDebut' | 'dateFin' | 'quantite' | 'prixUnitaire' | 'montant' | 'baseAmo' | 'tauxAmo' | 'montantAmo' | 'total' | 'amo' | 'amc' | 'patient' | 'lignes';
+export type InvoiceField =
+  | 'numero'
+  | 'code'
+  | 'dateDebut'
+  | 'dateFin'
+  | 'quantite'
+  | 'prixUnitaire'
+  | 'montant'
+  | 'baseAmo'
+  | 'tauxAmo'
+  | 'montantAmo'
+  | 'total'
+  | 'amo'
+  | 'amc'
+  | 'patient'
+  | 'lignes';
 
 /**
  * Where each line field sits in FT1 [profile]: HL7 v2.5 FT1-4 transaction date, FT1-7 transaction
@@ -75,24 +90,46 @@ export function checkLine(l: InvoiceLine, n: number): InvoiceIssue[] {
   const out: InvoiceIssue[] = [];
   const ligne = l.numero ?? n;
   if (!l.code || typeof l.code !== 'string') out.push(issue('code', 'code de prestation absent', ligne));
-  if (typeof l.dateDebut !== 'string' || !ISO_DATE.test(l.dateDebut)) out.push(issue('dateDebut', 'date de début absente ou invalide', ligne));
-  if (l.dateFin !== undefined && (typeof l.dateFin !== 'string' || !ISO_DATE.test(l.dateFin))) out.push(issue('dateFin', 'date de fin invalide', ligne));
-  else if (l.dateFin && typeof l.dateDebut === 'string' && ISO_DATE.test(l.dateDebut) && l.dateFin < l.dateDebut) out.push(issue('dateFin', 'date de fin avant la date de début', ligne));
+  if (typeof l.dateDebut !== 'string' || !ISO_DATE.test(l.dateDebut))
+    out.push(issue('dateDebut', 'date de début absente ou invalide', ligne));
+  if (l.dateFin !== undefined && (typeof l.dateFin !== 'string' || !ISO_DATE.test(l.dateFin)))
+    out.push(issue('dateFin', 'date de fin invalide', ligne));
+  else if (l.dateFin && typeof l.dateDebut === 'string' && ISO_DATE.test(l.dateDebut) && l.dateFin < l.dateDebut)
+    out.push(issue('dateFin', 'date de fin avant la date de début', ligne));
   const q = num(l.quantite) && l.quantite > 0;
   const pu = num(l.prixUnitaire) && l.prixUnitaire >= 0;
   if (!q) out.push(issue('quantite', 'quantité absente ou non positive', ligne));
   if (!pu) out.push(issue('prixUnitaire', 'prix unitaire absent ou négatif', ligne));
   if (!num(l.montant) || l.montant < 0) out.push(issue('montant', 'montant absent ou négatif', ligne));
   else if (q && pu && !closeEnough(l.quantite * l.prixUnitaire, l.montant))
-    out.push(issue('montant', `montant ${euros(l.montant)} ≠ quantité ${l.quantite} × prix unitaire ${euros(l.prixUnitaire)} = ${euros(l.quantite * l.prixUnitaire)}`, ligne));
-  if (l.tauxAmo !== undefined && (!num(l.tauxAmo) || l.tauxAmo < 0 || l.tauxAmo > 100)) out.push(issue('tauxAmo', 'taux AMO hors de 0 à 100', ligne));
+    out.push(
+      issue(
+        'montant',
+        `montant ${euros(l.montant)} ≠ quantité ${l.quantite} × prix unitaire ${euros(l.prixUnitaire)} = ${euros(l.quantite * l.prixUnitaire)}`,
+        ligne,
+      ),
+    );
+  if (l.tauxAmo !== undefined && (!num(l.tauxAmo) || l.tauxAmo < 0 || l.tauxAmo > 100))
+    out.push(issue('tauxAmo', 'taux AMO hors de 0 à 100', ligne));
   if (l.baseAmo !== undefined && (!num(l.baseAmo) || l.baseAmo < 0)) out.push(issue('baseAmo', 'base AMO négative ou invalide', ligne));
   if (l.montantAmo !== undefined) {
     if (!num(l.montantAmo) || l.montantAmo < 0) out.push(issue('montantAmo', 'montant AMO négatif ou invalide', ligne));
     else if (num(l.montant) && cents(l.montantAmo) > cents(l.montant) + TOLERANCE_CENTS)
       out.push(issue('montantAmo', `montant AMO ${euros(l.montantAmo)} supérieur au montant de la ligne ${euros(l.montant)}`, ligne));
-    else if (num(l.baseAmo) && num(l.tauxAmo) && l.tauxAmo >= 0 && l.tauxAmo <= 100 && !closeEnough((l.baseAmo * l.tauxAmo) / 100, l.montantAmo))
-      out.push(issue('montantAmo', `montant AMO ${euros(l.montantAmo)} ≠ base ${euros(l.baseAmo)} × taux ${l.tauxAmo} % = ${euros((l.baseAmo * l.tauxAmo) / 100)}`, ligne));
+    else if (
+      num(l.baseAmo) &&
+      num(l.tauxAmo) &&
+      l.tauxAmo >= 0 &&
+      l.tauxAmo <= 100 &&
+      !closeEnough((l.baseAmo * l.tauxAmo) / 100, l.montantAmo)
+    )
+      out.push(
+        issue(
+          'montantAmo',
+          `montant AMO ${euros(l.montantAmo)} ≠ base ${euros(l.baseAmo)} × taux ${l.tauxAmo} % = ${euros((l.baseAmo * l.tauxAmo) / 100)}`,
+          ligne,
+        ),
+      );
   }
   return out;
 }
@@ -130,6 +167,11 @@ export function checkInvoice(inv: { numero?: string; lignes: InvoiceLine[] }, to
     out.push(issue('amo', `total AMO ${euros(totals.amo)} ≠ somme des parts AMO des lignes ${euros(sumAmo / 100)}`));
   const parts = cents(totals.amo) + cents(totals.amc) + cents(totals.patient);
   if (Math.abs(parts - cents(totals.total)) > TOLERANCE_CENTS)
-    out.push(issue('total', `AMO ${euros(totals.amo)} + AMC ${euros(totals.amc)} + patient ${euros(totals.patient)} = ${euros(parts / 100)} ≠ total ${euros(totals.total)}`));
+    out.push(
+      issue(
+        'total',
+        `AMO ${euros(totals.amo)} + AMC ${euros(totals.amc)} + patient ${euros(totals.patient)} = ${euros(parts / 100)} ≠ total ${euros(totals.total)}`,
+      ),
+    );
   return out;
 }

@@ -28,8 +28,10 @@ const DAY = 24 * 60 * MINUTE;
 export function checkRecheckSettings(s: RecheckSettings): string | null {
   if (!Array.isArray(s.backoffMinutes) || s.backoffMinutes.some((m) => !Number.isFinite(m) || m <= 0))
     return 'les délais de revérification sont des minutes positives';
-  if (!Number.isFinite(s.thenEveryMinutes) || s.thenEveryMinutes <= 0) return "l'intervalle de revérification est un nombre de minutes positif";
-  if (!Number.isInteger(s.daysAfterDischarge) || s.daysAfterDischarge < 0) return 'le nombre de jours après la sortie est un entier positif ou nul';
+  if (!Number.isFinite(s.thenEveryMinutes) || s.thenEveryMinutes <= 0)
+    return "l'intervalle de revérification est un nombre de minutes positif";
+  if (!Number.isInteger(s.daysAfterDischarge) || s.daysAfterDischarge < 0)
+    return 'le nombre de jours après la sortie est un entier positif ou nul';
   return null;
 }
 
@@ -75,11 +77,7 @@ export function idbRenewalDue(dateValidite: IsoDate | undefined, leadHours = 0):
 }
 
 /** True when a stay still open needs a new IDB now. */
-export function isIdbRenewalDue(
-  d: { idbValidite?: IsoDate; sejour: { dateSortie?: IsoDate } },
-  clock: Clock,
-  leadHours = 0,
-): boolean {
+export function isIdbRenewalDue(d: { idbValidite?: IsoDate; sejour: { dateSortie?: IsoDate } }, clock: Clock, leadHours = 0): boolean {
   const due = idbRenewalDue(d.idbValidite, leadHours);
   if (!due) return false;
   const now = clock.now();

@@ -100,7 +100,16 @@ export interface Transition {
 
 const ALL: readonly DossierState[] = STATES;
 /** States in which the stay is still alive for ROC (nothing paid, nothing cancelled). */
-const OPEN: readonly DossierState[] = ['ADMIS', 'DROITS_OK', 'DROITS_KO', 'A_REVERIFIER', 'DEVIS', 'FACTURE_RECUE', 'CALCUL_REFUSE', 'SANS_AMC'];
+const OPEN: readonly DossierState[] = [
+  'ADMIS',
+  'DROITS_OK',
+  'DROITS_KO',
+  'A_REVERIFIER',
+  'DEVIS',
+  'FACTURE_RECUE',
+  'CALCUL_REFUSE',
+  'SANS_AMC',
+];
 /** States holding a live engagement (a DEL may be under way). */
 const ENGAGED: readonly DossierState[] = ['ENGAGE'];
 /** Billing has started: the engagement can no longer be cancelled by DEL. */
@@ -124,9 +133,17 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: ['ANNULE'], event: 'ANNULATION', to: SAME }, // a second cancellation changes nothing
   { from: BILLED, event: 'ANNULATION', to: 'A_TRAITER_MANUELLEMENT' },
   { from: ['A_TRAITER_MANUELLEMENT'], event: 'ANNULATION', to: SAME },
-  { from: ['SANS_AMC', 'ADMIS', 'DROITS_OK', 'DROITS_KO', 'A_REVERIFIER', 'DEVIS', 'FACTURE_RECUE', 'CALCUL_REFUSE'], event: 'COUVERTURE_CHANGEE', to: 'ADMIS' },
+  {
+    from: ['SANS_AMC', 'ADMIS', 'DROITS_OK', 'DROITS_KO', 'A_REVERIFIER', 'DEVIS', 'FACTURE_RECUE', 'CALCUL_REFUSE'],
+    event: 'COUVERTURE_CHANGEE',
+    to: 'ADMIS',
+  },
   { from: ENGAGED, event: 'COUVERTURE_CHANGEE', to: 'A_TRAITER_MANUELLEMENT' },
-  { from: ['ADMIS', 'DROITS_OK', 'DROITS_KO', 'A_REVERIFIER', 'DEVIS', 'FACTURE_RECUE', 'CALCUL_REFUSE'], event: 'COUVERTURE_RETIREE', to: 'SANS_AMC' },
+  {
+    from: ['ADMIS', 'DROITS_OK', 'DROITS_KO', 'A_REVERIFIER', 'DEVIS', 'FACTURE_RECUE', 'CALCUL_REFUSE'],
+    event: 'COUVERTURE_RETIREE',
+    to: 'SANS_AMC',
+  },
   { from: ['SANS_AMC'], event: 'COUVERTURE_RETIREE', to: SAME },
   { from: ENGAGED, event: 'COUVERTURE_RETIREE', to: SAME }, // DEL of each live engagement first
   // --- invoices

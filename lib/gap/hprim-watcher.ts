@@ -22,7 +22,14 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { readHprimFile, refusalText as hprimRefusalText, type HprimFileReading, type HprimFormat, type HprimIssue, type HprimReadResult } from '../hprim';
+import {
+  readHprimFile,
+  refusalText as hprimRefusalText,
+  type HprimFileReading,
+  type HprimFormat,
+  type HprimIssue,
+  type HprimReadResult,
+} from '../hprim';
 import type { Charset } from '../model/charset';
 
 export type { HprimFormat };
@@ -106,7 +113,12 @@ export function patternToRegExp(pattern: string): RegExp {
     .split(/[,;\s]+/)
     .map((p) => p.trim())
     .filter(Boolean)
-    .map((p) => p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.'));
+    .map((p) =>
+      p
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.'),
+    );
   return new RegExp(`^(?:${parts.length ? parts.join('|') : '.*'})$`, 'i');
 }
 
@@ -207,7 +219,11 @@ export class HprimDropWatcher extends EventEmitter {
     this.processedDir = path.resolve(options.processedDir || path.join(this.inputDir, 'processed'));
     this.errorDir = path.resolve(options.errorDir || path.join(this.inputDir, 'error'));
     this.ackDir = path.resolve(options.ackDir || path.join(this.inputDir, 'ack'));
-    for (const [what, dir] of [['traités', this.processedDir], ['en erreur', this.errorDir], ['des acquittements', this.ackDir]] as const) {
+    for (const [what, dir] of [
+      ['traités', this.processedDir],
+      ['en erreur', this.errorDir],
+      ['des acquittements', this.ackDir],
+    ] as const) {
       if (dir === this.inputDir) throw new Error(`HPRIM : le répertoire ${what} doit être différent du répertoire de dépôt`);
     }
     this.intervalMs = Math.max(50, Number(options.intervalMs) || 2000);
@@ -288,7 +304,10 @@ export class HprimDropWatcher extends EventEmitter {
     if (bad) {
       const aside = `${this.statePath()}.${stamp(new Date())}.corrupt`;
       await fsp.copyFile(this.statePath(), aside).catch(() => undefined);
-      this.emit('problem', `HPRIM : fichier d'état illisible (${bad} ligne(s)), copie mise de côté (${path.basename(aside)}) ; les fichiers de ces lignes ne seront plus reconnus`);
+      this.emit(
+        'problem',
+        `HPRIM : fichier d'état illisible (${bad} ligne(s)), copie mise de côté (${path.basename(aside)}) ; les fichiers de ces lignes ne seront plus reconnus`,
+      );
     }
     this.stateLines = lines.filter((l) => l.trim()).length;
     if (bad || tornTail || this.stateLines > this.state.size) await this.compact();
@@ -368,7 +387,10 @@ export class HprimDropWatcher extends EventEmitter {
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'ENOENT' && !(await exists(path.join(this.inputDir, name)))) continue; // taken by someone else
         this.cooldown.set(name, Date.now() + Math.max(30000, this.intervalMs * 5));
-        this.emit('problem', `HPRIM : ${name} non traité, nouvel essai plus tard (${e.code ?? e.name}${e.path ? ' sur ' + path.basename(e.path) : ''})`);
+        this.emit(
+          'problem',
+          `HPRIM : ${name} non traité, nouvel essai plus tard (${e.code ?? e.name}${e.path ? ' sur ' + path.basename(e.path) : ''})`,
+        );
       }
     }
     this.emit('poll', { waiting });
@@ -447,13 +469,25 @@ export class HprimDropWatcher extends EventEmitter {
 
     const reading = this.read(name, bytes);
     // not HPRIM yet, or a file cut at its end (a writer pausing) that reads as truncated: refused only once quiet
-    if (!reading.ok && this.defer(name, seen, reading.errors.map((e) => e.code))) return false;
+    if (
+      !reading.ok &&
+      this.defer(
+        name,
+        seen,
+        reading.errors.map((e) => e.code),
+      )
+    )
+      return false;
     await this.conclude(outcome, full, reading);
     return true;
   }
 
   private read(name: string, content: Buffer | { size: number }): HprimFileReading {
-    return readHprimFile(name, content, { defaultCharset: this.defaultCharset, maxFileBytes: this.maxBytes, application: this.application });
+    return readHprimFile(name, content, {
+      defaultCharset: this.defaultCharset,
+      maxFileBytes: this.maxBytes,
+      application: this.application,
+    });
   }
 
   /** Acknowledgement written, state recorded (the commit point), admissions emitted, file moved. */
@@ -464,7 +498,14 @@ export class HprimDropWatcher extends EventEmitter {
     outcome.ok = reading.ok;
     outcome.errors = reading.errors;
     outcome.ackFile = await this.writeAck(reading.ack.fileName, reading.ack.bytes);
-    await this.record({ name, size: outcome.size, sha256: outcome.sha256, outcome: reading.ok ? 'ok' : 'error', ack: outcome.ackFile, at: new Date().toISOString() });
+    await this.record({
+      name,
+      size: outcome.size,
+      sha256: outcome.sha256,
+      outcome: reading.ok ? 'ok' : 'error',
+      ack: outcome.ackFile,
+      at: new Date().toISOString(),
+    });
     if (reading.ok && reading.result) reading.result.admissions.forEach((_a, i) => this.emit('admission', outcome, i + 1));
     outcome.movedTo = await move(full, reading.ok ? this.processedDir : this.errorDir, name);
     await this.dropMarker(name);
@@ -487,4 +528,3 @@ export class HprimDropWatcher extends EventEmitter {
 export function refusalText(o: FileOutcome): string {
   return hprimRefusalText(o);
 }
-

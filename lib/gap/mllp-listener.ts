@@ -205,7 +205,22 @@ type Limits = { -readonly [K in keyof typeof LISTENER_DEFAULTS]: number };
 export class MllpListener {
   readonly journal: SqliteJournal;
   readonly dispatcher: VenueDispatcher;
-  readonly stats: ListenerStats = { connections: 0, refused: 0, evicted: 0, idleClosed: 0, frameTimeouts: 0, paused: 0, backlogClosed: 0, received: 0, acked: 0, duplicates: 0, rejected: 0, dispatched: 0, completed: 0, failed: 0 };
+  readonly stats: ListenerStats = {
+    connections: 0,
+    refused: 0,
+    evicted: 0,
+    idleClosed: 0,
+    frameTimeouts: 0,
+    paused: 0,
+    backlogClosed: 0,
+    received: 0,
+    acked: 0,
+    duplicates: 0,
+    rejected: 0,
+    dispatched: 0,
+    completed: 0,
+    failed: 0,
+  };
   private server?: net.Server;
   /** Open connections, oldest first (a Set keeps insertion order). */
   private readonly conns = new Set<Conn>();
@@ -232,7 +247,13 @@ export class MllpListener {
       this.ownsJournal = false;
     } else {
       if (!options.journalFile) throw new Error('journal or journalFile required');
-      this.journal = openSqliteJournal({ file: options.journalFile, synchronous: options.synchronous, windowMs: options.commitWindowMs, retentionDays: options.retentionDays, onPurgeError: (e) => onError(e.message) });
+      this.journal = openSqliteJournal({
+        file: options.journalFile,
+        synchronous: options.synchronous,
+        windowMs: options.commitWindowMs,
+        retentionDays: options.retentionDays,
+        onPurgeError: (e) => onError(e.message),
+      });
       this.ownsJournal = true;
     }
     this.dispatcher = new VenueDispatcher(this.journal);
@@ -381,7 +402,8 @@ export class MllpListener {
       this.drop(v);
       return true;
     };
-    if (L.maxConnectionsPerAddress > 0 && (this.perAddress.get(address) ?? 0) >= L.maxConnectionsPerAddress && !evict(address)) return false;
+    if (L.maxConnectionsPerAddress > 0 && (this.perAddress.get(address) ?? 0) >= L.maxConnectionsPerAddress && !evict(address))
+      return false;
     if (this.conns.size >= L.maxConnections && !evict()) return false;
     return true;
   }
@@ -561,12 +583,22 @@ export class MllpListener {
           : e.reason === 'restarted'
             ? `trame MLLP tronquée : un nouveau début de trame (VT) est arrivé après ${e.bytes.length} octets, avant la fin (FS)`
             : `trame MLLP tronquée : la connexion s’est fermée après ${e.bytes.length} octets, avant la fin (FS)`;
-        this.handle(conn, e.bytes, rejectBytes(e.bytes, def, ISSUE('100', why, { segment: 'MSH', sequence: 1, field: 1 })), !closing && (e.reason === 'restarted' || cutReason !== undefined));
+        this.handle(
+          conn,
+          e.bytes,
+          rejectBytes(e.bytes, def, ISSUE('100', why, { segment: 'MSH', sequence: 1, field: 1 })),
+          !closing && (e.reason === 'restarted' || cutReason !== undefined),
+        );
         return;
       }
       case 'garbage':
         if (e.blank) return;
-        this.handle(conn, e.bytes, rejectBytes(e.bytes, def, ISSUE('100', `${e.bytes.length} octets reçus hors trame MLLP (VT … FS CR attendu)`)), !closing);
+        this.handle(
+          conn,
+          e.bytes,
+          rejectBytes(e.bytes, def, ISSUE('100', `${e.bytes.length} octets reçus hors trame MLLP (VT … FS CR attendu)`)),
+          !closing,
+        );
         return;
     }
   }
@@ -590,9 +622,16 @@ export class MllpListener {
     };
     // Index fields the journal cannot hold (absurdly long header values) make the message
     // unusable: refuse it for good (AR, the field named) instead of a CE the GAP would resend forever.
-    const tooLong = ([['sendingApplication', 'MSH-3', 200], ['sendingFacility', 'MSH-4', 200], ['controlId', 'MSH-10', 200], ['orderingKey', 'PV1-19', 200], ['event', 'MSH-9', 40], ['charset', 'MSH-18', 40]] as const).filter(
-      ([k, , max]) => typeof input[k] === 'string' && (input[k] as string).length > max,
-    );
+    const tooLong = (
+      [
+        ['sendingApplication', 'MSH-3', 200],
+        ['sendingFacility', 'MSH-4', 200],
+        ['controlId', 'MSH-10', 200],
+        ['orderingKey', 'PV1-19', 200],
+        ['event', 'MSH-9', 40],
+        ['charset', 'MSH-18', 40],
+      ] as const
+    ).filter(([k, , max]) => typeof input[k] === 'string' && (input[k] as string).length > max);
     if (tooLong.length) {
       for (const [k] of tooLong) delete input[k];
       delete input.controlId;
@@ -601,7 +640,12 @@ export class MllpListener {
       if (accepted) this.stats.rejected++;
       const [, field, max] = tooLong[0];
       const [seg, num] = field.split('-');
-      intake = { ...intake, ackCode: 'AR', ignored: false, issues: [ISSUE('207', `${field} dépasse ${max} caractères`, { segment: seg, sequence: 1, field: Number(num) })] };
+      intake = {
+        ...intake,
+        ackCode: 'AR',
+        ignored: false,
+        issues: [ISSUE('207', `${field} dépasse ${max} caractères`, { segment: seg, sequence: 1, field: Number(num) })],
+      };
     }
     const stored: Promise<Stored | undefined> = this.dispatcher.accept(input).then(
       (s) => s,
@@ -674,7 +718,11 @@ export class MllpListener {
    * The message was processed. `exchanges` (the online services it went through: IDB, DEL…, as
    * outcomes, never payloads) are recorded in the journal first, under its ordering key.
    */
-  async complete(journalId: number, state: 'DONE' | 'IGNORED' = 'DONE', exchanges: Omit<ServiceExchange, 'orderingKey'>[] = []): Promise<void> {
+  async complete(
+    journalId: number,
+    state: 'DONE' | 'IGNORED' = 'DONE',
+    exchanges: Omit<ServiceExchange, 'orderingKey'>[] = [],
+  ): Promise<void> {
     if (!this.inFlight.has(journalId)) throw new Error(`message ${journalId} du journal n’est pas en traitement ici`);
     const key = this.inFlight.get(journalId) ?? `#${journalId}`;
     this.inFlight.delete(journalId);

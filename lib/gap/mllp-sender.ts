@@ -82,7 +82,6 @@ export function answerKeyOf(p: AnswerKeyParts): string | undefined {
   return `${ref}|${String(p.service).toUpperCase().slice(0, 10)}|${String(p.outcome).toUpperCase().slice(0, 10)}`;
 }
 
-
 export interface SenderOptions {
   journal: Journal;
   /** Queue name in the journal, e.g. `mllp:gap.chu-nord.local:2576`. */
@@ -132,7 +131,10 @@ export function readAck(bytes: Buffer): { code: string; controlId: string; error
     const m = parseEr7(decodeFrame(bytes).text);
     const msa = m.segment('MSA');
     if (!msa) return undefined;
-    const errors = m.all('ERR').map((s) => s.get(3) || s.get(1, 1, 4)).filter((c) => c !== '');
+    const errors = m
+      .all('ERR')
+      .map((s) => s.get(3) || s.get(1, 1, 4))
+      .filter((c) => c !== '');
     return { code: msa.get(1).toUpperCase(), controlId: msa.get(2), errors };
   } catch {
     return undefined;
@@ -198,7 +200,14 @@ export class MllpAnswerSender extends EventEmitter {
    * the queue already holds, nothing is stored: the existing answer comes back (`existing: true`).
    */
   async enqueue(payload: Buffer, orderingKey: string, inboundId?: number, answerKey?: string): Promise<OutboundRecord> {
-    const rec = await this.journal.enqueue({ destination: this.destination, payload, orderingKey, inboundId, answerKey, maxAttempts: this.options.maxAttempts });
+    const rec = await this.journal.enqueue({
+      destination: this.destination,
+      payload,
+      orderingKey,
+      inboundId,
+      answerKey,
+      maxAttempts: this.options.maxAttempts,
+    });
     if (rec.existing) return rec;
     this.emit('change');
     void this.pump();

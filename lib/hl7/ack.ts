@@ -49,7 +49,8 @@ export interface AckContext {
 
 /** Re-encode a raw field from the sender's delimiters into standard ones. */
 function reencode(raw: string, from: Delimiters): string {
-  if (from.field === '|' && from.component === '^' && from.repetition === '~' && from.escape === '\\' && from.subcomponent === '&') return raw;
+  if (from.field === '|' && from.component === '^' && from.repetition === '~' && from.escape === '\\' && from.subcomponent === '&')
+    return raw;
   return raw
     .split(from.repetition)
     .map((rep) =>
@@ -286,4 +287,3 @@ export function planAcks(ctx: AckContext, outcome: AckOutcome, options: Omit<Ack
   }
   return plan;
 }
-

@@ -128,8 +128,10 @@ function isResult(v: unknown): v is ServiceResult {
 /** The service answered: the option, else the admission's meaning, else the latest result. */
 export function chooseService(roc: Dossier, wanted?: AnswerService): AnswerService {
   if (wanted) {
-    if (!ANSWER_SERVICES.includes(wanted)) throw new AnswerError(`service inconnu « ${String(wanted)} » (attendu : ${ANSWER_SERVICES.join(', ')})`, 'BAD_OPTION');
-    if (!isResult(roc[wanted])) throw new AnswerError(`pas de résultat ${wanted.toUpperCase()} dans msg.roc.${wanted} : rien à répondre au GAP`, 'NO_RESULT');
+    if (!ANSWER_SERVICES.includes(wanted))
+      throw new AnswerError(`service inconnu « ${String(wanted)} » (attendu : ${ANSWER_SERVICES.join(', ')})`, 'BAD_OPTION');
+    if (!isResult(roc[wanted]))
+      throw new AnswerError(`pas de résultat ${wanted.toUpperCase()} dans msg.roc.${wanted} : rien à répondre au GAP`, 'NO_RESULT');
     return wanted;
   }
   const byMeaning = roc.admission?.meaning ? SERVICE_FOR_MEANING[roc.admission.meaning] : undefined;
@@ -146,7 +148,8 @@ export function chooseService(roc: Dossier, wanted?: AnswerService): AnswerServi
       bestAt = t;
     }
   }
-  if (!best) throw new AnswerError(`aucun résultat ROC (msg.roc.${ANSWER_SERVICES.join(' / msg.roc.')}) : rien à répondre au GAP`, 'NO_RESULT');
+  if (!best)
+    throw new AnswerError(`aucun résultat ROC (msg.roc.${ANSWER_SERVICES.join(' / msg.roc.')}) : rien à répondre au GAP`, 'NO_RESULT');
   return best;
 }
 
@@ -242,7 +245,8 @@ function segment(fields: string[]): string {
 
 /** Build the answer for msg.roc. Throws AnswerError when there is nothing (or no one) to answer. */
 export function buildAnswer(roc: unknown, options: AnswerOptions = {}): Answer {
-  if (!roc || typeof roc !== 'object' || Array.isArray(roc)) throw new AnswerError('msg.roc doit contenir le dossier ROC (objet)', 'NO_DOSSIER');
+  if (!roc || typeof roc !== 'object' || Array.isArray(roc))
+    throw new AnswerError('msg.roc doit contenir le dossier ROC (objet)', 'NO_DOSSIER');
   const d = roc as Dossier;
   const service = chooseService(d, options.service);
   const result = d[service] as ServiceResult;
@@ -253,7 +257,10 @@ export function buildAnswer(roc: unknown, options: AnswerOptions = {}): Answer {
   const ndaValue = nda?.value ?? d.venue?.numeroDossier;
   const venueValue = venue?.value ?? d.venue?.numeroVenue;
   if (!ipp?.value && !ndaValue && !venueValue) {
-    throw new AnswerError("ni IPP (admission.patient.ipp), ni NDA, ni numéro de venue : le GAP ne pourrait pas rattacher la réponse", 'NO_IDENTIFIER');
+    throw new AnswerError(
+      'ni IPP (admission.patient.ipp), ni NDA, ni numéro de venue : le GAP ne pourrait pas rattacher la réponse',
+      'NO_IDENTIFIER',
+    );
   }
   const orderingKey = a?.orderingKey ?? (venueValue ? `PV1-19:${venueValue}` : ndaValue ? `PID-18:${ndaValue}` : `PID-3:${ipp!.value}`);
   const now = options.now ?? new Date();

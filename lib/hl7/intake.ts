@@ -8,7 +8,15 @@
  * missing segment) or an internal error happened (207); AA otherwise, including unknown events
  * (`ignored: true`, meaning IGNORE) and accepted-with-warnings messages (issues of severity W).
  */
-import { ackContextFromBytes, ackContextFromMessage, planAcks, type AckContext, type AckOptions, type AckPlan, type ApplicationAckCode } from './ack';
+import {
+  ackContextFromBytes,
+  ackContextFromMessage,
+  planAcks,
+  type AckContext,
+  type AckOptions,
+  type AckPlan,
+  type ApplicationAckCode,
+} from './ack';
 import { charsetFromMsh18, decodeFrame, readMsh18, type DecodeOptions } from './charset';
 import { Er7Error, parseEr7, type Er7Message } from './er7';
 import { parseAdmission, type PamFrOptions } from './pamfr';
@@ -97,7 +105,8 @@ export function receive(bytes: Buffer, options: IntakeOptions = {}): Hl7Intake {
       }
       throw e;
     }
-    for (const w of message.warnings) warnings.push({ code: w.code, severity: 'W', location: w.location, message: `${TABLE_0357[w.code].fr} : ${w.message}` });
+    for (const w of message.warnings)
+      warnings.push({ code: w.code, severity: 'W', location: w.location, message: `${TABLE_0357[w.code].fr} : ${w.message}` });
     const result = parseAdmission(message, { ...options, charset });
     const issues = warnings.length ? [...result.errors, ...warnings, ...result.warnings] : [...result.errors, ...result.warnings];
     if (result.admission && warnings.length) result.admission.warnings = [...warnings, ...result.admission.warnings];
@@ -120,7 +129,13 @@ export function receive(bytes: Buffer, options: IntakeOptions = {}): Hl7Intake {
     try {
       context = ackContextFromBytes(bytes, charset);
     } catch {
-      context = { sendingApplication: '', sendingFacility: '', receivingApplication: '', receivingFacility: '', charset: charset ?? DEFAULT_CHARSET };
+      context = {
+        sendingApplication: '',
+        sendingFacility: '',
+        receivingApplication: '',
+        receivingFacility: '',
+        charset: charset ?? DEFAULT_CHARSET,
+      };
     }
     return {
       context,
@@ -140,7 +155,11 @@ export function receive(bytes: Buffer, options: IntakeOptions = {}): Hl7Intake {
 export function acksFor(intake: Hl7Intake, stored = true, options: Omit<AckOptions, 'code' | 'issues'> = {}): AckPlan {
   if (intake.ackCode === 'AR') return planAcks(intake.context, { commit: 'CR', issues: intake.issues }, options);
   if (!stored) {
-    const issue: Hl7Issue = { code: '207', severity: 'E', message: `${TABLE_0357['207'].fr} : enregistrement impossible, renvoyer le message` };
+    const issue: Hl7Issue = {
+      code: '207',
+      severity: 'E',
+      message: `${TABLE_0357['207'].fr} : enregistrement impossible, renvoyer le message`,
+    };
     return planAcks(intake.context, { commit: 'CE', issues: [issue] }, options);
   }
   return planAcks(intake.context, { commit: 'CA', application: intake.ackCode, issues: intake.issues }, options);

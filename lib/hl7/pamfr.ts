@@ -288,7 +288,10 @@ function uf(r: Reader, seg: Segment, field: number): AdmissionUf | undefined {
 }
 
 /** ZBE, with the published one-field shift tolerated (ZBE-4 empty, action in ZBE-5). */
-function readMovement(r: Reader, zbe: Segment | undefined): { movement?: AdmissionMovement; ufMedicale?: AdmissionUf; ufSoins?: AdmissionUf } {
+function readMovement(
+  r: Reader,
+  zbe: Segment | undefined,
+): { movement?: AdmissionMovement; ufMedicale?: AdmissionUf; ufSoins?: AdmissionUf } {
   if (!zbe) return {};
   const mv: AdmissionMovement = {};
   const id = clean(zbe.get(1));
@@ -319,7 +322,13 @@ function readMovement(r: Reader, zbe: Segment | undefined): { movement?: Admissi
   return { movement: mv, ufMedicale: uf(r, zbe, f(7)), ufSoins: uf(r, zbe, f(8)) };
 }
 
-function readVenue(r: Reader, pid: Segment | undefined, pv1: Segment | undefined, pv2: Segment | undefined, options: PamFrOptions): AdmissionVenue | undefined {
+function readVenue(
+  r: Reader,
+  pid: Segment | undefined,
+  pv1: Segment | undefined,
+  pv2: Segment | undefined,
+  options: PamFrOptions,
+): AdmissionVenue | undefined {
   if (!pv1 && !pid?.has(18)) return undefined;
   const venue: AdmissionVenue = {};
   const ndaRep = pid?.repetitions(18)[0];
@@ -373,7 +382,9 @@ function groupSegment(group: Segment[], name: string, occurrence: number): Segme
 function mapped(r: Reader, group: Segment[], path: string | undefined): string | undefined {
   if (!path) return undefined;
   const p = parsePath(path);
-  const seg = ['IN1', 'IN2', 'IN3'].includes(p.segment) ? groupSegment(group, p.segment, p.occurrence) : r.msg.segment(p.segment, p.occurrence);
+  const seg = ['IN1', 'IN2', 'IN3'].includes(p.segment)
+    ? groupSegment(group, p.segment, p.occurrence)
+    : r.msg.segment(p.segment, p.occurrence);
   if (!seg) return undefined;
   const v = clean(seg.get(p.field, p.repetition ?? 1, p.component ?? 1, p.subcomponent ?? 1));
   return v || undefined;

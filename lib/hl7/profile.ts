@@ -59,7 +59,10 @@ export const REQUIRED_BY_MEANING: Readonly<Record<RocMeaning, readonly string[]>
  * ANS samples carry no PV1-44/PV1-45: on an admission (IDB) or a discharge (CLC) the movement date
  * ZBE-2 is the date of that very event, then EVN-6 (event occurred).
  */
-export const DATE_SOURCES: Readonly<{ admit: Partial<Record<RocMeaning, readonly string[]>>; discharge: Partial<Record<RocMeaning, readonly string[]>> }> = {
+export const DATE_SOURCES: Readonly<{
+  admit: Partial<Record<RocMeaning, readonly string[]>>;
+  discharge: Partial<Record<RocMeaning, readonly string[]>>;
+}> = {
   admit: { IDB: ['PV1-44', 'PV2-8', 'ZBE-2', 'EVN-6'] },
   discharge: { CLC: ['PV1-45', 'ZBE-2', 'EVN-6'] },
 };

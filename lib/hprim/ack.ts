@@ -99,7 +99,14 @@ export function buildAcquittementsPatients(input: AckInput): string {
 /** acquittementsPatients answering a readHprimXml() result. */
 export function ackXmlFor(result: HprimReadResult, options: { emetteur?: string; now?: Date } = {}): string {
   const { statut, observations } = observationsFor(result);
-  return buildAcquittementsPatients({ acknowledgedId: result.messageId ?? '', statut, observations, emetteur: options.emetteur, destinataire: result.sender, now: options.now });
+  return buildAcquittementsPatients({
+    acknowledgedId: result.messageId ?? '',
+    statut,
+    observations,
+    emetteur: options.emetteur,
+    destinataire: result.sender,
+    now: options.now,
+  });
 }
 
 /** Escape a value for an HPRIM Santé field written with the default delimiters. */
@@ -133,7 +140,22 @@ export function buildSanteAck(input: SanteAckInput): SanteAck {
   const type = refused ? SANTE_ACK.typeRefused : SANTE_ACK.typeAccepted;
   const d = DEFAULT_DELIMITERS;
   const id = input.identifiantMessage ?? `${input.acknowledgedId}.${type}`;
-  const h = ['H', `${d.component}${d.repetition}${d.escape}${d.subcomponent}`, escapeHprim(id), '', escapeHprim(input.emetteur ?? 'ROCBRIDGE'), '', type, '', '', escapeHprim(input.destinataire ?? ''), '', 'P', SANTE_ACK.version, hprimDate(now)];
+  const h = [
+    'H',
+    `${d.component}${d.repetition}${d.escape}${d.subcomponent}`,
+    escapeHprim(id),
+    '',
+    escapeHprim(input.emetteur ?? 'ROCBRIDGE'),
+    '',
+    type,
+    '',
+    '',
+    escapeHprim(input.destinataire ?? ''),
+    '',
+    'P',
+    SANTE_ACK.version,
+    hprimDate(now),
+  ];
   const lines = [h.join(d.field)];
   const acked = escapeHprim(input.acknowledgedId);
   const issues = input.issues ?? [];
@@ -147,7 +169,17 @@ export function buildSanteAck(input: SanteAckInput): SanteAck {
   });
   (input.observations ?? []).forEach((o, k) => {
     const status = o.severity === 'warning' ? SANTE_ACK.status.warning : SANTE_ACK.status.error;
-    lines.push([SANTE_ACK.errRecord, String(issues.length + k + 1), acked, status, escapeHprim(o.code), escapeHprim(o.libelle), escapeHprim(o.location ?? '')].join(d.field));
+    lines.push(
+      [
+        SANTE_ACK.errRecord,
+        String(issues.length + k + 1),
+        acked,
+        status,
+        escapeHprim(o.code),
+        escapeHprim(o.libelle),
+        escapeHprim(o.location ?? ''),
+      ].join(d.field),
+    );
   });
   lines.push(['L', '1', '', '0', String(lines.length + 1)].join(d.field));
   const text = lines.join('\r') + '\r';
@@ -158,7 +190,10 @@ export function buildSanteAck(input: SanteAckInput): SanteAck {
 /** HPRIM Santé acknowledgement answering a readHprimSante() result. */
 export function santeAckFor(result: HprimReadResult, options: { emetteur?: string; now?: Date; charset?: Charset } = {}): SanteAck {
   const { statut } = observationsFor(result);
-  const issues = [...result.errors.map((e) => ({ ...e, severity: 'error' as const })), ...result.warnings.map((w) => ({ ...w, severity: 'warning' as const }))];
+  const issues = [
+    ...result.errors.map((e) => ({ ...e, severity: 'error' as const })),
+    ...result.warnings.map((w) => ({ ...w, severity: 'warning' as const })),
+  ];
   return buildSanteAck({
     acknowledgedId: result.messageId ?? '',
     statut,

@@ -85,7 +85,13 @@ function refused(name: string, issue: HprimIssue, options: HprimFileOptions): Hp
   const common = { acknowledgedId: name, statut: ACK_STATUS.erreur, emetteur: options.application, now: options.now };
   const bytes =
     format === 'hprim-xml'
-      ? Buffer.from(buildAcquittementsPatients({ ...common, observations: [{ code: issue.code, libelle: issue.message, location: issue.line ? `ligne ${issue.line}` : undefined }] }), 'utf8')
+      ? Buffer.from(
+          buildAcquittementsPatients({
+            ...common,
+            observations: [{ code: issue.code, libelle: issue.message, location: issue.line ? `ligne ${issue.line}` : undefined }],
+          }),
+          'utf8',
+        )
       : buildSanteAck({ ...common, issues: [{ ...issue, severity: 'error' }] }).bytes;
   return { ok: false, errors: [issue], ack: { fileName: ackFileName(name, format, false), bytes, format } };
 }
@@ -108,7 +114,10 @@ export function readHprimFile(name: string, content: Buffer | { size: number }, 
   if (!Buffer.isBuffer(content) || size > max) return refused(name, refusal('FILE_TOO_LARGE', `${size} octets, limite ${max}`), options);
   const format = detectHprimFormat(content);
   if (!format) return refused(name, refusal('NOT_HPRIM', undefined, 1), options);
-  const result = format === 'hprim-xml' ? readHprimXml(content) : readHprimSante(content, options.defaultCharset ? { defaultCharset: options.defaultCharset } : {});
+  const result =
+    format === 'hprim-xml'
+      ? readHprimXml(content)
+      : readHprimSante(content, options.defaultCharset ? { defaultCharset: options.defaultCharset } : {});
   // the acknowledged id is the message's own (H-3 / identifiantMessage), else the file name
   const named = { ...result, messageId: result.messageId ?? name };
   const ackOptions = { emetteur: options.application, now: options.now };
@@ -120,6 +129,11 @@ export function readHprimFile(name: string, content: Buffer | { size: number }, 
 export function refusalText(o: { file: string; errors: readonly HprimIssue[]; ackFile?: string }): string {
   const first = o.errors[0];
   const more = o.errors.length > 1 ? REFUSAL_TEXT.more.replace('{n}', String(o.errors.length - 1)) : '';
-  const values: Record<string, string> = { file: o.file, reason: first ? first.message : REFUSAL_TEXT.noReason, more, ack: o.ackFile ?? REFUSAL_TEXT.noAck };
+  const values: Record<string, string> = {
+    file: o.file,
+    reason: first ? first.message : REFUSAL_TEXT.noReason,
+    more,
+    ack: o.ackFile ?? REFUSAL_TEXT.noAck,
+  };
   return REFUSAL_TEXT.line.replace(/\{(file|reason|more|ack)\}/g, (_m, k: string) => values[k]);
 }

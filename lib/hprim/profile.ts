@@ -159,7 +159,7 @@ export const ERROR_CODES = {
   NOT_ADM: "Ce n'est pas un fichier d'admission (ADM)",
   TRUNCATED: 'Fichier tronqué',
   COUNT_MISMATCH: "Compteurs de l'enregistrement L incohérents",
-  RECORD_ORDER: "Enregistrement hors séquence",
+  RECORD_ORDER: 'Enregistrement hors séquence',
   MISSING_FIELD: 'Champ obligatoire manquant',
   BAD_DATE: 'Date invalide',
   BAD_VALUE: 'Valeur invalide',

@@ -9,7 +9,14 @@
  * that do not match is refused, and every error names line, record type and field.
  */
 import { isUtf8 } from 'buffer';
-import { normaliseNumeroAmc, type Admission, type AdmissionIssue, type Coverage, type Identifier, type RocMeaning } from '../model/admission';
+import {
+  normaliseNumeroAmc,
+  type Admission,
+  type AdmissionIssue,
+  type Coverage,
+  type Identifier,
+  type RocMeaning,
+} from '../model/admission';
 import { decodeBytes, type Charset } from '../model/charset';
 import { digitsDateToIso } from '../model/dates';
 import {
@@ -73,9 +80,17 @@ export interface SanteOptions {
   defaultCharset?: Charset;
 }
 
-function issue(code: HprimErrorCode | HprimWarningCode, detail: string, place: { line?: number; record?: string; field?: number } = {}): HprimIssue {
+function issue(
+  code: HprimErrorCode | HprimWarningCode,
+  detail: string,
+  place: { line?: number; record?: string; field?: number } = {},
+): HprimIssue {
   const label = (ERROR_CODES as Record<string, string>)[code] ?? (WARNING_LABELS as Record<string, string>)[code];
-  const where = [place.line !== undefined ? `ligne ${place.line}` : '', place.record ? `enregistrement ${place.record}` : '', place.field !== undefined ? `champ ${place.field}` : '']
+  const where = [
+    place.line !== undefined ? `ligne ${place.line}` : '',
+    place.record ? `enregistrement ${place.record}` : '',
+    place.field !== undefined ? `champ ${place.field}` : '',
+  ]
     .filter(Boolean)
     .join(', ');
   const message = `${label ?? code}${detail ? ' : ' + detail : ''}${where ? ` (${where})` : ''}`;
@@ -175,7 +190,13 @@ export function parseHprimRecords(text: string): HprimRecords {
   const chars = [delimiters.field, ...declared];
   const bad = declared.length < 2 || new Set(chars).size !== chars.length || chars.some((c) => /[\sA-Za-z0-9]/.test(c));
   if (bad) {
-    errors.push(issue('BAD_DELIMITERS', 'séparateur de champ puis composant, répétition, échappement, sous-composant attendus', { line: h.line, record: 'H', field: H_FIELDS.delimiters.field }));
+    errors.push(
+      issue('BAD_DELIMITERS', 'séparateur de champ puis composant, répétition, échappement, sous-composant attendus', {
+        line: h.line,
+        record: 'H',
+        field: H_FIELDS.delimiters.field,
+      }),
+    );
     return { delimiters, records, physicalLines, endsWithLineEnd, errors };
   }
   delimiters.component = declared[0];
@@ -252,7 +273,8 @@ class Ctx {
     const s = this.v(rec, pos);
     if (!s) return undefined;
     const iso = digitsDateToIso(s);
-    if (!iso) this.errors.push(issue('BAD_DATE', `${what} : AAAAMMJJ[HHMM[SS]] attendu`, { line: rec.line, record: rec.type, field: pos.field }));
+    if (!iso)
+      this.errors.push(issue('BAD_DATE', `${what} : AAAAMMJJ[HHMM[SS]] attendu`, { line: rec.line, record: rec.type, field: pos.field }));
     return iso;
   }
 }
@@ -264,7 +286,8 @@ function warnAsAdmissionIssue(w: HprimIssue, code: AdmissionIssue['code']): Admi
 function mapPatient(ctx: Ctx, p: HprimRecord, header: Partial<Admission>): Admission {
   const v = (pos: FieldPos) => ctx.v(p, pos);
   for (const key of P_REQUIRED) {
-    if (!v(P_FIELDS[key])) ctx.errors.push(issue('MISSING_FIELD', key.toUpperCase(), { line: p.line, record: 'P', field: P_FIELDS[key].field }));
+    if (!v(P_FIELDS[key]))
+      ctx.errors.push(issue('MISSING_FIELD', key.toUpperCase(), { line: p.line, record: 'P', field: P_FIELDS[key].field }));
   }
   const ippValue = v(P_FIELDS.ipp);
   const ipp: Identifier | undefined = ippValue ? { value: ippValue, type: 'PI' } : undefined;
@@ -278,7 +301,15 @@ function mapPatient(ctx: Ctx, p: HprimRecord, header: Partial<Admission>): Admis
     finess: {},
     warnings: [],
   };
-  for (const k of ['sendingApplication', 'sendingFacility', 'receivingApplication', 'receivingFacility', 'messageDateTime', 'version', 'charset'] as const) {
+  for (const k of [
+    'sendingApplication',
+    'sendingFacility',
+    'receivingApplication',
+    'receivingFacility',
+    'messageDateTime',
+    'version',
+    'charset',
+  ] as const) {
     if (header[k] !== undefined) (adm as unknown as Record<string, unknown>)[k] = header[k];
   }
   const pt = adm.patient;
@@ -305,7 +336,11 @@ function mapPatient(ctx: Ctx, p: HprimRecord, header: Partial<Admission>): Admis
     const t = PATIENT_CLASS_TO_VENUE[cls];
     if (t) venue.type = t;
     else {
-      const w = issue('UNKNOWN_CLASS', 'statut de venue inconnu du profil', { line: p.line, record: 'P', field: P_FIELDS.patientClass.field });
+      const w = issue('UNKNOWN_CLASS', 'statut de venue inconnu du profil', {
+        line: p.line,
+        record: 'P',
+        field: P_FIELDS.patientClass.field,
+      });
       ctx.warnings.push(w);
       adm.warnings.push(warnAsAdmissionIssue(w, '103'));
     }
@@ -329,7 +364,11 @@ function mapPatient(ctx: Ctx, p: HprimRecord, header: Partial<Admission>): Admis
     adm.event = code;
     meaning = EVENT_MEANINGS[code] ?? 'IGNORE';
     if (!EVENT_MEANINGS[code]) {
-      const w = issue('UNKNOWN_EVENT', 'code de mouvement inconnu du profil : ignoré', { line: p.line, record: 'P', field: P_FIELDS.event.field });
+      const w = issue('UNKNOWN_EVENT', 'code de mouvement inconnu du profil : ignoré', {
+        line: p.line,
+        record: 'P',
+        field: P_FIELDS.event.field,
+      });
       ctx.warnings.push(w);
       adm.warnings.push(warnAsAdmissionIssue(w, '201'));
     }
@@ -344,12 +383,18 @@ function mapPatient(ctx: Ctx, p: HprimRecord, header: Partial<Admission>): Admis
     if (!nv && !nda) {
       ctx.errors.push(issue('MISSING_FIELD', 'numéro de venue ou NDA', { line: p.line, record: 'P', field: P_FIELDS.numeroVenue.field }));
     } else if (!nv) {
-      const w = issue('VENUE_FROM_NDA', 'numéro de venue absent, le NDA sert de clé', { line: p.line, record: 'P', field: P_FIELDS.numeroVenue.field });
+      const w = issue('VENUE_FROM_NDA', 'numéro de venue absent, le NDA sert de clé', {
+        line: p.line,
+        record: 'P',
+        field: P_FIELDS.numeroVenue.field,
+      });
       ctx.warnings.push(w);
       adm.warnings.push(warnAsAdmissionIssue(w, '101'));
     }
-    if (meaning === 'IDB' && !admit) ctx.errors.push(issue('MISSING_FIELD', "date d'entrée", { line: p.line, record: 'P', field: P_FIELDS.admitDate.field }));
-    if (meaning === 'CLC' && !disch) ctx.errors.push(issue('MISSING_FIELD', 'date de sortie', { line: p.line, record: 'P', field: P_FIELDS.dischargeDate.field }));
+    if (meaning === 'IDB' && !admit)
+      ctx.errors.push(issue('MISSING_FIELD', "date d'entrée", { line: p.line, record: 'P', field: P_FIELDS.admitDate.field }));
+    if (meaning === 'CLC' && !disch)
+      ctx.errors.push(issue('MISSING_FIELD', 'date de sortie', { line: p.line, record: 'P', field: P_FIELDS.dischargeDate.field }));
   }
   // Same semantic sources as PAM-FR (venue number, NDA, IPP), named with their HL7 equivalents.
   if (nv) {
@@ -375,7 +420,11 @@ function mapAmo(ctx: Ctx, r: HprimRecord, adm: Admission): void {
     cov.numeroAmcBrut = code;
     cov.organisme = code;
     if (!/^\d{9}$/.test(code)) {
-      const w = issue('AMO_CODE', 'régime (2) + caisse (3) + centre (4) chiffres attendus', { line: r.line, record: 'AP', field: AP_FIELDS.regime.field });
+      const w = issue('AMO_CODE', 'régime (2) + caisse (3) + centre (4) chiffres attendus', {
+        line: r.line,
+        record: 'AP',
+        field: AP_FIELDS.regime.field,
+      });
       ctx.warnings.push(w);
       adm.warnings.push(warnAsAdmissionIssue(w, '102'));
     }
@@ -388,7 +437,13 @@ function mapAmo(ctx: Ctx, r: HprimRecord, adm: Admission): void {
   if (nir) {
     const key = v(AP_FIELDS.nirKey).replace(/\s/g, '');
     if (!/^[0-9][0-9AB]{12}$/i.test(nir) || (key && !/^\d{2}$/.test(key))) {
-      ctx.errors.push(issue('BAD_VALUE', 'NIR : 13 caractères puis clé de 2 chiffres attendus', { line: r.line, record: 'AP', field: AP_FIELDS.nir.field }));
+      ctx.errors.push(
+        issue('BAD_VALUE', 'NIR : 13 caractères puis clé de 2 chiffres attendus', {
+          line: r.line,
+          record: 'AP',
+          field: AP_FIELDS.nir.field,
+        }),
+      );
     } else if (!adm.patient.nir) {
       const id: Identifier = { value: nir.toUpperCase() + key, type: 'NH' };
       adm.patient.nir = id;
@@ -409,7 +464,10 @@ function mapAmc(ctx: Ctx, r: HprimRecord, adm: Admission): void {
     cov.numeroAmcBrut = amc;
     const n = normaliseNumeroAmc(amc);
     if (n) cov.numeroAmc = n;
-    else ctx.errors.push(issue('BAD_VALUE', 'numéro AMC : 10 chiffres au plus attendus', { line: r.line, record: 'AC', field: AC_FIELDS.numeroAmc.field }));
+    else
+      ctx.errors.push(
+        issue('BAD_VALUE', 'numéro AMC : 10 chiffres au plus attendus', { line: r.line, record: 'AC', field: AC_FIELDS.numeroAmc.field }),
+      );
   }
   const org = v(AC_FIELDS.organisme);
   if (org) cov.organisme = org;
@@ -434,11 +492,15 @@ function checkTrailer(ctx: Ctx, parsed: HprimRecords, patientCount: number, chec
   if (lIndex < 0) {
     const lastLine = last.line + last.lineCount - 1;
     ctx.errors.push(
-      issue('TRUNCATED', `pas d'enregistrement L de fin, le fichier s'arrête dans l'enregistrement ${last.type} au champ ${last.fields.length}`, {
-        line: lastLine,
-        record: last.type,
-        field: last.fields.length,
-      }),
+      issue(
+        'TRUNCATED',
+        `pas d'enregistrement L de fin, le fichier s'arrête dans l'enregistrement ${last.type} au champ ${last.fields.length}`,
+        {
+          line: lastLine,
+          record: last.type,
+          field: last.fields.length,
+        },
+      ),
     );
     return;
   }
@@ -450,12 +512,20 @@ function checkTrailer(ctx: Ctx, parsed: HprimRecords, patientCount: number, chec
   const pc = ctx.v(l, L_FIELDS.patientCount);
   const lc = ctx.v(l, L_FIELDS.lineCount);
   if (!parsed.endsWithLineEnd && lIndex === recs.length - 1 && (!pc || !lc)) {
-    ctx.errors.push(issue('TRUNCATED', `enregistrement L incomplet, fin de fichier au champ ${l.fields.length}`, { line: l.line, record: 'L', field: l.fields.length }));
+    ctx.errors.push(
+      issue('TRUNCATED', `enregistrement L incomplet, fin de fichier au champ ${l.fields.length}`, {
+        line: l.line,
+        record: 'L',
+        field: l.fields.length,
+      }),
+    );
     return;
   }
   if (!checkCounts) return; // L-4/L-5 are defined here for ADM files only
   if (!pc && !lc) {
-    ctx.warnings.push(issue('COUNT_ABSENT', 'compteurs du L absents, non vérifiés', { line: l.line, record: 'L', field: L_FIELDS.patientCount.field }));
+    ctx.warnings.push(
+      issue('COUNT_ABSENT', 'compteurs du L absents, non vérifiés', { line: l.line, record: 'L', field: L_FIELDS.patientCount.field }),
+    );
     return;
   }
   const check = (value: string, expected: number, pos: FieldPos, what: string) => {
@@ -463,7 +533,13 @@ function checkTrailer(ctx: Ctx, parsed: HprimRecords, patientCount: number, chec
     if (!/^\d+$/.test(value)) {
       ctx.errors.push(issue('BAD_VALUE', `${what} : nombre attendu`, { line: l.line, record: 'L', field: pos.field }));
     } else if (Number(value) !== expected) {
-      ctx.errors.push(issue('COUNT_MISMATCH', `${what} annoncé ${Number(value)}, trouvé ${expected} (fichier incomplet ?)`, { line: l.line, record: 'L', field: pos.field }));
+      ctx.errors.push(
+        issue('COUNT_MISMATCH', `${what} annoncé ${Number(value)}, trouvé ${expected} (fichier incomplet ?)`, {
+          line: l.line,
+          record: 'L',
+          field: pos.field,
+        }),
+      );
     }
   };
   check(pc, patientCount, L_FIELDS.patientCount, 'nombre de patients');
@@ -486,11 +562,15 @@ export function readHprimSante(input: Buffer | string, options: SanteOptions = {
     const dec = decodeHprim(input, options);
     text = dec.text;
     result.charset = dec.charset;
-    if (dec.unknownDeclared) result.warnings.push(issue('UNKNOWN_CHARSET', `jeu déclaré inconnu, ${dec.charset} utilisé`, { line: 1, record: 'H', field: H_FIELDS.charset.field }));
+    if (dec.unknownDeclared)
+      result.warnings.push(
+        issue('UNKNOWN_CHARSET', `jeu déclaré inconnu, ${dec.charset} utilisé`, { line: 1, record: 'H', field: H_FIELDS.charset.field }),
+      );
   }
   const parsed = parseHprimRecords(text);
   result.errors.push(...parsed.errors);
-  if (parsed.records.length === 0 || parsed.errors.some((e) => e.code === 'NO_HEADER' || e.code === 'BAD_DELIMITERS' || e.code === 'EMPTY')) return result;
+  if (parsed.records.length === 0 || parsed.errors.some((e) => e.code === 'NO_HEADER' || e.code === 'BAD_DELIMITERS' || e.code === 'EMPTY'))
+    return result;
   const ctx = new Ctx(parsed.delimiters);
   const h = parsed.records[0];
   const hv = (pos: FieldPos) => ctx.v(h, pos);
@@ -503,7 +583,13 @@ export function readHprimSante(input: Buffer | string, options: SanteOptions = {
   // A header cut before H-7 ends is a truncation, not a wrong type.
   const typeComplete = h.fields.length > H_FIELDS.messageType.field || parsed.records.length > 1 || parsed.endsWithLineEnd;
   if (!isAdm && typeComplete) {
-    ctx.errors.push(issue('NOT_ADM', type ? `type ${type} en H-7, ADM attendu` : 'H-7 vide, ADM attendu', { line: h.line, record: 'H', field: H_FIELDS.messageType.field }));
+    ctx.errors.push(
+      issue('NOT_ADM', type ? `type ${type} en H-7, ADM attendu` : 'H-7 vide, ADM attendu', {
+        line: h.line,
+        record: 'H',
+        field: H_FIELDS.messageType.field,
+      }),
+    );
   }
   const header: Partial<Admission> = { messageType: type, controlId: result.messageId ?? '' };
   const sc = ctx.v(h, { field: H_FIELDS.sender.field, component: 2 });

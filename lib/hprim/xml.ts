@@ -7,7 +7,14 @@
  * `Admission` (lib/model/admission.ts). Element names are in ./profile.ts.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { normaliseNumeroAmc, type Admission, type AdmissionVenue, type Coverage, type Identifier, type RocMeaning } from '../model/admission';
+import {
+  normaliseNumeroAmc,
+  type Admission,
+  type AdmissionVenue,
+  type Coverage,
+  type Identifier,
+  type RocMeaning,
+} from '../model/admission';
 import { decodeBytes } from '../model/charset';
 import { digitsDateToIso } from '../model/dates';
 import { findMarkupDeclaration, maskXmlContent } from '../util/xml-markup';
@@ -59,7 +66,9 @@ const parser = new XMLParser({
 
 function issue(code: HprimErrorCode | HprimWarningCode, detail: string, place: { line?: number; record?: string } = {}): HprimIssue {
   const label = (ERROR_CODES as Record<string, string>)[code] ?? (WARNING_LABELS as Record<string, string>)[code];
-  const where = [place.line !== undefined ? `ligne ${place.line}` : '', place.record ? `élément ${place.record}` : ''].filter(Boolean).join(', ');
+  const where = [place.line !== undefined ? `ligne ${place.line}` : '', place.record ? `élément ${place.record}` : '']
+    .filter(Boolean)
+    .join(', ');
   const out: HprimIssue = { code, message: `${label ?? code}${detail ? ' : ' + detail : ''}${where ? ` (${where})` : ''}` };
   if (place.line !== undefined) out.line = place.line;
   if (place.record !== undefined) out.record = place.record;
@@ -160,7 +169,9 @@ function readPatient(r: Reader, n: unknown, adm: Admission, where: string): void
   const nomN = text(pp[XML_PATIENT.nomNaissance]);
   if (nom || nomN) adm.patient.nom = nom || nomN;
   if (nomN) adm.patient.nomNaissance = nomN;
-  const prenoms = list(at(pp, XML_PATIENT.prenoms, XML_PATIENT.prenom)).map(text).filter(Boolean);
+  const prenoms = list(at(pp, XML_PATIENT.prenoms, XML_PATIENT.prenom))
+    .map(text)
+    .filter(Boolean);
   if (prenoms.length) {
     adm.patient.prenom = prenoms[0];
     adm.patient.premierPrenom = prenoms[0];
@@ -313,7 +324,12 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
     const unclosed = valid.err.code === 'InvalidXml' && /found/.test(valid.err.msg) && valid.err.line === 1 && names.length > 0;
     if (unclosed) {
       const lastLine = xml.trimEnd().split('\n').length;
-      result.errors.push(issue('XML_MALFORMED', `fin de document, élément(s) non fermé(s) : ${names.join('/')}`, { line: lastLine, record: names[names.length - 1] }));
+      result.errors.push(
+        issue('XML_MALFORMED', `fin de document, élément(s) non fermé(s) : ${names.join('/')}`, {
+          line: lastLine,
+          record: names[names.length - 1],
+        }),
+      );
     } else {
       const detail = `${valid.err.code}${names.length ? ' (' + names.join(', ') + ')' : ''}, colonne ${valid.err.col}`;
       result.errors.push(issue('XML_MALFORMED', detail, { line: valid.err.line }));
@@ -357,7 +373,11 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
   if (evts.length === 0) r.errors.push(issue('MISSING_FIELD', 'aucun evenementPatient', { record: XML.root }));
   evts.forEach((e, i) => {
     if (!(XML.venuePatient in e) && !(XML.mouvementPatient in e) && !(XML.debiteursVenue in e)) {
-      r.warnings.push(issue('UNKNOWN_EVENT', 'ni venuePatient, ni mouvementPatient, ni debiteursVenue : ignoré', { record: `evenementPatient[${i + 1}]` }));
+      r.warnings.push(
+        issue('UNKNOWN_EVENT', 'ni venuePatient, ni mouvementPatient, ni debiteursVenue : ignoré', {
+          record: `evenementPatient[${i + 1}]`,
+        }),
+      );
     }
     for (const kind of [XML.venuePatient, XML.mouvementPatient, XML.debiteursVenue]) {
       for (const node of list(e[kind])) {
@@ -365,7 +385,8 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
         const w0 = r.warnings.length;
         const actionRaw = text(node['@_action']).toLowerCase();
         let meaning: RocMeaning = XML_EVENT_MEANINGS[kind]?.[actionRaw] ?? 'IGNORE';
-        if (!XML_EVENT_MEANINGS[kind]?.[actionRaw]) r.warnings.push(issue('UNKNOWN_EVENT', `action « ${actionRaw.slice(0, 20)} » inconnue du profil : ignorée`, { record: where }));
+        if (!XML_EVENT_MEANINGS[kind]?.[actionRaw])
+          r.warnings.push(issue('UNKNOWN_EVENT', `action « ${actionRaw.slice(0, 20)} » inconnue du profil : ignorée`, { record: where }));
         const adm: Admission = {
           messageType: XML.root,
           event: kind,
@@ -392,9 +413,16 @@ export function readHprimXml(input: Buffer | string, options: XmlOptions = {}): 
         if (meaning !== 'IGNORE' && meaning !== 'IDENTITY' && !adm.venue?.numeroVenue && !adm.venue?.nda) {
           r.errors.push(issue('MISSING_FIELD', 'numéro de venue ou NDA', { record: `${where}/venue` }));
         }
-        if (meaning === 'IDB' && !adm.venue?.admitDateTime) r.errors.push(issue('MISSING_FIELD', "date d'entrée", { record: `${where}/venue/entree` }));
+        if (meaning === 'IDB' && !adm.venue?.admitDateTime)
+          r.errors.push(issue('MISSING_FIELD', "date d'entrée", { record: `${where}/venue/entree` }));
         // Warnings found while reading this event also travel with its admission (like lib/hl7).
-        for (const w of r.warnings.slice(w0)) adm.warnings.push({ code: w.code === 'UNKNOWN_EVENT' ? '201' : '103', severity: 'W', message: w.message, location: { segment: w.record ?? kind } });
+        for (const w of r.warnings.slice(w0))
+          adm.warnings.push({
+            code: w.code === 'UNKNOWN_EVENT' ? '201' : '103',
+            severity: 'W',
+            message: w.message,
+            location: { segment: w.record ?? kind },
+          });
         result.admissions.push(adm);
       }
     }

@@ -220,7 +220,11 @@ export type Multipart = { ok: true; fields: Record<string, string>; files: Uploa
 function malformed(why: string): { ok: false; refusal: Refusal } {
   return {
     ok: false,
-    refusal: { status: 400, code: 'MULTIPART_INVALIDE', reason: `Le formulaire envoyé (multipart/form-data) est mal formé : ${why}. Il n’a pas été lu.` },
+    refusal: {
+      status: 400,
+      code: 'MULTIPART_INVALIDE',
+      reason: `Le formulaire envoyé (multipart/form-data) est mal formé : ${why}. Il n’a pas été lu.`,
+    },
   };
 }
 
@@ -266,7 +270,8 @@ export function parseMultipart(body: Buffer, contentType: string | undefined, li
     // After a delimiter: "--" closes the body, otherwise CRLF opens a part (transport padding allowed).
     if (body[pos] === 0x2d && body[pos + 1] === 0x2d) return { ok: true, fields, files };
     while (body[pos] === 0x20 || body[pos] === 0x09) pos++;
-    if (!(body[pos] === 0x0d && body[pos + 1] === 0x0a)) return malformed(pos >= body.length ? 'le corps s’arrête avant la fin du formulaire' : 'un séparateur est mal suivi');
+    if (!(body[pos] === 0x0d && body[pos + 1] === 0x0a))
+      return malformed(pos >= body.length ? 'le corps s’arrête avant la fin du formulaire' : 'un séparateur est mal suivi');
     pos += 2;
     if (++parts > limits.maxParts) return malformed(`plus de ${limits.maxParts} parties`);
     const headerEnd = body.indexOf('\r\n\r\n', pos, 'latin1');
@@ -286,9 +291,11 @@ export function parseMultipart(body: Buffer, contentType: string | undefined, li
     const next = body.indexOf(delimiter, contentStart);
     if (next < 0) return malformed('le corps s’arrête avant la fin du formulaire');
     const disposition = headers.get('content-disposition');
-    if (!disposition || !/^form-data\s*(;|$)/i.test(disposition)) return malformed('une partie n’a pas d’en-tête Content-Disposition: form-data');
+    if (!disposition || !/^form-data\s*(;|$)/i.test(disposition))
+      return malformed('une partie n’a pas d’en-tête Content-Disposition: form-data');
     const name = dispositionParam(disposition, 'name');
-    if (name === undefined || name === '' || name.length > 100 || FORBIDDEN_NAMES.has(name)) return malformed('une partie n’a pas de nom de champ valide');
+    if (name === undefined || name === '' || name.length > 100 || FORBIDDEN_NAMES.has(name))
+      return malformed('une partie n’a pas de nom de champ valide');
     const filename = dispositionParam(disposition, 'filename');
     const content = body.subarray(contentStart, next);
     if (filename !== undefined) {
@@ -302,7 +309,8 @@ export function parseMultipart(body: Buffer, contentType: string | undefined, li
         size: content.length,
       });
     } else {
-      if (content.length > limits.maxFieldBytes) return malformed(`le champ « ${name.slice(0, 40)} » dépasse ${formatBytes(limits.maxFieldBytes)}`);
+      if (content.length > limits.maxFieldBytes)
+        return malformed(`le champ « ${name.slice(0, 40)} » dépasse ${formatBytes(limits.maxFieldBytes)}`);
       const text = content.toString('utf8');
       const trimmed = text.trimStart();
       if (trimmed.startsWith('{') || trimmed.startsWith('[')) {

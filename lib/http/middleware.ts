@@ -79,7 +79,9 @@ function pathOf(req: GuardedRequest): string {
 }
 
 function hasBody(req: IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+  return (
+    req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
+  );
 }
 
 /** The JSON body of an answer, in the shape the route speaks. */
@@ -191,7 +193,13 @@ export function createHttpGuard(opts: HttpGuardOptions = {}): Middleware {
   const deskPath = opts.desk?.path ?? DEFAULT_LIMITS.desk.path;
   const maxImage = opts.desk?.maxImageBytes ?? DEFAULT_LIMITS.desk.maxImageBytes;
   const deskJson = jsonLimits(DEFAULT_LIMITS.desk.json, opts.desk?.json);
-  const multipart: MultipartLimits = { maxParts: 8, maxFiles: 1, maxFieldBytes: deskJson.maxBytes, maxHeaderBytes: 8 * 1024, json: deskJson };
+  const multipart: MultipartLimits = {
+    maxParts: 8,
+    maxFiles: 1,
+    maxFieldBytes: deskJson.maxBytes,
+    maxHeaderBytes: 8 * 1024,
+    json: deskJson,
+  };
   const rocPaths = new Set(opts.roc?.paths ?? DEFAULT_LIMITS.roc.paths);
   const rocJson = jsonLimits(DEFAULT_LIMITS.roc.json, opts.roc?.json);
   const otherBytes = toBytes(opts.other?.maxBytes ?? DEFAULT_LIMITS.other.maxBytes);
@@ -205,14 +213,27 @@ export function createHttpGuard(opts: HttpGuardOptions = {}): Middleware {
   /** Read, scan and parse a JSON body; hand it on as req.body, or refuse. */
   function json(req: GuardedRequest, res: ServerResponse, next: Next, route: Route, limits: JsonLimits): void {
     const scanner = new JsonShapeScanner(limits);
-    readBody(req, limits.maxBytes, (c) => scanner.push(c), (refusal, body) => {
-      if (refusal) return sendRefusal(req, res, route, route === 'desk' && refusal.status === 413 ? deskTooLarge(Number(req.headers['content-length']) || body.length, limits.maxBytes, true) : refusal);
-      const parsed = parseJsonBody(body, limits, true);
-      if (!parsed.ok) return sendRefusal(req, res, route, parsed.refusal);
-      req.body = parsed.value;
-      req._body = true; // Node-RED's and express's body parsers skip a body already read
-      next();
-    });
+    readBody(
+      req,
+      limits.maxBytes,
+      (c) => scanner.push(c),
+      (refusal, body) => {
+        if (refusal)
+          return sendRefusal(
+            req,
+            res,
+            route,
+            route === 'desk' && refusal.status === 413
+              ? deskTooLarge(Number(req.headers['content-length']) || body.length, limits.maxBytes, true)
+              : refusal,
+          );
+        const parsed = parseJsonBody(body, limits, true);
+        if (!parsed.ok) return sendRefusal(req, res, route, parsed.refusal);
+        req.body = parsed.value;
+        req._body = true; // Node-RED's and express's body parsers skip a body already read
+        next();
+      },
+    );
   }
 
   function desk(req: GuardedRequest, res: ServerResponse, next: Next): void {
@@ -223,14 +244,16 @@ export function createHttpGuard(opts: HttpGuardOptions = {}): Middleware {
       return sendRefusal(req, res, 'desk', {
         status: 411,
         code: 'TAILLE_INCONNUE',
-        reason: 'La demande n’annonce pas sa taille (en-tête Content-Length absent) : envoyez-la depuis la page du guichet ou avec un client HTTP standard.',
+        reason:
+          'La demande n’annonce pas sa taille (en-tête Content-Length absent) : envoyez-la depuis la page du guichet ou avec un client HTTP standard.',
       });
     }
     if (type && !isJson && !/^(multipart\/form-data|text\/|image\/|application\/octet-stream)/.test(type)) {
       return sendRefusal(req, res, 'desk', {
         status: 415,
         code: 'TYPE_NON_PRIS_EN_CHARGE',
-        reason: 'Type de contenu non pris en charge : le guichet lit du JSON, un formulaire (multipart/form-data), un texte scanné (text/plain) ou une image.',
+        reason:
+          'Type de contenu non pris en charge : le guichet lit du JSON, un formulaire (multipart/form-data), un texte scanné (text/plain) ou une image.',
       });
     }
     const size = Number(length);
@@ -277,22 +300,35 @@ export function createHttpGuard(opts: HttpGuardOptions = {}): Middleware {
 // ---- errors raised after the guard ---------------------------------------------------------------
 
 /** The answer to an error that reached the end of express's chain: status and JSON body, nothing else. */
-export function errorResponse(err: unknown, req: { method?: string; url?: string; path?: string }, opts: HttpGuardOptions = {}): { status: number; body: Record<string, unknown> } {
+export function errorResponse(
+  err: unknown,
+  req: { method?: string; url?: string; path?: string },
+  opts: HttpGuardOptions = {},
+): { status: number; body: Record<string, unknown> } {
   const e = (err ?? {}) as { status?: unknown; statusCode?: unknown; type?: unknown };
   const raw = Number(e.status ?? e.statusCode);
   const status = Number.isInteger(raw) && raw >= 400 && raw < 600 ? raw : 500;
   let refusal: Refusal;
-  if (status === 413) refusal = { status: 413, code: 'DEMANDE_TROP_LOURDE', reason: 'La demande dépasse la taille admise : elle n’a pas été lue.' };
-  else if (e.type === 'entity.parse.failed') refusal = { status: 400, code: 'JSON_INVALIDE', reason: 'Le corps de la requête est illisible : il n’a pas été lu.' };
-  else if (status >= 400 && status < 500) refusal = { status: 400, code: 'JSON_INVALIDE', reason: 'La demande est mal formée : elle n’a pas été lue.' };
-  else refusal = { status: 400, code: 'JSON_INVALIDE', reason: 'Erreur interne : la demande n’a pas pu être traitée (voir le journal du pont ROC).' };
+  if (status === 413)
+    refusal = { status: 413, code: 'DEMANDE_TROP_LOURDE', reason: 'La demande dépasse la taille admise : elle n’a pas été lue.' };
+  else if (e.type === 'entity.parse.failed')
+    refusal = { status: 400, code: 'JSON_INVALIDE', reason: 'Le corps de la requête est illisible : il n’a pas été lu.' };
+  else if (status >= 400 && status < 500)
+    refusal = { status: 400, code: 'JSON_INVALIDE', reason: 'La demande est mal formée : elle n’a pas été lue.' };
+  else
+    refusal = {
+      status: 400,
+      code: 'JSON_INVALIDE',
+      reason: 'Erreur interne : la demande n’a pas pu être traitée (voir le journal du pont ROC).',
+    };
   const path = (req as GuardedRequest).path || String(req.url || '/').split('?')[0];
   const deskPath = opts.desk?.path ?? DEFAULT_LIMITS.desk.path;
   const rocPaths = new Set(opts.roc?.paths ?? DEFAULT_LIMITS.roc.paths);
   const route: Route = path === deskPath ? 'desk' : rocPaths.has(path) ? 'roc' : 'other';
   const body = refusalBody(route, { ...refusal, status: refusal.status });
   if (status >= 500) {
-    if (route === 'desk') body.guichet = { verdict: 'TECHNIQUE', titre: 'Erreur interne du guichet', motif: refusal.reason, code: 'ERREUR_INTERNE' };
+    if (route === 'desk')
+      body.guichet = { verdict: 'TECHNIQUE', titre: 'Erreur interne du guichet', motif: refusal.reason, code: 'ERREUR_INTERNE' };
     else if (route === 'roc') Object.assign(body, { code: 'ERREUR_INTERNE' });
     else body.code = 'ERREUR_INTERNE';
   }
@@ -307,7 +343,8 @@ export function errorResponse(err: unknown, req: { method?: string; url?: string
 export function describeError(err: unknown): string {
   const e = err as { name?: unknown; code?: unknown; message?: unknown } | null | undefined;
   const name = e && typeof e === 'object' && typeof e.name === 'string' ? e.name : typeof err;
-  const code = e && typeof e === 'object' && (typeof e.code === 'string' || typeof e.code === 'number') ? ` [${String(e.code).slice(0, 40)}]` : '';
+  const code =
+    e && typeof e === 'object' && (typeof e.code === 'string' || typeof e.code === 'number') ? ` [${String(e.code).slice(0, 40)}]` : '';
   const message = e && typeof e === 'object' && typeof e.message === 'string' ? e.message : typeof err === 'string' ? err : '';
   const safe = message
     .replace(/"[^"\n]*"|'[^'\n]*'|«[^»\n]*»|`[^`\n]*`/g, '"…"')

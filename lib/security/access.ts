@@ -177,7 +177,8 @@ export function httpAccess(o: HttpAccessOptions = {}): Middleware {
   const allow = parseAllowList(o.allow === undefined || o.allow.trim() === '' ? LOOPBACK_ALLOW : o.allow);
   const tokens = (o.tokens ?? '').split(/[\s,]+/).filter(Boolean);
   for (const t of tokens) {
-    if (t.length < MIN_TOKEN_LENGTH) throw new AccessConfigError(`ROC_API_TOKENS: every token needs at least ${MIN_TOKEN_LENGTH} characters (openssl rand -hex 24)`);
+    if (t.length < MIN_TOKEN_LENGTH)
+      throw new AccessConfigError(`ROC_API_TOKENS: every token needs at least ${MIN_TOKEN_LENGTH} characters (openssl rand -hex 24)`);
   }
   const digests = tokens.map(digest);
   // one report per address and minute: a scanner hammering the port does not flood the log
@@ -202,7 +203,11 @@ export function httpAccess(o: HttpAccessOptions = {}): Middleware {
     }
     if (ipAllowed(ip, allow)) return next();
     report({ ip, path, reason: 'address not allowed' });
-    return refuse(res, 403, `accès refusé depuis ${ip || 'une adresse inconnue'} : adresse hors ROC_HTTP_ALLOW et aucun jeton (voir docs/security.md)`);
+    return refuse(
+      res,
+      403,
+      `accès refusé depuis ${ip || 'une adresse inconnue'} : adresse hors ROC_HTTP_ALLOW et aucun jeton (voir docs/security.md)`,
+    );
   };
 }
 

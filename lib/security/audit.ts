@@ -156,7 +156,13 @@ function who(req: AuditRequest | undefined): { user: string; role?: string; ip?:
  * Records an operator action done through an HTTP request: `auditAction(req, 'release',
  * { venue: key, node: id }, 'ok')`. Target values are identifiers (never patient data).
  */
-export function auditAction(req: AuditRequest | undefined, event: string, target: Record<string, unknown> = {}, outcome: AuditOutcome = 'ok', status?: number): void {
+export function auditAction(
+  req: AuditRequest | undefined,
+  event: string,
+  target: Record<string, unknown> = {},
+  outcome: AuditOutcome = 'ok',
+  status?: number,
+): void {
   audit({ event, ...who(req), outcome, status, target: cleanTarget(target) });
 }
 

@@ -125,7 +125,10 @@ export function tlsOptionsFrom(input: TlsMaterialInput): TlsOptions {
         throw new TlsMaterialError('passphrase', 'PKCS#12: wrong passphrase (the file could not be decrypted)');
       }
       if (/unsupported/i.test(msg)) {
-        throw new TlsMaterialError('p12', `PKCS#12: encryption algorithm not supported by this Node/OpenSSL (${msg}); re-export it with AES-256 or 3DES`);
+        throw new TlsMaterialError(
+          'p12',
+          `PKCS#12: encryption algorithm not supported by this Node/OpenSSL (${msg}); re-export it with AES-256 or 3DES`,
+        );
       }
       throw new TlsMaterialError('p12', `PKCS#12: not a readable .p12/.pfx file (${msg})`);
     }

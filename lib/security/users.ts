@@ -32,7 +32,17 @@ export const PATIENT_UNMASK = 'roc.patient.unmask';
  */
 export const ROLE_PERMISSIONS: Record<Role, string | string[]> = {
   viewer: ['flows.read', 'nodes.read', 'settings.read', 'library.read', 'plugins.read', 'status.read', 'debug.read', OPERATIONS_READ],
-  operator: ['flows.read', 'nodes.read', 'settings.read', 'library.read', 'plugins.read', 'status.read', 'debug.read', OPERATIONS_READ, OPERATIONS_WRITE],
+  operator: [
+    'flows.read',
+    'nodes.read',
+    'settings.read',
+    'library.read',
+    'plugins.read',
+    'status.read',
+    'debug.read',
+    OPERATIONS_READ,
+    OPERATIONS_WRITE,
+  ],
   admin: '*',
 };
 
@@ -68,18 +78,25 @@ export function hashPassword(password: string, cost = BCRYPT_COST): Promise<stri
 
 /** Validates a list of users as found in a users file or ROC_USERS; `where` names the source. */
 export function parseUsers(raw: unknown, where: string): UserRecord[] {
-  const list = Array.isArray(raw) ? raw : raw && typeof raw === 'object' && Array.isArray((raw as { users?: unknown }).users) ? (raw as { users: unknown[] }).users : undefined;
+  const list = Array.isArray(raw)
+    ? raw
+    : raw && typeof raw === 'object' && Array.isArray((raw as { users?: unknown }).users)
+      ? (raw as { users: unknown[] }).users
+      : undefined;
   if (!list) throw new UsersError(`${where}: expected {"users": [{"username", "role", "password"}]}`);
   const seen = new Set<string>();
   return list.map((u, i) => {
     const o = (u && typeof u === 'object' ? u : {}) as Record<string, unknown>;
     const at = `${where}, user #${i + 1}`;
-    if (typeof o.username !== 'string' || !USERNAME_RE.test(o.username)) throw new UsersError(`${at}: "username" must be 1–64 letters, digits or . _ @ -`);
+    if (typeof o.username !== 'string' || !USERNAME_RE.test(o.username))
+      throw new UsersError(`${at}: "username" must be 1–64 letters, digits or . _ @ -`);
     if (seen.has(o.username)) throw new UsersError(`${at}: user "${o.username}" appears twice`);
     seen.add(o.username);
     if (!isRole(o.role)) throw new UsersError(`${at} (${o.username}): "role" must be one of ${ROLES.join(', ')}`);
     if (typeof o.password !== 'string' || !BCRYPT_RE.test(o.password)) {
-      throw new UsersError(`${at} (${o.username}): "password" must be a bcrypt hash ($2b$…), never the password itself — see docs/security.md`);
+      throw new UsersError(
+        `${at} (${o.username}): "password" must be a bcrypt hash ($2b$…), never the password itself — see docs/security.md`,
+      );
     }
     return { username: o.username, role: o.role, password: o.password };
   });
@@ -251,6 +268,10 @@ export async function loadUsers(o: LoadUsersOptions): Promise<LoadedUsers> {
   // ROC_USERS complete (and, by name, override) the file's users.
   const byName = new Map<string, UserRecord>();
   for (const u of [...fileUsers, ...fromEnv]) byName.set(u.username, u);
-  if (o.adminPassword !== undefined) byName.set('admin', fileUsers.find((u) => u.username === 'admin')!);
+  if (o.adminPassword !== undefined)
+    byName.set(
+      'admin',
+      fileUsers.find((u) => u.username === 'admin')!,
+    );
   return { users: [...byName.values()], file: o.file, generatedPassword, written, warnings };
 }

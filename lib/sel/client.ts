@@ -16,7 +16,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { AmcTarget, AnnuaireResult, ClcResult, DelResult, Facture, IdbResult, OnlineService, RocDossier, RocMessage, RocService, SimResult } from '../model/dossier';
+import type {
+  AmcTarget,
+  AnnuaireResult,
+  ClcResult,
+  DelResult,
+  Facture,
+  IdbResult,
+  OnlineService,
+  RocDossier,
+  RocMessage,
+  RocService,
+  SimResult,
+} from '../model/dossier';
 import { enrich, messageFor } from './catalogue';
 import { CircuitBreaker, type BreakerOptions } from './breaker';
 import { AnnuaireCache, cacheKey, type AnnuaireAnswer } from './cache';
@@ -207,7 +219,11 @@ export class RocClient {
     if (this.closed) return stale({ code: 'BR-UNREACHABLE', detail: 'client fermé', retryable: false }, 0);
     if (!this.breaker.allow(DIRECTORY_KEY)) {
       return stale(
-        { code: 'BR-CIRCUIT-OPEN', detail: `annuaire suspendu après ${this.breaker.failureThreshold} échecs techniques consécutifs`, retryable: false },
+        {
+          code: 'BR-CIRCUIT-OPEN',
+          detail: `annuaire suspendu après ${this.breaker.failureThreshold} échecs techniques consécutifs`,
+          retryable: false,
+        },
         0,
       );
     }
@@ -241,7 +257,14 @@ export class RocClient {
     }
     if (!amc.enRoc) {
       const notRoc = messageFor('BR-NOT-ROC');
-      return { ...base, status: 'KO', amc, services, messages: [notRoc, ...messages.filter((m) => m.code !== '0000')], reason: notRoc.libelle };
+      return {
+        ...base,
+        status: 'KO',
+        amc,
+        services,
+        messages: [notRoc, ...messages.filter((m) => m.code !== '0000')],
+        reason: notRoc.libelle,
+      };
     }
     return { ...base, status: 'OK', amc, services, messages };
   }
@@ -310,7 +333,14 @@ export class RocClient {
       const l = await this.lookup(target);
       if (!l.answer) {
         const f = l.failure!;
-        return this.ko({ service, t0, endpoint: this.establishment.annuaireUrl, technical: true, code: f.code, reason: `annuaire : ${f.detail} (${where})` });
+        return this.ko({
+          service,
+          t0,
+          endpoint: this.establishment.annuaireUrl,
+          technical: true,
+          code: f.code,
+          reason: `annuaire : ${f.detail} (${where})`,
+        });
       }
       if (l.answer.status !== 'OK') {
         return this.ko({
@@ -332,7 +362,9 @@ export class RocClient {
     let last: AnyResult | undefined;
     while (attempts < maxAttempts) {
       if (this.closed) {
-        return last ?? this.ko({ service, t0, attempts, endpoint, technical: true, code: 'BR-UNREACHABLE', reason: `client fermé (${where})` });
+        return (
+          last ?? this.ko({ service, t0, attempts, endpoint, technical: true, code: 'BR-UNREACHABLE', reason: `client fermé (${where})` })
+        );
       }
       if (!this.breaker.allow(amcKey)) {
         if (last) return last;
@@ -399,7 +431,10 @@ export class RocClient {
     }
     const echoed = (decoded.enTete as Obj | undefined)?.requestId;
     if (echoed !== requestId) {
-      throw new SoapError('unexpected', `la réponse porte l'identifiant de requête « ${String(echoed).slice(0, 64)} », différent de celui envoyé`);
+      throw new SoapError(
+        'unexpected',
+        `la réponse porte l'identifiant de requête « ${String(echoed).slice(0, 64)} », différent de celui envoyé`,
+      );
     }
     return decoded;
   }

@@ -6,16 +6,7 @@
  * goes through the hardened parser of soap.ts and checks every element against the profile.
  */
 import { PROFILE, type FieldSpec, type SelProfile } from './profile';
-import {
-  buildEnvelope,
-  children,
-  escapeXml,
-  parseEnvelope,
-  SoapError,
-  textOf,
-  type XmlElement,
-  DEFAULT_MAX_BYTES,
-} from './soap';
+import { buildEnvelope, children, escapeXml, parseEnvelope, SoapError, textOf, type XmlElement, DEFAULT_MAX_BYTES } from './soap';
 
 export type OperationName = keyof SelProfile['operations'];
 type Obj = Record<string, unknown>;
@@ -90,7 +81,13 @@ export class Codec {
     let plan = this.plans.get(type);
     if (!plan) {
       const p = this.profile.prefix;
-      plan = this.fields(type).map((f) => ({ spec: f, key: f.key, scalar: SCALARS.has(f.type), open: `<${p}:${f.element}>`, close: `</${p}:${f.element}>` }));
+      plan = this.fields(type).map((f) => ({
+        spec: f,
+        key: f.key,
+        scalar: SCALARS.has(f.type),
+        open: `<${p}:${f.element}>`,
+        close: `</${p}:${f.element}>`,
+      }));
       this.plans.set(type, plan);
     }
     return plan;
@@ -189,7 +186,8 @@ export class Codec {
         return Number(s);
       }
       case 'boolean':
-        if (s !== 'true' && s !== 'false' && s !== '1' && s !== '0') throw new SoapError('unexpected', `${parent}/${f.element}: not a boolean`);
+        if (s !== 'true' && s !== 'false' && s !== '1' && s !== '0')
+          throw new SoapError('unexpected', `${parent}/${f.element}: not a boolean`);
         return s === 'true' || s === '1';
       case 'date':
         if (!DATE_RE.test(s)) throw new SoapError('unexpected', `${parent}/${f.element}: "${s.slice(0, 20)}" is not a date`);
@@ -198,7 +196,8 @@ export class Codec {
         if (!DATETIME_RE.test(s)) throw new SoapError('unexpected', `${parent}/${f.element}: "${s.slice(0, 30)}" is not a date-time`);
         return s;
       default:
-        if (f.values && !f.values.includes(s)) throw new SoapError('unexpected', `${parent}/${f.element}: unexpected value "${s.slice(0, 20)}"`);
+        if (f.values && !f.values.includes(s))
+          throw new SoapError('unexpected', `${parent}/${f.element}: unexpected value "${s.slice(0, 20)}"`);
         if (f.pattern && !this.pattern(f.pattern).test(s)) throw new SoapError('unexpected', `${parent}/${f.element}: invalid value`);
         return s;
     }

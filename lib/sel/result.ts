@@ -92,7 +92,9 @@ export function koResult(o: KoOptions, clock: ResultClock): AnyResult {
 
 /** The reason of a dossier refused by validation: its one message, or a count and the list. */
 export function invalidReason(messages: RocMessage[]): string {
-  return messages.length === 1 ? messages[0].libelle : `${messages.length} données à corriger : ${messages.map((m) => m.libelle).join(' ; ')}`;
+  return messages.length === 1
+    ? messages[0].libelle
+    : `${messages.length} données à corriger : ${messages.map((m) => m.libelle).join(' ; ')}`;
 }
 
 export interface AnswerOptions {

@@ -50,9 +50,7 @@ const XML_SPECIAL = /[&<>"']/;
 
 export function escapeXml(s: string): string {
   if (!XML_SPECIAL.test(s)) return s; // the usual case: no copy
-  return s.replace(/[&<>"']/g, (c) =>
-    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;',
-  );
+  return s.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;'));
 }
 
 /** Wrap an already-encoded body element in a SOAP 1.2 envelope. */
@@ -91,7 +89,6 @@ function scopeOf(node: XmlNode, parent: Record<string, string>): Record<string, 
   }
   return scope;
 }
-
 
 /** Qualified names → [prefix, local], cut once per name (bounded: hostile input may invent names). */
 const qnames = new Map<string, readonly [string, string]>();
@@ -191,7 +188,10 @@ function decodeEntities(s: string, base: number): string {
     if (name.charCodeAt(0) === 35) {
       const hex = name.charCodeAt(1) === 120;
       const cp = hex ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-      if (!(hex ? HEX_REF : DEC_REF).test(name) || !(cp === 9 || cp === 10 || cp === 13 || (cp >= 32 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)))) {
+      if (
+        !(hex ? HEX_REF : DEC_REF).test(name) ||
+        !(cp === 9 || cp === 10 || cp === 13 || (cp >= 32 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)))
+      ) {
         throw new XmlSyntaxError(base + amp, `invalid character reference &${name};`);
       }
       out += String.fromCodePoint(cp);
@@ -240,7 +240,11 @@ function parseDocument(x: string): MutableNode {
   let cur: Frame = doc;
   let roots = 0;
   const bad = FORBIDDEN_CHARS.exec(x);
-  if (bad) throw new XmlSyntaxError(bad.index, `character U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} not allowed in XML`);
+  if (bad)
+    throw new XmlSyntaxError(
+      bad.index,
+      `character U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} not allowed in XML`,
+    );
   let i = x.charCodeAt(0) === 0xfeff ? 1 : 0;
   while (i < len) {
     const lt = x.indexOf('<', i);
@@ -267,7 +271,10 @@ function parseDocument(x: string): MutableNode {
       if (x.charCodeAt(j) !== 62) throw new XmlSyntaxError(j, `unterminated closing tag </${x.slice(lt + 2, nameEnd)}`);
       if (!matches) {
         const name = x.slice(lt + 2, nameEnd);
-        throw new XmlSyntaxError(lt, cur === doc ? `closing tag </${name}> without opening tag` : `closing tag </${name}> does not match <${cur.name}>`);
+        throw new XmlSyntaxError(
+          lt,
+          cur === doc ? `closing tag </${name}> without opening tag` : `closing tag </${name}> does not match <${cur.name}>`,
+        );
       }
       const value = close(cur);
       const parent = cur.parent!;

@@ -17,15 +17,7 @@ import * as https from 'node:https';
 import * as tls from 'node:tls';
 
 export type TransportErrorKind =
-  | 'timeout-connect'
-  | 'timeout-read'
-  | 'tls'
-  | 'refused'
-  | 'reset'
-  | 'unreachable'
-  | 'http'
-  | 'too-large'
-  | 'bad-url';
+  'timeout-connect' | 'timeout-read' | 'tls' | 'refused' | 'reset' | 'unreachable' | 'http' | 'too-large' | 'bad-url';
 
 export class TransportError extends Error {
   constructor(
@@ -175,7 +167,11 @@ function looksLikeXml(contentType: string, body: Buffer): boolean {
   if (/xml/i.test(contentType)) return true;
   if (contentType && !/^text\/plain|^application\/octet-stream/i.test(contentType)) return false;
   // No or generic content type: sniff the first bytes.
-  const head = body.subarray(0, 64).toString('utf8').replace(/^\ufeff/, '').trimStart();
+  const head = body
+    .subarray(0, 64)
+    .toString('utf8')
+    .replace(/^\ufeff/, '')
+    .trimStart();
   return head.startsWith('<?xml') || /^<[A-Za-z_][\w.-]*:Envelope/.test(head);
 }
 
@@ -186,14 +182,22 @@ export function classify(err: unknown, target: Target, secured: boolean): Transp
   const code = e?.code ?? '';
   const msg = String(e?.message ?? err);
   if (code === 'ECONNREFUSED') return new TransportError('refused', `connexion refusée par ${target.label}`, undefined, undefined, code);
-  if (UNREACHABLE.has(code)) return new TransportError('unreachable', `hôte ${target.hostname} injoignable (${code})`, undefined, undefined, code);
+  if (UNREACHABLE.has(code))
+    return new TransportError('unreachable', `hôte ${target.hostname} injoignable (${code})`, undefined, undefined, code);
   if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || TLS_CODES.has(code) || /certificate|ssl|tls|handshake/i.test(msg)) {
     return new TransportError('tls', `échec TLS avec ${target.label} : ${sanitize(e.reason ?? msg, 120)}`, undefined, undefined, code);
   }
-  if (code === 'ETIMEDOUT') return new TransportError('timeout-connect', `connexion à ${target.label} expirée (${code})`, undefined, undefined, code);
+  if (code === 'ETIMEDOUT')
+    return new TransportError('timeout-connect', `connexion à ${target.label} expirée (${code})`, undefined, undefined, code);
   if (RESET.has(code) || /socket hang up|aborted/i.test(msg)) {
     if (target.https && !secured) {
-      return new TransportError('tls', `connexion fermée par ${target.label} pendant la négociation TLS (certificat refusé ?)`, undefined, undefined, code);
+      return new TransportError(
+        'tls',
+        `connexion fermée par ${target.label} pendant la négociation TLS (certificat refusé ?)`,
+        undefined,
+        undefined,
+        code,
+      );
     }
     return new TransportError('reset', `connexion interrompue par ${target.label}`, undefined, undefined, code || 'ECONNRESET');
   }
@@ -314,7 +318,15 @@ function once(target: Target, payload: string | Buffer, opts: PostOptions, agent
           // A server that checks the client certificate in its application layer (e.g. Node's
           // rejectUnauthorized) drops the connection right after the handshake, without a TLS alert.
           // From the client both look the same as a server crash: say both.
-          finish(new TransportError('reset', `connexion fermée par ${target.label} sans réponse (incident du serveur, ou certificat client refusé)`, undefined, undefined, e.code));
+          finish(
+            new TransportError(
+              'reset',
+              `connexion fermée par ${target.label} sans réponse (incident du serveur, ou certificat client refusé)`,
+              undefined,
+              undefined,
+              e.code,
+            ),
+          );
           return;
         }
       }

@@ -74,7 +74,11 @@ const specCache = new Map<string, Map<string, FieldSpec | undefined>>();
 function spec(type: string, key: string): FieldSpec | undefined {
   let byKey = specCache.get(type);
   if (!byKey) specCache.set(type, (byKey = new Map()));
-  if (!byKey.has(key)) byKey.set(key, PROFILE.types[type]?.find((f) => f.key === key));
+  if (!byKey.has(key))
+    byKey.set(
+      key,
+      PROFILE.types[type]?.find((f) => f.key === key),
+    );
   return byKey.get(key);
 }
 const regexCache = new Map<string, RegExp>();
@@ -121,7 +125,8 @@ class Collector {
     }
     if (f.values && !f.values.includes(s)) return this.invalid(path, `valeurs admises : ${f.values.join(', ')}`);
     if (f.pattern && !regex(f.pattern).test(s)) return this.invalid(path, PATTERN_HINTS[`${type}.${key}`] ?? 'format non conforme');
-    if (s.length > (f.maxLength ?? DOSSIER_BOUNDS.texteMax)) return this.invalid(path, `${f.maxLength ?? DOSSIER_BOUNDS.texteMax} caractères au plus`);
+    if (s.length > (f.maxLength ?? DOSSIER_BOUNDS.texteMax))
+      return this.invalid(path, `${f.maxLength ?? DOSSIER_BOUNDS.texteMax} caractères au plus`);
   }
 
   /** `path` names the field in messages; `parent` + '.' + key when `path` is omitted. */
@@ -147,7 +152,18 @@ class Collector {
    * A number of a billing line: above `min` (or at least, when not `strict`), at most `max`, with at
    * most `decimals` decimals. The path `parent`.`key` is only built for a message.
    */
-  number(obj: Obj, key: string, parent: string, min: number, strict: boolean, required = true, max = Infinity, what = 'nombre', unit = '', decimals: number = DOSSIER_BOUNDS.decimalesMax): void {
+  number(
+    obj: Obj,
+    key: string,
+    parent: string,
+    min: number,
+    strict: boolean,
+    required = true,
+    max = Infinity,
+    what = 'nombre',
+    unit = '',
+    decimals: number = DOSSIER_BOUNDS.decimalesMax,
+  ): void {
     const v = obj[key];
     if (!present(v)) {
       if (required) this.missing(`${parent}.${key}`);
@@ -155,7 +171,8 @@ class Collector {
     }
     const n = toNumber(v);
     if (n === undefined) return this.invalid(`${parent}.${key}`, 'nombre attendu');
-    if (strict ? n <= min : n < min) return this.invalid(`${parent}.${key}`, strict ? `nombre > ${min} attendu` : `nombre ≥ ${min} attendu`);
+    if (strict ? n <= min : n < min)
+      return this.invalid(`${parent}.${key}`, strict ? `nombre > ${min} attendu` : `nombre ≥ ${min} attendu`);
     if (n > max) return this.invalid(`${parent}.${key}`, `${what} ≤ ${max}${unit} attendu`);
     const scaled = n * 10 ** decimals;
     if (Math.abs(scaled - Math.round(scaled)) > 1e-6) this.invalid(`${parent}.${key}`, `${decimals} décimales au plus`);
@@ -264,7 +281,10 @@ function checkFacture(d: RocDossier, key: 'facture' | 'devis', c: Collector, num
   lignes.forEach((l: unknown, i) => {
     const p = `${key}.lignes[${i}]`;
     if (!isObj(l)) return c.invalid(p, 'objet attendu');
-    if (present(l.numero) && !(Number.isInteger(toNumber(l.numero)) && toNumber(l.numero)! >= 1 && toNumber(l.numero)! <= DOSSIER_BOUNDS.numeroLigneMax)) {
+    if (
+      present(l.numero) &&
+      !(Number.isInteger(toNumber(l.numero)) && toNumber(l.numero)! >= 1 && toNumber(l.numero)! <= DOSSIER_BOUNDS.numeroLigneMax)
+    ) {
       c.invalid(`${p}.numero`, `entier de 1 à ${DOSSIER_BOUNDS.numeroLigneMax} attendu`);
     }
     if (!present(l.code)) c.missing(`${p}.code`);

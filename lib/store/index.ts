@@ -14,4 +14,6 @@ export type SharedJournalOptions = Omit<SqliteJournalOptions, 'file'>;
  * The process's journals: one SqliteJournal per file, shared by every node that uses it
  * (roc-journal config node, roc-mllp-in, roc-mllp-out), closed when the last one releases it.
  */
-export const journals = new JournalRegistry<SqliteJournal, SharedJournalOptions>((file, options) => openSqliteJournal({ ...options, file }));
+export const journals = new JournalRegistry<SqliteJournal, SharedJournalOptions>((file, options) =>
+  openSqliteJournal({ ...options, file }),
+);

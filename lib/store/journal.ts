@@ -22,15 +22,7 @@
  * application/facility, MSH-10, event and the ordering key (a venue/dossier/IPP number).
  */
 
-export type InboundState =
-  | 'RECEIVED'
-  | 'PROCESSING'
-  | 'DONE'
-  | 'FAILED'
-  | 'HELD'
-  | 'SKIPPED'
-  | 'IGNORED'
-  | 'DUPLICATE';
+export type InboundState = 'RECEIVED' | 'PROCESSING' | 'DONE' | 'FAILED' | 'HELD' | 'SKIPPED' | 'IGNORED' | 'DUPLICATE';
 
 export type OutboundState = 'QUEUED' | 'SENT' | 'ACKED' | 'ERROR' | 'CANCELLED';
 

@@ -111,7 +111,10 @@ export class SqliteJournal implements Journal {
     this.now = options.now ?? Date.now;
     const retentionMs = retentionMsOf(options.retentionDays);
     this.db = openDatabase(this.file, { synchronous: this.synchronous, autocheckpointPages: options.autocheckpointPages });
-    this.writer = new GroupCommitWriter(this.db, { windowMs: Math.max(0, options.windowMs ?? 0), maxBatch: Math.max(1, options.maxBatch ?? 2000) });
+    this.writer = new GroupCommitWriter(this.db, {
+      windowMs: Math.max(0, options.windowMs ?? 0),
+      maxBatch: Math.max(1, options.maxBatch ?? 2000),
+    });
     this.stats = this.writer.stats;
     this.inbound = new InboundStore(this.db, this.writer, { now: this.now, duplicateWindowMs: options.duplicateWindowMs });
     this.outbound = new OutboundStore(this.db, this.writer, {

@@ -43,7 +43,12 @@ export const DEFAULT_BACKOFF = { baseMs: 2000, factor: 2, maxMs: 300_000 } as co
  * ask for; `extra` options the node brings when it is the one that opens the file (outbound
  * backoff). Throws when the config node is missing or the file cannot be opened.
  */
-export function leaseJournal(RED: NodeAPI, def: NodeDef, implicit: SharedJournalOptions, extra: SharedJournalOptions = {}): Lease<SqliteJournal> {
+export function leaseJournal(
+  RED: NodeAPI,
+  def: NodeDef,
+  implicit: SharedJournalOptions,
+  extra: SharedJournalOptions = {},
+): Lease<SqliteJournal> {
   const id = typeof def.journal === 'string' ? def.journal : '';
   if (id) {
     const cfg = RED.nodes.getNode(id) as JournalConfig | null | undefined;

@@ -39,8 +39,10 @@ function idleStatus(RED: NodeAPI, type: string, est: EstablishmentNode | undefin
   if (!est) return { fill: 'red', shape: 'ring', text: RED._(`${type}.status.noEstablishment`) };
   if (!est.client) return { fill: 'red', shape: 'ring', text: RED._(`${type}.status.invalidEstablishment`) };
   const c = est.certificate;
-  if (c?.level === 'expired') return { fill: 'red', shape: 'ring', text: RED._(`${type}.status.certificateExpired`, { date: c.notAfter.slice(0, 10) }) };
-  if (c?.level === 'warning') return { fill: 'yellow', shape: 'ring', text: RED._(`${type}.status.certificateExpiring`, { days: c.daysLeft }) };
+  if (c?.level === 'expired')
+    return { fill: 'red', shape: 'ring', text: RED._(`${type}.status.certificateExpired`, { date: c.notAfter.slice(0, 10) }) };
+  if (c?.level === 'warning')
+    return { fill: 'yellow', shape: 'ring', text: RED._(`${type}.status.certificateExpiring`, { days: c.daysLeft }) };
   return {};
 }
 
@@ -66,13 +68,16 @@ export function registerServiceNode(RED: NodeAPI, type: string, service: RocServ
       }
       pendingResult = result;
       pendingCert = cert;
-      statusTimer ??= setTimeout(() => {
-        statusTimer = undefined;
-        lastStatusAt = Date.now();
-        if (pendingResult) this.status(statusFor(RED, type, pendingResult, pendingCert));
-        pendingResult = undefined;
-        pendingCert = undefined;
-      }, STATUS_EVERY_MS - Math.min(STATUS_EVERY_MS, now - lastStatusAt));
+      statusTimer ??= setTimeout(
+        () => {
+          statusTimer = undefined;
+          lastStatusAt = Date.now();
+          if (pendingResult) this.status(statusFor(RED, type, pendingResult, pendingCert));
+          pendingResult = undefined;
+          pendingCert = undefined;
+        },
+        STATUS_EVERY_MS - Math.min(STATUS_EVERY_MS, now - lastStatusAt),
+      );
     };
     this.on('close', (_removed, done) => {
       if (statusTimer) clearTimeout(statusTimer);
@@ -83,7 +88,9 @@ export function registerServiceNode(RED: NodeAPI, type: string, service: RocServ
     this.on('input', (msg: NodeMessage, send, done) => {
       const client = est?.client;
       if (!client) {
-        const reason = est ? RED._(`${type}.errors.invalidEstablishment`, { errors: est.configErrors.join(' ; ') }) : RED._(`${type}.errors.noEstablishment`);
+        const reason = est
+          ? RED._(`${type}.errors.invalidEstablishment`, { errors: est.configErrors.join(' ; ') })
+          : RED._(`${type}.errors.noEstablishment`);
         this.status({ fill: 'red', shape: 'ring', text: reason.slice(0, 60) });
         done(new Error(reason));
         return;
@@ -102,9 +109,17 @@ export function registerServiceNode(RED: NodeAPI, type: string, service: RocServ
           if (result.technical) {
             // Catch nodes tell a technical KO by msg.error.code (or msg.roc.<service>.technical),
             // never by this text, which is for people.
-            const err = Object.assign(new Error(RED._(`${type}.errors.technical`, { service: service.toUpperCase(), reason: result.reason ?? result.messages[0]?.libelle ?? RED._(`${type}.errors.failed`) })), {
-              code: TECHNICAL_KO_CODE,
-            });
+            const err = Object.assign(
+              new Error(
+                RED._(`${type}.errors.technical`, {
+                  service: service.toUpperCase(),
+                  reason: result.reason ?? result.messages[0]?.libelle ?? RED._(`${type}.errors.failed`),
+                }),
+              ),
+              {
+                code: TECHNICAL_KO_CODE,
+              },
+            );
             done(err);
           } else done();
         },

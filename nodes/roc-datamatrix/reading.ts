@@ -68,11 +68,14 @@ export function statusFor(RED: Pick<NodeAPI, '_'>, r: ReadResult): NodeStatus {
   if (r.ok) {
     const a = r.attestation;
     const extra = `${image}${a.warnings.length ? ` · ${RED._('roc-datamatrix.status.warning')}` : ''}`;
-    return { fill: a.warnings.length ? 'yellow' : 'green', shape: 'dot', text: RED._('roc-datamatrix.status.read', { amc: a.numeroAmc }) + extra };
+    return {
+      fill: a.warnings.length ? 'yellow' : 'green',
+      shape: 'dot',
+      text: RED._('roc-datamatrix.status.read', { amc: a.numeroAmc }) + extra,
+    };
   }
   return { fill: 'yellow', shape: 'ring', text: RED._('roc-datamatrix.status.refused', { code: r.code }) + image };
 }
-
 
 /**
  * The pixel budget from ROC_IMAGE_MAX_MEGAPIXELS (1 to 100; default: lib's 16 MP). Decoding costs

@@ -52,7 +52,8 @@ export = function register(RED: NodeAPI): void {
           if (r.ok) {
             const a = r.attestation;
             roc.attestation = { status: 'OK', source: r.source, ...a };
-            if (roc.amc === undefined || roc.amc === null) roc.amc = { numeroAmc: a.numeroAmc, typeConvention: a.typesConvention[0], csr: a.csr };
+            if (roc.amc === undefined || roc.amc === null)
+              roc.amc = { numeroAmc: a.numeroAmc, typeConvention: a.typesConvention[0], csr: a.csr };
             send([msg, null]);
           } else {
             roc.attestation = refusal(r);

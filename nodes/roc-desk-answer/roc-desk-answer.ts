@@ -20,7 +20,11 @@ export = function register(RED: NodeAPI): void {
       msg.statusCode = 200;
       msg.headers = { 'Cache-Control': 'no-store' };
       const seconds = typeof g.dureeMs === 'number' ? ` · ${(g.dureeMs / 1000).toFixed(1)} s` : '';
-      this.status({ fill: FILL[g.verdict], shape: g.verdict === 'OK' ? 'dot' : 'ring', text: RED._(`roc-desk-answer.status.${g.verdict}`, { code: g.code ?? '' }).trim() + seconds });
+      this.status({
+        fill: FILL[g.verdict],
+        shape: g.verdict === 'OK' ? 'dot' : 'ring',
+        text: RED._(`roc-desk-answer.status.${g.verdict}`, { code: g.code ?? '' }).trim() + seconds,
+      });
       send(msg);
       done();
     });

@@ -10,7 +10,11 @@ import { buildDossier, checkTariffs, parseDeskRequest, type DeskState, type Uplo
 export = function register(RED: NodeAPI): void {
   function RocDeskRequestNode(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
-    const { tariffs, errors } = checkTariffs({ forfaitJournalier: def.forfaitJournalier, chambreParticuliere: def.chambreParticuliere, tauxAmoGhs: def.tauxAmoGhs });
+    const { tariffs, errors } = checkTariffs({
+      forfaitJournalier: def.forfaitJournalier,
+      chambreParticuliere: def.chambreParticuliere,
+      tauxAmoGhs: def.tauxAmoGhs,
+    });
     if (errors.length) this.status({ fill: 'red', shape: 'ring', text: RED._('roc-desk-request.status.tariffs') });
     else this.status({});
 

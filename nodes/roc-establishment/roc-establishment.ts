@@ -31,7 +31,8 @@ export = function register(RED: NodeAPI): void {
       this.certificate = resolve(now).certificate;
       const c = this.certificate;
       if (c?.level === 'expired') this.error(RED._('roc-establishment.log.certificateExpired', { date: c.notAfter }));
-      else if (c?.level === 'warning') this.warn(RED._('roc-establishment.log.certificateExpiring', { days: c.daysLeft, date: c.notAfter }));
+      else if (c?.level === 'warning')
+        this.warn(RED._('roc-establishment.log.certificateExpiring', { days: c.daysLeft, date: c.notAfter }));
       return c;
     };
     if (this.certificate && this.certificate.level !== 'ok') this.checkCertificate();

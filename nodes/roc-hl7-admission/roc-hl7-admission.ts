@@ -49,9 +49,17 @@ export = function register(RED: NodeAPI): void {
         const charset = typeof hl7.charset === 'string' ? (hl7.charset as never) : charsetFromMsh18(message.get('MSH-18'));
         result = parseAdmission(message, { coverageMapping: mapping, charset });
       } catch (e) {
-        const where = e instanceof Er7Error && e.location ? ` (${e.location.segment ?? ''}${e.location.field ? '-' + e.location.field : ''})` : '';
+        const where =
+          e instanceof Er7Error && e.location ? ` (${e.location.segment ?? ''}${e.location.field ? '-' + e.location.field : ''})` : '';
         node.status({ fill: 'red', shape: 'ring', text: RED._('roc-hl7-admission.status.unreadable', { where }) });
-        done(new Error(RED._('roc-hl7-admission.errors.unreadable', { where, reason: e instanceof Er7Error ? e.message : RED._('roc-hl7-admission.errors.internal') })));
+        done(
+          new Error(
+            RED._('roc-hl7-admission.errors.unreadable', {
+              where,
+              reason: e instanceof Er7Error ? e.message : RED._('roc-hl7-admission.errors.internal'),
+            }),
+          ),
+        );
         return;
       }
       const a = result.admission;
@@ -72,7 +80,17 @@ export = function register(RED: NodeAPI): void {
       const now = Date.now();
       if (now - lastStatusAt > 500) {
         lastStatusAt = now;
-        node.status({ fill: 'green', shape: 'dot', text: RED._('roc-hl7-admission.status.counts', { event: a.event, meaning: result.meaning, idb: counts.IDB, del: counts.DEL, clc: counts.CLC }) });
+        node.status({
+          fill: 'green',
+          shape: 'dot',
+          text: RED._('roc-hl7-admission.status.counts', {
+            event: a.event,
+            meaning: result.meaning,
+            idb: counts.IDB,
+            del: counts.DEL,
+            clc: counts.CLC,
+          }),
+        });
       }
       const out: (NodeMessage | null)[] = [null, null, null, null, null, null];
       out[OUTPUT_OF[result.meaning]] = msg;

@@ -23,7 +23,8 @@ export = function register(RED: NodeAPI): void {
     let refused = 0;
     let duplicates = 0;
     const text = () =>
-      RED._('roc-hprim-in.status.counts', { processed, refused }) + (duplicates ? ` · ${RED._('roc-hprim-in.status.duplicates', { duplicates })}` : '');
+      RED._('roc-hprim-in.status.counts', { processed, refused }) +
+      (duplicates ? ` · ${RED._('roc-hprim-in.status.duplicates', { duplicates })}` : '');
 
     let watcher: HprimDropWatcher;
     try {
@@ -55,7 +56,14 @@ export = function register(RED: NodeAPI): void {
       const a = result.admissions[index - 1];
       const msg: NodeMessage = {
         roc: { ...admissionToDossier(a), admission: a, action: a.meaning },
-        hprim: { file: o.file, format: o.format, messageId: result.messageId, sender: result.sender, index, count: result.admissions.length },
+        hprim: {
+          file: o.file,
+          format: o.format,
+          messageId: result.messageId,
+          sender: result.sender,
+          index,
+          count: result.admissions.length,
+        },
       };
       node.send(msg);
     });
@@ -99,7 +107,10 @@ export = function register(RED: NodeAPI): void {
     );
 
     node.on('close', (_removed, done) => {
-      watcher.close().then(() => done(), () => done());
+      watcher.close().then(
+        () => done(),
+        () => done(),
+      );
     });
   }
   RED.nodes.registerType('roc-hprim-in', RocHprimInNode);

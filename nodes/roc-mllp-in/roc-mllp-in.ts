@@ -13,7 +13,13 @@ import { LISTENER_DEFAULTS as LIMITS, MllpListener, type Dispatched, type Listen
 import type { Hl7Charset } from '../../lib/hl7/profile';
 import { operationsAct, operationsRead } from '../../lib/security/access';
 
-const CHARSETS: Record<string, Hl7Charset> = { 'iso-8859-15': 'iso-8859-15', utf8: 'utf8', 'utf-8': 'utf8', latin1: 'latin1', 'iso-8859-1': 'latin1' };
+const CHARSETS: Record<string, Hl7Charset> = {
+  'iso-8859-15': 'iso-8859-15',
+  utf8: 'utf8',
+  'utf-8': 'utf8',
+  latin1: 'latin1',
+  'iso-8859-1': 'latin1',
+};
 const STATUS_EVERY_MS = 1000;
 
 interface MllpInNode extends Node {
@@ -75,9 +81,13 @@ function exchangesOf(msg: NodeMessage): Array<{ service: string; outcome: string
   const roc = (msg.roc ?? {}) as Record<string, unknown>;
   const out: Array<{ service: string; outcome: string; engagement?: string; detail?: string }> = [];
   for (const s of SERVICES) {
-    const r = roc[s] as { status?: string; technical?: boolean; messages?: Array<{ code?: string }>; engagement?: { numero?: string } } | undefined;
+    const r = roc[s] as
+      { status?: string; technical?: boolean; messages?: Array<{ code?: string }>; engagement?: { numero?: string } } | undefined;
     if (!r || typeof r !== 'object' || typeof r.status !== 'string') continue;
-    const x: { service: string; outcome: string; engagement?: string; detail?: string } = { service: s.toUpperCase(), outcome: r.technical ? 'TECHNIQUE' : r.status };
+    const x: { service: string; outcome: string; engagement?: string; detail?: string } = {
+      service: s.toUpperCase(),
+      outcome: r.technical ? 'TECHNIQUE' : r.status,
+    };
     const code = r.messages?.[0]?.code;
     if (typeof code === 'string') x.detail = code.slice(0, 20);
     if (typeof r.engagement?.numero === 'string') x.engagement = r.engagement.numero;
@@ -112,14 +122,19 @@ export = function register(RED: NodeAPI): void {
       lastReceived = listener.stats.received;
       lastAt = now;
       const text =
-        RED._('roc-mllp-in.status.listening', { port: listener.port, connections: listener.connections, rate }) + (held ? ` · ${RED._('roc-mllp-in.status.held', { held })}` : '');
+        RED._('roc-mllp-in.status.listening', { port: listener.port, connections: listener.connections, rate }) +
+        (held ? ` · ${RED._('roc-mllp-in.status.held', { held })}` : '');
       node.status({ fill: held ? 'yellow' : 'green', shape: listener.connections ? 'dot' : 'ring', text });
     };
 
     let lease: Lease<SqliteJournal> | undefined;
     let leaseError: Error | undefined;
     try {
-      lease = leaseJournal(RED, def, journalOptionsOf(def, (e) => node.warn(RED._('roc-mllp-in.log.listener', { text: e.message }))));
+      lease = leaseJournal(
+        RED,
+        def,
+        journalOptionsOf(def, (e) => node.warn(RED._('roc-mllp-in.log.listener', { text: e.message }))),
+      );
     } catch (e) {
       leaseError = e as Error;
     }
@@ -184,7 +199,11 @@ export = function register(RED: NodeAPI): void {
             statusTimer = setInterval(showStatus, STATUS_EVERY_MS);
           },
           (e: NodeJS.ErrnoException) => {
-            node.status({ fill: 'red', shape: 'ring', text: RED._('roc-mllp-in.status.listenFailed', { code: e.code ?? RED._('roc-mllp-in.status.error') }) });
+            node.status({
+              fill: 'red',
+              shape: 'ring',
+              text: RED._('roc-mllp-in.status.listenFailed', { code: e.code ?? RED._('roc-mllp-in.status.error') }),
+            });
             node.error(RED._('roc-mllp-in.log.listenFailed', { port, reason: e.code ?? e.message }));
           },
         );
@@ -200,7 +219,9 @@ export = function register(RED: NodeAPI): void {
       const hl7 = (msg.hl7 ?? {}) as Record<string, unknown>;
       const id = Number(hl7.journalId);
       if (!listener || !Number.isInteger(id) || !listener.owns(id)) {
-        done(new Error(RED._('roc-mllp-in.errors.unknownJournalId', { id: Number.isInteger(id) ? id : RED._('roc-mllp-in.errors.absent') })));
+        done(
+          new Error(RED._('roc-mllp-in.errors.unknownJournalId', { id: Number.isInteger(id) ? id : RED._('roc-mllp-in.errors.absent') })),
+        );
         return;
       }
       const roc = (msg.roc ?? {}) as Record<string, unknown>;
@@ -214,7 +235,10 @@ export = function register(RED: NodeAPI): void {
           (e: Error) => done(e),
         );
       } else {
-        listener.complete(id, hl7.status === 'IGNORED' ? 'IGNORED' : 'DONE', exchangesOf(msg)).then(() => done(), (e: Error) => done(e));
+        listener.complete(id, hl7.status === 'IGNORED' ? 'IGNORED' : 'DONE', exchangesOf(msg)).then(
+          () => done(),
+          (e: Error) => done(e),
+        );
       }
     });
 
@@ -260,7 +284,11 @@ export = function register(RED: NodeAPI): void {
     );
   });
 
-  const releaseGuard = operationsAct(RED.auth, 'release', (req) => ({ venue: req.params?.key, node: req.query?.node, mode: req.query?.mode === 'skip' ? 'skip' : 'retry' }));
+  const releaseGuard = operationsAct(RED.auth, 'release', (req) => ({
+    venue: req.params?.key,
+    node: req.query?.node,
+    mode: req.query?.mode === 'skip' ? 'skip' : 'retry',
+  }));
   RED.httpAdmin.post('/roc/journal/release/:key', ...releaseGuard, (req: Req, res: Res) => {
     const key = req.params.key;
     const mode = req.query.mode === 'skip' ? 'skip' : 'retry';

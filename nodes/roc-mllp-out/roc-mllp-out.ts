@@ -135,15 +135,24 @@ export = function register(RED: NodeAPI): void {
       // 0.1 setting): its other users may be live senders, so only this destination's answers
       // left SENT are queued again, by sender.start().
       const backoff = { baseMs: num(def.retryBase, 2, 0.01, 3600) * 1000, factor: 2, maxMs: num(def.retryMax, 300, 0.01, 86400) * 1000 };
-      lease = leaseJournal(RED, def, journalOptionsOf(def, (e) => this.warn(RED._('roc-mllp-out.log.fault', { text: e.message }))), { maxAttempts, backoff });
+      lease = leaseJournal(
+        RED,
+        def,
+        journalOptionsOf(def, (e) => this.warn(RED._('roc-mllp-out.log.fault', { text: e.message }))),
+        { maxAttempts, backoff },
+      );
       this.journal = lease.journal;
       // The retry delay is the journal's: set by the node that opened it (see docs/journal.md).
       if (lease.journal.backoffMs(1) !== Math.round(backoff.baseMs) || lease.journal.backoffMs(64) !== Math.round(backoff.maxMs)) {
-        this.warn(RED._('roc-mllp-out.log.sharedBackoff', { first: lease.journal.backoffMs(1) / 1000, max: lease.journal.backoffMs(64) / 1000 }));
+        this.warn(
+          RED._('roc-mllp-out.log.sharedBackoff', { first: lease.journal.backoffMs(1) / 1000, max: lease.journal.backoffMs(64) / 1000 }),
+        );
       }
     } catch (e) {
       this.status({ fill: 'red', shape: 'ring', text: RED._('roc-mllp-out.status.journalUnreachable') });
-      this.error(RED._('roc-mllp-out.log.journalUnreachable', { file: String(def.journalFile ?? def.dbPath ?? ''), reason: (e as Error).message }));
+      this.error(
+        RED._('roc-mllp-out.log.journalUnreachable', { file: String(def.journalFile ?? def.dbPath ?? ''), reason: (e as Error).message }),
+      );
       this.on('input', (_msg, _send, done) => done(new Error(RED._('roc-mllp-out.errors.journalUnreachable'))));
       return;
     }
@@ -203,7 +212,9 @@ export = function register(RED: NodeAPI): void {
       pending.delete(o.record.id);
       pendingCount -= waiting?.length ?? 0;
       if (o.kind === 'error') {
-        this.warn(RED._('roc-mllp-out.log.errorQueue', { id: o.record.id, controlId: o.controlId, attempts: o.record.attempts, reason: o.reason }));
+        this.warn(
+          RED._('roc-mllp-out.log.errorQueue', { id: o.record.id, controlId: o.controlId, attempts: o.record.attempts, reason: o.reason }),
+        );
       }
       for (const p of waiting ?? [undefined]) emitOutcome(o, p);
     });
@@ -256,46 +267,48 @@ export = function register(RED: NodeAPI): void {
         outcome: answer.technical ? `${answer.status}-T` : answer.status,
       });
       const svc = answer.service.toUpperCase();
-      sender.enqueue(answer.bytes, answer.orderingKey, Number.isInteger(inboundId) && inboundId > 0 ? inboundId : undefined, answerKey).then(
-        (rec) => {
-          if (rec.existing && rec.state !== 'QUEUED' && rec.state !== 'SENT') {
-            // Answered already (processed again after a crash): say how, send nothing new.
-            void journal.getOutbound(rec.id, { payload: true }).then(
-              (full) => {
-                const result: GapAnswerResult = {
-                  state: rec.state,
-                  id: rec.id,
-                  destination,
-                  controlId: full?.payload?.length ? controlIdOf(full.payload) : '',
-                  orderingKey: rec.orderingKey,
-                  service: svc,
-                  attempts: rec.attempts,
-                  existing: true,
-                };
-                if (rec.state === 'ERROR' && rec.lastError) result.error = rec.lastError;
-                if (!msg.roc || typeof msg.roc !== 'object') msg.roc = {};
-                msg.roc.gapAnswer = result;
-                if (rec.state === 'ACKED' || !twoOutputs) this.send(twoOutputs ? [msg, null] : msg);
-                else this.send([null, msg]);
-                done();
-              },
-              (e: Error) => done(new Error(RED._('roc-mllp-out.errors.journalUnreadable', { reason: e.message }))),
-            );
-            return;
-          }
-          if (pendingCount < MAX_PENDING_MSGS) {
-            const list = pending.get(rec.id) ?? [];
-            list.push({ msg, service: svc, existing: rec.existing === true });
-            pending.set(rec.id, list);
-            pendingCount++;
-          }
-          done();
-        },
-        (e: Error) => {
-          this.status({ fill: 'red', shape: 'ring', text: RED._('roc-mllp-out.status.journalWriteFailed') });
-          done(new Error(RED._('roc-mllp-out.errors.enqueueFailed', { reason: e.message })));
-        },
-      );
+      sender
+        .enqueue(answer.bytes, answer.orderingKey, Number.isInteger(inboundId) && inboundId > 0 ? inboundId : undefined, answerKey)
+        .then(
+          (rec) => {
+            if (rec.existing && rec.state !== 'QUEUED' && rec.state !== 'SENT') {
+              // Answered already (processed again after a crash): say how, send nothing new.
+              void journal.getOutbound(rec.id, { payload: true }).then(
+                (full) => {
+                  const result: GapAnswerResult = {
+                    state: rec.state,
+                    id: rec.id,
+                    destination,
+                    controlId: full?.payload?.length ? controlIdOf(full.payload) : '',
+                    orderingKey: rec.orderingKey,
+                    service: svc,
+                    attempts: rec.attempts,
+                    existing: true,
+                  };
+                  if (rec.state === 'ERROR' && rec.lastError) result.error = rec.lastError;
+                  if (!msg.roc || typeof msg.roc !== 'object') msg.roc = {};
+                  msg.roc.gapAnswer = result;
+                  if (rec.state === 'ACKED' || !twoOutputs) this.send(twoOutputs ? [msg, null] : msg);
+                  else this.send([null, msg]);
+                  done();
+                },
+                (e: Error) => done(new Error(RED._('roc-mllp-out.errors.journalUnreadable', { reason: e.message }))),
+              );
+              return;
+            }
+            if (pendingCount < MAX_PENDING_MSGS) {
+              const list = pending.get(rec.id) ?? [];
+              list.push({ msg, service: svc, existing: rec.existing === true });
+              pending.set(rec.id, list);
+              pendingCount++;
+            }
+            done();
+          },
+          (e: Error) => {
+            this.status({ fill: 'red', shape: 'ring', text: RED._('roc-mllp-out.status.journalWriteFailed') });
+            done(new Error(RED._('roc-mllp-out.errors.enqueueFailed', { reason: e.message })));
+          },
+        );
     });
 
     this.on('close', (_removed, done) => {

@@ -35,7 +35,15 @@ export function ok(op: OperationName, payload: Obj, delay: Delay = 'none'): Answ
   };
 }
 
-export function ko(ctx: SimContext, op: OperationName, p: Obj, code: string, libelle?: string, delay: Delay = 'none', extra: Obj = {}): Answer {
+export function ko(
+  ctx: SimContext,
+  op: OperationName,
+  p: Obj,
+  code: string,
+  libelle?: string,
+  delay: Delay = 'none',
+  extra: Obj = {},
+): Answer {
   return {
     status: 200,
     body: codec.encodeResponse(op, { enTete: header(ctx, p), statut: 'KO', messages: [msg(ctx, code, libelle)], ...extra }),

@@ -13,7 +13,12 @@ function money(r: InvoiceResult) {
       totalAmc: toEuros(r.totalAmcCents),
       resteACharge: toEuros(r.resteAChargeCents),
     },
-    lignes: r.lignes.map((l) => ({ numero: l.numero, code: l.code, montantAmc: toEuros(l.amcCents), montantPatient: toEuros(l.patientCents) })),
+    lignes: r.lignes.map((l) => ({
+      numero: l.numero,
+      code: l.code,
+      montantAmc: toEuros(l.amcCents),
+      montantPatient: toEuros(l.patientCents),
+    })),
   };
 }
 
@@ -46,7 +51,11 @@ export function sim(ctx: SimContext, ap: string | undefined, p: Obj): Answer {
   if (!d.ok) return ko(ctx, 'sim', p, d.code, d.libelle, delayOf(d.incident));
   const a = computeAmounts(d.contract, p.facture as Obj);
   if (!a.ok) return ko(ctx, 'sim', p, a.code, a.libelle, delayOf(d.incident));
-  return ok('sim', { enTete: header(ctx, p), statut: 'OK', messages: [msg(ctx, '0000')], ...money(a.result), consignes: d.contract.consignes }, delayOf(d.incident));
+  return ok(
+    'sim',
+    { enTete: header(ctx, p), statut: 'OK', messages: [msg(ctx, '0000')], ...money(a.result), consignes: d.contract.consignes },
+    delayOf(d.incident),
+  );
 }
 
 export function clc(ctx: SimContext, ap: string | undefined, p: Obj): Answer {
@@ -59,7 +68,9 @@ export function clc(ctx: SimContext, ap: string | undefined, p: Obj): Answer {
   const enTete = p.enTete as Obj;
   const finessGeographique = String(enTete.finessGeographique);
   const numeroFacture = String(facture.numero);
-  const fingerprint = createHash('sha1').update(JSON.stringify([d.amc.numeroAmc, d.beneficiary.id, p.venue, facture.lignes])).digest('base64');
+  const fingerprint = createHash('sha1')
+    .update(JSON.stringify([d.amc.numeroAmc, d.beneficiary.id, p.venue, facture.lignes]))
+    .digest('base64');
   const existing = book.forInvoice(finessGeographique, numeroFacture);
   if (existing) {
     if (existing.fingerprint !== fingerprint) return ko(ctx, 'clc', p, '6023', undefined, delayOf(d.incident));
@@ -102,7 +113,7 @@ export function del(ctx: SimContext, ap: string | undefined, p: Obj): Answer {
   const served = ap === undefined ? () => true : (n: string) => index.amcs.get(n)?.accessPoints.has(ap) === true;
   const current = book.get(numero);
   if (current && p.numeroFacture !== undefined && p.numeroFacture !== current.numeroFacture) {
-    return ko(ctx, 'del', p, '6020', "Engagement inconnu pour ce numéro de facture", 'none', { numeroEngagement: numero });
+    return ko(ctx, 'del', p, '6020', 'Engagement inconnu pour ce numéro de facture', 'none', { numeroEngagement: numero });
   }
   const r = book.cancel(numero, served, p.motif as string | undefined);
   if (!r.ok) return ko(ctx, 'del', p, r.code, undefined, 'none', { numeroEngagement: numero });

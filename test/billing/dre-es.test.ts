@@ -6,9 +6,15 @@ import { fromRecords, records, tamper } from './helpers';
 
 const FC = { seed: 20261206, numRuns: 60 };
 
-const day = fc.date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2030-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+const day = fc
+  .date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2030-12-31T00:00:00Z'), noInvalidDate: true })
+  .map((d) => d.toISOString().slice(0, 10));
 const digits = (n: number) => fc.stringMatching(new RegExp(`^[0-9]{${n}}$`));
-const upper = (max: number) => fc.stringMatching(new RegExp(`^[A-Z0-9][A-Z0-9 ./-]{0,${max - 1}}$`)).map((s) => s.trimEnd()).filter((s) => s.length > 0);
+const upper = (max: number) =>
+  fc
+    .stringMatching(new RegExp(`^[A-Z0-9][A-Z0-9 ./-]{0,${max - 1}}$`))
+    .map((s) => s.trimEnd())
+    .filter((s) => s.length > 0);
 const cents = fc.integer({ min: 0, max: 9_999_999 });
 
 const line: fc.Arbitrary<DreLine> = fc.record({
@@ -75,7 +81,9 @@ describe('DRE-ES write then read', () => {
   });
 
   it('normalises accents and lower case in text, and reads back the normalised text', () => {
-    const text = fc.stringMatching(/^[a-zA-Z0-9éèêëàâîïôöûüçÉÈÀÇœ' -]{1,12}$/).filter((s) => s.trim().length > 0 && (normaliseText(s) ?? '').length <= 12);
+    const text = fc
+      .stringMatching(/^[a-zA-Z0-9éèêëàâîïôöûüçÉÈÀÇœ' -]{1,12}$/)
+      .filter((s) => s.trim().length > 0 && (normaliseText(s) ?? '').length <= 12);
     fc.assert(
       fc.property(text, (venue) => {
         const inv = { ...sampleInvoices(1, { seed: 5 })[0], venue };
@@ -93,7 +101,9 @@ describe('DRE-ES write then read', () => {
     const [inv] = sampleInvoices(1, { seed: 2 });
     const big = { ...inv, lines: [{ ...inv.lines[0], amcCents: 1_000_000_000 }] };
     expect(() => writeDreEs(sampleFile([big]))).toThrow(/record invoice, field amcCents, position 109: does not fit in 9 digits/);
-    expect(() => writeDreEs(sampleFile([{ ...inv, number: 'F2600000000001' }]))).toThrow(/field invoiceNumber.*does not fit in 12 characters/);
+    expect(() => writeDreEs(sampleFile([{ ...inv, number: 'F2600000000001' }]))).toThrow(
+      /field invoiceNumber.*does not fit in 12 characters/,
+    );
   });
 
   it('refuses an invoice without an AMC share, an invoice twice, an empty lot', () => {
@@ -122,13 +132,23 @@ describe('DRE-ES read: bad files are quarantined with a reason', () => {
   it('file trailer totals that do not add up', () => {
     const amc = recs[last - 1].slice(57, 70);
     const r = readDreEs(tamper(buf, last, 58, String(Number(amc) + 1).padStart(13, '0')));
-    expect(r).toEqual({ ok: false, code: 'totals', reason: `DRE-ES line ${last}: file trailer field amcCents does not add up`, line: last });
+    expect(r).toEqual({
+      ok: false,
+      code: 'totals',
+      reason: `DRE-ES line ${last}: file trailer field amcCents does not add up`,
+      line: last,
+    });
   });
 
   it('a lot trailer counting one invoice too many', () => {
     const at = recs.findIndex((x) => x.startsWith('800')) + 1;
     const r = readDreEs(tamper(buf, at, 10, '000006'));
-    expect(r).toMatchObject({ ok: false, code: 'totals', line: at, reason: `DRE-ES line ${at}: lot 1 trailer counts 6 invoices, the lot has 5` });
+    expect(r).toMatchObject({
+      ok: false,
+      code: 'totals',
+      line: at,
+      reason: `DRE-ES line ${at}: lot 1 trailer counts 6 invoices, the lot has 5`,
+    });
   });
 
   it('an invoice whose amounts are not the sum of its lines', () => {
@@ -139,7 +159,11 @@ describe('DRE-ES read: bad files are quarantined with a reason', () => {
 
   it('the record count of the file trailer', () => {
     const r = readDreEs(tamper(buf, last, 23, '000000999'));
-    expect(r).toMatchObject({ ok: false, code: 'totals', reason: `DRE-ES line ${last}: file trailer field recordCount says 999, the file has ${last}` });
+    expect(r).toMatchObject({
+      ok: false,
+      code: 'totals',
+      reason: `DRE-ES line ${last}: file trailer field recordCount says 999, the file has ${last}`,
+    });
   });
 
   it('a truncated file: cut inside a record, or cut at a record boundary', () => {
@@ -169,7 +193,12 @@ describe('DRE-ES read: bad files are quarantined with a reason', () => {
 
   it('a malformed field names line, record and field, without the NIR', () => {
     const r = readDreEs(tamper(buf, 3, 40, 'AB'));
-    expect(r).toMatchObject({ ok: false, code: 'format', line: 3, reason: 'DRE-ES, line 3, record invoice, field nir, position 36: not digits' });
+    expect(r).toMatchObject({
+      ok: false,
+      code: 'format',
+      line: 3,
+      reason: 'DRE-ES, line 3, record invoice, field nir, position 36: not digits',
+    });
   });
 
   it('reads an LF-only file too', () => {

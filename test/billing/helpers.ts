@@ -8,7 +8,10 @@ export function tamper(buf: Buffer, line: number, position: number, text: string
 
 /** The file's records without their line endings. */
 export function records(buf: Buffer): string[] {
-  return buf.toString('latin1').split('\r\n').filter((l) => l !== '');
+  return buf
+    .toString('latin1')
+    .split('\r\n')
+    .filter((l) => l !== '');
 }
 
 export function fromRecords(recs: string[]): Buffer {

@@ -9,7 +9,8 @@ describe('lib/billing/README.md', () => {
       expect(readme).toContain(`### ${l.name} (${l.version}) [profile]`);
       for (const r of l.records) {
         expect(readme).toContain(`**${r.type} ${r.name}**`);
-        for (const f of r.fields) expect(readme).toContain(`| ${f.start} | ${f.length} | ${f.kind} | ${f.kind === 'F' ? '(filler)' : f.name} |`);
+        for (const f of r.fields)
+          expect(readme).toContain(`| ${f.start} | ${f.length} | ${f.kind} | ${f.kind === 'F' ? '(filler)' : f.name} |`);
       }
     }
   });

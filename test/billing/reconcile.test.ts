@@ -9,8 +9,27 @@ const OTHER = '590000188';
 const MGEN = '0775685365';
 const AMC_B = '0784621159';
 
-function inv(number: string, amc: string, fileNumber: number, lotNumber: number, amcCents: number, sentAt: string, state: BilledInvoice['state'] = 'sent'): BilledInvoice {
-  return { finess: LILLE, amc, number, lotNumber, fileNumber, invoiceDate: '2026-10-30', engagement: `CLC${number}`, amcCents, state, sentAt };
+function inv(
+  number: string,
+  amc: string,
+  fileNumber: number,
+  lotNumber: number,
+  amcCents: number,
+  sentAt: string,
+  state: BilledInvoice['state'] = 'sent',
+): BilledInvoice {
+  return {
+    finess: LILLE,
+    amc,
+    number,
+    lotNumber,
+    fileNumber,
+    invoiceDate: '2026-10-30',
+    engagement: `CLC${number}`,
+    amcCents,
+    state,
+    sentAt,
+  };
 }
 
 /** Three DRE-ES files sent over two days to two AMCs: stays ≈ 320 €, ACE ≈ 20 €. */
@@ -30,7 +49,19 @@ function billed(): BilledInvoice[] {
 }
 
 const ret = (i: BilledInvoice, over: Partial<ReturnInput> = {}): ReturnInput =>
-  ({ kind: 'paid', invoiceNumber: i.number, lotNumber: i.lotNumber, fileNumber: i.fileNumber, invoiceDate: i.invoiceDate, engagement: i.engagement, claimedCents: i.amcCents, paidCents: i.amcCents, paymentReference: 'VIR261114017', paymentDate: '2026-11-14', ...over }) as ReturnInput;
+  ({
+    kind: 'paid',
+    invoiceNumber: i.number,
+    lotNumber: i.lotNumber,
+    fileNumber: i.fileNumber,
+    invoiceDate: i.invoiceDate,
+    engagement: i.engagement,
+    claimedCents: i.amcCents,
+    paidCents: i.amcCents,
+    paymentReference: 'VIR261114017',
+    paymentDate: '2026-11-14',
+    ...over,
+  }) as ReturnInput;
 
 function rsp(amc: string, numero: number, recipients: Array<{ finess: string; returns: ReturnInput[] }>): RspFile {
   const r = readRsp(writeRsp({ amc, numero, date: '2026-11-14', recipients }));
@@ -40,7 +71,19 @@ function rsp(amc: string, numero: number, recipients: Array<{ finess: string; re
 
 function arlFrom(amc: string, acks: Array<{ fileNumber: number; lotNumber: number; positive: boolean }>) {
   const r = readArl(
-    writeArl({ emitter: amc, recipient: LILLE, arlNumber: 1, date: '2026-11-04', acks: acks.map((a) => ({ ...a, fileKind: 'DREES' as const, invoiceCount: 0, amountCents: 0, ...(a.positive ? {} : { reasonCode: 'L003', reasonLabel: 'Lot hors convention' }) })) }),
+    writeArl({
+      emitter: amc,
+      recipient: LILLE,
+      arlNumber: 1,
+      date: '2026-11-04',
+      acks: acks.map((a) => ({
+        ...a,
+        fileKind: 'DREES' as const,
+        invoiceCount: 0,
+        amountCents: 0,
+        ...(a.positive ? {} : { reasonCode: 'L003', reasonLabel: 'Lot hors convention' }),
+      })),
+    }),
   );
   if (!r.ok) throw new Error(r.reason);
   return r.value;
@@ -48,13 +91,38 @@ function arlFrom(amc: string, acks: Array<{ fileNumber: number; lotNumber: numbe
 
 describe('reconciliation on a realistic French mix', () => {
   const start = billed();
-  let invoices = applyArl(start, arlFrom(MGEN, [{ fileNumber: 17, lotNumber: 0, positive: true }, { fileNumber: 18, lotNumber: 1, positive: true }]), MGEN).invoices;
-  const b = applyArl(invoices, arlFrom(AMC_B, [{ fileNumber: 5, lotNumber: 1, positive: true }, { fileNumber: 5, lotNumber: 2, positive: false }]), AMC_B);
+  let invoices = applyArl(
+    start,
+    arlFrom(MGEN, [
+      { fileNumber: 17, lotNumber: 0, positive: true },
+      { fileNumber: 18, lotNumber: 1, positive: true },
+    ]),
+    MGEN,
+  ).invoices;
+  const b = applyArl(
+    invoices,
+    arlFrom(AMC_B, [
+      { fileNumber: 5, lotNumber: 1, positive: true },
+      { fileNumber: 5, lotNumber: 2, positive: false },
+    ]),
+    AMC_B,
+  );
   invoices = b.invoices;
   const [f1, f2, f3, f4, f5, f6, , , f9, f10] = start;
 
   const fromMgen = rsp(MGEN, 3, [
-    { finess: LILLE, returns: [ret(f1), ret(f2, { paidCents: 1_663 }), ret(f3, { kind: 'rejected', reason: 'R004' }), ret(f5), ret({ ...f5, number: 'F269999999' }), ret(f1), ret(f6, { claimedCents: 1_990, paidCents: 1_990 })] },
+    {
+      finess: LILLE,
+      returns: [
+        ret(f1),
+        ret(f2, { paidCents: 1_663 }),
+        ret(f3, { kind: 'rejected', reason: 'R004' }),
+        ret(f5),
+        ret({ ...f5, number: 'F269999999' }),
+        ret(f1),
+        ret(f6, { claimedCents: 1_990, paidCents: 1_990 }),
+      ],
+    },
     { finess: OTHER, returns: [ret(f4)] },
   ]);
   const first = reconcile(invoices, fromMgen, { finess: [LILLE] });
@@ -69,9 +137,18 @@ describe('reconciliation on a realistic French mix', () => {
   it('decides each return: paid, partially paid with the difference, rejected with its reason', () => {
     expect(first.counts).toEqual({ paid: 2, partiallyPaid: 1, rejected: 1, refused: 4 });
     const by = (n: string) => first.invoices.find((i) => i.number === n);
-    expect(by('F260000001')).toMatchObject({ state: 'paid', paidCents: 32_150, differenceCents: 0, settledAt: '2026-11-14', paymentReference: 'VIR261114017' });
+    expect(by('F260000001')).toMatchObject({
+      state: 'paid',
+      paidCents: 32_150,
+      differenceCents: 0,
+      settledAt: '2026-11-14',
+      paymentReference: 'VIR261114017',
+    });
     expect(by('F260000002')).toMatchObject({ state: 'partially-paid', paidCents: 1_663, differenceCents: 416 });
-    expect(by('F260000003')).toMatchObject({ state: 'rejected', reason: { code: 'R004', label: 'Montant facturé différent du montant engagé', action: 'CORRIGER' } });
+    expect(by('F260000003')).toMatchObject({
+      state: 'rejected',
+      reason: { code: 'R004', label: 'Montant facturé différent du montant engagé', action: 'CORRIGER' },
+    });
   });
 
   it('refuses, with a reason, the unknown invoice, another FINESS, a duplicate line, an amount that is not what was billed — and leaves those invoices alone', () => {
@@ -82,8 +159,12 @@ describe('reconciliation on a realistic French mix', () => {
       [9, 'F260000006', 'amount-mismatch'],
       [12, 'F260000004', 'other-finess'],
     ]);
-    expect(refused[2]).toMatchObject({ reason: 'RSP line 9, entity 578, invoice F260000006: claimed 19,90 € in the return, 19,80 € billed' });
-    expect(refused[3]).toMatchObject({ reason: 'RSP line 12, entity 578, invoice F260000004: for FINESS 590000188, not this establishment\'s' });
+    expect(refused[2]).toMatchObject({
+      reason: 'RSP line 9, entity 578, invoice F260000006: claimed 19,90 € in the return, 19,80 € billed',
+    });
+    expect(refused[3]).toMatchObject({
+      reason: "RSP line 12, entity 578, invoice F260000004: for FINESS 590000188, not this establishment's",
+    });
     for (const n of ['F260000004', 'F260000006']) expect(first.invoices.find((i) => i.number === n)?.state).toBe('acknowledged');
     expect(first.invoices.find((i) => i.number === 'F260000001')?.paidCents).toBe(32_150);
   });
@@ -109,12 +190,76 @@ describe('reconciliation on a realistic French mix', () => {
     const s = summarise(second.invoices, { at: '2026-11-15' });
     expect(s.delayDays).toBe(12);
     expect(s.rows).toEqual([
-      { amc: MGEN, day: '2026-11-02', sent: 4, acknowledged: 4, paid: 1, partiallyPaid: 1, rejected: 1, lotRefused: 0, outstanding: 1, aged: 1, sentCents: 68_349, paidCents: 33_813, shortfallCents: 416, rejectedCents: 31_870, outstandingCents: 2_250, agedCents: 2_250 },
-      { amc: MGEN, day: '2026-11-03', sent: 3, acknowledged: 3, paid: 1, partiallyPaid: 0, rejected: 0, lotRefused: 0, outstanding: 2, aged: 0, sentCents: 64_940, paidCents: 33_400, shortfallCents: 0, rejectedCents: 0, outstandingCents: 31_540, agedCents: 0 },
-      { amc: AMC_B, day: '2026-11-02', sent: 3, acknowledged: 2, paid: 1, partiallyPaid: 0, rejected: 0, lotRefused: 1, outstanding: 1, aged: 1, sentCents: 67_900, paidCents: 2_100, shortfallCents: 0, rejectedCents: 0, outstandingCents: 35_000, agedCents: 35_000 },
+      {
+        amc: MGEN,
+        day: '2026-11-02',
+        sent: 4,
+        acknowledged: 4,
+        paid: 1,
+        partiallyPaid: 1,
+        rejected: 1,
+        lotRefused: 0,
+        outstanding: 1,
+        aged: 1,
+        sentCents: 68_349,
+        paidCents: 33_813,
+        shortfallCents: 416,
+        rejectedCents: 31_870,
+        outstandingCents: 2_250,
+        agedCents: 2_250,
+      },
+      {
+        amc: MGEN,
+        day: '2026-11-03',
+        sent: 3,
+        acknowledged: 3,
+        paid: 1,
+        partiallyPaid: 0,
+        rejected: 0,
+        lotRefused: 0,
+        outstanding: 2,
+        aged: 0,
+        sentCents: 64_940,
+        paidCents: 33_400,
+        shortfallCents: 0,
+        rejectedCents: 0,
+        outstandingCents: 31_540,
+        agedCents: 0,
+      },
+      {
+        amc: AMC_B,
+        day: '2026-11-02',
+        sent: 3,
+        acknowledged: 2,
+        paid: 1,
+        partiallyPaid: 0,
+        rejected: 0,
+        lotRefused: 1,
+        outstanding: 1,
+        aged: 1,
+        sentCents: 67_900,
+        paidCents: 2_100,
+        shortfallCents: 0,
+        rejectedCents: 0,
+        outstandingCents: 35_000,
+        agedCents: 35_000,
+      },
     ]);
-    expect(s.perAmc.map((r) => [r.amc, r.sent, r.paid, r.outstanding])).toEqual([[MGEN, 7, 2, 3], [AMC_B, 3, 1, 1]]);
-    expect(s.total).toMatchObject({ sent: 10, paid: 3, partiallyPaid: 1, rejected: 1, lotRefused: 1, outstanding: 4, aged: 2, sentCents: 201_189, paidCents: 69_313 });
+    expect(s.perAmc.map((r) => [r.amc, r.sent, r.paid, r.outstanding])).toEqual([
+      [MGEN, 7, 2, 3],
+      [AMC_B, 3, 1, 1],
+    ]);
+    expect(s.total).toMatchObject({
+      sent: 10,
+      paid: 3,
+      partiallyPaid: 1,
+      rejected: 1,
+      lotRefused: 1,
+      outstanding: 4,
+      aged: 2,
+      sentCents: 201_189,
+      paidCents: 69_313,
+    });
   });
 
   it('the ageing delay is configurable (the national average is 4 days)', () => {
@@ -124,7 +269,9 @@ describe('reconciliation on a realistic French mix', () => {
 
   it('exports the figures as CSV', () => {
     const csv = summaryToCsv(summarise(second.invoices, { at: '2026-11-15' })).split('\r\n');
-    expect(csv[0]).toBe('amc;day;sent;acknowledged;paid;partiallyPaid;rejected;lotRefused;outstanding;aged;sentCents;paidCents;shortfallCents;rejectedCents;outstandingCents;agedCents');
+    expect(csv[0]).toBe(
+      'amc;day;sent;acknowledged;paid;partiallyPaid;rejected;lotRefused;outstanding;aged;sentCents;paidCents;shortfallCents;rejectedCents;outstandingCents;agedCents',
+    );
     expect(csv[1]).toBe(`${MGEN};2026-11-02;4;4;1;1;1;0;1;1;68349;33813;416;31870;2250;2250`);
     expect(csv).toHaveLength(3 + 2 + 1 + 2);
   });
@@ -134,8 +281,14 @@ describe('reconcile: the other refusals', () => {
   const a = inv('F260000101', MGEN, 20, 1, 31_000, '2026-11-05');
   it('an invoice never sent, a payment above the claim', () => {
     const written = { ...a, state: 'written' as const };
-    expect(reconcile([written], rsp(MGEN, 4, [{ finess: LILLE, returns: [ret(a)] }])).outcomes[0]).toMatchObject({ outcome: 'refused', code: 'not-sent' });
-    expect(reconcile([a], rsp(MGEN, 4, [{ finess: LILLE, returns: [ret(a, { paidCents: 31_001 })] }])).outcomes[0]).toMatchObject({ outcome: 'refused', code: 'overpaid' });
+    expect(reconcile([written], rsp(MGEN, 4, [{ finess: LILLE, returns: [ret(a)] }])).outcomes[0]).toMatchObject({
+      outcome: 'refused',
+      code: 'not-sent',
+    });
+    expect(reconcile([a], rsp(MGEN, 4, [{ finess: LILLE, returns: [ret(a, { paidCents: 31_001 })] }])).outcomes[0]).toMatchObject({
+      outcome: 'refused',
+      code: 'overpaid',
+    });
   });
 
   it('the secondary keys: they pick between two invoices with one number, and a mismatch alone is noted, not refused', () => {
@@ -149,12 +302,15 @@ describe('reconcile: the other refusals', () => {
   });
 
   it('a return from another AMC for our invoice number is an unknown invoice', () => {
-    expect(reconcile([a], rsp(AMC_B, 4, [{ finess: LILLE, returns: [ret(a)] }])).outcomes[0]).toMatchObject({ outcome: 'refused', code: 'unknown-invoice' });
+    expect(reconcile([a], rsp(AMC_B, 4, [{ finess: LILLE, returns: [ret(a)] }])).outcomes[0]).toMatchObject({
+      outcome: 'refused',
+      code: 'unknown-invoice',
+    });
   });
 });
 
 describe('the whole loop on generated files', () => {
-  it('DRE-ES written → read by the AMC → RSP in the simulator mix → reconciled: the figures match the AMC\'s own count', () => {
+  it("DRE-ES written → read by the AMC → RSP in the simulator mix → reconciled: the figures match the AMC's own count", () => {
     const file = sampleFile(sampleInvoices(400, { seed: 77 }), { numero: 31, lotSize: 100 });
     const read = readDreEs(writeDreEs(file));
     if (!read.ok) throw new Error(read.reason);

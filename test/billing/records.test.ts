@@ -13,8 +13,21 @@ describe('billing layouts as data', () => {
 
   it('refuses a layout whose fields leave a gap or overflow the record', () => {
     const bad: LayoutData = {
-      name: 'X', version: '1', recordLength: 10, lineEnding: 'LF', typeLength: 3,
-      records: [{ name: 'r', type: '000', fields: [{ name: 'type', start: 1, length: 3, kind: 'K', value: '000' }, { name: 'a', start: 5, length: 6, kind: 'A' }] }],
+      name: 'X',
+      version: '1',
+      recordLength: 10,
+      lineEnding: 'LF',
+      typeLength: 3,
+      records: [
+        {
+          name: 'r',
+          type: '000',
+          fields: [
+            { name: 'type', start: 1, length: 3, kind: 'K', value: '000' },
+            { name: 'a', start: 5, length: 6, kind: 'A' },
+          ],
+        },
+      ],
     };
     expect(() => compileLayout(bad)).toThrow(/field a starts at 5, expected 4/);
     bad.records[0].fields[1].start = 4;
@@ -33,21 +46,36 @@ describe('encoding a record', () => {
     expect(r.slice(46).trim()).toBe('');
   });
 
-  it('strips accents and upper-cases (é → E, œ → OE, ’ → \')', () => {
+  it("strips accents and upper-cases (é → E, œ → OE, ’ → ')", () => {
     expect(normaliseText('Hôpital Saint-Éloi')).toBe('HOPITAL SAINT-ELOI');
     expect(normaliseText('cœur d’ange')).toBe("COEUR D'ANGE");
     const r = encodeRecord(DRE_ES, 'line', {
-      invoiceNumber: 'f26-é1', lineNumber: 1, family: 'ghs', code: 'à5053', startDate: '2026-11-03', endDate: '20261106',
-      quantity: 1, unitPriceCents: 0, totalCents: 0, amoRate: 80, amoCents: 0, amcCents: 0, patientCents: 0,
+      invoiceNumber: 'f26-é1',
+      lineNumber: 1,
+      family: 'ghs',
+      code: 'à5053',
+      startDate: '2026-11-03',
+      endDate: '20261106',
+      quantity: 1,
+      unitPriceCents: 0,
+      totalCents: 0,
+      amoRate: 80,
+      amoCents: 0,
+      amcCents: 0,
+      patientCents: 0,
     });
     expect(r.slice(3, 15)).toBe('F26-E1      ');
     expect(r.slice(18, 29)).toBe('GHSA5053   ');
   });
 
   it('refuses a value that does not fit, naming the record and the field, never truncating', () => {
-    expect(() => encodeRecord(DRE_ES, 'fileHeader', { ...values, fileNumber: 123456789 })).toThrow('DRE-ES, record fileHeader, field fileNumber, position 30: does not fit in 8 digits');
+    expect(() => encodeRecord(DRE_ES, 'fileHeader', { ...values, fileNumber: 123456789 })).toThrow(
+      'DRE-ES, record fileHeader, field fileNumber, position 30: does not fit in 8 digits',
+    );
     expect(() => encodeRecord(DRE_ES, 'fileHeader', { ...values, amc: '07756853650' })).toThrow(/field amc.*does not fit in 10 digits/);
-    expect(() => encodeRecord(DRE_ES, 'lotHeader', { lotNumber: 1, finess: '590780193', amc: '1', date: '2026-02-30' })).toThrow(/field date.*not a real date/);
+    expect(() => encodeRecord(DRE_ES, 'lotHeader', { lotNumber: 1, finess: '590780193', amc: '1', date: '2026-02-30' })).toThrow(
+      /field date.*not a real date/,
+    );
     expect(() => encodeRecord(DRE_ES, 'fileHeader', { ...values, fileNumber: -1 })).toThrow(/non-negative integer/);
     expect(() => encodeRecord(DRE_ES, 'fileHeader', { ...values, fileNumber: 1.5 })).toThrow(/non-negative integer/);
     expect(() => encodeRecord(DRE_ES, 'fileHeader', { ...values, mode: '€' })).toThrow(/no upper-case ASCII form/);
@@ -71,14 +99,27 @@ describe('decoding a record, strictly', () => {
   const good = encodeRecord(DRE_ES, 'lotHeader', { lotNumber: 3, finess: '590780193', amc: '0775685365', date: '2024-02-29' });
 
   it('reads back typed values', () => {
-    expect(decodeRecord(DRE_ES, good, 2)).toEqual({ line: 2, record: 'lotHeader', type: '100', values: { lotNumber: 3, finess: '590780193', amc: '0775685365', date: '2024-02-29' } });
+    expect(decodeRecord(DRE_ES, good, 2)).toEqual({
+      line: 2,
+      record: 'lotHeader',
+      type: '100',
+      values: { lotNumber: 3, finess: '590780193', amc: '0775685365', date: '2024-02-29' },
+    });
   });
 
   it('names line, record, field and position on a bad field', () => {
-    expect(() => decodeRecord(DRE_ES, good.slice(0, 12) + 'X' + good.slice(13), 7)).toThrow('DRE-ES, line 7, record lotHeader, field finess, position 10: not digits');
-    expect(() => decodeRecord(DRE_ES, good.slice(0, 28) + '20230229' + good.slice(36), 7)).toThrow('DRE-ES, line 7, record lotHeader, field date, position 29: not a real date AAAAMMJJ');
-    expect(() => decodeRecord(DRE_ES, good.slice(0, 100), 4)).toThrow('DRE-ES, line 4, record lotHeader: record is 100 characters, expected 128');
+    expect(() => decodeRecord(DRE_ES, good.slice(0, 12) + 'X' + good.slice(13), 7)).toThrow(
+      'DRE-ES, line 7, record lotHeader, field finess, position 10: not digits',
+    );
+    expect(() => decodeRecord(DRE_ES, good.slice(0, 28) + '20230229' + good.slice(36), 7)).toThrow(
+      'DRE-ES, line 7, record lotHeader, field date, position 29: not a real date AAAAMMJJ',
+    );
+    expect(() => decodeRecord(DRE_ES, good.slice(0, 100), 4)).toThrow(
+      'DRE-ES, line 4, record lotHeader: record is 100 characters, expected 128',
+    );
     expect(() => decodeRecord(DRE_ES, '777' + good.slice(3), 5)).toThrow('DRE-ES, line 5, position 1: unknown record type "777"');
-    expect(() => decodeRecord(DRE_ES, good.slice(0, 50) + 'é' + good.slice(51), 6)).toThrow('DRE-ES, line 6, record lotHeader, position 51: character outside printable ASCII');
+    expect(() => decodeRecord(DRE_ES, good.slice(0, 50) + 'é' + good.slice(51), 6)).toThrow(
+      'DRE-ES, line 6, record lotHeader, position 51: character outside printable ASCII',
+    );
   });
 });

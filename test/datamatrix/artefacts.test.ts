@@ -47,7 +47,10 @@ describe('scanner artefacts repaired without ambiguity', () => {
   test('a leading FNC1 (GS1 mode) is removed, alone or after the AIM identifier', () => {
     repaired(parseAttestation(']d1' + GS + CEVENNES_TEXT), ['PREFIXE_AIM', 'FNC1_INITIAL']);
     repaired(parseAttestation(GS + CEVENNES_TEXT), ['FNC1_INITIAL']);
-    expect(parseAttestation(GS + CEVENNES_TEXT)).toMatchObject({ ok: true, attestation: { repairs: [{ message: expect.stringMatching(/FNC1.*au tout début/) }] } });
+    expect(parseAttestation(GS + CEVENNES_TEXT)).toMatchObject({
+      ok: true,
+      attestation: { repairs: [{ message: expect.stringMatching(/FNC1.*au tout début/) }] },
+    });
   });
 
   test.each(['<GS>', '[GS]', '{GS}', '<FNC1>', '^]', '\u241d', '\\x1D', '<gs>'])('GS sent as the text %s', (token) => {
@@ -158,9 +161,19 @@ describe('artefacts that cannot be repaired are refused with a specific message'
     ['EAN-8', '96385074', 'CODE_BARRES_PRODUIT', /code-barres à 8 chiffres/],
     ['a URL (QR code)', 'https://www.ameli.fr/assure', 'URL', /adresse internet/],
     ['a 2D-Doc', 'DC04FR0000011E6B1E6B0101FR\u001dMME MARTIN CAMILLE', 'DEUX_D_DOC', /2D-Doc/],
-    ['a medicine box (GS1 DataMatrix, AIM ]d2)', ']d2010340093000012017270131' + '10LOT42A' + GS + '21SN98765', 'CODE_GS1', /GS1 de produit ou de médicament/],
+    [
+      'a medicine box (GS1 DataMatrix, AIM ]d2)',
+      ']d2010340093000012017270131' + '10LOT42A' + GS + '21SN98765',
+      'CODE_GS1',
+      /GS1 de produit ou de médicament/,
+    ],
     ['a medicine box (GS1 without AIM)', '0103400930000120172701311' + '0LOT42A', 'CODE_GS1', /GS1/],
-    ['a later attestation version', CEVENNES_TEXT.replace('ATP01', 'ATP02'), 'VERSION_NON_PRISE_EN_CHARGE', /format \(« ATP02 »\).*ne sait pas encore lire/],
+    [
+      'a later attestation version',
+      CEVENNES_TEXT.replace('ATP01', 'ATP02'),
+      'VERSION_NON_PRISE_EN_CHARGE',
+      /format \(« ATP02 »\).*ne sait pas encore lire/,
+    ],
     ['random text', 'Bonjour, ceci est un test', 'PAS_UNE_ATTESTATION', /pas le DataMatrix d’une attestation.*« ATP01 » ou « ATF01 »/],
     ['a far too long text', 'A'.repeat(5000), 'TEXTE_TROP_LONG', /5000 caractères/],
   ])('%s', (_n, text, code, message) => {

@@ -9,7 +9,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import * as jpeg from 'jpeg-js';
-import { applyMixup, decodeImage, DecodePool, IMAGE_REFUSALS, parseAttestation, REFUSALS, type DecodeResult, type ParseResult } from '../../lib/datamatrix';
+import {
+  applyMixup,
+  decodeImage,
+  DecodePool,
+  IMAGE_REFUSALS,
+  parseAttestation,
+  REFUSALS,
+  type DecodeResult,
+  type ParseResult,
+} from '../../lib/datamatrix';
 import { grayToRgba, pngToGray } from '../../lib/datamatrix/raster';
 import { attestationOf, CEVENNES_TEXT, GS, loadBeneficiaires } from './helpers';
 import { encodeAttestationText } from '../../lib/datamatrix';
@@ -18,7 +27,12 @@ jest.setTimeout(120000);
 
 const SEED = 20261206;
 
-const SCANS = [CEVENNES_TEXT, ...loadBeneficiaires().list.slice(0, 12).map((b) => encodeAttestationText(attestationOf(b)))];
+const SCANS = [
+  CEVENNES_TEXT,
+  ...loadBeneficiaires()
+    .list.slice(0, 12)
+    .map((b) => encodeAttestationText(attestationOf(b))),
+];
 
 /** A sentence a clerk can read: French, complete, nothing leaked from the code. */
 function expectFrenchSentence(reason: unknown): void {
@@ -43,11 +57,19 @@ const damage = fc.oneof(
   fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('drop' as const), at: fc.nat(), n: fc.integer({ min: 1, max: 6 }) }),
   fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.string({ unit: 'binary', maxLength: 6 }) }),
-  fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), ch: fc.constantFrom(GS, '\r', '\n', '\t', '\u001c', '\u001e', 'è', '<GS>', '^]', ' ', '0', 'é', '\u0000', '\ufffd') }),
+  fc.record({
+    kind: fc.constant('replace' as const),
+    at: fc.nat(),
+    ch: fc.constantFrom(GS, '\r', '\n', '\t', '\u001c', '\u001e', 'è', '<GS>', '^]', ' ', '0', 'é', '\u0000', '\ufffd'),
+  }),
   fc.record({ kind: fc.constant('mixup' as const), which: fc.constantFrom('qwertyOnAzerty' as const, 'azertyOnQwerty' as const) }),
   fc.record({ kind: fc.constant('case' as const) }),
   fc.record({ kind: fc.constant('repeat' as const), times: fc.integer({ min: 2, max: 40 }) }),
-  fc.record({ kind: fc.constant('wrap' as const), prefix: fc.constantFrom(']d1', ']Q3', '\u001d', ''), suffix: fc.constantFrom('\r', '\r\n', '\t', '', '\n\n') }),
+  fc.record({
+    kind: fc.constant('wrap' as const),
+    prefix: fc.constantFrom(']d1', ']Q3', '\u001d', ''),
+    suffix: fc.constantFrom('\r', '\r\n', '\t', '', '\n\n'),
+  }),
 );
 type Damage = typeof damage extends fc.Arbitrary<infer T> ? T : never;
 
@@ -77,7 +99,11 @@ describe('parseAttestation never throws; always OK or a KO in French', () => {
   test('random text (binary, Unicode, control characters, long)', () => {
     fc.assert(
       fc.property(
-        fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ unit: 'grapheme', maxLength: 120 }), fc.string({ maxLength: 3000 })),
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 200 }),
+          fc.string({ unit: 'grapheme', maxLength: 120 }),
+          fc.string({ maxLength: 3000 }),
+        ),
         fc.option(fc.stringMatching(/^\d{4}-\d{2}-\d{2}$/), { nil: undefined }),
         (text, admissionDate) => checkParse(parseAttestation(text, { admissionDate })),
       ),
@@ -122,9 +148,12 @@ describe('random bytes as an image never crash the worker pool', () => {
   const bytes = fc.oneof(
     fc.uint8Array({ minLength: 0, maxLength: 4096 }).map((a) => Buffer.from(a)),
     // random bodies behind a real signature
-    fc.tuple(fc.constantFrom(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from([0xff, 0xd8, 0xff])), fc.uint8Array({ maxLength: 2048 })).map(([sig, body]) =>
-      Buffer.concat([sig, Buffer.from(body)]),
-    ),
+    fc
+      .tuple(
+        fc.constantFrom(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from([0xff, 0xd8, 0xff])),
+        fc.uint8Array({ maxLength: 2048 }),
+      )
+      .map(([sig, body]) => Buffer.concat([sig, Buffer.from(body)])),
     // the real card, PNG or JPEG, with bytes flipped, cut, or a damaged header
     fc
       .tuple(

@@ -16,7 +16,16 @@ function refused(r: ParseResult): { code: string; reason: string } {
 }
 
 function fields(over: Partial<Record<'amc' | 'conv' | 'csr' | 'adh' | 'adr' | 'debut' | 'fin', string>>): string {
-  const f = { amc: '75500017', conv: 'ISSP', csr: '', adh: '00012345', adr: 'M/33/OC/1/seine.fr', debut: '20260101', fin: '20261231', ...over };
+  const f = {
+    amc: '75500017',
+    conv: 'ISSP',
+    csr: '',
+    adh: '00012345',
+    adr: 'M/33/OC/1/seine.fr',
+    debut: '20260101',
+    fin: '20261231',
+    ...over,
+  };
   return ['ATP01', f.amc, f.conv, f.csr, f.adh, f.adr, f.debut, f.fin].join(GS);
 }
 
@@ -91,13 +100,33 @@ describe('field validation (each refusal names the field and the problem)', () =
     ['month 13', fields({ debut: '20261301' }), 'DATE_INVALIDE', /date de début de validité.*le mois 13 n’existe pas/],
     ['ISO date instead of AAAAMMJJ', fields({ debut: '2026-01-01' }), 'DATE_INVALIDE', /format attendu AAAAMMJJ/],
     ['implausible year', fields({ debut: '18990101' }), 'DATE_INVALIDE', /année 1899 n’est pas plausible/],
-    ['end before start', fields({ debut: '20261231', fin: '20260101' }), 'PERIODE_INVERSEE', /fin de validité \(01\/01\/2026\) est antérieure au début \(31\/12\/2026\)/],
-    ['addressing with 3 parts', fields({ adr: 'M/33/OC' }), 'ADRESSAGE_INVALIDE', /« M\/33\/OC ».*3 partie\(s\) au lieu de 5.*M\/33\/OC\/1\/seine\.fr/],
+    [
+      'end before start',
+      fields({ debut: '20261231', fin: '20260101' }),
+      'PERIODE_INVERSEE',
+      /fin de validité \(01\/01\/2026\) est antérieure au début \(31\/12\/2026\)/,
+    ],
+    [
+      'addressing with 3 parts',
+      fields({ adr: 'M/33/OC' }),
+      'ADRESSAGE_INVALIDE',
+      /« M\/33\/OC ».*3 partie\(s\) au lieu de 5.*M\/33\/OC\/1\/seine\.fr/,
+    ],
     ['addressing without domain suffix', fields({ adr: 'M/33/OC/1/seine' }), 'ADRESSAGE_INVALIDE', /domaine « seine » incorrect/],
     ['addressing with bad indicator', fields({ adr: 'M/3X/OC/1/seine.fr' }), 'ADRESSAGE_INVALIDE', /indicateur « 3X » incorrect/],
     ['an extra field', CEVENNES_TEXT + GS + 'EN PLUS', 'CHAMPS_EN_TROP', /8 champs au lieu de 7/],
-    ['a missing field (complete scan)', ['ATP01', '75500017', 'ISSP', '', '00012345', '20260101', '20261231'].join(GS), 'CHAMPS_MANQUANTS', /lue en entier mais ne contient que 6 champs au lieu de 7/],
-    ['one GS lost between CSR and adhérent', CEVENNES_TEXT.replace(`${GS}${GS}00012345`, `${GS}00012345`), 'CHAMPS_MANQUANTS', /perdre un séparateur GS/],
+    [
+      'a missing field (complete scan)',
+      ['ATP01', '75500017', 'ISSP', '', '00012345', '20260101', '20261231'].join(GS),
+      'CHAMPS_MANQUANTS',
+      /lue en entier mais ne contient que 6 champs au lieu de 7/,
+    ],
+    [
+      'one GS lost between CSR and adhérent',
+      CEVENNES_TEXT.replace(`${GS}${GS}00012345`, `${GS}00012345`),
+      'CHAMPS_MANQUANTS',
+      /perdre un séparateur GS/,
+    ],
   ];
   test.each(cases)('%s', (_name, text, code, message) => {
     const r = refused(parseAttestation(text));
@@ -151,9 +180,24 @@ describe('grammars as data', () => {
   test('the fixed-width variant (ATF01) pads every field and reads back', () => {
     const fixed = DEFAULT_GRAMMARS[1];
     const text = encodeAttestationText(CEVENNES, fixed);
-    expect(text.split(GS)).toEqual(['ATF01', '0075500017', 'ISSP', '        ', '00012345       ', 'M/33/OC/1/seine.fr'.padEnd(32), '20260101', '20261231']);
+    expect(text.split(GS)).toEqual([
+      'ATF01',
+      '0075500017',
+      'ISSP',
+      '        ',
+      '00012345       ',
+      'M/33/OC/1/seine.fr'.padEnd(32),
+      '20260101',
+      '20261231',
+    ]);
     const r = parseAttestation(text);
-    expect(r.ok && r.attestation).toMatchObject({ numeroAmc: '0075500017', typesConvention: ['IS', 'SP'], csr: '', numeroAdherent: '00012345', grammar: { id: 'roc-bridge-atp-gs-largeurs-fixes' } });
+    expect(r.ok && r.attestation).toMatchObject({
+      numeroAmc: '0075500017',
+      typesConvention: ['IS', 'SP'],
+      csr: '',
+      numeroAdherent: '00012345',
+      grammar: { id: 'roc-bridge-atp-gs-largeurs-fixes' },
+    });
   });
 
   // A site grammar: fixed widths without separators, French dates, registered before the defaults.
@@ -189,7 +233,13 @@ describe('grammars as data', () => {
     // The default text still reads with the same list.
     expect(parseAttestation(CEVENNES_TEXT, { grammars }).ok).toBe(true);
     // Encoding in the site grammar round-trips.
-    const a = { numeroAmc: '0441927302', typesConvention: ['MU'], numeroAdherent: '77', debutValidite: '2026-03-01', finValidite: '2026-08-31' };
+    const a = {
+      numeroAmc: '0441927302',
+      typesConvention: ['MU'],
+      numeroAdherent: '77',
+      debutValidite: '2026-03-01',
+      finValidite: '2026-08-31',
+    };
     const encoded = encodeAttestationText(a, siteGrammar);
     expect(encoded).toBe('TP90441927302MU77          01/03/202631/08/2026');
     expect(parseAttestation(encoded, { grammars })).toMatchObject({ ok: true, attestation: { ...a, numeroAmcBrut: '0441927302' } });

@@ -70,14 +70,22 @@ describe('decodeImage: finding the attestation DataMatrix', () => {
   test('a photo without any symbol: a clear refusal', async () => {
     const page = pngToGray(await renderAttestationPng(CEVENNES, { page: true, seed: 2 }));
     // Paint over the symbol (bottom right): only the text remains.
-    for (let y = page.height - 320; y < page.height; y++) for (let x = page.width - 300; x < page.width; x++) page.data[y * page.width + x] = 250;
+    for (let y = page.height - 320; y < page.height; y++)
+      for (let x = page.width - 300; x < page.width; x++) page.data[y * page.width + x] = 250;
     const r = refusedImage(await decodeImage(grayToPng(page)));
     expect(r.code).toBe('DATAMATRIX_INTROUVABLE');
     expect(r.reason).toMatch(/Aucun DataMatrix lisible.*net, bien éclairé/);
   });
 
   test('a QR code is not taken for the attestation DataMatrix', async () => {
-    const qr = await bwipjs.toBuffer({ bcid: 'qrcode', text: 'https://www.ameli.fr', scale: 4, backgroundcolor: 'FFFFFF', paddingwidth: 4, paddingheight: 4 });
+    const qr = await bwipjs.toBuffer({
+      bcid: 'qrcode',
+      text: 'https://www.ameli.fr',
+      scale: 4,
+      backgroundcolor: 'FFFFFF',
+      paddingwidth: 4,
+      paddingheight: 4,
+    });
     expect(refusedImage(await decodeImage(qr)).code).toBe('DATAMATRIX_INTROUVABLE');
   });
 });
@@ -150,7 +158,11 @@ describe('decodeImage: limits and bad files (checked before decoding)', () => {
 describe('readAttestation: image or text → attestation', () => {
   test('from a PNG, with the admission date checked', async () => {
     const r = await readAttestation(await renderAttestationPng(CEVENNES, { rotate: 90 }), { admissionDate: '2027-02-01' });
-    expect(r).toMatchObject({ ok: true, source: 'image', attestation: { numeroAmc: '0075500017', numeroAdherent: '00012345', typesConvention: ['IS', 'SP'] } });
+    expect(r).toMatchObject({
+      ok: true,
+      source: 'image',
+      attestation: { numeroAmc: '0075500017', numeroAdherent: '00012345', typesConvention: ['IS', 'SP'] },
+    });
     expect(r.ok && r.attestation.warnings.map((w) => w.code)).toEqual(['ATTESTATION_EXPIREE']);
   });
 
@@ -160,7 +172,14 @@ describe('readAttestation: image or text → attestation', () => {
   });
 
   test('a DataMatrix that is not an attestation (a 2D-Doc) is decoded, then refused by the parser', async () => {
-    const png = await bwipjs.toBuffer({ bcid: 'datamatrix', text: 'DC04FR0000011E6B1E6B0101FR\u001dMME DUPONT', scale: 4, backgroundcolor: 'FFFFFF', paddingwidth: 2, paddingheight: 2 });
+    const png = await bwipjs.toBuffer({
+      bcid: 'datamatrix',
+      text: 'DC04FR0000011E6B1E6B0101FR\u001dMME DUPONT',
+      scale: 4,
+      backgroundcolor: 'FFFFFF',
+      paddingwidth: 2,
+      paddingheight: 2,
+    });
     const r = await readAttestation(png);
     expect(r).toMatchObject({ ok: false, code: 'DEUX_D_DOC', source: 'image' });
   });

@@ -169,9 +169,16 @@ describe('the worker pool', () => {
     );
     const results = await Promise.all(all);
     // one in the worker, one waiting, two refused before either is done
-    expect(results.map((r) => (r.ok ? 'ok' : r.code))).toEqual(['DATAMATRIX_INTROUVABLE', 'DATAMATRIX_INTROUVABLE', 'LECTEUR_OCCUPE', 'LECTEUR_OCCUPE']);
+    expect(results.map((r) => (r.ok ? 'ok' : r.code))).toEqual([
+      'DATAMATRIX_INTROUVABLE',
+      'DATAMATRIX_INTROUVABLE',
+      'LECTEUR_OCCUPE',
+      'LECTEUR_OCCUPE',
+    ]);
     expect(order.slice(0, 2).sort()).toEqual(['2:LECTEUR_OCCUPE', '3:LECTEUR_OCCUPE']);
-    expect(refused(results[2]).reason).toMatch(/^Le service de lecture des images est occupé \(1 image en attente\) : réessayez dans quelques secondes/);
+    expect(refused(results[2]).reason).toMatch(
+      /^Le service de lecture des images est occupé \(1 image en attente\) : réessayez dans quelques secondes/,
+    );
     expect(p.stats()).toMatchObject({ busy: 0, queued: 0 });
   });
 
@@ -204,7 +211,14 @@ describe('the worker pool', () => {
   });
 
   test('options from the environment (invalid values keep the defaults)', () => {
-    expect(decodePoolOptionsFromEnv({ ROC_IMAGE_WORKERS: '2', ROC_IMAGE_QUEUE: '8', ROC_IMAGE_TIMEOUT_S: '12.5', ROC_IMAGE_WORKER_HEAP_MB: '512' })).toEqual({
+    expect(
+      decodePoolOptionsFromEnv({
+        ROC_IMAGE_WORKERS: '2',
+        ROC_IMAGE_QUEUE: '8',
+        ROC_IMAGE_TIMEOUT_S: '12.5',
+        ROC_IMAGE_WORKER_HEAP_MB: '512',
+      }),
+    ).toEqual({
       size: 2,
       maxQueue: 8,
       timeoutMs: 12500,

@@ -6,8 +6,22 @@ import { PROFILE } from '../../lib/sel/profile';
 
 function form(patch: { patient?: object; sejour?: object; devis?: object } = {}): DeskForm {
   return {
-    patient: { nir: '2850430189042', cleNir: '44', dateNaissance: '1985-04-12', rangNaissance: '1', nom: 'MARTIN', prenom: 'Camille', ...patch.patient },
-    sejour: { type: 'HOSPITALISATION', dateEntree: '2026-11-20', dateSortie: '2026-11-24', numeroDossier: 'NDA-2026-004512', ...patch.sejour },
+    patient: {
+      nir: '2850430189042',
+      cleNir: '44',
+      dateNaissance: '1985-04-12',
+      rangNaissance: '1',
+      nom: 'MARTIN',
+      prenom: 'Camille',
+      ...patch.patient,
+    },
+    sejour: {
+      type: 'HOSPITALISATION',
+      dateEntree: '2026-11-20',
+      dateSortie: '2026-11-24',
+      numeroDossier: 'NDA-2026-004512',
+      ...patch.sejour,
+    },
     devis: { ...patch.devis },
   };
 }
@@ -47,7 +61,14 @@ describe('desk dossier', () => {
       ok: true,
       devisVide: false,
       dossier: {
-        beneficiaire: { nir: '2850430189042', cleNir: '44', dateNaissance: '1985-04-12', rangNaissance: 1, nom: 'MARTIN', prenom: 'Camille' },
+        beneficiaire: {
+          nir: '2850430189042',
+          cleNir: '44',
+          dateNaissance: '1985-04-12',
+          rangNaissance: 1,
+          nom: 'MARTIN',
+          prenom: 'Camille',
+        },
         venue: { type: 'HOSPITALISATION', dateEntree: '2026-11-20', dateSortie: '2026-11-24', numeroDossier: 'NDA-2026-004512' },
       },
     });
@@ -90,13 +111,22 @@ describe('desk dossier', () => {
           sejour: { dateEntree: '20/11/2026', dateSortie: '' },
         }),
       ),
-    ).toEqual(['le NIR du patient', 'la date de naissance', 'le rang de naissance (1 en général, 2 pour le second jumeau…)', 'le nom du patient', 'le prénom du patient', 'la date d’entrée']);
+    ).toEqual([
+      'le NIR du patient',
+      'la date de naissance',
+      'le rang de naissance (1 en général, 2 pour le second jumeau…)',
+      'le nom du patient',
+      'le prénom du patient',
+      'la date d’entrée',
+    ]);
     expect(saisie(form({ sejour: { dateSortie: '2026-11-19' } }))).toEqual(['une date de sortie prévue postérieure à l’entrée']);
     expect(saisie(form({ sejour: { dateSortie: '2026-13-01' } }))).toEqual(['une date de sortie prévue valide']);
   });
 
   it('prices the quote with the default tariffs: GHS at 80 % AMO, forfait journalier and private room per night', () => {
-    const r = buildDossier(form({ devis: { demande: true, ghs: '3 512,40', nuits: '', chambreParticuliere: true } }), { numeroDevis: 'DEVIS-4f2a' });
+    const r = buildDossier(form({ devis: { demande: true, ghs: '3 512,40', nuits: '', chambreParticuliere: true } }), {
+      numeroDevis: 'DEVIS-4f2a',
+    });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.dossier.devis!.numero).toBe('DEVIS-4f2a');
@@ -109,7 +139,9 @@ describe('desk dossier', () => {
   });
 
   it('uses the site’s own tariffs when given', () => {
-    const r = buildDossier(form({ devis: { demande: true, ghs: '1000', nuits: '2', chambreParticuliere: true } }), { tariffs: { forfaitJournalier: 18, chambreParticuliere: 90, tauxAmoGhs: 100 } });
+    const r = buildDossier(form({ devis: { demande: true, ghs: '1000', nuits: '2', chambreParticuliere: true } }), {
+      tariffs: { forfaitJournalier: 18, chambreParticuliere: 90, tauxAmoGhs: 100 },
+    });
     const lignes = r.ok ? r.dossier.devis!.lignes : [];
     expect(lignes.map((l) => [l.code, l.quantite, l.prixUnitaire, l.montantAmo])).toEqual([
       ['GHS', 1, 1000, 1000],
@@ -137,6 +169,9 @@ describe('tariff settings', () => {
   });
 
   it('names each setting out of bounds', () => {
-    expect(checkTariffs({ tauxAmoGhs: 120, forfaitJournalier: 'vingt' }).errors).toEqual(['forfait journalier (€ par jour) : de 0 à 1000', 'taux AMO du séjour (%) : de 0 à 100']);
+    expect(checkTariffs({ tauxAmoGhs: 120, forfaitJournalier: 'vingt' }).errors).toEqual([
+      'forfait journalier (€ par jour) : de 0 à 1000',
+      'taux AMO du séjour (%) : de 0 à 100',
+    ]);
   });
 });

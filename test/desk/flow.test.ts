@@ -25,7 +25,10 @@ function feeding(nodes: any[], id: string): any[] {
 describe('shipped flow flows/roc-bridge.json', () => {
   it('has no function node over 10 lines', () => {
     const long = FLOW.filter((n) => n.type === 'function')
-      .map((n) => ({ name: n.name, lines: [n.func, n.initialize, n.finalize].map((s: string) => (s ? s.trim().split('\n').length : 0)).reduce((a, b) => a + b, 0) }))
+      .map((n) => ({
+        name: n.name,
+        lines: [n.func, n.initialize, n.finalize].map((s: string) => (s ? s.trim().split('\n').length : 0)).reduce((a, b) => a + b, 0),
+      }))
       .filter((f) => f.lines > 10);
     expect(long).toEqual([]);
   });
@@ -34,8 +37,10 @@ describe('shipped flow flows/roc-bridge.json', () => {
     const dangling: string[] = [];
     for (const n of FLOW) {
       for (const port of n.wires ?? []) for (const w of port) if (!byId.has(w)) dangling.push(`${n.id} → ${w}`);
-      for (const s of ['catch', 'complete'].includes(n.type) && Array.isArray(n.scope) ? n.scope : []) if (!byId.has(s)) dangling.push(`${n.id} scope ${s}`);
-      for (const l of /^link (in|out)$/.test(n.type) ? n.links : []) if (byId.get(l)?.type !== (n.type === 'link in' ? 'link out' : 'link in')) dangling.push(`${n.id} link ${l}`);
+      for (const s of ['catch', 'complete'].includes(n.type) && Array.isArray(n.scope) ? n.scope : [])
+        if (!byId.has(s)) dangling.push(`${n.id} scope ${s}`);
+      for (const l of /^link (in|out)$/.test(n.type) ? n.links : [])
+        if (byId.get(l)?.type !== (n.type === 'link in' ? 'link out' : 'link in')) dangling.push(`${n.id} link ${l}`);
     }
     expect(dangling).toEqual([]);
   });
@@ -70,7 +75,11 @@ describe('shipped flow flows/roc-bridge.json', () => {
       const reach = service.wires.flatMap((p: string[]) => targets(p)).map((t: any) => t.id);
       expect(reach).not.toContain(listener.id);
     }
-    expect(feeding(gap, answer.id).map((n) => n.type).sort()).toEqual(['roc-annuaire', 'roc-clc', 'roc-del', 'roc-idb'].sort());
+    expect(
+      feeding(gap, answer.id)
+        .map((n) => n.type)
+        .sort(),
+    ).toEqual(['roc-annuaire', 'roc-clc', 'roc-del', 'roc-idb'].sort());
     // once roc-mllp-out has queued the answer (its done(), a complete node), the message goes back as processed
     const queued = gap.find((n) => n.type === 'complete');
     expect(queued.scope).toEqual([answer.id]);

@@ -7,11 +7,19 @@
  */
 import fc from 'fast-check';
 import { DECISIONS, decide, step, type Action, type SiteSettings } from '../../lib/dossier/decision';
-import { mergeAdmission, markRequested, receiveInvoice, recordExchange, liveEngagements, type DossierRecord, type Engagement, type ServiceOutcome } from '../../lib/dossier/dossier';
+import {
+  mergeAdmission,
+  markRequested,
+  receiveInvoice,
+  recordExchange,
+  liveEngagements,
+  type DossierRecord,
+  type Engagement,
+  type ServiceOutcome,
+} from '../../lib/dossier/dossier';
 import { isIdbRenewalDue, isRecheckDue } from '../../lib/dossier/schedule';
 import { EVENTS, STATES, findTransition, type DossierEvent } from '../../lib/dossier/states';
 import { admission, amcCoverage, amoCoverage, facture, result, TestClock } from './fixtures';
-
 
 function kinds(actions: Action[]): string[] {
   return actions.map((a) => a.kind);
@@ -85,7 +93,16 @@ describe('the GAP cycle', () => {
     expect(kinds(v.answer(result('del', 'OK', { engagement: 'ENG-2026-000481' })))).toEqual(['ANSWER_GAP']);
     expect(v.d.etat).toBe('ANNULE');
     expect(kinds(v.gap('A11'))).toEqual(['NOTHING']);
-    expect(v.d.historique.map((h) => h.to)).toEqual(['ADMIS', 'DROITS_OK', 'FACTURE_RECUE', 'ENGAGE', 'ENGAGE', 'ENGAGE', 'ANNULE', 'ANNULE']);
+    expect(v.d.historique.map((h) => h.to)).toEqual([
+      'ADMIS',
+      'DROITS_OK',
+      'FACTURE_RECUE',
+      'ENGAGE',
+      'ENGAGE',
+      'ENGAGE',
+      'ANNULE',
+      'ANNULE',
+    ]);
   });
 
   it('the same invoice sent again gets the engagement again, no second CLC', () => {
@@ -95,7 +112,9 @@ describe('the GAP cycle', () => {
 
   it('an invoice amended after CLC → DEL of the old engagement, then CLC of the new invoice; one live engagement', () => {
     const v = engagedVenue();
-    expect(v.invoice(facture('F2026-000481', 3500))).toEqual([{ kind: 'DEL_THEN_CLC', engagement: 'ENG-2026-000481', factureNumero: 'F2026-000481' }]);
+    expect(v.invoice(facture('F2026-000481', 3500))).toEqual([
+      { kind: 'DEL_THEN_CLC', engagement: 'ENG-2026-000481', factureNumero: 'F2026-000481' },
+    ]);
     expect(v.d.engagements[0].delDemande).toBeDefined();
     expect(v.answer(result('del', 'OK', { engagement: 'ENG-2026-000481' }))).toEqual([{ kind: 'ASK_CLC', factureNumero: 'F2026-000481' }]);
     expect(v.d.etat).toBe('FACTURE_RECUE');
@@ -190,12 +209,17 @@ describe('re-checks after a technical KO', () => {
   it('a DEL without answer stays ENGAGE and is asked again with the same request id, never as a second DEL', () => {
     const v = engagedVenue();
     v.gap('A11');
-    const actions = v.answer(result('del', 'KO', { technical: true, requestId: 'REQ-DEL-0001' }), { engagement: 'ENG-2026-000481', motif: 'ANNULATION' });
+    const actions = v.answer(result('del', 'KO', { technical: true, requestId: 'REQ-DEL-0001' }), {
+      engagement: 'ENG-2026-000481',
+      motif: 'ANNULATION',
+    });
     expect(kinds(actions)).toEqual(['SCHEDULE_RECHECK']);
     expect(v.d.etat).toBe('ENGAGE');
     expect(kinds(v.gap('A11'))).toEqual(['ANSWER_GAP']); // another cancellation: no new DEL
     v.clock.advanceMinutes(1);
-    expect(v.apply('REVERIFICATION_DUE')).toEqual([{ kind: 'ASK_DEL', engagement: 'ENG-2026-000481', motif: 'ANNULATION', requestId: 'REQ-DEL-0001' }]);
+    expect(v.apply('REVERIFICATION_DUE')).toEqual([
+      { kind: 'ASK_DEL', engagement: 'ENG-2026-000481', motif: 'ANNULATION', requestId: 'REQ-DEL-0001' },
+    ]);
   });
 
   it('re-checks end N days after discharge: the dossier is flagged for manual handling', () => {
@@ -265,7 +289,13 @@ describe('coverage, pre-admission, renewal', () => {
 
   it('two live engagements (one per invoice): a cancellation asks one DEL each; the last DEL OK cancels the stay', () => {
     const v = engagedVenue();
-    const second: Engagement = { numero: 'ENG-2026-000600', factureNumero: 'F2026-000600', requestId: 'REQ-X', at: '2026-11-25T10:00:00Z', statut: 'VIVANT' };
+    const second: Engagement = {
+      numero: 'ENG-2026-000600',
+      factureNumero: 'F2026-000600',
+      requestId: 'REQ-X',
+      at: '2026-11-25T10:00:00Z',
+      statut: 'VIVANT',
+    };
     v.d = { ...v.d, engagements: [...v.d.engagements, second] };
     const dels = v.gap('A13').filter((a) => a.kind === 'ASK_DEL');
     expect(dels.map((a) => (a as { engagement: string }).engagement)).toEqual(['ENG-2026-000481', 'ENG-2026-000600']);
@@ -285,7 +315,9 @@ const engagementArb: fc.Arbitrary<Engagement> = fc.record(
     requestId: fc.constantFrom('R1', 'R2'),
     at: fc.constant('2026-11-20T09:00:00.000Z'),
     statut: fc.constantFrom('VIVANT' as const, 'ANNULE' as const),
-    delDemande: fc.option(fc.record({ at: fc.constant('2026-11-20T10:00:00.000Z'), requestId: fc.constantFrom('D1', 'D2') }), { nil: undefined }),
+    delDemande: fc.option(fc.record({ at: fc.constant('2026-11-20T10:00:00.000Z'), requestId: fc.constantFrom('D1', 'D2') }), {
+      nil: undefined,
+    }),
     motifDel: fc.option(fc.constantFrom('ANNULATION' as const, 'REMPLACEMENT' as const, 'RETRAIT' as const), { nil: undefined }),
   },
   { requiredKeys: ['numero', 'factureNumero', 'requestId', 'at', 'statut'] },
@@ -312,9 +344,18 @@ const dossierArb: fc.Arbitrary<DossierRecord> = fc
     ...(r.enAttente ? { factureEnAttente: facture(r.enAttente, 3600) } : {}),
     engagements: r.engagements.map((e) => (e.statut === 'ANNULE' ? { ...e, delDemande: undefined } : e)),
     enCours: Object.fromEntries(r.enCours.map((s) => [s, { requestId: `EC-${s}`, at: '2026-11-20T09:00:00.000Z' }])),
-    ...(r.reverif ? { reverification: { service: r.reverif, tentatives: 1, requestId: `RV-${r.reverif}`, prochaine: '2026-11-20T09:01:00.000Z' } } : {}),
+    ...(r.reverif
+      ? { reverification: { service: r.reverif, tentatives: 1, requestId: `RV-${r.reverif}`, prochaine: '2026-11-20T09:01:00.000Z' } }
+      : {}),
     sejour: { ...base.sejour, ...(r.pre ? { preAdmission: true } : {}) },
-    echanges: r.echanges.map((s) => ({ service: s, requestId: `X-${s}`, status: 'KO' as const, technical: true, latencyMs: 5, at: '2026-11-20T09:00:00.000Z' })),
+    echanges: r.echanges.map((s) => ({
+      service: s,
+      requestId: `X-${s}`,
+      status: 'KO' as const,
+      technical: true,
+      latencyMs: 5,
+      at: '2026-11-20T09:00:00.000Z',
+    })),
   }));
 
 function delTargets(actions: Action[]): string[] {
@@ -347,7 +388,11 @@ describe('the decision table over the whole event × state grid (property-based,
       const actions = decide(d, event, { simOnPreAdmission: sim });
       must(actions.length > 0, 'decide answers');
       // A refused event does nothing.
-      if (!findTransition(d.etat, event)) must(actions.every((a) => a.kind === 'NOTHING'), 'refused → NOTHING');
+      if (!findTransition(d.etat, event))
+        must(
+          actions.every((a) => a.kind === 'NOTHING'),
+          'refused → NOTHING',
+        );
       // Never two DELs for one engagement; never a DEL for a cancelled engagement.
       const targets = delTargets(actions);
       must(new Set(targets).size === targets.length, 'one DEL per engagement');
@@ -381,73 +426,97 @@ describe('random cycles against a fake AMC (property-based, fixed seed)', () => 
 
   it('never two live engagements for one invoice, never two DEL requests for one engagement, never CLC without rights', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(gapEvents, fc.array(fc.constantFrom<Outcome>('OK', 'OK', 'KO', 'TECH', 'DEJA'), { minLength: 8, maxLength: 8 })), { maxLength: 14 }), (script) => {
-        const clock = TestClock.at('2026-11-20T08:30:00Z');
-        let seq = 0;
-        let price = 3452.4;
-        const delRequests = new Map<string, Set<string>>();
-        let d = mergeAdmission(undefined, admission('A01'), clock.now()).dossier;
-        let pending: Action[] = step(d, 'ADMISSION', { clock }).actions;
-        d = step(d, 'ADMISSION', { clock }).dossier;
-        const apply = (event: DossierEvent, outcomes: Outcome[], depth: number): void => {
-          const r = step(d, event, { clock });
-          if (r.refused) return;
-          d = r.dossier;
-          run(r.actions, outcomes, depth);
-        };
-        const call = (o: ServiceOutcome, outcomes: Outcome[], depth: number, del?: { engagement: string; motif: 'ANNULATION' | 'REMPLACEMENT' | 'RETRAIT' }): void => {
-          d = markRequested(d, o.service, o.requestId, clock.now(), del);
-          const rec = recordExchange(d, o, clock.now());
-          d = rec.dossier;
-          apply(rec.event, outcomes, depth + 1);
-        };
-        const run = (actions: Action[], outcomes: Outcome[], depth: number): void => {
-          if (depth > 6) return;
-          for (const a of actions) {
-            const pick = outcomes[(seq++) % outcomes.length];
-            const tech = pick === 'TECH';
-            const status = pick === 'OK' ? 'OK' : 'KO';
-            if (a.kind === 'ASK_IDB') call(result('idb', status, { technical: tech, code: tech ? '0999' : pick === 'OK' ? undefined : '6002' }), outcomes, depth);
-            else if (a.kind === 'ASK_SIM') call(result('sim', status, { technical: tech }), outcomes, depth);
-            else if (a.kind === 'ASK_CLC') {
-              expect(d.droits).toBe('OK');
-              const requestId = a.requestId ?? `CLC-${seq}`;
-              // The AMC deduplicates by request id: the same request gives the same engagement.
-              call(result('clc', status, { technical: tech, requestId, ...(status === 'OK' ? { engagement: { numero: `ENG-${requestId}` } } : {}) }), outcomes, depth);
-            } else if (a.kind === 'ASK_DEL' || a.kind === 'DEL_THEN_CLC') {
-              const requestId = a.kind === 'ASK_DEL' && a.requestId ? a.requestId : `DEL-${seq}`;
-              const ids = delRequests.get(a.engagement) ?? new Set<string>();
-              ids.add(requestId);
-              delRequests.set(a.engagement, ids);
-              expect(ids.size).toBe(1); // only ever one DEL request per engagement (re-asked with the same id)
-              const motif = a.kind === 'DEL_THEN_CLC' ? 'REMPLACEMENT' : a.motif;
-              const code = tech ? '0999' : pick === 'DEJA' ? '6022' : pick === 'KO' ? '6000' : undefined;
-              call(result('del', status, { technical: tech, requestId, code, engagement: a.engagement }), outcomes, depth, { engagement: a.engagement, motif });
-            }
-            const byInvoice = new Map<string, number>();
-            for (const e of liveEngagements(d)) byInvoice.set(e.factureNumero, (byInvoice.get(e.factureNumero) ?? 0) + 1);
-            for (const c of byInvoice.values()) expect(c).toBe(1);
-          }
-        };
-        run(pending, ['OK'], 0);
-        pending = [];
-        for (const [ev, outcomes] of script) {
-          clock.advanceMinutes(61);
-          if (ev === 'DFT' || ev === 'DFT-MODIF') {
-            if (ev === 'DFT-MODIF') price += 10;
-            const r = receiveInvoice(d, facture('F2026-000481', price), clock.now());
+      fc.property(
+        fc.array(
+          fc.tuple(gapEvents, fc.array(fc.constantFrom<Outcome>('OK', 'OK', 'KO', 'TECH', 'DEJA'), { minLength: 8, maxLength: 8 })),
+          { maxLength: 14 },
+        ),
+        (script) => {
+          const clock = TestClock.at('2026-11-20T08:30:00Z');
+          let seq = 0;
+          let price = 3452.4;
+          const delRequests = new Map<string, Set<string>>();
+          let d = mergeAdmission(undefined, admission('A01'), clock.now()).dossier;
+          let pending: Action[] = step(d, 'ADMISSION', { clock }).actions;
+          d = step(d, 'ADMISSION', { clock }).dossier;
+          const apply = (event: DossierEvent, outcomes: Outcome[], depth: number): void => {
+            const r = step(d, event, { clock });
+            if (r.refused) return;
             d = r.dossier;
-            apply(r.event, outcomes, 0);
-          } else if (ev === 'RECHECK') apply('REVERIFICATION_DUE', outcomes, 0);
-          else if (ev === 'RENEW') apply('RENOUVELLEMENT_IDB_DUE', outcomes, 0);
-          else {
-            const opts = ev === 'A08-AMC' ? { coverages: [amcCoverage('0000987654')] } : ev === 'Z99-SANS' ? { coverages: [amoCoverage()] } : {};
-            const m = mergeAdmission(d, admission(ev.slice(0, 3), opts), clock.now());
-            d = m.dossier;
-            apply(m.event, outcomes, 0);
+            run(r.actions, outcomes, depth);
+          };
+          const call = (
+            o: ServiceOutcome,
+            outcomes: Outcome[],
+            depth: number,
+            del?: { engagement: string; motif: 'ANNULATION' | 'REMPLACEMENT' | 'RETRAIT' },
+          ): void => {
+            d = markRequested(d, o.service, o.requestId, clock.now(), del);
+            const rec = recordExchange(d, o, clock.now());
+            d = rec.dossier;
+            apply(rec.event, outcomes, depth + 1);
+          };
+          const run = (actions: Action[], outcomes: Outcome[], depth: number): void => {
+            if (depth > 6) return;
+            for (const a of actions) {
+              const pick = outcomes[seq++ % outcomes.length];
+              const tech = pick === 'TECH';
+              const status = pick === 'OK' ? 'OK' : 'KO';
+              if (a.kind === 'ASK_IDB')
+                call(result('idb', status, { technical: tech, code: tech ? '0999' : pick === 'OK' ? undefined : '6002' }), outcomes, depth);
+              else if (a.kind === 'ASK_SIM') call(result('sim', status, { technical: tech }), outcomes, depth);
+              else if (a.kind === 'ASK_CLC') {
+                expect(d.droits).toBe('OK');
+                const requestId = a.requestId ?? `CLC-${seq}`;
+                // The AMC deduplicates by request id: the same request gives the same engagement.
+                call(
+                  result('clc', status, {
+                    technical: tech,
+                    requestId,
+                    ...(status === 'OK' ? { engagement: { numero: `ENG-${requestId}` } } : {}),
+                  }),
+                  outcomes,
+                  depth,
+                );
+              } else if (a.kind === 'ASK_DEL' || a.kind === 'DEL_THEN_CLC') {
+                const requestId = a.kind === 'ASK_DEL' && a.requestId ? a.requestId : `DEL-${seq}`;
+                const ids = delRequests.get(a.engagement) ?? new Set<string>();
+                ids.add(requestId);
+                delRequests.set(a.engagement, ids);
+                expect(ids.size).toBe(1); // only ever one DEL request per engagement (re-asked with the same id)
+                const motif = a.kind === 'DEL_THEN_CLC' ? 'REMPLACEMENT' : a.motif;
+                const code = tech ? '0999' : pick === 'DEJA' ? '6022' : pick === 'KO' ? '6000' : undefined;
+                call(result('del', status, { technical: tech, requestId, code, engagement: a.engagement }), outcomes, depth, {
+                  engagement: a.engagement,
+                  motif,
+                });
+              }
+              const byInvoice = new Map<string, number>();
+              for (const e of liveEngagements(d)) byInvoice.set(e.factureNumero, (byInvoice.get(e.factureNumero) ?? 0) + 1);
+              for (const c of byInvoice.values()) expect(c).toBe(1);
+            }
+          };
+          run(pending, ['OK'], 0);
+          pending = [];
+          for (const [ev, outcomes] of script) {
+            clock.advanceMinutes(61);
+            if (ev === 'DFT' || ev === 'DFT-MODIF') {
+              if (ev === 'DFT-MODIF') price += 10;
+              const r = receiveInvoice(d, facture('F2026-000481', price), clock.now());
+              d = r.dossier;
+              apply(r.event, outcomes, 0);
+            } else if (ev === 'RECHECK') apply('REVERIFICATION_DUE', outcomes, 0);
+            else if (ev === 'RENEW') apply('RENOUVELLEMENT_IDB_DUE', outcomes, 0);
+            else {
+              const opts =
+                ev === 'A08-AMC' ? { coverages: [amcCoverage('0000987654')] } : ev === 'Z99-SANS' ? { coverages: [amoCoverage()] } : {};
+              const m = mergeAdmission(d, admission(ev.slice(0, 3), opts), clock.now());
+              d = m.dossier;
+              apply(m.event, outcomes, 0);
+            }
           }
-        }
-      }),
+        },
+      ),
       { seed: 20261206, numRuns: 300 },
     );
   });

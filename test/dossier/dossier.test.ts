@@ -3,7 +3,15 @@
  * coverage change detection, service results recorded as exchanges, and answers that contradict
  * the stored state flagged — never silently overwritten.
  */
-import { dossierKey, mergeAdmission, receiveInvoice, recordExchange, markRequested, type DossierRecord, type ServiceOutcome } from '../../lib/dossier/dossier';
+import {
+  dossierKey,
+  mergeAdmission,
+  receiveInvoice,
+  recordExchange,
+  markRequested,
+  type DossierRecord,
+  type ServiceOutcome,
+} from '../../lib/dossier/dossier';
 import type { ClcResult, DelResult, IdbResult } from '../../lib/model/dossier';
 import { koResult } from '../../lib/sel/result';
 import { admission, amcCoverage, amoCoverage, facture, result, FINESS_GEO } from './fixtures';
@@ -98,7 +106,9 @@ describe('mergeAdmission', () => {
   });
 
   it('a new numéro d’adhérent is a coverage change; the same coverage again is not', () => {
-    expect(mergeAdmission(admitted(), admission('Z99', { coverages: [amcCoverage('0000123456', '00499999')] }), AT).event).toBe('COUVERTURE_CHANGEE');
+    expect(mergeAdmission(admitted(), admission('Z99', { coverages: [amcCoverage('0000123456', '00499999')] }), AT).event).toBe(
+      'COUVERTURE_CHANGEE',
+    );
     const same = mergeAdmission(admitted(), admission('A08'), AT);
     expect(same.coverage).toBe('AUCUN');
     expect(same.event).toBe('MISE_A_JOUR');
@@ -143,7 +153,17 @@ describe('recordExchange', () => {
     expect(d.droits).toBe('OK');
     expect(d.idbValidite).toBe('2026-11-30');
     expect(d.enCours.idb).toBeUndefined();
-    expect(d.echanges).toEqual([{ service: 'idb', requestId: 'REQ-IDB-1', status: 'OK', technical: false, code: '0000', latencyMs: 412, at: '2026-11-20T08:31:00.000Z' }]);
+    expect(d.echanges).toEqual([
+      {
+        service: 'idb',
+        requestId: 'REQ-IDB-1',
+        status: 'OK',
+        technical: false,
+        code: '0000',
+        latencyMs: 412,
+        at: '2026-11-20T08:31:00.000Z',
+      },
+    ]);
   });
 
   it('tells the technical KO from the AMC’s own KO', () => {
@@ -163,7 +183,13 @@ describe('recordExchange', () => {
   it('stores the engagement a CLC gives, with its invoice and request id', () => {
     const d = engaged();
     expect(d.engagements).toEqual([
-      { numero: 'ENG-2026-000481', factureNumero: 'F2026-000481', requestId: expect.stringMatching(/^REQ-clc-/), at: '2026-11-20T08:31:00.000Z', statut: 'VIVANT' },
+      {
+        numero: 'ENG-2026-000481',
+        factureNumero: 'F2026-000481',
+        requestId: expect.stringMatching(/^REQ-clc-/),
+        at: '2026-11-20T08:31:00.000Z',
+        statut: 'VIVANT',
+      },
     ]);
     expect(d.echanges.at(-1)).toMatchObject({ service: 'clc', engagement: 'ENG-2026-000481' });
   });
@@ -263,17 +289,59 @@ describe('contradictions are flagged, never silently overwritten', () => {
 describe('results as lib/sel writes them on msg.roc.<service>', () => {
   it('records a technical CLC KO built by the client (koResult) and the model types fit ServiceOutcome', () => {
     const clock = { now: () => Date.parse('2026-11-24T10:00:00Z'), randomId: () => 'RID-1' };
-    const ko = koResult({ service: 'clc', t0: 0, technical: true, reason: 'AMC injoignable', code: '0999', requestId: 'REQ-CLC-42', attempts: 3 }, clock);
+    const ko = koResult(
+      { service: 'clc', t0: 0, technical: true, reason: 'AMC injoignable', code: '0999', requestId: 'REQ-CLC-42', attempts: 3 },
+      clock,
+    );
     if (ko.service !== 'clc') throw new Error('clc expected');
     const asOutcome: ServiceOutcome = ko; // ClcResult fits
     const d = { ...admitted(), etat: 'FACTURE_RECUE' as const, droits: 'OK' as const, facture: facture() };
     const r = recordExchange(d, asOutcome, '2026-11-24T10:00:01Z');
     expect(r.event).toBe('CLC_TECHNIQUE');
-    expect(r.dossier.echanges.at(-1)).toMatchObject({ service: 'clc', requestId: 'REQ-CLC-42', status: 'KO', technical: true, code: '0999' });
+    expect(r.dossier.echanges.at(-1)).toMatchObject({
+      service: 'clc',
+      requestId: 'REQ-CLC-42',
+      status: 'KO',
+      technical: true,
+      code: '0999',
+    });
     // Compile-time: the model's results are accepted as they are.
-    const idb: IdbResult = { service: 'idb', status: 'OK', technical: false, messages: [], requestId: 'R', latencyMs: 1, attempts: 1, at: AT, consignes: [], dateValidite: '2026-11-30' };
-    const del: DelResult = { service: 'del', status: 'OK', technical: false, messages: [], requestId: 'R', latencyMs: 1, attempts: 1, at: AT, engagement: 'ENG-1' };
-    const clc: ClcResult = { service: 'clc', status: 'OK', technical: false, messages: [], requestId: 'R', latencyMs: 1, attempts: 1, at: AT, lignes: [], consignes: [], engagement: { numero: 'ENG-1' } };
+    const idb: IdbResult = {
+      service: 'idb',
+      status: 'OK',
+      technical: false,
+      messages: [],
+      requestId: 'R',
+      latencyMs: 1,
+      attempts: 1,
+      at: AT,
+      consignes: [],
+      dateValidite: '2026-11-30',
+    };
+    const del: DelResult = {
+      service: 'del',
+      status: 'OK',
+      technical: false,
+      messages: [],
+      requestId: 'R',
+      latencyMs: 1,
+      attempts: 1,
+      at: AT,
+      engagement: 'ENG-1',
+    };
+    const clc: ClcResult = {
+      service: 'clc',
+      status: 'OK',
+      technical: false,
+      messages: [],
+      requestId: 'R',
+      latencyMs: 1,
+      attempts: 1,
+      at: AT,
+      lignes: [],
+      consignes: [],
+      engagement: { numero: 'ENG-1' },
+    };
     const all: ServiceOutcome[] = [idb, del, clc];
     expect(all).toHaveLength(3);
   });

@@ -12,14 +12,28 @@ export const FINESS_GEO = '750100125';
 export const FINESS_JUR = '750712184';
 
 export function amcCoverage(numeroAmc = '0000123456', numeroAdherent = '00412345'): Coverage {
-  return { setId: 2, kind: 'AMC', numeroAmc, numeroAmcBrut: numeroAmc.replace(/^0+/, ''), numeroAdherent, extras: ['FRJ'], taux: [], typeConvention: 'IS', debutDroits: '2026-01-01', finDroits: '2026-12-31' };
+  return {
+    setId: 2,
+    kind: 'AMC',
+    numeroAmc,
+    numeroAmcBrut: numeroAmc.replace(/^0+/, ''),
+    numeroAdherent,
+    extras: ['FRJ'],
+    taux: [],
+    typeConvention: 'IS',
+    debutDroits: '2026-01-01',
+    finDroits: '2026-12-31',
+  };
 }
 
 export function amoCoverage(): Coverage {
   return { setId: 1, kind: 'AMO', organisme: 'CPAM 75', extras: [], taux: [] };
 }
 
-export function admission(event: string, opts: { venue?: string | null; nda?: string; coverages?: Coverage[]; admit?: string; discharge?: string; expected?: string } = {}): Admission {
+export function admission(
+  event: string,
+  opts: { venue?: string | null; nda?: string; coverages?: Coverage[]; admit?: string; discharge?: string; expected?: string } = {},
+): Admission {
   const venue = opts.venue === null ? undefined : (opts.venue ?? 'V2026110001');
   return {
     messageType: 'ADT',
@@ -50,7 +64,11 @@ export function admission(event: string, opts: { venue?: string | null; nda?: st
 }
 
 let n = 0;
-export function result(service: ServiceOutcome['service'], status: 'OK' | 'KO', o: Partial<ServiceOutcome> & { code?: string } = {}): ServiceOutcome {
+export function result(
+  service: ServiceOutcome['service'],
+  status: 'OK' | 'KO',
+  o: Partial<ServiceOutcome> & { code?: string } = {},
+): ServiceOutcome {
   n++;
   const { code, ...rest } = o;
   const technical = o.technical ?? false;
@@ -61,7 +79,11 @@ export function result(service: ServiceOutcome['service'], status: 'OK' | 'KO', 
     requestId: `REQ-${service}-${n}`,
     latencyMs: 412,
     at: '2026-11-20T08:31:00.000Z',
-    messages: code ? [{ code, groupe: technical ? 'TECHNIQUE' : 'METIER', severite: 'ERREUR', libelle: 'libellé' }] : status === 'OK' ? [{ code: '0000', groupe: 'OK', severite: 'INFO', libelle: 'OK' }] : [],
+    messages: code
+      ? [{ code, groupe: technical ? 'TECHNIQUE' : 'METIER', severite: 'ERREUR', libelle: 'libellé' }]
+      : status === 'OK'
+        ? [{ code: '0000', groupe: 'OK', severite: 'INFO', libelle: 'OK' }]
+        : [],
     ...rest,
   };
 }
@@ -71,8 +93,28 @@ export function facture(numero = 'F2026-000481', montantGhs = 3452.4): Facture {
     numero,
     dateFacture: '2026-11-24',
     lignes: [
-      { numero: 1, code: 'GHS', dateDebut: '2026-11-20', dateFin: '2026-11-24', quantite: 1, prixUnitaire: montantGhs, baseAmo: montantGhs, tauxAmo: 80, montantAmo: Math.round(montantGhs * 80) / 100 },
-      { numero: 2, code: 'FJ', dateDebut: '2026-11-20', dateFin: '2026-11-24', quantite: 4, prixUnitaire: 20, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
+      {
+        numero: 1,
+        code: 'GHS',
+        dateDebut: '2026-11-20',
+        dateFin: '2026-11-24',
+        quantite: 1,
+        prixUnitaire: montantGhs,
+        baseAmo: montantGhs,
+        tauxAmo: 80,
+        montantAmo: Math.round(montantGhs * 80) / 100,
+      },
+      {
+        numero: 2,
+        code: 'FJ',
+        dateDebut: '2026-11-20',
+        dateFin: '2026-11-24',
+        quantite: 4,
+        prixUnitaire: 20,
+        baseAmo: 0,
+        tauxAmo: 0,
+        montantAmo: 0,
+      },
     ],
   };
 }

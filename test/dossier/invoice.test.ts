@@ -8,9 +8,42 @@ import { checkInvoice, checkLine, type InvoiceLine } from '../../lib/dossier/inv
 /** A 4-night surgical stay as the GAP bills it: GHS at 80 %, forfait journalier, private room. */
 function lignes(): InvoiceLine[] {
   return [
-    { numero: 1, code: 'GHS', dateDebut: '2026-11-20', dateFin: '2026-11-24', quantite: 1, prixUnitaire: 3452.4, montant: 3452.4, baseAmo: 3452.4, tauxAmo: 80, montantAmo: 2761.92 },
-    { numero: 2, code: 'FJ', dateDebut: '2026-11-20', dateFin: '2026-11-24', quantite: 4, prixUnitaire: 20, montant: 80, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
-    { numero: 3, code: 'CP', dateDebut: '2026-11-20', dateFin: '2026-11-24', quantite: 4, prixUnitaire: 75, montant: 300, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
+    {
+      numero: 1,
+      code: 'GHS',
+      dateDebut: '2026-11-20',
+      dateFin: '2026-11-24',
+      quantite: 1,
+      prixUnitaire: 3452.4,
+      montant: 3452.4,
+      baseAmo: 3452.4,
+      tauxAmo: 80,
+      montantAmo: 2761.92,
+    },
+    {
+      numero: 2,
+      code: 'FJ',
+      dateDebut: '2026-11-20',
+      dateFin: '2026-11-24',
+      quantite: 4,
+      prixUnitaire: 20,
+      montant: 80,
+      baseAmo: 0,
+      tauxAmo: 0,
+      montantAmo: 0,
+    },
+    {
+      numero: 3,
+      code: 'CP',
+      dateDebut: '2026-11-20',
+      dateFin: '2026-11-24',
+      quantite: 4,
+      prixUnitaire: 75,
+      montant: 300,
+      baseAmo: 0,
+      tauxAmo: 0,
+      montantAmo: 0,
+    },
   ];
 }
 // 3452.40 + 80 + 300 = 3832.40; AMO 2761.92; AMC 690.48 + 380 = 1070.48; patient 0.
@@ -61,9 +94,28 @@ describe('checkInvoice', () => {
   });
 
   it('reports missing and impossible values, each on its line and field', () => {
-    const bad = { numero: 4, code: '', dateDebut: '24/11/2026', dateFin: '2026-11-19', quantite: 0, prixUnitaire: -1, montant: Number.NaN, baseAmo: 10, tauxAmo: 120, montantAmo: 0 } as unknown as InvoiceLine;
+    const bad = {
+      numero: 4,
+      code: '',
+      dateDebut: '24/11/2026',
+      dateFin: '2026-11-19',
+      quantite: 0,
+      prixUnitaire: -1,
+      montant: Number.NaN,
+      baseAmo: 10,
+      tauxAmo: 120,
+      montantAmo: 0,
+    } as unknown as InvoiceLine;
     const issues = checkInvoice({ numero: '', lignes: [...lignes(), bad] });
-    expect(issues.map((i) => `${i.ligne ?? '-'}:${i.field}`)).toEqual(['-:numero', '4:code', '4:dateDebut', '4:quantite', '4:prixUnitaire', '4:montant', '4:tauxAmo']);
+    expect(issues.map((i) => `${i.ligne ?? '-'}:${i.field}`)).toEqual([
+      '-:numero',
+      '4:code',
+      '4:dateDebut',
+      '4:quantite',
+      '4:prixUnitaire',
+      '4:montant',
+      '4:tauxAmo',
+    ]);
   });
 
   it('refuses an invoice without lines and duplicate line numbers', () => {
@@ -75,7 +127,14 @@ describe('checkInvoice', () => {
 
   it('an end date before the start date is refused on that line', () => {
     const l = { ...lignes()[0], dateFin: '2026-11-19' };
-    expect(checkLine(l, 1)).toEqual([{ ligne: 1, field: 'dateFin', location: { segment: 'FT1', sequence: 1, field: 5 }, message: 'ligne 1 (FT1-5) : date de fin avant la date de début' }]);
+    expect(checkLine(l, 1)).toEqual([
+      {
+        ligne: 1,
+        field: 'dateFin',
+        location: { segment: 'FT1', sequence: 1, field: 5 },
+        message: 'ligne 1 (FT1-5) : date de fin avant la date de début',
+      },
+    ]);
   });
 
   it('an AMO amount above the line amount is refused', () => {
@@ -85,13 +144,28 @@ describe('checkInvoice', () => {
 
   it('any line built as quantity × price (rounded to the cent) passes; off by 2 cents or more fails (property, fixed seed)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 500_000 }), fc.integer({ min: -500, max: 500 }), (q, puCents, offset) => {
-        const pu = puCents / 100;
-        const montant = Math.round(q * puCents + offset) / 100;
-        const line: InvoiceLine = { numero: 1, code: 'GHS', dateDebut: '2026-11-20', quantite: q, prixUnitaire: pu, montant, baseAmo: 0, tauxAmo: 0, montantAmo: 0 };
-        const fails = checkLine(line, 1).some((i) => i.field === 'montant');
-        expect(fails).toBe(Math.abs(offset) > 1);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 0, max: 500_000 }),
+        fc.integer({ min: -500, max: 500 }),
+        (q, puCents, offset) => {
+          const pu = puCents / 100;
+          const montant = Math.round(q * puCents + offset) / 100;
+          const line: InvoiceLine = {
+            numero: 1,
+            code: 'GHS',
+            dateDebut: '2026-11-20',
+            quantite: q,
+            prixUnitaire: pu,
+            montant,
+            baseAmo: 0,
+            tauxAmo: 0,
+            montantAmo: 0,
+          };
+          const fails = checkLine(line, 1).some((i) => i.field === 'montant');
+          expect(fails).toBe(Math.abs(offset) > 1);
+        },
+      ),
       { seed: 20261206, numRuns: 500 },
     );
   });

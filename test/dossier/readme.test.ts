@@ -12,5 +12,7 @@ it('README lists every state, transition and decision row as the code has them',
   for (const s of STATES) expect(README).toContain(`| ${s} | ${STATE_LABELS[s]} |`);
   for (const t of TRANSITIONS) expect(README).toContain(`| ${t.event} | ${t.from.join(', ')} | ${t.to === SAME ? '(inchangé)' : t.to} |`);
   for (const r of DECISIONS)
-    expect(README).toContain(`| ${r.event} | ${r.states === '*' ? '*' : r.states.join(', ')} | ${r.when ?? ''} | ${r.actions.join(', ')} | ${r.note} |`);
+    expect(README).toContain(
+      `| ${r.event} | ${r.states === '*' ? '*' : r.states.join(', ')} | ${r.when ?? ''} | ${r.actions.join(', ')} | ${r.note} |`,
+    );
 });

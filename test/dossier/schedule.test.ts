@@ -2,7 +2,15 @@
  * Re-check backoff and IDB renewal dates (lib/dossier/schedule.ts) with a clock the test moves.
  */
 import fc from 'fast-check';
-import { DEFAULT_RECHECK, checkRecheckSettings, idbRenewalDue, isIdbRenewalDue, isRecheckDue, nextRecheck, recheckDelayMs } from '../../lib/dossier/schedule';
+import {
+  DEFAULT_RECHECK,
+  checkRecheckSettings,
+  idbRenewalDue,
+  isIdbRenewalDue,
+  isRecheckDue,
+  nextRecheck,
+  recheckDelayMs,
+} from '../../lib/dossier/schedule';
 import { TestClock } from './fixtures';
 
 describe('re-check backoff', () => {
@@ -54,7 +62,9 @@ describe('re-check backoff', () => {
 
   it('refuses settings that make no sense, in French', () => {
     expect(checkRecheckSettings(DEFAULT_RECHECK)).toBeNull();
-    expect(checkRecheckSettings({ ...DEFAULT_RECHECK, backoffMinutes: [1, -5] })).toBe('les délais de revérification sont des minutes positives');
+    expect(checkRecheckSettings({ ...DEFAULT_RECHECK, backoffMinutes: [1, -5] })).toBe(
+      'les délais de revérification sont des minutes positives',
+    );
     expect(checkRecheckSettings({ ...DEFAULT_RECHECK, thenEveryMinutes: 0 })).toMatch(/intervalle/);
     expect(checkRecheckSettings({ ...DEFAULT_RECHECK, daysAfterDischarge: 1.5 })).toMatch(/jours après la sortie/);
   });

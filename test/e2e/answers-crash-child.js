@@ -67,7 +67,9 @@ const listener = new MllpListener(
         outcome: answer.technical ? `${answer.status}-T` : answer.status,
       });
       return sender.enqueue(answer.bytes, answer.orderingKey, m.journalId, answerKey).then((r) => {
-        process.stdout.write(`ENQ ${m.journalId} ${answer.service.toUpperCase()} ${r.id} ${r.existing ? 'existing' : 'new'} ${answer.controlId}\n`);
+        process.stdout.write(
+          `ENQ ${m.journalId} ${answer.service.toUpperCase()} ${r.id} ${r.existing ? 'existing' : 'new'} ${answer.controlId}\n`,
+        );
       });
     });
     Promise.all(answers).then(

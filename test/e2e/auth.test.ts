@@ -80,7 +80,10 @@ describe('the runtime with users (admin, operator, viewer)', () => {
     flowDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-auth-flow-'));
     const flowFile = path.join(flowDir, 'roc-bridge.json');
     fs.copyFileSync(path.resolve(__dirname, '..', '..', 'flows', 'roc-bridge.json'), flowFile);
-    rt = await startRuntimeProcess({ ROC_MLLP_PORT: '0', ROC_ANNUAIRE_URL: '', ROC_SIMULATOR_LATENCY: 'instant', ROC_FLOW_FILE: flowFile }, 60000);
+    rt = await startRuntimeProcess(
+      { ROC_MLLP_PORT: '0', ROC_ANNUAIRE_URL: '', ROC_SIMULATOR_LATENCY: 'instant', ROC_FLOW_FILE: flowFile },
+      60000,
+    );
   }, 90000);
   afterAll(async () => {
     if (rt) await rt.stop();
@@ -150,7 +153,9 @@ describe('the runtime with users (admin, operator, viewer)', () => {
     expect((await fetch(`${rt.url}flows`, { headers: h })).status).toBe(200);
     // not the credentials, not a deploy
     expect((await fetch(`${rt.url}credentials/roc-establishment/etab`, { headers: h })).status).toBe(401);
-    expect((await fetch(`${rt.url}flows`, { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: '[]' })).status).toBe(401);
+    expect(
+      (await fetch(`${rt.url}flows`, { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: '[]' })).status,
+    ).toBe(401);
 
     const release = await fetch(`${rt.url}roc/journal/release/250100421?mode=skip`, { method: 'POST', headers: h });
     expect(release.status).toBe(403);
@@ -177,8 +182,13 @@ describe('the runtime with users (admin, operator, viewer)', () => {
     const resend = await fetch(`${rt.url}roc/outbound/resend/424242`, { method: 'POST', headers: h });
     expect(resend.status).toBe(404);
     expect((await fetch(`${rt.url}roc/outbound/cancel/424242`, { method: 'POST', headers: h })).status).toBe(404);
-    expect((await fetch(`${rt.url}flows`, { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: '[]' })).status).toBe(401);
-    await until('operator actions audited', () => auditOf(rt).filter((e) => e.user === 'operateur' && ['release', 'resend', 'cancel'].includes(e.event)).length >= 3);
+    expect(
+      (await fetch(`${rt.url}flows`, { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: '[]' })).status,
+    ).toBe(401);
+    await until(
+      'operator actions audited',
+      () => auditOf(rt).filter((e) => e.user === 'operateur' && ['release', 'resend', 'cancel'].includes(e.event)).length >= 3,
+    );
     const acts = auditOf(rt).filter((e) => e.user === 'operateur' && ['release', 'resend', 'cancel'].includes(e.event));
     expect(acts.map((e) => [e.event, e.role, e.outcome, e.status, e.target])).toEqual([
       ['release', 'operator', 'failed', 404, { venue: '250100999', mode: 'retry' }],
@@ -283,7 +293,10 @@ describe('first start', () => {
   it('refuses an MLLP intake beyond loopback without users, even with the editor on loopback', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-bind-'));
     try {
-      const err = await startRuntimeProcess({ ROC_HOST: '127.0.0.1', ROC_MLLP_HOST: '0.0.0.0', ROC_USER_DIR: dir, ROC_ADMIN_PASSWORD: '', ROC_USERS: '' }, 60000).then(
+      const err = await startRuntimeProcess(
+        { ROC_HOST: '127.0.0.1', ROC_MLLP_HOST: '0.0.0.0', ROC_USER_DIR: dir, ROC_ADMIN_PASSWORD: '', ROC_USERS: '' },
+        60000,
+      ).then(
         () => undefined,
         (e: Error) => e,
       );

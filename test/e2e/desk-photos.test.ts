@@ -172,7 +172,9 @@ describe('desk photos while the GAP streams admissions over MLLP', () => {
     const busy = answers.find((a) => a.json.guichet.code === 'LECTEUR_OCCUPE');
     if (busy) expect(busy.json.guichet.motif).toMatch(/occupé .* réessayez dans quelques secondes/);
     const peak = peakRssMb(rt.proc.pid!);
-    console.log(`six ${Math.round(bomb.length / 1024)} KB PNGs of 3000 × 3000: ${codes.join(', ')}; runtime peak RSS ${peak.toFixed(0)} MB`);
+    console.log(
+      `six ${Math.round(bomb.length / 1024)} KB PNGs of 3000 × 3000: ${codes.join(', ')}; runtime peak RSS ${peak.toFixed(0)} MB`,
+    );
     expect(peak).toBeLessThan(1200);
     // and the runtime still serves
     expect((await http('desk')).status).toBe(200);

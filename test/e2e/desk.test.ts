@@ -27,7 +27,14 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   const context = await browser.newContext({ locale: 'fr-FR', viewport: { width: 1366, height: 900 } });
   page = await context.newPage();
@@ -93,7 +100,9 @@ describe('admission desk page /desk', () => {
     expect(options.length).toBe(SEED.beneficiaires.length + 1);
     expect(options[1]).toContain('B01 · MARTIN Camille');
     // every field has a label (keyboard and screen-reader use)
-    const unlabelled = await page.$$eval('input, select', (els: any[]) => els.filter((e) => e.type !== 'hidden' && !(e.labels && e.labels.length)).map((e) => e.id));
+    const unlabelled = await page.$$eval('input, select', (els: any[]) =>
+      els.filter((e) => e.type !== 'hidden' && !(e.labels && e.labels.length)).map((e) => e.id),
+    );
     expect(unlabelled).toEqual([]);
   });
 
@@ -153,7 +162,11 @@ describe('admission desk page /desk', () => {
     const typed = await scanText(cardText(B01));
     const typedFields = [await champ('amc'), await champ('attestation'), await champ('periodes')];
     const photo = await upload('attestation-B01.png', 'image/png', await cardPng(B01, { page: true }));
-    expect({ verdict: photo.verdict, titre: photo.titre, motif: photo.motif }).toEqual({ verdict: typed.verdict, titre: typed.titre, motif: typed.motif });
+    expect({ verdict: photo.verdict, titre: photo.titre, motif: photo.motif }).toEqual({
+      verdict: typed.verdict,
+      titre: typed.titre,
+      motif: typed.motif,
+    });
     expect([await champ('amc'), await champ('attestation'), await champ('periodes')]).toEqual(typedFields);
     expect(photo.texte).toMatch(/lu sur la photo/);
     expect(await focused()).toBe('scan');
@@ -193,7 +206,11 @@ describe('admission desk page /desk', () => {
       ['half a scan', () => scanText(text.slice(0, 25)), /La lecture est incomplète/],
       ['Vitale card', () => scanText(B01.nir + B01.cleNir), /carte Vitale/],
       ['product barcode', () => scanText('3401579654325'), /code-barres à 13 chiffres/],
-      ['photo without a symbol', () => upload('photo.png', 'image/png', grayToPng({ width: 500, height: 350, data: blank })), /Aucun DataMatrix lisible/],
+      [
+        'photo without a symbol',
+        () => upload('photo.png', 'image/png', grayToPng({ width: 500, height: 350, data: blank })),
+        /Aucun DataMatrix lisible/,
+      ],
       ['20 MB image', () => upload('scan-600dpi.png', 'image/png', big), /L’image pèse 20 Mo, au-delà de la limite de 10 Mo/],
       ['binary garbage', () => upload('fichier.bin', 'application/octet-stream', garbage), /n’est pas une image PNG ou JPEG/],
     ];
@@ -254,7 +271,11 @@ describe('POST /desk/scan refusals the page relies on', () => {
     for (const b of [B01, B05]) for (const secret of [b.nir, b.nom, b.prenom, b.numeroAdherent!]) expect(out).not.toContain(secret);
     expectNoPatientData(
       processOutput(rt),
-      mergeIdentifiers(...SEED.beneficiaires.map((b: any) => identifiersOf({ nir: b.nir + b.cleNir, names: [b.nom, b.prenom], birthDates: [b.dateNaissance] }))),
+      mergeIdentifiers(
+        ...SEED.beneficiaires.map((b: any) =>
+          identifiersOf({ nir: b.nir + b.cleNir, names: [b.nom, b.prenom], birthDates: [b.dateNaissance] }),
+        ),
+      ),
     );
   });
 });

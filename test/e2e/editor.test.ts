@@ -39,13 +39,26 @@ beforeAll(async () => {
   gap = new GapAnswerListener();
   const { port: answerPort } = await gap.start();
   rt = await startRuntimeProcess(
-    { ROC_FLOW_FILE: flowFile, ROC_MLLP_PORT: '0', ROC_GAP_ANSWER_PORT: String(answerPort), ROC_ANNUAIRE_URL: '', ROC_SIMULATOR_LATENCY: 'instant' },
+    {
+      ROC_FLOW_FILE: flowFile,
+      ROC_MLLP_PORT: '0',
+      ROC_GAP_ANSWER_PORT: String(answerPort),
+      ROC_ANNUAIRE_URL: '',
+      ROC_SIMULATOR_LATENCY: 'instant',
+    },
     120000,
   );
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1680, height: 1000 } });
   page = await context.newPage();
@@ -58,7 +71,11 @@ beforeAll(async () => {
   await page.waitForFunction(
     () => {
       const RED = (globalThis as any).RED;
-      return !!RED?.nodes?.getWorkspaceOrder && RED.nodes.getWorkspaceOrder().length >= 3 && (globalThis as any).document.querySelectorAll('.red-ui-flow-node').length > 0;
+      return (
+        !!RED?.nodes?.getWorkspaceOrder &&
+        RED.nodes.getWorkspaceOrder().length >= 3 &&
+        (globalThis as any).document.querySelectorAll('.red-ui-flow-node').length > 0
+      );
     },
     undefined,
     { timeout: 60000 },
@@ -121,7 +138,10 @@ it('every validated field of every ROC node accepts ${ENV_VAR}, and still refuse
     const acceptedJunk: string[] = [];
     for (const type of RED.nodes.registry.getNodeTypes() as string[]) {
       if (!type.startsWith('roc-')) continue;
-      const defaults = RED.nodes.getType(type).defaults as Record<string, { value: unknown; type?: string; validate?: (v: unknown, opt?: unknown) => unknown }>;
+      const defaults = RED.nodes.getType(type).defaults as Record<
+        string,
+        { value: unknown; type?: string; validate?: (v: unknown, opt?: unknown) => unknown }
+      >;
       for (const [prop, d] of Object.entries(defaults)) {
         // a reference to a config node (roc-journal, tls-config) is chosen, never typed
         if (typeof d.validate !== 'function' || d.type) continue;

@@ -49,7 +49,10 @@ it('the GAP streams a day, every message is acknowledged, admissions go through 
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-gap-answers-'));
   listener = new GapAnswerListener();
   const { port: answerPort } = await listener.start();
-  rt = await startRuntimeProcess({ ROC_MLLP_PORT: '0', ROC_GAP_ANSWER_PORT: String(answerPort), ROC_USER_DIR: dir, ROC_DEV_CERT_DIR: path.join(dir, 'certs') }, 60000);
+  rt = await startRuntimeProcess(
+    { ROC_MLLP_PORT: '0', ROC_GAP_ANSWER_PORT: String(answerPort), ROC_USER_DIR: dir, ROC_DEV_CERT_DIR: path.join(dir, 'certs') },
+    60000,
+  );
   const m = /GAP MLLP listener \(HL7 v2 PAM-FR\) on \S+:(\d+)/.exec(rt.output());
   expect(m).not.toBeNull();
   const journal = path.join(dir, 'roc-journal.sqlite');
@@ -61,7 +64,12 @@ it('the GAP streams a day, every message is acknowledged, admissions go through 
   expect(stats.unmatchedAcks).toBe(0);
 
   // every inbound message processed; every answer the bridge queued was delivered and acknowledged
-  await until('inbound processed', () => query<{ n: number }>(journal, "SELECT count(*) AS n FROM inbound WHERE state IN ('RECEIVED','PROCESSING','HELD','FAILED')")[0].n === 0);
+  await until(
+    'inbound processed',
+    () =>
+      query<{ n: number }>(journal, "SELECT count(*) AS n FROM inbound WHERE state IN ('RECEIVED','PROCESSING','HELD','FAILED')")[0].n ===
+      0,
+  );
   await until('answers acknowledged', () => {
     const rows = query<{ state: string; n: number }>(journal, 'SELECT state, count(*) AS n FROM outbound GROUP BY state');
     return rows.length > 0 && rows.every((r) => r.state === 'ACKED');
@@ -70,8 +78,12 @@ it('the GAP streams a day, every message is acknowledged, admissions go through 
   await until('answers received', () => listener!.received.length >= outbound);
 
   // one answer per online outcome: IDB results, plus directory KOs (AMC unknown / not in ROC)
-  const ex = query<{ service: string; outcome: string; n: number }>(journal, 'SELECT service, outcome, count(*) AS n FROM exchanges GROUP BY 1, 2');
-  const count = (service: string, outcome?: string) => ex.filter((e) => e.service === service && (!outcome || e.outcome === outcome)).reduce((s, e) => s + e.n, 0);
+  const ex = query<{ service: string; outcome: string; n: number }>(
+    journal,
+    'SELECT service, outcome, count(*) AS n FROM exchanges GROUP BY 1, 2',
+  );
+  const count = (service: string, outcome?: string) =>
+    ex.filter((e) => e.service === service && (!outcome || e.outcome === outcome)).reduce((s, e) => s + e.n, 0);
   expect(count('IDB')).toBeGreaterThan(5);
   expect(outbound).toBe(count('IDB') + count('DEL') + count('CLC') + (count('ANNUAIRE') - count('ANNUAIRE', 'OK')));
   expect(listener.received.length).toBe(outbound);
@@ -80,5 +92,8 @@ it('the GAP streams a day, every message is acknowledged, admissions go through 
   expect(texts.every((t) => /(^|\r)ZRC\|/.test(t))).toBe(true);
   expect(texts.some((t) => /ZRC\|[^\r]*\|OK\|/.test(t))).toBe(true);
   // the answers to the GAP carry the patient (they are for the GAP); the bridge's own log does not
-  expectNoPatientData(processOutput(rt), mergeIdentifiers(...messages.map((msg) => identifiersFromHl7(decodeFrame(encodeGapMessage(msg)).text))));
+  expectNoPatientData(
+    processOutput(rt),
+    mergeIdentifiers(...messages.map((msg) => identifiersFromHl7(decodeFrame(encodeGapMessage(msg)).text))),
+  );
 });

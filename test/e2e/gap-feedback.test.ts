@@ -51,7 +51,14 @@ it('with the GAP’s answer receiver down, every message is still processed and 
   const flowFile = path.join(dir, 'roc-bridge.json');
   fs.copyFileSync(path.resolve(__dirname, '..', '..', 'flows', 'roc-bridge.json'), flowFile);
   rt = await startRuntimeProcess(
-    { ROC_FLOW_FILE: flowFile, ROC_MLLP_PORT: '0', ROC_GAP_ANSWER_PORT: String(await closedPort()), ROC_USER_DIR: dir, ROC_DEV_CERT_DIR: path.join(dir, 'certs'), ROC_ANNUAIRE_URL: '' },
+    {
+      ROC_FLOW_FILE: flowFile,
+      ROC_MLLP_PORT: '0',
+      ROC_GAP_ANSWER_PORT: String(await closedPort()),
+      ROC_USER_DIR: dir,
+      ROC_DEV_CERT_DIR: path.join(dir, 'certs'),
+      ROC_ANNUAIRE_URL: '',
+    },
     120000,
   );
   const m = /GAP MLLP listener \(HL7 v2 PAM-FR\) on \S+:(\d+)/.exec(rt.output());

@@ -38,8 +38,15 @@ afterAll(async () => {
  * Every request of this file goes through here: the one place where credentials are added when
  * the runtime requires them.
  */
-async function send(path: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer | FormData } = {}): Promise<{ status: number; type: string; text: string; json: any }> {
-  const res = await fetch(rt.url + path, { method: init.method ?? 'POST', headers: init.headers, body: init.body as NonNullable<Parameters<typeof fetch>[1]>['body'] });
+async function send(
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer | FormData } = {},
+): Promise<{ status: number; type: string; text: string; json: any }> {
+  const res = await fetch(rt.url + path, {
+    method: init.method ?? 'POST',
+    headers: init.headers,
+    body: init.body as NonNullable<Parameters<typeof fetch>[1]>['body'],
+  });
   const text = await res.text();
   let json: any;
   try {
@@ -160,7 +167,8 @@ describe('an error nobody caught is logged without patient data and the process 
 
 describe('finding 5: every error answer is JSON, without stack trace or path', () => {
   it('answers a malformed multipart upload with a JSON 400 in the desk shape', async () => {
-    const body = '--XYZ\r\nContent-Disposition: form-data; name="demande"\r\n\r\n{"patient":{}}\r\n--XYZ\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n\x89PNG';
+    const body =
+      '--XYZ\r\nContent-Disposition: form-data; name="demande"\r\n\r\n{"patient":{}}\r\n--XYZ\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n\x89PNG';
     const r = await send('desk/scan', { headers: { 'content-type': 'multipart/form-data; boundary=XYZ' }, body });
     expect(r.status).toBe(400);
     expect(r.json.guichet).toMatchObject({ verdict: 'LECTURE', code: 'MULTIPART_INVALIDE' });
@@ -180,12 +188,16 @@ describe('finding 5: every error answer is JSON, without stack trace or path', (
     }
     // without Content-Length: Node-RED's parser stops it, the runtime's last error handler answers
     const chunked = await new Promise<{ status: number; text: string; type: string }>((resolve, reject) => {
-      const req = http.request(`${rt.url}flows`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode!, text, type: String(res.headers['content-type']) }));
-      });
+      const req = http.request(
+        `${rt.url}flows`,
+        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode!, text, type: String(res.headers['content-type']) }));
+        },
+      );
       req.on('error', reject);
       const chunk = 'A'.repeat(256 * 1024);
       let sent = 0;

@@ -21,7 +21,8 @@ import { decodeFrame } from '../../lib/hl7/charset';
 import { expectNoPatientData, identifiersFromHl7, mergeIdentifiers, processOutput } from '../support/patient-data';
 
 /** The patient identifiers of what the GAP simulator sent. */
-const patientsOf = (messages: Parameters<typeof encodeGapMessage>[0][]) => mergeIdentifiers(...messages.map((msg) => identifiersFromHl7(decodeFrame(encodeGapMessage(msg)).text)));
+const patientsOf = (messages: Parameters<typeof encodeGapMessage>[0][]) =>
+  mergeIdentifiers(...messages.map((msg) => identifiersFromHl7(decodeFrame(encodeGapMessage(msg)).text)));
 
 jest.setTimeout(240000);
 
@@ -57,7 +58,10 @@ function query<T = any>(file: string, sql: string): T[] {
 async function drained(file: string, timeoutMs = 120000): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const [{ n }] = query<{ n: number }>(file, "SELECT count(*) AS n FROM inbound WHERE state IN ('RECEIVED', 'PROCESSING', 'HELD', 'FAILED')");
+    const [{ n }] = query<{ n: number }>(
+      file,
+      "SELECT count(*) AS n FROM inbound WHERE state IN ('RECEIVED', 'PROCESSING', 'HELD', 'FAILED')",
+    );
     if (n === 0) return;
     if (Date.now() > until) throw new Error(`${n} messages still not processed`);
     await new Promise((r) => setTimeout(r, 250));
@@ -90,7 +94,12 @@ it('a day of admissions: every message acknowledged with MSA-2 = MSH-10 (origina
   expect(stats.byCode).toEqual({ AA: messages.length });
   expect(stats.unmatchedAcks).toBe(0);
   // the simulator matched each ACK by MSA-2: every control id it sent got its own
-  expect(sim.journal().map((e) => e.controlId).sort()).toEqual(messages.map((m) => m.controlId).sort());
+  expect(
+    sim
+      .journal()
+      .map((e) => e.controlId)
+      .sort(),
+  ).toEqual(messages.map((m) => m.controlId).sort());
 
   // a GAP asking for enhanced acknowledgements (MSH-15/16 = AL): CA, then AA
   const enhanced = [...gapDay({ messages: 40, venues: 4, seed: 12, ackMode: 'enhanced', controlIdPrefix: 'ENH' })];
@@ -104,7 +113,10 @@ it('a day of admissions: every message acknowledged with MSA-2 = MSH-10 (origina
 
   await drained(journal);
   const all = [...messages, ...enhanced];
-  const rows = query<{ control_id: string; event: string; state: string; okey: string }>(journal, 'SELECT control_id, event, state, okey FROM inbound ORDER BY id');
+  const rows = query<{ control_id: string; event: string; state: string; okey: string }>(
+    journal,
+    'SELECT control_id, event, state, okey FROM inbound ORDER BY id',
+  );
   expect(rows).toHaveLength(all.length);
   expect(rows.map((r) => r.control_id).sort()).toEqual(all.map((m) => m.controlId).sort());
   for (const r of rows) expect(['DONE', 'IGNORED']).toContain(r.state);
@@ -112,8 +124,12 @@ it('a day of admissions: every message acknowledged with MSA-2 = MSH-10 (origina
   // every admission (all carry an AMC) asked the directory; those whose AMC is in ROC asked IDB
   const admissions = rows.filter((r) => ADMISSIONS.has(r.event)).length;
   expect(admissions).toBeGreaterThan(10);
-  const ex = query<{ service: string; outcome: string; n: number }>(journal, 'SELECT service, outcome, count(*) AS n FROM exchanges GROUP BY 1, 2');
-  const count = (service: string, outcome?: string) => ex.filter((e) => e.service === service && (!outcome || e.outcome === outcome)).reduce((s, e) => s + e.n, 0);
+  const ex = query<{ service: string; outcome: string; n: number }>(
+    journal,
+    'SELECT service, outcome, count(*) AS n FROM exchanges GROUP BY 1, 2',
+  );
+  const count = (service: string, outcome?: string) =>
+    ex.filter((e) => e.service === service && (!outcome || e.outcome === outcome)).reduce((s, e) => s + e.n, 0);
   expect(count('ANNUAIRE')).toBe(admissions);
   expect(count('IDB')).toBe(count('ANNUAIRE', 'OK'));
   expect(count('IDB', 'OK')).toBeGreaterThan(0);
@@ -144,12 +160,19 @@ it('SIGKILL while the GAP streams: nothing acknowledged is lost, the rest is res
     .journal()
     .filter((e) => e.ack)
     .map((e) => e.controlId);
-  const unackedAtKill = new Set(sim.journal().filter((e) => !e.ack).map((e) => e.controlId));
+  const unackedAtKill = new Set(
+    sim
+      .journal()
+      .filter((e) => !e.ack)
+      .map((e) => e.controlId),
+  );
   expect(ackedBeforeKill.length).toBeGreaterThanOrEqual(1000);
   expect(ackedBeforeKill.length).toBeLessThan(total);
 
   // durability: every acknowledged message is in the journal file the killed process left
-  const storedAfterKill = new Set(query<{ control_id: string }>(journal, "SELECT control_id FROM inbound WHERE state <> 'DUPLICATE'").map((r) => r.control_id));
+  const storedAfterKill = new Set(
+    query<{ control_id: string }>(journal, "SELECT control_id FROM inbound WHERE state <> 'DUPLICATE'").map((r) => r.control_id),
+  );
   for (const id of ackedBeforeKill) expect(storedAfterKill.has(id)).toBe(true);
 
   // restart on the same journal and port; the simulator reconnects and resends

@@ -67,9 +67,12 @@ describe('npm start runtime', () => {
     expect(editor.status).toBe(200);
     // the admin API needs a signed-in user (docs/security.md)
     expect((await fetch(`${rt.url}nodes`, { headers: { accept: 'application/json' } })).status).toBe(401);
-    const nodes = (await (await fetch(`${rt.url}nodes`, { headers: await rt.headers('viewer', { accept: 'application/json' }) })).json()) as { id: string; types: string[] }[];
+    const nodes = (await (
+      await fetch(`${rt.url}nodes`, { headers: await rt.headers('viewer', { accept: 'application/json' }) })
+    ).json()) as { id: string; types: string[] }[];
     const types = nodes.flatMap((n) => n.types);
-    for (const t of ['roc-establishment', 'roc-datamatrix', 'roc-annuaire', 'roc-idb', 'roc-sim', 'roc-clc', 'roc-del']) expect(types).toContain(t);
+    for (const t of ['roc-establishment', 'roc-datamatrix', 'roc-annuaire', 'roc-idb', 'roc-sim', 'roc-clc', 'roc-del'])
+      expect(types).toContain(t);
   });
 
   it('gives each seeded scenario its documented outcome through POST /roc/dossier', async () => {
@@ -94,7 +97,10 @@ describe('npm start runtime', () => {
           expect(`${label}: ${roc.clc.status}`).toBe(`${label}: OK`);
           expect(roc.sim.status).toBe('OK');
           expect(roc.clc.engagement.numero).toBeTruthy();
-          expect(roc.clc.montants.totalFacture).toBeCloseTo(roc.clc.montants.totalAmo + roc.clc.montants.totalAmc + roc.clc.montants.resteACharge, 2);
+          expect(roc.clc.montants.totalFacture).toBeCloseTo(
+            roc.clc.montants.totalAmo + roc.clc.montants.totalAmc + roc.clc.montants.resteACharge,
+            2,
+          );
         }
         exp.check?.(roc);
       }),
@@ -118,7 +124,17 @@ describe('npm start runtime', () => {
   });
 
   it('answers every hostile or broken AMC with a technical KO naming the cause, and keeps running', async () => {
-    const hostile = ['0990000001', '0990000002', '0990000003', '0990000004', '0990000005', '0990000006', '0990000007', '0990000008', '0990000009'];
+    const hostile = [
+      '0990000001',
+      '0990000002',
+      '0990000003',
+      '0990000004',
+      '0990000005',
+      '0990000006',
+      '0990000007',
+      '0990000008',
+      '0990000009',
+    ];
     const answers = await Promise.all(
       hostile.map(async (numeroAmc) => {
         const d = dossierFor('B01');
@@ -143,7 +159,11 @@ describe('npm start runtime', () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as { reason: string }).reason).toMatch(/JSON/);
     // malformed JSON: a JSON KO with a reason, the body neither echoed nor logged
-    const bad = await fetch(`${rt.url}roc/dossier`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"beneficiaire":{"nir":"1850775123456",' });
+    const bad = await fetch(`${rt.url}roc/dossier`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"beneficiaire":{"nir":"1850775123456",',
+    });
     expect(bad.status).toBe(400);
     const text = await bad.text();
     expect(JSON.parse(text).reason).toMatch(/JSON valide/);
@@ -173,7 +193,9 @@ describe('npm start runtime', () => {
     // every seeded patient was posted above: NIR with and without key, names, birth date in any format
     expectNoPatientData(
       processOutput(rt),
-      mergeIdentifiers(...beneficiaires.map((b) => identifiersOf({ nir: b.nir + b.cleNir, names: [b.nom, b.prenom], birthDates: [b.dateNaissance] }))),
+      mergeIdentifiers(
+        ...beneficiaires.map((b) => identifiersOf({ nir: b.nir + b.cleNir, names: [b.nom, b.prenom], birthDates: [b.dateNaissance] })),
+      ),
     );
   });
 

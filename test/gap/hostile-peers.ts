@@ -96,7 +96,10 @@ export class Peer {
   }
   waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timeout waiting for ${what} (got ${this.acks.length} ACKs, closed=${this.closed})`)), ms);
+      const timer = setTimeout(
+        () => reject(new Error(`timeout waiting for ${what} (got ${this.acks.length} ACKs, closed=${this.closed})`)),
+        ms,
+      );
       const check = () => {
         if (cond()) {
           clearTimeout(timer);
@@ -161,7 +164,8 @@ export function hostile(port: number, kind: Hostile['kind'], o: { everyMs?: numb
         socket.pause();
         let n = 0;
         const send = () => {
-          if (!socket.destroyed && socket.writable) socket.write(frame(Buffer.from(adt(`NR-${socket.localPort}-${n++}`, `9${socket.localPort}`), 'utf8')));
+          if (!socket.destroyed && socket.writable)
+            socket.write(frame(Buffer.from(adt(`NR-${socket.localPort}-${n++}`, `9${socket.localPort}`), 'utf8')));
         };
         send();
         timer = setInterval(send, every);

@@ -25,10 +25,23 @@ let deferred: { file: string; codes: string[] }[];
 let problems: string[];
 
 const IN = () => path.join(dir, 'in');
-const ls = (sub: string) => (fs.existsSync(path.join(dir, sub)) ? fs.readdirSync(path.join(dir, sub)).filter((f) => !f.startsWith('.')).sort() : []);
+const ls = (sub: string) =>
+  fs.existsSync(path.join(dir, sub))
+    ? fs
+        .readdirSync(path.join(dir, sub))
+        .filter((f) => !f.startsWith('.'))
+        .sort()
+    : [];
 
 async function start(options: Partial<WatcherOptions>): Promise<HprimDropWatcher> {
-  w = new HprimDropWatcher({ inputDir: IN(), processedDir: path.join(dir, 'processed'), errorDir: path.join(dir, 'error'), ackDir: path.join(dir, 'ack'), intervalMs: 50, ...options });
+  w = new HprimDropWatcher({
+    inputDir: IN(),
+    processedDir: path.join(dir, 'processed'),
+    errorDir: path.join(dir, 'error'),
+    ackDir: path.join(dir, 'ack'),
+    intervalMs: 50,
+    ...options,
+  });
   w.on('file', (o) => files.push({ ...o, at: Date.now() }));
   w.on('admission', () => admissions++);
   w.on('deferred', (d) => deferred.push(d));
@@ -200,13 +213,24 @@ describe('HPRIM drop directory: a file is taken when it is complete', () => {
 });
 
 describe('HPRIM XML in the drop directory: declarations, not words', () => {
-  const acq = (name: string) => new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_' }).parse(fs.readFileSync(path.join(dir, 'ack', name), 'utf8')).acquittementsPatients;
+  const acq = (name: string) =>
+    new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_' }).parse(fs.readFileSync(path.join(dir, 'ack', name), 'utf8'))
+      .acquittementsPatients;
 
   it('DOCTYPE in a CDATA section and ENTITY in a comment are accepted; a real DOCTYPE is refused with XML_DTD', async () => {
     const watcher = await start({ quietMs: 100 });
-    const cdata = VENUE_XML.replace("<libelle>GAP CH Sainte-Anne d'Orléans</libelle>", '<libelle><![CDATA[modèle <!DOCTYPE evenementsPatients SYSTEM "hprim.dtd"> & co]]></libelle>').replace('EVT-20260312-000123', 'EVT-CDATA');
-    const comment = VENUE_XML.replace('<evenementsPatients', '<!-- exporté sans <!ENTITY ni <!DOCTYPE (interdits) -->\n<evenementsPatients').replace('EVT-20260312-000123', 'EVT-COMMENT');
-    const doctype = VENUE_XML.replace('<evenementsPatients', '<!DOCTYPE evenementsPatients [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>\n<evenementsPatients').replace('IPP0012345', '&b;');
+    const cdata = VENUE_XML.replace(
+      "<libelle>GAP CH Sainte-Anne d'Orléans</libelle>",
+      '<libelle><![CDATA[modèle <!DOCTYPE evenementsPatients SYSTEM "hprim.dtd"> & co]]></libelle>',
+    ).replace('EVT-20260312-000123', 'EVT-CDATA');
+    const comment = VENUE_XML.replace(
+      '<evenementsPatients',
+      '<!-- exporté sans <!ENTITY ni <!DOCTYPE (interdits) -->\n<evenementsPatients',
+    ).replace('EVT-20260312-000123', 'EVT-COMMENT');
+    const doctype = VENUE_XML.replace(
+      '<evenementsPatients',
+      '<!DOCTYPE evenementsPatients [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>\n<evenementsPatients',
+    ).replace('IPP0012345', '&b;');
     fs.writeFileSync(path.join(IN(), 'EVT-CDATA.xml'), cdata);
     fs.writeFileSync(path.join(IN(), 'EVT-COMMENT.xml'), comment);
     fs.writeFileSync(path.join(IN(), 'EVT-DTD.xml'), doctype);
@@ -229,7 +253,13 @@ describe('HPRIM XML in the drop directory: declarations, not words', () => {
     const watcher = await start({ quietMs: 100 });
     const secret = path.join(dir, 'secret.txt');
     fs.writeFileSync(secret, 'SECRET-CLE-PRIVEE');
-    fs.writeFileSync(path.join(IN(), 'EVT-XXE.xml'), VENUE_XML.replace('<evenementsPatients', `<!DOCTYPE x [<!ENTITY e SYSTEM "file://${secret}">]>\n<evenementsPatients`).replace('IPP0012345', '&e;'));
+    fs.writeFileSync(
+      path.join(IN(), 'EVT-XXE.xml'),
+      VENUE_XML.replace('<evenementsPatients', `<!DOCTYPE x [<!ENTITY e SYSTEM "file://${secret}">]>\n<evenementsPatients`).replace(
+        'IPP0012345',
+        '&e;',
+      ),
+    );
     await until(watcher, () => files.length === 1);
     expect(files[0].errors[0].code).toBe('XML_DTD');
     expect(fs.readFileSync(path.join(dir, 'ack', 'EVT-XXE.acq.xml'), 'utf8')).not.toContain('SECRET');
@@ -254,7 +284,9 @@ describe('HPRIM drop directory: files refused before reading, through lib/hprim 
     );
     expect(ls('ack')).toEqual(['EVT-GROS.acq.xml', 'courrier.hpr.ERR']);
     expect(ls('error')).toEqual(['EVT-GROS.xml', 'courrier.hpr']);
-    const acq = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_' }).parse(fs.readFileSync(path.join(dir, 'ack', 'EVT-GROS.acq.xml'), 'utf8')).acquittementsPatients;
+    const acq = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_' }).parse(
+      fs.readFileSync(path.join(dir, 'ack', 'EVT-GROS.acq.xml'), 'utf8'),
+    ).acquittementsPatients;
     expect(acq.enteteMessageAcquittement).toMatchObject({ '@_statut': 'erreur', identifiantMessageAcquitte: 'EVT-GROS.xml' });
     expect(acq.observations.observation.code).toBe('FILE_TOO_LARGE');
     expect(admissions).toBe(0);

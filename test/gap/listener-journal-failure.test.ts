@@ -119,11 +119,20 @@ describe('MLLP listener: the journal cannot store the message', () => {
     const db = new Database(l.journal.file);
     db.pragma('busy_timeout = 5000');
     // the "disk" refuses the rows of messages whose control id ends in an odd digit
-    db.exec("CREATE TRIGGER half_broken BEFORE INSERT ON inbound WHEN NEW.control_id GLOB '*[13579]' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END");
+    db.exec(
+      "CREATE TRIGGER half_broken BEFORE INSERT ON inbound WHEN NEW.control_id GLOB '*[13579]' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
+    );
     const gap = await connect(l);
     for (let i = 0; i < 6; i++) gap.send(adt(`JB-000${i}`));
     const acks = await gap.waitAcks(6);
-    expect(acks.map((a) => `${a.controlId}:${a.code}`)).toEqual(['JB-0000:AA', 'JB-0001:AE', 'JB-0002:AA', 'JB-0003:AE', 'JB-0004:AA', 'JB-0005:AE']);
+    expect(acks.map((a) => `${a.controlId}:${a.code}`)).toEqual([
+      'JB-0000:AA',
+      'JB-0001:AE',
+      'JB-0002:AA',
+      'JB-0003:AE',
+      'JB-0004:AA',
+      'JB-0005:AE',
+    ]);
     await waitFor(() => processed.length === 3, 'the three stored messages are processed');
     expect(processed.map((m) => m.record.controlId).sort()).toEqual(['JB-0000', 'JB-0002', 'JB-0004']);
     db.exec('DROP TRIGGER half_broken');

@@ -29,27 +29,36 @@ function pushSplit(d: MllpDeframer, stream: Buffer, cuts: number[]): MllpEvent[]
   return out;
 }
 
-const framesOf = (events: MllpEvent[]) => events.filter((e) => e.kind === 'frame').map((e) => (e as { bytes: Buffer }).bytes.toString('hex'));
+const framesOf = (events: MllpEvent[]) =>
+  events.filter((e) => e.kind === 'frame').map((e) => (e as { bytes: Buffer }).bytes.toString('hex'));
 
 /** Bytes biased towards the MLLP control characters. */
-const mllpByte = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: 255 }) }, { weight: 1, arbitrary: fc.constantFrom(VT, FS, CR, 0x0a) });
+const mllpByte = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 255 }) },
+  { weight: 1, arbitrary: fc.constantFrom(VT, FS, CR, 0x0a) },
+);
 
 describe('MLLP deframer (fuzz)', () => {
   it('any byte stream cut at random points: never throws, same frames as pushed whole, no VT/FS inside a frame', () => {
     fc.assert(
-      fc.property(fc.array(mllpByte, { maxLength: 3000 }), fc.array(fc.nat(), { maxLength: 40 }), fc.integer({ min: 1, max: 512 }), (bytes, cuts, max) => {
-        const stream = Buffer.from(bytes);
-        const d1 = new MllpDeframer({ maxFrameSize: max });
-        const whole1 = [...d1.push(stream), ...d1.flush()];
-        const split = pushSplit(new MllpDeframer({ maxFrameSize: max }), stream, cuts);
-        expect(framesOf(split)).toEqual(framesOf(whole1));
-        for (const e of split) {
-          if (e.kind === 'frame') {
-            expect(e.bytes.includes(VT) || e.bytes.includes(FS)).toBe(false);
-            expect(e.bytes.length).toBeLessThanOrEqual(max);
+      fc.property(
+        fc.array(mllpByte, { maxLength: 3000 }),
+        fc.array(fc.nat(), { maxLength: 40 }),
+        fc.integer({ min: 1, max: 512 }),
+        (bytes, cuts, max) => {
+          const stream = Buffer.from(bytes);
+          const d1 = new MllpDeframer({ maxFrameSize: max });
+          const whole1 = [...d1.push(stream), ...d1.flush()];
+          const split = pushSplit(new MllpDeframer({ maxFrameSize: max }), stream, cuts);
+          expect(framesOf(split)).toEqual(framesOf(whole1));
+          for (const e of split) {
+            if (e.kind === 'frame') {
+              expect(e.bytes.includes(VT) || e.bytes.includes(FS)).toBe(false);
+              expect(e.bytes.length).toBeLessThanOrEqual(max);
+            }
           }
-        }
-      }),
+        },
+      ),
       { seed: SEED, numRuns: 400 },
     );
   });
@@ -63,27 +72,40 @@ describe('MLLP deframer (fuzz)', () => {
       fc.integer({ min: 0, max: 255 }).filter((b) => b !== VT),
       { maxLength: 40 },
     );
-    const item = fc.oneof({ weight: 3, arbitrary: payload.map((p) => ({ kind: 'frame' as const, p })) }, { weight: 1, arbitrary: garbage.map((g) => ({ kind: 'garbage' as const, p: g })) });
+    const item = fc.oneof(
+      { weight: 3, arbitrary: payload.map((p) => ({ kind: 'frame' as const, p })) },
+      { weight: 1, arbitrary: garbage.map((g) => ({ kind: 'garbage' as const, p: g })) },
+    );
     fc.assert(
-      fc.property(fc.array(item, { maxLength: 30 }), fc.array(fc.nat(), { maxLength: 60 }), fc.nat(), fc.integer({ min: -1, max: 2 }), (items, cuts, pick, delta) => {
-        // the maximum sits on a frame's size (one below, equal, one above) to probe the boundary
-        const sizes = items.filter((x) => x.kind === 'frame').map((x) => x.p.length);
-        const max = delta === 2 || sizes.length === 0 ? 1024 * 1024 : Math.max(1, sizes[pick % sizes.length] + delta);
-        const parts: Buffer[] = [];
-        const expected: Array<{ kind: string; v: string | number }> = [];
-        for (const it of items) {
-          if (it.kind === 'frame') {
-            parts.push(frame(Buffer.from(it.p)));
-            expected.push(it.p.length <= max ? { kind: 'frame', v: Buffer.from(it.p).toString('hex') } : { kind: 'oversize', v: it.p.length });
-          } else parts.push(Buffer.from(it.p));
-        }
-        const events = pushSplit(new MllpDeframer({ maxFrameSize: max }), Buffer.concat(parts), cuts);
-        const got = events
-          .filter((e) => e.kind === 'frame' || e.kind === 'oversize')
-          .map((e) => (e.kind === 'frame' ? { kind: 'frame', v: e.bytes.toString('hex') } : { kind: 'oversize', v: (e as { size: number }).size }));
-        expect(got).toEqual(expected);
-        expect(events.filter((e) => e.kind === 'incomplete')).toHaveLength(0);
-      }),
+      fc.property(
+        fc.array(item, { maxLength: 30 }),
+        fc.array(fc.nat(), { maxLength: 60 }),
+        fc.nat(),
+        fc.integer({ min: -1, max: 2 }),
+        (items, cuts, pick, delta) => {
+          // the maximum sits on a frame's size (one below, equal, one above) to probe the boundary
+          const sizes = items.filter((x) => x.kind === 'frame').map((x) => x.p.length);
+          const max = delta === 2 || sizes.length === 0 ? 1024 * 1024 : Math.max(1, sizes[pick % sizes.length] + delta);
+          const parts: Buffer[] = [];
+          const expected: Array<{ kind: string; v: string | number }> = [];
+          for (const it of items) {
+            if (it.kind === 'frame') {
+              parts.push(frame(Buffer.from(it.p)));
+              expected.push(
+                it.p.length <= max ? { kind: 'frame', v: Buffer.from(it.p).toString('hex') } : { kind: 'oversize', v: it.p.length },
+              );
+            } else parts.push(Buffer.from(it.p));
+          }
+          const events = pushSplit(new MllpDeframer({ maxFrameSize: max }), Buffer.concat(parts), cuts);
+          const got = events
+            .filter((e) => e.kind === 'frame' || e.kind === 'oversize')
+            .map((e) =>
+              e.kind === 'frame' ? { kind: 'frame', v: e.bytes.toString('hex') } : { kind: 'oversize', v: (e as { size: number }).size },
+            );
+          expect(got).toEqual(expected);
+          expect(events.filter((e) => e.kind === 'incomplete')).toHaveLength(0);
+        },
+      ),
       { seed: SEED, numRuns: 400 },
     );
   });
@@ -101,13 +123,21 @@ const BASES: Buffer[] = [
     .map((f) => fs.readFileSync(path.join(FIXTURES, f))),
 ];
 
-type Mutation = { op: 'delete' | 'insert' | 'replace' | 'dupSegment' | 'dropSegment' | 'truncate'; at: number; len: number; bytes: number[] };
+type Mutation = {
+  op: 'delete' | 'insert' | 'replace' | 'dupSegment' | 'dropSegment' | 'truncate';
+  at: number;
+  len: number;
+  bytes: number[];
+};
 
 const mutation: fc.Arbitrary<Mutation> = fc.record({
   op: fc.constantFrom('delete', 'insert', 'replace', 'dupSegment', 'dropSegment', 'truncate'),
   at: fc.nat(),
   len: fc.integer({ min: 1, max: 30 }),
-  bytes: fc.array(fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x7c, 0x5e, 0x7e, 0x5c, 0x26, CR, 0x0a, 0x22)), { minLength: 1, maxLength: 12 }),
+  bytes: fc.array(fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x7c, 0x5e, 0x7e, 0x5c, 0x26, CR, 0x0a, 0x22)), {
+    minLength: 1,
+    maxLength: 12,
+  }),
 });
 
 function mutate(base: Buffer, muts: Mutation[]): Buffer {
@@ -213,7 +243,11 @@ describe('MLLP listener (fuzz over a real socket)', () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof({ weight: 3, arbitrary: mutated }, { weight: 1, arbitrary: randomEr7 }), async (bytes) => {
         // (an LF inside the MSH line makes the parser join lines: the oracle below would misread it)
-        const first = bytes.toString('latin1').replace(/^\u00ef\u00bb\u00bf/, '').replace(/^[\r\n \t]+/, '').split('\r')[0];
+        const first = bytes
+          .toString('latin1')
+          .replace(/^\u00ef\u00bb\u00bf/, '')
+          .replace(/^[\r\n \t]+/, '')
+          .split('\r')[0];
         fc.pre(originalMode(bytes) && !first.includes('\n'));
         // the previous messages got exactly their ACKs, no more
         expect(peer.acks.length).toBe(expected);

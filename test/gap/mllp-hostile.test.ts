@@ -143,7 +143,13 @@ describe('a peer that sends and never reads its ACKs', () => {
   it('is paused then closed; the listener’s buffered bytes stay bounded; a GAP is served meanwhile', async () => {
     const backlog = 16 * 1024;
     const hardLimit = 64 * 1024;
-    t = await startListener({ ackBacklogBytes: backlog, maxAckBacklogBytes: hardLimit, idleTimeoutMs: 1500, frameTimeoutMs: 2000, commitWindowMs: 5 });
+    t = await startListener({
+      ackBacklogBytes: backlog,
+      maxAckBacklogBytes: hardLimit,
+      idleTimeoutMs: 1500,
+      frameTimeoutMs: 2000,
+      commitWindowMs: 5,
+    });
     const { listener } = t;
     const bad = net.connect({ port: t.port, host: '127.0.0.1' });
     bad.on('error', () => undefined);
@@ -152,7 +158,8 @@ describe('a peer that sends and never reads its ACKs', () => {
     let badClosed = false;
     bad.on('close', () => (badClosed = true));
     // Invalid admissions (no PID-3, no PV1) get long AE answers with several ERR segments.
-    const junk = (i: number) => frame(Buffer.from(`MSH|^~\\&|GAP|CHU|ROC|CHU|20250114093512||ADT^A01^ADT_A01|NR-${i}|P|2.5|||||FRA|UNICODE UTF-8\rPID|1\r`, 'utf8'));
+    const junk = (i: number) =>
+      frame(Buffer.from(`MSH|^~\\&|GAP|CHU|ROC|CHU|20250114093512||ADT^A01^ADT_A01|NR-${i}|P|2.5|||||FRA|UNICODE UTF-8\rPID|1\r`, 'utf8'));
     let maxBuffered = 0;
     let sent = 0;
     const sampler = setInterval(() => (maxBuffered = Math.max(maxBuffered, listener.bufferedBytes)), 5);
@@ -185,7 +192,9 @@ describe('a peer that sends and never reads its ACKs', () => {
       clearInterval(sampler);
       bad.destroy();
     }
-    console.log(`non-reading peer: ${sent} messages written, listener buffered at most ${maxBuffered} bytes, stats ${JSON.stringify(listener.stats)}`);
+    console.log(
+      `non-reading peer: ${sent} messages written, listener buffered at most ${maxBuffered} bytes, stats ${JSON.stringify(listener.stats)}`,
+    );
     // bounded: the backlog limit plus the ACKs of one read chunk, far from the megabytes sent
     expect(sent).toBeGreaterThan(1000);
     expect(maxBuffered).toBeLessThan(hardLimit + 512 * 1024);

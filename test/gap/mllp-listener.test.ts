@@ -70,18 +70,39 @@ describe('half-close over TLS', () => {
     const pki = generateTestPki();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-mllp-tls-'));
     try {
-      for (const [f, v] of [['server.crt', pki.serverCert], ['server.key', pki.serverKey], ['ca.crt', pki.caCert]]) fs.writeFileSync(path.join(dir, f), v);
-      t = await startListener({ tls: { certFile: path.join(dir, 'server.crt'), keyFile: path.join(dir, 'server.key'), caFile: path.join(dir, 'ca.crt'), requestCert: true } });
+      for (const [f, v] of [
+        ['server.crt', pki.serverCert],
+        ['server.key', pki.serverKey],
+        ['ca.crt', pki.caCert],
+      ])
+        fs.writeFileSync(path.join(dir, f), v);
+      t = await startListener({
+        tls: {
+          certFile: path.join(dir, 'server.crt'),
+          keyFile: path.join(dir, 'server.key'),
+          caFile: path.join(dir, 'ca.crt'),
+          requestCert: true,
+        },
+      });
       const results = await Promise.all(
         Array.from({ length: 5 }, (_, i) => {
-          const s = tls.connect({ port: t.port, host: '127.0.0.1', ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey, servername: 'localhost' });
+          const s = tls.connect({
+            port: t.port,
+            host: '127.0.0.1',
+            ca: pki.caCert,
+            cert: pki.clientCert,
+            key: pki.clientKey,
+            servername: 'localhost',
+          });
           const d = new MllpDeframer();
           const got: string[] = [];
           s.on('data', (c) => {
             for (const e of d.push(c)) if (e.kind === 'frame') got.push(`${readAck(e.bytes)!.code} ${readAck(e.bytes)!.controlId}`);
           });
           s.on('error', () => undefined);
-          s.on('secureConnect', () => s.end(Buffer.concat([0, 1].map((k) => frame(Buffer.from(adt(`TLS-${i}-${k}`, `25010${i}`), 'utf8'))))));
+          s.on('secureConnect', () =>
+            s.end(Buffer.concat([0, 1].map((k) => frame(Buffer.from(adt(`TLS-${i}-${k}`, `25010${i}`), 'utf8'))))),
+          );
           return new Promise<string[]>((resolve) => {
             const timer = setTimeout(() => resolve(got), 15_000);
             s.on('end', () => {

@@ -374,7 +374,14 @@ describe('MllpAnswerSender against a real GAP socket', () => {
     r.sender.close(); // stopped before the ACK: the answer stays SENT
     expect((await record(r, rec.id)).state).toBe('SENT');
     gapAnswers = true;
-    const next = new MllpAnswerSender({ journal: r.journal, destination: DEST, host: '127.0.0.1', port: gap.port, ackTimeoutMs: 2000, reconnect: { minMs: 20, maxMs: 100 } });
+    const next = new MllpAnswerSender({
+      journal: r.journal,
+      destination: DEST,
+      host: '127.0.0.1',
+      port: gap.port,
+      ackTimeoutMs: 2000,
+      reconnect: { minMs: 20, maxMs: 100 },
+    });
     r.sender = next;
     next.start();
     const acked = await stateIs(r, rec.id, 'ACKED');

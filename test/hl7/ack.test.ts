@@ -31,7 +31,10 @@ function edit(segment: string, field: number, value: string): Buffer {
 function segs(text: string): string[][] {
   expect(text.endsWith('\r')).toBe(true);
   expect(text).not.toContain('\n');
-  return text.slice(0, -1).split('\r').map((s) => s.split('|'));
+  return text
+    .slice(0, -1)
+    .split('\r')
+    .map((s) => s.split('|'));
 }
 
 function noPatientData(text: string): void {
@@ -244,7 +247,12 @@ describe('NACKs for bad input', () => {
   });
 
   it('missing PV1-19 and NDA on an A01: AE 101 at PV1-19', () => {
-    const noVenue = Buffer.from(edit('PV1', 19, '').toString('utf8').replace(/\|25010042\^[^|]*\|/, '||'), 'utf8');
+    const noVenue = Buffer.from(
+      edit('PV1', 19, '')
+        .toString('utf8')
+        .replace(/\|25010042\^[^|]*\|/, '||'),
+      'utf8',
+    );
     const { intake, s, ack } = nack(noVenue);
     expect(intake.ackCode).toBe('AE');
     expect(s[1]).toEqual(['MSA', 'AE', 'A01-UTF8-0001']);
@@ -266,7 +274,7 @@ describe('NACKs for bad input', () => {
 
   it('random bytes: AR, never a crash, whatever the bytes', () => {
     for (let i = 0; i < 200; i++) {
-      const bytes = randomBytes(1 + (i * 37) % 3000);
+      const bytes = randomBytes(1 + ((i * 37) % 3000));
       const intake = receive(bytes);
       expect(['AR', 'AE']).toContain(intake.ackCode);
       const plan = acksFor(intake);
@@ -294,12 +302,19 @@ describe('NACKs for bad input', () => {
     expect(verdict.ackCode).toBe('AR');
     const ack = acksFor(verdict).application!;
     expect(ack.text).toContain('MSA|AR|A01-UTF8-0001\r');
-    expect(ack.text).toContain(`|207^Application internal error^HL70357|E||||Erreur interne de l’application : message trop volumineux (${A01.length + 5000} octets, maximum 1000)\r`);
+    expect(ack.text).toContain(
+      `|207^Application internal error^HL70357|E||||Erreur interne de l’application : message trop volumineux (${A01.length + 5000} octets, maximum 1000)\r`,
+    );
     expect(ack.text.split('|')[2]).toBe('ROC-BRIDGE');
   });
 
   it('answers every published sample AA (the A03 with its shifted-ZBE warning)', () => {
-    for (const f of ['pamfr-ans-sgl-adt-a01-admission.hl7', 'pamfr-ans-sgl-adt-a03-sortie.hl7', 'pamfr-ans-segur-adt-a01-consentement-dmp.hl7', 'pamfr-spec-2.11.2-adt-a31-ins-nia-nir.hl7']) {
+    for (const f of [
+      'pamfr-ans-sgl-adt-a01-admission.hl7',
+      'pamfr-ans-sgl-adt-a03-sortie.hl7',
+      'pamfr-ans-segur-adt-a01-consentement-dmp.hl7',
+      'pamfr-spec-2.11.2-adt-a31-ins-nia-nir.hl7',
+    ]) {
       const intake = receive(readFileSync(path.join(SAMPLES, f)));
       expect([f, intake.ackCode]).toEqual([f, 'AA']);
       expect(intake.issues.every((i) => i.severity === 'W')).toBe(true);

@@ -21,7 +21,13 @@ const A01 = admission('pamfr-own-adt-a01-amo-amc-utf8.hl7');
 const A03 = admission('pamfr-own-adt-a03-sortie-8859-15-sans-msh18.hl7');
 const A11 = admission('pamfr-own-adt-a11-annulation.hl7');
 
-const base = { requestId: 'REQ-2025-0114-0001', endpoint: 'https://amc.example/idb', latencyMs: 412, attempts: 1, at: '2025-01-14T09:35:20.000Z' };
+const base = {
+  requestId: 'REQ-2025-0114-0001',
+  endpoint: 'https://amc.example/idb',
+  latencyMs: 412,
+  attempts: 1,
+  at: '2025-01-14T09:35:20.000Z',
+};
 const IDB_OK: IdbResult = {
   ...base,
   service: 'idb',
@@ -29,7 +35,11 @@ const IDB_OK: IdbResult = {
   technical: false,
   messages: [],
   responseId: 'RSP-77554321-0001',
-  couverture: { numeroContrat: 'CT-2025-889', periodes: [{ debut: '2025-01-01', fin: '2025-12-31' }], domaines: ['HOSPITALISATION', 'CHAMBRE_PARTICULIERE'] },
+  couverture: {
+    numeroContrat: 'CT-2025-889',
+    periodes: [{ debut: '2025-01-01', fin: '2025-12-31' }],
+    domaines: ['HOSPITALISATION', 'CHAMBRE_PARTICULIERE'],
+  },
   consignes: [],
   dateValidite: '2025-01-21',
 };
@@ -39,7 +49,9 @@ const IDB_KO: IdbResult = {
   status: 'KO',
   technical: false,
   reason: 'Droits fermés à la date des soins',
-  messages: [{ code: 'B010', groupe: 'DROITS', severite: 'ERREUR', libelle: 'Droits fermés | contrat résilié', action: 'FACTURER_PATIENT' }],
+  messages: [
+    { code: 'B010', groupe: 'DROITS', severite: 'ERREUR', libelle: 'Droits fermés | contrat résilié', action: 'FACTURER_PATIENT' },
+  ],
   consignes: [],
 };
 const IDB_TECH: IdbResult = {
@@ -99,7 +111,16 @@ describe('answer to the GAP: message layout', () => {
     expect(a.text).not.toContain('19850714');
     expect(m.get('PV1-2')).toBe('I');
     expect(m.raw('PV1-19')).toBe('250100421^^^CHU-NORD&590780193&M^VN');
-    expect([zrc(1), zrc(2), zrc(3), zrc(4), zrc(5), zrc(6), zrc(7), zrc(9)]).toEqual(['IDB', 'OK', 'N', '0077554321', '20250101', '20251231', 'CT-2025-889', '20250121']);
+    expect([zrc(1), zrc(2), zrc(3), zrc(4), zrc(5), zrc(6), zrc(7), zrc(9)]).toEqual([
+      'IDB',
+      'OK',
+      'N',
+      '0077554321',
+      '20250101',
+      '20251231',
+      'CT-2025-889',
+      '20250121',
+    ]);
     expect(m.raw('ZRC-8')).toBe('HOSPITALISATION~CHAMBRE_PARTICULIERE');
     expect(zrc(16)).toBe('');
     expect(zrc(18)).toBe('AUCUNE');
@@ -131,7 +152,15 @@ describe('answer to the GAP: message layout', () => {
       fromCache: false,
       stale: false,
       amc: { numeroAmc: '0050341278', nom: 'Caisse Mutualiste des Hautes-Alpes', enRoc: false },
-      messages: [{ code: 'BR-NOT-ROC', groupe: 'DROITS', severite: 'ERREUR' as const, libelle: 'Organisme complémentaire hors ROC', action: 'FACTURER_PATIENT' as const }],
+      messages: [
+        {
+          code: 'BR-NOT-ROC',
+          groupe: 'DROITS',
+          severite: 'ERREUR' as const,
+          libelle: 'Organisme complémentaire hors ROC',
+          action: 'FACTURER_PATIENT' as const,
+        },
+      ],
       reason: 'Organisme complémentaire hors ROC',
     };
     const a = buildAnswer({ admission: A01, annuaire }, { now: NOW });
@@ -157,7 +186,12 @@ describe('answer to the GAP: message layout', () => {
     const { m, zrc } = read(text);
     expect(m.get('MSH-18')).toBe('8859/15');
     expect([zrc(1), zrc(2), zrc(10), zrc(11)]).toEqual(['CLC', 'OK', 'ENG-77554321-000187', '20250420']);
-    expect([m.raw('ZRC-12'), m.raw('ZRC-13'), m.raw('ZRC-14'), m.raw('ZRC-15')]).toEqual(['1845.60^EUR', '1476.48^EUR', '324.12^EUR', '45.00^EUR']);
+    expect([m.raw('ZRC-12'), m.raw('ZRC-13'), m.raw('ZRC-14'), m.raw('ZRC-15')]).toEqual([
+      '1845.60^EUR',
+      '1476.48^EUR',
+      '324.12^EUR',
+      '45.00^EUR',
+    ]);
     expect(m.raw('PID-5')).toContain('LEFÈVRE-BŒUF'); // Œ exists in 8859-15
     expect(a.bytes.includes(Buffer.from([0xbc]))).toBe(true); // Œ is 0xBC in ISO 8859-15
   });
@@ -171,7 +205,11 @@ describe('answer to the GAP: message layout', () => {
 
   it('desk dossier without an admission: NDA and venue number from msg.roc.venue, PV1-2 N, the latest result', () => {
     const a = buildAnswer(
-      { venue: { type: 'HOSPITALISATION', dateEntree: '2026-11-20', numeroDossier: 'NDA2026B01', numeroVenue: 'VB01001' }, idb: IDB_OK, clc: { ...CLC_OK, at: '2026-11-24T10:00:00Z' } },
+      {
+        venue: { type: 'HOSPITALISATION', dateEntree: '2026-11-20', numeroDossier: 'NDA2026B01', numeroVenue: 'VB01001' },
+        idb: IDB_OK,
+        clc: { ...CLC_OK, at: '2026-11-24T10:00:00Z' },
+      },
       { now: NOW, receivingApplication: 'GAP^X', sendingFacility: 'CHU NORD' },
     );
     expect(a.service).toBe('clc');

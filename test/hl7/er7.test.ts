@@ -13,8 +13,12 @@ function text(file: string): string {
 describe('ER7 parser', () => {
   it('parses every published sample and every own fixture', () => {
     const files = [
-      ...readdirSync(SAMPLES).filter((f) => f.endsWith('.hl7')).map((f) => path.join(SAMPLES, f)),
-      ...readdirSync(FIX).filter((f) => f.endsWith('.hl7')).map((f) => path.join(FIX, f)),
+      ...readdirSync(SAMPLES)
+        .filter((f) => f.endsWith('.hl7'))
+        .map((f) => path.join(SAMPLES, f)),
+      ...readdirSync(FIX)
+        .filter((f) => f.endsWith('.hl7'))
+        .map((f) => path.join(FIX, f)),
     ];
     expect(files.length).toBeGreaterThanOrEqual(11);
     for (const f of files) {
@@ -28,7 +32,12 @@ describe('ER7 parser', () => {
 
   it('reads segments whatever the line ends (CR, LF, CRLF, mixed, trailing blank lines)', () => {
     const seg = ['MSH|^~\\&|GAM|CHU|||20250101||ADT^A01|1|P|2.5', 'EVN||20250101', 'PID|1||123^^^CHU^PI', 'PV1|1|I'];
-    const variants = [seg.join('\r'), seg.join('\n'), seg.join('\r\n') + '\r\n\r\n\n', `\uFEFF\r\n${seg[0]}\r${seg[1]}\n${seg[2]}\r\n${seg[3]}\n\n`];
+    const variants = [
+      seg.join('\r'),
+      seg.join('\n'),
+      seg.join('\r\n') + '\r\n\r\n\n',
+      `\uFEFF\r\n${seg[0]}\r${seg[1]}\n${seg[2]}\r\n${seg[3]}\n\n`,
+    ];
     for (const v of variants) {
       const m = parseEr7(v);
       expect(m.segments.map((s) => s.name)).toEqual(['MSH', 'EVN', 'PID', 'PV1']);

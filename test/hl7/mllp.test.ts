@@ -90,7 +90,14 @@ describe('MLLP framing', () => {
   it('accepts an FS without CR and swallows the CR when it arrives in the next chunk', () => {
     const d = new MllpDeframer();
     const body = Buffer.from('MSH|^~\\&|A\r');
-    const ev = feed(d, [Buffer.concat([Buffer.from([VT]), body, Buffer.from([FS])]), Buffer.from([CR, VT]), body, Buffer.from([FS, VT]), body, Buffer.from([FS, CR])]);
+    const ev = feed(d, [
+      Buffer.concat([Buffer.from([VT]), body, Buffer.from([FS])]),
+      Buffer.from([CR, VT]),
+      body,
+      Buffer.from([FS, VT]),
+      body,
+      Buffer.from([FS, CR]),
+    ]);
     expect(ev.map((e) => e.kind)).toEqual(['frame', 'frame', 'frame']);
   });
 

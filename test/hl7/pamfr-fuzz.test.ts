@@ -33,25 +33,82 @@ function read(dir: string): Array<{ name: string; bytes: Buffer }> {
 
 const BASES = [...read(FIXTURES), ...read(SAMPLES)];
 /** Each base as text (its own charset: UTF-8 when MSH-18 says so, else ISO 8859-15 ≈ latin1 here). */
-const TEXTS = BASES.map((b) => (/UNICODE UTF-8/.test(b.bytes.toString('latin1').split('\r')[0]) ? b.bytes.toString('utf8') : b.bytes.toString('latin1')));
+const TEXTS = BASES.map((b) =>
+  /UNICODE UTF-8/.test(b.bytes.toString('latin1').split('\r')[0]) ? b.bytes.toString('utf8') : b.bytes.toString('latin1'),
+);
 
 /** Identity values of the fixtures' patients that must never appear in an issue text. */
 const IDENTITY = ['LEFÈVRE', 'BŒUF', 'Hélène', 'FRANÇOIS', '285075935012324', '19850714', '481516'];
 
 const hostileValue = fc.oneof(
-  fc.constantFrom('', '""', '20251340', '2025', '20250230', '99999999999999', '2025-01-14', 'ABC', '0', '-1', '1e9', '\\F\\', '\\X00\\', '\\Zfoo\\', '&&&', '^^^^', '~~', '\\', 'NaN', 'I', 'O', 'ADT^A01^ADT_A01'),
+  fc.constantFrom(
+    '',
+    '""',
+    '20251340',
+    '2025',
+    '20250230',
+    '99999999999999',
+    '2025-01-14',
+    'ABC',
+    '0',
+    '-1',
+    '1e9',
+    '\\F\\',
+    '\\X00\\',
+    '\\Zfoo\\',
+    '&&&',
+    '^^^^',
+    '~~',
+    '\\',
+    'NaN',
+    'I',
+    'O',
+    'ADT^A01^ADT_A01',
+  ),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
   fc.string({ unit: fc.constantFrom(...'ABCDEFÉŒ0123456789 -'.split('')), minLength: 200, maxLength: 3000 }),
   fc.array(fc.constantFrom('1', '2', '^', '&', '~', 'A', '\\', ' '), { maxLength: 30 }).map((a) => a.join('')),
 );
 
-type FieldMut = { op: 'set' | 'drop' | 'dupRep' | 'dupSeg' | 'dropSeg' | 'moveSeg' | 'truncateSeg'; seg: number | string; field: number; value: string };
+type FieldMut = {
+  op: 'set' | 'drop' | 'dupRep' | 'dupSeg' | 'dropSeg' | 'moveSeg' | 'truncateSeg';
+  seg: number | string;
+  field: number;
+  value: string;
+};
 
 /** The fields the mapper reads (targeted half of the time). */
 const MAPPED: Array<[string, number]> = [
-  ['MSH', 9], ['MSH', 10], ['MSH', 18], ['EVN', 2], ['EVN', 6], ['PID', 3], ['PID', 5], ['PID', 7], ['PID', 8], ['PID', 18], ['PID', 32],
-  ['PV1', 2], ['PV1', 3], ['PV1', 19], ['PV1', 44], ['PV1', 45], ['PV2', 8], ['ZBE', 1], ['ZBE', 2], ['ZBE', 4], ['ZBE', 6],
-  ['IN1', 2], ['IN1', 3], ['IN1', 12], ['IN1', 13], ['IN1', 15], ['IN1', 36], ['IN1', 49], ['IN2', 1], ['IN3', 5],
+  ['MSH', 9],
+  ['MSH', 10],
+  ['MSH', 18],
+  ['EVN', 2],
+  ['EVN', 6],
+  ['PID', 3],
+  ['PID', 5],
+  ['PID', 7],
+  ['PID', 8],
+  ['PID', 18],
+  ['PID', 32],
+  ['PV1', 2],
+  ['PV1', 3],
+  ['PV1', 19],
+  ['PV1', 44],
+  ['PV1', 45],
+  ['PV2', 8],
+  ['ZBE', 1],
+  ['ZBE', 2],
+  ['ZBE', 4],
+  ['ZBE', 6],
+  ['IN1', 2],
+  ['IN1', 3],
+  ['IN1', 12],
+  ['IN1', 13],
+  ['IN1', 15],
+  ['IN1', 36],
+  ['IN1', 49],
+  ['IN2', 1],
+  ['IN3', 5],
 ];
 
 const fieldMut: fc.Arbitrary<FieldMut> = fc.oneof(
@@ -61,9 +118,9 @@ const fieldMut: fc.Arbitrary<FieldMut> = fc.oneof(
     field: fc.integer({ min: 1, max: 50 }),
     value: hostileValue,
   }),
-  fc.record({ op: fc.constantFrom('set', 'set', 'dupRep'), target: fc.constantFrom(...MAPPED), value: hostileValue }).map(
-    ({ op, target, value }): FieldMut => ({ op, seg: target[0], field: target[1], value }),
-  ),
+  fc
+    .record({ op: fc.constantFrom('set', 'set', 'dupRep'), target: fc.constantFrom(...MAPPED), value: hostileValue })
+    .map(({ op, target, value }): FieldMut => ({ op, seg: target[0], field: target[1], value })),
 );
 
 function mutateFields(text: string, muts: FieldMut[]): string {
@@ -108,7 +165,9 @@ function mutateFields(text: string, muts: FieldMut[]): string {
   return segs.join('\r') + '\r';
 }
 
-const mutatedText = fc.tuple(fc.nat(), fc.array(fieldMut, { minLength: 1, maxLength: 6 })).map(([i, muts]) => mutateFields(TEXTS[i % TEXTS.length], muts));
+const mutatedText = fc
+  .tuple(fc.nat(), fc.array(fieldMut, { minLength: 1, maxLength: 6 }))
+  .map(([i, muts]) => mutateFields(TEXTS[i % TEXTS.length], muts));
 
 function checkIssues(issues: Array<{ code: string; severity: string; message: string }>, severity: 'E' | 'W'): void {
   for (const i of issues) {

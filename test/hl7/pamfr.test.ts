@@ -114,7 +114,10 @@ describe('PAM-FR admission mapping', () => {
         numeroContrat: 'CT-2025-889',
         numeroAdherent: '000042317',
         extras: ['FRJ', 'PRI'],
-        taux: [{ indicator: 'PC', quantity: 100 }, { indicator: 'AT', quantity: 45, currency: 'EUR' }],
+        taux: [
+          { indicator: 'PC', quantity: 100 },
+          { indicator: 'AT', quantity: 45, currency: 'EUR' },
+        ],
       },
     ]);
     // JSON-serialisable for msg.roc.admission
@@ -133,7 +136,8 @@ describe('PAM-FR admission mapping', () => {
     const a = admit(A01_UTF8, { coverageMapping: { typeConvention: 'IN1-15', csr: 'IN1-46' } }).admission as Admission;
     expect(a.coverages[1]).toMatchObject({ typeConvention: 'MU', csr: 'HOSP-NORD' });
     // a path into the group's IN3, and one message-wide (a Z segment)
-    const z = admit(A01_UTF8 + 'ZFA|ACTIF|SP\r', { coverageMapping: { typeConvention: 'ZFA-2', csr: 'IN3-5[2].3' } }).admission as Admission;
+    const z = admit(A01_UTF8 + 'ZFA|ACTIF|SP\r', { coverageMapping: { typeConvention: 'ZFA-2', csr: 'IN3-5[2].3' } })
+      .admission as Admission;
     expect(z.coverages[1]).toMatchObject({ typeConvention: 'SP', csr: 'EUR' });
     expect(z.coverages[0]).toMatchObject({ typeConvention: 'SP' });
     expect(z.coverages[0].csr).toBeUndefined();
@@ -170,9 +174,21 @@ describe('PAM-FR admission mapping', () => {
 
   it('gives each event its ROC meaning', () => {
     const cases: Array<[string, string]> = [
-      ['A05', 'IDB'], ['A01', 'IDB'], ['A04', 'IDB'], ['A11', 'DEL'], ['A38', 'DEL'], ['A13', 'DEL'], ['A03', 'CLC'],
-      ['Z99', 'UPDATE'], ['A08', 'UPDATE'], ['A31', 'IDENTITY'], ['A47', 'IDENTITY'], ['A40', 'IDENTITY'],
-      ['A02', 'IGNORE'], ['A21', 'IGNORE'], ['A54', 'IGNORE'],
+      ['A05', 'IDB'],
+      ['A01', 'IDB'],
+      ['A04', 'IDB'],
+      ['A11', 'DEL'],
+      ['A38', 'DEL'],
+      ['A13', 'DEL'],
+      ['A03', 'CLC'],
+      ['Z99', 'UPDATE'],
+      ['A08', 'UPDATE'],
+      ['A31', 'IDENTITY'],
+      ['A47', 'IDENTITY'],
+      ['A40', 'IDENTITY'],
+      ['A02', 'IGNORE'],
+      ['A21', 'IGNORE'],
+      ['A54', 'IGNORE'],
     ];
     for (const [ev, meaning] of cases) {
       const t = setField(setField(A01_UTF8, 'MSH', 9, `ADT^${ev}^ADT_A01`), 'PV1', 45, '20250120');
@@ -209,7 +225,9 @@ describe('PAM-FR admission mapping', () => {
     expect(a31.admission?.patient.ins).toBeUndefined();
     expect(a31.admission?.patient.identifiers.map((i) => i.type)).toEqual(['PI', 'INS']);
     // N (not applicable) has no venue type: reported, not refused
-    expect(a31.warnings).toEqual([expect.objectContaining({ code: '103', severity: 'W', location: expect.objectContaining({ segment: 'PV1', field: 2 }) })]);
+    expect(a31.warnings).toEqual([
+      expect.objectContaining({ code: '103', severity: 'W', location: expect.objectContaining({ segment: 'PV1', field: 2 }) }),
+    ]);
   });
 
   it('reads the published ANS and IHE samples, tolerating the shifted ZBE of the A03', () => {
@@ -224,7 +242,9 @@ describe('PAM-FR admission mapping', () => {
     expect(a03.admission?.movement).toMatchObject({ id: '002', action: 'INSERT', historic: false, nature: 'HMS', shifted: true });
     expect(a03.admission?.venue?.ufMedicale).toEqual({ code: '8782', libelle: 'Urgences' });
     expect(a03.admission?.venue).toMatchObject({ dischargeDateTime: '2024-03-06T11:00:00', dischargeDateSource: 'ZBE-2' });
-    expect(a03.warnings).toEqual([expect.objectContaining({ code: '100', severity: 'W', location: { segment: 'ZBE', sequence: 1, field: 4 } })]);
+    expect(a03.warnings).toEqual([
+      expect.objectContaining({ code: '100', severity: 'W', location: { segment: 'ZBE', sequence: 1, field: 4 } }),
+    ]);
 
     const segur = admit(sample('pamfr-ans-segur-adt-a01-consentement-dmp.hl7'));
     expect(segur).toMatchObject({ ok: true, meaning: 'IDB' });
@@ -251,13 +271,17 @@ describe('PAM-FR admission mapping', () => {
     const noVenue = setField(A01_UTF8, 'PV1', 19, '');
     const r1 = admit(noVenue);
     expect(r1.ok).toBe(true);
-    expect(r1.warnings).toEqual([expect.objectContaining({ code: '101', severity: 'W', location: expect.objectContaining({ segment: 'PV1', field: 19 }) })]);
+    expect(r1.warnings).toEqual([
+      expect.objectContaining({ code: '101', severity: 'W', location: expect.objectContaining({ segment: 'PV1', field: 19 }) }),
+    ]);
     expect(r1.admission).toMatchObject({ orderingKey: 'PID-18:25010042', orderingKeySource: 'PID-18' });
 
     const neither = setField(noVenue, 'PID', 18, '');
     const r2 = admit(neither);
     expect(r2.ok).toBe(false);
-    expect(r2.errors).toEqual([{ code: '101', severity: 'E', location: { segment: 'PV1', sequence: 1, field: 19 }, message: expect.stringContaining('PV1-19') }]);
+    expect(r2.errors).toEqual([
+      { code: '101', severity: 'E', location: { segment: 'PV1', sequence: 1, field: 19 }, message: expect.stringContaining('PV1-19') },
+    ]);
     expect(r2.admission).toMatchObject({ orderingKey: 'PID-3:481516', orderingKeySource: 'PID-3' });
   });
 
@@ -273,13 +297,17 @@ describe('PAM-FR admission mapping', () => {
     for (const [seg, field, value, occ] of cases) {
       const r = admit(setField(A01_UTF8, seg, field, value, occ ?? 1));
       expect(r.ok).toBe(false);
-      expect(r.errors).toEqual([expect.objectContaining({ code: '102', severity: 'E', location: { segment: seg, sequence: occ ?? 1, field } })]);
+      expect(r.errors).toEqual([
+        expect.objectContaining({ code: '102', severity: 'E', location: { segment: seg, sequence: occ ?? 1, field } }),
+      ]);
     }
   });
 
   it('refuses what an admission cannot do without', () => {
     const noMsh10 = admit(setField(A01_UTF8, 'MSH', 10, ''));
-    expect(noMsh10.errors).toEqual([expect.objectContaining({ code: '101', location: expect.objectContaining({ segment: 'MSH', field: 10 }) })]);
+    expect(noMsh10.errors).toEqual([
+      expect.objectContaining({ code: '101', location: expect.objectContaining({ segment: 'MSH', field: 10 }) }),
+    ]);
     // the rest is still mapped and checked: all problems at once
     expect(noMsh10.meaning).toBe('IDB');
     const twoProblems = admit(setField(setField(A01_UTF8, 'MSH', 10, ''), 'PID', 7, '19851340'));
@@ -289,7 +317,9 @@ describe('PAM-FR admission mapping', () => {
     ]);
 
     const oru = admit(setField(A01_UTF8, 'MSH', 9, 'ORU^R01^ORU_R01'));
-    expect(oru.errors).toEqual([expect.objectContaining({ code: '200', location: expect.objectContaining({ segment: 'MSH', field: 9, component: 1 }) })]);
+    expect(oru.errors).toEqual([
+      expect.objectContaining({ code: '200', location: expect.objectContaining({ segment: 'MSH', field: 9, component: 1 }) }),
+    ]);
     expect(oru.admission).toBeUndefined();
 
     const noPid = admit(A01_UTF8.replace(/PID\|[^\r]*\r/, ''));
@@ -299,19 +329,27 @@ describe('PAM-FR admission mapping', () => {
     expect(noPv1.errors.map((e) => [e.code, e.location?.segment])).toContainEqual(['100', 'PV1']);
 
     const badAction = admit(setField(A01_UTF8, 'ZBE', 4, 'DELETE'));
-    expect(badAction.errors).toEqual([expect.objectContaining({ code: '103', location: expect.objectContaining({ segment: 'ZBE', field: 4 }) })]);
+    expect(badAction.errors).toEqual([
+      expect.objectContaining({ code: '103', location: expect.objectContaining({ segment: 'ZBE', field: 4 }) }),
+    ]);
 
     const noAmc = admit(setField(A01_UTF8, 'IN1', 3, '', 2));
     expect(noAmc.errors).toEqual([expect.objectContaining({ code: '101', location: { segment: 'IN1', sequence: 2, field: 3 } })]);
 
     const badRank = admit(setField(A01_UTF8, 'PID', 25, 'deux'));
-    expect(badRank.errors).toEqual([expect.objectContaining({ code: '102', location: expect.objectContaining({ segment: 'PID', field: 25 }) })]);
+    expect(badRank.errors).toEqual([
+      expect.objectContaining({ code: '102', location: expect.objectContaining({ segment: 'PID', field: 25 }) }),
+    ]);
 
     const noDate = admit(setField(setField(setField(A01_UTF8, 'PV1', 44, ''), 'ZBE', 2, ''), 'EVN', 6, '').replace(/PV2\|[^\r]*\r/, ''));
-    expect(noDate.errors).toEqual([expect.objectContaining({ code: '101', location: expect.objectContaining({ segment: 'PV1', field: 44 }) })]);
+    expect(noDate.errors).toEqual([
+      expect.objectContaining({ code: '101', location: expect.objectContaining({ segment: 'PV1', field: 44 }) }),
+    ]);
 
     const a03NoDate = admit(setField(setField(setField(A01_UTF8, 'MSH', 9, 'ADT^A03'), 'ZBE', 2, ''), 'EVN', 6, ''));
-    expect(a03NoDate.errors).toEqual([expect.objectContaining({ code: '101', location: expect.objectContaining({ segment: 'PV1', field: 45 }) })]);
+    expect(a03NoDate.errors).toEqual([
+      expect.objectContaining({ code: '101', location: expect.objectContaining({ segment: 'PV1', field: 45 }) }),
+    ]);
   });
 
   it('never puts patient data in issue messages', () => {

@@ -2,13 +2,28 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import * as iconv from 'iconv-lite';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { ackXmlFor, buildAcquittementsPatients, parseHprimRecords, readHprimSante, readHprimXml, santeAckFor, fieldValue } from '../../lib/hprim';
+import {
+  ackXmlFor,
+  buildAcquittementsPatients,
+  parseHprimRecords,
+  readHprimSante,
+  readHprimXml,
+  santeAckFor,
+  fieldValue,
+} from '../../lib/hprim';
 
 const FIX = join(__dirname, '..', 'fixtures', 'hprim');
 const VENUE = readFileSync(join(FIX, 'hprimxml-own-venue-debiteurs.xml'));
 const ADM = readFileSync(join(FIX, 'hprim-own-adm-2-patients-utf8-cr.hpr'));
 const NOW = new Date(2026, 2, 12, 10, 16, 5);
-const parser = new XMLParser({ ignoreAttributes: false, processEntities: true, htmlEntities: true, attributeNamePrefix: '@_', parseTagValue: false, isArray: (n) => n === 'observation' });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  processEntities: true,
+  htmlEntities: true,
+  attributeNamePrefix: '@_',
+  parseTagValue: false,
+  isArray: (n) => n === 'observation',
+});
 
 function parseAck(xml: string) {
   expect(XMLValidator.validate(xml)).toBe(true);
@@ -30,7 +45,9 @@ describe('acquittementsPatients', () => {
   });
 
   it('erreur: one observation per error with code, libellé and location', () => {
-    const bad = VENUE.toString('utf8').replace('<numeroOrganisme>12345678</numeroOrganisme>', '').replace('<date>1978-03-14</date>', '<date>14/03/1978</date>');
+    const bad = VENUE.toString('utf8')
+      .replace('<numeroOrganisme>12345678</numeroOrganisme>', '')
+      .replace('<date>1978-03-14</date>', '<date>14/03/1978</date>');
     const ack = parseAck(ackXmlFor(readHprimXml(bad), { now: NOW }));
     expect(ack.enteteMessageAcquittement['@_statut']).toBe('erreur');
     expect(ack.enteteMessageAcquittement.identifiantMessageAcquitte).toBe('EVT-20260312-000123');
@@ -42,7 +59,12 @@ describe('acquittementsPatients', () => {
   });
 
   it('escapes markup in every text it writes', () => {
-    const xml = buildAcquittementsPatients({ acknowledgedId: 'A<&>"\'B', statut: 'erreur', observations: [{ code: 'X&Y', libelle: '<script>', location: 'a"b' }], now: NOW });
+    const xml = buildAcquittementsPatients({
+      acknowledgedId: 'A<&>"\'B',
+      statut: 'erreur',
+      observations: [{ code: 'X&Y', libelle: '<script>', location: 'a"b' }],
+      now: NOW,
+    });
     const ack = parseAck(xml);
     expect(xml).not.toContain('<script>');
     expect(ack.enteteMessageAcquittement.identifiantMessageAcquitte).toBe('A<&>"\'B');

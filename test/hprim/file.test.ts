@@ -6,16 +6,24 @@ import { FILE_REFUSALS } from '../../lib/hprim/profile';
 
 const FIX = join(__dirname, '..', 'fixtures', 'hprim');
 const NOW = new Date(2026, 2, 12, 10, 16, 5);
-const acq = (b: Buffer) => new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_' }).parse(b.toString('utf8')).acquittementsPatients;
+const acq = (b: Buffer) =>
+  new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_' }).parse(b.toString('utf8')).acquittementsPatients;
 
 describe('readHprimFile: the one entry point for a dropped file (detection, reading, acknowledgement)', () => {
   it('HPRIM XML (with BOM and leading blank line) → acquittementsPatients named after the dropped file, acknowledging the message id', () => {
-    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('\n'), readFileSync(join(FIX, 'hprimxml-own-venue-debiteurs.xml'))]);
+    const bytes = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from('\n'),
+      readFileSync(join(FIX, 'hprimxml-own-venue-debiteurs.xml')),
+    ]);
     const r = readHprimFile('EVT-0312.xml', bytes, { now: NOW });
     expect(r).toMatchObject({ format: 'hprim-xml', ok: true, result: { messageId: 'EVT-20260312-000123' } });
     expect(r.ack.fileName).toBe('EVT-0312.acq.xml');
     expect(XMLValidator.validate(r.ack.bytes.toString('utf8'))).toBe(true);
-    expect(acq(r.ack.bytes).enteteMessageAcquittement).toMatchObject({ '@_statut': 'OK', identifiantMessageAcquitte: 'EVT-20260312-000123' });
+    expect(acq(r.ack.bytes).enteteMessageAcquittement).toMatchObject({
+      '@_statut': 'OK',
+      identifiantMessageAcquitte: 'EVT-20260312-000123',
+    });
   });
 
   it('HPRIM Santé accepted → <file>.ACK; truncated → <file>.ERR acknowledging H-3, TRUNCATED first', () => {
@@ -32,7 +40,13 @@ describe('readHprimFile: the one entry point for a dropped file (detection, read
   });
 
   it('neither format (a letter, a scan, an empty file) → NOT_HPRIM at line 1, answered in the format the name suggests', () => {
-    for (const bytes of [Buffer.from('bonjour\n'), Buffer.from('Hello|world\n'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 255]), Buffer.alloc(0), Buffer.from('\r\n  \n')]) {
+    for (const bytes of [
+      Buffer.from('bonjour\n'),
+      Buffer.from('Hello|world\n'),
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 255]),
+      Buffer.alloc(0),
+      Buffer.from('\r\n  \n'),
+    ]) {
       const r = readHprimFile('dépôt 12.hpr', bytes, { now: NOW });
       expect(r).toMatchObject({ ok: false, errors: [{ code: 'NOT_HPRIM', message: FILE_REFUSALS.NOT_HPRIM, line: 1 }] });
       expect(r.format).toBeUndefined();
@@ -48,7 +62,10 @@ describe('readHprimFile: the one entry point for a dropped file (detection, read
 
   it('over the size limit → FILE_TOO_LARGE without reading (the size alone is enough)', () => {
     const r = readHprimFile('gros.hpr', { size: 25 * 1024 * 1024 }, { now: NOW });
-    expect(r).toMatchObject({ ok: false, errors: [{ code: 'FILE_TOO_LARGE', message: `${FILE_REFUSALS.FILE_TOO_LARGE} : 26214400 octets, limite 20971520` }] });
+    expect(r).toMatchObject({
+      ok: false,
+      errors: [{ code: 'FILE_TOO_LARGE', message: `${FILE_REFUSALS.FILE_TOO_LARGE} : 26214400 octets, limite 20971520` }],
+    });
     expect(r.ack.fileName).toBe('gros.hpr.ERR');
     const small = readHprimFile('petit.xml', Buffer.from('<x/>'), { maxFileBytes: 3, now: NOW });
     expect(small).toMatchObject({ ok: false, errors: [{ code: 'FILE_TOO_LARGE' }], ack: { fileName: 'petit.acq.xml' } });
@@ -65,7 +82,9 @@ describe('readHprimFile: the one entry point for a dropped file (detection, read
     expect(refusalText({ file: 'scan.hpr', errors: r.errors, ackFile: r.ack.fileName })).toBe(
       `HPRIM : fichier scan.hpr refusé, ${FILE_REFUSALS.NOT_HPRIM} ; acquittement scan.hpr.ERR, fichier déplacé en erreur`,
     );
-    expect(refusalText({ file: 'a.hpr', errors: [r.errors[0], r.errors[0], r.errors[0]] })).toMatch(/refusé, .* \(\+2 autre\(s\)\) ; acquittement -, /);
+    expect(refusalText({ file: 'a.hpr', errors: [r.errors[0], r.errors[0], r.errors[0]] })).toMatch(
+      /refusé, .* \(\+2 autre\(s\)\) ; acquittement -, /,
+    );
   });
 });
 

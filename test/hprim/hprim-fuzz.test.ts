@@ -15,10 +15,25 @@ import { readHprimSante, readHprimXml, type HprimIssue, type HprimReadResult } f
 const SEED = 20260312;
 const RUNS = 250;
 const FIX = path.join(__dirname, '..', 'fixtures', 'hprim');
-const SANTE = ['hprim-own-adm-2-patients-utf8-cr.hpr', 'hprim-own-adm-sortie-8859-15-crlf.hpr'].map((f) => fs.readFileSync(path.join(FIX, f)));
+const SANTE = ['hprim-own-adm-2-patients-utf8-cr.hpr', 'hprim-own-adm-sortie-8859-15-crlf.hpr'].map((f) =>
+  fs.readFileSync(path.join(FIX, f)),
+);
 const XML = ['hprimxml-own-venue-debiteurs.xml', 'hprimxml-own-mouvement-8859-15.xml'].map((f) => fs.readFileSync(path.join(FIX, f)));
 /** Patient data of the fixtures: never in an issue's message. */
-const PATIENT_DATA = ['DUPRÉ', 'Hélène', 'LEFÈVRE', 'François', 'CŒUR', 'Zoé', '19780314', '1978-03-14', '19650722', '2780345123456', '278034512345677', '2850213005042'];
+const PATIENT_DATA = [
+  'DUPRÉ',
+  'Hélène',
+  'LEFÈVRE',
+  'François',
+  'CŒUR',
+  'Zoé',
+  '19780314',
+  '1978-03-14',
+  '19650722',
+  '2780345123456',
+  '278034512345677',
+  '2850213005042',
+];
 
 /** One edit of a byte buffer; positions are fractions of the length so they fit any input. */
 type Mutation =
@@ -33,7 +48,14 @@ function mutation(tokens: string[]): fc.Arbitrary<Mutation> {
   return fc.oneof(
     fc.record({ kind: fc.constant('flip' as const), at, byte: fc.integer({ min: 0, max: 255 }) }),
     fc.record({ kind: fc.constant('delete' as const), at, len: fc.integer({ min: 1, max: 40 }) }),
-    fc.record({ kind: fc.constant('insert' as const), at, bytes: fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 12 }), fc.constantFrom(...tokens).map((t) => new Uint8Array(Buffer.from(t, 'utf8')))) }),
+    fc.record({
+      kind: fc.constant('insert' as const),
+      at,
+      bytes: fc.oneof(
+        fc.uint8Array({ minLength: 1, maxLength: 12 }),
+        fc.constantFrom(...tokens).map((t) => new Uint8Array(Buffer.from(t, 'utf8'))),
+      ),
+    }),
     fc.record({ kind: fc.constant('duplicate' as const), at, len: fc.integer({ min: 1, max: 200 }), to: at }),
     fc.record({ kind: fc.constant('truncate' as const), at }),
   );
@@ -70,7 +92,39 @@ function apply(input: Buffer, muts: Mutation[]): Buffer {
   return b;
 }
 
-const SANTE_TOKENS = ['H|', 'P|', 'AP|', 'AC|', 'L|', 'A|', '|', '~', '^', '\\', '&', '\r', '\n', '\r\n', '~^\\&|', '1', '2', '9', '20260312', '20261399', 'ADM', 'ORU', 'UTF-8', '8859/15', 'A', 'S', 'IP', 'é', 'Œ', '\u0000', '\xff'];
+const SANTE_TOKENS = [
+  'H|',
+  'P|',
+  'AP|',
+  'AC|',
+  'L|',
+  'A|',
+  '|',
+  '~',
+  '^',
+  '\\',
+  '&',
+  '\r',
+  '\n',
+  '\r\n',
+  '~^\\&|',
+  '1',
+  '2',
+  '9',
+  '20260312',
+  '20261399',
+  'ADM',
+  'ORU',
+  'UTF-8',
+  '8859/15',
+  'A',
+  'S',
+  'IP',
+  'é',
+  'Œ',
+  '\u0000',
+  '\xff',
+];
 const XML_TOKENS = [
   '<',
   '>',
@@ -259,12 +313,21 @@ describe('HPRIM XML reader under fuzz', () => {
     const good = XML[0].toString('utf8');
     const gaps = [...good.matchAll(/>\s*\n\s*</g)].map((m) => m.index! + 1);
     fc.assert(
-      fc.property(fc.constantFrom(...gaps), fc.constantFrom('<!DOCTYPE x [<!ENTITY e "y">]>', '<!ENTITY e SYSTEM "file:///etc/passwd">', '<!DOCTYPE evenementsPatients SYSTEM "hprim.dtd">'), fc.constantFrom('comment', 'cdata', 'bare'), (at, decl, how) => {
-        const wrapped = how === 'comment' ? `<!-- ${decl} -->` : how === 'cdata' ? `<libelle><![CDATA[${decl}]]></libelle>` : decl;
-        const r = readXmlSafely(Buffer.from(good.slice(0, at) + wrapped + good.slice(at), 'utf8'));
-        if (how === 'bare') expect(r.errors.map((e) => e.code)).toContain('XML_DTD');
-        else expect(r.errors.map((e) => e.code)).not.toContain('XML_DTD');
-      }),
+      fc.property(
+        fc.constantFrom(...gaps),
+        fc.constantFrom(
+          '<!DOCTYPE x [<!ENTITY e "y">]>',
+          '<!ENTITY e SYSTEM "file:///etc/passwd">',
+          '<!DOCTYPE evenementsPatients SYSTEM "hprim.dtd">',
+        ),
+        fc.constantFrom('comment', 'cdata', 'bare'),
+        (at, decl, how) => {
+          const wrapped = how === 'comment' ? `<!-- ${decl} -->` : how === 'cdata' ? `<libelle><![CDATA[${decl}]]></libelle>` : decl;
+          const r = readXmlSafely(Buffer.from(good.slice(0, at) + wrapped + good.slice(at), 'utf8'));
+          if (how === 'bare') expect(r.errors.map((e) => e.code)).toContain('XML_DTD');
+          else expect(r.errors.map((e) => e.code)).not.toContain('XML_DTD');
+        },
+      ),
       opts(120),
     );
   });

@@ -83,7 +83,15 @@ describe('HPRIM Santé ADM: UTF-8 fixture with continuation lines', () => {
     expect(p1.fields[10]).toBe("12 rue de l'Œuvre~Bât. B~Orléans~~45000~FRA");
     const b = r.admissions[1];
     expect(b.venue).toMatchObject({ patientClass: 'OP', type: 'ACE' });
-    expect(b.coverages).toEqual([expect.objectContaining({ kind: 'AMC', numeroAmc: '0077777777', numeroAdherent: '000000042', typeConvention: 'SP', finDroits: '2026-06-30' })]);
+    expect(b.coverages).toEqual([
+      expect.objectContaining({
+        kind: 'AMC',
+        numeroAmc: '0077777777',
+        numeroAdherent: '000000042',
+        typeConvention: 'SP',
+        finDroits: '2026-06-30',
+      }),
+    ]);
   });
 
   it('feeds admissionToDossier like a PAM-FR admission', () => {
@@ -91,7 +99,12 @@ describe('HPRIM Santé ADM: UTF-8 fixture with continuation lines', () => {
     expect(d.amc).toEqual({ numeroAmc: '0012345678', typeConvention: 'CS' });
     expect(d.beneficiaire).toMatchObject({ nir: '2780345123456', cleNir: '77', numeroAdherent: '0000456789', nom: 'DUPRÉ' });
     expect(d.assureAmo).toEqual({ regime: '01', caisse: '451', centre: '0000' });
-    expect(d.venue).toMatchObject({ type: 'HOSPITALISATION', dateEntree: '2026-03-12', numeroVenue: 'VEN2600056789', numeroDossier: 'NDA26001234' });
+    expect(d.venue).toMatchObject({
+      type: 'HOSPITALISATION',
+      dateEntree: '2026-03-12',
+      numeroVenue: 'VEN2600056789',
+      numeroDossier: 'NDA26001234',
+    });
   });
 });
 
@@ -341,7 +354,11 @@ describe('HPRIM Santé: movement code P-29 → meaning (profile data)', () => {
     const noCode = full.replace('|||A\rAP|', '|||\rAP|');
     expect(firstP(noCode)).toMatchObject({ event: 'A', meaning: 'IDB' });
     const withExit = noCode.replace('202603120930~|IP|', '202603120930~202603141000|IP|');
-    expect(firstP(withExit)).toMatchObject({ event: 'S', meaning: 'CLC', venue: expect.objectContaining({ dischargeDateTime: '2026-03-14T10:00' }) });
+    expect(firstP(withExit)).toMatchObject({
+      event: 'S',
+      meaning: 'CLC',
+      venue: expect.objectContaining({ dischargeDateTime: '2026-03-14T10:00' }),
+    });
   });
 
   it('a CLC without discharge date is refused at P-24', () => {

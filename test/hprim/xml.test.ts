@@ -25,10 +25,29 @@ describe('HPRIM XML evenementsPatients: venuePatient + debiteursVenue', () => {
 
   it('venuePatient: patient and venue in the lib/hl7 Admission shape', () => {
     const a = r.admissions[0];
-    expect(a.patient).toMatchObject({ ipp: { value: 'IPP0012345', type: 'PI' }, nom: 'DUPRÉ', nomNaissance: 'LEFÈVRE', prenom: 'Hélène', prenoms: 'Hélène Marie', dateNaissance: '1978-03-14', sexe: 'F' });
-    expect(a.venue).toMatchObject({ numeroVenue: { value: 'VEN2600056789' }, nda: { value: 'NDA26001234' }, patientClass: 'hsp', type: 'HOSPITALISATION', admitDateTime: '2026-03-12T09:30:00' });
+    expect(a.patient).toMatchObject({
+      ipp: { value: 'IPP0012345', type: 'PI' },
+      nom: 'DUPRÉ',
+      nomNaissance: 'LEFÈVRE',
+      prenom: 'Hélène',
+      prenoms: 'Hélène Marie',
+      dateNaissance: '1978-03-14',
+      sexe: 'F',
+    });
+    expect(a.venue).toMatchObject({
+      numeroVenue: { value: 'VEN2600056789' },
+      nda: { value: 'NDA26001234' },
+      patientClass: 'hsp',
+      type: 'HOSPITALISATION',
+      admitDateTime: '2026-03-12T09:30:00',
+    });
     expect(a.movement).toEqual({ action: 'INSERT' });
-    expect(a).toMatchObject({ orderingKey: 'VEN2600056789', orderingKeySource: 'PV1-19', messageDateTime: '2026-03-12T10:15:00', version: '1.05' });
+    expect(a).toMatchObject({
+      orderingKey: 'VEN2600056789',
+      orderingKeySource: 'PV1-19',
+      messageDateTime: '2026-03-12T10:15:00',
+      version: '1.05',
+    });
   });
 
   it('debiteursVenue: AMO and AMC coverages, adhérent with leading zeros', () => {
@@ -36,7 +55,14 @@ describe('HPRIM XML evenementsPatients: venuePatient + debiteursVenue', () => {
     expect(a.patient.nir).toEqual({ value: '278034512345677', type: 'NH' });
     expect(a.coverages).toEqual([
       expect.objectContaining({ kind: 'AMO', numeroAmcBrut: '014510000', debutDroits: '2026-01-01', finDroits: '2026-12-31' }),
-      expect.objectContaining({ kind: 'AMC', numeroAmc: '0012345678', numeroAdherent: '0000456789', typeConvention: 'CS', organisme: 'Mutuelle des étudiants & élèves', finDroits: '2026-12-31' }),
+      expect.objectContaining({
+        kind: 'AMC',
+        numeroAmc: '0012345678',
+        numeroAdherent: '0000456789',
+        typeConvention: 'CS',
+        organisme: 'Mutuelle des étudiants & élèves',
+        finDroits: '2026-12-31',
+      }),
     ]);
     const d = admissionToDossier(a);
     expect(d.amc).toEqual({ numeroAmc: '0012345678', typeConvention: 'CS' });
@@ -44,7 +70,12 @@ describe('HPRIM XML evenementsPatients: venuePatient + debiteursVenue', () => {
   });
 
   it('a venuePatient with a sortie date is a discharge (CLC)', () => {
-    const xml = VENUE.toString('utf8').replace('</entree>', '</entree><sortie><dateHeureOptionnelle><date>2026-03-16</date><heure>11:00:00</heure></dateHeureOptionnelle></sortie>').replace('action="création">\n      <patient>', 'action="modification">\n      <patient>');
+    const xml = VENUE.toString('utf8')
+      .replace(
+        '</entree>',
+        '</entree><sortie><dateHeureOptionnelle><date>2026-03-16</date><heure>11:00:00</heure></dateHeureOptionnelle></sortie>',
+      )
+      .replace('action="création">\n      <patient>', 'action="modification">\n      <patient>');
     const a = readHprimXml(xml).admissions[0];
     expect(a.meaning).toBe('CLC');
     expect(a.venue?.dischargeDateTime).toBe('2026-03-16T11:00:00');
@@ -52,7 +83,8 @@ describe('HPRIM XML evenementsPatients: venuePatient + debiteursVenue', () => {
   });
 
   it('suppression of a venue is a DEL', () => {
-    const a = readHprimXml(VENUE.toString('utf8').replace('<venuePatient action="création">', '<venuePatient action="suppression">')).admissions[0];
+    const a = readHprimXml(VENUE.toString('utf8').replace('<venuePatient action="création">', '<venuePatient action="suppression">'))
+      .admissions[0];
     expect(a.meaning).toBe('DEL');
     expect(a.movement?.action).toBe('CANCEL');
   });
@@ -77,7 +109,12 @@ describe('HPRIM XML: hostile and broken input is refused with a clear error', ()
   const good = VENUE.toString('utf8');
 
   it('DOCTYPE with an entity (billion laughs head) is refused before parsing', () => {
-    const evil = good.replace('<evenementsPatients', '<!DOCTYPE evenementsPatients [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>\n<evenementsPatients').replace('IPP0012345', '&b;');
+    const evil = good
+      .replace(
+        '<evenementsPatients',
+        '<!DOCTYPE evenementsPatients [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>\n<evenementsPatients',
+      )
+      .replace('IPP0012345', '&b;');
     const r = readHprimXml(evil);
     expect(r.ok).toBe(false);
     expect(r.admissions).toEqual([]);
@@ -85,22 +122,30 @@ describe('HPRIM XML: hostile and broken input is refused with a clear error', ()
   });
 
   it('an external entity (XXE) is refused', () => {
-    const r = readHprimXml('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><evenementsPatients xmlns="http://www.hprim.org/hprimXML">&e;</evenementsPatients>');
+    const r = readHprimXml(
+      '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><evenementsPatients xmlns="http://www.hprim.org/hprimXML">&e;</evenementsPatients>',
+    );
     expect(r.errors[0].code).toBe('XML_DTD');
   });
 
   it('a DOCTYPE hidden after a comment that mentions one is still refused, on its own line', () => {
-    const r = readHprimXml(good.replace('<evenementsPatients', '<!-- pas de <!DOCTYPE ici -->\n<!DOCTYPE x [<!ENTITY e "y">]>\n<evenementsPatients'));
+    const r = readHprimXml(
+      good.replace('<evenementsPatients', '<!-- pas de <!DOCTYPE ici -->\n<!DOCTYPE x [<!ENTITY e "y">]>\n<evenementsPatients'),
+    );
     expect(r.errors).toEqual([expect.objectContaining({ code: 'XML_DTD', line: 4 })]);
   });
 
   it('an external DTD (DOCTYPE SYSTEM, no internal subset) is refused', () => {
-    const r = readHprimXml(good.replace('<evenementsPatients', '<!DOCTYPE evenementsPatients SYSTEM "http://gap.example/hprim.dtd">\n<evenementsPatients'));
+    const r = readHprimXml(
+      good.replace('<evenementsPatients', '<!DOCTYPE evenementsPatients SYSTEM "http://gap.example/hprim.dtd">\n<evenementsPatients'),
+    );
     expect(r.errors).toEqual([expect.objectContaining({ code: 'XML_DTD', line: 3 })]);
   });
 
   it('a comment closed early does not hide a declaration that follows it', () => {
-    const r = readHprimXml(good.replace('<evenementsPatients', '<!-- note --><!ENTITY e SYSTEM "file:///etc/passwd"><!-- fin -->\n<evenementsPatients'));
+    const r = readHprimXml(
+      good.replace('<evenementsPatients', '<!-- note --><!ENTITY e SYSTEM "file:///etc/passwd"><!-- fin -->\n<evenementsPatients'),
+    );
     expect(r.errors[0].code).toBe('XML_DTD');
   });
 
@@ -116,13 +161,18 @@ describe('HPRIM XML: hostile and broken input is refused with a clear error', ()
 
   it('wrong namespace, wrong root, oversize, empty', () => {
     expect(readHprimXml(good.replace('http://www.hprim.org/hprimXML', 'urn:autre')).errors[0].code).toBe('XML_NAMESPACE');
-    expect(readHprimXml('<evenementsServeurActes xmlns="http://www.hprim.org/hprimXML"/>').errors[0]).toMatchObject({ code: 'XML_NOT_EVENEMENTS', record: 'evenementsServeurActes' });
+    expect(readHprimXml('<evenementsServeurActes xmlns="http://www.hprim.org/hprimXML"/>').errors[0]).toMatchObject({
+      code: 'XML_NOT_EVENEMENTS',
+      record: 'evenementsServeurActes',
+    });
     expect(readHprimXml(good, { maxBytes: 1000 }).errors[0].code).toBe('XML_TOO_LARGE');
     expect(readHprimXml('  ').errors[0].code).toBe('EMPTY');
   });
 
   it('missing identifiers and bad dates name the element', () => {
-    const r = readHprimXml(good.replace('<date>1978-03-14</date>', '<date>1978-13-14</date>').replace('<numeroOrganisme>12345678</numeroOrganisme>', ''));
+    const r = readHprimXml(
+      good.replace('<date>1978-03-14</date>', '<date>1978-13-14</date>').replace('<numeroOrganisme>12345678</numeroOrganisme>', ''),
+    );
     expect(r.ok).toBe(false);
     expect(r.errors).toEqual([
       expect.objectContaining({ code: 'BAD_DATE', record: 'evenementPatient[1]/venuePatient/patient' }),
@@ -145,20 +195,28 @@ describe('HPRIM XML: DOCTYPE and ENTITY written as content are not declarations'
   });
 
   it('<!ENTITY and <!DOCTYPE inside a comment are accepted', () => {
-    const r = readHprimXml(good.replace('<evenementsPatients', '<!-- gabarit GAP : pas de <!ENTITY x "y"> ni de <!DOCTYPE, & interdit -->\n<evenementsPatients'));
+    const r = readHprimXml(
+      good.replace('<evenementsPatients', '<!-- gabarit GAP : pas de <!ENTITY x "y"> ni de <!DOCTYPE, & interdit -->\n<evenementsPatients'),
+    );
     expect(r.errors).toEqual([]);
     expect(r.ok).toBe(true);
     expect(r.admissions[0].patient.nom).toBe('DUPRÉ');
   });
 
   it('a comment inside the document body mentioning <!ENTITY is accepted, the root is still found after a leading comment with a tag in it', () => {
-    const r = readHprimXml(good.replace('<evenementsPatients', '<!-- <facture> exemple --><evenementsPatients').replace('<evenementPatient>', '<!-- <!ENTITY a "b"> --><evenementPatient>'));
+    const r = readHprimXml(
+      good
+        .replace('<evenementsPatients', '<!-- <facture> exemple --><evenementsPatients')
+        .replace('<evenementPatient>', '<!-- <!ENTITY a "b"> --><evenementPatient>'),
+    );
     expect(r.errors).toEqual([]);
     expect(r.admissions).toHaveLength(2);
   });
 
   it('an attribute value mentioning <!DOCTYPE is not taken for a declaration', () => {
-    const r = readHprimXml(good.replace('<agent categorie="système">', '<agent categorie="système" libelle="modèle &lt;!DOCTYPE&gt; et <!ENTITY">'));
+    const r = readHprimXml(
+      good.replace('<agent categorie="système">', '<agent categorie="système" libelle="modèle &lt;!DOCTYPE&gt; et <!ENTITY">'),
+    );
     // '<' is not allowed in an attribute value: refused, but as malformed XML, not as a DTD
     expect(r.errors.map((e) => e.code)).not.toContain('XML_DTD');
   });
@@ -175,7 +233,9 @@ describe('HPRIM XML: mismatched tags', () => {
 describe('HPRIM XML: entities', () => {
   it('decodes character references, refuses undeclared entities with their line', () => {
     const good = VENUE.toString('utf8');
-    expect(readHprimXml(good.replace('<nomUsuel>DUPRÉ</nomUsuel>', '<nomUsuel>DUPR&#201;</nomUsuel>')).admissions[0].patient.nom).toBe('DUPRÉ');
+    expect(readHprimXml(good.replace('<nomUsuel>DUPRÉ</nomUsuel>', '<nomUsuel>DUPR&#201;</nomUsuel>')).admissions[0].patient.nom).toBe(
+      'DUPRÉ',
+    );
     const r = readHprimXml(good.replace('<nomUsuel>DUPRÉ</nomUsuel>', '<nomUsuel>DUPR&Eacute;</nomUsuel>'));
     expect(r.errors).toEqual([expect.objectContaining({ code: 'XML_MALFORMED', line: 22 })]);
   });

@@ -44,7 +44,17 @@ const DOSSIER = {
   facture: {
     numero: 'FAC-2026-000421',
     lignes: [
-      { numero: 1, code: 'GHS', dateDebut: '2026-03-02', dateFin: '2026-03-06', quantite: 1, prixUnitaire: 3450.12, baseAmo: 3450.12, tauxAmo: 80, montantAmo: 2760.1 },
+      {
+        numero: 1,
+        code: 'GHS',
+        dateDebut: '2026-03-02',
+        dateFin: '2026-03-06',
+        quantite: 1,
+        prixUnitaire: 3450.12,
+        baseAmo: 3450.12,
+        tauxAmo: 80,
+        montantAmo: 2760.1,
+      },
       { numero: 2, code: 'CP', dateDebut: '2026-03-02', quantite: 4, prixUnitaire: 75, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
     ],
   },
@@ -84,7 +94,10 @@ describe('JSON shape scan, on the raw bytes before any parse', () => {
     const long = Buffer.from(JSON.stringify({ scan: 'x'.repeat(64 * 1024 + 1) }));
     expect(parseJsonBody(long, LIMITS)).toMatchObject({ ok: false, refusal: { status: 400, code: 'TEXTE_TROP_LONG' } });
     const big = Buffer.from(JSON.stringify({ a: 'x'.repeat(1000) }));
-    expect(parseJsonBody(big, { ...LIMITS, maxBytes: 500 })).toMatchObject({ ok: false, refusal: { status: 413, code: 'DEMANDE_TROP_LOURDE' } });
+    expect(parseJsonBody(big, { ...LIMITS, maxBytes: 500 })).toMatchObject({
+      ok: false,
+      refusal: { status: 413, code: 'DEMANDE_TROP_LOURDE' },
+    });
   });
 
   it('answers malformed JSON with a refusal that does not quote the body', () => {
@@ -96,18 +109,23 @@ describe('JSON shape scan, on the raw bytes before any parse', () => {
 
   it('property: for any JSON value, refused exactly when deeper or larger than the limits; else parsed as JSON.parse does', () => {
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 8 }), fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 40 }), (v, maxDepth, maxItems) => {
-        const body = Buffer.from(JSON.stringify(v));
-        const limits = { ...LIMITS, maxDepth, maxItems };
-        const shape = shapeOf(v);
-        const r = parseJsonBody(body, limits);
-        if (shape.depth > maxDepth || shape.items > maxItems) {
-          expect(r.ok).toBe(false);
-          if (!r.ok) expect(r.refusal.status).toBe(400);
-        } else {
-          expect(r).toEqual({ ok: true, value: JSON.parse(body.toString('utf8')) });
-        }
-      }),
+      fc.property(
+        fc.jsonValue({ maxDepth: 8 }),
+        fc.integer({ min: 0, max: 8 }),
+        fc.integer({ min: 0, max: 40 }),
+        (v, maxDepth, maxItems) => {
+          const body = Buffer.from(JSON.stringify(v));
+          const limits = { ...LIMITS, maxDepth, maxItems };
+          const shape = shapeOf(v);
+          const r = parseJsonBody(body, limits);
+          if (shape.depth > maxDepth || shape.items > maxItems) {
+            expect(r.ok).toBe(false);
+            if (!r.ok) expect(r.refusal.status).toBe(400);
+          } else {
+            expect(r).toEqual({ ok: true, value: JSON.parse(body.toString('utf8')) });
+          }
+        },
+      ),
       FC,
     );
   });
@@ -136,14 +154,21 @@ describe('JSON shape scan, on the raw bytes before any parse', () => {
   it('property: random bytes and random text never throw, and whatever parses is within the limits', () => {
     const limits = { ...LIMITS, maxDepth: 5, maxItems: 50 };
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 2000 }), fc.string({ maxLength: 500 }).map((s) => Buffer.from(s)), fc.stringMatching(/^[[\]{}",:0-9a "\\]{0,300}$/).map((s) => Buffer.from(s))), (bytes) => {
-        const r = parseJsonBody(bytes, limits);
-        if (r.ok) {
-          const shape = shapeOf(r.value);
-          expect(shape.depth).toBeLessThanOrEqual(5);
-          expect(shape.items).toBeLessThanOrEqual(50);
-        } else expect([400, 413]).toContain(r.refusal.status);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 2000 }),
+          fc.string({ maxLength: 500 }).map((s) => Buffer.from(s)),
+          fc.stringMatching(/^[[\]{}",:0-9a "\\]{0,300}$/).map((s) => Buffer.from(s)),
+        ),
+        (bytes) => {
+          const r = parseJsonBody(bytes, limits);
+          if (r.ok) {
+            const shape = shapeOf(r.value);
+            expect(shape.depth).toBeLessThanOrEqual(5);
+            expect(shape.items).toBeLessThanOrEqual(50);
+          } else expect([400, 413]).toContain(r.refusal.status);
+        },
+      ),
       { ...FC, numRuns: 1000 },
     );
   });
@@ -185,7 +210,12 @@ describe('multipart/form-data, read strictly', () => {
     if (!r.ok) return;
     expect(r.fields).toEqual({ demande });
     expect(r.files).toHaveLength(1);
-    expect(r.files[0]).toMatchObject({ fieldname: 'image', originalname: 'attestation-guérin.png', mimetype: 'image/png', size: PNG.length });
+    expect(r.files[0]).toMatchObject({
+      fieldname: 'image',
+      originalname: 'attestation-guérin.png',
+      mimetype: 'image/png',
+      size: PNG.length,
+    });
     expect(r.files[0].buffer.equals(PNG)).toBe(true); // CRLF and "--" inside the file are kept
   });
 
@@ -209,10 +239,18 @@ describe('multipart/form-data, read strictly', () => {
   });
 
   it('refuses more parts or files than allowed', () => {
-    const parts = Array.from({ length: 9 }, (_, i) => `--B\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\nx\r\n`).join('') + '--B--\r\n';
-    expect(parseMultipart(Buffer.from(parts), 'multipart/form-data; boundary=B', MP)).toMatchObject({ ok: false, refusal: { code: 'MULTIPART_INVALIDE' } });
-    const files = [1, 2].map((i) => `--B\r\nContent-Disposition: form-data; name="image"; filename="p${i}.png"\r\n\r\nx\r\n`).join('') + '--B--\r\n';
-    expect(parseMultipart(Buffer.from(files), 'multipart/form-data; boundary=B', MP)).toMatchObject({ ok: false, refusal: { code: 'MULTIPART_INVALIDE' } });
+    const parts =
+      Array.from({ length: 9 }, (_, i) => `--B\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\nx\r\n`).join('') + '--B--\r\n';
+    expect(parseMultipart(Buffer.from(parts), 'multipart/form-data; boundary=B', MP)).toMatchObject({
+      ok: false,
+      refusal: { code: 'MULTIPART_INVALIDE' },
+    });
+    const files =
+      [1, 2].map((i) => `--B\r\nContent-Disposition: form-data; name="image"; filename="p${i}.png"\r\n\r\nx\r\n`).join('') + '--B--\r\n';
+    expect(parseMultipart(Buffer.from(files), 'multipart/form-data; boundary=B', MP)).toMatchObject({
+      ok: false,
+      refusal: { code: 'MULTIPART_INVALIDE' },
+    });
   });
 
   it('reads the boundary from the Content-Type, quoted or not', () => {
@@ -224,7 +262,7 @@ describe('multipart/form-data, read strictly', () => {
 
   it('property: every cut of a valid form before its closing delimiter is refused, never thrown', async () => {
     const { body, type } = await form('{"patient":{"nom":"GUÉRIN"}}', PNG);
-    const closing = body.lastIndexOf('--') ; // the "--" that closes the body
+    const closing = body.lastIndexOf('--'); // the "--" that closes the body
     fc.assert(
       fc.property(fc.integer({ min: 0, max: closing + 1 }), (n) => {
         const r = parseMultipart(body.subarray(0, n), type, MP);
@@ -244,13 +282,19 @@ describe('multipart/form-data, read strictly', () => {
         return b;
       });
     fc.assert(
-      fc.property(fc.oneof(mutated, fc.uint8Array({ maxLength: 600 }).map((u) => Buffer.from(u))), (b) => {
-        const r = parseMultipart(b, type, MP);
-        if (r.ok) {
-          expect(r.files.length).toBeLessThanOrEqual(1);
-          expect(Object.keys(r.fields).length).toBeLessThanOrEqual(8);
-        } else expect(r.refusal.status).toBe(400);
-      }),
+      fc.property(
+        fc.oneof(
+          mutated,
+          fc.uint8Array({ maxLength: 600 }).map((u) => Buffer.from(u)),
+        ),
+        (b) => {
+          const r = parseMultipart(b, type, MP);
+          if (r.ok) {
+            expect(r.files.length).toBeLessThanOrEqual(1);
+            expect(Object.keys(r.fields).length).toBeLessThanOrEqual(8);
+          } else expect(r.refusal.status).toBe(400);
+        },
+      ),
       { ...FC, numRuns: 1000 },
     );
   });

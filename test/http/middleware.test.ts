@@ -20,7 +20,11 @@ let base: string;
 const seen: Seen[] = [];
 
 beforeAll(async () => {
-  const guard = createHttpGuard({ desk: { maxImageBytes: 64 * 1024 }, roc: { json: { maxBytes: 32 * 1024 } }, other: { maxBytes: '48kb' } });
+  const guard = createHttpGuard({
+    desk: { maxImageBytes: 64 * 1024 },
+    roc: { json: { maxBytes: 32 * 1024 } },
+    other: { maxBytes: '48kb' },
+  });
   server = http.createServer((req, res) => {
     // installed twice, as settings.js does (httpAdminMiddleware then httpNodeMiddleware)
     guard(req, res, () =>
@@ -46,7 +50,11 @@ afterAll(async () => {
 });
 
 async function post(path: string, body: string | Buffer | FormData, type?: string): Promise<{ status: number; json: any; text: string }> {
-  const res = await fetch(base + path, { method: 'POST', headers: type ? { 'content-type': type } : {}, body: body as NonNullable<Parameters<typeof fetch>[1]>['body'] });
+  const res = await fetch(base + path, {
+    method: 'POST',
+    headers: type ? { 'content-type': type } : {},
+    body: body as NonNullable<Parameters<typeof fetch>[1]>['body'],
+  });
   const text = await res.text();
   let json: any;
   try {
@@ -80,12 +88,20 @@ describe('POST /desk/scan', () => {
   it('reads a photo upload into req.body / req.files as multer does, and refuses a malformed one as JSON 400', async () => {
     const f = new FormData();
     f.append('demande', JSON.stringify({ patient: { nom: 'GUÉRIN' } }));
-    f.append('image', new Blob([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x72, 0x65, 0x73, 0x74])], { type: 'image/png' }), 'attestation.png');
+    f.append(
+      'image',
+      new Blob([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x72, 0x65, 0x73, 0x74])], { type: 'image/png' }),
+      'attestation.png',
+    );
     expect((await post('/desk/scan', f)).status).toBe(200);
     expect(seen.at(-1)!.body).toEqual({ demande: '{"patient":{"nom":"GUÉRIN"}}' });
     expect(seen.at(-1)!.files).toMatchObject([{ fieldname: 'image', originalname: 'attestation.png', mimetype: 'image/png', size: 12 }]);
 
-    const bad = await post('/desk/scan', '--XYZ\r\nContent-Disposition: form-data; name="demande"\r\n\r\n{}\r\n--XY', 'multipart/form-data; boundary=XYZ');
+    const bad = await post(
+      '/desk/scan',
+      '--XYZ\r\nContent-Disposition: form-data; name="demande"\r\n\r\n{}\r\n--XY',
+      'multipart/form-data; boundary=XYZ',
+    );
     expect(bad.status).toBe(400);
     expect(bad.json.guichet).toMatchObject({ verdict: 'LECTURE', code: 'MULTIPART_INVALIDE' });
   });
@@ -168,8 +184,17 @@ describe('every other request with a body (admin API, editor)', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('/desk/scan', '/roc/dossier', '/roc/cancel', '/flows'),
-        fc.constantFrom('application/json', 'multipart/form-data; boundary=XYZ', 'text/plain', 'application/x-www-form-urlencoded', 'image/png'),
-        fc.oneof(fc.uint8Array({ maxLength: 3000 }), fc.stringMatching(/^[[\]{}",:0-9a\\-]{0,2000}$/).map((s) => new TextEncoder().encode(s))),
+        fc.constantFrom(
+          'application/json',
+          'multipart/form-data; boundary=XYZ',
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'image/png',
+        ),
+        fc.oneof(
+          fc.uint8Array({ maxLength: 3000 }),
+          fc.stringMatching(/^[[\]{}",:0-9a\\-]{0,2000}$/).map((s) => new TextEncoder().encode(s)),
+        ),
         async (path, type, bytes) => {
           const r = await post(path, Buffer.from(bytes), type);
           expect(r.json).toBeDefined();
@@ -183,13 +208,18 @@ describe('every other request with a body (admin API, editor)', () => {
 
 describe('errors raised after the guard, and log lines', () => {
   it('answers express/body-parser errors as JSON in the endpoint shape, without stack or path', () => {
-    const tooBig = Object.assign(new Error('request entity too large at /work/node_modules/raw-body/index.js'), { status: 413, type: 'entity.too.large' });
+    const tooBig = Object.assign(new Error('request entity too large at /work/node_modules/raw-body/index.js'), {
+      status: 413,
+      type: 'entity.too.large',
+    });
     const a = errorResponse(tooBig, { url: '/flows' });
     expect(a).toEqual({ status: 413, body: { code: 'DEMANDE_TROP_LOURDE', message: expect.any(String) } });
     expect(JSON.stringify(a)).not.toMatch(/node_modules|\/work|at /);
     expect(errorResponse(tooBig, { url: '/roc/dossier' }).body).toMatchObject({ status: 'KO', code: 'DEMANDE_TROP_LOURDE' });
     expect(errorResponse(tooBig, { url: '/desk/scan' }).body).toMatchObject({ guichet: { verdict: 'LECTURE' } });
-    const boom = errorResponse(new TypeError('Cannot read properties of undefined (reading "x") at /work/dist/x.js:1'), { url: '/desk/scan' });
+    const boom = errorResponse(new TypeError('Cannot read properties of undefined (reading "x") at /work/dist/x.js:1'), {
+      url: '/desk/scan',
+    });
     expect(boom.status).toBe(500);
     expect(boom.body).toMatchObject({ guichet: { verdict: 'TECHNIQUE', code: 'ERREUR_INTERNE' } });
     expect(JSON.stringify(boom)).not.toContain('/work');
@@ -202,7 +232,9 @@ describe('errors raised after the guard, and log lines', () => {
     expect(line).not.toContain('GUÉRIN');
     expect(line).not.toContain(NIR);
     expect(line).not.toContain('at ');
-    expect(describeError(Object.assign(new Error(`patient 1 85 07 75 123 456 refusé`), { code: 'ECONNRESET' }))).toBe('Error [ECONNRESET]: patient … refusé');
+    expect(describeError(Object.assign(new Error(`patient 1 85 07 75 123 456 refusé`), { code: 'ECONNRESET' }))).toBe(
+      'Error [ECONNRESET]: patient … refusé',
+    );
     expect(describeError('texte')).toBe('string: texte');
     expect(describeError(undefined)).toBe('undefined');
   });

@@ -31,7 +31,8 @@ describe('compactDateToIso', () => {
   it('checks the calendar: leap years (2024, 2000 yes; 2023, 1900 no), month lengths', () => {
     expect(compactDateToIso('20240229')).toBe('2024-02-29');
     expect(compactDateToIso('20000229')).toBe('2000-02-29');
-    for (const bad of ['20230229', '19000229', '20260431', '20260631', '20260230', '20260100', '20260001', '20261301']) expect(compactDateToIso(bad)).toBeUndefined();
+    for (const bad of ['20230229', '19000229', '20260431', '20260631', '20260230', '20260100', '20260001', '20261301'])
+      expect(compactDateToIso(bad)).toBeUndefined();
     expect(compactDateToIso('20261231')).toBe('2026-12-31');
   });
 
@@ -63,11 +64,14 @@ describe('compactDateToIso', () => {
   it('any valid instant written in the compact form reads back to the same ISO text (fixed seed)', () => {
     const p = (n: number, w = 2) => String(n).padStart(w, '0');
     fc.assert(
-      fc.property(fc.date({ min: new Date(Date.UTC(1900, 0, 1)), max: new Date(Date.UTC(2099, 11, 31, 23, 59, 59)), noInvalidDate: true }), (d) => {
-        const compact = `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
-        expect(compactDateToIso(compact)).toBe(d.toISOString().slice(0, 19));
-        expect(compactDateToIso(compact.slice(0, 8))).toBe(d.toISOString().slice(0, 10));
-      }),
+      fc.property(
+        fc.date({ min: new Date(Date.UTC(1900, 0, 1)), max: new Date(Date.UTC(2099, 11, 31, 23, 59, 59)), noInvalidDate: true }),
+        (d) => {
+          const compact = `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+          expect(compactDateToIso(compact)).toBe(d.toISOString().slice(0, 19));
+          expect(compactDateToIso(compact.slice(0, 8))).toBe(d.toISOString().slice(0, 10));
+        },
+      ),
       { seed: 20260312, numRuns: 500 },
     );
   });

@@ -44,7 +44,10 @@ function withKey(first8: string): string {
 }
 
 const departement = fc.oneof(
-  fc.integer({ min: 1, max: 95 }).filter((n) => n !== 20).map((n) => String(n).padStart(2, '0')),
+  fc
+    .integer({ min: 1, max: 95 })
+    .filter((n) => n !== 20)
+    .map((n) => String(n).padStart(2, '0')),
   fc.constantFrom('2A', '2B', '97'),
 );
 const validFiness = fc.tuple(departement, fc.stringMatching(/^\d{6}$/)).map(([dep, rest]) => withKey(dep + rest));
@@ -116,7 +119,10 @@ const validNir13 = fc
     fc.integer({ min: 1, max: 990 }),
     fc.integer({ min: 1, max: 999 }),
   )
-  .map(([s, yy, mm, dep, commune, ordre]) => `${s}${String(yy).padStart(2, '0')}${String(mm).padStart(2, '0')}${dep}${String(commune).padStart(3, '0')}${String(ordre).padStart(3, '0')}`);
+  .map(
+    ([s, yy, mm, dep, commune, ordre]) =>
+      `${s}${String(yy).padStart(2, '0')}${String(mm).padStart(2, '0')}${dep}${String(commune).padStart(3, '0')}${String(ordre).padStart(3, '0')}`,
+  );
 
 /** A valid 15-character NIR with one digit (body or key) changed. */
 function oneDigitChanged(full: string, pos: number, delta: number): string | undefined {
@@ -176,7 +182,10 @@ describe('NIR key in the DataMatrix reader (a Vitale card scanned by mistake)', 
 describe('NIR key in the AMC simulator (IDB answers 6000 for a wrong key)', () => {
   const index = loadSeed();
   const idb = (nir: string, cleNir: string | undefined, b = beneficiaire('B01')) =>
-    checkRights(index, undefined, { enTete: { amc: { numeroAmc: b.amc.numeroAmc } }, beneficiaire: { nir, ...(cleNir === undefined ? {} : { cleNir }), dateNaissance: b.dateNaissance } });
+    checkRights(index, undefined, {
+      enTete: { amc: { numeroAmc: b.amc.numeroAmc } },
+      beneficiaire: { nir, ...(cleNir === undefined ? {} : { cleNir }), dateNaissance: b.dateNaissance },
+    });
 
   it('accepts the key of the seeded beneficiaries, mainland and Corsica (the search goes on: not 6000)', () => {
     for (const id of ['B01', 'B24']) {

@@ -90,7 +90,11 @@ const B05 = findBeneficiary(SEED, 'B05')!;
 describe('roc-datamatrix: attestations read (output 1)', () => {
   it('reads the scanner text of B01 onto msg.roc.attestation and msg.roc.amc, leaving the rest of msg alone', async () => {
     const calls = spyStatus();
-    const { port, msg } = await run({ payload: `${cardText(B01)}\r\n`, topic: 'guichet-1', roc: { venue: { type: 'HOSPITALISATION', dateEntree: '2026-11-20' } } });
+    const { port, msg } = await run({
+      payload: `${cardText(B01)}\r\n`,
+      topic: 'guichet-1',
+      roc: { venue: { type: 'HOSPITALISATION', dateEntree: '2026-11-20' } },
+    });
     expect(port).toBe('ok');
     expect(msg.topic).toBe('guichet-1');
     expect(msg.roc.venue.dateEntree).toBe('2026-11-20');
@@ -136,7 +140,8 @@ describe('roc-datamatrix: attestations read (output 1)', () => {
     const { port, msg } = await run({ payload: await cardPng(B01 as any, { page: true, rotate: 90 }) });
     expect(port).toBe('ok');
     expect(msg.roc.attestation.source).toBe('image');
-    for (const k of ['numeroAmc', 'typesConvention', 'csr', 'numeroAdherent', 'debutValidite', 'finValidite']) expect(msg.roc.attestation[k]).toEqual(fromText[k]);
+    for (const k of ['numeroAmc', 'typesConvention', 'csr', 'numeroAdherent', 'debutValidite', 'finValidite'])
+      expect(msg.roc.attestation[k]).toEqual(fromText[k]);
     expect(Buffer.isBuffer(msg.payload)).toBe(true); // the original image stays on msg.payload
     expect(calls.at(-1)?.text).toBe('AMC 0775685365 · image');
   });
@@ -214,7 +219,12 @@ describe('roc-datamatrix: every bad input leaves by output 2 with a French reaso
     ['binary garbage as a Buffer', () => noise, 'FORMAT_IMAGE_NON_PRIS_EN_CHARGE', /PNG ou en JPEG/],
     ['a PDF instead of an image', () => Buffer.from('%PDF-1.7\n%âãÏÓ\n1 0 obj'), 'FORMAT_IMAGE_NON_PRIS_EN_CHARGE', /document PDF/],
     ['a 20 MB image', () => bigPng, 'IMAGE_TROP_LOURDE', /20 Mo, au-delà de la limite de 10 Mo/],
-    ['a truncated PNG', async () => (await renderAttestationPng(cardAttestation(B01))).subarray(0, 300), 'IMAGE_ILLISIBLE', /endommagé ou tronqué/],
+    [
+      'a truncated PNG',
+      async () => (await renderAttestationPng(cardAttestation(B01))).subarray(0, 300),
+      'IMAGE_ILLISIBLE',
+      /endommagé ou tronqué/,
+    ],
     ['a photo without a symbol', () => blank(), 'DATAMATRIX_INTROUVABLE', /Aucun DataMatrix/],
   ];
 
@@ -279,7 +289,8 @@ describe('test cards of the seeded beneficiaries, read by roc-datamatrix', () =>
       const scan = await txt.text();
       expect(scan).toBe(cardText(B01));
       const fromText = await run({ payload: scan });
-      for (const k of ['numeroAmc', 'typesConvention', 'numeroAdherent', 'debutValidite', 'finValidite']) expect(fromCard.msg.roc.attestation[k]).toEqual(fromText.msg.roc.attestation[k]);
+      for (const k of ['numeroAmc', 'typesConvention', 'numeroAdherent', 'debutValidite', 'finValidite'])
+        expect(fromCard.msg.roc.attestation[k]).toEqual(fromText.msg.roc.attestation[k]);
 
       const unknown = await fetch(`${sim.url}/cards/B99.png`);
       expect(unknown.status).toBe(404);

@@ -21,15 +21,46 @@ const switchNode = require('@node-red/nodes/core/function/10-switch.js');
 const catchNode = require('@node-red/nodes/core/common/25-catch.js');
 
 const B01 = findBeneficiary(loadSeed().seed, 'B01')!;
-const PATIENT = { nir: B01.nir, cleNir: B01.cleNir, dateNaissance: B01.dateNaissance, rangNaissance: '1', nom: B01.nom, prenom: B01.prenom };
+const PATIENT = {
+  nir: B01.nir,
+  cleNir: B01.cleNir,
+  dateNaissance: B01.dateNaissance,
+  rangNaissance: '1',
+  nom: B01.nom,
+  prenom: B01.prenom,
+};
 const SEJOUR = { type: 'HOSPITALISATION', dateEntree: '2026-11-20', dateSortie: '2026-11-24', numeroDossier: 'NDA-2026-004512' };
 
 function flow(tariffs: Record<string, unknown> = {}) {
   return [
     { id: 'f1', type: 'tab', label: 'guichet' },
-    { id: 'req', x: 100, y: 100, z: 'f1', type: 'roc-desk-request', name: 'demande du guichet', forfaitJournalier: 20, chambreParticuliere: 75, tauxAmoGhs: 80, ...tariffs, wires: [['dm']] },
+    {
+      id: 'req',
+      x: 100,
+      y: 100,
+      z: 'f1',
+      type: 'roc-desk-request',
+      name: 'demande du guichet',
+      forfaitJournalier: 20,
+      chambreParticuliere: 75,
+      tauxAmoGhs: 80,
+      ...tariffs,
+      wires: [['dm']],
+    },
     { id: 'dm', x: 100, y: 100, z: 'f1', type: 'roc-datamatrix', wires: [['complet'], ['rep']] },
-    { id: 'complet', x: 100, y: 100, z: 'f1', type: 'switch', property: 'desk.saisie', propertyType: 'msg', rules: [{ t: 'null' }, { t: 'else' }], checkall: 'false', outputs: 2, wires: [['amc'], ['rep']] },
+    {
+      id: 'complet',
+      x: 100,
+      y: 100,
+      z: 'f1',
+      type: 'switch',
+      property: 'desk.saisie',
+      propertyType: 'msg',
+      rules: [{ t: 'null' }, { t: 'else' }],
+      checkall: 'false',
+      outputs: 2,
+      wires: [['amc'], ['rep']],
+    },
     { id: 'amc', x: 100, y: 100, z: 'f1', type: 'helper' },
     { id: 'rep', x: 100, y: 100, z: 'f1', type: 'roc-desk-answer', wires: [['out']] },
     { id: 'out', x: 100, y: 100, z: 'f1', type: 'helper' },
@@ -58,8 +89,16 @@ afterEach(async () => {
 
 describe('roc-desk-request → roc-datamatrix → roc-desk-answer', () => {
   it('a complete form: the dossier goes on to the AMC, the quote priced with the node’s tariffs', async () => {
-    await helper.load([requestNode, datamatrixNode, switchNode, answerNode, catchNode], flow({ forfaitJournalier: '18,50', chambreParticuliere: 90 }));
-    const { at, msg } = await post({ scan: cardText(B01), patient: PATIENT, sejour: SEJOUR, devis: { demande: true, ghs: '', nuits: '', chambreParticuliere: true } });
+    await helper.load(
+      [requestNode, datamatrixNode, switchNode, answerNode, catchNode],
+      flow({ forfaitJournalier: '18,50', chambreParticuliere: 90 }),
+    );
+    const { at, msg } = await post({
+      scan: cardText(B01),
+      patient: PATIENT,
+      sejour: SEJOUR,
+      devis: { demande: true, ghs: '', nuits: '', chambreParticuliere: true },
+    });
     expect(at).toBe('amc');
     expect(msg.roc.amc.numeroAmc).toBe('0775685365');
     expect(msg.roc.beneficiaire).toMatchObject({ nir: B01.nir, cleNir: B01.cleNir, rangNaissance: 1 });
@@ -101,7 +140,10 @@ describe('roc-desk-request → roc-datamatrix → roc-desk-answer', () => {
   it('a multipart photo upload hands the image bytes to the reader', async () => {
     await helper.load([requestNode, datamatrixNode, switchNode, answerNode, catchNode], flow());
     const garbage = Buffer.alloc(600, 7);
-    const { at, msg } = await post({ demande: JSON.stringify({ patient: PATIENT, sejour: SEJOUR }) }, { files: [{ fieldname: 'image', buffer: garbage }] });
+    const { at, msg } = await post(
+      { demande: JSON.stringify({ patient: PATIENT, sejour: SEJOUR }) },
+      { files: [{ fieldname: 'image', buffer: garbage }] },
+    );
     expect(at).toBe('out');
     expect(msg.payload.guichet.verdict).toBe('LECTURE');
   });
@@ -116,10 +158,13 @@ describe('roc-desk-request → roc-datamatrix → roc-desk-answer', () => {
 
 describe('roc-desk-answer', () => {
   it('a technical KO at the IDB after two tries: TECHNIQUE in the clerk’s words, nothing in ms', async () => {
-    await helper.load([answerNode], [
-      { id: 'rep', type: 'roc-desk-answer', wires: [['out']] },
-      { id: 'out', type: 'helper' },
-    ]);
+    await helper.load(
+      [answerNode],
+      [
+        { id: 'rep', type: 'roc-desk-answer', wires: [['out']] },
+        { id: 'out', type: 'helper' },
+      ],
+    );
     const out = helper.getNode('out');
     const got = new Promise<any>((resolve) => out.on('input', resolve));
     helper.getNode('rep').receive({
@@ -134,12 +179,25 @@ describe('roc-desk-answer', () => {
           reason: 'délai de réponse de 5000 ms dépassé (IDB, 2 tentatives)',
           attempts: 2,
           latencyMs: 10_180,
-          messages: [{ code: 'BR-TIMEOUT', groupe: 'TECHNIQUE', severite: 'ERREUR', libelle: "Pas de réponse de l'organisme complémentaire dans le délai", action: 'REESSAYER' }],
+          messages: [
+            {
+              code: 'BR-TIMEOUT',
+              groupe: 'TECHNIQUE',
+              severite: 'ERREUR',
+              libelle: "Pas de réponse de l'organisme complémentaire dans le délai",
+              action: 'REESSAYER',
+            },
+          ],
         },
       },
     });
     const msg = await got;
-    expect(msg.payload.guichet).toMatchObject({ verdict: 'TECHNIQUE', titre: 'AMC injoignable', code: 'BR-TIMEOUT', motif: 'Pas de réponse de l’organisme complémentaire dans le délai (2 essais en 10 s).' });
+    expect(msg.payload.guichet).toMatchObject({
+      verdict: 'TECHNIQUE',
+      titre: 'AMC injoignable',
+      code: 'BR-TIMEOUT',
+      motif: 'Pas de réponse de l’organisme complémentaire dans le délai (2 essais en 10 s).',
+    });
     expect(JSON.stringify(msg.payload.guichet)).not.toMatch(/\d ms|5000/);
   });
 });
@@ -156,7 +214,11 @@ describe('shipped GAP tab: what its catch node does with a failure', () => {
   const gapCatch = shipped.find((n) => n.z === 'gap-tab' && n.type === 'catch');
 
   async function route(msg: Record<string, unknown>): Promise<{ mllp?: any; dbg: number }> {
-    const nodes: any[] = [{ id: 'gap-tab', type: 'tab', label: 'GAP' }, { id: 'gap-mllp', z: 'gap-tab', x: 1, y: 1, type: 'helper' }, { id: 'gap-dbg', z: 'gap-tab', x: 1, y: 1, type: 'helper' }];
+    const nodes: any[] = [
+      { id: 'gap-tab', type: 'tab', label: 'GAP' },
+      { id: 'gap-mllp', z: 'gap-tab', x: 1, y: 1, type: 'helper' },
+      { id: 'gap-dbg', z: 'gap-tab', x: 1, y: 1, type: 'helper' },
+    ];
     const seen = new Set<string>();
     const add = (id: string) => {
       if (seen.has(id) || id === 'gap-mllp' || id === 'gap-dbg') return;
@@ -178,17 +240,27 @@ describe('shipped GAP tab: what its catch node does with a failure', () => {
   }
 
   it('a technical KO (AMC down) is only shown: the venue is not held', async () => {
-    const r = await route({ hl7: { journalId: 12 }, roc: { idb: { technical: true } }, error: { message: 'IDB KO technique : …', code: 'ROC_TECHNICAL_KO', source: { type: 'roc-idb' } } });
+    const r = await route({
+      hl7: { journalId: 12 },
+      roc: { idb: { technical: true } },
+      error: { message: 'IDB KO technique : …', code: 'ROC_TECHNICAL_KO', source: { type: 'roc-idb' } },
+    });
     expect(r).toEqual({ mllp: undefined, dbg: 1 });
   });
 
   it('a reworded technical message changes nothing (the code decides)', async () => {
-    const r = await route({ hl7: { journalId: 12 }, error: { message: 'AMC unreachable', code: 'ROC_TECHNICAL_KO', source: { type: 'roc-idb' } } });
+    const r = await route({
+      hl7: { journalId: 12 },
+      error: { message: 'AMC unreachable', code: 'ROC_TECHNICAL_KO', source: { type: 'roc-idb' } },
+    });
     expect(r.mllp).toBeUndefined();
   });
 
   it('a processing error holds the venue with the failing node’s type, and is shown', async () => {
-    const r = await route({ hl7: { journalId: 12 }, error: { message: 'KO technique dans le texte mais pas de code', source: { type: 'roc-hl7-admission' } } });
+    const r = await route({
+      hl7: { journalId: 12 },
+      error: { message: 'KO technique dans le texte mais pas de code', source: { type: 'roc-hl7-admission' } },
+    });
     expect(r.mllp.hl7).toEqual({ journalId: 12, status: 'FAILED', reason: 'erreur de traitement dans roc-hl7-admission' });
     expect(r.dbg).toBe(1);
   });

@@ -23,13 +23,23 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1366, height: 900 } });
   page = await context.newPage();
   const token = await rt.token('admin');
   await page.goto(rt.url);
-  await page.evaluate((t) => localStorage.setItem('auth-tokens', JSON.stringify({ access_token: t, expires_in: 604800, token_type: 'Bearer' })), token);
+  await page.evaluate(
+    (t) => localStorage.setItem('auth-tokens', JSON.stringify({ access_token: t, expires_in: 604800, token_type: 'Bearer' })),
+    token,
+  );
   await page.goto(rt.url);
   await page.waitForFunction(() => window.RED?.nodes?.node?.('gap-mllp'), undefined, { timeout: 60000 });
 }, 180000);
@@ -46,7 +56,14 @@ it('the shipped 0.1 flow: its MLLP nodes are valid in the editor as saved', asyn
       const n = RED.nodes.node(id);
       RED.editor.validateNode(n);
       const errors: string[] = n.validationErrors ?? [];
-      return { id, version: n.version, journal: n.journal, tls: n.tls, journalValid: !errors.includes('journal'), tlsValid: !errors.includes('tls') };
+      return {
+        id,
+        version: n.version,
+        journal: n.journal,
+        tls: n.tls,
+        journalValid: !errors.includes('journal'),
+        tlsValid: !errors.includes('tls'),
+      };
     });
   });
   expect(v).toEqual([
@@ -59,7 +76,25 @@ it('a 0.1 roc-mllp-in with a journal file and TLS files, opened and saved: versi
   await page.evaluate(() => {
     const RED = window.RED;
     RED.view.importNodes([
-      { id: 'legacy-in', type: 'roc-mllp-in', z: RED.workspaces.active(), x: 300, y: 600, name: 'GAP ancien', host: '0.0.0.0', port: '2599', journal: '/srv/roc/chu-nord.sqlite', synchronous: 'NORMAL', retentionDays: 90, tls: true, certFile: '/etc/roc/gap.crt', keyFile: '/etc/roc/gap.key', caFile: '/etc/roc/ca.crt', requestCert: true, wires: [[]] },
+      {
+        id: 'legacy-in',
+        type: 'roc-mllp-in',
+        z: RED.workspaces.active(),
+        x: 300,
+        y: 600,
+        name: 'GAP ancien',
+        host: '0.0.0.0',
+        port: '2599',
+        journal: '/srv/roc/chu-nord.sqlite',
+        synchronous: 'NORMAL',
+        retentionDays: 90,
+        tls: true,
+        certFile: '/etc/roc/gap.crt',
+        keyFile: '/etc/roc/gap.key',
+        caFile: '/etc/roc/ca.crt',
+        requestCert: true,
+        wires: [[]],
+      },
     ]);
   });
   const before = await page.evaluate(() => {

@@ -36,7 +36,10 @@ const NODES = [
 helper.init(require.resolve('node-red'));
 // Status and log texts in French, as the assertions below read them (Node-RED's runtime language).
 useLanguage(helper, 'fr');
-const EXAMPLES_TEXT = fs.readdirSync(path.join(__dirname, '..', '..', 'examples')).map((f) => fs.readFileSync(path.join(__dirname, '..', '..', 'examples', f), 'utf8')).join('\n');
+const EXAMPLES_TEXT = fs
+  .readdirSync(path.join(__dirname, '..', '..', 'examples'))
+  .map((f) => fs.readFileSync(path.join(__dirname, '..', '..', 'examples', f), 'utf8'))
+  .join('\n');
 const seen = watchNodeRed(helper);
 /** What these tests send of patients: none of it may show in a status, a log line or an error. */
 const PATIENTS = mergeIdentifiers(
@@ -85,21 +88,28 @@ describe.each(files)('example %s', (file) => {
   // a watcher example (roc-hprim-in) has no inject: it runs on dropped files, tested in its own node test
   const hasInject = flow.some((n) => n.type === 'inject');
   const runs = hasInject ? it : it.skip;
-  runs(hasInject ? 'runs: its first inject reaches the output-1 debug node with a service result' : 'runs: skipped, no inject node (a directory watcher; its node test runs this example)', async () => {
-    const tab = { id: 'tab', type: 'tab', label: file };
-    // debug nodes become helper nodes so the test can see what they receive
-    const nodes = flow.map((n) => (n.type === 'debug' ? { id: n.id, z: 'tab', type: 'helper', x: n.x, y: n.y, wires: [] } : n.x !== undefined ? { ...n, z: 'tab' } : n));
-    await helper.load(NODES, [tab, ...nodes], {});
-    const debugIds = flow.filter((n) => n.type === 'debug').map((n) => n.id);
-    const got = new Promise<{ id: string; msg: any }>((resolve) => {
-      for (const id of debugIds) helper.getNode(id).on('input', (msg: any) => resolve({ id, msg }));
-    });
-    const inject = flow.find((n) => n.type === 'inject');
-    helper.getNode(inject.id).receive({});
-    const { id, msg } = await got;
-    // each example's first inject is the happy path: it reaches the first (output 1) debug node
-    expect(id).toBe(debugIds[0]);
-    const results = ['annuaire', 'idb', 'sim', 'clc', 'del'].filter((s) => msg.roc[s]);
-    expect(results.length).toBeGreaterThan(0);
-  });
+  runs(
+    hasInject
+      ? 'runs: its first inject reaches the output-1 debug node with a service result'
+      : 'runs: skipped, no inject node (a directory watcher; its node test runs this example)',
+    async () => {
+      const tab = { id: 'tab', type: 'tab', label: file };
+      // debug nodes become helper nodes so the test can see what they receive
+      const nodes = flow.map((n) =>
+        n.type === 'debug' ? { id: n.id, z: 'tab', type: 'helper', x: n.x, y: n.y, wires: [] } : n.x !== undefined ? { ...n, z: 'tab' } : n,
+      );
+      await helper.load(NODES, [tab, ...nodes], {});
+      const debugIds = flow.filter((n) => n.type === 'debug').map((n) => n.id);
+      const got = new Promise<{ id: string; msg: any }>((resolve) => {
+        for (const id of debugIds) helper.getNode(id).on('input', (msg: any) => resolve({ id, msg }));
+      });
+      const inject = flow.find((n) => n.type === 'inject');
+      helper.getNode(inject.id).receive({});
+      const { id, msg } = await got;
+      // each example's first inject is the happy path: it reaches the first (output 1) debug node
+      expect(id).toBe(debugIds[0]);
+      const results = ['annuaire', 'idb', 'sim', 'clc', 'del'].filter((s) => msg.roc[s]);
+      expect(results.length).toBeGreaterThan(0);
+    },
+  );
 });

@@ -54,12 +54,21 @@ describe('routing by ROC meaning', () => {
   beforeEach(() => helper.load([admissionNode, catchNode], flowWith()));
 
   it('A01 (UTF-8, AMO + AMC) → check rights, with the dossier parts and the journal id kept', async () => {
-    const { port, msg } = await run({ payload: read('pamfr-own-adt-a01-amo-amc-utf8.hl7'), hl7: { journalId: 17, controlId: 'A01-UTF8-0001' } });
+    const { port, msg } = await run({
+      payload: read('pamfr-own-adt-a01-amo-amc-utf8.hl7'),
+      hl7: { journalId: 17, controlId: 'A01-UTF8-0001' },
+    });
     expect(port).toBe('idb');
     expect(msg.hl7.journalId).toBe(17);
     expect(msg.roc.action).toBe('IDB');
     expect(msg.roc.amc).toEqual({ numeroAmc: '0077554321' }); // no mapping: the annuaire supplies convention and CSR
-    expect(msg.roc.beneficiaire).toMatchObject({ nir: '2850759350123', cleNir: '24', dateNaissance: '1985-07-14', nom: 'LEFÈVRE-BŒUF', prenom: 'Hélène' });
+    expect(msg.roc.beneficiaire).toMatchObject({
+      nir: '2850759350123',
+      cleNir: '24',
+      dateNaissance: '1985-07-14',
+      nom: 'LEFÈVRE-BŒUF',
+      prenom: 'Hélène',
+    });
     expect(msg.roc.venue).toMatchObject({ dateEntree: '2025-01-14', numeroVenue: '250100421', numeroDossier: '25010042' });
     expect(msg.roc.admission.event).toBe('A01');
     expect(msg.roc.admission.coverages).toHaveLength(2);
@@ -113,7 +122,10 @@ describe('routing by ROC meaning', () => {
     expect(none.msg.error.message).toMatch(/msg.payload/);
     // nor in the status, the node's error log or the runtime log
     expect(seen.statuses('adm').at(-1)).toMatchObject({ fill: 'red' });
-    const ids = mergeIdentifiers(identifiersFromHl7(read('pamfr-own-adt-a01-amo-amc-utf8.hl7')), identifiersOf({ names: ['DUPONT', 'Jean'], ipps: ['481516'] }));
+    const ids = mergeIdentifiers(
+      identifiersFromHl7(read('pamfr-own-adt-a01-amo-amc-utf8.hl7')),
+      identifiersOf({ names: ['DUPONT', 'Jean'], ipps: ['481516'] }),
+    );
     expectNoPatientData([...seen.texts(), noMsh.msg.error.message, badDate.msg.error.message], ids);
   });
 });

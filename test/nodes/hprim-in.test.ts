@@ -34,7 +34,9 @@ const SORTIE = fs.readFileSync(path.join(FIX, 'hprim-own-adm-sortie-8859-15-crlf
 const VENUE_XML = fs.readFileSync(path.join(FIX, 'hprimxml-own-venue-debiteurs.xml'));
 const seen = watchNodeRed(helper);
 /** What these tests send of patients: none of it may show in a status, a log line or an error. */
-const PATIENTS = identifiersFromAdmissions([ADM, SORTIE, VENUE_XML].flatMap((f) => readHprimFile('patients.hpr', f).result?.admissions ?? []));
+const PATIENTS = identifiersFromAdmissions(
+  [ADM, SORTIE, VENUE_XML].flatMap((f) => readHprimFile('patients.hpr', f).result?.admissions ?? []),
+);
 afterEach(() => {
   try {
     expectNoPatientData(seen, PATIENTS);
@@ -53,7 +55,23 @@ let caught: Msg[];
 function flow(extra: Record<string, unknown> = {}) {
   return [
     { id: 'f1', type: 'tab', label: 'hprim' },
-    { id: 'in', x: 100, y: 100, z: 'f1', type: 'roc-hprim-in', name: 'GAP', inputDir: path.join(dir, 'in'), processedDir: path.join(dir, 'processed'), errorDir: path.join(dir, 'error'), ackDir: path.join(dir, 'ack'), interval: 0.05, quiet: 0.2, pattern: '*.hpr, *.xml', ...extra, wires: [['out']] },
+    {
+      id: 'in',
+      x: 100,
+      y: 100,
+      z: 'f1',
+      type: 'roc-hprim-in',
+      name: 'GAP',
+      inputDir: path.join(dir, 'in'),
+      processedDir: path.join(dir, 'processed'),
+      errorDir: path.join(dir, 'error'),
+      ackDir: path.join(dir, 'ack'),
+      interval: 0.05,
+      quiet: 0.2,
+      pattern: '*.hpr, *.xml',
+      ...extra,
+      wires: [['out']],
+    },
     { id: 'out', x: 300, y: 100, z: 'f1', type: 'helper', wires: [] },
     { id: 'catch', x: 100, y: 200, z: 'f1', type: 'catch', scope: ['in'], wires: [['caught']] },
     { id: 'caught', x: 300, y: 200, z: 'f1', type: 'helper', wires: [] },
@@ -87,7 +105,13 @@ async function until(w: HprimDropWatcher, cond: () => boolean): Promise<void> {
   expect(cond()).toBe(true);
 }
 
-const ls = (sub: string) => (fs.existsSync(path.join(dir, sub)) ? fs.readdirSync(path.join(dir, sub)).filter((f) => !f.startsWith('.')).sort() : []);
+const ls = (sub: string) =>
+  fs.existsSync(path.join(dir, sub))
+    ? fs
+        .readdirSync(path.join(dir, sub))
+        .filter((f) => !f.startsWith('.'))
+        .sort()
+    : [];
 const drop = (name: string, data: Buffer | string) => fs.writeFileSync(path.join(dir, 'in', name), data);
 
 /** An HPRIM Santé acknowledgement read back with lib/hprim's record parser. */
@@ -100,7 +124,15 @@ function readSanteAck(file: string) {
   return {
     text,
     type: fieldValue(h, { field: 7 }, d),
-    errs: errs.map((r) => ({ acked: fieldValue(r, { field: 3 }, d), status: fieldValue(r, { field: 4 }, d), code: fieldValue(r, { field: 5 }, d), label: fieldValue(r, { field: 6 }, d), line: fieldValue(r, { field: 7, component: 1 }, d), record: fieldValue(r, { field: 7, component: 2 }, d), field: fieldValue(r, { field: 7, component: 3 }, d) })),
+    errs: errs.map((r) => ({
+      acked: fieldValue(r, { field: 3 }, d),
+      status: fieldValue(r, { field: 4 }, d),
+      code: fieldValue(r, { field: 5 }, d),
+      label: fieldValue(r, { field: 6 }, d),
+      line: fieldValue(r, { field: 7, component: 1 }, d),
+      record: fieldValue(r, { field: 7, component: 2 }, d),
+      field: fieldValue(r, { field: 7, component: 3 }, d),
+    })),
   };
 }
 
@@ -123,13 +155,37 @@ describe('roc-hprim-in: files read and acknowledged', () => {
     await until(w, () => ls('processed').length === 1);
     expect(outs).toHaveLength(2);
     const [m1, m2] = outs;
-    expect(m1.hprim).toEqual({ file: 'ADM20260312A.HPR', format: 'hprim-sante', messageId: 'ADM20260312A.HPR', sender: 'GAP01', index: 1, count: 2 });
+    expect(m1.hprim).toEqual({
+      file: 'ADM20260312A.HPR',
+      format: 'hprim-sante',
+      messageId: 'ADM20260312A.HPR',
+      sender: 'GAP01',
+      index: 1,
+      count: 2,
+    });
     expect(m2.hprim.index).toBe(2);
     expect(m1.roc.action).toBe('IDB');
-    expect(m1.roc.admission).toMatchObject({ event: 'A', meaning: 'IDB', patient: { nom: 'DUPRÉ', prenom: 'Hélène' }, venue: { numeroVenue: { value: 'VEN2600056789' } } });
+    expect(m1.roc.admission).toMatchObject({
+      event: 'A',
+      meaning: 'IDB',
+      patient: { nom: 'DUPRÉ', prenom: 'Hélène' },
+      venue: { numeroVenue: { value: 'VEN2600056789' } },
+    });
     expect(m1.roc.amc).toEqual({ numeroAmc: '0012345678', typeConvention: 'CS' });
-    expect(m1.roc.beneficiaire).toMatchObject({ nir: '2780345123456', cleNir: '77', dateNaissance: '1978-03-14', nom: 'DUPRÉ', prenom: 'Hélène', numeroAdherent: '0000456789' });
-    expect(m1.roc.venue).toEqual({ type: 'HOSPITALISATION', dateEntree: '2026-03-12', numeroDossier: 'NDA26001234', numeroVenue: 'VEN2600056789' });
+    expect(m1.roc.beneficiaire).toMatchObject({
+      nir: '2780345123456',
+      cleNir: '77',
+      dateNaissance: '1978-03-14',
+      nom: 'DUPRÉ',
+      prenom: 'Hélène',
+      numeroAdherent: '0000456789',
+    });
+    expect(m1.roc.venue).toEqual({
+      type: 'HOSPITALISATION',
+      dateEntree: '2026-03-12',
+      numeroDossier: 'NDA26001234',
+      numeroVenue: 'VEN2600056789',
+    });
     expect(m2.roc.admission.patient.prenom).toBe('François');
     expect(ls('processed')).toEqual(['ADM20260312A.HPR']);
     expect(ls('in')).toEqual([]);
@@ -162,7 +218,13 @@ describe('roc-hprim-in: files read and acknowledged', () => {
       [1, 'IDB', 'venuePatient'],
       [2, 'UPDATE', 'debiteursVenue'],
     ]);
-    expect(outs[0].hprim).toMatchObject({ file: 'EVT-20260312-000123.xml', format: 'hprim-xml', messageId: 'EVT-20260312-000123', sender: 'GAP01', count: 2 });
+    expect(outs[0].hprim).toMatchObject({
+      file: 'EVT-20260312-000123.xml',
+      format: 'hprim-xml',
+      messageId: 'EVT-20260312-000123',
+      sender: 'GAP01',
+      count: 2,
+    });
     expect(outs[0].roc.venue).toMatchObject({ type: 'HOSPITALISATION', dateEntree: '2026-03-12', numeroVenue: 'VEN2600056789' });
     expect(outs[1].roc.amc).toMatchObject({ numeroAmc: '0012345678', typeConvention: 'CS' });
     expect(ls('ack')).toEqual(['EVT-20260312-000123.acq.xml']);
@@ -345,7 +407,11 @@ describe('roc-hprim-in: bad input', () => {
     expect(ack.enteteMessageAcquittement.identifiantMessageAcquitte).toBe('autre.xml');
     expect(ack.observations.observation.code).toBe('XML_NOT_EVENEMENTS');
     await until(w, () => caught.length === 1);
-    expect(caught[0].hprim).toMatchObject({ file: 'autre.xml', format: 'hprim-xml', errors: [expect.objectContaining({ code: 'XML_NOT_EVENEMENTS' })] });
+    expect(caught[0].hprim).toMatchObject({
+      file: 'autre.xml',
+      format: 'hprim-xml',
+      errors: [expect.objectContaining({ code: 'XML_NOT_EVENEMENTS' })],
+    });
   });
 
   it('a refused file dropped again is not answered twice', async () => {

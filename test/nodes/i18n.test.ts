@@ -53,7 +53,17 @@ describe('message catalogs', () => {
   const types = catalogTypes();
 
   it('every node with a catalog has it in both languages', () => {
-    expect(types).toEqual(expect.arrayContaining([...SERVICE_TYPES, 'roc-establishment', 'roc-mllp-in', 'roc-mllp-out', 'roc-hprim-in', 'roc-datamatrix', 'roc-hl7-admission']));
+    expect(types).toEqual(
+      expect.arrayContaining([
+        ...SERVICE_TYPES,
+        'roc-establishment',
+        'roc-mllp-in',
+        'roc-mllp-out',
+        'roc-hprim-in',
+        'roc-datamatrix',
+        'roc-hl7-admission',
+      ]),
+    );
     for (const type of types) expect(fs.existsSync(path.join(NODES_DIR, type, 'locales', 'fr', `${type}.json`))).toBe(true);
   });
 
@@ -80,12 +90,20 @@ describe('message catalogs', () => {
             continue;
           }
           // a key chosen at run time (`status.${verdict}`): at least one key of that shape
-          const re = new RegExp('^' + k.split(/\$\{[^}]+\}/).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^.]+') + '$');
+          const re = new RegExp(
+            '^' +
+              k
+                .split(/\$\{[^}]+\}/)
+                .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+                .join('[^.]+') +
+              '$',
+          );
           for (const l of LANGS) expect([l, k, [...keys[l]].some((x) => re.test(x))]).toEqual([l, k, true]);
         }
       }
       // a ternary choosing between two keys
-      for (const m of src.matchAll(/RED\._\([^,()]*\?\s*'([^']+)'\s*:\s*'([^']+)'/g)) for (const k of [m[1], m[2]]) for (const l of LANGS) expect([l, k, keys[l].has(k)]).toEqual([l, k, true]);
+      for (const m of src.matchAll(/RED\._\([^,()]*\?\s*'([^']+)'\s*:\s*'([^']+)'/g))
+        for (const k of [m[1], m[2]]) for (const l of LANGS) expect([l, k, keys[l].has(k)]).toEqual([l, k, true]);
     }
     expect(used.length).toBeGreaterThan(60);
   });
@@ -197,21 +215,47 @@ describe.each(LANGS)('under the runtime language %s', (lang) => {
     const result = (status: 'OK' | 'KO', technical: boolean, latencyMs: number, code?: string) =>
       ({ status, technical, latencyMs, messages: code ? [{ code, libelle: '' }] : [] }) as unknown as ServiceResult;
     expect(statusFor(RED as never, 'roc-idb', result('OK', false, 12.3)).text).toBe(want.ok);
-    expect(statusFor(RED as never, 'roc-idb', result('KO', true, 3004.6, 'BR-TLS'), { level: 'warning', daysLeft: 12 } as never).text).toBe(want.technical);
+    expect(statusFor(RED as never, 'roc-idb', result('KO', true, 3004.6, 'BR-TLS'), { level: 'warning', daysLeft: 12 } as never).text).toBe(
+      want.technical,
+    );
 
-    await helper.load([inLanguage(lang, establishmentNode), inLanguage(lang, idbNode)], [tab, { id: 'svc', z: 't', type: 'roc-idb', establishment: 'nowhere', wires: [[], []] }]);
+    await helper.load(
+      [inLanguage(lang, establishmentNode), inLanguage(lang, idbNode)],
+      [tab, { id: 'svc', z: 't', type: 'roc-idb', establishment: 'nowhere', wires: [[], []] }],
+    );
     expect(texts('svc')).toContain(want.noEstablishment);
   });
 
   it('mllp-in: starting', async () => {
-    await helper.load([inLanguage(lang, mllpInNode)], [tab, { id: 'in', z: 't', type: 'roc-mllp-in', host: '127.0.0.1', port: '0', journal: path.join(dir, 'journal.sqlite'), synchronous: 'NORMAL', wires: [[]] }]);
+    await helper.load(
+      [inLanguage(lang, mllpInNode)],
+      [
+        tab,
+        {
+          id: 'in',
+          z: 't',
+          type: 'roc-mllp-in',
+          host: '127.0.0.1',
+          port: '0',
+          journal: path.join(dir, 'journal.sqlite'),
+          synchronous: 'NORMAL',
+          wires: [[]],
+        },
+      ],
+    );
     expect(texts('in')[0]).toBe(want.mllpInStarting);
     // then the listening status (port, connections, rate: the same words in both languages)
     await eventually(() => texts('in').find((t) => /^:\d+ · 0 conn\. · 0 msg\/s$/.test(t ?? '')), 'the listening status');
   });
 
   it('mllp-out: an invalid GAP address, in the status and the log', async () => {
-    await helper.load([inLanguage(lang, mllpOutNode)], [tab, { id: 'out', z: 't', type: 'roc-mllp-out', host: '127.0.0.1', port: '0', dbPath: path.join(dir, 'out.sqlite'), wires: [[], []] }]);
+    await helper.load(
+      [inLanguage(lang, mllpOutNode)],
+      [
+        tab,
+        { id: 'out', z: 't', type: 'roc-mllp-out', host: '127.0.0.1', port: '0', dbPath: path.join(dir, 'out.sqlite'), wires: [[], []] },
+      ],
+    );
     expect(texts('out')).toEqual([want.mllpOutInvalid]);
     const logged = seen.texts().filter((t) => t.startsWith('roc-mllp-out'));
     expect(logged.some((t) => want.mllpOutLog.test(t))).toBe(true);
@@ -219,14 +263,20 @@ describe.each(LANGS)('under the runtime language %s', (lang) => {
 
   it('hprim-in: watching, then the counts', async () => {
     fs.mkdirSync(path.join(dir, 'in'));
-    await helper.load([inLanguage(lang, hprimNode)], [tab, { id: 'h', z: 't', type: 'roc-hprim-in', inputDir: path.join(dir, 'in'), interval: 0.05, wires: [[]] }]);
+    await helper.load(
+      [inLanguage(lang, hprimNode)],
+      [tab, { id: 'h', z: 't', type: 'roc-hprim-in', inputDir: path.join(dir, 'in'), interval: 0.05, wires: [[]] }],
+    );
     expect(texts('h')[0]).toBe(want.hprimWatching);
     await eventually(() => texts('h').includes(want.hprimCounts), 'the counts');
   });
 
   it('datamatrix: a refused scan', async () => {
     const b01 = findBeneficiary(loadSeed().seed, 'B01')!;
-    await helper.load([inLanguage(lang, datamatrixNode)], [tab, { id: 'dm', z: 't', type: 'roc-datamatrix', wires: [[], ['ko']] }, { id: 'ko', z: 't', type: 'helper' }]);
+    await helper.load(
+      [inLanguage(lang, datamatrixNode)],
+      [tab, { id: 'dm', z: 't', type: 'roc-datamatrix', wires: [[], ['ko']] }, { id: 'ko', z: 't', type: 'helper' }],
+    );
     const refused = new Promise((r) => helper.getNode('ko').on('input', r));
     helper.getNode('dm').receive({ payload: cardText(b01).slice(0, 25) });
     await refused;

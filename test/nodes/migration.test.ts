@@ -70,14 +70,46 @@ describe('settings migrations (pure)', () => {
     const def = saved().find((n) => n.type === 'roc-mllp-in')!;
     expect(versionOf(def)).toBe(0);
     const m = migrate(def, MLLP_IN_MIGRATIONS);
-    expect(m).toMatchObject({ version: 1, journal: '', journalFile: '', usetls: false, tls: '', synchronous: 'FULL', port: '${ROC_MLLP_PORT}' });
+    expect(m).toMatchObject({
+      version: 1,
+      journal: '',
+      journalFile: '',
+      usetls: false,
+      tls: '',
+      synchronous: 'FULL',
+      port: '${ROC_MLLP_PORT}',
+    });
     expect(def.journal).toBe(''); // the saved definition itself is left alone
     expect(def.version).toBeUndefined();
   });
 
   it('a 0.1 roc-mllp-in with its own file and TLS path fields keeps them as the implicit journal and the legacy TLS', () => {
-    const m = migrate({ id: 'in', type: 'roc-mllp-in', journal: '/srv/roc/chu-nord.sqlite', synchronous: 'NORMAL', retentionDays: 90, tls: true, certFile: '/etc/roc/gap.crt', keyFile: '/etc/roc/gap.key', caFile: '/etc/roc/ca.crt', requestCert: 'true' }, MLLP_IN_MIGRATIONS);
-    expect(m).toMatchObject({ version: 1, journal: '', journalFile: '/srv/roc/chu-nord.sqlite', synchronous: 'NORMAL', retentionDays: 90, usetls: true, tls: '', certFile: '/etc/roc/gap.crt', requestCert: 'true' });
+    const m = migrate(
+      {
+        id: 'in',
+        type: 'roc-mllp-in',
+        journal: '/srv/roc/chu-nord.sqlite',
+        synchronous: 'NORMAL',
+        retentionDays: 90,
+        tls: true,
+        certFile: '/etc/roc/gap.crt',
+        keyFile: '/etc/roc/gap.key',
+        caFile: '/etc/roc/ca.crt',
+        requestCert: 'true',
+      },
+      MLLP_IN_MIGRATIONS,
+    );
+    expect(m).toMatchObject({
+      version: 1,
+      journal: '',
+      journalFile: '/srv/roc/chu-nord.sqlite',
+      synchronous: 'NORMAL',
+      retentionDays: 90,
+      usetls: true,
+      tls: '',
+      certFile: '/etc/roc/gap.crt',
+      requestCert: 'true',
+    });
   });
 
   it('a roc-mllp-in already at version 1 is left as it is (its journal is a config node id)', () => {
@@ -90,7 +122,9 @@ describe('settings migrations (pure)', () => {
     const m = migrate(def, MLLP_OUT_MIGRATIONS);
     expect(m).toMatchObject({ version: 1, journal: '', journalFile: '', retryBase: 2, retryMax: 300, maxAttempts: 5, usetls: false });
     expect(m.dbPath).toBeUndefined();
-    expect(migrate({ id: 'o', type: 'roc-mllp-out', dbPath: '/srv/roc/j.sqlite' }, MLLP_OUT_MIGRATIONS).journalFile).toBe('/srv/roc/j.sqlite');
+    expect(migrate({ id: 'o', type: 'roc-mllp-out', dbPath: '/srv/roc/j.sqlite' }, MLLP_OUT_MIGRATIONS).journalFile).toBe(
+      '/srv/roc/j.sqlite',
+    );
   });
 });
 
@@ -103,7 +137,13 @@ describe('the 0.1 shipped flow, loaded as saved', () => {
     env = await startFlowEnv('roc-migration-');
     gap = new GapAnswerListener();
     const { port } = await gap.start();
-    Object.assign(process.env, { ROC_MLLP_HOST: '127.0.0.1', ROC_MLLP_PORT: '0', ROC_GAP_ANSWER_HOST: '127.0.0.1', ROC_GAP_ANSWER_PORT: String(port), ROC_USER_DIR: path.join(env.dir, 'userdir') });
+    Object.assign(process.env, {
+      ROC_MLLP_HOST: '127.0.0.1',
+      ROC_MLLP_PORT: '0',
+      ROC_GAP_ANSWER_HOST: '127.0.0.1',
+      ROC_GAP_ANSWER_PORT: String(port),
+      ROC_USER_DIR: path.join(env.dir, 'userdir'),
+    });
   });
   afterAll(async () => {
     await helper.unload();

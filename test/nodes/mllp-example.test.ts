@@ -40,7 +40,9 @@ useLanguage(helper, 'fr');
 const seen = watchNodeRed(helper);
 /** What these tests send of patients: none of it may show in a status, a log line or an error. */
 const PATIENTS = mergeIdentifiers(
-  ...[...gapDay({ messages: 400, venues: 6, seed: 5 }), ...gapDay({ messages: 1, seed: 3 })].map((m) => identifiersFromHl7(decodeFrame(encodeGapMessage(m)).text)),
+  ...[...gapDay({ messages: 400, venues: 6, seed: 5 }), ...gapDay({ messages: 1, seed: 3 })].map((m) =>
+    identifiersFromHl7(decodeFrame(encodeGapMessage(m)).text),
+  ),
 );
 afterEach(() => {
   try {

@@ -37,7 +37,8 @@ beforeEach(() => {
     ['server.crt', pki.serverCert],
     ['server.key', pki.serverKey],
     ['ca.crt', pki.caCert],
-  ]) fs.writeFileSync(path.join(dir, f), v);
+  ])
+    fs.writeFileSync(path.join(dir, f), v);
 });
 afterEach(async () => {
   await helper.unload();
@@ -47,7 +48,13 @@ afterEach(async () => {
 
 /** Connects over TLS, sends one admission; resolves with its ACK code or 'closed'. */
 function exchange(port: number, withCert: boolean): Promise<string> {
-  const socket = tls.connect({ port, host: '127.0.0.1', ca: pki.caCert, servername: 'localhost', ...(withCert ? { cert: pki.clientCert, key: pki.clientKey } : {}) });
+  const socket = tls.connect({
+    port,
+    host: '127.0.0.1',
+    ca: pki.caCert,
+    servername: 'localhost',
+    ...(withCert ? { cert: pki.clientCert, key: pki.clientKey } : {}),
+  });
   const d = new MllpDeframer();
   return new Promise((resolve) => {
     socket.on('secureConnect', () => socket.write(frame(Buffer.from(FIXTURE, 'utf8'))));
@@ -64,15 +71,36 @@ function exchange(port: number, withCert: boolean): Promise<string> {
 }
 
 async function load(inNode: Record<string, unknown>, extra: Record<string, unknown>[] = []) {
-  await helper.load([mllpInNode, journalNode, tlsConfigNode], [
-    { id: 't', type: 'tab', label: 'tls' },
-    { id: 'in', type: 'roc-mllp-in', z: 't', host: '127.0.0.1', port: '0', journalFile: path.join(dir, 'journal.sqlite'), synchronous: 'NORMAL', wires: [[]], ...inNode },
-    ...extra,
-  ]);
+  await helper.load(
+    [mllpInNode, journalNode, tlsConfigNode],
+    [
+      { id: 't', type: 'tab', label: 'tls' },
+      {
+        id: 'in',
+        type: 'roc-mllp-in',
+        z: 't',
+        host: '127.0.0.1',
+        port: '0',
+        journalFile: path.join(dir, 'journal.sqlite'),
+        synchronous: 'NORMAL',
+        wires: [[]],
+        ...inNode,
+      },
+      ...extra,
+    ],
+  );
   return waitFor(() => helper.getNode('in').listener?.port, 'listener bound');
 }
 
-const tlsConf = (verify: boolean) => ({ id: 'gap-tls', type: 'tls-config', name: 'GAP', cert: path.join(dir, 'server.crt'), key: path.join(dir, 'server.key'), ca: path.join(dir, 'ca.crt'), verifyservercert: verify });
+const tlsConf = (verify: boolean) => ({
+  id: 'gap-tls',
+  type: 'tls-config',
+  name: 'GAP',
+  cert: path.join(dir, 'server.crt'),
+  key: path.join(dir, 'server.key'),
+  ca: path.join(dir, 'ca.crt'),
+  verifyservercert: verify,
+});
 
 describe('roc-mllp-in: TLS through a tls-config node', () => {
   it('with "verify" ticked: a GAP presenting a certificate from the CA is served, one without is refused', async () => {
@@ -87,7 +115,14 @@ describe('roc-mllp-in: TLS through a tls-config node', () => {
   });
 
   it('a 0.1 node (TLS checkbox and path fields, no version) still requires the client certificate', async () => {
-    const port = await load({ tls: true, certFile: path.join(dir, 'server.crt'), keyFile: path.join(dir, 'server.key'), caFile: path.join(dir, 'ca.crt'), requestCert: true, journal: path.join(dir, 'journal.sqlite') });
+    const port = await load({
+      tls: true,
+      certFile: path.join(dir, 'server.crt'),
+      keyFile: path.join(dir, 'server.key'),
+      caFile: path.join(dir, 'ca.crt'),
+      requestCert: true,
+      journal: path.join(dir, 'journal.sqlite'),
+    });
     expect(await exchange(port, false)).toBe('closed');
     expect(await exchange(port, true)).toBe('AA');
   });
@@ -107,8 +142,26 @@ function editor(existing: Array<Record<string, unknown>> = []) {
   const options: Record<string, string[]> = {};
   const added: Array<Record<string, unknown>> = [...existing];
   const types: Record<string, { defaults: Record<string, { value: unknown }> }> = {
-    'roc-journal': { defaults: { name: { value: '' }, file: { value: '' }, synchronous: { value: 'FULL' }, retentionDays: { value: 30 }, commitWindowMs: { value: 0 }, version: { value: 1 } } },
-    'tls-config': { defaults: { name: { value: '' }, cert: { value: '' }, key: { value: '' }, ca: { value: '' }, verifyservercert: { value: true }, servername: { value: '' } } },
+    'roc-journal': {
+      defaults: {
+        name: { value: '' },
+        file: { value: '' },
+        synchronous: { value: 'FULL' },
+        retentionDays: { value: 30 },
+        commitWindowMs: { value: 0 },
+        version: { value: 1 },
+      },
+    },
+    'tls-config': {
+      defaults: {
+        name: { value: '' },
+        cert: { value: '' },
+        key: { value: '' },
+        ca: { value: '' },
+        verifyservercert: { value: true },
+        servername: { value: '' },
+      },
+    },
   };
   let n = 0;
   const RED = {
@@ -124,7 +177,12 @@ function editor(existing: Array<Record<string, unknown>> = []) {
   const $ = (sel: unknown) => {
     if (typeof sel !== 'string' || !sel.startsWith('#')) {
       // $('<option>')
-      const opt = { v: '', val: (v: string) => ((opt.v = v), opt), text: () => opt, appendTo: (s: { key: string }) => ((options[s.key] ??= []).push(opt.v), opt) };
+      const opt = {
+        v: '',
+        val: (v: string) => ((opt.v = v), opt),
+        text: () => opt,
+        appendTo: (s: { key: string }) => ((options[s.key] ??= []).push(opt.v), opt),
+      };
       return opt;
     }
     const key = sel.slice('#node-input-'.length);
@@ -147,7 +205,17 @@ function editor(existing: Array<Record<string, unknown>> = []) {
 describe('editor migration (oneditprepare)', () => {
   it('0.1 TLS path fields become a tls-config node (verify = require a client certificate); the node is saved as version 1', () => {
     const e = editor();
-    e.migrations.mllpIn({ id: 'gap-mllp', type: 'roc-mllp-in', name: 'GAP MLLP', journal: '', tls: true, certFile: '/etc/roc/gap.crt', keyFile: '/etc/roc/gap.key', caFile: '/etc/roc/ca.crt', requestCert: true });
+    e.migrations.mllpIn({
+      id: 'gap-mllp',
+      type: 'roc-mllp-in',
+      name: 'GAP MLLP',
+      journal: '',
+      tls: true,
+      certFile: '/etc/roc/gap.crt',
+      keyFile: '/etc/roc/gap.key',
+      caFile: '/etc/roc/ca.crt',
+      requestCert: true,
+    });
     const t = e.added.find((c) => c.type === 'tls-config')!;
     expect(t).toMatchObject({ cert: '/etc/roc/gap.crt', key: '/etc/roc/gap.key', ca: '/etc/roc/ca.crt', verifyservercert: true });
     expect(e.values).toMatchObject({ usetls: true, tls: t.id, journal: '_ADD_', version: 1 });
@@ -156,7 +224,14 @@ describe('editor migration (oneditprepare)', () => {
 
   it('a 0.1 journal file, durability and retention become one roc-journal node, reused by the roc-mllp-out naming the same settings', () => {
     const e = editor();
-    e.migrations.mllpIn({ id: 'in', type: 'roc-mllp-in', journal: '/srv/roc/chu.sqlite', synchronous: 'FULL', retentionDays: 30, tls: false });
+    e.migrations.mllpIn({
+      id: 'in',
+      type: 'roc-mllp-in',
+      journal: '/srv/roc/chu.sqlite',
+      synchronous: 'FULL',
+      retentionDays: 30,
+      tls: false,
+    });
     const j = e.added.filter((c) => c.type === 'roc-journal');
     expect(j).toHaveLength(1);
     expect(j[0]).toMatchObject({ file: '/srv/roc/chu.sqlite', synchronous: 'FULL', retentionDays: 30 });

@@ -36,7 +36,6 @@ afterEach(() => {
   }
 });
 
-
 /** A realistic PAM-FR ADT (the UTF-8 AMO + AMC fixture) with its MSH-10, PV1-19, event and mode changed. */
 function adt(controlId: string, venue: string, o: { event?: string; enhanced?: boolean } = {}): string {
   let t = FIXTURE.replace('A01-UTF8-0001', controlId).replace(/250100421/g, venue);
@@ -123,7 +122,19 @@ afterEach(async () => {
 function flow(extra: Record<string, unknown> = {}) {
   return [
     { id: 't', type: 'tab', label: 'mllp' },
-    { id: 'in', type: 'roc-mllp-in', z: 't', x: 100, y: 100, host: '127.0.0.1', port: '0', journal: journalFile, synchronous: 'NORMAL', ...extra, wires: [['out']] },
+    {
+      id: 'in',
+      type: 'roc-mllp-in',
+      z: 't',
+      x: 100,
+      y: 100,
+      host: '127.0.0.1',
+      port: '0',
+      journal: journalFile,
+      synchronous: 'NORMAL',
+      ...extra,
+      wires: [['out']],
+    },
     { id: 'out', type: 'helper', z: 't', x: 300, y: 100, wires: [] },
   ];
 }
@@ -200,7 +211,14 @@ describe('ACK modes', () => {
     expect(await peer.waitAcks(1)).toEqual([{ code: 'AA', controlId: 'ORIG-0001', errors: [] }]);
     const m = await waitFor(() => outputs[0], 'output');
     expect(m.payload).toContain('LEFÈVRE-BŒUF');
-    expect(m.hl7).toMatchObject({ controlId: 'ORIG-0001', event: 'ADT^A01', sender: 'CPAGE/CHU-NORD', charset: 'utf8', orderingKey: 'PV1-19:250100421', meaning: 'IDB' });
+    expect(m.hl7).toMatchObject({
+      controlId: 'ORIG-0001',
+      event: 'ADT^A01',
+      sender: 'CPAGE/CHU-NORD',
+      charset: 'utf8',
+      orderingKey: 'PV1-19:250100421',
+      meaning: 'IDB',
+    });
     expect(typeof m.hl7.journalId).toBe('number');
     expect(m.roc).toBeUndefined(); // roc-hl7-admission is the one PAM-FR mapper
   });
@@ -255,7 +273,9 @@ describe('framing torture through a real socket', () => {
     const peer = await connect();
     const n = 300;
     const chunk = Buffer.concat(
-      Array.from({ length: n }, (_, i) => Buffer.concat([frame(Buffer.from(adt(`BULK${String(i).padStart(4, '0')}`, `3000000${i % 5}`), 'utf8')), Buffer.from('\r\n')])),
+      Array.from({ length: n }, (_, i) =>
+        Buffer.concat([frame(Buffer.from(adt(`BULK${String(i).padStart(4, '0')}`, `3000000${i % 5}`), 'utf8')), Buffer.from('\r\n')]),
+      ),
     );
     peer.socket.write(chunk);
     const acks = await peer.waitAcks(n);
@@ -283,7 +303,9 @@ describe('bad input: the right NACK, the raw bytes stored, the listener still up
     const noPv1_19 = adt('BAD-PV1', '').replace(/\|25010042\^\^\^CHU-NORD&590780193&M\^AN\|/, '||');
     const badDate = adt('BAD-DATE', '250100450').replace('|19850714|F|', '|19851345|F|');
     peer.send('EVN||20250114093500\rPID|1||481516^^^CHU^PI\r'); // no MSH
-    peer.send(adt('BAD-DELIM', '250100451').replace('MSH|^~\\&|', 'MSH|!~\\&|').replace(/\^/g, '!').replace(/\|/g, '#').replace(/^MSH#/, 'MSH|')); // wrong delimiters
+    peer.send(
+      adt('BAD-DELIM', '250100451').replace('MSH|^~\\&|', 'MSH|!~\\&|').replace(/\^/g, '!').replace(/\|/g, '#').replace(/^MSH#/, 'MSH|'),
+    ); // wrong delimiters
     peer.send(noPv1_19);
     peer.send(badDate);
     peer.send(adt('BAD-TYPE', '250100452').replace('ADT^A01^ADT_A01', 'ORU^R01^ORU_R01'));
@@ -319,7 +341,7 @@ describe('bad input: the right NACK, the raw bytes stored, the listener still up
     await waitFor(() => outputs.find((m) => m.hl7.controlId === 'AFTER-TRUNC'), 'good message out');
     expect(outputs.map((m) => m.hl7.controlId)).toEqual(['AFTER-TRUNC']);
     // stored raw, never to be processed
-    const stored = rows("SELECT state, count(*) AS n FROM inbound GROUP BY state ORDER BY state");
+    const stored = rows('SELECT state, count(*) AS n FROM inbound GROUP BY state ORDER BY state');
     expect(stored).toEqual(expect.arrayContaining([{ state: 'IGNORED', n: 8 }]));
   });
 
@@ -335,7 +357,7 @@ describe('bad input: the right NACK, the raw bytes stored, the listener still up
     expect(acks[0].controlId).toBe('HUGE-1');
     expect(acks[0].errors.join()).toMatch(/207.*trop volumineux/);
     expect(acks[1]).toMatchObject({ code: 'AA', controlId: 'AFTER-HUGE' });
-    const row = rows("SELECT state, size FROM inbound WHERE id = 1")[0];
+    const row = rows('SELECT state, size FROM inbound WHERE id = 1')[0];
     expect(row.state).toBe('IGNORED');
     expect(row.size).toBeLessThanOrEqual(4096);
   }, 90000);
@@ -408,7 +430,9 @@ describe('per-venue order, hold and release', () => {
     node.receive({ ...a1, roc: { ...a1.roc, failed: 'erreur de traitement (test)' } });
     await waitFor(() => rows("SELECT 1 FROM held_keys WHERE okey = 'PV1-19:700000001'").length === 1, 'venue held');
     const list = (await helper.request().get('/roc/journal/held').expect(200)).body;
-    expect(list.held).toEqual([expect.objectContaining({ node: 'in', orderingKey: 'PV1-19:700000001', waiting: 1, reason: 'erreur de traitement (test)' })]);
+    expect(list.held).toEqual([
+      expect.objectContaining({ node: 'in', orderingKey: 'PV1-19:700000001', waiting: 1, reason: 'erreur de traitement (test)' }),
+    ]);
 
     // A2 waits; B continues
     peer.send(adt('HOLD-B2', '700000002'));
@@ -466,7 +490,14 @@ describe('per-venue order, hold and release', () => {
   });
 
   it('feedback for a message this listener is not processing goes to catch nodes', async () => {
-    await helper.load([mllpInNode, catchNode], [...flow(), { id: 'c', type: 'catch', z: 't', x: 100, y: 200, scope: ['in'], wires: [['caught']] }, { id: 'caught', type: 'helper', z: 't', x: 300, y: 200, wires: [] }]);
+    await helper.load(
+      [mllpInNode, catchNode],
+      [
+        ...flow(),
+        { id: 'c', type: 'catch', z: 't', x: 100, y: 200, scope: ['in'], wires: [['caught']] },
+        { id: 'caught', type: 'helper', z: 't', x: 300, y: 200, wires: [] },
+      ],
+    );
     const caught = new Promise<any>((r) => helper.getNode('caught').on('input', r));
     await waitFor(() => helper.getNode('in').listener?.port, 'bound');
     helper.getNode('in').receive({ hl7: { journalId: 4242 } });
@@ -485,7 +516,7 @@ describe('restart', () => {
     await waitFor(() => first.outputs.length === 2, 'first of each venue out');
     const h1 = first.outputs.find((m) => m.hl7.controlId === 'RES-H1');
     first.node.receive({ hl7: { ...h1.hl7, status: 'FAILED' } });
-    await waitFor(() => rows("SELECT 1 FROM held_keys").length === 1, 'held');
+    await waitFor(() => rows('SELECT 1 FROM held_keys').length === 1, 'held');
     await helper.unload();
 
     const second = await load();

@@ -105,7 +105,10 @@ class ScriptedGap {
         // released in reverse order: the sender must match on MSA-2, not on arrival order
         for (const h of held.reverse()) {
           const l = this.unacked.get(h.venue) ?? [];
-          this.unacked.set(h.venue, l.filter((c) => c !== h.controlId));
+          this.unacked.set(
+            h.venue,
+            l.filter((c) => c !== h.controlId),
+          );
           if (!socket.destroyed) socket.write(h.bytes);
         }
         held = [];
@@ -125,7 +128,10 @@ class ScriptedGap {
           const code = this.decide(g, this.frames.length);
           if (code === 'none') continue;
           const ctx = ackContextFromBytes(ev.bytes);
-          const issues = code === 'AE' ? [{ code: '207' as const, severity: 'E' as const, message: 'Erreur applicative côté GAP (dossier MARTIN verrouillé)' }] : [];
+          const issues =
+            code === 'AE'
+              ? [{ code: '207' as const, severity: 'E' as const, message: 'Erreur applicative côté GAP (dossier MARTIN verrouillé)' }]
+              : [];
           held.push({ bytes: frame(buildAck(ctx, { code, issues, application: 'GAP' }).bytes), venue: g.venue, controlId: g.controlId });
           if (held.length >= this.holdUntil) flush();
           else flushTimer ??= setTimeout(flush, 30);
@@ -255,7 +261,14 @@ describe('roc-mllp-out: delivery to the GAP', () => {
       const msg = c.ok[0];
       expect(msg.topic).toBe('answer'); // the rest of msg is left alone
       expect(msg.roc.idb.status).toBe('OK');
-      expect(msg.roc.gapAnswer).toMatchObject({ state: 'ACKED', ackCode: 'AA', service: 'IDB', orderingKey: 'PV1-19:VB01001', attempts: 1, destination: `mllp:127.0.0.1:${port}` });
+      expect(msg.roc.gapAnswer).toMatchObject({
+        state: 'ACKED',
+        ackCode: 'AA',
+        service: 'IDB',
+        orderingKey: 'PV1-19:VB01001',
+        attempts: 1,
+        destination: `mllp:127.0.0.1:${port}`,
+      });
       expect(gap.received).toHaveLength(1);
       expect(gap.received[0].type).toBe('ADT^Z80^ADT_A01');
       expect(gap.received[0].controlId).toBe(msg.roc.gapAnswer.controlId);
@@ -339,7 +352,10 @@ describe('roc-mllp-out: delivery to the GAP', () => {
       };
       input(dossier('VB02001', 'pendant-1'));
       input(dossier('VB02002', 'pendant-2'));
-      await eventually(() => statuses.some((s) => s.startsWith('déconnecté') && s.includes('2 en file')), 'the disconnected status with 2 queued');
+      await eventually(
+        () => statuses.some((s) => s.startsWith('déconnecté') && s.includes('2 en file')),
+        'the disconnected status with 2 queued',
+      );
       gap2 = new GapAnswerListener({ port });
       await gap2.start();
       await c.until(() => c.ok.length === 3, 'the queued answers after reconnecting');
@@ -376,7 +392,9 @@ describe('roc-mllp-out: delivery to the GAP', () => {
       expect(gap.frames.some((g) => g.tag === 'suivant')).toBe(false);
 
       const list = await helper.request().get('/roc/outbound/errors').expect(200);
-      expect(list.body).toEqual([expect.objectContaining({ id: bad.id, node: 'out', orderingKey: 'PV1-19:VB03001', attempts: 3, lastError: bad.error })]);
+      expect(list.body).toEqual([
+        expect.objectContaining({ id: bad.id, node: 'out', orderingKey: 'PV1-19:VB03001', attempts: 3, lastError: bad.error }),
+      ]);
       expect(JSON.stringify(list.body)).not.toContain('MARTIN');
 
       // the GAP is fixed; resend from the error queue: the failed answer, then the held one
@@ -387,7 +405,13 @@ describe('roc-mllp-out: delivery to the GAP', () => {
       expect(r.body).toMatchObject({ id: bad.id, state: 'QUEUED' });
       await c.until(() => c.ok.length === 3, 'the resent and the held answers');
       expect(c.ok.slice(1).map((m) => m.roc.gapAnswer.state)).toEqual(['ACKED', 'ACKED']);
-      expect(gap.frames.filter((g) => g.venue === 'VB03001').map((g) => g.tag)).toEqual(['refuse', 'refuse', 'refuse', 'refuse', 'suivant']);
+      expect(gap.frames.filter((g) => g.venue === 'VB03001').map((g) => g.tag)).toEqual([
+        'refuse',
+        'refuse',
+        'refuse',
+        'refuse',
+        'suivant',
+      ]);
       await helper.request().post(`/roc/outbound/resend/${bad.id}`).expect(409); // no longer in error
       expect((await helper.request().get('/roc/outbound/errors').expect(200)).body).toEqual([]);
     } finally {
@@ -448,7 +472,17 @@ describe('roc-mllp-out: error queue and ACK matching', () => {
       await eventually(() => gap.frames.length === 1, 'the first frame');
       // a stray ACK for another message arrives on the connection right after the answer
       const sock = [...gap.sockets][0];
-      const stray = buildAck({ sendingApplication: 'ROC_BRIDGE', sendingFacility: '', receivingApplication: 'GAP', receivingFacility: '', controlId: 'RBAUTRE0001', charset: 'utf8' }, { code: 'AA' });
+      const stray = buildAck(
+        {
+          sendingApplication: 'ROC_BRIDGE',
+          sendingFacility: '',
+          receivingApplication: 'GAP',
+          receivingFacility: '',
+          controlId: 'RBAUTRE0001',
+          charset: 'utf8',
+        },
+        { code: 'AA' },
+      );
       sock.write(frame(stray.bytes));
       await c.until(() => c.ok.length === 1, 'the real ACK');
       expect(gap.frames).toHaveLength(2); // resent after the timeout: the stray ACK did not count
@@ -479,11 +513,26 @@ describe('roc-mllp-out: error queue and ACK matching', () => {
 describe('roc-mllp-out: TLS', () => {
   it('sends over TLS with the certificates of a tls-config node (server checked against the CA, client certificate presented)', async () => {
     const pki = generateTestPki();
-    for (const [f, v] of [['ca.crt', pki.caCert], ['client.crt', pki.clientCert], ['client.key', pki.clientKey]]) fs.writeFileSync(path.join(tmp, f), v);
-    const gap = new GapAnswerListener({ tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true, rejectUnauthorized: true } });
+    for (const [f, v] of [
+      ['ca.crt', pki.caCert],
+      ['client.crt', pki.clientCert],
+      ['client.key', pki.clientKey],
+    ])
+      fs.writeFileSync(path.join(tmp, f), v);
+    const gap = new GapAnswerListener({
+      tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true, rejectUnauthorized: true },
+    });
     const { port } = await gap.start();
     try {
-      const tlsConf = { id: 'tlsconf', type: 'tls-config', cert: path.join(tmp, 'client.crt'), key: path.join(tmp, 'client.key'), ca: path.join(tmp, 'ca.crt'), verifyservercert: true, servername: 'localhost' };
+      const tlsConf = {
+        id: 'tlsconf',
+        type: 'tls-config',
+        cert: path.join(tmp, 'client.crt'),
+        key: path.join(tmp, 'client.key'),
+        ca: path.join(tmp, 'ca.crt'),
+        verifyservercert: true,
+        servername: 'localhost',
+      };
       await helper.load([mllpOutNode, tlsConfigNode], [...flow(port, { usetls: true, tls: 'tlsconf' }), tlsConf]);
       const c = collect();
       input(dossier('VB06001', 'tls'));
@@ -502,7 +551,15 @@ describe('roc-mllp-out: TLS', () => {
     const gap = new GapAnswerListener({ tls: { key: pki.serverKey, cert: pki.serverCert } });
     const { port } = await gap.start();
     try {
-      const tlsConf = { id: 'tlsconf', type: 'tls-config', cert: '', key: '', ca: path.join(tmp, 'other-ca.crt'), verifyservercert: true, servername: 'localhost' };
+      const tlsConf = {
+        id: 'tlsconf',
+        type: 'tls-config',
+        cert: '',
+        key: '',
+        ca: path.join(tmp, 'other-ca.crt'),
+        verifyservercert: true,
+        servername: 'localhost',
+      };
       await helper.load([mllpOutNode, tlsConfigNode], [...flow(port, { usetls: true, tls: 'tlsconf' }), tlsConf]);
       const statuses: string[] = [];
       const node = helper.getNode('out');
@@ -588,10 +645,21 @@ describe('roc-mllp-out: idempotent answers (a message processed again after a cr
       const c2 = collect();
       input(dossier('VB07001', 'second-pass'), { hl7 });
       await c2.until(() => c2.ok.length === 1, 'the second pass');
-      expect(c2.ok[0].roc.gapAnswer).toMatchObject({ state: 'ACKED', id: first.id, controlId: first.controlId, existing: true, service: 'IDB' });
+      expect(c2.ok[0].roc.gapAnswer).toMatchObject({
+        state: 'ACKED',
+        id: first.id,
+        controlId: first.controlId,
+        existing: true,
+        service: 'IDB',
+      });
       // A technical failure is another outcome: that one is answered; and so is another message.
       const technical = dossier('VB07001', 'third-pass');
-      technical.idb = { ...technical.idb, status: 'KO', technical: true, messages: [{ code: 'TECH', libelle: 'AMC injoignable' }] } as typeof technical.idb;
+      technical.idb = {
+        ...technical.idb,
+        status: 'KO',
+        technical: true,
+        messages: [{ code: 'TECH', libelle: 'AMC injoignable' }],
+      } as typeof technical.idb;
       input(technical, { hl7 });
       input(dossier('VB07002', 'other'), { hl7: { journalId: 43, controlId: 'ADT-2026-0043', sender: 'CPAGE/CHU-NORD' } });
       await c2.until(() => c2.ok.length === 3, 'the two new answers');
@@ -611,7 +679,12 @@ describe('roc-mllp-out: idempotent answers (a message processed again after a cr
       const [p1, p2] = c2.ok.slice(3);
       expect(p1.roc.idb.requestId).toBe('pending');
       expect(p2.roc.idb.requestId).toBe('pending-again');
-      expect(p2.roc.gapAnswer).toMatchObject({ state: 'ACKED', id: p1.roc.gapAnswer.id, controlId: p1.roc.gapAnswer.controlId, existing: true });
+      expect(p2.roc.gapAnswer).toMatchObject({
+        state: 'ACKED',
+        id: p1.roc.gapAnswer.id,
+        controlId: p1.roc.gapAnswer.controlId,
+        existing: true,
+      });
       // Without an inbound reference (a desk dossier), every input is an answer, as before.
       input(dossier('VB07004', 'desk-1'));
       input(dossier('VB07004', 'desk-2'));

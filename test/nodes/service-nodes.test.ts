@@ -186,7 +186,11 @@ describe('roc-establishment', () => {
       fs.writeFileSync(path.join(dir, 'client.crt'), pki.clientCert);
       fs.writeFileSync(path.join(dir, 'client.key'), pki.clientKey);
       fs.writeFileSync(path.join(dir, 'ca.crt'), pki.caCert);
-      const est = establishment({ certFile: path.join(dir, 'client.crt'), keyFile: path.join(dir, 'client.key'), caFile: path.join(dir, 'ca.crt') });
+      const est = establishment({
+        certFile: path.join(dir, 'client.crt'),
+        keyFile: path.join(dir, 'client.key'),
+        caFile: path.join(dir, 'ca.crt'),
+      });
       await helper.load(NODES, flow('roc-idb', est), {});
       const { port } = await run({ roc: dossierFor('B01') });
       expect(port).toBe('ok');
@@ -259,7 +263,11 @@ describe('the online chain node by node', () => {
     await helper.unload();
 
     await helper.load(NODES, flow('roc-del'), pemCredentials());
-    const cancel = { amc: msg.roc.amc, engagement: { numero: msg.roc.clc.engagement.numero, motif: 'Séjour annulé' }, facture: { numero: 'FAC-2026-000913' } };
+    const cancel = {
+      amc: msg.roc.amc,
+      engagement: { numero: msg.roc.clc.engagement.numero, motif: 'Séjour annulé' },
+      facture: { numero: 'FAC-2026-000913' },
+    };
     const first = await run({ roc: cancel });
     expect(first.port).toBe('ok');
     expect(first.msg.roc.del.status).toBe('OK');

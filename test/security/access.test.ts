@@ -191,7 +191,16 @@ describe('the ROC operations endpoints', () => {
     expect(reached).toBe(false);
     expect(res.statusCode).toBe(403);
     expect(readAudit()).toEqual([
-      { ts: expect.any(String), event: 'release', user: 'lecteur', role: 'viewer', outcome: 'denied', status: 403, ip: '10.20.3.4', target: { venue: '250100421' } },
+      {
+        ts: expect.any(String),
+        event: 'release',
+        user: 'lecteur',
+        role: 'viewer',
+        outcome: 'denied',
+        status: 403,
+        ip: '10.20.3.4',
+        target: { venue: '250100421' },
+      },
     ]);
   });
 
@@ -206,7 +215,10 @@ describe('the ROC operations endpoints', () => {
   });
 
   it('audits an anonymous attempt refused by Node-RED (401)', () => {
-    const { reached } = chain(operationsAct(signedInAs(undefined), 'cancel', () => ({ id: '12' })), { ...req });
+    const { reached } = chain(
+      operationsAct(signedInAs(undefined), 'cancel', () => ({ id: '12' })),
+      { ...req },
+    );
     expect(reached).toBe(false);
     expect(readAudit()).toMatchObject([{ event: 'cancel', user: 'anonymous', outcome: 'denied', status: 401, target: { id: '12' } }]);
   });
@@ -216,7 +228,15 @@ describe('the ROC operations endpoints', () => {
       fc.constantFrom('*', 'read', 'write', '*.read', '*.write', 'flows.read', 'roc.operations.write', ''),
       fc.array(fc.constantFrom('read', 'flows.write', 'roc.operations.read', 'status.read'), { maxLength: 3 }),
     );
-    const perms = fc.constantFrom('flows.read', 'flows.write', 'credentials.read', 'roc.operations.write', 'roc.operations.read', 'read', 'status.read');
+    const perms = fc.constantFrom(
+      'flows.read',
+      'flows.write',
+      'credentials.read',
+      'roc.operations.write',
+      'roc.operations.read',
+      'read',
+      'status.read',
+    );
     fc.assert(
       fc.property(scopes, perms, (s, p) => hasPermission(s, p) === nodeRedPermissions.hasPermission(s, p)),
       { seed: 7, numRuns: 500 },

@@ -25,9 +25,21 @@ describe('audit trail file', () => {
     const t = new AuditTrail(file);
     t.write({ event: 'resend', user: 'c.durand', role: 'operator', outcome: 'ok', status: 200, target: { id: '42', node: 'a1b2' } });
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
-    expect(lines[1]).toEqual({ ts: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), event: 'resend', user: 'c.durand', role: 'operator', outcome: 'ok', status: 200, target: { id: '42', node: 'a1b2' } });
+    expect(lines[1]).toEqual({
+      ts: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      event: 'resend',
+      user: 'c.durand',
+      role: 'operator',
+      outcome: 'ok',
+      status: 200,
+      target: { id: '42', node: 'a1b2' },
+    });
   });
 
   it('creates its directory private (0700)', () => {
@@ -62,10 +74,25 @@ describe('audit trail file', () => {
 describe('auditAction (what nodes call)', () => {
   it('records who (req.user), from where, what and the outcome', () => {
     configureAudit(file);
-    auditAction({ user: { username: 'operateur', role: 'operator' }, ip: '10.20.3.4' }, 'release', { venue: '250100421', node: 'n1' }, 'ok', 200);
+    auditAction(
+      { user: { username: 'operateur', role: 'operator' }, ip: '10.20.3.4' },
+      'release',
+      { venue: '250100421', node: 'n1' },
+      'ok',
+      200,
+    );
     auditAction({ user: null, socket: { remoteAddress: '::1' } }, 'cancel', { id: 9 }, 'denied', 401);
     expect(new AuditTrail(file).read()).toEqual([
-      { ts: expect.any(String), event: 'release', user: 'operateur', role: 'operator', outcome: 'ok', status: 200, ip: '10.20.3.4', target: { venue: '250100421', node: 'n1' } },
+      {
+        ts: expect.any(String),
+        event: 'release',
+        user: 'operateur',
+        role: 'operator',
+        outcome: 'ok',
+        status: 200,
+        ip: '10.20.3.4',
+        target: { venue: '250100421', node: 'n1' },
+      },
       { ts: expect.any(String), event: 'cancel', user: 'anonymous', outcome: 'denied', status: 401, ip: '::1', target: { id: '9' } },
     ]);
   });
@@ -92,14 +119,33 @@ describe('Node-RED audit events', () => {
       ip: '127.0.0.1',
       target: { path: '/flows', type: 'full' },
     });
-    expect(entryFromNodeRed({ event: 'auth.login', username: 'lecteur', client: 'node-red-editor', user: { username: 'lecteur', role: 'viewer' } })).toMatchObject({ event: 'login', user: 'lecteur', outcome: 'ok' });
-    expect(entryFromNodeRed({ event: 'auth.login.fail.credentials', username: 'operateur', client: 'node-red-admin' })).toMatchObject({ event: 'login', user: 'operateur', outcome: 'denied' });
-    expect(entryFromNodeRed({ event: 'permission.fail', permissions: 'flows.write', user: { username: 'lecteur', role: 'viewer' }, path: '/flows' })).toMatchObject({
+    expect(
+      entryFromNodeRed({
+        event: 'auth.login',
+        username: 'lecteur',
+        client: 'node-red-editor',
+        user: { username: 'lecteur', role: 'viewer' },
+      }),
+    ).toMatchObject({ event: 'login', user: 'lecteur', outcome: 'ok' });
+    expect(entryFromNodeRed({ event: 'auth.login.fail.credentials', username: 'operateur', client: 'node-red-admin' })).toMatchObject({
+      event: 'login',
+      user: 'operateur',
+      outcome: 'denied',
+    });
+    expect(
+      entryFromNodeRed({
+        event: 'permission.fail',
+        permissions: 'flows.write',
+        user: { username: 'lecteur', role: 'viewer' },
+        path: '/flows',
+      }),
+    ).toMatchObject({
       event: 'permission',
       outcome: 'denied',
       target: { path: '/flows', reason: 'flows.write' },
     });
-    for (const event of ['flows.get', 'nodes.list.get', 'comms.open', 'settings.get', 'context.get']) expect(entryFromNodeRed({ event, user: admin })).toBeUndefined();
+    for (const event of ['flows.get', 'nodes.list.get', 'comms.open', 'settings.get', 'context.get'])
+      expect(entryFromNodeRed({ event, user: admin })).toBeUndefined();
   });
 
   it('writes them through the logging handler settings.js installs', () => {

@@ -25,7 +25,15 @@ afterEach(async () => {
 });
 
 async function boundAddress(host: string | undefined): Promise<string> {
-  const node = { id: 'in', type: 'roc-mllp-in', z: 't', port: '0', journal: path.join(dir, 'journal.sqlite'), synchronous: 'NORMAL', wires: [[]] } as Record<string, unknown>;
+  const node = {
+    id: 'in',
+    type: 'roc-mllp-in',
+    z: 't',
+    port: '0',
+    journal: path.join(dir, 'journal.sqlite'),
+    synchronous: 'NORMAL',
+    wires: [[]],
+  } as Record<string, unknown>;
   if (host !== undefined) node.host = host;
   await helper.load([mllpInNode], [{ id: 't', type: 'tab', label: 'mllp' }, node]);
   const live = helper.getNode('in') as unknown as { listener?: { server?: { address(): { address: string; port: number } | null } } };

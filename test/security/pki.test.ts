@@ -65,19 +65,25 @@ test('clientNotAfter sets the client certificate’s end of validity', () => {
 });
 
 test('a mutual-TLS handshake works with the PKCS#12 and is refused without it', async () => {
-  const srv = https.createServer({ key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-    const peer = (req.socket as tls.TLSSocket).getPeerCertificate();
-    res.end(peer.subject.CN);
-  });
+  const srv = https.createServer(
+    { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true, rejectUnauthorized: true },
+    (req, res) => {
+      const peer = (req.socket as tls.TLSSocket).getPeerCertificate();
+      res.end(peer.subject.CN);
+    },
+  );
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const port = (srv.address() as AddressInfo).port;
   const get = (opts: https.RequestOptions) =>
     new Promise<string>((resolve, reject) => {
-      const req = https.request({ host: '127.0.0.1', port, path: '/', agent: false, ca: pki.caCert, servername: 'localhost', ...opts }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve(body));
-      });
+      const req = https.request(
+        { host: '127.0.0.1', port, path: '/', agent: false, ca: pki.caCert, servername: 'localhost', ...opts },
+        (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve(body));
+        },
+      );
       req.on('error', reject);
       req.end();
     });

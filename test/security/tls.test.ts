@@ -34,9 +34,16 @@ describe('tlsOptionsFrom', () => {
   });
 
   test('an encrypted PEM key with its passphrase', () => {
-    const enc = createPrivateKey(pki.clientKey).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 's3cret' }) as string;
+    const enc = createPrivateKey(pki.clientKey).export({
+      type: 'pkcs8',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 's3cret',
+    }) as string;
     expect(tlsOptionsFrom({ certPem: pki.clientCert, keyPem: enc, passphrase: 's3cret' }).passphrase).toBe('s3cret');
-    expect(errorOf(() => tlsOptionsFrom({ certPem: pki.clientCert, keyPem: enc, passphrase: 'nope' })).message).toBe('private key: wrong passphrase for the encrypted key');
+    expect(errorOf(() => tlsOptionsFrom({ certPem: pki.clientCert, keyPem: enc, passphrase: 'nope' })).message).toBe(
+      'private key: wrong passphrase for the encrypted key',
+    );
     expect(errorOf(() => tlsOptionsFrom({ certPem: pki.clientCert, keyPem: enc })).field).toBe('passphrase');
   });
 
@@ -45,18 +52,48 @@ describe('tlsOptionsFrom', () => {
   });
 
   test.each([
-    ['wrong PKCS#12 passphrase', { p12Base64: pki.clientP12Base64, passphrase: 'wrong' }, 'passphrase', 'PKCS#12: wrong passphrase (the file could not be decrypted)'],
-    ['PKCS#12 without passphrase', { p12Base64: pki.clientP12Base64 }, 'passphrase', 'PKCS#12: wrong passphrase (the file could not be decrypted)'],
+    [
+      'wrong PKCS#12 passphrase',
+      { p12Base64: pki.clientP12Base64, passphrase: 'wrong' },
+      'passphrase',
+      'PKCS#12: wrong passphrase (the file could not be decrypted)',
+    ],
+    [
+      'PKCS#12 without passphrase',
+      { p12Base64: pki.clientP12Base64 },
+      'passphrase',
+      'PKCS#12: wrong passphrase (the file could not be decrypted)',
+    ],
     ['a PKCS#12 that is not base64', { p12Base64: '%%% not base64 %%%', passphrase: 'x' }, 'p12', /not base64/],
-    ['base64 that is not a PKCS#12', { p12Base64: Buffer.from('hello world, not a p12').toString('base64'), passphrase: 'x' }, 'p12', /PKCS#12: not a readable \.p12\/\.pfx file/],
+    [
+      'base64 that is not a PKCS#12',
+      { p12Base64: Buffer.from('hello world, not a p12').toString('base64'), passphrase: 'x' },
+      'p12',
+      /PKCS#12: not a readable \.p12\/\.pfx file/,
+    ],
     ['a certificate without its key', { certPem: pki.clientCert }, 'key', 'a certificate was given without its private key'],
     ['a key without its certificate', { keyPem: pki.clientKey }, 'cert', 'a private key was given without its certificate'],
-    ['a key that does not match the certificate', { certPem: pki.clientCert, keyPem: other.clientKey }, 'key', 'private key does not match the certificate CN=CH TEST ROC BRIDGE, OU=750712184, O=CENTRE HOSPITALIER DE TEST ROC BRIDGE, C=FR'],
+    [
+      'a key that does not match the certificate',
+      { certPem: pki.clientCert, keyPem: other.clientKey },
+      'key',
+      'private key does not match the certificate CN=CH TEST ROC BRIDGE, OU=750712184, O=CENTRE HOSPITALIER DE TEST ROC BRIDGE, C=FR',
+    ],
     ['a certificate that is not PEM', { certPem: 'MIIB...', keyPem: pki.clientKey }, 'cert', /certificate: not a PEM certificate/],
     ['a key that is not PEM', { certPem: pki.clientCert, keyPem: 'secret' }, 'key', /private key: not a PEM private key/],
-    ['a broken PEM certificate', { certPem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----', keyPem: pki.clientKey }, 'cert', /certificate: unreadable PEM certificate/],
+    [
+      'a broken PEM certificate',
+      { certPem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----', keyPem: pki.clientKey },
+      'cert',
+      /certificate: unreadable PEM certificate/,
+    ],
     ['a CA that is not a certificate', { caPem: 'ca please' }, 'ca', /CA certificate: not a PEM certificate/],
-    ['both PKCS#12 and PEM', { p12Base64: pki.clientP12Base64, passphrase: 'Roc-Bridge-2026!', certPem: pki.clientCert, keyPem: pki.clientKey }, 'p12', /either a PKCS#12 or a PEM/],
+    [
+      'both PKCS#12 and PEM',
+      { p12Base64: pki.clientP12Base64, passphrase: 'Roc-Bridge-2026!', certPem: pki.clientCert, keyPem: pki.clientKey },
+      'p12',
+      /either a PKCS#12 or a PEM/,
+    ],
   ])('%s', (_name, input, field, message) => {
     const e = errorOf(() => tlsOptionsFrom(input));
     expect(e.field).toBe(field);

@@ -59,7 +59,15 @@ describe('users file and ROC_USERS', () => {
     [{ users: [{ username: 'c.durand', role: 'operator', password: 'Hôpital-2026!' }] }, /bcrypt hash/],
     [{ users: [{ username: 'c.durand', role: 'chef', password: hash('x') }] }, /"role" must be one of viewer, operator, admin/],
     [{ users: [{ username: 'c durand', role: 'viewer', password: hash('x') }] }, /"username"/],
-    [{ users: [{ username: 'a', role: 'viewer', password: hash('x') }, { username: 'a', role: 'admin', password: hash('y') }] }, /appears twice/],
+    [
+      {
+        users: [
+          { username: 'a', role: 'viewer', password: hash('x') },
+          { username: 'a', role: 'admin', password: hash('y') },
+        ],
+      },
+      /appears twice/,
+    ],
     [{ people: [] }, /expected \{"users"/],
   ])('refuses a bad entry with a message naming it (%#)', (raw, msg) => {
     expect(() => parseUsers(raw, 'users file x')).toThrow(msg);

@@ -70,7 +70,11 @@ describe('RocClient against an AMC over HTTPS + mutual TLS', () => {
       technical: false,
       attempts: 1,
       endpoint: `${amc.base}/idb`,
-      couverture: { numeroContrat: 'CT-2026-004512', periodes: [{ debut: '2026-01-01', fin: '2026-12-31' }], domaines: ['HOSPITALISATION', 'CHAMBRE_PARTICULIERE'] },
+      couverture: {
+        numeroContrat: 'CT-2026-004512',
+        periodes: [{ debut: '2026-01-01', fin: '2026-12-31' }],
+        domaines: ['HOSPITALISATION', 'CHAMBRE_PARTICULIERE'],
+      },
       consignes: [{ code: 'C01', libelle: 'Chambre particulière prise en charge 60 € par jour, 30 jours par an' }],
       dateValidite: '2026-04-01',
       at: '2026-03-02T08:41:07.000Z',
@@ -101,8 +105,26 @@ describe('RocClient against an AMC over HTTPS + mutual TLS', () => {
     const devis = {
       numero: '',
       lignes: [
-        { code: 'CP', dateDebut: '2026-03-02', dateFin: '2026-03-06', quantite: 4, prixUnitaire: 75, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
-        { code: 'FJ', dateDebut: '2026-03-02', dateFin: '2026-03-06', quantite: 4, prixUnitaire: 20, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
+        {
+          code: 'CP',
+          dateDebut: '2026-03-02',
+          dateFin: '2026-03-06',
+          quantite: 4,
+          prixUnitaire: 75,
+          baseAmo: 0,
+          tauxAmo: 0,
+          montantAmo: 0,
+        },
+        {
+          code: 'FJ',
+          dateDebut: '2026-03-02',
+          dateFin: '2026-03-06',
+          quantite: 4,
+          prixUnitaire: 20,
+          baseAmo: 0,
+          tauxAmo: 0,
+          montantAmo: 0,
+        },
       ],
     };
     const r = await client.sim(dossier({ devis }));
@@ -122,7 +144,11 @@ describe('RocClient against an AMC over HTTPS + mutual TLS', () => {
 
   it('CLC: returns the engagement; DEL cancels the engagement the CLC gave', async () => {
     const clc = await client.clc(dossier());
-    expect(clc).toMatchObject({ service: 'clc', status: 'OK', engagement: { numero: 'ENG-0775685365-000123', dateValidite: '2026-06-01' } });
+    expect(clc).toMatchObject({
+      service: 'clc',
+      status: 'OK',
+      engagement: { numero: 'ENG-0775685365-000123', dateValidite: '2026-06-01' },
+    });
     expect(clc.lignes).toHaveLength(3);
     const del = await client.del(dossier({ clc }));
     expect(del).toMatchObject({ service: 'del', status: 'OK', engagement: 'ENG-0775685365-000123' });
@@ -163,14 +189,24 @@ describe('RocClient against an AMC over HTTPS + mutual TLS', () => {
   it('gives up on IDB after the one retry, naming both attempts', async () => {
     amc.behave((op) => (op === 'idb' ? { hang: true } : undefined));
     const r = await client.idb(dossier());
-    expect(r).toMatchObject({ status: 'KO', technical: true, attempts: 2, reason: 'délai de réponse de 400 ms dépassé (IDB, AMC 0775685365, 2 tentatives)' });
+    expect(r).toMatchObject({
+      status: 'KO',
+      technical: true,
+      attempts: 2,
+      reason: 'délai de réponse de 400 ms dépassé (IDB, AMC 0775685365, 2 tentatives)',
+    });
     expect(r.messages[0]).toMatchObject({ code: 'BR-TIMEOUT', groupe: 'TECHNIQUE', action: 'REESSAYER' });
   });
 
   it('never retries CLC after a read timeout', async () => {
     amc.behave((op) => (op === 'clc' ? { hang: true } : undefined));
     const r = await client.clc(dossier());
-    expect(r).toMatchObject({ status: 'KO', technical: true, attempts: 1, reason: 'délai de réponse de 400 ms dépassé (CLC, AMC 0775685365)' });
+    expect(r).toMatchObject({
+      status: 'KO',
+      technical: true,
+      attempts: 1,
+      reason: 'délai de réponse de 400 ms dépassé (CLC, AMC 0775685365)',
+    });
     expect(count('clc')).toBe(1);
   });
 
@@ -204,8 +240,15 @@ describe('RocClient against an AMC over HTTPS + mutual TLS', () => {
       if (op !== 'annuaire') return undefined;
       const amcNo = ((payload.enTete as Obj).amc as Obj).numeroAmc;
       const e = { requestId: (payload.enTete as Obj).requestId };
-      if (amcNo === '0123456789') return { xml: codec.encodeResponse('annuaire', { enTete: e, statut: 'KO', messages: [{ code: '6000', libelle: 'AMC inconnu' }] }) };
-      return { xml: codec.encodeResponse('annuaire', { enTete: e, statut: 'OK', amc: { numeroAmc: amcNo, nom: 'Caisse Mutualiste des Hautes-Alpes', enRoc: false } }) };
+      if (amcNo === '0123456789')
+        return { xml: codec.encodeResponse('annuaire', { enTete: e, statut: 'KO', messages: [{ code: '6000', libelle: 'AMC inconnu' }] }) };
+      return {
+        xml: codec.encodeResponse('annuaire', {
+          enTete: e,
+          statut: 'OK',
+          amc: { numeroAmc: amcNo, nom: 'Caisse Mutualiste des Hautes-Alpes', enRoc: false },
+        }),
+      };
     });
     const unknown = await client.idb(dossier({ amc: { numeroAmc: '0123456789' } }));
     expect(unknown).toMatchObject({ status: 'KO', technical: false });
@@ -220,7 +263,9 @@ describe('RocClient against an AMC over HTTPS + mutual TLS', () => {
 
   it('asks the directory again after a technical failure at a cached endpoint', async () => {
     await client.annuaire(dossier());
-    amc.behave((op) => (op === 'clc' ? { raw: '<html><body>502 Bad Gateway</body></html>', status: 502, contentType: 'text/html' } : undefined));
+    amc.behave((op) =>
+      op === 'clc' ? { raw: '<html><body>502 Bad Gateway</body></html>', status: 502, contentType: 'text/html' } : undefined,
+    );
     const r = await client.clc(dossier());
     expect(r.messages[0].code).toBe('BR-HTTP');
     expect(r.reason).toBe('HTTP 502 : 502 Bad Gateway (CLC, AMC 0775685365)');
@@ -257,7 +302,9 @@ describe('RocClient against an AMC over HTTPS + mutual TLS', () => {
 
   it('refuses an answer that does not echo the request id', async () => {
     amc.behave((op) =>
-      op === 'idb' ? { xml: codec.encodeResponse('idb', { enTete: { requestId: 'autre-requete' }, statut: 'OK', messages: [], consignes: [] }) } : undefined,
+      op === 'idb'
+        ? { xml: codec.encodeResponse('idb', { enTete: { requestId: 'autre-requete' }, statut: 'OK', messages: [], consignes: [] }) }
+        : undefined,
     );
     const r = await client.idb(dossier({ annuaire: undefined }));
     expect(r).toMatchObject({ status: 'KO', technical: true, attempts: 2 });

@@ -13,20 +13,59 @@ const enTete = {
   amc: { numeroAmc: '0775685365', typeConvention: 'MU', csr: 'RAIL' },
 };
 const enTeteReponse = { requestId: enTete.requestId, responseId: 'REP-000451', horodatage: '2026-03-02T08:41:07Z' };
-const beneficiaire = { nir: '2850375123456', cleNir: '42', dateNaissance: '1985-03-14', rangNaissance: 1, nom: 'Lefèvre-Dubois', prenom: 'Marie-Hélène', numeroAdherent: '00457812' };
-const venue = { type: 'HOSPITALISATION', dateEntree: '2026-03-02', dateSortie: '2026-03-06', numeroDossier: 'NDA26004512', numeroVenue: 'V0001' };
+const beneficiaire = {
+  nir: '2850375123456',
+  cleNir: '42',
+  dateNaissance: '1985-03-14',
+  rangNaissance: 1,
+  nom: 'Lefèvre-Dubois',
+  prenom: 'Marie-Hélène',
+  numeroAdherent: '00457812',
+};
+const venue = {
+  type: 'HOSPITALISATION',
+  dateEntree: '2026-03-02',
+  dateSortie: '2026-03-06',
+  numeroDossier: 'NDA26004512',
+  numeroVenue: 'V0001',
+};
 const facture = {
   numero: 'FAC-2026-000871',
   dateFacture: '2026-03-07',
   lignes: [
-    { numero: 1, code: 'FJ', dateDebut: '2026-03-02', dateFin: '2026-03-06', quantite: 4, prixUnitaire: 20, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
-    { numero: 2, code: 'GHS', dateDebut: '2026-03-02', quantite: 1, prixUnitaire: 3120.45, baseAmo: 3120.45, tauxAmo: 80, montantAmo: 2496.36 },
+    {
+      numero: 1,
+      code: 'FJ',
+      dateDebut: '2026-03-02',
+      dateFin: '2026-03-06',
+      quantite: 4,
+      prixUnitaire: 20,
+      baseAmo: 0,
+      tauxAmo: 0,
+      montantAmo: 0,
+    },
+    {
+      numero: 2,
+      code: 'GHS',
+      dateDebut: '2026-03-02',
+      quantite: 1,
+      prixUnitaire: 3120.45,
+      baseAmo: 3120.45,
+      tauxAmo: 80,
+      montantAmo: 2496.36,
+    },
   ],
 };
 
 const requests = {
   annuaire: { enTete },
-  idb: { enTete, beneficiaire, assureAmo: { regime: '01', caisse: '751', centre: '0001' }, attestation: { numeroAmc: '0775685365', typesConvention: ['MU', 'SP'], debutValidite: '2026-01-01' }, venue },
+  idb: {
+    enTete,
+    beneficiaire,
+    assureAmo: { regime: '01', caisse: '751', centre: '0001' },
+    attestation: { numeroAmc: '0775685365', typesConvention: ['MU', 'SP'], debutValidite: '2026-01-01' },
+    venue,
+  },
   sim: { enTete, beneficiaire, venue, facture },
   clc: { enTete, beneficiaire, venue, facture },
   del: { enTete, numeroEngagement: 'ENG-0775685365-000123', numeroFacture: 'FAC-2026-000871', motif: 'Séjour annulé' },
@@ -51,11 +90,22 @@ const responses = {
     enTete: enTeteReponse,
     statut: 'OK',
     messages: [],
-    couverture: { numeroContrat: 'CT-2026-004512', periodes: [{ debut: '2026-01-01', fin: '2026-12-31' }], domaines: ['HOSPITALISATION', 'CHAMBRE_PARTICULIERE'] },
+    couverture: {
+      numeroContrat: 'CT-2026-004512',
+      periodes: [{ debut: '2026-01-01', fin: '2026-12-31' }],
+      domaines: ['HOSPITALISATION', 'CHAMBRE_PARTICULIERE'],
+    },
     consignes: [{ code: 'C01', libelle: 'Chambre particulière : 60 € par jour' }],
     dateValidite: '2026-04-01',
   },
-  sim: { enTete: enTeteReponse, statut: 'OK', messages: [], montants: { totalFacture: 3200.45, totalAmo: 2496.36, totalAmc: 704.09, resteACharge: 0 }, lignes: lignesReponse, consignes: [] },
+  sim: {
+    enTete: enTeteReponse,
+    statut: 'OK',
+    messages: [],
+    montants: { totalFacture: 3200.45, totalAmo: 2496.36, totalAmc: 704.09, resteACharge: 0 },
+    lignes: lignesReponse,
+    consignes: [],
+  },
   clc: {
     enTete: enTeteReponse,
     statut: 'OK',
@@ -66,7 +116,12 @@ const responses = {
     numeroEngagement: 'ENG-0775685365-000123',
     dateValiditeEngagement: '2026-06-01',
   },
-  del: { enTete: enTeteReponse, statut: 'OK', messages: [{ code: '0000', libelle: 'Engagement annulé' }], numeroEngagement: 'ENG-0775685365-000123' },
+  del: {
+    enTete: enTeteReponse,
+    statut: 'OK',
+    messages: [{ code: '0000', libelle: 'Engagement annulé' }],
+    numeroEngagement: 'ENG-0775685365-000123',
+  },
 };
 
 const ops = ['annuaire', 'idb', 'sim', 'clc', 'del'] as const;
@@ -104,7 +159,10 @@ describe('codec round trip', () => {
   });
 
   it('decodes numeric character references (&#233; &#xE9;) sent by other SOAP stacks', () => {
-    const xml = codec.encodeRequest('idb', requests.idb).replace('Lefèvre-Dubois', 'Lef&#232;vre-Dubois &#xC9;').replace('Marie-Hélène', 'Marie-H&#xe9;l&#232;ne');
+    const xml = codec
+      .encodeRequest('idb', requests.idb)
+      .replace('Lefèvre-Dubois', 'Lef&#232;vre-Dubois &#xC9;')
+      .replace('Marie-Hélène', 'Marie-H&#xe9;l&#232;ne');
     const b = codec.decodeRequest(xml).payload.beneficiaire as Record<string, unknown>;
     expect(b.nom).toBe('Lefèvre-Dubois É');
     expect(b.prenom).toBe('Marie-Hélène');
@@ -161,8 +219,12 @@ describe('codec against hostile XML', () => {
   });
 
   it('refuses an unexpected value in an enumerated or typed element', () => {
-    expect(soapError(() => codec.decodeResponse('idb', good.replace('<roc:Statut>OK</roc:Statut>', '<roc:Statut>PEUT-ETRE</roc:Statut>'))).kind).toBe('unexpected');
-    const sim = codec.encodeResponse('sim', responses.sim).replace('<roc:TotalAMC>704.09</roc:TotalAMC>', '<roc:TotalAMC>sept cents</roc:TotalAMC>');
+    expect(
+      soapError(() => codec.decodeResponse('idb', good.replace('<roc:Statut>OK</roc:Statut>', '<roc:Statut>PEUT-ETRE</roc:Statut>'))).kind,
+    ).toBe('unexpected');
+    const sim = codec
+      .encodeResponse('sim', responses.sim)
+      .replace('<roc:TotalAMC>704.09</roc:TotalAMC>', '<roc:TotalAMC>sept cents</roc:TotalAMC>');
     const e = soapError(() => codec.decodeResponse('sim', sim));
     expect(e.message).toContain('TotalAMC');
   });

@@ -85,7 +85,11 @@ export function defaultReply(op: OperationName, payload: Obj, base: string): Rep
           enTete: e,
           statut: 'OK',
           messages: [{ code: '0000', libelle: 'Traitement effectué' }],
-          couverture: { numeroContrat: 'CT-2026-004512', periodes: [{ debut: '2026-01-01', fin: '2026-12-31' }], domaines: ['HOSPITALISATION', 'CHAMBRE_PARTICULIERE'] },
+          couverture: {
+            numeroContrat: 'CT-2026-004512',
+            periodes: [{ debut: '2026-01-01', fin: '2026-12-31' }],
+            domaines: ['HOSPITALISATION', 'CHAMBRE_PARTICULIERE'],
+          },
           consignes: [{ code: 'C01', libelle: 'Chambre particulière prise en charge 60 € par jour, 30 jours par an' }],
           dateValidite: '2026-04-01',
         }),
@@ -118,7 +122,14 @@ export function defaultReply(op: OperationName, payload: Obj, base: string): Rep
 
 /** A KO answer of the AMC for an operation (its own business decision). */
 export function koReply(op: OperationName, payload: Obj, code: string, libelle: string): Reply {
-  return { xml: codec.encodeResponse(op, { enTete: enTeteReponse(payload), statut: 'KO', messages: [{ code, severite: 'ERREUR', libelle }], ...(op === 'sim' || op === 'clc' ? { lignes: [] } : {}) }) };
+  return {
+    xml: codec.encodeResponse(op, {
+      enTete: enTeteReponse(payload),
+      statut: 'KO',
+      messages: [{ code, severite: 'ERREUR', libelle }],
+      ...(op === 'sim' || op === 'clc' ? { lignes: [] } : {}),
+    }),
+  };
 }
 
 export function faultReply(reason = 'Incident technique chez l’organisme'): Reply {
@@ -247,14 +258,47 @@ export function dossier(over: Partial<RocDossier> = {}): RocDossier {
       debutValidite: '2026-01-01',
       finValidite: '2026-12-31',
     },
-    venue: { type: 'HOSPITALISATION', dateEntree: '2026-03-02', dateSortie: '2026-03-06', numeroDossier: 'NDA26004512', numeroVenue: 'V0001' },
+    venue: {
+      type: 'HOSPITALISATION',
+      dateEntree: '2026-03-02',
+      dateSortie: '2026-03-06',
+      numeroDossier: 'NDA26004512',
+      numeroVenue: 'V0001',
+    },
     facture: {
       numero: 'FAC-2026-000871',
       dateFacture: '2026-03-07',
       lignes: [
-        { code: 'FJ', dateDebut: '2026-03-02', dateFin: '2026-03-06', quantite: 4, prixUnitaire: 20, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
-        { code: 'CP', dateDebut: '2026-03-02', dateFin: '2026-03-06', quantite: 4, prixUnitaire: 75, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
-        { code: 'GHS', dateDebut: '2026-03-02', dateFin: '2026-03-06', quantite: 1, prixUnitaire: 3120.45, baseAmo: 3120.45, tauxAmo: 80, montantAmo: 2496.36 },
+        {
+          code: 'FJ',
+          dateDebut: '2026-03-02',
+          dateFin: '2026-03-06',
+          quantite: 4,
+          prixUnitaire: 20,
+          baseAmo: 0,
+          tauxAmo: 0,
+          montantAmo: 0,
+        },
+        {
+          code: 'CP',
+          dateDebut: '2026-03-02',
+          dateFin: '2026-03-06',
+          quantite: 4,
+          prixUnitaire: 75,
+          baseAmo: 0,
+          tauxAmo: 0,
+          montantAmo: 0,
+        },
+        {
+          code: 'GHS',
+          dateDebut: '2026-03-02',
+          dateFin: '2026-03-06',
+          quantite: 1,
+          prixUnitaire: 3120.45,
+          baseAmo: 3120.45,
+          tauxAmo: 80,
+          montantAmo: 2496.36,
+        },
       ],
     },
     ...over,

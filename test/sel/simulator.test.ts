@@ -17,7 +17,16 @@ const ben = (id: string): SeedBen => BENS.find((b) => b.id === id)!;
 
 function lignes(): Facture['lignes'] {
   return [
-    { code: 'GHS', dateDebut: '2026-03-02', dateFin: '2026-03-06', quantite: 1, prixUnitaire: 3120.45, baseAmo: 3120.45, tauxAmo: 80, montantAmo: 2496.36 },
+    {
+      code: 'GHS',
+      dateDebut: '2026-03-02',
+      dateFin: '2026-03-06',
+      quantite: 1,
+      prixUnitaire: 3120.45,
+      baseAmo: 3120.45,
+      tauxAmo: 80,
+      montantAmo: 2496.36,
+    },
     { code: 'FJ', dateDebut: '2026-03-02', dateFin: '2026-03-06', quantite: 4, prixUnitaire: 20, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
     { code: 'CP', dateDebut: '2026-03-02', dateFin: '2026-03-06', quantite: 4, prixUnitaire: 75, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
   ];
@@ -36,7 +45,13 @@ function fromSeed(id: string, over: Partial<RocDossier> = {}): RocDossier {
       prenom: b.prenom,
       numeroAdherent: b.numeroAdherent,
     },
-    attestation: { numeroAmc: b.amc.numeroAmc, typesConvention: [b.amc.typeConvention], csr: b.amc.csr, numeroAdherent: b.numeroAdherent, ...b.attestation },
+    attestation: {
+      numeroAmc: b.amc.numeroAmc,
+      typesConvention: [b.amc.typeConvention],
+      csr: b.amc.csr,
+      numeroAdherent: b.numeroAdherent,
+      ...b.attestation,
+    },
     venue: { type: 'HOSPITALISATION', dateEntree: '2026-03-02', dateSortie: '2026-03-06', numeroDossier: `NDA26${id}` },
     facture: { numero: `FAC-2026-${id}-${randomUUID().slice(0, 8)}`, dateFacture: '2026-03-07', lignes: lignes() },
     ...over,
@@ -64,7 +79,11 @@ describe('RocClient against the AMC miroir (HTTPS + mutual TLS)', () => {
 
   beforeAll(async () => {
     const p = pki();
-    sim = await startSimulator({ tls: { key: p.serverKey, cert: p.serverCert, ca: p.caCert, requestCert: true }, hangMs: 5000, slowMs: 100 });
+    sim = await startSimulator({
+      tls: { key: p.serverKey, cert: p.serverCert, ca: p.caCert, requestCert: true },
+      hangMs: 5000,
+      slowMs: 100,
+    });
     client = new RocClient(establishmentFor(sim), { retryBackoffMs: 20 });
   });
   afterAll(async () => {
@@ -160,7 +179,11 @@ describe('RocClient against the AMC miroir (HTTPS + mutual TLS)', () => {
 
     it('an AMC outside ROC is KO BR-NOT-ROC with the AMC named', async () => {
       const r = await client.annuaire({ amc: { numeroAmc: '50341278', typeConvention: 'MU' } });
-      expect(r).toMatchObject({ status: 'KO', technical: false, amc: { numeroAmc: '0050341278', nom: 'Caisse Mutualiste des Hautes-Alpes', enRoc: false } });
+      expect(r).toMatchObject({
+        status: 'KO',
+        technical: false,
+        amc: { numeroAmc: '0050341278', nom: 'Caisse Mutualiste des Hautes-Alpes', enRoc: false },
+      });
       expect(r.messages[0].code).toBe('BR-NOT-ROC');
     });
 

@@ -53,7 +53,8 @@ describe('SOAP answers: declarations count only in markup', () => {
   });
 
   it('ELEMENT, ATTLIST and NOTATION declarations in markup are refused as dtd too (one rule with HPRIM XML)', () => {
-    for (const d of ['<!ELEMENT r ANY>', '<!ATTLIST r a CDATA #IMPLIED>', '<!NOTATION n SYSTEM "x">']) expect(kindOf(answer('', d))).toBe('dtd');
+    for (const d of ['<!ELEMENT r ANY>', '<!ATTLIST r a CDATA #IMPLIED>', '<!NOTATION n SYSTEM "x">'])
+      expect(kindOf(answer('', d))).toBe('dtd');
   });
 });
 

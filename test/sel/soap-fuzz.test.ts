@@ -33,11 +33,22 @@ const ANSWERS: Record<OperationName, Record<string, unknown>> = {
     enTete,
     statut: 'OK',
     messages: [],
-    couverture: { numeroContrat: 'CT-2026-004512', periodes: [{ debut: '2026-01-01', fin: '2026-12-31' }], domaines: ['HOSPITALISATION', 'CHAMBRE_PARTICULIERE'] },
+    couverture: {
+      numeroContrat: 'CT-2026-004512',
+      periodes: [{ debut: '2026-01-01', fin: '2026-12-31' }],
+      domaines: ['HOSPITALISATION', 'CHAMBRE_PARTICULIERE'],
+    },
     consignes: [{ code: 'C01', libelle: 'Chambre particulière : 60 € par jour' }],
     dateValidite: '2026-04-01',
   },
-  sim: { enTete, statut: 'OK', messages: [], montants: { totalFacture: 3200.45, totalAmo: 2496.36, totalAmc: 704.09, resteACharge: 0 }, lignes, consignes: [] },
+  sim: {
+    enTete,
+    statut: 'OK',
+    messages: [],
+    montants: { totalFacture: 3200.45, totalAmo: 2496.36, totalAmc: 704.09, resteACharge: 0 },
+    lignes,
+    consignes: [],
+  },
   clc: {
     enTete,
     statut: 'OK',
@@ -82,7 +93,30 @@ const mutation = (xml: string) =>
     fc
       .tuple(
         fc.nat(xml.length),
-        fc.constantFrom('<', '>', '&', '&amp;', '&#0;', '&#x110000;', '&bogus;', ']]>', '<![CDATA[x]]>', '<!DOCTYPE x>', '<!ENTITY e "x">', '<?pi x?>', '<!-- c -->', '"', "'", '\u0000', '\uFFFE', 'xmlns="urn:x"', 'xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"', '<soap:Fault/>', '</soap:Body>', '<a:b xmlns:a="">'),
+        fc.constantFrom(
+          '<',
+          '>',
+          '&',
+          '&amp;',
+          '&#0;',
+          '&#x110000;',
+          '&bogus;',
+          ']]>',
+          '<![CDATA[x]]>',
+          '<!DOCTYPE x>',
+          '<!ENTITY e "x">',
+          '<?pi x?>',
+          '<!-- c -->',
+          '"',
+          "'",
+          '\u0000',
+          '\uFFFE',
+          'xmlns="urn:x"',
+          'xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"',
+          '<soap:Fault/>',
+          '</soap:Body>',
+          '<a:b xmlns:a="">',
+        ),
       )
       .map(([i, s]) => xml.slice(0, i) + s + xml.slice(i)),
   );
@@ -94,23 +128,63 @@ describe('SOAP parser fuzz: only its own typed error, never a hang', () => {
 
   it('property: mutated real answers decode or throw SoapError', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...OPS).chain((op) => fc.tuple(fc.constant(op), mutation(XML[op]))), ([op, bad]) => {
-        outcome(() => codec.decodeResponse(op, bad));
-      }),
+      fc.property(
+        fc.constantFrom(...OPS).chain((op) => fc.tuple(fc.constant(op), mutation(XML[op]))),
+        ([op, bad]) => {
+          outcome(() => codec.decodeResponse(op, bad));
+        },
+      ),
       { ...FC, numRuns: 3000 },
     );
   });
 
   it('property: random text, random bytes and XML-ish soup never throw anything else', () => {
     const soup = fc
-      .array(fc.constantFrom('<', '>', '/', '=', '"', "'", '&', ';', '#', 'x', ':', 'soap', 'Envelope', 'Body', 'roc', 'xmlns', ' ', '\n', '<!--', '-->', '<![CDATA[', ']]>', '<?', '?>', 'é', '\u0000'), { maxLength: 200 })
+      .array(
+        fc.constantFrom(
+          '<',
+          '>',
+          '/',
+          '=',
+          '"',
+          "'",
+          '&',
+          ';',
+          '#',
+          'x',
+          ':',
+          'soap',
+          'Envelope',
+          'Body',
+          'roc',
+          'xmlns',
+          ' ',
+          '\n',
+          '<!--',
+          '-->',
+          '<![CDATA[',
+          ']]>',
+          '<?',
+          '?>',
+          'é',
+          '\u0000',
+        ),
+        { maxLength: 200 },
+      )
       .map((a) => a.join(''));
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 400 }), fc.uint8Array({ maxLength: 400 }).map((u) => Buffer.from(u)), soup), (input) => {
-        outcome(() => parseXml(input));
-        outcome(() => parseEnvelope(input));
-        outcome(() => codec.decodeResponse('idb', input));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 400 }),
+          fc.uint8Array({ maxLength: 400 }).map((u) => Buffer.from(u)),
+          soup,
+        ),
+        (input) => {
+          outcome(() => parseXml(input));
+          outcome(() => parseEnvelope(input));
+          outcome(() => codec.decodeResponse('idb', input));
+        },
+      ),
       { ...FC, numRuns: 3000 },
     );
   });

@@ -18,7 +18,11 @@ describe('dossier validation before any call', () => {
 
   it('takes the AMC from dossier.amc first, else from the attestation (first type de convention)', () => {
     expect(amcTarget(dossier())).toEqual({ numeroAmc: '0775685365', typeConvention: 'MU', csr: undefined });
-    expect(amcTarget(dossier({ amc: { numeroAmc: '441927302', typeConvention: 'IS' } }))).toEqual({ numeroAmc: '0441927302', typeConvention: 'IS', csr: undefined });
+    expect(amcTarget(dossier({ amc: { numeroAmc: '441927302', typeConvention: 'IS' } }))).toEqual({
+      numeroAmc: '0441927302',
+      typeConvention: 'IS',
+      csr: undefined,
+    });
   });
 
   it('names each missing field of the beneficiary and the venue for IDB', () => {
@@ -61,14 +65,25 @@ describe('dossier validation before any call', () => {
   });
 
   it('requires a quote or an invoice with lines for SIM and checks each line', () => {
-    expect(labels(dossier({ facture: undefined }), 'sim')).toEqual(['BR-MISSING Donnée obligatoire absente du dossier : devis (ou facture)']);
+    expect(labels(dossier({ facture: undefined }), 'sim')).toEqual([
+      'BR-MISSING Donnée obligatoire absente du dossier : devis (ou facture)',
+    ]);
     expect(labels(dossier({ facture: undefined, devis: { numero: 'DEV-1', lignes: [] } }), 'sim')).toEqual([
       'BR-INVALID Donnée du dossier invalide : devis.lignes (au moins une ligne attendue)',
     ]);
     const devis = {
       numero: 'DEV-2026-0042',
       lignes: [
-        { code: 'CP', dateDebut: '2026-03-02', dateFin: '2026-03-06', quantite: 4, prixUnitaire: 75, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
+        {
+          code: 'CP',
+          dateDebut: '2026-03-02',
+          dateFin: '2026-03-06',
+          quantite: 4,
+          prixUnitaire: 75,
+          baseAmo: 0,
+          tauxAmo: 0,
+          montantAmo: 0,
+        },
         { code: 'XYZ', dateDebut: '2026-13-01', quantite: 0, prixUnitaire: -5, baseAmo: 0, tauxAmo: 0, montantAmo: Number.NaN },
       ],
     };
@@ -84,7 +99,9 @@ describe('dossier validation before any call', () => {
   it('requires the invoice (with its number) for CLC', () => {
     expect(labels(dossier({ facture: undefined }), 'clc')).toEqual(['BR-MISSING Donnée obligatoire absente du dossier : facture']);
     const f = dossier().facture!;
-    expect(labels(dossier({ facture: { ...f, numero: '' } }), 'clc')).toEqual(['BR-MISSING Donnée obligatoire absente du dossier : facture.numero']);
+    expect(labels(dossier({ facture: { ...f, numero: '' } }), 'clc')).toEqual([
+      'BR-MISSING Donnée obligatoire absente du dossier : facture.numero',
+    ]);
     expect(labels(dossier({ facture: { ...f, lignes: [{ ...f.lignes[0], quantite: undefined as unknown as number }] } }), 'clc')).toEqual([
       'BR-MISSING Donnée obligatoire absente du dossier : facture.lignes[0].quantite',
     ]);
@@ -97,7 +114,12 @@ describe('dossier validation before any call', () => {
   });
 
   it('never throws on a dossier of the wrong shape', () => {
-    const weird = { beneficiaire: 'Dupont', venue: [1, 2], facture: { lignes: 'toutes' }, amc: { numeroAmc: 'MUTUELLE' } } as unknown as RocDossier;
+    const weird = {
+      beneficiaire: 'Dupont',
+      venue: [1, 2],
+      facture: { lignes: 'toutes' },
+      amc: { numeroAmc: 'MUTUELLE' },
+    } as unknown as RocDossier;
     expect(labels(weird, 'clc')).toEqual([
       'BR-INVALID Donnée du dossier invalide : amc.numeroAmc (1 à 10 chiffres attendus)',
       'BR-INVALID Donnée du dossier invalide : beneficiaire (objet attendu)',
@@ -105,7 +127,9 @@ describe('dossier validation before any call', () => {
       'BR-MISSING Donnée obligatoire absente du dossier : facture.numero',
       'BR-INVALID Donnée du dossier invalide : facture.lignes (liste attendue)',
     ]);
-    expect(labels(null as unknown as RocDossier, 'idb')).toEqual(['BR-INVALID Donnée du dossier invalide : msg.roc (objet dossier attendu)']);
+    expect(labels(null as unknown as RocDossier, 'idb')).toEqual([
+      'BR-INVALID Donnée du dossier invalide : msg.roc (objet dossier attendu)',
+    ]);
   });
 });
 
@@ -115,7 +139,9 @@ describe('bounded numbers, texts and dates (nothing absurd reaches an AMC)', () 
     dossier({ facture: { ...f, lignes: f.lignes.map((l, k) => (k === i ? { ...l, ...over } : l)) as typeof f.lignes } });
 
   it('refuses quantite: 1e9 naming facture.lignes[0].quantite, before any call', () => {
-    expect(labels(withLine({ quantite: 1e9 }), 'clc')).toEqual(['BR-INVALID Donnée du dossier invalide : facture.lignes[0].quantite (nombre ≤ 9999 attendu)']);
+    expect(labels(withLine({ quantite: 1e9 }), 'clc')).toEqual([
+      'BR-INVALID Donnée du dossier invalide : facture.lignes[0].quantite (nombre ≤ 9999 attendu)',
+    ]);
     expect(labels(withLine({ quantite: 1e9 }), 'sim')).toHaveLength(1);
     expect(validateDossier('clc', withLine({ quantite: 9999 }))).toEqual([]);
   });
@@ -128,22 +154,34 @@ describe('bounded numbers, texts and dates (nothing absurd reaches an AMC)', () 
       'BR-INVALID Donnée du dossier invalide : facture.lignes[2].baseAmo (montant ≤ 1000000 € attendu)',
       'BR-INVALID Donnée du dossier invalide : facture.lignes[2].montantAmo (2 décimales au plus)',
     ]);
-    expect(labels(withLine({ tauxAmo: 180 }, 2), 'clc')).toEqual(['BR-INVALID Donnée du dossier invalide : facture.lignes[2].tauxAmo (taux ≤ 100 % attendu)']);
-    expect(labels(withLine({ prixUnitaire: Infinity }), 'clc')).toEqual(['BR-INVALID Donnée du dossier invalide : facture.lignes[0].prixUnitaire (nombre attendu)']);
+    expect(labels(withLine({ tauxAmo: 180 }, 2), 'clc')).toEqual([
+      'BR-INVALID Donnée du dossier invalide : facture.lignes[2].tauxAmo (taux ≤ 100 % attendu)',
+    ]);
+    expect(labels(withLine({ prixUnitaire: Infinity }), 'clc')).toEqual([
+      'BR-INVALID Donnée du dossier invalide : facture.lignes[0].prixUnitaire (nombre attendu)',
+    ]);
     expect(validateDossier('clc', withLine({ prixUnitaire: 1_000_000, baseAmo: '3120.45', tauxAmo: 100 }, 2))).toEqual([]);
   });
 
   it('bounds the line count, line numbers and text lengths', () => {
     const many = Array.from({ length: DOSSIER_BOUNDS.lignesMax + 1 }, () => f.lignes[0]);
-    expect(labels(dossier({ facture: { ...f, lignes: many } }), 'clc')).toEqual(['BR-INVALID Donnée du dossier invalide : facture.lignes (500 lignes au plus)']);
-    expect(labels(withLine({ numero: 100000 }), 'clc')).toEqual(['BR-INVALID Donnée du dossier invalide : facture.lignes[0].numero (entier de 1 à 9999 attendu)']);
-    expect(labels(dossier({ facture: { ...f, numero: 'F'.repeat(101) } }), 'clc')).toEqual(['BR-INVALID Donnée du dossier invalide : facture.numero (100 caractères au plus)']);
+    expect(labels(dossier({ facture: { ...f, lignes: many } }), 'clc')).toEqual([
+      'BR-INVALID Donnée du dossier invalide : facture.lignes (500 lignes au plus)',
+    ]);
+    expect(labels(withLine({ numero: 100000 }), 'clc')).toEqual([
+      'BR-INVALID Donnée du dossier invalide : facture.lignes[0].numero (entier de 1 à 9999 attendu)',
+    ]);
+    expect(labels(dossier({ facture: { ...f, numero: 'F'.repeat(101) } }), 'clc')).toEqual([
+      'BR-INVALID Donnée du dossier invalide : facture.numero (100 caractères au plus)',
+    ]);
     const b = dossier().beneficiaire!;
     const longName = 'Lefèvre'.repeat(20);
     const out = validateDossier('idb', dossier({ beneficiaire: { ...b, nom: longName } }));
     expect(out.map((m) => m.libelle)).toEqual(['Donnée du dossier invalide : beneficiaire.nom (100 caractères au plus)']);
     expect(JSON.stringify(out)).not.toContain('Lefèvre');
-    expect(labels(dossier({ engagement: { numero: 'E'.repeat(5000) } }), 'del')).toEqual(['BR-INVALID Donnée du dossier invalide : engagement.numero (100 caractères au plus)']);
+    expect(labels(dossier({ engagement: { numero: 'E'.repeat(5000) } }), 'del')).toEqual([
+      'BR-INVALID Donnée du dossier invalide : engagement.numero (100 caractères au plus)',
+    ]);
   });
 
   it('keeps dates between 1900 and 2100, and every end on or after its start', () => {
@@ -164,11 +202,21 @@ describe('bounded numbers, texts and dates (nothing absurd reaches an AMC)', () 
   });
 
   it('property: a line with any number in any field is accepted only within its bounds, and never throws', () => {
-    const FIELDS = { quantite: [0, DOSSIER_BOUNDS.quantiteMax, true], prixUnitaire: [0, 1e6, false], baseAmo: [0, 1e6, false], tauxAmo: [0, 100, false], montantAmo: [0, 1e6, false] } as const;
+    const FIELDS = {
+      quantite: [0, DOSSIER_BOUNDS.quantiteMax, true],
+      prixUnitaire: [0, 1e6, false],
+      baseAmo: [0, 1e6, false],
+      tauxAmo: [0, 100, false],
+      montantAmo: [0, 1e6, false],
+    } as const;
     fc.assert(
       fc.property(
         fc.constantFrom(...(Object.keys(FIELDS) as (keyof typeof FIELDS)[])),
-        fc.oneof(fc.double(), fc.integer({ min: -1e12, max: 1e12 }), fc.integer({ min: -200, max: 20000 }).map((n) => n / 100)),
+        fc.oneof(
+          fc.double(),
+          fc.integer({ min: -1e12, max: 1e12 }),
+          fc.integer({ min: -200, max: 20000 }).map((n) => n / 100),
+        ),
         (field, v) => {
           const out = validateDossier('clc', withLine({ [field]: v }, 1));
           const [min, max, strict] = FIELDS[field];

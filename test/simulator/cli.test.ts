@@ -27,7 +27,15 @@ describe('ensureDevCerts', () => {
     const dir = path.join(tmp, 'certs');
     const first = await ensureDevCerts(dir);
     expect(first.generated).toBe(true);
-    expect(fs.readdirSync(dir).sort()).toEqual(['ca.crt', 'client.crt', 'client.key', 'client.p12', 'client.p12.pass', 'server.crt', 'server.key']);
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      'ca.crt',
+      'client.crt',
+      'client.key',
+      'client.p12',
+      'client.p12.pass',
+      'server.crt',
+      'server.key',
+    ]);
     for (const f of ['server.key', 'client.key', 'client.p12', 'client.p12.pass']) {
       expect(fs.statSync(path.join(dir, f)).mode & 0o077).toBe(0);
     }
@@ -55,7 +63,11 @@ describe('ensureDevCerts', () => {
 
 describe('simulator CLI', () => {
   test('options are checked with clear errors', () => {
-    expect(parseArgs(['--port', '9443', '--latency', 'national', '--no-mtls'])).toMatchObject({ port: 9443, latency: 'national', mtls: false });
+    expect(parseArgs(['--port', '9443', '--latency', 'national', '--no-mtls'])).toMatchObject({
+      port: 9443,
+      latency: 'national',
+      mtls: false,
+    });
     expect(() => parseArgs(['--port', 'abc'])).toThrow('--port must be an integer between 0 and 65535 (got "abc")');
     expect(() => parseArgs(['--latency', 'fast'])).toThrow(/latency must be instant, national or a number/);
     expect(() => parseArgs(['--certs'])).toThrow('--certs needs a value');
@@ -64,7 +76,9 @@ describe('simulator CLI', () => {
 
   test('main.js starts with mutual TLS, prints its URLs and no patient data, and stops on SIGTERM', async () => {
     const certs = path.join(tmp, 'certs');
-    const proc = spawn(process.execPath, [path.join(ROOT, 'dist', 'simulator', 'main.js'), '--port', '0', '--certs', certs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [path.join(ROOT, 'dist', 'simulator', 'main.js'), '--port', '0', '--certs', certs], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     proc.stdout.on('data', (d) => (out += d));
     proc.stderr.on('data', (d) => (out += d));
@@ -83,10 +97,20 @@ describe('simulator CLI', () => {
 
       const read = (f: string) => fs.readFileSync(path.join(certs, f));
       const status = await new Promise<number>((resolve, reject) => {
-        const req = https.request(`${url}/annuaire`, { method: 'POST', ca: read('ca.crt'), pfx: read('client.p12'), passphrase: read('client.p12.pass').toString().trim(), agent: false }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
+        const req = https.request(
+          `${url}/annuaire`,
+          {
+            method: 'POST',
+            ca: read('ca.crt'),
+            pfx: read('client.p12'),
+            passphrase: read('client.p12.pass').toString().trim(),
+            agent: false,
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
         req.on('error', reject);
         req.end(annuaireRequest('0775685365', 'MU'));
       });
@@ -101,7 +125,9 @@ describe('simulator CLI', () => {
   });
 
   test('a bad option exits with status 2 and the usage', async () => {
-    const proc = spawn(process.execPath, [path.join(ROOT, 'dist', 'simulator', 'main.js'), '--latency', 'fast'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [path.join(ROOT, 'dist', 'simulator', 'main.js'), '--latency', 'fast'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     proc.stderr.on('data', (d) => (err += d));
     const code = await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));

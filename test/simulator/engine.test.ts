@@ -10,7 +10,14 @@ const ACE: LineInput = { numero: 4, code: 'ACE', quantite: 1, prixUnitaire: 60, 
 
 describe('rule modes', () => {
   test('TM 100 %: GHS 3 452,40 € at AMO 80 % leaves a TM of 690,48 € paid in full', () => {
-    expect(computeLine({ mode: 'TM', taux: 100 }, GHS)).toEqual({ numero: 1, code: 'GHS', totalCents: 345240, amoCents: 276192, amcCents: 69048, patientCents: 0 });
+    expect(computeLine({ mode: 'TM', taux: 100 }, GHS)).toEqual({
+      numero: 1,
+      code: 'GHS',
+      totalCents: 345240,
+      amoCents: 276192,
+      amcCents: 69048,
+      patientCents: 0,
+    });
   });
 
   test('TM 50 %: half of the TM, the patient pays the other half', () => {
@@ -58,7 +65,12 @@ describe('rule modes', () => {
   });
 
   test('cents stay exact where floats would drift (0,10 € × 3)', () => {
-    expect(computeLine({ mode: 'TM', taux: 100 }, { numero: 1, code: 'ACE', quantite: 3, prixUnitaire: 0.1, baseAmo: 0.3, tauxAmo: 0, montantAmo: 0 }).amcCents).toBe(30);
+    expect(
+      computeLine(
+        { mode: 'TM', taux: 100 },
+        { numero: 1, code: 'ACE', quantite: 3, prixUnitaire: 0.1, baseAmo: 0.3, tauxAmo: 0, montantAmo: 0 },
+      ).amcCents,
+    ).toBe(30);
     expect(toCents(0.1 + 0.2)).toBe(30);
   });
 });

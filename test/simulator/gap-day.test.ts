@@ -10,10 +10,16 @@ describe('gapDay: a PAM-FR hospital day', () => {
 
   it('covers every event of the day, each message read by lib/hl7 receive() as AA without issues', () => {
     const events = new Set(msgs.map((m) => m.event));
-    for (const e of ['A05', 'A01', 'A04', 'A02', 'A21', 'A22', 'A03', 'A11', 'A13', 'A38', 'Z99', 'A08', 'A31']) expect(events).toContain(e);
+    for (const e of ['A05', 'A01', 'A04', 'A02', 'A21', 'A22', 'A03', 'A11', 'A13', 'A38', 'Z99', 'A08', 'A31'])
+      expect(events).toContain(e);
     for (const m of msgs) {
       const intake = receive(encodeGapMessage(m));
-      expect({ id: m.controlId, event: m.event, ack: intake.ackCode, issues: intake.issues.map((i) => `${i.code} ${i.message}`) }).toEqual({ id: m.controlId, event: m.event, ack: 'AA', issues: [] });
+      expect({ id: m.controlId, event: m.event, ack: intake.ackCode, issues: intake.issues.map((i) => `${i.code} ${i.message}`) }).toEqual({
+        id: m.controlId,
+        event: m.event,
+        ack: 'AA',
+        issues: [],
+      });
       expect(intake.context.controlId).toBe(m.controlId);
     }
   });
@@ -48,7 +54,18 @@ describe('gapDay: a PAM-FR hospital day', () => {
           (e === 'A03' && state === 'in') ||
           (e === 'A13' && state === 'out');
         if (!ok) throw new Error(`venue ${venue}: ${e} after state ${state} (${evs.join(' ')})`);
-        state = e === 'A05' ? 'pre' : e === 'A01' || e === 'A04' || e === 'A22' || e === 'A13' ? 'in' : e === 'A21' ? 'leave' : e === 'A03' ? 'out' : e === 'A11' || e === 'A38' ? 'cancelled' : state;
+        state =
+          e === 'A05'
+            ? 'pre'
+            : e === 'A01' || e === 'A04' || e === 'A22' || e === 'A13'
+              ? 'in'
+              : e === 'A21'
+                ? 'leave'
+                : e === 'A03'
+                  ? 'out'
+                  : e === 'A11' || e === 'A38'
+                    ? 'cancelled'
+                    : state;
       }
     }
   });
@@ -77,7 +94,9 @@ describe('gapDay: a PAM-FR hospital day', () => {
 describe('gapDay options', () => {
   it('writes MSH-18 and the bytes in the chosen charset (ISO 8859-15, 8859-1, UTF-8)', () => {
     const pick = (charset: 'iso-8859-15' | 'latin1' | 'utf8'): { m: GapMessage; bytes: Buffer } => {
-      const m = [...gapDay({ messages: 400, venues: 6, charset })].find((x) => x.beneficiary === 'B03' && x.segments.some((s) => s.startsWith('PID')))!;
+      const m = [...gapDay({ messages: 400, venues: 6, charset })].find(
+        (x) => x.beneficiary === 'B03' && x.segments.some((s) => s.startsWith('PID')),
+      )!;
       return { m, bytes: encodeGapMessage(m) };
     };
     const iso = pick('iso-8859-15');

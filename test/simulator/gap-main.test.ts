@@ -11,8 +11,22 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 describe('parseGapArgs', () => {
   it('reads the documented options', () => {
-    const a = parseGapArgs('--port 2575 --rate 50 --venues 40 --messages 2000 --charset 8859/15 --ack enhanced --line-ending lf --split --connections 8 --window 4'.split(' '));
-    expect(a).toMatchObject({ port: 2575, rate: 50, venues: 40, messages: 2000, charset: 'iso-8859-15', ackMode: 'enhanced', connections: 8, window: 4, quirks: { lineEnding: 'LF', splitFrames: true } });
+    const a = parseGapArgs(
+      '--port 2575 --rate 50 --venues 40 --messages 2000 --charset 8859/15 --ack enhanced --line-ending lf --split --connections 8 --window 4'.split(
+        ' ',
+      ),
+    );
+    expect(a).toMatchObject({
+      port: 2575,
+      rate: 50,
+      venues: 40,
+      messages: 2000,
+      charset: 'iso-8859-15',
+      ackMode: 'enhanced',
+      connections: 8,
+      window: 4,
+      quirks: { lineEnding: 'LF', splitFrames: true },
+    });
     expect(parseGapArgs(['--port', '1', '--charset', 'UTF-8']).charset).toBe('utf8');
     expect(parseGapArgs(['--port', '1', '--charset', '8859/1']).charset).toBe('latin1');
   });
@@ -47,7 +61,24 @@ describe('gap-main CLI', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as net.AddressInfo).port;
     try {
-      const child = spawn(process.execPath, [path.join(ROOT, 'dist/simulator/gap-main.js'), '--port', String(port), '--messages', '150', '--venues', '10', '--window', '4', '--charset', '8859/15', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [
+          path.join(ROOT, 'dist/simulator/gap-main.js'),
+          '--port',
+          String(port),
+          '--messages',
+          '150',
+          '--venues',
+          '10',
+          '--window',
+          '4',
+          '--charset',
+          '8859/15',
+          '--quiet',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let out = '';
       child.stdout.on('data', (b: Buffer) => (out += b.toString()));
       child.stderr.on('data', (b: Buffer) => (out += b.toString()));
@@ -66,7 +97,9 @@ describe('gap-main CLI', () => {
   });
 
   it('exits 2 with the usage on a bad option', async () => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/simulator/gap-main.js'), '--port', '2575', '--charset', 'EBCDIC'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/simulator/gap-main.js'), '--port', '2575', '--charset', 'EBCDIC'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     const code = await new Promise<number | null>((r) => child.on('close', r));

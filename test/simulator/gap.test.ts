@@ -70,7 +70,12 @@ class AckServer {
         const r: Received = { id, conn, bytes: ev.bytes, acked: false, spanned: k === 0 && partial };
         this.received.push(r);
         if (conn === 1 && this.opts.dropAtFrame === frames) return void socket.destroy();
-        if (this.opts.holdOnce === id && !held.has(id) && ![...this.ackCount.keys()].includes(id) && this.received.filter((x) => x.id === id).length === 1) {
+        if (
+          this.opts.holdOnce === id &&
+          !held.has(id) &&
+          ![...this.ackCount.keys()].includes(id) &&
+          this.received.filter((x) => x.id === id).length === 1
+        ) {
           held.add(id);
           return;
         }
@@ -90,7 +95,11 @@ class AckServer {
   }
 }
 
-async function stream(day: GapDayOptions, sim: Omit<GapSimulatorOptions, 'port'>, server: AckServer): Promise<{ stats: GapStats; sim: GapSimulator; msgs: GapMessage[] }> {
+async function stream(
+  day: GapDayOptions,
+  sim: Omit<GapSimulatorOptions, 'port'>,
+  server: AckServer,
+): Promise<{ stats: GapStats; sim: GapSimulator; msgs: GapMessage[] }> {
   const port = await server.start();
   const msgs = [...gapDay(day)];
   const s = new GapSimulator({ port, ...sim });
@@ -169,20 +178,32 @@ describe('GapSimulator over MLLP against a lib/hl7 ACK server', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gap-'));
     const journalFile = path.join(dir, 'journal.jsonl');
     try {
-      const { stats, sim, msgs } = await stream({ messages: 80, venues: 10, seed: 5 }, { window: 5, reconnectDelayMs: 20, journalFile }, server);
+      const { stats, sim, msgs } = await stream(
+        { messages: 80, venues: 10, seed: 5 },
+        { window: 5, reconnectDelayMs: 20, journalFile },
+        server,
+      );
       expect(stats).toMatchObject({ acked: 80, byCode: { AA: 80 }, unacked: 0 });
       expect(stats.drops).toBeGreaterThanOrEqual(1);
       expect(stats.connects).toBeGreaterThanOrEqual(2);
       const ackedFirst = new Set(server.received.filter((r) => r.conn === 1 && r.acked).map((r) => r.id));
       const unackedFirst = new Set(server.received.filter((r) => r.conn === 1 && !r.acked).map((r) => r.id));
-      const resent = new Set(sim.journal().filter((e) => e.resentAfterDrop > 0).map((e) => e.controlId));
+      const resent = new Set(
+        sim
+          .journal()
+          .filter((e) => e.resentAfterDrop > 0)
+          .map((e) => e.controlId),
+      );
       expect(unackedFirst.size).toBeGreaterThan(0);
       for (const id of unackedFirst) expect(resent).toContain(id);
       for (const id of resent) expect(ackedFirst).not.toContain(id);
       for (const m of msgs) expect(server.ackCount.get(m.controlId)).toBeGreaterThanOrEqual(1);
       expect(sim.journal().every((e) => e.ack === 'AA')).toBe(true);
       // The journal file: one line per send and per ACK, control ids only (no patient data).
-      const lines = readFileSync(journalFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t: string; id: string; attempt?: number });
+      const lines = readFileSync(journalFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { t: string; id: string; attempt?: number });
       expect(lines.filter((l) => l.t === 'ack').length).toBe(80);
       expect(new Set(lines.filter((l) => l.t === 'sent' && (l.attempt ?? 0) > 1).map((l) => l.id))).toEqual(resent);
       const text = readFileSync(journalFile, 'utf8');
@@ -199,7 +220,12 @@ describe('GapSimulator over MLLP against a lib/hl7 ACK server', () => {
     expect(stats.timeouts).toBeGreaterThanOrEqual(1);
     const held = sim.journal().find((e) => e.controlId === 'GAP00000012')!;
     expect(held).toMatchObject({ ack: 'AA', attempts: 2, resentAfterDrop: 1 });
-    expect(sim.journal().filter((e) => e.attempts > 1).map((e) => e.controlId)).toEqual(['GAP00000012']);
+    expect(
+      sim
+        .journal()
+        .filter((e) => e.attempts > 1)
+        .map((e) => e.controlId),
+    ).toEqual(['GAP00000012']);
     expect(server.received.filter((r) => r.id === 'GAP00000012').length).toBe(2);
   });
 
@@ -230,7 +256,9 @@ describe('GapSimulator over MLLP against a lib/hl7 ACK server', () => {
       return m;
     };
     const venueOf = new Map(msgs.map((m) => [m.controlId, m.venue]));
-    expect(order(server.received.map((r) => ({ id: r.id, venue: venueOf.get(r.id) ?? '' })))).toEqual(order(msgs.map((m) => ({ id: m.controlId, venue: m.venue }))));
+    expect(order(server.received.map((r) => ({ id: r.id, venue: venueOf.get(r.id) ?? '' })))).toEqual(
+      order(msgs.map((m) => ({ id: m.controlId, venue: m.venue }))),
+    );
     expect([...server.ackCount.values()].every((n) => n === 1)).toBe(true);
   });
 });
@@ -256,7 +284,9 @@ describe('GapAnswerListener', () => {
     try {
       const stats = await sim.run(gapDay({ messages: 10, controlIdPrefix: 'ANS' }));
       expect(stats.byCode).toEqual({ AA: 10 });
-      expect(listener.received.map((r) => r.controlId)).toEqual(Array.from({ length: 10 }, (_, i) => `ANS${String(i + 1).padStart(8, '0')}`));
+      expect(listener.received.map((r) => r.controlId)).toEqual(
+        Array.from({ length: 10 }, (_, i) => `ANS${String(i + 1).padStart(8, '0')}`),
+      );
       expect(listener.received[0].type).toMatch(/^ADT\^A\d\d/);
     } finally {
       await sim.stop();

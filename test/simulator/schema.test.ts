@@ -86,12 +86,18 @@ test('the simulator’s answers validate against the XSD too (OK, KO, amounts, e
   for (const id of ['B01', 'B04', 'B14']) {
     const b = ben(id);
     for (const op of ['idb', 'sim', 'clc'] as const) {
-      docs.push({ name: `${id}-${op}`, xml: (await client.soap(await endpointOf(client, sim, b.amc, op), requestFor(op, b, { numeroFacture: `F-XSD-${id}` }))).body });
+      docs.push({
+        name: `${id}-${op}`,
+        xml: (await client.soap(await endpointOf(client, sim, b.amc, op), requestFor(op, b, { numeroFacture: `F-XSD-${id}` }))).body,
+      });
     }
   }
   const engagement = (codec.decodeResponse('clc', docs[2].xml) as { numeroEngagement: string }).numeroEngagement;
   docs.push({ name: 'del', xml: (await client.soap(`${sim.url}/sel/tpso/del`, delRequest({ numeroAmc: '0775685365' }, engagement))).body });
-  docs.push({ name: 'del-ko', xml: (await client.soap(`${sim.url}/sel/tpso/del`, delRequest({ numeroAmc: '0775685365' }, engagement))).body });
+  docs.push({
+    name: 'del-ko',
+    xml: (await client.soap(`${sim.url}/sel/tpso/del`, delRequest({ numeroAmc: '0775685365' }, engagement))).body,
+  });
   docs.push({ name: 'annuaire', xml: (await client.soap(sim.annuaireUrl, annuaireRequest('0633014527', 'SP', 'RAIL'))).body });
   docs.push({ name: 'annuaire-hors-roc', xml: (await client.soap(sim.annuaireUrl, annuaireRequest('0050341278'))).body });
   docs.push({ name: 'annuaire-ko', xml: (await client.soap(sim.annuaireUrl, annuaireRequest('0312987654'))).body });
@@ -124,13 +130,23 @@ describe('a standard SOAP client (npm soap) built from the WSDL', () => {
         VersionLogiciel: '1.13.0',
         AmcDestinataire: { NumeroAMC: b.amc.numeroAmc, TypeConvention: b.amc.typeConvention },
       },
-      PatientBeneficiaire: { NIR: b.nir, CleNIR: b.cleNir, DateNaissance: b.dateNaissance, RangNaissance: b.rangNaissance, NomUsuel: b.nom, Prenom: b.prenom, NumeroAdherent: b.numeroAdherent },
+      PatientBeneficiaire: {
+        NIR: b.nir,
+        CleNIR: b.cleNir,
+        DateNaissance: b.dateNaissance,
+        RangNaissance: b.rangNaissance,
+        NomUsuel: b.nom,
+        Prenom: b.prenom,
+        NumeroAdherent: b.numeroAdherent,
+      },
       Venue: { TypeVenue: 'HOSPITALISATION', DateEntree: '2026-03-09', DateSortie: '2026-03-13' },
     };
   }
 
   test('exposes the five operations', () => {
-    const ops = Object.values(soapClient.describe().RocSelService as Record<string, Record<string, unknown>>).flatMap((port) => Object.keys(port));
+    const ops = Object.values(soapClient.describe().RocSelService as Record<string, Record<string, unknown>>).flatMap((port) =>
+      Object.keys(port),
+    );
     expect(ops.sort()).toEqual(['Annulation', 'Calcul', 'IdentificationDroitsBeneficiaire', 'RechercheAnnuaire', 'Simulation']);
   });
 

@@ -91,21 +91,38 @@ describe('the shipped seed', () => {
   test('the unregistered beneficiary is not indexed; the twins share one NIR', () => {
     const b04 = seed.beneficiaires.find((b) => b.id === 'B04')!;
     expect(index.beneficiaries.get('0775685365')?.get(b04.nir)).toBeUndefined();
-    expect(index.beneficiaries.get('0775685365')?.get('2860330189210')?.map((b) => b.id)).toEqual(['B21', 'B22', 'B23']);
+    expect(
+      index.beneficiaries
+        .get('0775685365')
+        ?.get('2860330189210')
+        ?.map((b) => b.id),
+    ).toEqual(['B21', 'B22', 'B23']);
   });
 });
 
 describe('a broken seed is refused with the place and the cause', () => {
   test.each([
-    ['a wrong NIR key', (s: Seed) => (s.beneficiaires[0].cleNir = '45'), /beneficiaire B01: cleNir 45 does not match the NIR \(expected 44\)/],
+    [
+      'a wrong NIR key',
+      (s: Seed) => (s.beneficiaires[0].cleNir = '45'),
+      /beneficiaire B01: cleNir 45 does not match the NIR \(expected 44\)/,
+    ],
     ['an unknown contract', (s: Seed) => (s.beneficiaires[1].contrat = 'nope'), /beneficiaire B02: unknown contrat nope/],
-    ['an unknown prestation code', (s: Seed) => (s.contrats[0].regles.XX = { mode: 'TM', taux: 100 }), /contrat cev-hospi-100: rule for unknown prestation code "XX"/],
+    [
+      'an unknown prestation code',
+      (s: Seed) => (s.contrats[0].regles.XX = { mode: 'TM', taux: 100 }),
+      /contrat cev-hospi-100: rule for unknown prestation code "XX"/,
+    ],
     ['an unknown rule mode', (s: Seed) => (s.contrats[0].regles.GHS = { mode: 'MAGIC' }), /unknown rule mode "MAGIC"/],
     ['a TM rule without rate', (s: Seed) => (s.contrats[0].regles.GHS = { mode: 'TM' }), /TM needs a non-negative number "taux"/],
     ['a 9-digit AMC number', (s: Seed) => (s.amcs[0].numeroAmc = '775685365'), /amc cevennes: numeroAmc "775685365" must be 10 digits/],
     ['a route to an unknown operator', (s: Seed) => (s.amcs[0].routes = [{ operateur: 'ghost' }]), /route to unknown operator "ghost"/],
     ['a hostile AMC not flagged testOnly', (s: Seed) => (s.amcs[5].testOnly = false), /hostile AMC must be flagged testOnly/],
-    ['an unknown number present in the directory', (s: Seed) => (s.unknownNumbers = ['0775685365']), /unknownNumbers: 0775685365 is in the directory/],
+    [
+      'an unknown number present in the directory',
+      (s: Seed) => (s.unknownNumbers = ['0775685365']),
+      /unknownNumbers: 0775685365 is in the directory/,
+    ],
   ])('%s', (_name, breakIt, message) => {
     const s = clone();
     breakIt(s);

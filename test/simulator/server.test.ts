@@ -67,7 +67,10 @@ describe('annuaire', () => {
   });
 
   test('the CSR routes the Mutuelle Générale du Rail: RAIL → operator, otherwise its own access point', async () => {
-    const viaOp = codec.decodeResponse('annuaire', (await client.soap(sim.annuaireUrl, annuaireRequest('0633014527', 'SP', 'RAIL'))).body) as Obj;
+    const viaOp = codec.decodeResponse(
+      'annuaire',
+      (await client.soap(sim.annuaireUrl, annuaireRequest('0633014527', 'SP', 'RAIL'))).body,
+    ) as Obj;
     expect(viaOp.services[0].url).toBe(`${sim.url}/sel/tpso/idb`);
     expect(viaOp.amc.operateur).toBe('Tiers Payant Sud Opérateur');
     const direct = codec.decodeResponse('annuaire', (await client.soap(sim.annuaireUrl, annuaireRequest('0633014527', 'MU'))).body) as Obj;
@@ -151,7 +154,10 @@ describe('IDB: one outcome per seeded scenario', () => {
     const p = payloadFor('idb', b) as Obj;
     p.beneficiaire.numeroAdherent = '000417999';
     p.attestation.numeroAdherent = '000417999';
-    const a = codec.decodeResponse('idb', (await client.soap(await endpointOf(client, sim, b.amc, 'idb'), codec.encodeRequest('idb', p))).body) as Obj;
+    const a = codec.decodeResponse(
+      'idb',
+      (await client.soap(await endpointOf(client, sim, b.amc, 'idb'), codec.encodeRequest('idb', p))).body,
+    ) as Obj;
     expect(codes(a)).toEqual(['6008']);
   });
 
@@ -174,14 +180,19 @@ describe('IDB: one outcome per seeded scenario', () => {
     const b = ben('B01');
     const p = payloadFor('idb', b) as Obj;
     p.beneficiaire.cleNir = '45';
-    const a = codec.decodeResponse('idb', (await client.soap(await endpointOf(client, sim, b.amc, 'idb'), codec.encodeRequest('idb', p))).body) as Obj;
+    const a = codec.decodeResponse(
+      'idb',
+      (await client.soap(await endpointOf(client, sim, b.amc, 'idb'), codec.encodeRequest('idb', p))).body,
+    ) as Obj;
     expect(a.messages[0]).toMatchObject({ code: '6000', libelle: 'Paramètres de recherche incorrects : clé du NIR erronée' });
   });
 
   test('B14 / B15: OK with the AMC’s consigne', async () => {
     const papier = await call('idb', 'B14');
     expect(papier.statut).toBe('OK');
-    expect(papier.consignes).toEqual([{ code: 'FACT_PAPIER', libelle: 'Facture papier exigée : adresser la facture et le bulletin de situation par courrier' }]);
+    expect(papier.consignes).toEqual([
+      { code: 'FACT_PAPIER', libelle: 'Facture papier exigée : adresser la facture et le bulletin de situation par courrier' },
+    ]);
     const accord = await call('idb', 'B15');
     expect(accord.consignes.map((c: Obj) => c.code)).toEqual(['ACCORD_PREALABLE']);
   });
@@ -292,7 +303,9 @@ describe('SIM and CLC amounts', () => {
   test('B18 amc-directe-ace: specialist visit 60 € (base 30 €, AMO 21 €) at 150 % BR including AMO → 24 €', async () => {
     const a = await call('sim', 'B18', {
       venue: { type: 'ACE', dateEntree: '2026-03-09' },
-      lignes: [{ numero: 1, code: 'ACE', dateDebut: '2026-03-09', quantite: 1, prixUnitaire: 60, baseAmo: 30, tauxAmo: 70, montantAmo: 21 }],
+      lignes: [
+        { numero: 1, code: 'ACE', dateDebut: '2026-03-09', quantite: 1, prixUnitaire: 60, baseAmo: 30, tauxAmo: 70, montantAmo: 21 },
+      ],
     });
     expect(totals(a)).toEqual({ montants: { totalFacture: 60, totalAmo: 21, totalAmc: 24, resteACharge: 15 }, lignes: [['ACE', 24, 15]] });
   });
@@ -353,13 +366,21 @@ describe('duplicates, engagements and cancellation', () => {
     const replay = codec.decodeResponse('clc', (await client.soap(url, xml)).body) as Obj;
     expect(replay).toEqual(first);
 
-    const again = codec.decodeResponse('clc', (await client.soap(url, requestFor('clc', b, { numeroFacture: 'F2600009001', requestId: 'clc-9001-b' }))).body) as Obj;
+    const again = codec.decodeResponse(
+      'clc',
+      (await client.soap(url, requestFor('clc', b, { numeroFacture: 'F2600009001', requestId: 'clc-9001-b' }))).body,
+    ) as Obj;
     expect(again.numeroEngagement).toBe(first.numeroEngagement);
     expect(again.enTete.requestId).toBe('clc-9001-b');
 
     const changed = codec.decodeResponse(
       'clc',
-      (await client.soap(url, requestFor('clc', b, { numeroFacture: 'F2600009001', requestId: 'clc-9001-c', lignes: LIGNES_SEJOUR.slice(0, 2) }))).body,
+      (
+        await client.soap(
+          url,
+          requestFor('clc', b, { numeroFacture: 'F2600009001', requestId: 'clc-9001-c', lignes: LIGNES_SEJOUR.slice(0, 2) }),
+        )
+      ).body,
     ) as Obj;
     expect(changed.statut).toBe('KO');
     expect(codes(changed)).toEqual(['6023']);
@@ -377,7 +398,12 @@ describe('duplicates, engagements and cancellation', () => {
   test('DEL: cancels once; unknown, already cancelled and already invoiced engagements are refused', async () => {
     const b = ben('B12');
     const clc = async (facture: string) =>
-      (codec.decodeResponse('clc', (await client.soap(`${sim.url}/sel/tpso/clc`, requestFor('clc', b, { numeroFacture: facture }))).body) as Obj).numeroEngagement as string;
+      (
+        codec.decodeResponse(
+          'clc',
+          (await client.soap(`${sim.url}/sel/tpso/clc`, requestFor('clc', b, { numeroFacture: facture }))).body,
+        ) as Obj
+      ).numeroEngagement as string;
     const del = async (numero: string, o: { requestId?: string; numeroFacture?: string; url?: string } = {}) =>
       codec.decodeResponse('del', (await client.soap(o.url ?? `${sim.url}/sel/tpso/del`, delRequest(b.amc, numero, o))).body) as Obj;
 

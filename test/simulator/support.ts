@@ -134,10 +134,50 @@ export const SEJOUR = {
 
 /** GHS 3 452,40 € (AMO 80 %), 5 forfaits journaliers, 4 nuits en chambre particulière à 75 €, 4 jours de télévision. */
 export const LIGNES_SEJOUR = [
-  { numero: 1, code: 'GHS', dateDebut: '2026-03-09', dateFin: '2026-03-13', quantite: 1, prixUnitaire: 3452.4, baseAmo: 3452.4, tauxAmo: 80, montantAmo: 2761.92 },
-  { numero: 2, code: 'FJ', dateDebut: '2026-03-09', dateFin: '2026-03-13', quantite: 5, prixUnitaire: 20, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
-  { numero: 3, code: 'CP', dateDebut: '2026-03-09', dateFin: '2026-03-12', quantite: 4, prixUnitaire: 75, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
-  { numero: 4, code: 'TV', dateDebut: '2026-03-09', dateFin: '2026-03-12', quantite: 4, prixUnitaire: 4, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
+  {
+    numero: 1,
+    code: 'GHS',
+    dateDebut: '2026-03-09',
+    dateFin: '2026-03-13',
+    quantite: 1,
+    prixUnitaire: 3452.4,
+    baseAmo: 3452.4,
+    tauxAmo: 80,
+    montantAmo: 2761.92,
+  },
+  {
+    numero: 2,
+    code: 'FJ',
+    dateDebut: '2026-03-09',
+    dateFin: '2026-03-13',
+    quantite: 5,
+    prixUnitaire: 20,
+    baseAmo: 0,
+    tauxAmo: 0,
+    montantAmo: 0,
+  },
+  {
+    numero: 3,
+    code: 'CP',
+    dateDebut: '2026-03-09',
+    dateFin: '2026-03-12',
+    quantite: 4,
+    prixUnitaire: 75,
+    baseAmo: 0,
+    tauxAmo: 0,
+    montantAmo: 0,
+  },
+  {
+    numero: 4,
+    code: 'TV',
+    dateDebut: '2026-03-09',
+    dateFin: '2026-03-12',
+    quantite: 4,
+    prixUnitaire: 4,
+    baseAmo: 0,
+    tauxAmo: 0,
+    montantAmo: 0,
+  },
 ];
 
 export interface RequestOptions {
@@ -177,7 +217,11 @@ export function annuaireRequest(numeroAmc: string, typeConvention?: string, csr?
   return codec.encodeRequest('annuaire', { enTete: enTete({ numeroAmc, typeConvention, csr }, requestId) });
 }
 
-export function delRequest(amc: { numeroAmc: string }, numeroEngagement: string, o: { requestId?: string; numeroFacture?: string } = {}): string {
+export function delRequest(
+  amc: { numeroAmc: string },
+  numeroEngagement: string,
+  o: { requestId?: string; numeroFacture?: string } = {},
+): string {
   return codec.encodeRequest('del', {
     enTete: enTete(amc, o.requestId),
     numeroEngagement,
@@ -187,7 +231,12 @@ export function delRequest(amc: { numeroAmc: string }, numeroEngagement: string,
 }
 
 /** Ask the directory where a service of an AMC lives. */
-export async function endpointOf(client: Client, sim: RunningSimulator, amc: { numeroAmc: string; typeConvention?: string; csr?: string }, svc: string): Promise<string> {
+export async function endpointOf(
+  client: Client,
+  sim: RunningSimulator,
+  amc: { numeroAmc: string; typeConvention?: string; csr?: string },
+  svc: string,
+): Promise<string> {
   const r = await client.soap(sim.annuaireUrl, annuaireRequest(amc.numeroAmc, amc.typeConvention, amc.csr));
   const a = codec.decodeResponse('annuaire', r.body) as { services?: { service: string; url: string }[] };
   const url = a.services?.find((s) => s.service === svc)?.url;

@@ -24,7 +24,12 @@ function recorder(real: SqliteJournal) {
   const over: Partial<Journal> = {};
   // every other method runs on the real journal itself
   const journal = new Proxy(real, {
-    get: (target, prop) => (prop in over ? over[prop as keyof Journal] : typeof (target as any)[prop] === 'function' ? (target as any)[prop].bind(target) : (target as any)[prop]),
+    get: (target, prop) =>
+      prop in over
+        ? over[prop as keyof Journal]
+        : typeof (target as any)[prop] === 'function'
+          ? (target as any)[prop].bind(target)
+          : (target as any)[prop],
   }) as unknown as Journal;
   over.append = async (input) => {
     const s = await real.append(input);
@@ -42,7 +47,8 @@ function recorder(real: SqliteJournal) {
       busy.add(id);
       unsettled.set(key, busy);
       const order = startedOrder.get(key) ?? [];
-      if (order.length && order[order.length - 1] > id) violations.push(`venue ${key}: message ${id} handed out after ${order[order.length - 1]}`);
+      if (order.length && order[order.length - 1] > id)
+        violations.push(`venue ${key}: message ${id} handed out after ${order[order.length - 1]}`);
       order.push(id);
       startedOrder.set(key, order);
     }

@@ -20,7 +20,11 @@ afterEach(() => {
   children.clear();
 });
 
-function runUntil(file: string, sync: 'FULL' | 'NORMAL', killAfter: number): Promise<{ acked: Map<number, string>; signal: string | null }> {
+function runUntil(
+  file: string,
+  sync: 'FULL' | 'NORMAL',
+  killAfter: number,
+): Promise<{ acked: Map<number, string>; signal: string | null }> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, [CHILD, file, sync, '10000000'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -66,7 +70,9 @@ describe('journal durability across SIGKILL', () => {
       // The file is sound after the kill (WAL recovered on open).
       const raw = new Database(file);
       expect(raw.pragma('integrity_check', { simple: true })).toBe('ok');
-      const rows = raw.prepare('SELECT id, control_id, okey, state, size, length(raw) AS len, instr(raw, control_id) AS at FROM inbound ORDER BY id').all() as Array<{
+      const rows = raw
+        .prepare('SELECT id, control_id, okey, state, size, length(raw) AS len, instr(raw, control_id) AS at FROM inbound ORDER BY id')
+        .all() as Array<{
         id: number;
         control_id: string;
         okey: string;

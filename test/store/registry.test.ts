@@ -144,7 +144,11 @@ describe('the process registry on a real SQLite journal', () => {
     const file = path.join(dir, 'roc-journal.sqlite');
     const listener = journals.acquireSync(file, { synchronous: 'NORMAL' });
     const sender = journals.acquireSync(file, {});
-    const rec = await sender.journal.enqueue({ destination: 'mllp:gap.chu-nord.local:2576', payload: Buffer.from('MSH|^~\\&|ROC_BRIDGE'), orderingKey: 'PV1-19:250100421' });
+    const rec = await sender.journal.enqueue({
+      destination: 'mllp:gap.chu-nord.local:2576',
+      payload: Buffer.from('MSH|^~\\&|ROC_BRIDGE'),
+      orderingKey: 'PV1-19:250100421',
+    });
     const seen = await listener.journal.getOutbound(rec.id);
     expect(seen?.state).toBe('QUEUED');
     expect(listener.journal.synchronous).toBe('NORMAL');

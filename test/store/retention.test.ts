@@ -84,7 +84,13 @@ describe('retention purge', () => {
     await j.start([done.id, failed.id]);
     await j.complete(done.id);
     await j.fail(failed.id, 'AMC injoignable');
-    const answer = await j.enqueue({ destination: 'mllp:gap:2576', payload: Buffer.from(`MSH|^~\\&|ROC|X|||||ADT^Z80|Z1|P|2.5\rPID|||${nir}`), orderingKey: 'PV1-19:250100421', inboundId: done.id, answerKey: `in:${done.id}|IDB|OK` });
+    const answer = await j.enqueue({
+      destination: 'mllp:gap:2576',
+      payload: Buffer.from(`MSH|^~\\&|ROC|X|||||ADT^Z80|Z1|P|2.5\rPID|||${nir}`),
+      orderingKey: 'PV1-19:250100421',
+      inboundId: done.id,
+      answerKey: `in:${done.id}|IDB|OK`,
+    });
     await j.take('mllp:gap:2576', 10, c.date());
     await j.acked(answer.id);
     await j.putDossier('PV1-19:250100421', { admission: { nir } }, 'ENG-0001');
@@ -114,7 +120,11 @@ describe('retention purge', () => {
     await expect(j.resend(done.id)).rejects.toMatchObject({ code: 'BAD_STATE' });
     expect((await j.getDossier('PV1-19:250100421'))!.engagements).toEqual(['ENG-0001']);
     // The idempotency key outlives the payload: a late reprocessing still finds the answer.
-    const again = await j.enqueue({ destination: 'mllp:gap:2576', payload: Buffer.from('MSH|^~\\&|ROC'), answerKey: `in:${done.id}|IDB|OK` });
+    const again = await j.enqueue({
+      destination: 'mllp:gap:2576',
+      payload: Buffer.from('MSH|^~\\&|ROC'),
+      answerKey: `in:${done.id}|IDB|OK`,
+    });
     expect(again).toMatchObject({ id: answer.id, existing: true, state: 'ACKED' });
 
     // Nothing of the erased messages is left in the files (database + WAL after the checkpoint),
@@ -160,7 +170,12 @@ describe('retention purge', () => {
     expect((await j.get(n.id))!.purgedAt).toBeDefined();
     // close() stops the schedule: no purge runs on a closed journal.
     const errors: Error[] = [];
-    const k = journal(path.join(dir, 'other.sqlite'), { retentionDays: 30, purgeIntervalMs: 1000, now: c.now, onPurgeError: (e) => errors.push(e) });
+    const k = journal(path.join(dir, 'other.sqlite'), {
+      retentionDays: 30,
+      purgeIntervalMs: 1000,
+      now: c.now,
+      onPurgeError: (e) => errors.push(e),
+    });
     await k.close();
     expect((k as unknown as { purgeTimer?: unknown }).purgeTimer).toBeUndefined();
     await new Promise((r) => setTimeout(r, 1200));
@@ -194,11 +209,23 @@ describe('idempotent answers', () => {
   it('enqueuing the same answer key again returns the existing answer (same id, same payload): no second answer', async () => {
     const j = journal(path.join(dir, 'journal.sqlite'), { purgeIntervalMs: 0 });
     const dest = 'mllp:gap.chu-nord.local:2576';
-    const first = await j.enqueue({ destination: dest, payload: Buffer.from('MSH|^~\\&|ROC_BRIDGE||||||ADT^Z80|ROC1|P|2.5'), orderingKey: 'PV1-19:250100421', inboundId: 7, answerKey: 'in:7|IDB|OK' });
+    const first = await j.enqueue({
+      destination: dest,
+      payload: Buffer.from('MSH|^~\\&|ROC_BRIDGE||||||ADT^Z80|ROC1|P|2.5'),
+      orderingKey: 'PV1-19:250100421',
+      inboundId: 7,
+      answerKey: 'in:7|IDB|OK',
+    });
     expect(first.existing).toBeUndefined();
     expect(first.answerKey).toBe('in:7|IDB|OK');
     // The same message processed again (after a crash) builds an answer with a new MSH-10.
-    const again = await j.enqueue({ destination: dest, payload: Buffer.from('MSH|^~\\&|ROC_BRIDGE||||||ADT^Z80|ROC2|P|2.5'), orderingKey: 'PV1-19:250100421', inboundId: 7, answerKey: 'in:7|IDB|OK' });
+    const again = await j.enqueue({
+      destination: dest,
+      payload: Buffer.from('MSH|^~\\&|ROC_BRIDGE||||||ADT^Z80|ROC2|P|2.5'),
+      orderingKey: 'PV1-19:250100421',
+      inboundId: 7,
+      answerKey: 'in:7|IDB|OK',
+    });
     expect(again).toMatchObject({ id: first.id, existing: true, state: 'QUEUED' });
     expect((await j.getOutbound(first.id, { payload: true }))!.payload!.toString()).toContain('|ROC1|');
     expect(await j.browseOutbound({ destination: dest })).toHaveLength(1);
@@ -212,13 +239,18 @@ describe('idempotent answers', () => {
     // Another service, another outcome or another destination is another answer; no key: as before.
     expect((await j.enqueue({ destination: dest, payload: Buffer.from('C'), answerKey: 'in:7|CLC|OK' })).existing).toBeUndefined();
     expect((await j.enqueue({ destination: dest, payload: Buffer.from('D'), answerKey: 'in:7|IDB|KO' })).existing).toBeUndefined();
-    expect((await j.enqueue({ destination: 'mllp:gap2:2576', payload: Buffer.from('E'), answerKey: 'in:7|IDB|OK' })).existing).toBeUndefined();
+    expect(
+      (await j.enqueue({ destination: 'mllp:gap2:2576', payload: Buffer.from('E'), answerKey: 'in:7|IDB|OK' })).existing,
+    ).toBeUndefined();
     const n1 = await j.enqueue({ destination: dest, payload: Buffer.from('F') });
     const n2 = await j.enqueue({ destination: dest, payload: Buffer.from('F') });
     expect(n2.id).not.toBe(n1.id);
     // A second journal instance on the same file (roc-mllp-in and roc-mllp-out each open one) sees the key too.
     const other = journal(path.join(dir, 'journal.sqlite'), { purgeIntervalMs: 0, recoverSentOnOpen: false });
-    expect(await other.enqueue({ destination: dest, payload: Buffer.from('G'), answerKey: 'in:7|IDB|OK' })).toMatchObject({ id: first.id, existing: true });
+    expect(await other.enqueue({ destination: dest, payload: Buffer.from('G'), answerKey: 'in:7|IDB|OK' })).toMatchObject({
+      id: first.id,
+      existing: true,
+    });
   });
 });
 

@@ -21,7 +21,17 @@ export function beneficiaire(id: string): SeedBeneficiaire {
 /** A 4-night surgical stay: GHS, forfait journalier, private room — as a GAP would bill it. */
 export function sejourLignes(entree = '2026-11-20', sortie = '2026-11-24'): Ligne[] {
   return [
-    { numero: 1, code: 'GHS', dateDebut: entree, dateFin: sortie, quantite: 1, prixUnitaire: 3452.4, baseAmo: 3452.4, tauxAmo: 80, montantAmo: 2761.92 },
+    {
+      numero: 1,
+      code: 'GHS',
+      dateDebut: entree,
+      dateFin: sortie,
+      quantite: 1,
+      prixUnitaire: 3452.4,
+      baseAmo: 3452.4,
+      tauxAmo: 80,
+      montantAmo: 2761.92,
+    },
     { numero: 2, code: 'FJ', dateDebut: entree, dateFin: sortie, quantite: 4, prixUnitaire: 20, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
     { numero: 3, code: 'CP', dateDebut: entree, dateFin: sortie, quantite: 4, prixUnitaire: 75, baseAmo: 0, tauxAmo: 0, montantAmo: 0 },
   ];

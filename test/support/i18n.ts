@@ -75,7 +75,9 @@ export function useLanguage(helper: any, lang: string): void {
   const core = () => new Set(Object.values(helper._nodeModules ?? {}));
   helper.load = (nodes: unknown, ...rest: unknown[]) => {
     const skip = core();
-    const list = (Array.isArray(nodes) ? nodes : [nodes]).map((n) => (typeof n === 'function' && !skip.has(n) ? inLanguage(lang, n as (RED: any) => unknown) : n));
+    const list = (Array.isArray(nodes) ? nodes : [nodes]).map((n) =>
+      typeof n === 'function' && !skip.has(n) ? inLanguage(lang, n as (RED: any) => unknown) : n,
+    );
     return load(list, ...rest);
   };
 }

@@ -31,7 +31,8 @@ describe('the identifiers of an input', () => {
   });
 
   it('writes a date in its three forms whatever form it is given in', () => {
-    for (const d of ['19850714', '1985-07-14', '14/07/1985', '198507140830']) expect(dateForms(d)).toEqual(['19850714', '1985-07-14', '14/07/1985']);
+    for (const d of ['19850714', '1985-07-14', '14/07/1985', '198507140830'])
+      expect(dateForms(d)).toEqual(['19850714', '1985-07-14', '14/07/1985']);
   });
 });
 
@@ -61,7 +62,9 @@ describe('what it finds', () => {
   });
 
   it('reads an end-to-end process output', () => {
-    expect(() => expectNoPatientData(processOutput({ output: () => 'ROC Bridge ready\nIDB OK for HÉLÈNE\n' }), IDS)).toThrow(/nom « Hélène »/);
+    expect(() => expectNoPatientData(processOutput({ output: () => 'ROC Bridge ready\nIDB OK for HÉLÈNE\n' }), IDS)).toThrow(
+      /nom « Hélène »/,
+    );
   });
 });
 
@@ -83,7 +86,9 @@ describe('in a Node-RED test', () => {
     await helper.load(functionNode, flow("node.warn('arrivée de ' + msg.nom); throw new Error('date ' + msg.date);"));
     helper.getNode('fn').receive({ nom: 'LEFÈVRE-BŒUF', date: '14/07/1985' });
     await new Promise((r) => setTimeout(r, 50));
-    expect(() => expectNoPatientData(seen, IDS)).toThrow(/nom « LEFÈVRE-BŒUF »[\s\S]*date de naissance « 14\/07\/1985 »|date de naissance « 14\/07\/1985 »[\s\S]*nom/);
+    expect(() => expectNoPatientData(seen, IDS)).toThrow(
+      /nom « LEFÈVRE-BŒUF »[\s\S]*date de naissance « 14\/07\/1985 »|date de naissance « 14\/07\/1985 »[\s\S]*nom/,
+    );
   });
 
   it('passes when the node shows only what it did', async () => {

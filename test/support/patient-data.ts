@@ -204,7 +204,8 @@ export function watchNodeRed(helper: any): NodeRedWatch {
   };
   for (const m of ['status', 'log', 'warn', 'error', 'debug', 'trace']) wrap(proto, m, m === 'status' ? 'status' : 'node.' + m);
   wrap(log, 'log', 'RED.log');
-  for (const level of ['info', 'warn', 'error', 'debug', 'trace', 'audit']) if (typeof log[level] === 'function') wrap(log, level, 'RED.log.' + level);
+  for (const level of ['info', 'warn', 'error', 'debug', 'trace', 'audit'])
+    if (typeof log[level] === 'function') wrap(log, level, 'RED.log.' + level);
   const restore = () => restores.splice(0).forEach((r) => r());
   if (typeof afterAll === 'function') afterAll(restore);
   return {
@@ -223,7 +224,15 @@ export function processOutput(rt: { output: () => string }): Seen {
   return { texts: () => [rt.output()] };
 }
 
-const fold = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/Œ/g, 'OE').replace(/œ/g, 'oe').replace(/Æ/g, 'AE').replace(/æ/g, 'ae').toLowerCase();
+const fold = (s: string) =>
+  s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/Œ/g, 'OE')
+    .replace(/œ/g, 'oe')
+    .replace(/Æ/g, 'AE')
+    .replace(/æ/g, 'ae')
+    .toLowerCase();
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The leaks found in the texts: `[kind, identifier, the text (cut around it)]`. */
@@ -265,7 +274,8 @@ export function expectNoPatientData(seen: Seen | string[], ids: PatientIdentifie
   const found = findPatientData(texts, ids);
   if (found.length) {
     throw new Error(
-      `patient data seen in ${found.length} place(s):\n` + found.map(([kind, id, where]) => `  ${kind} « ${id} » in: ${JSON.stringify(where)}`).join('\n'),
+      `patient data seen in ${found.length} place(s):\n` +
+        found.map(([kind, id, where]) => `  ${kind} « ${id} » in: ${JSON.stringify(where)}`).join('\n'),
     );
   }
 }

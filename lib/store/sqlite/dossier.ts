@@ -41,7 +41,6 @@ export class DossierStore {
     return this.writer.read(fn);
   }
 
-
   putDossier(orderingKey: string, roc: unknown, engagement?: string): Promise<DossierEntry> {
     let json: string;
     try {

@@ -112,7 +112,6 @@ export class InboundStore {
     return this.writer.read(fn);
   }
 
-
   append(input: InboundInput): Promise<Stored> {
     let row: Row;
     try {

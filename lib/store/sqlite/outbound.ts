@@ -54,15 +54,9 @@ function prepare(db: Database.Database) {
     sent: p("UPDATE outbound SET state = 'SENT', attempts = attempts + 1, sent_at = ?, updated_at = ? WHERE id = ?"),
     recover: p("UPDATE outbound SET state = 'QUEUED', updated_at = ? WHERE destination = ? AND state = 'SENT'"),
     acked: p("UPDATE outbound SET state = 'ACKED', acked_at = ?, updated_at = ? WHERE id = ? AND state = 'SENT'"),
-    retry: p(
-      "UPDATE outbound SET state = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'SENT'",
-    ),
-    requeue: p(
-      "UPDATE outbound SET state = 'QUEUED', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'ERROR'",
-    ),
-    cancel: p(
-      "UPDATE outbound SET state = 'CANCELLED', updated_at = ? WHERE id = ? AND state IN ('QUEUED', 'ERROR')",
-    ),
+    retry: p("UPDATE outbound SET state = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'SENT'"),
+    requeue: p("UPDATE outbound SET state = 'QUEUED', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'ERROR'"),
+    cancel: p("UPDATE outbound SET state = 'CANCELLED', updated_at = ? WHERE id = ? AND state IN ('QUEUED', 'ERROR')"),
     recoverAll: p("UPDATE outbound SET state = 'QUEUED' WHERE state = 'SENT'"),
   };
 }
@@ -104,7 +98,6 @@ export class OutboundStore {
     this.s.recoverAll.run();
   }
 
-
   enqueue(input: OutboundInput): Promise<OutboundRecord> {
     let args: unknown[];
     try {
@@ -113,7 +106,14 @@ export class OutboundStore {
       if (!destination) throw new JournalError('enqueue needs a destination', 'BAD_INPUT');
       const max = input.maxAttempts ?? this.maxAttempts;
       if (!Number.isInteger(max) || max < 1) throw new JournalError('maxAttempts must be a positive integer', 'BAD_INPUT');
-      args = [destination, text(input.orderingKey, 'orderingKey'), input.inboundId ?? null, max, input.payload, text(input.answerKey, 'answerKey', 300)];
+      args = [
+        destination,
+        text(input.orderingKey, 'orderingKey'),
+        input.inboundId ?? null,
+        max,
+        input.payload,
+        text(input.answerKey, 'answerKey', 300),
+      ];
     } catch (e) {
       return Promise.reject(e);
     }
@@ -129,7 +129,10 @@ export class OutboundStore {
         id = Number(this.s.insert.run(destination, okey, inboundId, now, max, now, now, payload, answerKey).lastInsertRowid);
       } catch (e) {
         // Another process on the same file stored this key in between: its answer stands.
-        const prior = answerKey !== null && (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ? (this.s.byKey.get(destination, answerKey) as Row | undefined) : undefined;
+        const prior =
+          answerKey !== null && (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE'
+            ? (this.s.byKey.get(destination, answerKey) as Row | undefined)
+            : undefined;
         if (!prior) throw e;
         return { ...outboundFromRow(prior), existing: true as const };
       }
