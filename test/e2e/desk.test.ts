@@ -4,7 +4,8 @@
  * driven like a clerk with a hand scanner (typed text + Enter) or a photo of the card, plus the
  * HTTP refusals the page relies on (oversized upload, malformed JSON).
  */
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser';
 import { startRuntimeProcess, type StartedRuntime } from '../support/runtime';
 import { cardPng, cardText, findBeneficiary } from '../../simulator/cards';
 import { loadSeed } from '../../simulator/seed';
@@ -24,18 +25,7 @@ beforeAll(async () => {
   // ROC_ANNUAIRE_URL empty: the embedded simulator, hence the demo patients, whatever the shell says.
   // Generous bound: the runtime's own incremental build can take a while on a loaded machine.
   rt = await startRuntimeProcess({ ROC_ANNUAIRE_URL: '', ROC_SIMULATOR_LATENCY: 'instant' }, 120000);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ locale: 'fr-FR', viewport: { width: 1366, height: 900 } });
   page = await context.newPage();
   await page.goto(`${rt.url}desk`);

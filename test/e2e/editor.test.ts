@@ -10,7 +10,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser';
 import { startRuntimeProcess, TEST_USERS, type StartedRuntime } from '../support/runtime';
 import { GapAnswerListener } from '../../simulator/gap';
 
@@ -48,18 +49,7 @@ beforeAll(async () => {
     },
     120000,
   );
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1680, height: 1000 } });
   page = await context.newPage();
   await page.goto(rt.url);

@@ -1,6 +1,6 @@
 /**
  * Property-based tests (fast-check, fixed seed, bounded runs) over the PAM-FR mapper: real
- * messages (the fixtures, and the published samples when present) mutated at the field level
+ * messages (the fixtures and the published samples of test/fixtures/samples) mutated at the field level
  * (values replaced by hostile ones: bad dates, escapes, delimiters, huge values, HL7 nulls;
  * fields, repetitions and segments dropped, duplicated, moved) and at the byte level. Whatever
  * comes in:
@@ -23,8 +23,8 @@ import { SAMPLES } from '../support/samples';
 const SEED = 20260107;
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'hl7');
 
+/** Every .hl7 file of a fixture folder (inside the repository: a missing folder is an error). */
 function read(dir: string): Array<{ name: string; bytes: Buffer }> {
-  if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir)
     .filter((f) => f.endsWith('.hl7'))

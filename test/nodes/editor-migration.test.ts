@@ -5,7 +5,8 @@
  * and closed with Done, is saved as version 1 pointing at a new roc-journal node and a new
  * tls-config node holding those settings. Nothing is deployed.
  */
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser';
 import { startRuntimeProcess, type StartedRuntime } from '../support/runtime';
 
 jest.setTimeout(180000);
@@ -20,18 +21,7 @@ let page: Page;
 
 beforeAll(async () => {
   rt = await startRuntimeProcess({ ROC_ANNUAIRE_URL: '', ROC_MLLP_PORT: '0', ROC_SIMULATOR_LATENCY: 'instant' }, 120000);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1366, height: 900 } });
   page = await context.newPage();
   const token = await rt.token('admin');

@@ -6,14 +6,13 @@
  * after a redeploy on the same journal.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import helper from 'node-red-node-test-helper';
 import mllpInNode from '../../nodes/roc-mllp-in/roc-mllp-in';
-import { MllpDeframer, frame } from '../../lib/hl7/mllp';
-import { readAck } from '../../simulator/gap';
+import { frame } from '../../lib/hl7/mllp';
+import { MllpPeer, waitFor } from '../support/mllp-peer';
 import { expectNoPatientData, identifiersFromHl7, watchNodeRed } from '../support/patient-data';
 import { useLanguage } from '../support/i18n';
 
@@ -44,69 +43,9 @@ function adt(controlId: string, venue: string, o: { event?: string; enhanced?: b
   return t;
 }
 
-type Ack = { code: string; controlId: string; errors: string[] };
-
-/** An MLLP client that collects the ACKs it receives. */
-class Peer {
-  readonly acks: Ack[] = [];
-  private readonly deframer = new MllpDeframer();
-  private waiters: Array<() => void> = [];
-  closed = false;
-  constructor(readonly socket: net.Socket) {
-    socket.on('data', (d) => {
-      for (const e of this.deframer.push(d)) if (e.kind === 'frame') this.acks.push(readAck(e.bytes)!);
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => undefined);
-  }
-  private wake() {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-  static connect(port: number): Promise<Peer> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => resolve(new Peer(s)));
-      s.once('error', reject);
-    });
-  }
-  send(text: string | Buffer): void {
-    this.socket.write(frame(typeof text === 'string' ? Buffer.from(text, 'utf8') : text));
-  }
-  /** Resolves once `n` ACKs arrived (or the socket closed). */
-  async waitAcks(n: number, timeoutMs = 20000): Promise<Ack[]> {
-    const until = Date.now() + timeoutMs;
-    while (this.acks.length < n && !this.closed) {
-      if (Date.now() > until) throw new Error(`${this.acks.length}/${n} ACKs received`);
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 200);
-      });
-    }
-    return this.acks;
-  }
-  end(): void {
-    this.socket.destroy();
-  }
-}
-
-async function waitFor<T>(f: () => T | undefined | false, what: string, timeoutMs = 20000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timeout: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 let dir: string;
 let journalFile: string;
-const peers: Peer[] = [];
+const peers: MllpPeer[] = [];
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-mllp-'));
@@ -147,7 +86,7 @@ async function load(extra: Record<string, unknown> = {}) {
   helper.getNode('out').on('input', (m: any) => outputs.push(m));
   const port = await waitFor(() => node.listener?.port, 'listener bound');
   const connect = async () => {
-    const p = await Peer.connect(port);
+    const p = await MllpPeer.connect(port);
     peers.push(p);
     return p;
   };
