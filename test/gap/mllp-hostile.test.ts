@@ -163,7 +163,11 @@ describe('a peer that sends and never reads its ACKs', () => {
     let maxBuffered = 0;
     let sent = 0;
     const sampler = setInterval(() => (maxBuffered = Math.max(maxBuffered, listener.bufferedBytes)), 5);
+    // On a fast machine the hostile peer can be paused and closed between two turns of the loop
+    // below: the GAP is then served right after (it connects late so that the idle timeout of
+    // 1.5 s does not close it while the peer floods).
     let gap: Peer | undefined;
+    let gapServed: string[] | undefined;
     try {
       // write until the socket to the listener is stuck (the listener stopped reading) or closed
       const deadline = Date.now() + 20_000;
@@ -174,7 +178,7 @@ describe('a peer that sends and never reads its ACKs', () => {
             // it is paused: a GAP is still served while it is
             if (!gap) {
               gap = await Peer.connect(t.port);
-              expect(await gapSends(gap, 'GAP', 3)).toEqual(['AA GAP-0', 'AA GAP-1', 'AA GAP-2']);
+              gapServed = await gapSends(gap, 'GAP', 3);
             }
             if (listener.stats.backlogClosed > 0 || listener.stats.idleClosed > 0) break;
           }
@@ -198,7 +202,12 @@ describe('a peer that sends and never reads its ACKs', () => {
     // bounded: the backlog limit plus the ACKs of one read chunk, far from the megabytes sent
     expect(sent).toBeGreaterThan(1000);
     expect(maxBuffered).toBeLessThan(hardLimit + 512 * 1024);
-    expect(gap?.acks.map((a) => a.code)).toEqual(['AA', 'AA', 'AA']);
-    gap?.destroy();
+    // served while the peer was paused, or (if it was closed before the loop saw the pause) right after
+    if (!gap) {
+      gap = await Peer.connect(t.port);
+      gapServed = await gapSends(gap, 'GAP', 3);
+    }
+    expect(gapServed).toEqual(['AA GAP-0', 'AA GAP-1', 'AA GAP-2']);
+    gap.destroy();
   }, 40_000);
 });
