@@ -203,6 +203,11 @@ export interface RocDossier {
   devis?: Facture;
   /** Engagement to cancel (DEL); defaults to `clc.engagement.numero`. */
   engagement?: { numero: string; motif?: string };
+  /**
+   * Request ids (IdRequete) chosen by the caller, per service (set by roc-dossier): a CLC or DEL
+   * asked again carries the first request's id and the AMC deduplicates it. Else a random id.
+   */
+  requestIds?: Partial<Record<OnlineService, string>>;
   annuaire?: AnnuaireResult;
   idb?: IdbResult;
   sim?: SimResult;

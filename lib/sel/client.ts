@@ -379,7 +379,9 @@ export class RocClient {
         });
       }
       attempts++;
-      const requestId = this.randomId();
+      // A request id given by the dossier (msg.roc.requestIds) is kept: a CLC or DEL asked again
+      // after a technical KO or a restart carries the first request's id, so the AMC deduplicates.
+      const requestId = givenRequestId(d, service) ?? this.randomId();
       let body: string;
       try {
         body = this.codec.encodeRequest(service, this.payload(service, d, requestId, target));
@@ -534,4 +536,12 @@ interface Lookup {
   failure?: Failure;
   /** Id of the failed directory request, when one was sent. */
   requestId?: string;
+}
+
+/** A request id the caller chose (msg.roc.requestIds[service]): 1 to 64 letters, digits, '-' or '_'. */
+export function givenRequestId(d: RocDossier, service: OnlineService): string | undefined {
+  const ids = (d as { requestIds?: unknown }).requestIds;
+  if (!ids || typeof ids !== 'object') return undefined;
+  const v = (ids as Record<string, unknown>)[service];
+  return typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v) ? v : undefined;
 }

@@ -101,6 +101,17 @@ describe('RocClient against an AMC over HTTPS + mutual TLS', () => {
     expect(ids.size).toBe(3);
   });
 
+  it('keeps the request id the dossier chose (msg.roc.requestIds): a CLC asked again carries the same IdRequete', async () => {
+    const first = await client.clc(dossier({ requestIds: { clc: 'RB-clc-0001' } }));
+    const again = await client.clc(dossier({ requestIds: { clc: 'RB-clc-0001' } }));
+    expect([first.requestId, again.requestId]).toEqual(['RB-clc-0001', 'RB-clc-0001']);
+    const sent = amc.received.filter((x) => x.op === 'clc').map((x) => (x.payload.enTete as { requestId: string }).requestId);
+    expect(sent).toEqual(['RB-clc-0001', 'RB-clc-0001']);
+    // an id for another service, or one the profile would refuse, is not used
+    expect((await client.clc(dossier({ requestIds: { idb: 'RB-idb-0001' } }))).requestId).not.toBe('RB-idb-0001');
+    expect((await client.clc(dossier({ requestIds: { clc: 'x'.repeat(65) } }))).requestId).not.toBe('x'.repeat(65));
+  });
+
   it('SIM: simulates the quote (devis first), numbering lines, and maps amounts per line', async () => {
     const devis = {
       numero: '',
