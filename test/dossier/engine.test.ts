@@ -198,14 +198,16 @@ describe('DossierEngine: one venue at a time, venues never wait for each other',
     };
     const engine = new DossierEngine(slow, { clock: TestClock.at('2026-11-20T08:30:00Z') });
     const first = engine.onMessage(admission('A01'), {});
-    const second = engine.onMessage(admission('A11'), {});
+    // the invoice must see the admission's dossier (without one venue at a time it finds none)
+    const second = engine.onMessage(admission('P03'), {}, facture());
     const other = await engine.onMessage(admission('A01', { venue: 'V2026110002' }), {});
     expect(other.requests.map((r) => r.service)).toEqual(['idb']);
     release();
     const [r1, r2] = await Promise.all([first, second]);
     expect(r1.dossier.etat).toBe('ADMIS');
-    expect(r2.dossier.etat).toBe('ANNULE');
-    expect((await store.loadDossier(KEY))?.etat).toBe('ANNULE');
+    expect(r2.dossier.facture?.numero).toBe('F2026-000481');
+    expect(r2.dossier.enCours.idb?.requestId).toBe(r1.requests[0].requestId);
+    expect((await store.loadDossier(KEY))?.facture?.numero).toBe('F2026-000481');
   });
 });
 
