@@ -58,7 +58,7 @@ describe('DossierEngine: one stay from admission to cancellation', () => {
     expect(idb.requests).toEqual([]);
 
     clock.advanceMinutes(60 * 24 * 4);
-    const inv = await engine.onMessage({ ...admission('P03'), meaning: 'INVOICE' }, {}, facture());
+    const inv = await engine.onMessage(admission('P03'), {}, facture());
     expect(inv.dossier.etat).toBe('FACTURE_RECUE');
     expect(inv.requests).toEqual([{ service: 'clc', requestId: expect.any(String), factureNumero: 'F2026-000481' }]);
 
