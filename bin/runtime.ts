@@ -67,6 +67,11 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
   // Where the GAP listens for the bridge's answers (HL7 with a ZRC segment, roc-mllp-out).
   process.env.ROC_GAP_ANSWER_HOST ||= '127.0.0.1';
   process.env.ROC_GAP_ANSWER_PORT ||= '2576';
+  // The dossier's clock (roc-dossier): re-check delays after a technical KO (minutes), how often
+  // due dossiers are looked for (seconds), when a request without answer counts as lost (seconds).
+  process.env.ROC_RECHECK_MINUTES ||= '1, 5, 15, 60';
+  process.env.ROC_DOSSIER_SCAN_SECONDS ||= '30';
+  process.env.ROC_DOSSIER_INFLIGHT_SECONDS ||= '120';
   // Days the journal keeps raw messages and answers (roc-mllp-in, roc-mllp-out; 0 = forever).
   process.env.ROC_RETENTION_DAYS ||= '30';
 

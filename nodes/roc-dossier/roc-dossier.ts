@@ -90,7 +90,7 @@ export = function register(RED: NodeAPI): void {
       clock,
       recheck,
       site: { simOnPreAdmission: def.simOnPreAdmission === true || def.simOnPreAdmission === 'true' },
-      inFlightTimeoutMs: num(def.inFlightSeconds, 120, 10, 86_400) * 1000,
+      inFlightTimeoutMs: num(def.inFlightSeconds, 120, 1, 86_400) * 1000,
       renewalLeadHours: num(def.renewalLeadHours, 0, 0, 240),
     });
     node.engine = engine;
@@ -249,7 +249,7 @@ export = function register(RED: NodeAPI): void {
     });
 
     // The clock: due re-checks, IDB renewals, requests lost in flight.
-    const scanMs = num(def.scanSeconds, 30, 1, 3600) * 1000;
+    const scanMs = num(def.scanSeconds, 30, 0.2, 3600) * 1000;
     let scanning = false;
     let closed = false;
     const scan = async () => {
