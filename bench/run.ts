@@ -13,6 +13,7 @@ const BENCHES: Record<string, string> = {
   journal: 'journal.js',
   'mllp-ingest': 'mllp-ingest.js',
   billing: 'billing.js',
+  dossiers: 'dossiers.js',
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -22,6 +22,10 @@
  * application/facility, MSH-10, event and the ordering key (a venue/dossier/IPP number).
  */
 
+// The ROC dossier the journal keeps (lib/dossier/dossier.ts): a type import.
+import type { DossierRecord } from '../dossier/dossier';
+export type { DossierRecord };
+
 export type InboundState = 'RECEIVED' | 'PROCESSING' | 'DONE' | 'FAILED' | 'HELD' | 'SKIPPED' | 'IGNORED' | 'DUPLICATE';
 
 export type OutboundState = 'QUEUED' | 'SENT' | 'ACKED' | 'ERROR' | 'CANCELLED';
@@ -192,6 +196,46 @@ export interface Backoff {
   maxMs: number;
 }
 
+/** One line of the dossier list: the indexed columns, flag codes and engagements; no identity. */
+export interface DossierSummary {
+  key: string;
+  etat: string;
+  numeroAmc?: string;
+  finess?: string;
+  /** The venue number (key `FINESS/V/venue`) or the NDA (key `FINESS/N/NDA`). */
+  venue?: string;
+  dateEntree?: string;
+  dateSortie?: string;
+  /** When the journal last stored the record (its clock, not the record's majLe). */
+  updatedAt: string;
+  flags: string[];
+  engagements: Array<{ numero: string; statut: string }>;
+}
+
+export interface DossierQuery {
+  /** Any of these states. */
+  etat?: string[];
+  numeroAmc?: string;
+  /** On sejour.dateEntree, ISO dates (YYYY-MM-DD), both inclusive. */
+  from?: string;
+  to?: string;
+  /** The venue number or NDA (the key's last part). */
+  venue?: string;
+  /** true: only dossiers with flags; false: only dossiers without. */
+  flagged?: boolean;
+  /** Default 50, at most 500. */
+  limit?: number;
+  /** The `next` of the previous page (opaque keyset cursor). */
+  after?: string;
+}
+
+export interface DossierPage {
+  /** Most recently stored first (updated_at desc, then key desc). */
+  items: DossierSummary[];
+  /** Present when there may be more: pass it as `after`. */
+  next?: string;
+}
+
 export interface DossierEntry {
   orderingKey: string;
   /** The latest msg.roc, as JSON-serialisable data. */
@@ -263,6 +307,23 @@ export interface Journal {
   recordExchange(exchange: ServiceExchange): Promise<number>;
   exchanges(orderingKey: string): Promise<ServiceExchange[]>;
 
+  // ---- ROC dossiers (lib/dossier DossierRecord, see docs/dossier-store.md)
+  /**
+   * Stores the whole record (durably: resolves after COMMIT) with its indexed columns. With
+   * `expectedMajLe`, rejects with CONFLICT unless the stored record's majLe is that value (`null`:
+   * unless no record is stored under the key yet).
+   */
+  saveDossier(record: DossierRecord, expectedMajLe?: string | null): Promise<void>;
+  loadDossier(key: string): Promise<DossierRecord | undefined>;
+  /** The dossier holding that engagement number (the live one first, then the latest stored). */
+  dossierByEngagement(numero: string): Promise<DossierRecord | undefined>;
+  /** Keyset-paged list, most recently stored first. */
+  listDossiers(q?: DossierQuery): Promise<DossierPage>;
+  /** Records whose due time (re-check, IDB renewal, stale in-flight request) is <= now, oldest due first. */
+  dueDossiers(now: Date, limit: number): Promise<DossierRecord[]>;
+  /** Number of dossiers per state. */
+  countDossiersByState(): Promise<Record<string, number>>;
+
   // ---- retention
   /**
    * Erases the raw bytes of finished inbound messages (DONE, IGNORED, SKIPPED, DUPLICATE) and the
@@ -279,7 +340,7 @@ export interface Journal {
 export class JournalError extends Error {
   constructor(
     message: string,
-    readonly code: 'CLOSED' | 'NOT_FOUND' | 'BAD_STATE' | 'BAD_INPUT' | 'STORAGE',
+    readonly code: 'CLOSED' | 'NOT_FOUND' | 'BAD_STATE' | 'BAD_INPUT' | 'STORAGE' | 'CONFLICT',
   ) {
     super(message);
     this.name = 'JournalError';

@@ -17,14 +17,17 @@
  *  - `writer.ts`: the group-commit writer every part writes through;
  *  - `inbound.ts`: inbound messages, duplicates, dispatcher states, held venues, resend;
  *  - `outbound.ts`: the outbound queue, retries, idempotent answer keys;
- *  - `dossier.ts`: dossiers and service exchanges;
+ *  - `dossier.ts`: dossiers (the ROC record and its query columns, see ../dossier-columns.ts) and service exchanges;
  *  - `retention.ts`: the purge of old raw messages and its schedule;
  *  - `rows.ts`: row and input helpers shared by the parts.
  */
 import type Database from 'better-sqlite3';
+import type { DossierRecord } from '../dossier/dossier';
 import {
   Backoff,
   DossierEntry,
+  DossierPage,
+  DossierQuery,
   HeldKey,
   InboundFilter,
   InboundInput,
@@ -82,6 +85,11 @@ export interface SqliteJournalOptions {
   purgeIntervalMs?: number;
   /** Called when a scheduled purge fails (the text never quotes stored content). */
   onPurgeError?: (e: Error) => void;
+  /**
+   * A dossier's request in flight (`enCours`) older than this is due again in `dueDossiers` (its
+   * answer is taken as lost), in ms. Default 15 min. Applied when a record is saved.
+   */
+  inFlightGraceMs?: number;
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -122,7 +130,11 @@ export class SqliteJournal implements Journal {
       maxAttempts: Math.max(1, options.maxAttempts ?? 5),
       backoff: options.backoff ?? { baseMs: 1000, factor: 2, maxMs: 300_000 },
     });
-    this.dossiers = new DossierStore(this.db, this.writer, { now: this.now });
+    if (options.inFlightGraceMs !== undefined && !(Number.isFinite(options.inFlightGraceMs) && options.inFlightGraceMs >= 0)) {
+      this.db.close();
+      throw new JournalError('inFlightGraceMs must be a number of ms ≥ 0', 'BAD_INPUT');
+    }
+    this.dossiers = new DossierStore(this.db, this.writer, { now: this.now, inFlightGraceMs: options.inFlightGraceMs });
     try {
       // Outbound messages SENT when the process stopped have an unknown fate: send them again.
       if (options.recoverSentOnOpen !== false) this.outbound.recoverAllSent();
@@ -246,6 +258,30 @@ export class SqliteJournal implements Journal {
 
   exchanges(orderingKey: string): Promise<ServiceExchange[]> {
     return this.dossiers.exchanges(orderingKey);
+  }
+
+  saveDossier(record: DossierRecord, expectedMajLe?: string | null): Promise<void> {
+    return this.dossiers.saveDossier(record, expectedMajLe);
+  }
+
+  loadDossier(key: string): Promise<DossierRecord | undefined> {
+    return this.dossiers.loadDossier(key);
+  }
+
+  dossierByEngagement(numero: string): Promise<DossierRecord | undefined> {
+    return this.dossiers.dossierByEngagement(numero);
+  }
+
+  listDossiers(q: DossierQuery = {}): Promise<DossierPage> {
+    return this.dossiers.listDossiers(q);
+  }
+
+  dueDossiers(now: Date, limit: number): Promise<DossierRecord[]> {
+    return this.dossiers.dueDossiers(now, limit);
+  }
+
+  countDossiersByState(): Promise<Record<string, number>> {
+    return this.dossiers.countDossiersByState();
   }
 
   // ------------------------------------------------------------------ retention (sqlite/retention.ts)

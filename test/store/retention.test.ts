@@ -357,7 +357,7 @@ describe('migration of a journal written by the previous version (schema 1)', ()
     expect(b).toMatchObject({ id: a.id, existing: true });
     await j.close();
     const db = new Database(file, { readonly: true });
-    expect((db.prepare("SELECT v FROM meta WHERE k = 'schema'").get() as { v: string }).v).toBe('2');
+    expect((db.prepare("SELECT v FROM meta WHERE k = 'schema'").get() as { v: string }).v).toBe('3');
     db.close();
     if (posix) expect(mode(file)).toBe(0o600);
   });

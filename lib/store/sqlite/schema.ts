@@ -30,9 +30,11 @@ function secureFiles(file: string, create: boolean): void {
 
 /**
  * 1: the first schema. 2: outbound.answer_key (idempotent answers), purged_at on inbound and
- * outbound (retention), outbound_created index. A version-1 file is migrated when opened.
+ * outbound (retention), outbound_created index. 3: the ROC dossier record (lib/dossier) in
+ * `dossiers.record` with its indexed columns, and the `dossier_engagements` index table. An older
+ * file is migrated in place when opened (its rows stay).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -92,8 +94,25 @@ CREATE TABLE IF NOT EXISTS dossiers (
   okey TEXT PRIMARY KEY,
   roc TEXT NOT NULL,
   engagements TEXT NOT NULL,
-  updated_at INTEGER NOT NULL
+  updated_at INTEGER NOT NULL,
+  record TEXT,
+  maj_le TEXT,
+  etat TEXT,
+  numero_amc TEXT,
+  finess TEXT,
+  venue TEXT,
+  date_entree TEXT,
+  date_sortie TEXT,
+  due_at INTEGER,
+  flagged INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS dossier_engagements (
+  numero TEXT NOT NULL,
+  okey TEXT NOT NULL,
+  statut TEXT NOT NULL,
+  PRIMARY KEY (numero, okey)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dossier_engagements_okey ON dossier_engagements (okey);
 CREATE TABLE IF NOT EXISTS exchanges (
   id INTEGER PRIMARY KEY,
   okey TEXT NOT NULL,
@@ -112,13 +131,42 @@ CREATE UNIQUE INDEX IF NOT EXISTS outbound_answer_key ON outbound (destination, 
 CREATE INDEX IF NOT EXISTS outbound_created ON outbound (created_at);
 `;
 
+/**
+ * Version 3: the dossier record's query indexes (after the version-2 → 3 column additions). Every
+ * list order is (updated_at, okey) read backwards, so a filter with its own index still pages by
+ * keyset without a sort; legacy rows (record NULL, etat NULL) stay out of all but the first.
+ */
+const SCHEMA_V3_INDEXES = `
+CREATE INDEX IF NOT EXISTS dossiers_updated ON dossiers (updated_at, okey);
+CREATE INDEX IF NOT EXISTS dossiers_etat ON dossiers (etat, updated_at, okey) WHERE etat IS NOT NULL;
+CREATE INDEX IF NOT EXISTS dossiers_amc ON dossiers (numero_amc, updated_at, okey) WHERE numero_amc IS NOT NULL;
+CREATE INDEX IF NOT EXISTS dossiers_venue ON dossiers (venue) WHERE venue IS NOT NULL;
+CREATE INDEX IF NOT EXISTS dossiers_entree ON dossiers (date_entree) WHERE date_entree IS NOT NULL;
+CREATE INDEX IF NOT EXISTS dossiers_flagged ON dossiers (updated_at, okey) WHERE flagged = 1;
+CREATE INDEX IF NOT EXISTS dossiers_due ON dossiers (due_at, okey) WHERE due_at IS NOT NULL;
+`;
+
+/** Columns version 3 adds to `dossiers` (a version-1 or -2 file has only okey, roc, engagements, updated_at). */
+const DOSSIER_V3_COLUMNS: ReadonlyArray<[string, string]> = [
+  ['record', 'TEXT'],
+  ['maj_le', 'TEXT'],
+  ['etat', 'TEXT'],
+  ['numero_amc', 'TEXT'],
+  ['finess', 'TEXT'],
+  ['venue', 'TEXT'],
+  ['date_entree', 'TEXT'],
+  ['date_sortie', 'TEXT'],
+  ['due_at', 'INTEGER'],
+  ['flagged', 'INTEGER NOT NULL DEFAULT 0'],
+];
+
 export interface DatabaseOptions {
   synchronous: 'FULL' | 'NORMAL';
   /** WAL pages before an automatic checkpoint (SQLite default 1000 = 4 MiB). */
   autocheckpointPages?: number;
 }
 
-/** Version 1 → 2: new columns added in place (a journal written by the previous version opens). */
+/** Version 1 → 2 → 3: new columns added in place (a journal written by a previous version opens, its rows kept). */
 function migrate(db: Database.Database): void {
   const cols = (t: string) => new Set((db.prepare(`PRAGMA table_info(${t})`).all() as Array<{ name: string }>).map((c) => c.name));
   // IMMEDIATE: a second process opening the same old file at the same time waits, then sees the columns.
@@ -129,6 +177,11 @@ function migrate(db: Database.Database): void {
     if (!outbound.has('answer_key')) db.exec('ALTER TABLE outbound ADD COLUMN answer_key TEXT');
     if (!outbound.has('purged_at')) db.exec('ALTER TABLE outbound ADD COLUMN purged_at INTEGER');
     db.exec(SCHEMA_V2_INDEXES);
+    const dossiers = cols('dossiers');
+    for (const [name, type] of DOSSIER_V3_COLUMNS) {
+      if (!dossiers.has(name)) db.exec(`ALTER TABLE dossiers ADD COLUMN ${name} ${type}`);
+    }
+    db.exec(SCHEMA_V3_INDEXES);
   }).immediate();
 }
 
