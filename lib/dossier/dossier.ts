@@ -113,7 +113,12 @@ export interface DossierRecord {
   engagements: Engagement[];
   echanges: Exchange[];
   /** Services asked whose answer is awaited (request id): never ask twice at once. */
-  enCours: Partial<Record<OnlineService, { requestId: string; at: IsoDateTime }>>;
+  enCours: Partial<
+    Record<
+      OnlineService,
+      { requestId: string; at: IsoDateTime; /** After this the answer counts as lost (asked again, same id). */ perduLe?: IsoDateTime }
+    >
+  >;
   drapeaux: Flag[];
   reverification?: Reverification;
   /** IDB answer's validity date: renew IDB after it while the stay is open. */

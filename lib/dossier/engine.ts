@@ -216,7 +216,7 @@ export class DossierEngine {
       if (lost.length) {
         const now = this.clock.now().toISOString();
         const enCours = { ...prior.enCours };
-        for (const r of lost) enCours[r.service] = { requestId: r.requestId, at: now };
+        for (const r of lost) enCours[r.service] = { requestId: r.requestId, at: now, perduLe: this.lostAfter() };
         const d: ContextRecord = { ...prior, enCours, majLe: now };
         await this.store.saveDossier(d, prior.majLe);
         return { key, dossier: d, created: false, actions: [], requests: lost, manual: [] };
@@ -231,12 +231,19 @@ export class DossierEngine {
     });
   }
 
+  /** When a request made now counts as lost. */
+  private lostAfter(): string {
+    return new Date(this.clock.now().getTime() + this.inFlightTimeoutMs).toISOString();
+  }
+
   /** Requests in flight for longer than the timeout (the bridge stopped while they were out). */
   lostRequests(d: DossierRecord): ServiceRequest[] {
-    const limit = this.clock.now().getTime() - this.inFlightTimeoutMs;
+    const now = this.clock.now().getTime();
     const out: ServiceRequest[] = [];
-    for (const [service, e] of Object.entries(d.enCours) as Array<[OnlineService, { requestId: string; at: string }]>) {
-      if (!e || Date.parse(e.at) > limit) continue;
+    for (const [service, e] of Object.entries(d.enCours) as Array<[OnlineService, { requestId: string; at: string; perduLe?: string }]>) {
+      if (!e) continue;
+      const lostAt = e.perduLe ? Date.parse(e.perduLe) : Date.parse(e.at) + this.inFlightTimeoutMs;
+      if (lostAt > now) continue;
       const r: ServiceRequest = { service, requestId: e.requestId, repeat: true };
       if (service === 'del') {
         const eng = d.engagements.find((x) => x.statut === 'VIVANT' && x.delDemande?.requestId === e.requestId);
@@ -306,6 +313,15 @@ export class DossierEngine {
         default:
           break;
       }
+    }
+    if (requests.length) {
+      const perduLe = this.lostAfter();
+      const enCours = { ...d.enCours };
+      for (const r of requests) {
+        const e = enCours[r.service];
+        if (e) enCours[r.service] = { ...e, perduLe };
+      }
+      d = { ...d, enCours };
     }
     if (prior && d === prior) {
       // nothing changed at all

@@ -9,8 +9,9 @@
  *    UTC), when the state accepts RENOUVELLEMENT_IDB_DUE (DROITS_OK, DEVIS), no IDB is in flight
  *    and the stay is open: no `sejour.dateSortie`, or a discharge on or after that day (the same
  *    rule as `isIdbRenewalDue` in lib/dossier/schedule.ts, so the node never wakes for nothing);
- *  - for each request in flight (`enCours`), its `at` + the in-flight grace: an answer that never
- *    came (the process died while asking) is due again once the grace is over.
+ *  - for each request in flight (`enCours`), its `perduLe` (set by the dossier engine from its
+ *    "request lost after" setting), else its `at` + the in-flight grace: an answer that never came
+ *    (the process died while asking) is due again then.
  * Closed dossiers (ANNULE, PAYE) are never due. The state gates follow the transition table
  * (`findTransition`): a record the state machine would refuse the clock event for is not due, so
  * `dueDossiers` never hands back the same record forever.
@@ -67,8 +68,11 @@ export function dossierDueAt(d: DossierRecord, graceMs = DEFAULT_IN_FLIGHT_GRACE
     if (out === undefined || out >= renewal) candidates.push(renewal);
   }
   for (const x of Object.values(enCours)) {
+    // The engine dates when the answer counts as lost (its own setting); older records: at + grace.
+    const lost = ms(x?.perduLe);
     const t = ms(x?.at);
-    if (t !== undefined) candidates.push(t + graceMs);
+    if (lost !== undefined) candidates.push(lost);
+    else if (t !== undefined) candidates.push(t + graceMs);
   }
   return candidates.length ? Math.min(...candidates) : undefined;
 }
