@@ -5,20 +5,10 @@
  * and the field, plus the FT1 field number [profile] so an HL7 AE can point at it (ERR-2).
  * Messages are French, for the GAP user, and carry amounts and codes only (no patient data).
  */
-import type { Ligne } from '../model/dossier';
+import type { InvoiceLine, InvoiceTotals } from '../model/invoice';
 
-/** One billed line: the model's Ligne plus its amount (FT1-11). */
-export interface InvoiceLine extends Ligne {
-  /** Amount of the line (quantity × unit price), euros. */
-  montant: number;
-}
-
-export interface InvoiceTotals {
-  total: number;
-  amo: number;
-  amc: number;
-  patient: number;
-}
+/** The line and totals types live in lib/model (the admission model carries them): re-exported. */
+export type { InvoiceLine, InvoiceTotals };
 
 export type InvoiceField =
   | 'numero'

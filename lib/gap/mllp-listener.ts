@@ -180,6 +180,11 @@ interface Conn {
   ending: boolean;
   /** ACKs are written in arrival order on a connection. */
   tail: Promise<void>;
+  /**
+   * While an invoice of this connection waits for its venue check, its later frames wait here
+   * before their append, so the journal keeps the connection's arrival order.
+   */
+  gate?: Promise<void>;
   /** Bytes outside frames are reported when a frame starts; after a quiet moment, at once. */
   garbageTimer?: NodeJS.Timeout;
 }
@@ -232,6 +237,8 @@ export class MllpListener {
   private sweepTimer?: NodeJS.Timeout;
   private closed = false;
   private pumping = false;
+  /** The latest append asked of the journal (never rejects): an invoice's venue check waits for it. */
+  private lastAppend: Promise<unknown> = Promise.resolve();
   private readonly intakeOptions: IntakeOptions;
   private readonly maxInFlight: number;
   private channel: string;
@@ -603,9 +610,86 @@ export class MllpListener {
     }
   }
 
-  /** Store, then (and only then) answer. */
+  /**
+   * Store, then (and only then) answer. An accepted invoice (DFT^P03, meaning INVOICE) is first
+   * checked against the journal: a venue the bridge never saw is refused AE 204 at PV1-19
+   * (docs/dft-intake.md); its raw bytes are stored either way, like any AE.
+   */
   private handle(conn: Conn, raw: Buffer, intake: Hl7Intake, answer = true): void {
     this.stats.received++;
+    const venueKey = intake.meaning === 'INVOICE' && intake.ackCode === 'AA' ? intake.admission?.orderingKey : undefined;
+    let stored: Promise<{ intake: Hl7Intake; s: Stored | undefined }>;
+    if (venueKey === undefined && !conn.gate) {
+      stored = this.store(raw, intake);
+    } else {
+      const before = conn.gate ?? Promise.resolve();
+      stored = before.then(async () => this.store(raw, venueKey === undefined ? intake : await this.checkVenue(intake, venueKey)));
+      const gate: Promise<void> = stored.then(
+        () => undefined,
+        () => undefined,
+      );
+      conn.gate = gate;
+      void gate.then(() => {
+        if (conn.gate === gate) conn.gate = undefined;
+      });
+    }
+    conn.pending++;
+    conn.tail = conn.tail
+      .then(() => stored)
+      .then(({ intake: verdict, s }) => {
+        conn.pending--;
+        if (s?.duplicate) this.stats.duplicates++;
+        if (!answer || conn.socket.destroyed || !conn.socket.writable || this.closed) {
+          this.regulate(conn);
+          return;
+        }
+        const plan = acksFor(verdict, s !== undefined, { application: this.options.application, facility: this.options.facility });
+        const out: Buffer[] = [];
+        if (plan.commit) out.push(frame(plan.commit.bytes));
+        if (plan.application) out.push(frame(plan.application.bytes));
+        if (out.length) {
+          conn.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
+          if (s) this.stats.acked++;
+        }
+        this.regulate(conn);
+      })
+      .catch(() => undefined);
+  }
+
+  /**
+   * The verdict of an accepted invoice once its venue is checked: unchanged when the journal has
+   * seen its ordering key (any message before it, even one committed and not processed yet, or a
+   * dossier), else AE 204 at PV1-19 (PID-18 when the NDA is the key). Waits for every append asked
+   * before it, so an admission of the same venue that arrived just before counts.
+   */
+  private async checkVenue(intake: Hl7Intake, orderingKey: string): Promise<Hl7Intake> {
+    await this.lastAppend;
+    let seen: boolean;
+    try {
+      seen = await this.journal.hasSeenOrderingKey(orderingKey);
+    } catch {
+      this.onError('journal : vérification de la venue d’une facture impossible (AE 207 répondu)');
+      return {
+        ...intake,
+        ackCode: 'AE',
+        ignored: false,
+        issues: [ISSUE('207', 'vérification de la venue impossible, renvoyer le message')],
+      };
+    }
+    if (seen) return intake;
+    const byNda = intake.admission?.orderingKeySource === 'PID-18';
+    const where = byNda ? { segment: 'PID', sequence: 1, field: 18 } : { segment: 'PV1', sequence: 1, field: 19 };
+    const field = byNda ? 'PID-18 (NDA)' : 'PV1-19 (numéro de venue)';
+    return {
+      ...intake,
+      ackCode: 'AE',
+      ignored: false,
+      issues: [ISSUE('204', `venue inconnue du pont : aucune admission reçue pour ce ${field}, facture refusée`, where), ...intake.issues],
+    };
+  }
+
+  /** Appends the message under its verdict; resolves (never rejects) once committed, or with no row when the journal failed. */
+  private store(raw: Buffer, intake: Hl7Intake): Promise<{ intake: Hl7Intake; s: Stored | undefined }> {
     const accepted = intake.ackCode !== 'AR' && intake.ackCode !== 'AE';
     if (!accepted) this.stats.rejected++;
     const ctx = intake.context;
@@ -647,34 +731,16 @@ export class MllpListener {
         issues: [ISSUE('207', `${field} dépasse ${max} caractères`, { segment: seg, sequence: 1, field: Number(num) })],
       };
     }
-    const stored: Promise<Stored | undefined> = this.dispatcher.accept(input).then(
+    const verdict = intake;
+    const appended: Promise<Stored | undefined> = this.dispatcher.accept(input).then(
       (s) => s,
       () => {
         this.onError('journal : enregistrement impossible (CE/AE 207 répondu)');
         return undefined;
       },
     );
-    conn.pending++;
-    conn.tail = conn.tail
-      .then(() => stored)
-      .then((s) => {
-        conn.pending--;
-        if (s?.duplicate) this.stats.duplicates++;
-        if (!answer || conn.socket.destroyed || !conn.socket.writable || this.closed) {
-          this.regulate(conn);
-          return;
-        }
-        const plan = acksFor(intake, s !== undefined, { application: this.options.application, facility: this.options.facility });
-        const out: Buffer[] = [];
-        if (plan.commit) out.push(frame(plan.commit.bytes));
-        if (plan.application) out.push(frame(plan.application.bytes));
-        if (out.length) {
-          conn.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
-          if (s) this.stats.acked++;
-        }
-        this.regulate(conn);
-      })
-      .catch(() => undefined);
+    this.lastAppend = appended;
+    return appended.then((s) => ({ intake: verdict, s }));
   }
 
   /** Hands out committed work while there is room. */

@@ -60,6 +60,7 @@ export const SERVICE_FOR_MEANING: Readonly<Record<string, AnswerService>> = {
   IDB: 'idb',
   CLC: 'clc',
   DEL: 'del',
+  INVOICE: 'clc', // a DFT^P03 invoice goes to CLC: its result answers it
 };
 
 /** Services that can be answered, in the order they are looked for when nothing says which. */

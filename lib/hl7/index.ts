@@ -5,5 +5,6 @@ export * from './mllp';
 export * from './charset';
 export * from './er7';
 export * from './pamfr';
+export * from './dft';
 export * from './ack';
 export * from './intake';

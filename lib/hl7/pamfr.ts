@@ -8,11 +8,13 @@
  */
 import { compactDateToIso as hl7DateToIso } from '../model/dates';
 import type { Beneficiaire, RocDossier, AmcTarget, Venue, AssureAmo } from '../model/dossier';
+import { readInvoice } from './dft';
 import { formatLocation, parsePath, type Er7Message, type Repetition, type Segment } from './er7';
 import {
   COVERAGE_KINDS,
   DATE_SOURCES,
   DEFAULT_DATE_SOURCES,
+  DFT_EVENT_MEANINGS,
   EVENT_MEANINGS,
   FIELD_LABELS,
   FINESS_KINDS,
@@ -480,11 +482,18 @@ export function parseAdmission(msg: Er7Message, options: PamFrOptions = {}): Adm
   }
   if (messageType && !event) r.error('101', locOf('MSH-9.2'), `événement (MSH-9.2) absent`);
 
-  if (!messageType || !SUPPORTED_MESSAGE_TYPES.includes(messageType)) {
+  // DFT (docs/dft-intake.md): only the triggers of DFT_EVENT_MEANINGS (P03, the invoice); any other
+  // is refused AR 200 at MSH-9.2, never acknowledged and dropped.
+  const isDft = messageType === 'DFT';
+  const dftMeaning = isDft && Object.prototype.hasOwnProperty.call(DFT_EVENT_MEANINGS, event) ? DFT_EVENT_MEANINGS[event] : undefined;
+  if (isDft && event && !dftMeaning) {
+    r.error('200', locOf('MSH-9.2'), `seuls les messages DFT^${Object.keys(DFT_EVENT_MEANINGS).join(', DFT^')} sont traités`);
+  }
+  if (!messageType || !SUPPORTED_MESSAGE_TYPES.includes(messageType) || (isDft && !dftMeaning)) {
     return { meaning: 'IGNORE', errors: r.errors, warnings: r.warnings, ok: false };
   }
   // A missing MSH-10 does not stop the mapping: every problem is reported at once.
-  const meaning: RocMeaning = event ? meaningOf(event, options) : 'IGNORE';
+  const meaning: RocMeaning = dftMeaning ?? (event ? meaningOf(event, options) : 'IGNORE');
 
   const admission: Admission = {
     messageType,
@@ -599,6 +608,13 @@ export function parseAdmission(msg: Er7Message, options: PamFrOptions = {}): Adm
     else if (found !== first && first === 'PV1-19') {
       r.warn('101', loc, `${label(first)} absent, ${label(found)} utilisé pour ordonner les mouvements`);
     }
+  }
+
+  // DFT^P03: the invoice segments (ZFA, FT1 + ZFT), after PID/PV1/IN1 read as for an ADT.
+  if (meaning === 'INVOICE') {
+    const inv = readInvoice(msg);
+    r.errors.push(...inv.errors);
+    if (inv.facture) admission.facture = inv.facture;
   }
 
   // Ordering key: PV1-19, else NDA, else IPP.

@@ -34,7 +34,41 @@ export const EVENT_MEANINGS: Readonly<Record<string, RocMeaning>> = {
 };
 
 /** Message types (MSH-9.1) the PAM-FR mapper accepts; anything else is answered 200 (AR). */
-export const SUPPORTED_MESSAGE_TYPES: readonly string[] = ['ADT'];
+export const SUPPORTED_MESSAGE_TYPES: readonly string[] = ['ADT', 'DFT'];
+
+/**
+ * DFT trigger event (MSH-9.2) → ROC meaning (docs/dft-intake.md). EVENT_MEANINGS stays ADT-only.
+ * A DFT trigger not listed here (P11…) is refused AR 200 at MSH-9.2 rather than acknowledged AA
+ * and dropped: an invoice the bridge silently ignores would never reach CLC.
+ */
+export const DFT_EVENT_MEANINGS: Readonly<Record<string, RocMeaning>> = {
+  P03: 'INVOICE', // post detail financial transaction: the GAP's invoice
+};
+
+/**
+ * Our DFT^P03 invoice profile (docs/dft-intake.md): the segment names and the ZFA field numbers.
+ * The line fields (FT1 and ZFT) are `FT1_FIELDS` of lib/dossier/invoice.ts, the single place both
+ * the checks and this reader take them from.
+ */
+export const DFT_PROFILE = {
+  /** Invoice header (our Z-segment, once, after PV1/IN1). */
+  header: 'ZFA',
+  /** One per billed line. */
+  line: 'FT1',
+  /** The line's AMO part, right after its FT1. */
+  lineAmo: 'ZFT',
+  /** ZFA fields: invoice number (required), date, then the four totals (all or none). */
+  zfa: { numero: 1, dateFacture: 2, total: 3, amo: 4, amc: 5, patient: 6 },
+  /** FT1-1 set id: the line number, 1, 2, 3… in order. */
+  ft1SetId: 1,
+  /** FT1-2 transaction id (optional). */
+  ft1TransactionId: 2,
+  /** FT1-6 transaction type and the only value accepted (CG = charge). */
+  ft1Type: 6,
+  ft1TypeCharge: 'CG',
+  /** ZFT-1: the set id of the FT1 it follows. */
+  zftSetId: 1,
+} as const;
 
 /**
  * Required fields per ROC meaning. `A|B|C` means "A, or else B, or else C": the first one present
@@ -52,6 +86,7 @@ export const REQUIRED_BY_MEANING: Readonly<Record<RocMeaning, readonly string[]>
   UPDATE: ['PID-3', 'PV1-19|PID-18'],
   IDENTITY: ['PID-3'],
   IGNORE: [],
+  INVOICE: ['PID-3', 'PV1-19|PID-18'],
 };
 
 /**
@@ -206,4 +241,22 @@ export const FIELD_LABELS: Readonly<Record<string, string>> = {
   'IN1-13': 'fin des droits',
   'IN1-49': "numéro d'adhérent",
   'IN3-5': 'taux de prise en charge',
+  'ZFA-1': 'numéro de facture',
+  'ZFA-2': 'date de facture',
+  'ZFA-3': 'total facturé',
+  'ZFA-4': 'total AMO',
+  'ZFA-5': 'total AMC',
+  'ZFA-6': 'total patient',
+  'FT1-1': 'numéro de ligne',
+  'FT1-4': 'date de début',
+  'FT1-5': 'date de fin',
+  'FT1-6': 'type de transaction',
+  'FT1-7': 'code de prestation',
+  'FT1-10': 'quantité',
+  'FT1-11': 'montant',
+  'FT1-12': 'prix unitaire',
+  'ZFT-1': 'numéro de la ligne FT1',
+  'ZFT-2': 'base AMO',
+  'ZFT-3': 'taux AMO',
+  'ZFT-4': 'montant AMO',
 };

@@ -18,4 +18,6 @@ export type {
   IssueLocation as Hl7Location,
 } from '../model/admission';
 
+export type { AdmissionInvoice, InvoiceLine, InvoiceTotals } from '../model/invoice';
+
 export type { Hl7Charset, Hl7ErrorCode, RocMeaning } from './profile';

@@ -8,9 +8,10 @@
  */
 import type { Charset } from './charset';
 import type { IsoDate, IsoDateTime } from './dossier';
+import type { AdmissionInvoice } from './invoice';
 
-/** What the bridge does with an admission event. */
-export type RocMeaning = 'IDB' | 'DEL' | 'CLC' | 'UPDATE' | 'IDENTITY' | 'IGNORE';
+/** What the bridge does with an admission event (INVOICE: a DFT^P03 invoice from the GAP, for CLC). */
+export type RocMeaning = 'IDB' | 'DEL' | 'CLC' | 'UPDATE' | 'IDENTITY' | 'IGNORE' | 'INVOICE';
 
 /**
  * Codes of admission issues: HL7 table 0357, the language of GAP acknowledgements (the HPRIM
@@ -227,4 +228,6 @@ export interface Admission {
   orderingKeySource?: 'PV1-19' | 'PID-18' | 'PID-3';
   /** Accepted-with-remarks issues (severity W). */
   warnings: AdmissionIssue[];
+  /** DFT^P03 only (meaning INVOICE): the invoice (ZFA, FT1 + ZFT lines), set when it is valid. */
+  facture?: AdmissionInvoice;
 }

@@ -281,6 +281,13 @@ export interface Journal {
   resend(id: number): Promise<Stored>;
   browse(filter?: InboundFilter): Promise<InboundRecord[]>;
   counts(): Promise<Record<InboundState, number>>;
+  /**
+   * True when the bridge has seen this ordering key: an inbound message stored with it (any state:
+   * an admission committed and not processed yet counts) or a dossier kept under it. Asked before
+   * the message being checked is appended, so it never counts itself. Read-only; both lookups are
+   * indexed (inbound_okey, the dossiers primary key).
+   */
+  hasSeenOrderingKey(orderingKey: string): Promise<boolean>;
 
   // ---- outbound
   enqueue(input: OutboundInput): Promise<OutboundRecord>;

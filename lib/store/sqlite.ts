@@ -198,6 +198,10 @@ export class SqliteJournal implements Journal {
     return this.inbound.counts();
   }
 
+  hasSeenOrderingKey(orderingKey: string): Promise<boolean> {
+    return this.inbound.hasSeenOrderingKey(orderingKey);
+  }
+
   // ------------------------------------------------------------------ outbound (sqlite/outbound.ts)
 
   enqueue(input: OutboundInput): Promise<OutboundRecord> {

@@ -2,17 +2,33 @@
  * roc-hl7-admission: a PAM-FR message (msg.payload, ER7 text, usually from roc-mllp-in) →
  * msg.roc.admission, the dossier parts (amc, beneficiaire, assureAmo, venue) and msg.roc.action
  * (the event's ROC meaning), routed to one of six outputs: check rights (IDB), cancel (DEL),
- * compute (CLC), update, identity, ignored. The site's coverage mapping (where its GAP puts the
- * convention type and the CSR) is a node property; empty = the annuaire decides.
+ * compute (CLC, and the GAP's invoices: DFT^P03, meaning INVOICE, with msg.roc.facture), update,
+ * identity, ignored. The site's coverage mapping (where its GAP puts the convention type and the
+ * CSR) is a node property; empty = the annuaire decides.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage } from '../common/red';
 import { parseEr7, Er7Error } from '../../lib/hl7/er7';
 import { admissionToDossier, parseAdmission, type CoverageMapping } from '../../lib/hl7/pamfr';
 import { charsetFromMsh18 } from '../../lib/hl7/charset';
 import type { RocMeaning } from '../../lib/hl7/profile';
+import type { Facture } from '../../lib/model/dossier';
+import type { AdmissionInvoice } from '../../lib/model/invoice';
 
-/** Output index per ROC meaning. */
-const OUTPUT_OF: Readonly<Record<RocMeaning, number>> = { IDB: 0, DEL: 1, CLC: 2, UPDATE: 3, IDENTITY: 4, IGNORE: 5 };
+/** Output index per ROC meaning. An invoice (DFT^P03) leaves by the CLC output ("calcul"). */
+const OUTPUT_OF: Readonly<Record<RocMeaning, number>> = { IDB: 0, DEL: 1, CLC: 2, UPDATE: 3, IDENTITY: 4, IGNORE: 5, INVOICE: 2 };
+
+/** The GAP's invoice as the CLC input wants it (msg.roc.facture): the lines without their amount. */
+function factureOf(inv: AdmissionInvoice): Facture {
+  const f: Facture = {
+    numero: inv.numero,
+    lignes: inv.lignes.map((l) => {
+      const { montant: _montant, ...ligne } = l;
+      return ligne;
+    }),
+  };
+  if (inv.dateFacture) f.dateFacture = inv.dateFacture;
+  return f;
+}
 const FIELD_PATH = /^[A-Z][A-Z0-9]{2}(\[\d+\])?[-.]\d+(\[\d+\])?(\.\d+){0,2}$/;
 
 export = function register(RED: NodeAPI): void {
@@ -28,7 +44,7 @@ export = function register(RED: NodeAPI): void {
       else configErrors.push(RED._('roc-hl7-admission.errors.fieldPath', { field: k }));
     }
     if (configErrors.length) node.status({ fill: 'red', shape: 'ring', text: configErrors[0].slice(0, 60) });
-    const counts: Record<RocMeaning, number> = { IDB: 0, DEL: 0, CLC: 0, UPDATE: 0, IDENTITY: 0, IGNORE: 0 };
+    const counts: Record<RocMeaning, number> = { IDB: 0, DEL: 0, CLC: 0, UPDATE: 0, IDENTITY: 0, IGNORE: 0, INVOICE: 0 };
     let lastStatusAt = 0;
 
     node.on('input', (msg: NodeMessage, send, done) => {
@@ -74,6 +90,7 @@ export = function register(RED: NodeAPI): void {
       delete roc.failed;
       Object.assign(roc, admissionToDossier(a));
       roc.admission = a;
+      if (a.facture) roc.facture = factureOf(a.facture);
       roc.action = result.meaning;
       msg.roc = roc;
       counts[result.meaning]++;
@@ -88,7 +105,7 @@ export = function register(RED: NodeAPI): void {
             meaning: result.meaning,
             idb: counts.IDB,
             del: counts.DEL,
-            clc: counts.CLC,
+            clc: counts.CLC + counts.INVOICE,
           }),
         });
       }

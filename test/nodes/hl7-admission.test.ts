@@ -11,6 +11,7 @@ import admissionNode from '../../nodes/roc-hl7-admission/roc-hl7-admission';
 import { decodeFrame } from '../../lib/hl7/charset';
 import { expectNoPatientData, identifiersFromHl7, identifiersOf, mergeIdentifiers, watchNodeRed } from '../support/patient-data';
 import { useLanguage } from '../support/i18n';
+import { dft } from '../support/dft';
 
 helper.init(require.resolve('node-red'));
 // Status and log texts in French, as the assertions below read them (Node-RED's runtime language).
@@ -99,6 +100,56 @@ describe('routing by ROC meaning', () => {
     expect(status?.fill).toBe('green');
     expect(status?.text).toMatch(new RegExp(`^${msg.roc.admission.event} → ${action} · IDB \\d+ · DEL \\d+ · CLC \\d+$`));
     expectNoPatientData(seen, identifiersFromHl7(read(file)));
+  });
+
+  it('DFT^P03 invoice → the compute output (index 2), msg.roc.facture as CLC wants it, totals on the admission', async () => {
+    const text = dft();
+    const { port, msg } = await run({ payload: text, hl7: { journalId: 31 } });
+    expect(port).toBe('clc');
+    expect(msg.hl7.journalId).toBe(31);
+    expect(msg.roc.action).toBe('INVOICE');
+    expect(msg.roc.facture).toEqual({
+      numero: 'FAC-2025-000731',
+      dateFacture: '2025-01-18',
+      lignes: [
+        expect.objectContaining({
+          numero: 1,
+          code: 'GHS5091',
+          quantite: 1,
+          prixUnitaire: 2934.77,
+          baseAmo: 2934.77,
+          tauxAmo: 80,
+          montantAmo: 2347.82,
+        }),
+        {
+          numero: 2,
+          code: 'FJ',
+          dateDebut: '2025-01-14',
+          dateFin: '2025-01-18',
+          quantite: 4,
+          prixUnitaire: 20,
+          baseAmo: 0,
+          tauxAmo: 0,
+          montantAmo: 0,
+        },
+        expect.objectContaining({ numero: 3, code: 'PJ18', quantite: 1, prixUnitaire: 24 }),
+      ],
+    });
+    for (const l of msg.roc.facture.lignes) expect(l).not.toHaveProperty('montant'); // a Ligne: no amount
+    expect(msg.roc.admission.facture.totaux).toEqual({ total: 3038.77, amo: 2347.82, amc: 690.95, patient: 0 });
+    expect(msg.roc.admission.facture.lignes[1].montant).toBe(80);
+    expect(msg.roc.venue).toMatchObject({ numeroVenue: '250100421', dateEntree: '2025-01-14', dateSortie: '2025-01-18' });
+    expect(msg.roc.amc).toEqual({ numeroAmc: '0077554321' });
+    expect(seen.statuses('adm').at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'P03 → INVOICE · IDB 0 · DEL 0 · CLC 1' });
+    expectNoPatientData(seen, identifiersFromHl7(text));
+  });
+
+  it('a DFT^P03 whose line does not add up goes to catch with the code and the line, never the values', async () => {
+    const text = dft().replace('|CG|FJ^FJ^ROC|||4|80.00|20.00', '|CG|FJ^FJ^ROC|||4|90.00|20.00');
+    const { port, msg } = await run({ payload: text });
+    expect(port).toBe('caught');
+    expect(msg.error.message).toMatch(/102 FT1-11/);
+    expectNoPatientData([...seen.texts(), msg.error.message], identifiersFromHl7(text));
   });
 
   it('an event without ROC effect → ignored', async () => {

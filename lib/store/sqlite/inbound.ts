@@ -80,6 +80,8 @@ function prepare(db: Database.Database) {
     heldIds: p("SELECT id FROM inbound WHERE okey = ? AND state = 'HELD' ORDER BY id"),
     releaseHeld: p("UPDATE inbound SET state = 'RECEIVED', updated_at = ? WHERE okey = ? AND state = 'HELD'"),
     counts: p('SELECT state, count(*) AS n FROM inbound GROUP BY state'),
+    // Index inbound_okey (okey, id) and the dossiers primary key: two index probes.
+    seenKey: p('SELECT EXISTS (SELECT 1 FROM inbound WHERE okey = ?) OR EXISTS (SELECT 1 FROM dossiers WHERE okey = ?) AS seen'),
   };
 }
 
@@ -336,6 +338,12 @@ export class InboundStore {
       args.push(limitOf(filter.limit));
       return (this.db.prepare(sql).all(...args) as Row[]).map(inboundFromRow);
     });
+  }
+
+  /** See Journal.hasSeenOrderingKey: any inbound row with the key, or a dossier under it. */
+  hasSeenOrderingKey(orderingKey: string): Promise<boolean> {
+    if (typeof orderingKey !== 'string' || !orderingKey) return Promise.resolve(false);
+    return this.read(() => (this.s.seenKey.get(orderingKey, orderingKey) as { seen: number }).seen === 1);
   }
 
   counts(): Promise<Record<InboundState, number>> {
