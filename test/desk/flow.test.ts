@@ -64,34 +64,42 @@ describe('shipped flow flows/roc-bridge.json', () => {
     expect(byId.get(answers[0].wires[0][0]).type).toBe('http response');
   });
 
-  it('the GAP tab: every branch goes back to the listener through link nodes; a message with an answer is done only once its answer is queued', () => {
+  it('the GAP tab: intake → dossier → services → dossier → answer; every branch goes back to the listener through link nodes, GAP messages only', () => {
     const gap = FLOW.filter((n) => n.z === 'gap-tab');
     const listener = gap.find((n) => n.type === 'roc-mllp-in');
     const answer = gap.find((n) => n.type === 'roc-mllp-out');
-    // no wire drawn back into the listener: only the link in "traité" feeds it
-    expect(gap.filter((n) => (n.wires ?? []).flat().includes(listener.id)).map((n) => n.type)).toEqual(['link in']);
-    // the service results go to the answer only, never straight back to the listener
-    for (const service of gap.filter((n) => ['roc-annuaire', 'roc-idb', 'roc-del', 'roc-clc'].includes(n.type))) {
-      const reach = service.wires.flatMap((p: string[]) => targets(p)).map((t: any) => t.id);
-      expect(reach).not.toContain(listener.id);
+    const dossier = gap.find((n) => n.type === 'roc-dossier');
+    // no wire drawn back into the listener: only the switch after the link in "traité", which lets
+    // GAP messages through (copies and the clock's messages carry no journal id)
+    const into = gap.filter((n) => (n.wires ?? []).flat().includes(listener.id));
+    expect(into.map((n) => n.type)).toEqual(['switch']);
+    expect(into[0]).toMatchObject({ property: 'hl7.journalId', rules: [{ t: 'nnull' }] });
+    expect(gap.filter((n) => (n.wires ?? []).flat().includes(into[0].id)).map((n) => n.type)).toEqual(['link in']);
+    const backToListener = (ids: string[]) => targets(ids).flatMap((t: any) => (t.id === into[0].id ? [listener.id] : [t.id]));
+    // the admission's meaningful outputs go to the dossier; identity and ignored events are done at once
+    const adm = gap.find((n) => n.type === 'roc-hl7-admission');
+    for (const port of adm.wires.slice(0, 4)) expect(targets(port).map((t: any) => t.id)).toEqual([dossier.id]);
+    for (const port of adm.wires.slice(4)) expect(backToListener(port)).toEqual([listener.id]);
+    // the dossier's outputs: IDB through the annuaire, SIM, CLC, DEL, the GAP answer, the HTTP answer, done
+    const kinds = dossier.wires.map((port: string[]) => targets(port).map((t: any) => t.type));
+    expect(kinds).toEqual([['roc-annuaire'], ['roc-sim'], ['roc-clc'], ['roc-del'], ['roc-mllp-out'], ['http response'], ['switch']]);
+    // every service result (OK and KO) goes back to the dossier, never to the answer or the listener
+    for (const service of gap.filter((n) => ['roc-idb', 'roc-sim', 'roc-del', 'roc-clc'].includes(n.type))) {
+      for (const port of service.wires) expect(targets(port).map((t: any) => t.id)).toEqual([dossier.id]);
     }
-    expect(
-      feeding(gap, answer.id)
-        .map((n) => n.type)
-        .sort(),
-    ).toEqual(['roc-annuaire', 'roc-clc', 'roc-del', 'roc-idb'].sort());
+    const annuaire = gap.find((n) => n.type === 'roc-annuaire');
+    expect(targets(annuaire.wires[0]).map((t: any) => t.type)).toEqual(['roc-idb']);
+    expect(targets(annuaire.wires[1]).map((t: any) => t.id)).toEqual([dossier.id]);
+    expect(feeding(gap, answer.id).map((n) => n.type)).toEqual(['roc-dossier']);
     // once roc-mllp-out has queued the answer (its done(), a complete node), the message goes back as processed
     const queued = gap.find((n) => n.type === 'complete');
     expect(queued.scope).toEqual([answer.id]);
-    expect(queued.wires[0].flatMap((id: string) => targets([id])).map((t: any) => t.id)).toEqual([listener.id]);
-    // an answer that cannot be built or queued is a processing error (caught, sent back FAILED)
-    expect(gap.find((n) => n.type === 'catch').scope).toContain(answer.id);
-    // the branches without an answer complete at once: no AMC, nothing to cancel, no invoice, updates/identity/ignored
-    const adm = gap.find((n) => n.type === 'roc-hl7-admission');
-    for (const port of adm.wires.slice(3)) expect(targets(port).map((t: any) => t.id)).toEqual([listener.id]);
-    for (const ch of gap.filter((n) => n.type === 'change' && /^gap-ch-no-/.test(n.id))) {
-      expect(targets(ch.wires[0]).map((t: any) => t.id)).toEqual([listener.id]);
-    }
+    expect(backToListener(queued.wires[0])).toEqual([listener.id]);
+    // an answer that cannot be built or queued, or a dossier that cannot be stored, is a processing error
+    expect(gap.find((n) => n.type === 'catch').scope).toEqual(expect.arrayContaining([answer.id, dossier.id]));
+    // POST /roc/invoice reaches the same dossier node (one engine: one venue at a time)
+    const invoice = gap.find((n) => n.type === 'http in' && n.url === '/roc/invoice');
+    expect(targets(byId.get(invoice.wires[0][0]).wires[0]).map((t: any) => t.id)).toEqual([dossier.id]);
   });
 
   it('the GAP tab: a technical KO is told by msg.error.code, never by the error’s text', () => {
