@@ -206,7 +206,7 @@ describe('gap-main CLI', () => {
       child.stdout.on('data', (b: Buffer) => (out += b.toString()));
       child.stderr.on('data', (b: Buffer) => (out += b.toString()));
       const code = await new Promise<number | null>((r) => child.on('close', r));
-      answers?.destroy();
+      (answers as net.Socket | undefined)?.destroy();
       return { code, out };
     };
     try {
