@@ -16,6 +16,15 @@
  *   A01 → A11                               admission cancelled
  *   A04 → A03 | A04 → A11                   outpatient / emergency
  * and now and then an A31 identity update for the venue's patient.
+ *
+ * With `invoices`, the billing office follows (its draws come from a second RNG, so the ADT
+ * messages of a seed are the same with or without invoices, only shifted): a venue discharged
+ * (last event A03) whose patient has an AMC coverage (scenario not in STORIES.invoice.noAmcScenarios)
+ * gets a DFT^P03 (simulator/gap-invoice.ts, /docs/dft-profile.md) a few messages after its A03,
+ * and with the shares of STORIES.invoice:
+ *   … A03 → DFT                             invoiced
+ *   … A03 → DFT → DFT (same ZFA-1)          amended invoice (one line changed)
+ *   … A03 → DFT → A13 [→ A11]               cancelled after CLC (discharge, then admission)
  */
 import { escapeValue } from '../lib/hl7/er7';
 import type { Hl7Charset } from '../lib/hl7/profile';
@@ -23,6 +32,7 @@ import { CHARSET_TO_MSH18 } from '../lib/hl7/profile';
 import { encode } from '../lib/hl7/charset';
 import { loadSeed, nirKey, type SeedBeneficiaire } from './seed';
 import { mulberry32 } from '../lib/util/random';
+import { amendInvoice, draftInvoice, invoiceSegments, type GapInvoice } from './gap-invoice';
 
 export type GapAckMode = 'original' | 'enhanced';
 
@@ -40,8 +50,13 @@ export interface GapDayOptions {
   applicationAck?: 'AL' | 'NE' | 'ER' | 'SU';
   /** The day (YYYY-MM-DD, default 2026-03-16, inside the seeded 2026 rights). */
   day?: string;
-  /** MSH-10 prefix (default `GAP`); control ids are `<prefix><index, 8 digits>`. */
+  /**
+   * MSH-10 prefix (default `GAP`, at most 12 characters: MSH-10 is 20 at most); control ids are
+   * `<prefix><index, 8 digits>`. The CLI uses runControlIdPrefix() so two runs never share an id.
+   */
   controlIdPrefix?: string;
+  /** The billing office: DFT^P03 after discharges, amended and cancelled invoices (default false). */
+  invoices?: boolean;
   /** Beneficiaries to draw patients from (default: the seed's, minus none). */
   beneficiaries?: readonly SeedBeneficiaire[];
   /** Share of patients with a qualified INS (PID-32 = VALI), 0..1 (default 0.5). */
@@ -53,7 +68,9 @@ export interface GapMessage {
   index: number;
   /** MSH-10. */
   controlId: string;
-  /** MSH-9.2 trigger event. */
+  /** MSH-9.1: ADT, or DFT for an invoice. */
+  messageType: 'ADT' | 'DFT';
+  /** MSH-9.2 trigger event (P03 for an invoice). */
   event: string;
   /** PV1-19 venue number ('' for an A31 that is not tied to a venue). */
   venue: string;
@@ -61,6 +78,8 @@ export interface GapMessage {
   beneficiary: string;
   scenario: string;
   charset: Hl7Charset;
+  /** DFT^P03: the invoice it carries (amounts in cents). */
+  invoice?: GapInvoice;
   /** ER7 segments, without segment terminators. */
   segments: string[];
 }
@@ -101,44 +120,104 @@ export const GAP_STRUCTURES: Readonly<Record<string, string>> = {
   A31: 'ADT_A05',
   A38: 'ADT_A38',
   Z99: 'ADT_A01',
+  P03: 'DFT_P03',
 };
 
 /** Events that carry the IN1/IN2/IN3 coverage groups. */
-const WITH_COVERAGE = new Set(['A05', 'A01', 'A04', 'A08', 'Z99', 'A03']);
+const WITH_COVERAGE = new Set(['A05', 'A01', 'A04', 'A08', 'Z99', 'A03', 'P03']);
 
 /** mulberry32: small, fast, deterministic. */
 export const rng = mulberry32;
+
+/**
+ * The story shapes and their shares (DATA). `story()` draws them in a fixed order, so a seed
+ * gives the same day as long as these numbers do not change.
+ */
+export const STORIES = {
+  /** PV1-2 of a new venue: I inpatient below `inpatient`, O below `outpatient`, else E. */
+  klass: { inpatient: 0.7, outpatient: 0.85 },
+  /** A04 → A11 (registration cancelled), A04 → A08 → A03 (updated). */
+  outpatient: { cancelled: 0.1, updated: 0.1 },
+  inpatient: {
+    /** A05 before the A01 (planned stay), and of those, A05 → A38 (cancelled). */
+    preAdmission: 0.3,
+    preAdmissionCancelled: 0.15,
+    /** A01 → A11. */
+    admissionCancelled: 0.08,
+    /** After A01: a Z99 (below z99) or an A08 (below z99 + update). */
+    z99: 0.15,
+    update: 0.1,
+    /** A31 identity update. */
+    identity: 0.1,
+    /** One or two A02 transfers. */
+    transfers: 0.4,
+    /** A21 → A22 leave of absence. */
+    leave: 0.15,
+    /** A03 → A13 → A03 discharge cancelled then done again. */
+    dischargeCancelled: 0.08,
+  },
+  /** Extras asked in IN2-28 (FRJ~PRI: private room) rather than FRJ alone. */
+  extras: 0.4,
+  invoice: {
+    /** Beneficiaries with no usable AMC coverage: no DFT (the patient is billed on paper). */
+    noAmcScenarios: ['beneficiaire-inconnu', 'droits-fermes', 'non-eligible', 'amc-hors-roc'] as readonly string[],
+    /** Messages between the A03 and the DFT, and between two billing events (inclusive range). */
+    delay: { min: 2, max: 12 },
+    /** Of the invoiced venues: a second DFT with the same ZFA-1 and a line changed. */
+    amended: 0.15,
+    /** Of the invoiced venues: A13 after the DFT (the bridge must cancel the engagement, DEL)… */
+    cancelAfterClc: 0.08,
+    /** …then, when the admission is the last movement left, an A11 as well. */
+    cancelAdmission: 0.5,
+  },
+} as const;
 
 /** A venue's planned events (the story), built up front: a handful of strings. */
 function story(r: () => number, klass: string): string[] {
   const s: string[] = [];
   if (klass !== 'I') {
+    const o = STORIES.outpatient;
     s.push('A04');
-    if (r() < 0.1) s.push('A11');
+    if (r() < o.cancelled) s.push('A11');
     else {
-      if (r() < 0.1) s.push('A08');
+      if (r() < o.updated) s.push('A08');
       s.push('A03');
     }
     return s;
   }
-  const pre = r() < 0.3;
+  const p = STORIES.inpatient;
+  const pre = r() < p.preAdmission;
   if (pre) {
     s.push('A05');
-    if (r() < 0.15) return [...s, 'A38'];
+    if (r() < p.preAdmissionCancelled) return [...s, 'A38'];
   }
   s.push('A01');
-  if (r() < 0.08) return [...s, 'A11'];
+  if (r() < p.admissionCancelled) return [...s, 'A11'];
   const x = r();
-  if (x < 0.15) s.push('Z99');
-  else if (x < 0.25) s.push('A08');
-  if (r() < 0.1) s.push('A31');
-  const transfers = r() < 0.4 ? 1 + Math.floor(r() * 2) : 0;
+  if (x < p.z99) s.push('Z99');
+  else if (x < p.z99 + p.update) s.push('A08');
+  if (r() < p.identity) s.push('A31');
+  const transfers = r() < p.transfers ? 1 + Math.floor(r() * 2) : 0;
   for (let i = 0; i < transfers; i++) s.push('A02');
-  if (r() < 0.15) s.push('A21', 'A22');
+  if (r() < p.leave) s.push('A21', 'A22');
   s.push('A03');
-  if (r() < 0.08) s.push('A13', 'A03');
+  if (r() < p.dischargeCancelled) s.push('A13', 'A03');
   return s;
 }
+
+/**
+ * A run tag for MSH-10 prefixes: `G` + the start time in base 36 + two random base-36 characters
+ * (11 characters; with the 8-digit counter, 19 ≤ 20). Two runs never share a control id.
+ */
+export function runControlIdPrefix(now: number = Date.now(), random: () => number = Math.random): string {
+  const rnd = Math.floor(random() * 36 * 36)
+    .toString(36)
+    .padStart(2, '0');
+  return `G${now.toString(36)}${rnd}`.toUpperCase().slice(0, 12);
+}
+
+/** The longest MSH-10 prefix (MSH-10 is ST 20, the counter takes 8). */
+export const MAX_CONTROL_ID_PREFIX = 12;
 
 interface Venue {
   number: string;
@@ -192,6 +271,8 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
   const enhanced = options.ackMode === 'enhanced';
   const appAck = options.applicationAck ?? 'AL';
   const prefix = options.controlIdPrefix ?? 'GAP';
+  if (prefix.length > MAX_CONTROL_ID_PREFIX || /[|^~\\&]/.test(prefix))
+    throw new RangeError(`gapDay: controlIdPrefix must be at most ${MAX_CONTROL_ID_PREFIX} characters, no HL7 delimiter`);
   const bens = options.beneficiaries ?? seedBeneficiaries();
   if (bens.length === 0) throw new RangeError('gapDay: no beneficiaries to admit');
   const insShare = options.insShare ?? 0.5;
@@ -212,7 +293,7 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
     const benIndex = Math.floor(r() * bens.length);
     const ben = bens[benIndex];
     const k = r();
-    const klass = k < 0.7 ? 'I' : k < 0.85 ? 'O' : 'E';
+    const klass = k < STORIES.klass.inpatient ? 'I' : k < STORIES.klass.outpatient ? 'O' : 'E';
     const ufs = S.ufs.filter((u) => u.kind === klass);
     const uf = ufs[Math.floor(r() * ufs.length)];
     return {
@@ -227,20 +308,62 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
       events: story(r, klass),
       next: 0,
       movements: [],
-      extras: r() < 0.4,
+      extras: r() < STORIES.extras,
     };
   };
 
-  for (let index = 0; index < total; index++) {
-    while (venues.length < open) venues.push(newVenue());
-    const vi = Math.floor(r() * venues.length);
-    const v = venues[vi];
-    const event = v.events[v.next++];
-    if (v.next >= v.events.length) venues.splice(vi, 1);
+  /** Billing events waiting for their turn, by due index (a venue's own events in order). */
+  interface Late {
+    due: number;
+    venue: Venue;
+    event: string;
+    invoice?: GapInvoice;
+  }
+  const late: Late[] = [];
+  const invoices = options.invoices ?? false;
+  // The billing office's own RNG: the ADT stream of a seed does not change with invoices.
+  const rb = rng((seed ^ 0x5bd1e995) >>> 0);
+  const I = STORIES.invoice;
+  const delay = (): number => I.delay.min + Math.floor(rb() * (I.delay.max - I.delay.min + 1));
+  const schedule = (item: Late): void => {
+    let i = late.length;
+    while (i > 0 && late[i - 1].due > item.due) i--;
+    late.splice(i, 0, item);
+  };
+  /** The venue's story is over: after a discharge with an AMC coverage, the billing office's turn. */
+  const bill = (v: Venue, index: number): void => {
+    if (!invoices || v.events[v.events.length - 1] !== 'A03' || I.noAmcScenarios.includes(v.ben.scenario)) return;
+    const first = draftInvoice(rb, {
+      number: `FA${v.number}`,
+      klass: v.klass,
+      discharge: day,
+      privateRoom: v.extras,
+      scenario: v.ben.scenario,
+    });
+    let due = index + delay();
+    schedule({ due, venue: v, event: 'P03', invoice: first });
+    const x = rb();
+    if (x < I.amended) {
+      due += delay();
+      schedule({ due, venue: v, event: 'P03', invoice: amendInvoice(rb, first) });
+    } else if (x < I.amended + I.cancelAfterClc) {
+      due += delay();
+      schedule({ due, venue: v, event: 'A13' });
+      // After the A13 pops the discharge, the admission must be the last movement for an A11.
+      const beforeDischarge = v.movements[v.movements.length - 2];
+      if (beforeDischarge && (beforeDischarge.event === 'A01' || beforeDischarge.event === 'A04') && rb() < I.cancelAdmission) {
+        due += delay();
+        schedule({ due, venue: v, event: 'A11' });
+      }
+    }
+  };
+
+  const build = (v: Venue, event: string, index: number, invoice?: GapInvoice): GapMessage => {
     const at = ts(base, index * step);
     const controlId = `${prefix}${pad(index + 1, 8)}`;
     const b = v.ben;
     const nir = b.nir + (b.cleNir || nirKey(b.nir));
+    const dft = event === 'P03';
 
     // Movements, admit/discharge dates.
     let zbe: string | undefined;
@@ -323,26 +446,28 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
     }
 
     // MSH-1 is the field separator itself, so seg()'s field n is MSH-(n+1).
-    const msh = seg('MSH', {
+    const mshFields: Record<number, string> = {
       1: '^~\\&',
       2: S.sendingApplication,
       3: S.sendingFacility,
       4: S.receivingApplication,
       5: S.receivingFacility,
       6: at,
-      8: `ADT^${event}^${GAP_STRUCTURES[event] ?? 'ADT_A01'}`,
+      8: `${dft ? 'DFT' : 'ADT'}^${event}^${GAP_STRUCTURES[event] ?? 'ADT_A01'}`,
       9: controlId,
       10: 'P',
-      11: '2.5^FRA^2.11',
+      // An invoice is not a PAM-FR message: plain v2.5, no PAM profile in MSH-21.
+      11: dft ? '2.5' : '2.5^FRA^2.11',
       14: enhanced ? 'AL' : '',
       15: enhanced ? appAck : '',
       16: 'FRA',
       17: CHARSET_TO_MSH18[charset],
       18: 'FR',
-      20: '2.11^IHE_FRANCE-2.11-PAM',
-    });
+    };
+    if (!dft) mshFields[20] = '2.11^IHE_FRANCE-2.11-PAM';
+    const msh = seg('MSH', mshFields);
     const segments: string[] = [msh];
-    segments.push(seg('EVN', { 2: at, 6: event === 'A05' ? (v.admitAt ?? at) : at }));
+    segments.push(dft ? seg('EVN', { 1: 'P03', 2: at }) : seg('EVN', { 2: at, 6: event === 'A05' ? (v.admitAt ?? at) : at }));
     const ids = [`${v.ipp}^^^${S.authority}&${v.site}&N^PI`];
     if (v.ins) ids.push(`${nir}^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.10&ISO^INS`);
     ids.push(`${nir}^^^CPAM&1.2.250.1.213.1.4.1&ISO^NH`);
@@ -412,16 +537,38 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
       segments.push(seg('IN2', { 28: v.extras ? 'FRJ~PRI' : 'FRJ' }));
       segments.push(seg('IN3', { 1: '1', 5: 'PC^100' }));
     }
-    yield {
+    if (invoice) segments.push(...invoiceSegments(invoice));
+    return {
       index,
       controlId,
+      messageType: dft ? 'DFT' : 'ADT',
       event,
       venue: event === 'A31' && !v.admitAt ? '' : v.number,
       beneficiary: b.id,
       scenario: b.scenario,
       charset,
+      ...(invoice ? { invoice } : {}),
       segments,
     };
+  };
+
+  for (let index = 0; index < total; index++) {
+    // The billing office's turn first, when one of its events is due (no draw from r: the ADT
+    // stream of the seed stays the same).
+    if (late.length && late[0].due <= index) {
+      const l = late.shift()!;
+      yield build(l.venue, l.event, index, l.invoice);
+      continue;
+    }
+    while (venues.length < open) venues.push(newVenue());
+    const vi = Math.floor(r() * venues.length);
+    const v = venues[vi];
+    const event = v.events[v.next++];
+    const over = v.next >= v.events.length;
+    if (over) venues.splice(vi, 1);
+    const m = build(v, event, index);
+    if (over) bill(v, index);
+    yield m;
   }
 }
 

@@ -3,13 +3,19 @@
  * (never patient data).
  *
  *   node dist/simulator/gap-main.js --port 2575 --rate 50 --venues 40 --messages 2000 --charset 8859/15
+ *
+ * The day includes the billing office's invoices (DFT^P03) unless --no-invoices; control ids carry
+ * a run tag (two runs never share an MSH-10) unless --fixed-ids or --id-prefix. With
+ * --answers-port, the answers listener opens BEFORE the first message is sent and stays open after
+ * the last ACK until the answers stop (--answers-quiet) or --wait-answers ends; the summary counts
+ * the ACKs by code and message type and the answers by ROC result (ZRC service × status).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type tls from 'node:tls';
 import { charsetFromMsh18 } from '../lib/hl7/charset';
 import type { Hl7Charset } from '../lib/hl7/profile';
-import { gapDay, type GapAckMode, type LineEnding } from './gap-day';
-import { GapAnswerListener, GapSimulator, type GapQuirks, type GapStats } from './gap';
+import { gapDay, runControlIdPrefix, type GapAckMode, type LineEnding } from './gap-day';
+import { GapAnswerListener, GapSimulator, type GapAnswerCounts, type GapQuirks, type GapStats } from './gap';
 
 export const GAP_USAGE = `Usage: node dist/simulator/gap-main.js --port <n> [options]
   --host <h>                 MLLP listener host (default 127.0.0.1)
@@ -32,7 +38,13 @@ export const GAP_USAGE = `Usage: node dist/simulator/gap-main.js --port <n> [opt
   --one-byte-every <n>       write every n-th message one byte at a time
   --tls                      connect with TLS (--ca, --cert, --key PEM files; --insecure skips verification)
   --journal <file>           append a JSON line per send / ACK (control ids and codes only)
-  --answers-port <n>         also listen for the bridge's answers on this port (AA to each)
+  --answers-port <n>         also listen for the bridge's answers on this port (AA to each), opened before the first message
+  --wait-answers <s>         after the last ACK, keep the answers port open up to this long (default 10)
+  --answers-quiet <s>        …and stop earlier once no answer came for this long (default 2)
+  --no-invoices              ADT only: no DFT^P03 from the billing office
+  --fixed-ids                MSH-10 = GAP00000001… (the same bytes for a seed, for tests); default: a run tag
+  --id-prefix <p>            MSH-10 prefix (at most 12 characters), instead of the run tag
+  --json <file>              write the final summary as JSON to this file (- for stdout)
   --quiet                    only the final summary`;
 
 export interface GapArgs {
@@ -52,6 +64,14 @@ export interface GapArgs {
   tls?: tls.ConnectionOptions;
   journal?: string;
   answersPort?: number;
+  /** Seconds to keep the answers port open after the last ACK (at most). */
+  waitAnswers: number;
+  /** Seconds without an answer that end the wait early. */
+  answersQuiet: number;
+  invoices: boolean;
+  /** MSH-10 prefix; undefined: a run tag (runControlIdPrefix) chosen at start. */
+  idPrefix?: string;
+  json?: string;
   quiet: boolean;
 }
 
@@ -69,6 +89,9 @@ export function parseGapArgs(argv: string[]): GapArgs {
     window: 1,
     ackTimeoutMs: 10_000,
     quirks: {},
+    waitAnswers: 10,
+    answersQuiet: 2,
+    invoices: true,
     quiet: false,
   };
   let useTls = false;
@@ -172,6 +195,27 @@ export function parseGapArgs(argv: string[]): GapArgs {
       case '--answers-port':
         a.answersPort = int(1);
         break;
+      case '--wait-answers':
+        a.waitAnswers = int(0);
+        break;
+      case '--answers-quiet':
+        a.answersQuiet = int(0);
+        break;
+      case '--no-invoices':
+        a.invoices = false;
+        break;
+      case '--fixed-ids':
+        a.idPrefix = 'GAP';
+        break;
+      case '--id-prefix': {
+        const v = val();
+        if (!/^[0-9A-Za-z_.-]{1,12}$/.test(v)) throw new Error(`--id-prefix must be 1 to 12 letters, digits, _ . - (got "${v}")`);
+        a.idPrefix = v;
+        break;
+      }
+      case '--json':
+        a.json = val();
+        break;
       case '--quiet':
         a.quiet = true;
         break;
@@ -196,11 +240,48 @@ export function summary(s: GapStats): string {
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
   const rate = s.elapsedMs > 0 ? ((s.acked * 1000) / s.elapsedMs).toFixed(1) : '0';
+  const types = Object.keys(s.byType ?? {})
+    .sort()
+    .map(
+      (t) =>
+        `${t}(${Object.entries(s.byType[t])
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')})`,
+    )
+    .join(' ');
   return (
-    `generated=${s.generated} sent=${s.sent} acked=${s.acked} (${codes})${app ? ` app-acks(${app})` : ''} resent=${s.resent} ` +
+    `generated=${s.generated} sent=${s.sent} acked=${s.acked} (${codes})${types ? ` ${types}` : ''}${app ? ` app-acks(${app})` : ''} resent=${s.resent} ` +
     `abandoned=${s.abandoned} unacked=${s.unacked} queued=${s.queued} drops=${s.drops} timeouts=${s.timeouts} ` +
     `latency p50=${s.latencyMs.p50}ms p95=${s.latencyMs.p95}ms max=${s.latencyMs.max}ms elapsed=${s.elapsedMs}ms rate=${rate}/s`
   );
+}
+
+/** Sort order of the answer labels: service (IDB, SIM, CLC, DEL, then the others), OK, KO, KO technical. */
+const SERVICE_ORDER = ['ANNUAIRE', 'IDB', 'SIM', 'CLC', 'DEL'];
+function labelRank(label: string): number {
+  const [service, status] = label.split(' ');
+  const i = SERVICE_ORDER.indexOf(service);
+  return (i === -1 ? SERVICE_ORDER.length : i) * 10 + (status === 'OK' ? 0 : 1) + (label.endsWith(' technical') ? 1 : 0);
+}
+
+/** One line: the answers counted by ROC result, plus the distinct engagement numbers. */
+export function answersSummary(c: GapAnswerCounts, waitedMs?: number): string {
+  const kinds = Object.entries(c.byResult)
+    .sort(([a], [b]) => labelRank(a) - labelRank(b) || a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  return (
+    `answers=${c.distinct} (${kinds || 'none'}) engagements=${c.engagements} duplicates=${c.duplicates} other=${c.other}` +
+    (waitedMs !== undefined ? ` waited=${(waitedMs / 1000).toFixed(1)}s` : '')
+  );
+}
+
+/** The --json document: the run's control-id prefix, the ACK stats, the answers counted. */
+export interface GapRunSummary {
+  idPrefix: string;
+  invoices: boolean;
+  stats: GapStats;
+  answers?: GapAnswerCounts & { waitedMs: number };
 }
 
 async function main(): Promise<void> {
@@ -216,12 +297,14 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  // The answers port opens before the first message: the bridge's first answers find it open.
   let listener: GapAnswerListener | undefined;
   if (args.answersPort) {
     listener = new GapAnswerListener({ port: args.answersPort });
     const a = await listener.start();
     console.log(`answers listener on ${a.host}:${a.port}`);
   }
+  const idPrefix = args.idPrefix ?? runControlIdPrefix();
   const sim = new GapSimulator({
     host: args.host,
     port: args.port,
@@ -234,7 +317,7 @@ async function main(): Promise<void> {
     journalFile: args.journal,
   });
   console.log(
-    `GAP day: ${args.messages} messages, ${args.venues} venues, ${args.charset}, ${args.ackMode} ACKs → ${args.host}:${args.port} (${args.connections} connection(s), ${args.rate ? `${args.rate} msg/s` : `window ${args.window}`})`,
+    `GAP day: ${args.messages} messages${args.invoices ? ' with invoices' : ''}, ${args.venues} venues, ${args.charset}, ${args.ackMode} ACKs → ${args.host}:${args.port} (${args.connections} connection(s), ${args.rate ? `${args.rate} msg/s` : `window ${args.window}`}), MSH-10 ${idPrefix}00000001…`,
   );
   const progress = args.quiet ? undefined : setInterval(() => console.log(summary(sim.stats())), 1000);
   let stopping = false;
@@ -246,15 +329,34 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const stats = await sim.run(
-    gapDay({ messages: args.messages, venues: args.venues, seed: args.seed, day: args.day, charset: args.charset, ackMode: args.ackMode }),
+    gapDay({
+      messages: args.messages,
+      venues: args.venues,
+      seed: args.seed,
+      day: args.day,
+      charset: args.charset,
+      ackMode: args.ackMode,
+      invoices: args.invoices,
+      controlIdPrefix: idPrefix,
+    }),
   );
   if (progress) clearInterval(progress);
   await sim.stop();
+  const doc: GapRunSummary = { idPrefix, invoices: args.invoices, stats };
   if (listener) {
-    console.log(`answers received: ${listener.received.length}`);
+    // The bridge answers after its AMC round trips: keep listening until the answers stop.
+    const waitedMs = stopping ? 0 : await listener.waitQuiet(args.waitAnswers * 1000, args.answersQuiet * 1000);
+    const counts = listener.counts();
+    doc.answers = { ...counts, waitedMs };
+    console.log(answersSummary(counts, waitedMs));
     await listener.stop();
   }
   console.log(summary(stats));
+  if (args.json) {
+    const text = JSON.stringify(doc, null, 2) + '\n';
+    if (args.json === '-') process.stdout.write(text);
+    else writeFileSync(args.json, text);
+  }
   process.removeListener('SIGINT', stop);
   process.removeListener('SIGTERM', stop);
   const complete = stats.acked === stats.generated && stats.generated === args.messages;

@@ -15,7 +15,8 @@
  *   the attempts, so a crash test can tell which were resent). CE (commit error: "could not
  *   store, resend") is resent too, up to `maxAttempts`.
  * - `GapAnswerListener`: an MLLP server recording the messages the bridge sends back, each
- *   acknowledged AA.
+ *   acknowledged AA, read as ROC results (ZRC service × status, engagement numbers: countAnswers),
+ *   with `waitQuiet()` to keep listening until the answers stop coming.
  *
  * Nothing here logs: the CLI prints counts only (no patient data).
  */
@@ -24,6 +25,7 @@ import { appendFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { ackContextFromBytes, buildAck } from '../lib/hl7/ack';
+import { ZRC_FIELDS, ZRC_SEGMENT, type AnswerFacts } from '../lib/hl7/answer-profile';
 import { decodeFrame } from '../lib/hl7/charset';
 import { parseEr7 } from '../lib/hl7/er7';
 import { MllpDeframer, frame } from '../lib/hl7/mllp';
@@ -70,6 +72,8 @@ export type GapAckCode = 'AA' | 'AE' | 'AR' | 'CA' | 'CE' | 'CR';
 
 export interface GapJournalEntry {
   controlId: string;
+  /** MSH-9.1: ADT or DFT. */
+  type: string;
   event: string;
   venue: string;
   connection: number;
@@ -102,6 +106,8 @@ export interface GapStats {
   /** Messages settled by an ACK. */
   acked: number;
   byCode: Record<string, number>;
+  /** Settling ACK codes per message type: { ADT: { AA: n, … }, DFT: { AA: n, AE: n } }. */
+  byType: Record<string, Record<string, number>>;
   applicationAcks: Record<string, number>;
   /** Messages sent more than once. */
   resent: number;
@@ -178,6 +184,7 @@ export class GapSimulator extends EventEmitter {
   private readonly latencies: number[] = [];
   private counters = { generated: 0, sent: 0, writes: 0, acked: 0, abandoned: 0, connects: 0, drops: 0, timeouts: 0, unmatchedAcks: 0 };
   private readonly byCode: Record<string, number> = {};
+  private readonly byType: Record<string, Record<string, number>> = {};
   private readonly appAcks: Record<string, number> = {};
   private startedAt = 0;
   private endedAt = 0;
@@ -252,6 +259,7 @@ export class GapSimulator extends EventEmitter {
       writes: this.counters.writes,
       acked: this.counters.acked,
       byCode: { ...this.byCode },
+      byType: Object.fromEntries(Object.entries(this.byType).map(([t, c]) => [t, { ...c }])),
       applicationAcks: { ...this.appAcks },
       resent,
       abandoned: this.counters.abandoned,
@@ -329,6 +337,7 @@ export class GapSimulator extends EventEmitter {
       const lane = this.lanes[hash(msg.venue || msg.beneficiary) % this.lanes.length];
       const entry: GapJournalEntry = {
         controlId: msg.controlId,
+        type: msg.messageType,
         event: msg.event,
         venue: msg.venue,
         connection: lane.id,
@@ -532,6 +541,8 @@ export class GapSimulator extends EventEmitter {
       this.latencies.push(e.latencyMs);
       this.counters.acked++;
       this.byCode[code] = (this.byCode[code] ?? 0) + 1;
+      const t = (this.byType[e.type] ??= {});
+      t[code] = (t[code] ?? 0) + 1;
       p.bytes = undefined;
       this.log({ t: 'ack', id: e.controlId, code, at: now });
       this.emit('ack', e);
@@ -557,17 +568,96 @@ export class GapSimulator extends EventEmitter {
   }
 }
 
+/** The ROC result of an answer (its ZRC segment, read with the ZRC_FIELDS layout). */
+export interface GapRocResult {
+  /** IDB, SIM, CLC, DEL, ANNUAIRE… */
+  service: string;
+  /** OK or KO. */
+  status: string;
+  /** A technical KO (AMC unreachable, timeout…). */
+  technical: boolean;
+  /** CLC: the engagement number. */
+  engagement?: string;
+}
+
 export interface ReceivedAnswer {
   controlId: string;
   /** MSH-9 (e.g. ADT^A01, ORU…), as text. */
   type: string;
   text: string;
   at: number;
+  /** Absent when the message has no ZRC. */
+  roc?: GapRocResult;
+}
+
+/** What the GAP received from the bridge, counted (no patient data). */
+export interface GapAnswerCounts {
+  /** Frames received (copies included). */
+  received: number;
+  /** Distinct MSH-10: a copy (same MSH-10 sent again) counts once below. */
+  distinct: number;
+  duplicates: number;
+  /** `<SERVICE> <OK|KO>[ technical]` → count, e.g. "IDB OK", "IDB KO", "IDB KO technical", "CLC OK". */
+  byResult: Record<string, number>;
+  /** Distinct engagement numbers (CLC OK). */
+  engagements: number;
+  /** Messages without a ZRC. */
+  other: number;
+}
+
+const zrcField = (key: keyof AnswerFacts): number => ZRC_FIELDS.find((f) => f.key === key)?.field ?? 0;
+
+/** Reads the ROC result of an answer (ZRC-1 service, ZRC-2 status, ZRC-3 technical, ZRC-10 engagement). */
+export function readRocResult(text: string): GapRocResult | undefined {
+  try {
+    const zrc = parseEr7(text).segment(ZRC_SEGMENT);
+    if (!zrc) return undefined;
+    const engagement = zrc.get(zrcField('numeroEngagement'));
+    return {
+      service: zrc.get(zrcField('service')).toUpperCase(),
+      status: zrc.get(zrcField('status')).toUpperCase(),
+      technical: zrc.get(zrcField('technical')).toUpperCase() === 'Y',
+      ...(engagement ? { engagement } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The label an answer is counted under: `IDB OK`, `IDB KO`, `IDB KO technical`, `CLC OK`… */
+export function resultLabel(r: GapRocResult): string {
+  return `${r.service || '?'} ${r.status || '?'}${r.technical ? ' technical' : ''}`;
+}
+
+/** Counts answers by ROC result, each MSH-10 once (a resent copy is a duplicate). */
+export function countAnswers(received: readonly ReceivedAnswer[]): GapAnswerCounts {
+  const seen = new Set<string>();
+  const engagements = new Set<string>();
+  const c: GapAnswerCounts = { received: received.length, distinct: 0, duplicates: 0, byResult: {}, engagements: 0, other: 0 };
+  for (const a of received) {
+    if (a.controlId && seen.has(a.controlId)) {
+      c.duplicates++;
+      continue;
+    }
+    if (a.controlId) seen.add(a.controlId);
+    c.distinct++;
+    if (!a.roc) {
+      c.other++;
+      continue;
+    }
+    const label = resultLabel(a.roc);
+    c.byResult[label] = (c.byResult[label] ?? 0) + 1;
+    if (a.roc.engagement) engagements.add(a.roc.engagement);
+  }
+  c.engagements = engagements.size;
+  return c;
 }
 
 /** An MLLP server recording the messages the bridge sends back; each one acknowledged AA. */
 export class GapAnswerListener {
   readonly received: ReceivedAnswer[] = [];
+  /** When the last answer came (0: none yet). */
+  lastAt = 0;
   private server?: net.Server | tls.Server;
   private readonly sockets = new Set<net.Socket>();
 
@@ -590,7 +680,9 @@ export class GapAnswerListener {
             /* still acknowledged below, with what the raw MSH gives */
           }
           const ctx = ackContextFromBytes(ev.bytes);
-          this.received.push({ controlId: ctx.controlId ?? '', type, text, at: Date.now() });
+          const roc = text ? readRocResult(text) : undefined;
+          this.lastAt = Date.now();
+          this.received.push({ controlId: ctx.controlId ?? '', type, text, at: this.lastAt, ...(roc ? { roc } : {}) });
           socket.write(frame(buildAck(ctx, { code: 'AA', application: 'GAP-SIM' }).bytes));
         }
       });
@@ -605,6 +697,25 @@ export class GapAnswerListener {
     });
     const a = server.address() as net.AddressInfo;
     return { host: a.address, port: a.port };
+  }
+
+  counts(): GapAnswerCounts {
+    return countAnswers(this.received);
+  }
+
+  /**
+   * Keeps listening until no answer came for `quietMs` (counted from `since`, e.g. the last ACK,
+   * or from the last answer when later), or `maxMs` passed. Resolves with the time waited.
+   */
+  async waitQuiet(maxMs: number, quietMs: number, since: number = Date.now()): Promise<number> {
+    const start = Date.now();
+    const end = start + Math.max(0, maxMs);
+    for (;;) {
+      const now = Date.now();
+      const quietUntil = Math.max(since, this.lastAt) + quietMs;
+      if (now >= end || now >= quietUntil) return now - start;
+      await new Promise<void>((r) => setTimeout(r, Math.max(1, Math.min(end, quietUntil) - now)));
+    }
   }
 
   async stop(): Promise<void> {

@@ -19,6 +19,10 @@
  *   the service and the outcome) that the queue already holds is not stored again: the existing
  *   answer is returned (`existing: true`), so a message processed again after a crash does not
  *   send the GAP a second answer with a new MSH-10.
+ * - Reconnection: the delay doubles from `reconnect.minMs` up to `reconnect.maxMs` (default 5 s,
+ *   DEFAULT_RECONNECT). A new answer queued (or resent) while the GAP is unreachable triggers an
+ *   attempt at once when the last failure is older than minMs: a GAP whose listener comes up after
+ *   a long outage gets its answers as soon as there is something to send, not after the backoff.
  *
  * Nothing here logs; error texts stored in the journal hold codes only (MSA-1, ERR-3), never the
  * GAP's free text nor patient data.
@@ -94,7 +98,7 @@ export interface SenderOptions {
   ackTimeoutMs?: number;
   /** Unacknowledged answers at once (different venues only; default 1). */
   window?: number;
-  /** Reconnection delay: starts at minMs, doubles up to maxMs (defaults 200 ms / 30 s). */
+  /** Reconnection delay: starts at minMs, doubles up to maxMs (DEFAULT_RECONNECT: 200 ms / 5 s). */
   reconnect?: { minMs: number; maxMs: number };
   /** Connection attempt timeout (default 10 s). */
   connectTimeoutMs?: number;
@@ -141,6 +145,9 @@ export function readAck(bytes: Buffer): { code: string; controlId: string; error
   }
 }
 
+/** Default reconnection delays: a GAP listener that comes back is reached within a few seconds. */
+export const DEFAULT_RECONNECT = { minMs: 200, maxMs: 5_000 } as const;
+
 export class MllpAnswerSender extends EventEmitter {
   readonly destination: string;
   private readonly journal: Journal;
@@ -153,6 +160,8 @@ export class MllpAnswerSender extends EventEmitter {
   private connected = false;
   private reconnectDelay: number;
   private reconnectTimer?: NodeJS.Timeout;
+  /** When the last connection failed or was lost (0: never). */
+  private lastFailureAt = 0;
   private wakeTimer?: NodeJS.Timeout;
   private readonly inflight = new Map<string, InFlight>();
   private pumping = false;
@@ -168,8 +177,8 @@ export class MllpAnswerSender extends EventEmitter {
     this.destination = options.destination;
     this.ackTimeoutMs = Math.max(1, options.ackTimeoutMs ?? 10_000);
     this.window = Math.max(1, Math.floor(options.window ?? 1));
-    this.reconnectMin = Math.max(1, options.reconnect?.minMs ?? 200);
-    this.reconnectMax = Math.max(this.reconnectMin, options.reconnect?.maxMs ?? 30_000);
+    this.reconnectMin = Math.max(1, options.reconnect?.minMs ?? DEFAULT_RECONNECT.minMs);
+    this.reconnectMax = Math.max(this.reconnectMin, options.reconnect?.maxMs ?? DEFAULT_RECONNECT.maxMs);
     this.reconnectDelay = this.reconnectMin;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   }
@@ -210,6 +219,7 @@ export class MllpAnswerSender extends EventEmitter {
     });
     if (rec.existing) return rec;
     this.emit('change');
+    this.reconnectNow();
     void this.pump();
     return rec;
   }
@@ -218,6 +228,7 @@ export class MllpAnswerSender extends EventEmitter {
   async resend(id: number): Promise<void> {
     await this.journal.requeue(id);
     this.emit('change');
+    this.reconnectNow();
     void this.pump();
   }
 
@@ -288,10 +299,24 @@ export class MllpAnswerSender extends EventEmitter {
       if (this.socket !== socket) return;
       this.socket = undefined;
       this.connected = false;
+      this.lastFailureAt = Date.now();
       this.failAllInFlight('connexion perdue avant l’ACK');
       if (established) this.emit('disconnected');
       this.scheduleReconnect();
     });
+  }
+
+  /**
+   * Something to send while waiting to reconnect: try now rather than at the end of the backoff,
+   * unless the last failure is more recent than the minimum delay (no hammering a GAP that is
+   * down: at most one attempt per minMs). A failed attempt goes on with the backoff.
+   */
+  private reconnectNow(): void {
+    if (this.closed || this.socket || !this.reconnectTimer) return;
+    if (Date.now() - this.lastFailureAt < this.reconnectMin) return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.connect();
   }
 
   private scheduleReconnect(): void {

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { MllpAnswerSender, answerKeyOf, type SendOutcome } from '../../lib/gap/mllp-sender';
+import { DEFAULT_RECONNECT, MllpAnswerSender, answerKeyOf, type SendOutcome } from '../../lib/gap/mllp-sender';
 import { MllpDeframer, frame } from '../../lib/hl7/mllp';
 import { decodeFrame } from '../../lib/hl7/charset';
 import { parseEr7 } from '../../lib/hl7/er7';
@@ -123,6 +123,7 @@ async function rig(opts: {
   window?: number;
   backoffMs?: number;
   startGap?: boolean;
+  reconnect?: { minMs: number; maxMs: number };
 }): Promise<Rig> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-sender-'));
   const journal = openSqliteJournal({
@@ -140,7 +141,7 @@ async function rig(opts: {
     port,
     ackTimeoutMs: opts.ackTimeoutMs ?? 2000,
     window: opts.window,
-    reconnect: { minMs: 20, maxMs: 100 },
+    reconnect: opts.reconnect ?? { minMs: 20, maxMs: 100 },
     connectTimeoutMs: 2000,
     maxAttempts: opts.maxAttempts,
   });
@@ -187,6 +188,15 @@ async function stateIs(r: Rig, id: number, state: string, what = `answer ${id} $
 }
 
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+/** A free port on 127.0.0.1 (listened on, then closed: the GAP is "down" there). */
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((res) => probe.listen(0, '127.0.0.1', () => res()));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((res) => probe.close(() => res()));
+  return port;
+}
 
 // ------------------------------------------------------------------ tests
 
@@ -308,6 +318,43 @@ describe('MllpAnswerSender against a real GAP socket', () => {
     const acked = await stateIs(r, rec.id, 'ACKED');
     expect(acked.attempts).toBe(1);
     expect(r.sender.connects).toBe(1);
+  });
+
+  it('a long outage grew the backoff: an answer queued once the GAP listens connects at once, not at the end of the backoff', async () => {
+    const port = await freePort();
+    const gap = new ScriptedGap();
+    // attempts at 0, 100, 300, 700, 1500 ms; the next one would be at 3100 ms
+    const r = await rig({ gap, port, startGap: false, reconnect: { minMs: 100, maxMs: 60_000 } });
+    r.sender.start();
+    await sleep(1700);
+    await gap.start(port);
+    const rec = await r.sender.enqueue(answer('ROC-0040', 'V-1040'), 'V-1040');
+    await until(async () => (await record(r, rec.id)).state === 'ACKED', 'answer delivered right after it was queued', 800);
+    expect(r.sender.connects).toBe(1);
+  });
+
+  it('answers queued while nothing listens reach a listener that appears after a long outage within the backoff cap', async () => {
+    const port = await freePort();
+    const gap = new ScriptedGap();
+    // uncapped, the attempts would be at 0, 50, 150, 350, 750, 1550, 3150, 6350 ms
+    const r = await rig({ gap, port, startGap: false, reconnect: { minMs: 50, maxMs: 400 } });
+    r.sender.start();
+    const a = await r.sender.enqueue(answer('ROC-0041', 'V-1041'), 'V-1041');
+    const b = await r.sender.enqueue(answer('ROC-0042', 'V-1042'), 'V-1042');
+    await sleep(3300);
+    expect(r.sender.isConnected).toBe(false);
+    await gap.start(port);
+    await until(
+      async () => (await record(r, a.id)).state === 'ACKED' && (await record(r, b.id)).state === 'ACKED',
+      'answers delivered',
+      1200,
+    );
+    expect(gap.frames.map((f) => f.controlId).sort()).toEqual(['ROC-0041', 'ROC-0042']);
+  });
+
+  it('reconnects within a few seconds by default (the node and the flow may ask for more)', () => {
+    expect(DEFAULT_RECONNECT.maxMs).toBeLessThanOrEqual(5000);
+    expect(DEFAULT_RECONNECT.minMs).toBeLessThanOrEqual(DEFAULT_RECONNECT.maxMs);
   });
 
   it('a GAP that drops the connection before the ACK: the answer is resent on a new connection and acked', async () => {

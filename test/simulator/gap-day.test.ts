@@ -1,7 +1,8 @@
 import { receive } from '../../lib/hl7/intake';
 import { parseEr7 } from '../../lib/hl7/er7';
 import { decodeFrame } from '../../lib/hl7/charset';
-import { encodeGapMessage, gapDay, type GapMessage } from '../../simulator/gap-day';
+import { checkInvoice, type InvoiceLine } from '../../lib/dossier/invoice';
+import { encodeGapMessage, gapDay, runControlIdPrefix, STORIES, type GapMessage } from '../../simulator/gap-day';
 
 const day = (o: Parameters<typeof gapDay>[0] = {}): GapMessage[] => [...gapDay(o)];
 
@@ -139,5 +140,232 @@ describe('gapDay options', () => {
       expect(receive(encodeGapMessage(m, 'LF', 2)).ackCode).toBe('AA');
       expect(receive(encodeGapMessage(m, 'CRLF', 1)).ackCode).toBe('AA');
     }
+  });
+});
+
+/** Cents of an HL7 NM amount ("4492.96"). */
+const cents = (v: string): number => {
+  expect(v).toMatch(/^-?\d+\.\d{2}$/);
+  return Math.round(Number(v) * 100);
+};
+const isoOf = (d: string): string => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`;
+
+describe('gapDay with invoices: the billing office', () => {
+  const msgs = day({ messages: 6000, venues: 16, seed: 11, invoices: true });
+  const dfts = msgs.filter((m) => m.messageType === 'DFT');
+  const byVenue = new Map<string, GapMessage[]>();
+  for (const m of msgs) if (m.venue) byVenue.set(m.venue, [...(byVenue.get(m.venue) ?? []), m]);
+  const events = (v: string): string =>
+    byVenue
+      .get(v)!
+      .map((m) => m.event)
+      .join(' ');
+
+  it('sends DFT^P03 per the profile: ZFA totals add up, FT1 quantity × unit = amount, ZFT AMO = base × rate', () => {
+    expect(dfts.length).toBeGreaterThan(500);
+    for (const m of dfts) {
+      const msg = parseEr7(decodeFrame(encodeGapMessage(m)).text);
+      expect(msg.raw('MSH-9')).toBe('DFT^P03^DFT_P03');
+      expect(msg.get('MSH-12')).toBe('2.5');
+      expect(msg.get('EVN-1')).toBe('P03');
+      expect(msg.get('PV1-19')).toBe(m.venue);
+      expect(msg.get('PV1-45')).toMatch(/^\d{14}$/);
+      // Segment order: …, ZFA once, then FT1 + ZFT pairs.
+      const names = msg.segments.map((s) => s.name);
+      const zfa = names.indexOf('ZFA');
+      expect(names.lastIndexOf('ZFA')).toBe(zfa);
+      const tail = names.slice(zfa + 1);
+      expect(tail.length % 2).toBe(0);
+      for (let i = 0; i < tail.length; i += 2) expect([tail[i], tail[i + 1]]).toEqual(['FT1', 'ZFT']);
+      expect(msg.get('ZFA-1')).toBe(m.invoice!.number);
+      expect(msg.get('ZFA-2')).toMatch(/^\d{8}$/);
+      const [total, amo, amc, patient] = [3, 4, 5, 6].map((f) => cents(msg.get(`ZFA-${f}`)));
+      expect(amo + amc + patient).toBe(total);
+      expect(amc).toBeGreaterThanOrEqual(0);
+      const ft1 = msg.all('FT1');
+      const zft = msg.all('ZFT');
+      let sumAmount = 0;
+      let sumAmo = 0;
+      const lines: InvoiceLine[] = [];
+      ft1.forEach((f, k) => {
+        const z = zft[k];
+        expect(f.get(1)).toBe(String(k + 1));
+        expect(z.get(1)).toBe(f.get(1));
+        expect(f.get(6)).toBe('CG');
+        expect(f.get(7)).toMatch(/^(GHS|FJ|CP|G|APC|FPU)$/);
+        expect(f.get(4) <= f.get(5)).toBe(true);
+        const qty = Number(f.get(10));
+        expect(Number.isInteger(qty) && qty > 0).toBe(true);
+        const amount = cents(f.get(11));
+        expect(qty * cents(f.get(12))).toBe(amount);
+        const [base, rate, amoLine] = [cents(z.get(2)), Number(z.get(3)), cents(z.get(4))];
+        expect(rate).toBeGreaterThanOrEqual(0);
+        expect(rate).toBeLessThanOrEqual(100);
+        expect(Math.abs((base * rate) / 100 - amoLine)).toBeLessThanOrEqual(1);
+        sumAmount += amount;
+        sumAmo += amoLine;
+        lines.push({
+          numero: k + 1,
+          code: f.get(7),
+          dateDebut: isoOf(f.get(4)),
+          dateFin: isoOf(f.get(5)),
+          quantite: qty,
+          prixUnitaire: cents(f.get(12)) / 100,
+          montant: amount / 100,
+          baseAmo: base / 100,
+          tauxAmo: rate,
+          montantAmo: amoLine / 100,
+        });
+      });
+      expect(sumAmount).toBe(total);
+      expect(sumAmo).toBe(amo);
+      // The bridge's own checks (lib/dossier/invoice.ts) find nothing to say.
+      const totals = { total: total / 100, amo: amo / 100, amc: amc / 100, patient: patient / 100 };
+      expect(checkInvoice({ numero: msg.get('ZFA-1'), lignes: lines }, totals)).toEqual([]);
+    }
+  });
+
+  it('bills realistic French hospital lines: GHS (AMO 80 or 100 %), forfait journalier 20 € × days, private room 60–90 € × nights', () => {
+    const lines = dfts.flatMap((m) => m.invoice!.lines);
+    const ghs = lines.filter((l) => l.code === 'GHS');
+    expect(ghs.length).toBeGreaterThan(100);
+    for (const l of ghs) {
+      expect(l.quantity).toBe(1);
+      expect(l.unit).toBeGreaterThanOrEqual(2000_00);
+      expect(l.unit).toBeLessThanOrEqual(6000_00);
+      expect([80, 100]).toContain(l.amoRate);
+    }
+    expect(new Set(ghs.map((l) => l.amoRate))).toEqual(new Set([80, 100]));
+    for (const l of lines.filter((x) => x.code === 'FJ')) expect([l.unit, l.amoAmount]).toEqual([20_00, 0]);
+    const cp = lines.filter((l) => l.code === 'CP');
+    expect(cp.length).toBeGreaterThan(20);
+    for (const l of cp) {
+      expect(l.unit).toBeGreaterThanOrEqual(60_00);
+      expect(l.unit).toBeLessThanOrEqual(90_00);
+      expect(l.amoAmount).toBe(0);
+    }
+    // The private room above the chambre-plafond ceiling is the patient's.
+    const plafond = dfts.filter((m) => m.scenario === 'chambre-plafond' && m.invoice!.lines.some((l) => l.code === 'CP' && l.unit > 60_00));
+    for (const m of plafond) expect(m.invoice!.totals.patient).toBeGreaterThan(0);
+  });
+
+  it('keeps each venue in order: a DFT only after the A03, never for a patient without AMC coverage, a cancelled venue only after its DFT', () => {
+    const noAmc = new Set(STORIES.invoice.noAmcScenarios);
+    for (const [venue, ms] of byVenue) {
+      let state: 'none' | 'pre' | 'in' | 'leave' | 'out' | 'billed' | 'cancelled' = 'none';
+      let invoiceNumber: string | undefined;
+      for (const m of ms) {
+        const e = m.event;
+        const ok =
+          (e === 'A05' && state === 'none') ||
+          (e === 'A38' && state === 'pre') ||
+          ((e === 'A01' || e === 'A04') && (state === 'none' || state === 'pre')) ||
+          (e === 'A11' && state === 'in') ||
+          (['A02', 'A08', 'Z99', 'A31', 'A21'].includes(e) && state === 'in') ||
+          (e === 'A22' && state === 'leave') ||
+          (e === 'A03' && state === 'in') ||
+          (e === 'A13' && (state === 'out' || state === 'billed')) ||
+          (e === 'P03' && (state === 'out' || state === 'billed'));
+        if (!ok) throw new Error(`venue ${venue}: ${e} after state ${state} (${events(venue)})`);
+        if (e === 'P03') {
+          expect(noAmc.has(m.scenario)).toBe(false);
+          invoiceNumber ??= m.invoice!.number;
+          expect(m.invoice!.number).toBe(invoiceNumber);
+        }
+        state =
+          e === 'A05'
+            ? 'pre'
+            : e === 'A01' || e === 'A04' || e === 'A22' || e === 'A13'
+              ? 'in'
+              : e === 'A21'
+                ? 'leave'
+                : e === 'A03'
+                  ? 'out'
+                  : e === 'P03'
+                    ? 'billed'
+                    : e === 'A11' || e === 'A38'
+                      ? 'cancelled'
+                      : state;
+      }
+      // Once billed, the venue either stays discharged or is cancelled (A13 [A11]) after CLC.
+      const evs = ms.map((m) => m.event);
+      const first = evs.indexOf('P03');
+      if (first >= 0) expect(evs.slice(first).every((x) => ['P03', 'A13', 'A11'].includes(x))).toBe(true);
+    }
+    // Patients without usable AMC coverage are discharged too, and never billed here.
+    const dischargedNoAmc = [...byVenue.values()].filter((ms) => noAmc.has(ms[0].scenario) && ms.some((m) => m.event === 'A03'));
+    expect(dischargedNoAmc.length).toBeGreaterThan(20);
+    for (const ms of dischargedNoAmc) expect(ms.some((m) => m.event === 'P03')).toBe(false);
+    // A discharged venue with coverage is billed, unless the day ended first.
+    const lastA03 = new Map<string, number>();
+    for (const [venue, ms] of byVenue)
+      if (!noAmc.has(ms[0].scenario) && ms[ms.length - 1].event === 'A03') lastA03.set(venue, ms[ms.length - 1].index);
+    for (const [venue, i] of lastA03) expect({ venue, late: i > msgs.length - 40 }).toEqual({ venue, late: true });
+  });
+
+  it('amends and cancels invoices with the shares of STORIES.invoice', () => {
+    // Venues billed early enough that their whole billing tail fits in the day.
+    const billed = [...byVenue.entries()].filter(([, ms]) => {
+      const f = ms.find((m) => m.event === 'P03');
+      return f && f.index < msgs.length - 200;
+    });
+    expect(billed.length).toBeGreaterThan(400);
+    const amended = billed.filter(([, ms]) => ms.filter((m) => m.event === 'P03').length === 2);
+    const cancelled = billed.filter(([, ms]) => ms.slice(ms.findIndex((m) => m.event === 'P03')).some((m) => m.event === 'A13'));
+    const share = (n: number): number => n / billed.length;
+    expect(share(amended.length)).toBeGreaterThan(STORIES.invoice.amended - 0.05);
+    expect(share(amended.length)).toBeLessThan(STORIES.invoice.amended + 0.05);
+    expect(share(cancelled.length)).toBeGreaterThan(STORIES.invoice.cancelAfterClc - 0.04);
+    expect(share(cancelled.length)).toBeLessThan(STORIES.invoice.cancelAfterClc + 0.04);
+    expect(billed.some(([v]) => / P03 A13 A11$/.test(events(v)))).toBe(true);
+    expect(billed.some(([v]) => / P03 A13$/.test(events(v)))).toBe(true);
+    // An amended invoice: same ZFA-1, one line changed, totals recomputed.
+    for (const [, ms] of amended) {
+      const [a, b] = ms.filter((m) => m.event === 'P03').map((m) => m.invoice!);
+      expect(b.number).toBe(a.number);
+      expect(b.lines.map((l) => l.code)).toEqual(a.lines.map((l) => l.code));
+      const changed = a.lines.filter((l, k) => JSON.stringify(l) !== JSON.stringify(b.lines[k]));
+      expect(changed.length).toBe(1);
+      expect(b.totals.total).toBe(b.lines.reduce((s, l) => s + l.amount, 0));
+    }
+    // Cancelled after CLC: the A13 cancels the discharge (ZBE-6 = A03).
+    for (const [, ms] of cancelled) {
+      const a13 = ms.find((m, k) => m.event === 'A13' && ms.slice(0, k).some((x) => x.event === 'P03'))!;
+      expect(parseEr7(a13.segments.join('\r')).get('ZBE-6')).toBe('A03');
+    }
+  });
+
+  it('leaves the ADT stream of a seed as it was (only shifted) and is deterministic', () => {
+    const plain = day({ messages: 6000, venues: 16, seed: 11 });
+    const adt = msgs.filter((m) => m.messageType === 'ADT');
+    // Every plain ADT message comes back in the same order with the same venue and event, except
+    // for the billing office's own A13/A11, which the plain day does not have.
+    const billingCancels = new Set<number>();
+    for (const ms of byVenue.values()) {
+      const f = ms.findIndex((m) => m.event === 'P03');
+      if (f >= 0) for (const m of ms.slice(f)) if (m.event !== 'P03') billingCancels.add(m.index);
+    }
+    const ours = adt.filter((m) => !billingCancels.has(m.index)).map((m) => `${m.venue} ${m.event}`);
+    expect(ours).toEqual(plain.slice(0, ours.length).map((m) => `${m.venue} ${m.event}`));
+    const again = day({ messages: 6000, venues: 16, seed: 11, invoices: true });
+    expect(again.map((m) => m.segments.join('\r'))).toEqual(msgs.map((m) => m.segments.join('\r')));
+  });
+});
+
+describe('control ids', () => {
+  it('a run tag gives ids of at most 20 characters that two runs never share', () => {
+    const a = runControlIdPrefix(Date.parse('2026-03-16T08:00:00Z'), () => 0.1);
+    const b = runControlIdPrefix(Date.parse('2026-03-16T08:00:00.001Z'), () => 0.1);
+    const c = runControlIdPrefix(Date.parse('2026-03-16T08:00:00Z'), () => 0.9);
+    expect(new Set([a, b, c]).size).toBe(3);
+    for (const p of [a, b, c]) expect(p).toMatch(/^G[0-9A-Z]{10}$/);
+    const ids = (prefix: string): string[] =>
+      day({ messages: 300, seed: 7, controlIdPrefix: prefix, invoices: true }).map((m) => m.controlId);
+    const first = ids(a);
+    const second = ids(b);
+    for (const id of [...first, ...second]) expect(id.length).toBeLessThanOrEqual(20);
+    expect(first.filter((id) => second.includes(id))).toEqual([]);
+    expect(() => day({ messages: 1, controlIdPrefix: 'X'.repeat(13) })).toThrow(/at most 12/);
+    expect(() => day({ messages: 1, controlIdPrefix: 'A|B' })).toThrow(/delimiter/);
   });
 });

@@ -7,7 +7,9 @@ import { generateTestPki } from '../../lib/security/pki';
 import { acksFor, receive } from '../../lib/hl7/intake';
 import { MllpDeframer, frame } from '../../lib/hl7/mllp';
 import { gapDay, type GapDayOptions, type GapMessage } from '../../simulator/gap-day';
-import { GapAnswerListener, GapSimulator, type GapSimulatorOptions, type GapStats } from '../../simulator/gap';
+import { GapAnswerListener, GapSimulator, readRocResult, type GapSimulatorOptions, type GapStats } from '../../simulator/gap';
+import { buildAnswer } from '../../lib/hl7/answer';
+import { MllpPeer } from '../support/mllp-peer';
 
 /** An MLLP ACK server built from lib/hl7, with the failures a crash test needs. */
 interface Received {
@@ -276,6 +278,23 @@ describe('many connections, as fast as ACKs allow', () => {
   });
 });
 
+describe('ACK counts per message type', () => {
+  let server: AckServer;
+  afterEach(async () => server.stop());
+  it('counts the settling ACKs of the ADT and the DFT messages apart (summing to byCode)', async () => {
+    server = new AckServer();
+    const { stats, msgs } = await stream({ messages: 200, venues: 8, seed: 11, invoices: true }, { window: 4 }, server);
+    const dft = msgs.filter((m) => m.messageType === 'DFT').length;
+    expect(dft).toBeGreaterThan(10);
+    const sum = (c: Record<string, number> = {}): number => Object.values(c).reduce((a, b) => a + b, 0);
+    expect(sum(stats.byType.DFT)).toBe(dft);
+    expect(sum(stats.byType.ADT)).toBe(200 - dft);
+    const merged: Record<string, number> = {};
+    for (const c of Object.values(stats.byType)) for (const [k, v] of Object.entries(c)) merged[k] = (merged[k] ?? 0) + v;
+    expect(merged).toEqual(stats.byCode);
+  });
+});
+
 describe('GapAnswerListener', () => {
   it('records the messages the bridge sends back and acknowledges each AA', async () => {
     const listener = new GapAnswerListener();
@@ -290,6 +309,114 @@ describe('GapAnswerListener', () => {
       expect(listener.received[0].type).toMatch(/^ADT\^A\d\d/);
     } finally {
       await sim.stop();
+      await listener.stop();
+    }
+  });
+
+  it('counts what the bridge answers by ZRC service × status, each MSH-10 once, and the distinct engagement numbers', async () => {
+    const listener = new GapAnswerListener();
+    const { port } = await listener.start();
+    const peer = await MllpPeer.connect(port);
+    try {
+      const zrc = (id: string, zrcFields: string): string =>
+        [
+          `MSH|^~\\&|ROC_BRIDGE|CH-ROC|GAP-SIM|CH-ROC|20260316101500||ADT^Z80^ADT_A01|${id}|P|2.5^FRA^2.11|||||FRA|8859/15`,
+          'EVN||20260316101500',
+          'PID|1||00100222^^^CH-ROC^PI||||||||||||||||261000003^^^CH-ROC^AN',
+          'PV1|1|I|||||||||||||||||260000003^^^CH-ROC^VN',
+          `ZRC|${zrcFields}`,
+        ].join('\r');
+      const sent = [
+        zrc('RB1', 'IDB|OK|N|0775685365'),
+        zrc('RB2', 'IDB|OK|N|0775685365'),
+        zrc('RB3', 'IDB|KO|N|0775685365'),
+        zrc('RB4', 'IDB|KO|Y'),
+        zrc('RB5', 'CLC|OK|N|0775685365||||||ENG-2026-0001'),
+        zrc('RB5', 'CLC|OK|N|0775685365||||||ENG-2026-0001'), // a copy (same MSH-10) after a lost ACK
+        zrc('RB6', 'CLC|OK|N|0441927302||||||ENG-2026-0002'),
+        zrc('RB7', 'CLC|KO|N|0775685365'),
+        zrc('RB8', 'DEL|OK|N|0775685365|||||||||||||||||||ENG-2026-0001'),
+        zrc('RB9', 'DEL|KO|Y'),
+        zrc('RB10', 'SIM|OK|N'),
+        'MSH|^~\\&|ROC_BRIDGE|CH-ROC|GAP-SIM|CH-ROC|20260316101500||ADT^A08^ADT_A01|RB11|P|2.5\rEVN||20260316101500',
+      ];
+      for (const t of sent) peer.send(t);
+      const acks = await peer.waitAcks(sent.length);
+      expect(acks.map((a) => a.code)).toEqual(sent.map(() => 'AA'));
+      expect(listener.received.map((r) => r.roc?.service ?? '-')).toEqual([
+        'IDB',
+        'IDB',
+        'IDB',
+        'IDB',
+        'CLC',
+        'CLC',
+        'CLC',
+        'CLC',
+        'DEL',
+        'DEL',
+        'SIM',
+        '-',
+      ]);
+      expect(listener.counts()).toEqual({
+        received: 12,
+        distinct: 11,
+        duplicates: 1,
+        byResult: {
+          'IDB OK': 2,
+          'IDB KO': 1,
+          'IDB KO technical': 1,
+          'CLC OK': 2,
+          'CLC KO': 1,
+          'DEL OK': 1,
+          'DEL KO technical': 1,
+          'SIM OK': 1,
+        },
+        engagements: 2,
+        other: 1,
+      });
+    } finally {
+      peer.end();
+      await listener.stop();
+    }
+  });
+
+  it('reads the ZRC the bridge builds (lib/hl7/answer.ts) with the same layout', () => {
+    const a = buildAnswer({
+      admission: { patient: { ipp: { value: '00100222' } }, venue: { numeroVenue: { value: '260000003' } } },
+      clc: {
+        service: 'clc',
+        status: 'OK',
+        at: '2026-03-16T10:15:00Z',
+        engagement: { numero: 'ENG-77', dateValidite: '2026-04-16' },
+        lignes: [],
+        consignes: [],
+      },
+    });
+    expect(readRocResult(a.text)).toEqual({ service: 'CLC', status: 'OK', technical: false, engagement: 'ENG-77' });
+  });
+
+  it('waitQuiet: keeps listening while answers come, stops after the quiet period or at the bound', async () => {
+    const listener = new GapAnswerListener();
+    const { port } = await listener.start();
+    const peer = await MllpPeer.connect(port);
+    try {
+      const one = (id: string): string =>
+        `MSH|^~\\&|ROC_BRIDGE|CH-ROC|GAP-SIM|CH-ROC|20260316101500||ADT^Z80^ADT_A01|${id}|P|2.5\rZRC|IDB|OK|N`;
+      const t0 = Date.now();
+      const timers = [100, 250, 400].map((ms, i) => setTimeout(() => peer.send(one(`Q${i}`)), ms));
+      const waited = await listener.waitQuiet(5000, 300, t0);
+      timers.forEach(clearTimeout);
+      expect(listener.received.length).toBe(3);
+      expect(waited).toBeGreaterThanOrEqual(650); // last answer at ~400 ms + 300 ms quiet
+      expect(waited).toBeLessThan(2500);
+      // The bound wins over a quiet period that never comes.
+      const tick = setInterval(() => peer.send(one('T')), 50);
+      const bounded = await listener.waitQuiet(400, 300);
+      clearInterval(tick);
+      expect(bounded).toBeGreaterThanOrEqual(390);
+      expect(bounded).toBeLessThan(1200);
+    } finally {
+      peer.end();
       await listener.stop();
     }
   });
