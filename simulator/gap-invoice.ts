@@ -26,15 +26,19 @@ export const INVOICE_TARIFFS = {
   cp: { code: 'CP', label: 'Chambre particulière', min: 60_00, max: 90_00 },
   /** Ceiling per night of the `chambre-plafond` beneficiary's contract: above it the patient pays. */
   cpCeiling: { scenario: 'chambre-plafond', perNight: 60_00 },
-  /** External consultations (PV1-2 = O). */
+  /**
+   * External consultations (PV1-2 = O), with the prestation codes of the SEL profile's code list
+   * (lib/sel/profile.ts `codeLists.prestation`: ACE = consultation ou acte externe): a code outside
+   * it would be refused by the bridge before any call (BR-INVALID).
+   */
   consultations: [
-    { code: 'G', label: 'Consultation', unit: 30_00, rate: 70 },
-    { code: 'APC', label: 'Avis ponctuel de consultant', unit: 55_00, rate: 70 },
+    { code: 'ACE', label: 'Consultation externe', unit: 30_00, rate: 70 },
+    { code: 'ACE', label: 'Avis ponctuel de consultant', unit: 55_00, rate: 70 },
   ],
-  /** Emergencies (PV1-2 = E): the forfait patient urgences (AMO 0) and the act. */
+  /** Emergencies (PV1-2 = E): the act, covered at 100 % by the AMO, and the participation forfaitaire (AMO 0). */
   emergency: [
-    { code: 'FPU', label: 'Forfait patient urgences', unit: 19_61, rate: 0 },
-    { code: 'G', label: 'Consultation', unit: 30_00, rate: 100 },
+    { code: 'ACE', label: 'Acte aux urgences', unit: 30_00, rate: 100 },
+    { code: 'PFB', label: 'Participation forfaitaire', unit: 24_00, rate: 0 },
   ],
 } as const;
 

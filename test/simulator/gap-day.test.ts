@@ -1,3 +1,4 @@
+import { PROFILE } from '../../lib/sel/profile';
 import { receive } from '../../lib/hl7/intake';
 import { parseEr7 } from '../../lib/hl7/er7';
 import { decodeFrame } from '../../lib/hl7/charset';
@@ -192,7 +193,7 @@ describe('gapDay with invoices: the billing office', () => {
         expect(f.get(1)).toBe(String(k + 1));
         expect(z.get(1)).toBe(f.get(1));
         expect(f.get(6)).toBe('CG');
-        expect(f.get(7)).toMatch(/^(GHS|FJ|CP|G|APC|FPU)$/);
+        expect(PROFILE.codeLists.prestation).toContain(f.get(7)); // a code outside the profile's list is refused before CLC
         expect(f.get(4) <= f.get(5)).toBe(true);
         const qty = Number(f.get(10));
         expect(Number.isInteger(qty) && qty > 0).toBe(true);
