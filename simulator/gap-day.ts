@@ -55,6 +55,12 @@ export interface GapDayOptions {
    * `<prefix><index, 8 digits>`. The CLI uses runControlIdPrefix() so two runs never share an id.
    */
   controlIdPrefix?: string;
+  /**
+   * Added to the venue and NDA sequence (default 0): the CLI gives each run its own block
+   * (runVenueOffset) so that a second run against the same bridge opens new stays, as a real GAP
+   * never reuses a venue number. 0 to 8,999,999.
+   */
+  venueOffset?: number;
   /** The billing office: DFT^P03 after discharges, amended and cancelled invoices (default false). */
   invoices?: boolean;
   /** Beneficiaries to draw patients from (default: the seed's, minus none). */
@@ -216,6 +222,14 @@ export function runControlIdPrefix(now: number = Date.now(), random: () => numbe
   return `G${now.toString(36)}${rnd}`.toUpperCase().slice(0, 12);
 }
 
+/**
+ * A run's block of venue numbers: a multiple of 10,000 drawn from the start time, so two runs a
+ * few seconds apart (and up to 899 runs in all) never share a venue.
+ */
+export function runVenueOffset(now: number = Date.now()): number {
+  return (Math.floor(now / 1000) % 899) * 10_000 + 10_000;
+}
+
 /** The longest MSH-10 prefix (MSH-10 is ST 20, the counter takes 8). */
 export const MAX_CONTROL_ID_PREFIX = 12;
 
@@ -284,7 +298,10 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
   const yy = day.slice(2, 4);
   const S = GAP_SITE;
   const auth = `${S.authority}&${S.finessJuridique}&M`;
-  let venueSeq = 0;
+  const venueOffset = options.venueOffset ?? 0;
+  if (!Number.isInteger(venueOffset) || venueOffset < 0 || venueOffset > 8_999_999)
+    throw new RangeError('gapDay: venueOffset must be an integer from 0 to 8,999,999');
+  let venueSeq = venueOffset;
   let movementSeq = 0;
   const venues: Venue[] = [];
 
@@ -298,7 +315,7 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
     const uf = ufs[Math.floor(r() * ufs.length)];
     return {
       number: `${yy}${pad(venueSeq, 7)}`,
-      nda: `${yy}1${pad(venueSeq, 6)}`,
+      nda: `${yy}1${pad(venueSeq % 1_000_000, 6)}`,
       ben,
       ipp: `${pad(100000 + benIndex * 37, 8)}`,
       ins: r() < insShare,

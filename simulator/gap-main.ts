@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type tls from 'node:tls';
 import { charsetFromMsh18 } from '../lib/hl7/charset';
 import type { Hl7Charset } from '../lib/hl7/profile';
-import { gapDay, runControlIdPrefix, type GapAckMode, type LineEnding } from './gap-day';
+import { gapDay, runControlIdPrefix, runVenueOffset, type GapAckMode, type LineEnding } from './gap-day';
 import { GapAnswerListener, GapSimulator, type GapAnswerCounts, type GapQuirks, type GapStats } from './gap';
 
 export const GAP_USAGE = `Usage: node dist/simulator/gap-main.js --port <n> [options]
@@ -338,6 +338,8 @@ async function main(): Promise<void> {
       ackMode: args.ackMode,
       invoices: args.invoices,
       controlIdPrefix: idPrefix,
+      // a run with its own control ids also opens its own venues (fixed ids: the same bytes)
+      venueOffset: args.idPrefix === undefined ? runVenueOffset() : 0,
     }),
   );
   if (progress) clearInterval(progress);

@@ -3,7 +3,7 @@ import { receive } from '../../lib/hl7/intake';
 import { parseEr7 } from '../../lib/hl7/er7';
 import { decodeFrame } from '../../lib/hl7/charset';
 import { checkInvoice, type InvoiceLine } from '../../lib/dossier/invoice';
-import { encodeGapMessage, gapDay, runControlIdPrefix, STORIES, type GapMessage } from '../../simulator/gap-day';
+import { encodeGapMessage, gapDay, runControlIdPrefix, runVenueOffset, STORIES, type GapMessage } from '../../simulator/gap-day';
 
 const day = (o: Parameters<typeof gapDay>[0] = {}): GapMessage[] => [...gapDay(o)];
 
@@ -368,5 +368,24 @@ describe('control ids', () => {
     expect(first.filter((id) => second.includes(id))).toEqual([]);
     expect(() => day({ messages: 1, controlIdPrefix: 'X'.repeat(13) })).toThrow(/at most 12/);
     expect(() => day({ messages: 1, controlIdPrefix: 'A|B' })).toThrow(/delimiter/);
+  });
+
+  it('a run opens its own venues: two runs a second apart share no venue number, a venue offset of 0 keeps the bytes', () => {
+    const venues = (offset: number): Set<string> =>
+      new Set(
+        day({ messages: 400, seed: 7, invoices: true, venueOffset: offset })
+          .map((m) => m.venue)
+          .filter(Boolean),
+      );
+    const t = Date.parse('2026-03-16T08:00:00Z');
+    const first = venues(runVenueOffset(t));
+    const second = venues(runVenueOffset(t + 1000));
+    expect(first.size).toBeGreaterThan(20);
+    expect([...first].filter((v) => second.has(v))).toEqual([]);
+    for (const v of [...first, ...second]) expect(v).toMatch(/^\d{9}$/);
+    expect(day({ messages: 50, seed: 7, venueOffset: 0 }).map((m) => m.segments.join('\r'))).toEqual(
+      day({ messages: 50, seed: 7 }).map((m) => m.segments.join('\r')),
+    );
+    expect(() => day({ messages: 1, venueOffset: 9_000_000 })).toThrow(/venueOffset/);
   });
 });
