@@ -110,6 +110,19 @@ export const DECISIONS: readonly DecisionRow[] = [
     note: 'annulation sans engagement : rien à annuler chez l’AMC',
   },
   {
+    event: 'ANNULATION_SORTIE',
+    states: ['ENGAGE'],
+    actions: ['ASK_DEL'],
+    note: 'sortie annulée : DEL de l’engagement calculé à la sortie (le séjour continue, la facture suivra)',
+  },
+  {
+    event: 'ANNULATION_SORTIE',
+    states: BILLED,
+    actions: ['FLAG_MANUAL', 'ANSWER_GAP'],
+    note: 'sortie annulée après facturation : traitement manuel',
+  },
+  { event: 'ANNULATION_SORTIE', states: '*', actions: ['NOTHING'], note: 'sortie annulée : le séjour continue, rien à annuler chez l’AMC' },
+  {
     event: 'COUVERTURE_CHANGEE',
     states: ['ENGAGE'],
     actions: ['FLAG_MANUAL', 'ANSWER_GAP'],
@@ -237,6 +250,12 @@ export const DECISIONS: readonly DecisionRow[] = [
   { event: 'DEL_OK_ANNULATION', states: '*', actions: ['ANSWER_GAP'], note: 'engagements annulés : dit à la GAP' },
   { event: 'DEL_OK_REMPLACEMENT', states: '*', actions: ['ASK_CLC'], note: 'ancien engagement annulé : CLC de la nouvelle facture' },
   { event: 'DEL_OK_RETRAIT', states: '*', actions: ['ANSWER_GAP'], note: 'engagements annulés (couverture retirée)' },
+  {
+    event: 'DEL_OK_SORTIE_ANNULEE',
+    states: '*',
+    actions: ['ANSWER_GAP'],
+    note: 'engagement annulé (sortie annulée) : un nouveau calcul suivra la facture de la sortie',
+  },
   { event: 'DEL_OK_PARTIEL', states: '*', actions: ['NOTHING'], note: 'un engagement annulé, les autres suivent' },
   { event: 'DEL_KO', states: '*', actions: ['FLAG_MANUAL', 'ANSWER_GAP'], note: 'annulation refusée : traitement manuel' },
   {
@@ -339,7 +358,8 @@ export function decide(d: DossierRecord, event: DossierEvent, s: SiteSettings = 
         break;
       }
       case 'ASK_DEL': {
-        const motif: DelMotif = event === 'COUVERTURE_RETIREE' ? 'RETRAIT' : 'ANNULATION';
+        const motif: DelMotif =
+          event === 'COUVERTURE_RETIREE' ? 'RETRAIT' : event === 'ANNULATION_SORTIE' ? 'SORTIE_ANNULEE' : 'ANNULATION';
         for (const e of liveEngagements(d)) {
           if (delAsked.has(e.numero)) continue;
           if (event === 'REVERIFICATION_DUE') {

@@ -69,7 +69,7 @@ export interface Engagement {
   motifDel?: DelMotif;
 }
 
-export type DelMotif = 'ANNULATION' | 'REMPLACEMENT' | 'RETRAIT';
+export type DelMotif = 'ANNULATION' | 'REMPLACEMENT' | 'RETRAIT' | 'SORTIE_ANNULEE';
 
 export type FlagCode =
   | 'REVERIFICATIONS_EPUISEES'
@@ -185,7 +185,9 @@ export interface MergeResult {
   event: DossierEvent;
 }
 
-const CANCEL_EVENTS = new Set(['A11', 'A38', 'A13']);
+const CANCEL_EVENTS = new Set(['A11', 'A38']);
+/** A13: the discharge is cancelled, the stay goes on (its discharge date is forgotten). */
+const CANCEL_DISCHARGE = 'A13';
 const UPDATE_EVENTS = new Set(['A08', 'Z99']);
 
 /**
@@ -229,8 +231,15 @@ export function mergeAdmission(existing: DossierRecord | undefined, admission: A
       numeroVenue: v?.numeroVenue?.value,
     }),
   };
+  if (admission.event === CANCEL_DISCHARGE) delete sejour.dateSortie;
   if (preAdmission && !base.sejour.dateEntree) sejour.preAdmission = true;
-  else if (!preAdmission && !CANCEL_EVENTS.has(admission.event) && !UPDATE_EVENTS.has(admission.event)) delete sejour.preAdmission;
+  else if (
+    !preAdmission &&
+    !CANCEL_EVENTS.has(admission.event) &&
+    admission.event !== CANCEL_DISCHARGE &&
+    !UPDATE_EVENTS.has(admission.event)
+  )
+    delete sejour.preAdmission;
 
   const amc = amcCoverage(admission.coverages);
   let couverture = base.couverture;
@@ -266,6 +275,7 @@ export function mergeAdmission(existing: DossierRecord | undefined, admission: A
 
   let event: DossierEvent;
   if (CANCEL_EVENTS.has(admission.event)) event = 'ANNULATION';
+  else if (admission.event === CANCEL_DISCHARGE) event = 'ANNULATION_SORTIE';
   else if (!created && coverage === 'RETIREE') event = 'COUVERTURE_RETIREE';
   else if (!created && (coverage === 'MODIFIEE' || coverage === 'NOUVELLE')) event = 'COUVERTURE_CHANGEE';
   else if (admission.event === 'A05') event = 'PRE_ADMISSION';
@@ -433,7 +443,13 @@ function liveLeft(d: DossierRecord): boolean {
 }
 
 function delEvent(motif: DelMotif | undefined): DossierEvent {
-  return motif === 'REMPLACEMENT' ? 'DEL_OK_REMPLACEMENT' : motif === 'RETRAIT' ? 'DEL_OK_RETRAIT' : 'DEL_OK_ANNULATION';
+  return motif === 'REMPLACEMENT'
+    ? 'DEL_OK_REMPLACEMENT'
+    : motif === 'RETRAIT'
+      ? 'DEL_OK_RETRAIT'
+      : motif === 'SORTIE_ANNULEE'
+        ? 'DEL_OK_SORTIE_ANNULEE'
+        : 'DEL_OK_ANNULATION';
 }
 
 /** Live engagements (not cancelled). */

@@ -52,7 +52,8 @@ export const EVENTS = [
   'PRE_ADMISSION', // A05
   'ADMISSION', // A01, A04
   'SORTIE', // A03
-  'ANNULATION', // A11, A38, A13
+  'ANNULATION', // A11, A38
+  'ANNULATION_SORTIE', // A13: the discharge is cancelled, the stay goes on
   'MISE_A_JOUR', // A08, Z99 without coverage change
   'COUVERTURE_CHANGEE', // A08/Z99 (or any movement) bringing a new numéro AMC or numéro d'adhérent
   'COUVERTURE_RETIREE', // A08/Z99 whose coverage groups no longer hold an AMC
@@ -71,6 +72,7 @@ export const EVENTS = [
   'DEL_OK_ANNULATION', // last live engagement cancelled because the stay was cancelled
   'DEL_OK_REMPLACEMENT', // old engagement cancelled because the invoice was amended
   'DEL_OK_RETRAIT', // last live engagement cancelled because the AMC coverage was removed
+  'DEL_OK_SORTIE_ANNULEE', // last live engagement cancelled because the discharge was cancelled
   'DEL_OK_PARTIEL', // one engagement cancelled, others still live
   'DEL_KO',
   'DEL_DEJA_FACTURE', // DEL refused, engagement already invoiced (code 6022)
@@ -133,6 +135,10 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: ['ANNULE'], event: 'ANNULATION', to: SAME }, // a second cancellation changes nothing
   { from: BILLED, event: 'ANNULATION', to: 'A_TRAITER_MANUELLEMENT' },
   { from: ['A_TRAITER_MANUELLEMENT'], event: 'ANNULATION', to: SAME },
+  // A13: the stay goes on; an engagement computed at the discharge is cancelled (DEL), the rights stand
+  { from: [...OPEN, 'ANNULE', 'A_TRAITER_MANUELLEMENT'], event: 'ANNULATION_SORTIE', to: SAME },
+  { from: ENGAGED, event: 'ANNULATION_SORTIE', to: SAME }, // DEL of each live engagement first
+  { from: BILLED, event: 'ANNULATION_SORTIE', to: 'A_TRAITER_MANUELLEMENT' },
   {
     from: ['SANS_AMC', 'ADMIS', 'DROITS_OK', 'DROITS_KO', 'A_REVERIFIER', 'DEVIS', 'FACTURE_RECUE', 'CALCUL_REFUSE'],
     event: 'COUVERTURE_CHANGEE',
@@ -173,6 +179,7 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: ENGAGED, event: 'DEL_OK_ANNULATION', to: 'ANNULE' },
   { from: ENGAGED, event: 'DEL_OK_REMPLACEMENT', to: 'FACTURE_RECUE' },
   { from: ENGAGED, event: 'DEL_OK_RETRAIT', to: 'SANS_AMC' },
+  { from: ENGAGED, event: 'DEL_OK_SORTIE_ANNULEE', to: 'DROITS_OK' },
   { from: ENGAGED, event: 'DEL_OK_PARTIEL', to: SAME },
   { from: ENGAGED, event: 'DEL_KO', to: 'A_TRAITER_MANUELLEMENT' },
   { from: ENGAGED, event: 'DEL_DEJA_FACTURE', to: 'A_TRAITER_MANUELLEMENT' },
@@ -197,6 +204,7 @@ export const EVENT_LABELS: Record<DossierEvent, string> = {
   ADMISSION: 'admission',
   SORTIE: 'sortie',
   ANNULATION: 'annulation du séjour',
+  ANNULATION_SORTIE: 'annulation de la sortie',
   MISE_A_JOUR: 'mise à jour',
   COUVERTURE_CHANGEE: 'changement de couverture complémentaire',
   COUVERTURE_RETIREE: 'couverture complémentaire retirée',
@@ -214,6 +222,7 @@ export const EVENT_LABELS: Record<DossierEvent, string> = {
   DEL_OK_ANNULATION: 'engagement annulé (séjour annulé)',
   DEL_OK_REMPLACEMENT: 'engagement annulé (facture modifiée)',
   DEL_OK_RETRAIT: 'engagement annulé (couverture retirée)',
+  DEL_OK_SORTIE_ANNULEE: 'engagement annulé (sortie annulée)',
   DEL_OK_PARTIEL: 'un engagement annulé, d’autres restent vivants',
   DEL_KO: 'annulation refusée (DEL)',
   DEL_DEJA_FACTURE: 'annulation refusée : engagement déjà facturé (6022)',

@@ -6,6 +6,7 @@
  * event × state grid, property-based (fixed seed), and random cycles against a fake AMC.
  */
 import fc from 'fast-check';
+import type { DelMotif } from '../../lib/dossier/dossier';
 import { DECISIONS, decide, step, type Action, type SiteSettings } from '../../lib/dossier/decision';
 import {
   mergeAdmission,
@@ -54,7 +55,7 @@ class Venue {
     this.d = r.dossier;
     return this.apply(r.event);
   }
-  answer(r: ServiceOutcome, del?: { engagement: string; motif: 'ANNULATION' | 'REMPLACEMENT' | 'RETRAIT' }): Action[] {
+  answer(r: ServiceOutcome, del?: { engagement: string; motif: DelMotif }): Action[] {
     this.d = markRequested(this.d, r.service, r.requestId, this.clock.now(), del);
     const rec = recordExchange(this.d, r, this.clock.now());
     this.d = rec.dossier;
@@ -297,12 +298,30 @@ describe('coverage, pre-admission, renewal', () => {
       statut: 'VIVANT',
     };
     v.d = { ...v.d, engagements: [...v.d.engagements, second] };
-    const dels = v.gap('A13').filter((a) => a.kind === 'ASK_DEL');
+    const dels = v.gap('A11').filter((a) => a.kind === 'ASK_DEL');
     expect(dels.map((a) => (a as { engagement: string }).engagement)).toEqual(['ENG-2026-000481', 'ENG-2026-000600']);
     v.answer(result('del', 'OK', { engagement: 'ENG-2026-000481' }));
     expect(v.d.etat).toBe('ENGAGE');
     v.answer(result('del', 'OK', { engagement: 'ENG-2026-000600' }));
     expect(v.d.etat).toBe('ANNULE');
+  });
+
+  it('A13 (discharge cancelled): DEL of the engagement, the stay goes on with its rights, the next invoice gets a new CLC', () => {
+    const v = engagedVenue();
+    const actions = v.gap('A13');
+    expect(actions.filter((a) => a.kind === 'ASK_DEL')).toEqual([
+      { kind: 'ASK_DEL', engagement: 'ENG-2026-000481', motif: 'SORTIE_ANNULEE' },
+    ]);
+    expect(v.d.sejour.dateSortie).toBeUndefined();
+    expect(kinds(v.answer(result('del', 'OK', { engagement: 'ENG-2026-000481' })))).toEqual(['ANSWER_GAP']);
+    expect(v.d.etat).toBe('DROITS_OK');
+    // the patient is discharged again, the same invoice comes back: a new calculation
+    v.gap('A03');
+    expect(kinds(v.invoice(facture()))).toEqual(['ASK_CLC']);
+    // without an engagement, an A13 asks nothing
+    const w = engagedVenue();
+    w.d = { ...w.d, etat: 'DROITS_OK', engagements: [] };
+    expect(kinds(w.gap('A13'))).toEqual(['NOTHING']);
   });
 });
 
@@ -445,12 +464,7 @@ describe('random cycles against a fake AMC (property-based, fixed seed)', () => 
             d = r.dossier;
             run(r.actions, outcomes, depth);
           };
-          const call = (
-            o: ServiceOutcome,
-            outcomes: Outcome[],
-            depth: number,
-            del?: { engagement: string; motif: 'ANNULATION' | 'REMPLACEMENT' | 'RETRAIT' },
-          ): void => {
+          const call = (o: ServiceOutcome, outcomes: Outcome[], depth: number, del?: { engagement: string; motif: DelMotif }): void => {
             d = markRequested(d, o.service, o.requestId, clock.now(), del);
             const rec = recordExchange(d, o, clock.now());
             d = rec.dossier;

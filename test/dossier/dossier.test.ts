@@ -131,8 +131,15 @@ describe('mergeAdmission', () => {
     expect(silent.dossier.couverture?.numeroAmc).toBe('0000123456');
   });
 
-  it('A11, A38 and A13 are cancellations', () => {
-    for (const e of ['A11', 'A38', 'A13']) expect(mergeAdmission(admitted(), admission(e), AT).event).toBe('ANNULATION');
+  it('A11 and A38 are cancellations; A13 cancels the discharge only (the stay goes on, its discharge date is forgotten)', () => {
+    for (const e of ['A11', 'A38']) expect(mergeAdmission(admitted(), admission(e), AT).event).toBe('ANNULATION');
+    const out = mergeAdmission(
+      mergeAdmission(admitted(), admission('A03', { discharge: '2026-11-24T10:00' }), AT).dossier,
+      admission('A13'),
+      AT,
+    );
+    expect(out.event).toBe('ANNULATION_SORTIE');
+    expect(out.dossier.sejour.dateSortie).toBeUndefined();
   });
 
   it('never modifies the stored dossier', () => {
