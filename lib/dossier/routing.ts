@@ -12,9 +12,11 @@
  *   DEL) go out as copies without the GAP message or HTTP request attached.
  * - An answer to the GAP while a request goes on (IDB OK and CLC asked) goes out as a copy; an
  *   HTTP caller is answered once, at the end of the chain.
- * - Each message carries `roc.dossier` (key, state, event, live engagements, flags, the request)
- *   and only the service result the answer is about; a request carries its request id in
- *   `roc.requestIds` (the AMC deduplicates a repeated CLC or DEL by it).
+ * - Each message carries `roc.dossier` (key, state, event, live engagements, flags, the request;
+ *   on an answer, `reponse`: the service the answer is about, which roc-mllp-out answers with).
+ *   The results of the chain stay on the message (roc-mllp-in records them as the message's
+ *   exchanges); a request drops only the earlier result of the service it asks. A request
+ *   carries its request id in `roc.requestIds` (the AMC deduplicates a repeated CLC or DEL by it).
  */
 import type { Facture, OnlineService } from '../model/dossier';
 import type { DossierContexte, EngineResult, ServiceRequest } from './engine';
@@ -39,7 +41,6 @@ export interface Emission {
   roc: Record<string, unknown>;
 }
 
-const RESULT_KEYS = ['annuaire', 'idb', 'sim', 'clc', 'del'] as const;
 
 /** The summary put on msg.roc.dossier (no patient data). */
 export function summary(res: EngineResult): Record<string, unknown> {
@@ -61,26 +62,9 @@ export function summary(res: EngineResult): Record<string, unknown> {
   return out;
 }
 
-function withoutResults(roc: Record<string, unknown>, keep?: string): Record<string, unknown> {
-  const out = { ...roc };
-  for (const k of RESULT_KEYS) if (k !== keep) delete out[k];
-  return out;
-}
-
-/** The latest service result on msg.roc (by its `at`), the one an answer is about. */
-export function latestResult(roc: Record<string, unknown>): OnlineService | 'annuaire' | undefined {
-  let best: OnlineService | 'annuaire' | undefined;
-  let bestAt = -Infinity;
-  for (const k of RESULT_KEYS) {
-    const r = roc[k] as { status?: string; at?: string } | undefined;
-    if (!r || (r.status !== 'OK' && r.status !== 'KO')) continue;
-    const t = Date.parse(r.at ?? '') || 0;
-    if (best === undefined || t >= bestAt) {
-      best = k;
-      bestAt = t;
-    }
-  }
-  return best;
+function isResult(v: unknown): boolean {
+  const r = v as { status?: unknown } | undefined;
+  return !!r && typeof r === 'object' && (r.status === 'OK' || r.status === 'KO');
 }
 
 /**
@@ -124,7 +108,10 @@ function requestRoc(
   sum: Record<string, unknown>,
   tariffs?: QuoteTariffs,
 ) {
-  const roc = withoutResults(base);
+  const roc = { ...base };
+  // the earlier result of the service asked (a second DEL, a renewal) must not pass for its answer
+  delete roc[r.service];
+  if (r.service === 'idb') delete roc.annuaire;
   roc.dossier = { ...sum, requete: { service: r.service, requestId: r.requestId, ...(r.repeat ? { repetition: true } : {}) } };
   roc.requestIds = { [r.service]: r.requestId };
   if (r.service === 'clc' && d.facture) roc.facture = d.facture;
@@ -143,7 +130,12 @@ function requestRoc(
  * The emissions for one engine result. `roc` is the incoming msg.roc (a GAP message, a service
  * answer, or {} for the clock's turn), completed from the dossier's context where it lacks parts.
  */
-export function plan(res: EngineResult, rocIn: Record<string, unknown>, origin: Origin, o: { tariffs?: QuoteTariffs } = {}): Emission[] {
+export function plan(
+  res: EngineResult,
+  rocIn: Record<string, unknown>,
+  origin: Origin,
+  o: { tariffs?: QuoteTariffs; resultOf?: OnlineService | 'annuaire' } = {},
+): Emission[] {
   const d = res.dossier;
   const sum = summary(res);
   const base = contextFill(rocIn, d.contexte);
@@ -152,34 +144,26 @@ export function plan(res: EngineResult, rocIn: Record<string, unknown>, origin: 
     out.push({ output: r.service, keepOrigin: i === 0, roc: requestRoc(base, r, d, sum, o.tariffs) });
   });
   const chainGoesOn = res.requests.length > 0;
-  if (origin.http) {
-    if (!chainGoesOn) {
-      const about = latestResult(base);
-      out.push({
-        output: 'http',
-        keepOrigin: true,
-        roc: { ...withoutResults(base, about), ...(about ? { [about]: base[about] } : {}), dossier: sum },
-      });
+  // the result this step is about: the one that just came back, else the dossier's last one
+  let about: OnlineService | 'annuaire' | undefined = o.resultOf && isResult(base[o.resultOf]) ? o.resultOf : undefined;
+  let withResult = base;
+  if (!about && res.answer) {
+    const prefer: OnlineService[] =
+      res.event === 'FACTURE' || res.event === 'FACTURE_MODIFIEE' ? ['clc', 'idb'] : res.event === 'ANNULATION' ? ['del'] : ['idb'];
+    const stored = storedResult(d, prefer);
+    if (stored) {
+      withResult = { ...base, ...stored };
+      about = Object.keys(stored)[0] as OnlineService;
     }
+  }
+  if (origin.http) {
+    if (!chainGoesOn)
+      out.push({ output: 'http', keepOrigin: true, roc: { ...withResult, dossier: { ...sum, ...(about ? { reponse: about } : {}) } } });
     return out;
   }
-  if (res.answer) {
-    let about = latestResult(base);
-    let roc: Record<string, unknown> = { ...withoutResults(base, about), dossier: sum };
-    if (about) roc[about] = base[about];
-    else {
-      const prefer: OnlineService[] =
-        res.event === 'FACTURE' || res.event === 'FACTURE_MODIFIEE' ? ['clc', 'idb'] : res.event === 'ANNULATION' ? ['del'] : ['idb'];
-      const stored = storedResult(d, prefer);
-      if (stored) {
-        roc = { ...roc, ...stored };
-        about = Object.keys(stored)[0] as OnlineService;
-      }
-    }
-    if (about && roc.admission) {
-      out.push({ output: 'gap', keepOrigin: !chainGoesOn, roc });
-      return out;
-    }
+  if (res.answer && about && withResult.admission) {
+    out.push({ output: 'gap', keepOrigin: !chainGoesOn, roc: { ...withResult, dossier: { ...sum, reponse: about } } });
+    return out;
   }
   if (!chainGoesOn && origin.gap) out.push({ output: 'done', keepOrigin: true, roc: { ...base, dossier: sum } });
   return out;

@@ -125,7 +125,10 @@ function isResult(v: unknown): v is ServiceResult {
   return !!v && typeof v === 'object' && ((v as ServiceResult).status === 'OK' || (v as ServiceResult).status === 'KO');
 }
 
-/** The service answered: the option, else the admission's meaning, else the latest result. */
+/**
+ * The service answered: the option, else the one roc-dossier names (`dossier.reponse`), else the
+ * admission's meaning, else the latest result.
+ */
 export function chooseService(roc: Dossier, wanted?: AnswerService): AnswerService {
   if (wanted) {
     if (!ANSWER_SERVICES.includes(wanted))
@@ -134,6 +137,10 @@ export function chooseService(roc: Dossier, wanted?: AnswerService): AnswerServi
       throw new AnswerError(`pas de résultat ${wanted.toUpperCase()} dans msg.roc.${wanted} : rien à répondre au GAP`, 'NO_RESULT');
     return wanted;
   }
+  // roc-dossier says which result its answer is about (msg.roc.dossier.reponse)
+  const hinted = (roc as { dossier?: { reponse?: unknown } }).dossier?.reponse;
+  if (typeof hinted === 'string' && ANSWER_SERVICES.includes(hinted as AnswerService) && isResult(roc[hinted as AnswerService]))
+    return hinted as AnswerService;
   const byMeaning = roc.admission?.meaning ? SERVICE_FOR_MEANING[roc.admission.meaning] : undefined;
   if (byMeaning && isResult(roc[byMeaning])) return byMeaning;
   let best: AnswerService | undefined;

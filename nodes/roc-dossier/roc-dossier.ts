@@ -114,9 +114,9 @@ export = function register(RED: NodeAPI): void {
     showStatus();
 
     /** Sends the engine's result: one message per emission, on its output. */
-    const emit = (msg: NodeMessage | undefined, res: EngineResult, origin: Origin) => {
+    const emit = (msg: NodeMessage | undefined, res: EngineResult, origin: Origin, resultOf?: OnlineService | 'annuaire') => {
       const rocIn = (msg?.roc ?? {}) as Record<string, unknown>;
-      const emissions = plan(res, rocIn, origin, { tariffs });
+      const emissions = plan(res, rocIn, origin, { tariffs, resultOf });
       counts.requests += res.requests.length;
       if (res.refused) {
         counts.refused++;
@@ -171,7 +171,9 @@ export = function register(RED: NodeAPI): void {
         const outcome = outcomeOf(roc, asked, clock.now());
         if (!outcome) throw new DossierError(RED._('roc-dossier.errors.noResult', { service: asked.service.toUpperCase() }), 'BAD_RESULT');
         counts.answers++;
-        emit(msg, await engine.onResult(dossier.cle, outcome), origin);
+        const r = roc[asked.service] as { status?: unknown } | undefined;
+        const resultOf = r && (r.status === 'OK' || r.status === 'KO') ? asked.service : 'annuaire';
+        emit(msg, await engine.onResult(dossier.cle, outcome), origin, resultOf);
         return;
       }
       // 2. a GAP message

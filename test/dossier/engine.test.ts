@@ -6,6 +6,7 @@
 import { DossierEngine, DossierError, outcomeOf, type DossierStorePort, type EngineResult } from '../../lib/dossier/engine';
 import type { DossierRecord, ServiceOutcome } from '../../lib/dossier/dossier';
 import { plan } from '../../lib/dossier/routing';
+import { buildAnswer } from '../../lib/hl7/answer';
 import { admission, facture, result, TestClock, FINESS_GEO } from './fixtures';
 
 class MapStore implements DossierStorePort {
@@ -247,6 +248,34 @@ describe('outcomeOf and plan (what the node sends)', () => {
     expect((e[0].roc.dossier as { etat: string }).etat).toBe('DROITS_OK');
     // the same answer for an HTTP caller goes to the http output
     expect(plan(ok, rocOk, { gap: false, http: true }).map((x) => x.output)).toEqual(['http']);
+  });
+
+  it('the chain keeps its results on the message; the answer names the one it is about and roc-mllp-out answers with it', async () => {
+    const { engine } = setup();
+    const a = await engine.onMessage(admission('A01'), {});
+    await engine.onResult(KEY, answerTo(a.requests[0], 'OK'));
+    const inv = await engine.onMessage(admission('P03'), {}, facture());
+    const clcOk = answerTo(inv.requests[0], 'OK', { engagement: { numero: 'ENG-9' } });
+    const res = await engine.onResult(KEY, clcOk);
+    const idbOld = { ...answerTo(a.requests[0], 'OK'), at: '2026-11-20T09:00:00.000Z' };
+    const roc = {
+      admission: admission('P03'),
+      annuaire: { service: 'annuaire', status: 'OK' },
+      idb: idbOld,
+      clc: { ...clcOk, at: '2026-11-20T08:00:00.000Z' },
+    };
+    const [e] = plan(res, roc, { gap: true, http: false }, { resultOf: 'clc' });
+    expect(e.output).toBe('gap');
+    expect(e.roc.idb).toBeDefined(); // recorded by roc-mllp-in as the message's exchanges
+    expect((e.roc.dossier as { reponse: string }).reponse).toBe('clc');
+    // even though the IDB result is the latest by date, the answer is the CLC's
+    expect(buildAnswer(e.roc, { now: new Date('2026-11-24T10:00:00Z') }).service).toBe('clc');
+    // a request drops the earlier result of the service it asks, not the others
+    const again = await engine.onMessage(admission('A11'), {});
+    const [del] = plan(again, { ...roc, del: { status: 'OK' } }, { gap: true, http: false });
+    expect(del.output).toBe('del');
+    expect(del.roc.del).toBeUndefined();
+    expect(del.roc.clc).toBeDefined();
   });
 
   it('a GAP message with nothing to answer and nothing to ask is done', async () => {
