@@ -460,7 +460,7 @@ export function step(d: DossierRecord, event: DossierEvent, o: StepOptions = {})
       const next = nextRecheck(
         prev + 1,
         clock,
-        { dateSortie: out.sejour.dateSortie, firstFailure: firstFailure ? new Date(firstFailure) : undefined },
+        { dateSortie: out.sejour.dateSortie, firstFailure: firstFailure ? new Date(firstFailure) : undefined, spreadKey: out.key },
         o.recheck,
       );
       if (next) {

@@ -17,6 +17,12 @@ export interface RecheckSettings {
   thenEveryMinutes: number;
   /** Stop N days after discharge (default 7); without a discharge date, N days after the first failure. */
   daysAfterDischarge: number;
+  /**
+   * Spread (0–1, default 0): each dossier's delay is lengthened by up to this fraction, by an
+   * amount fixed by its key (no randomness: reproducible), so that the dossiers an AMC outage hit
+   * together are not asked again all in the same second (and do not trip its circuit breaker again).
+   */
+  spread?: number;
 }
 
 export const DEFAULT_RECHECK: RecheckSettings = { backoffMinutes: [1, 5, 15, 60], thenEveryMinutes: 60, daysAfterDischarge: 7 };
@@ -35,11 +41,26 @@ export function checkRecheckSettings(s: RecheckSettings): string | null {
   return null;
 }
 
-/** Delay before re-check number `attempt` (1 = the first after the first failure), in ms. */
-export function recheckDelayMs(attempt: number, s: RecheckSettings = DEFAULT_RECHECK): number {
+/** A number in [0, 1) fixed by `key` and `attempt` (FNV-1a). */
+function spreadOf(key: string, attempt: number): number {
+  let h = 0x811c9dc5;
+  const text = `${key}#${attempt}`;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h / 0x1_0000_0000;
+}
+
+/**
+ * Delay before re-check number `attempt` (1 = the first after the first failure), in ms; with
+ * `spreadKey` (the dossier key) and `s.spread`, lengthened by the dossier's own share of the spread.
+ */
+export function recheckDelayMs(attempt: number, s: RecheckSettings = DEFAULT_RECHECK, spreadKey?: string): number {
   const i = Math.max(1, Math.floor(attempt)) - 1;
   const minutes = i < s.backoffMinutes.length ? s.backoffMinutes[i] : s.thenEveryMinutes;
-  return minutes * MINUTE;
+  const spread = spreadKey && s.spread ? Math.min(1, Math.max(0, s.spread)) * spreadOf(spreadKey, attempt) : 0;
+  return Math.round(minutes * MINUTE * (1 + spread));
 }
 
 /** End of the day `date` + `days` (UTC), as the re-check deadline. */
@@ -55,11 +76,11 @@ function deadlineFrom(date: IsoDate, days: number): number {
 export function nextRecheck(
   attempt: number,
   clock: Clock,
-  opts: { dateSortie?: IsoDate; firstFailure?: Date } = {},
+  opts: { dateSortie?: IsoDate; firstFailure?: Date; spreadKey?: string } = {},
   s: RecheckSettings = DEFAULT_RECHECK,
 ): Date | undefined {
   const now = clock.now().getTime();
-  const next = now + recheckDelayMs(attempt, s);
+  const next = now + recheckDelayMs(attempt, s, opts.spreadKey);
   let deadline = opts.dateSortie ? deadlineFrom(opts.dateSortie, s.daysAfterDischarge) : NaN;
   if (Number.isNaN(deadline)) deadline = (opts.firstFailure ?? clock.now()).getTime() + Math.max(1, s.daysAfterDischarge) * DAY;
   return next <= deadline ? new Date(next) : undefined;

@@ -41,7 +41,8 @@ interface RocDossierNode extends Node {
 }
 
 const active = new Map<string, RocDossierNode>();
-const MAX_DUE_PER_SCAN = 200;
+/** Due dossiers taken per scan: a backlog is asked again over several scans, not in one burst. */
+const MAX_DUE_PER_SCAN = 50;
 const KEY_RE = /^[A-Za-z0-9-]{1,20}\/[VN]\/[A-Za-z0-9._-]{1,40}$/;
 
 /** The dossier operations of the journal (lib/store): the engine's store port. */
@@ -67,6 +68,8 @@ export = function register(RED: NodeAPI): void {
       backoffMinutes: parseBackoff(def.backoffMinutes) ?? [1, 5, 15, 60],
       thenEveryMinutes: num(def.thenEveryMinutes, 60, 1, 1440),
       daysAfterDischarge: num(def.daysAfterDischarge, 7, 0, 365),
+      // dossiers an outage hit together are asked again over a fifth of the delay, not in one burst
+      spread: 0.2,
     };
     const configError = checkRecheckSettings(recheck);
     if (configError) {

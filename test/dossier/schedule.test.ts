@@ -97,3 +97,21 @@ describe('IDB renewal', () => {
     expect(isIdbRenewalDue({ idbValidite: '2026-11-30', sejour: {} }, clock)).toBe(false);
   });
 });
+
+describe('spread of re-checks', () => {
+  it("lengthens each dossier's delay by its own share (up to the spread), the same every time for a key", () => {
+    const s = { ...DEFAULT_RECHECK, spread: 0.2 };
+    const keys = Array.from({ length: 200 }, (_, i) => `750712192/V/26${String(i).padStart(7, '0')}`);
+    const delays = keys.map((k) => recheckDelayMs(1, s, k));
+    for (const d of delays) {
+      expect(d).toBeGreaterThanOrEqual(60_000);
+      expect(d).toBeLessThan(72_000);
+    }
+    // spread over the window, not bunched: every second of the 12 s window is used
+    expect(new Set(delays.map((d) => Math.floor((d - 60_000) / 1000))).size).toBe(12);
+    expect(keys.map((k) => recheckDelayMs(1, s, k))).toEqual(delays);
+    // no key, or no spread: the plain delay
+    expect(recheckDelayMs(1, s)).toBe(60_000);
+    expect(recheckDelayMs(1, DEFAULT_RECHECK, keys[0])).toBe(60_000);
+  });
+});
