@@ -40,7 +40,8 @@ export type BillingTransportErrorCode =
   | 'UNTRUSTED_SIGNER' // a valid signature by a certificate the trusted CA did not issue (or expired)
   | 'SIGNATURE_REQUIRED' // an unsigned content when a signature is required
   | 'NOT_EDI_CONSENT' // the decrypted content is not an application/EDI-consent entity
-  | 'BAD_COMPRESSION'; // the EDI-consent body does not inflate
+  | 'BAD_COMPRESSION' // the EDI-consent body does not inflate
+  | 'SEND_FAILED'; // smtp.ts: the SMTP server refused the message or could not be reached
 
 /** A transport failure: `code` for the caller's decision, a message without any file content. */
 export class BillingTransportError extends Error {
