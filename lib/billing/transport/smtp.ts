@@ -66,7 +66,6 @@ function checkAddress(a: string, what: string): string {
 
 function encodeSubject(s: string): string {
   if (/[\r\n]/.test(s)) throw new BillingTransportError('BAD_INPUT', 'SMTP: the subject has a line break');
-  // eslint-disable-next-line no-control-regex
   if (/^[\x20-\x7e]*$/.test(s)) return s;
   return `=?UTF-8?B?${Buffer.from(s, 'utf8').toString('base64')}?=`;
 }
