@@ -92,9 +92,12 @@ describe('round trip', () => {
     expect(code(() => openEdiConsent(unsigned, { ...amc, requireSignature: true }))).toBe('SIGNATURE_REQUIRED');
   });
 
-  test('3DES for legacy partners', () => {
+  test('3DES for legacy partners; another compression level', () => {
     const sealed = sealEdiConsent(dre, { recipientCertPem: amc.certPem, cipher: 'des-ede3-cbc' });
     expect(openEdiConsent(sealed, amc).file.equals(dre)).toBe(true);
+    const fast = sealEdiConsent(dre, { recipientCertPem: amc.certPem, compressionLevel: 1 });
+    expect(openEdiConsent(fast, amc).file.equals(dre)).toBe(true);
+    expect(code(() => sealEdiConsent(dre, { recipientCertPem: amc.certPem, compressionLevel: 0 }))).toBe('BAD_INPUT');
   });
 
   test('a 1 MB file, and the bare DER of a .p7m', () => {

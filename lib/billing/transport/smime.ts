@@ -638,11 +638,13 @@ export interface SealOptions {
   now?: Date;
   /** Cap of the file to seal (default DEFAULT_MAX_FILE_BYTES). */
   maxFileBytes?: number;
+  /** zlib level 1–9 (default 6; 1–3 are about twice as fast for a few more bytes). */
+  compressionLevel?: number;
 }
 
 /** The application/EDI-consent entity for a file (zlib-compressed, base64). Exported for tests and interop. */
-export function ediConsentEntity(file: Buffer, filename: string, compressed = true): Buffer {
-  const body = compressed ? deflateSync(file) : file;
+export function ediConsentEntity(file: Buffer, filename: string, compressed = true, level = 6): Buffer {
+  const body = compressed ? deflateSync(file, { level }) : file;
   return entity(
     [
       ['Content-Type', `application/EDI-consent; name="${filename}"`],
@@ -715,7 +717,9 @@ export function sealEdiConsent(file: Buffer, o: SealOptions): Buffer {
   // Check the recipient before any work (and before signing).
   const recipient = certFromPem(o.recipientCertPem, 'recipient');
   checkValidity(recipient, 'recipient', now);
-  let inner = ediConsentEntity(file, filename);
+  const level = o.compressionLevel ?? 6;
+  if (!Number.isInteger(level) || level < 1 || level > 9) fail('BAD_INPUT', 'seal: compressionLevel must be an integer from 1 to 9');
+  let inner = ediConsentEntity(file, filename, true, level);
   if (o.signer) inner = signEntity(inner, o.signer, now);
   return envelopeEntity(inner, { recipientCertPem: o.recipientCertPem, cipher: o.cipher, now });
 }
