@@ -165,6 +165,25 @@ test('a mailbox that requires TLS refuses a client that does not upgrade; one wi
   expect(tlsBox.got.length + plainBox.got.length).toBe(0);
 });
 
+test('a client that drops its connection mid-transaction does not bring the mailbox down', async () => {
+  const { port, got } = await mailbox();
+  await new Promise<void>((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let n = 0;
+    sock.on('data', () => {
+      n++;
+      if (n === 1) sock.write('EHLO test\r\n');
+      else if (n === 2) sock.write(`MAIL FROM:<${FROM}>\r\nRCPT TO:<${TO}>\r\nDATA\r\nFrom: x\r\n`);
+      else if (n >= 3) sock.resetAndDestroy();
+    });
+    sock.on('close', () => resolve());
+    sock.on('error', () => resolve());
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  await sender({ port }).send({ to: TO, subject: SUBJECT, smime: sealed });
+  expect(got).toHaveLength(1);
+});
+
 test('implicit TLS', async () => {
   const { port, got } = await mailbox({ secure: true, tls: { key: pki.serverKey, cert: pki.serverCert } });
   await sender({ port, secure: true, tls: { ca: pki.caCert } }).send({ to: TO, subject: SUBJECT, smime: sealed });

@@ -486,8 +486,14 @@ function verifySignedData(cms: Buffer, trustedCaPem: string | undefined, now: Da
   let k = 3;
   for (; sd.children[k] && sd.children[k].cls === CTX; k++) {
     if (sd.children[k].tag !== 0) continue; // [1] CRLs
-    for (const c of sd.children[k].children.slice(0, 16))
-      if (c.cls === U && c.tag === 16) certs.push(certFromDer(Buffer.from(c.raw), 'signer'));
+    for (const c of sd.children[k].children.slice(0, 16)) {
+      if (c.cls !== U || c.tag !== 16) continue;
+      try {
+        certs.push(certFromDer(Buffer.from(c.raw), 'signer'));
+      } catch {
+        // another certificate of the chain we cannot read (not RSA…): not the signer's, skipped
+      }
+    }
   }
   const infos = expect(sd.children[k], 'SignerInfos', U, 17);
   if (infos.children.length !== 1) fail('BAD_SIGNATURE', `CMS: ${infos.children.length} signer infos, expected exactly one`);

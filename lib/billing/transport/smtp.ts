@@ -262,7 +262,11 @@ export class SmtpReceiver extends EventEmitter {
       onData: (stream, session, cb) => this.onData(stream, session, cb, max, o),
     };
     const server = new SMTPServer(opts);
-    server.on('error', (e) => this.emit('error', e));
+    // A client resetting its connection mid-transaction is an 'error' of smtp-server: passed on
+    // only to whoever listens (an unheard 'error' would end the process).
+    server.on('error', (e) => {
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       const onErr = (e: Error) => reject(e);
