@@ -319,4 +319,28 @@ describe('bad input', () => {
       { seed: 20261206, numRuns: 150 },
     );
   });
+
+  test('mutated signed content inside a valid envelope: still only BillingTransportError (fast-check, fixed seed)', () => {
+    const inner = signEntity(ediConsentEntity(writeDreEs(sampleFile(sampleInvoices(2, { seed: 1 }))), 'D.Z'), hospital);
+    const der = mimeBody(inner);
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+        fc.option(fc.nat()),
+        (inDer, edits, cut) => {
+          const b = Buffer.from(inDer ? der.body : inner);
+          for (const [pos, byte] of edits) b[pos % b.length] = byte;
+          let mutated = cut === null ? b : b.subarray(0, cut % b.length);
+          if (inDer) mutated = Buffer.from(`${der.headers}\r\n\r\n${mutated.toString('base64')}\r\n`, 'latin1');
+          try {
+            openEdiConsent(encryptInnerForAmc(mutated), amc);
+          } catch (e) {
+            expect(e).toBeInstanceOf(BillingTransportError);
+          }
+        },
+      ),
+      { seed: 20261207, numRuns: 40 },
+    );
+  });
 });
