@@ -212,3 +212,49 @@ test('by drop directory: answers in the bridge drop directory; a duplicate file 
   expect(JSON.stringify(st)).not.toContain(invoices[0].nir);
   expect(st.received).toBe(4);
 });
+
+test("engagement numbers of the book's own form (27 characters, longer than the DRE-ES field) match on FINESS + invoice number; the seed's facturation block sets the mix", async () => {
+  const invoices = sampleInvoices(5, { seed: 41 });
+  const book = new EngagementBook('K7', () => new Date('2026-11-10T10:00:00Z'));
+  for (const inv of invoices) {
+    const numero = book.nextNumero(AMC);
+    expect(numero).toHaveLength(27);
+    book.record(
+      {
+        numero,
+        numeroAmc: AMC,
+        pointAcces: 'tpso',
+        finessJuridique: '590000659',
+        finessGeographique: FINESS,
+        numeroFacture: inv.number,
+        idRequete: 'R',
+        montantAmc: amcShare(inv) / 100,
+        dateCalcul: '2026-11-10',
+        dateValidite: '2027-02-08',
+        etat: 'ACTIF',
+      },
+      inv.number,
+      {},
+    );
+    inv.engagement = numero.slice(0, 20); // what a 20-character field can carry
+  }
+  const bridgeDrop = tmpdir();
+  const amc = await side(book, {
+    smtp: false,
+    mix: undefined,
+    seed: { facturation: { partiel: 0, rejet: 1, motifs: ['R007'], delaiRspMs: 10 } },
+    bridge: { certPem: bridgeCert.certPem, dropDir: bridgeDrop },
+  });
+  await new DropDirectory(amc.dropDir).write(
+    'DREES00000011.p7m',
+    sealEdiConsent(writeDreEs(sampleFile(invoices, { numero: 11, emitter: FINESS, amc: AMC })), { recipientCertPem: amcCert.certPem }),
+  );
+  await amc.scan();
+  await amc.idle();
+  const st = amc.stats();
+  expect(st).toMatchObject({ invoices: 5, rejected: 5, paid: 0, invalid: {}, engagementNumberTooLong: 5 });
+  const out = new DropDirectory(bridgeDrop);
+  const rsp = (await Promise.all((await out.list()).map(async (n) => readAnswer((await out.claim(n))!.data)))).find((a) => a.rsp)!.rsp!;
+  expect(rsp.returns.map((r) => r.reason?.code)).toEqual(['R007', 'R007', 'R007', 'R007', 'R007']);
+  expect(book.list().every((e) => e.etat === 'FACTURE')).toBe(true);
+});
