@@ -288,6 +288,7 @@ export const DECISIONS: readonly DecisionRow[] = [
   { event: 'RSP_PAYE', states: '*', actions: ['NOTHING'], note: 'retour payé' },
   { event: 'RSP_PAYE_PARTIEL', states: '*', actions: ['NOTHING'], note: 'retour payé partiellement' },
   { event: 'RSP_REJET', states: '*', actions: ['FLAG_MANUAL'], note: 'rejet : facture à corriger' },
+  { event: 'REVERIFICATIONS_EPUISEES', states: '*', actions: ['FLAG_MANUAL'], note: 'revérifications épuisées : traitement manuel' },
   {
     event: 'CONTRADICTION',
     states: '*',
@@ -478,6 +479,9 @@ export function step(d: DossierRecord, event: DossierEvent, o: StepOptions = {})
         const rest = { ...out };
         delete rest.reverification;
         out = { ...rest, drapeaux: [...rest.drapeaux, { code: 'REVERIFICATIONS_EPUISEES', motif, at: now }] };
+        // nothing will ask again: the dossier goes to manual handling (an operator sees it there)
+        const t = transition(out, 'REVERIFICATIONS_EPUISEES', now);
+        if (t.ok) out = t.dossier;
         actions.push({ kind: 'FLAG_MANUAL', motif });
       }
     }

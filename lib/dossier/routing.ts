@@ -41,7 +41,6 @@ export interface Emission {
   roc: Record<string, unknown>;
 }
 
-
 /** The summary put on msg.roc.dossier (no patient data). */
 export function summary(res: EngineResult): Record<string, unknown> {
   const d = res.dossier;

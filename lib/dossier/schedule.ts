@@ -97,13 +97,33 @@ export function idbRenewalDue(dateValidite: IsoDate | undefined, leadHours = 0):
   return new Date(t + DAY - leadHours * 3_600_000);
 }
 
-/** True when a stay still open needs a new IDB now. */
-export function isIdbRenewalDue(d: { idbValidite?: IsoDate; sejour: { dateSortie?: IsoDate } }, clock: Clock, leadHours = 0): boolean {
+/**
+ * At least this long between two IDB of one stay: an answer whose validity is already over when
+ * it comes (a stay dated in the past, an AMC that answers with the stay's dates) must not make the
+ * clock ask again at every scan.
+ */
+export const MIN_RENEWAL_INTERVAL_MS = DAY;
+
+type RenewalView = { idbValidite?: IsoDate; sejour: { dateSortie?: IsoDate }; echanges?: ReadonlyArray<{ service: string; at: string }> };
+
+/**
+ * When a stay still open needs its next IDB: the renewal date of the validity (idbRenewalDue),
+ * and never sooner than MIN_RENEWAL_INTERVAL_MS after the last IDB; undefined when the stay has
+ * no validity date or left before it (no renewal).
+ */
+export function idbRenewalAt(d: RenewalView, leadHours = 0): Date | undefined {
   const due = idbRenewalDue(d.idbValidite, leadHours);
-  if (!due) return false;
-  const now = clock.now();
-  if (d.sejour.dateSortie && Date.parse(`${d.sejour.dateSortie}T00:00:00Z`) < due.getTime()) return false; // left before expiry
-  return now.getTime() >= due.getTime();
+  if (!due) return undefined;
+  if (d.sejour.dateSortie && Date.parse(`${d.sejour.dateSortie}T00:00:00Z`) < due.getTime()) return undefined; // left before expiry
+  let last = -Infinity;
+  for (const x of d.echanges ?? []) if (x.service === 'idb') last = Math.max(last, Date.parse(x.at) || -Infinity);
+  return new Date(Math.max(due.getTime(), last + MIN_RENEWAL_INTERVAL_MS));
+}
+
+/** True when a stay still open needs a new IDB now. */
+export function isIdbRenewalDue(d: RenewalView, clock: Clock, leadHours = 0): boolean {
+  const at = idbRenewalAt(d, leadHours);
+  return !!at && clock.now().getTime() >= at.getTime();
 }
 
 /** True when a scheduled re-check is due. */

@@ -87,6 +87,7 @@ export const EVENTS = [
   'RSP_REJET',
   // Checks and operator
   'CONTRADICTION', // a service answer contradicts the stored state (dossier.ts recordExchange)
+  'REVERIFICATIONS_EPUISEES', // the re-checks after a technical KO are over (step(), schedule.ts)
   'REPRISE_MANUELLE', // an operator releases a dossier from manual handling
 ] as const;
 export type DossierEvent = (typeof EVENTS)[number];
@@ -195,6 +196,8 @@ export const TRANSITIONS: readonly Transition[] = [
   // --- contradictions and the operator
   { from: STATES.filter((s) => s !== 'A_TRAITER_MANUELLEMENT'), event: 'CONTRADICTION', to: 'A_TRAITER_MANUELLEMENT' },
   { from: ['A_TRAITER_MANUELLEMENT'], event: 'CONTRADICTION', to: SAME },
+  { from: ['A_REVERIFIER'], event: 'REVERIFICATIONS_EPUISEES', to: 'A_TRAITER_MANUELLEMENT' },
+  { from: ['ENGAGE'], event: 'REVERIFICATIONS_EPUISEES', to: SAME }, // a DEL never answered: the engagement stays live, flagged
   { from: ['A_TRAITER_MANUELLEMENT'], event: 'REPRISE_MANUELLE', to: 'ADMIS' },
 ];
 
@@ -234,6 +237,7 @@ export const EVENT_LABELS: Record<DossierEvent, string> = {
   RSP_PAYE_PARTIEL: 'retour : payé partiellement',
   RSP_REJET: 'retour : rejeté',
   CONTRADICTION: 'réponse contradictoire',
+  REVERIFICATIONS_EPUISEES: 'revérifications épuisées',
   REPRISE_MANUELLE: 'reprise manuelle',
 };
 

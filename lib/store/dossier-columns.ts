@@ -5,10 +5,11 @@
  * Due time (`dueAt`, ms since the epoch; undefined when nothing is due): the earliest of
  *  - the scheduled re-check `reverification.prochaine`, when the state accepts REVERIFICATION_DUE
  *    (A_REVERIFIER, ENGAGE) and no request of that service is already in flight;
- *  - the IDB renewal, `idbRenewalDue(idbValidite)` (the start of the day after the validity date,
- *    UTC), when the state accepts RENOUVELLEMENT_IDB_DUE (DROITS_OK, DEVIS), no IDB is in flight
- *    and the stay is open: no `sejour.dateSortie`, or a discharge on or after that day (the same
- *    rule as `isIdbRenewalDue` in lib/dossier/schedule.ts, so the node never wakes for nothing);
+ *  - the IDB renewal, `idbRenewalAt(record)` (the start of the day after the validity date, UTC,
+ *    and never sooner than a day after the last IDB), when the state accepts
+ *    RENOUVELLEMENT_IDB_DUE (DROITS_OK, DEVIS), no IDB is in flight and the stay is open: no
+ *    `sejour.dateSortie`, or a discharge on or after that day (the same rule as `isIdbRenewalDue`
+ *    in lib/dossier/schedule.ts, so the node never wakes for nothing);
  *  - for each request in flight (`enCours`), its `perduLe` (set by the dossier engine from its
  *    "request lost after" setting), else its `at` + the in-flight grace: an answer that never came
  *    (the process died while asking) is due again then.
@@ -17,7 +18,7 @@
  * `dueDossiers` never hands back the same record forever.
  */
 import type { DossierRecord } from '../dossier/dossier';
-import { idbRenewalDue } from '../dossier/schedule';
+import { idbRenewalAt } from '../dossier/schedule';
 import { findTransition } from '../dossier/states';
 
 /** An answer awaited longer than this is taken as lost (default 15 minutes). */
@@ -62,11 +63,8 @@ export function dossierDueAt(d: DossierRecord, graceMs = DEFAULT_IN_FLIGHT_GRACE
     const t = ms(rv.prochaine);
     if (t !== undefined) candidates.push(t);
   }
-  const renewal = idbRenewalDue(d.idbValidite)?.getTime();
-  if (renewal !== undefined && !enCours.idb && findTransition(d.etat, 'RENOUVELLEMENT_IDB_DUE')) {
-    const out = d.sejour?.dateSortie ? ms(`${d.sejour.dateSortie.slice(0, 10)}T00:00:00Z`) : undefined;
-    if (out === undefined || out >= renewal) candidates.push(renewal);
-  }
+  const renewal = idbRenewalAt(d)?.getTime();
+  if (renewal !== undefined && !enCours.idb && findTransition(d.etat, 'RENOUVELLEMENT_IDB_DUE')) candidates.push(renewal);
   for (const x of Object.values(enCours)) {
     // The engine dates when the answer counts as lost (its own setting); older records: at + grace.
     const lost = ms(x?.perduLe);

@@ -185,6 +185,31 @@ describe('DossierEngine: technical KO, re-check, renewal, crash', () => {
   });
 });
 
+describe('DossierEngine: the clock never loops', () => {
+  it('an IDB answer already expired when it comes (a stay dated in the past) is renewed a day later at the soonest', async () => {
+    const { engine, clock } = setup();
+    const a = await engine.onMessage(admission('A01'), {});
+    await engine.onResult(KEY, answerTo(a.requests[0], 'OK', { dateValidite: '2026-03-16', at: clock.now().toISOString() }));
+    clock.advanceMinutes(1);
+    expect((await engine.onDue(KEY)).requests).toEqual([]);
+    clock.advanceMinutes(60 * 23);
+    expect((await engine.onDue(KEY)).requests).toEqual([]);
+    clock.advanceMinutes(60 + 1);
+    expect((await engine.onDue(KEY)).requests.map((r) => r.service)).toEqual(['idb']);
+  });
+
+  it('re-checks over (long after the discharge): the dossier goes to manual handling, nothing is due any more', async () => {
+    const { engine, clock } = setup();
+    const a = await engine.onMessage(admission('A01', { discharge: '2026-03-16T10:00' }), {});
+    const ko = await engine.onResult(KEY, answerTo(a.requests[0], 'KO', { technical: true, code: 'BR-TIMEOUT' }));
+    expect(ko.dossier.etat).toBe('A_TRAITER_MANUELLEMENT');
+    expect(ko.dossier.drapeaux.map((f) => f.code)).toContain('REVERIFICATIONS_EPUISEES');
+    expect(ko.manual.length).toBe(1);
+    clock.advanceMinutes(600);
+    expect((await engine.onDue(KEY)).requests).toEqual([]);
+  });
+});
+
 describe('DossierEngine: one venue at a time, venues never wait for each other', () => {
   it('serialises the calls of one venue (no lost update) and lets another venue pass', async () => {
     const store = new MapStore();
