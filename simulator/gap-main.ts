@@ -23,7 +23,8 @@ export const GAP_USAGE = `Usage: node dist/simulator/gap-main.js --port <n> [opt
   --messages <n>             messages in the day (default 2000; generated lazily, up to 100000 and more)
   --venues <n>               venues open at the same time (default 40)
   --seed <n>                 RNG seed (default 2026)
-  --day <YYYY-MM-DD>         the day (default 2026-03-16)
+  --day <YYYY-MM-DD>         the day (default: today when it falls in the seeded rights, 2026; else 2026-03-16;
+                             with --fixed-ids or --id-prefix: 2026-03-16, the same bytes for a seed)
   --charset <MSH-18>         8859/15 (default), 8859/1, UNICODE UTF-8 (or UTF-8)
   --ack original|enhanced    acknowledgement mode asked in MSH-15/16 (default original)
   --rate <msgs/s>            pace over all connections (default 0: as fast as the window allows)
@@ -333,7 +334,8 @@ async function main(): Promise<void> {
       messages: args.messages,
       venues: args.venues,
       seed: args.seed,
-      day: args.day,
+      // a live run is dated today, so the bridge's clock (re-checks, renewals) sees a current stay
+      day: args.day ?? (args.idPrefix === undefined ? liveDay() : undefined),
       charset: args.charset,
       ackMode: args.ackMode,
       invoices: args.invoices,
@@ -370,4 +372,10 @@ if (require.main === module) {
     console.error(`gap-main: ${(e as Error).message}`);
     process.exitCode = 1;
   });
+}
+
+/** Today (UTC) when it falls in the seeded rights (2026), else the library's default day. */
+export function liveDay(now: Date = new Date()): string | undefined {
+  const d = now.toISOString().slice(0, 10);
+  return d >= '2026-01-01' && d <= '2026-12-31' ? d : undefined;
 }

@@ -9,7 +9,7 @@ import os from 'node:os';
 import { ackContextFromBytes, buildAck } from '../../lib/hl7/ack';
 import { decodeFrame } from '../../lib/hl7/charset';
 import { parseEr7 } from '../../lib/hl7/er7';
-import { answersSummary, parseGapArgs } from '../../simulator/gap-main';
+import { answersSummary, liveDay, parseGapArgs } from '../../simulator/gap-main';
 import { seedBeneficiaries } from '../../simulator/gap-day';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -251,5 +251,12 @@ describe('gap-main CLI', () => {
     expect(code).toBe(2);
     expect(err).toMatch(/--charset must be 8859\/15, 8859\/1 or UNICODE UTF-8/);
     expect(err).toMatch(/Usage:/);
+  });
+});
+
+describe('liveDay', () => {
+  it('dates a live run today while today falls in the seeded rights, else leaves the default day', () => {
+    expect(liveDay(new Date('2026-12-06T03:00:00Z'))).toBe('2026-12-06');
+    expect(liveDay(new Date('2027-01-02T03:00:00Z'))).toBeUndefined();
   });
 });
