@@ -348,8 +348,23 @@ export = function register(RED: NodeAPI): void {
       );
     });
 
-    // start: files left written by a stop go out again (same name); then on schedule
+    /** After a stop between marking a file sent and moving its dossiers: the dossiers still ENGAGE move now. */
+    const catchUp = () =>
+      (chain = chain
+        .then(async () => {
+          for (const inv of await journal.listInvoiceBilling({ states: ['sent', 'acknowledged'], limit: 100_000 })) {
+            if (closed) return;
+            const d = await journal.loadDossier(inv.key);
+            if (d?.etat !== 'ENGAGE' || d.facture?.numero !== inv.number) continue;
+            const moved = await applyBillingEvent(journal, inv.key, 'DRE_ENVOYEE', clock);
+            if (moved.refused) node.warn(RED._('roc-dre-es.warn.dossier', { key: inv.key, reason: moved.refused }));
+          }
+        })
+        .catch((e: Error) => node.warn(RED._('roc-dre-es.warn.flush', { reason: e.message }))));
+
+    // start: files left written by a stop go out again (same name), dossiers left behind catch up; then on schedule
     void flush().catch((e: Error) => node.warn(RED._('roc-dre-es.warn.flush', { reason: e.message })));
+    void catchUp();
     const timer =
       def.schedule === false || def.schedule === 'false'
         ? undefined

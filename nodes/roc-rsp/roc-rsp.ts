@@ -269,6 +269,18 @@ export = function register(RED: NodeAPI): void {
       );
     });
 
+    // start: invoices settled by a file whose dossier moves a stop interrupted move now
+    void serial(async () => {
+      const settled = await journal.listInvoiceBilling({ states: ['paid', 'partially-paid', 'rejected'], limit: 100_000 });
+      for (const inv of settled) {
+        if (closed) return;
+        const d = await journal.loadDossier(inv.key);
+        if (d?.etat !== 'FACTURE_AMC' || d.facture?.numero !== inv.number) continue;
+        const moved = await applyBillingEvent(journal, inv.key, EVENT[inv.state], clock);
+        if (moved.refused) node.warn(RED._('roc-rsp.warn.dossier', { key: inv.key, reason: moved.refused }));
+      }
+    }).catch((e: Error) => node.warn(RED._('roc-rsp.warn.failed', { reason: e.message })));
+
     const pollMs = num(def.pollSeconds, 30, 0.2, 86_400) * 1000;
     const timer = inDir
       ? setInterval(() => {

@@ -65,3 +65,36 @@ it('refuses or holds each case with its reason, without patient data', () => {
     code: 'ALREADY_BILLED',
   });
 });
+
+it('the CLC answer’s amounts are kept on the engagement (outcomeOf → recordExchange)', () => {
+  const { recordExchange } = jest.requireActual('../../lib/dossier/dossier') as typeof import('../../lib/dossier/dossier');
+  const { outcomeOf } = jest.requireActual('../../lib/dossier/engine') as typeof import('../../lib/dossier/engine');
+  const base = engagedDossier('250100499', { engaged: false });
+  const now = new Date('2026-11-24T16:00:00Z');
+  const lignes = [
+    { numero: 1, code: 'GHS5091', montantAmc: 586.95, montantPatient: 0 },
+    { numero: 2, code: 'FJ', montantAmc: 80, montantPatient: 0 },
+    { numero: 3, code: 'PJ18', montantAmc: 24, montantPatient: 0 },
+  ];
+  const outcome = outcomeOf(
+    {
+      clc: {
+        status: 'OK',
+        technical: false,
+        requestId: 'R1',
+        latencyMs: 80,
+        messages: [],
+        engagement: { numero: 'ENG1' },
+        montants: { totalFacture: 3038.77, totalAmo: 2347.82, totalAmc: 690.95, resteACharge: 0 },
+        lignes,
+      },
+    },
+    { service: 'clc', requestId: 'R1' },
+    now,
+  )!;
+  const r = recordExchange(base, outcome, now);
+  expect(r.event).toBe('CLC_OK');
+  expect(r.dossier.engagements[0]).toMatchObject({ numero: 'ENG1', montantAmc: 690.95, lignes });
+  const v = releaseCheck({ ...r.dossier, etat: 'ENGAGE' }, undefined, NOWAIT, { today });
+  expect(v).toMatchObject({ state: 'ready', amcCents: AMC_CENTS });
+});

@@ -231,6 +231,42 @@ describe('roc-dre-es', () => {
     expect(fs.readdirSync(drop).sort()).toEqual([`DREES_${FINESS}_${AMC}_00000001.dre`, `DREES_${FINESS}_${AMC}_00000002.dre`]);
   });
 
+  it('a stop after the file was marked sent but before the dossier moved: it moves at start', async () => {
+    await seed(engagedDossier('500000003'));
+    const j = new SqliteJournal({ file, retentionDays: 0, purgeIntervalMs: 0 });
+    await j.putInvoiceBilling({
+      key: `${FINESS}/V/500000003`,
+      number: 'F500000003',
+      state: 'ready',
+      amc: AMC,
+      finess: FINESS,
+      amcCents: AMC_CENTS,
+    });
+    const f = await j.writeBillingFile({
+      emitter: FINESS,
+      amc: AMC,
+      invoices: [{ key: `${FINESS}/V/500000003`, number: 'F500000003', lotNumber: 1 }],
+      build: (n) => ({
+        name: `DREES_${FINESS}_${AMC}_${String(n).padStart(8, '0')}.dre`,
+        bytes: Buffer.from('x'),
+        invoiceCount: 1,
+        lineCount: 3,
+        amcCents: AMC_CENTS,
+        totalCents: 303_877,
+      }),
+    });
+    await j.markBillingFileSent(f.id);
+    await j.close();
+    const got = await start({ waitForAmoPayment: false });
+    await until(() => got !== undefined, 'start');
+    const end = Date.now() + 5000;
+    let etat: string | undefined;
+    while (Date.now() < end && (etat = (await journal().loadDossier(`${FINESS}/V/500000003`))!.etat) !== 'FACTURE_AMC')
+      await new Promise((r) => setTimeout(r, 20));
+    expect(etat).toBe('FACTURE_AMC');
+    expect(got.file).toEqual([]); // nothing sent again
+  });
+
   it('refuses to start without an emitting FINESS', async () => {
     await helper.load(
       [journalNode, dreEsNode],

@@ -7,6 +7,7 @@
  * truncated is quarantined raw with a negative ARL; the drop directory; the AMC's ARL for a DRE-ES
  * file; no patient data in statuses and logs.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -258,5 +259,34 @@ describe('roc-rsp', () => {
     expect(fs.readdirSync(path.join(inDir, 'quarantine'))).toEqual(['RSP_2.rsp']);
     expect(got.arl.map((m) => m.roc.billingFile)).toEqual([expect.objectContaining({ state: 'ARL_RECEIVED', amc: AMC, numero: 1 })]);
     expect(got.settled).toHaveLength(3);
+  });
+
+  it('a stop after the settlements were recorded but before the dossiers moved: they move at start', async () => {
+    await peek(async (j) => {
+      const bytes = Buffer.from('rsp recorded before a kill');
+      await j.recordRspFile({
+        hash: createHash('sha256').update(bytes).digest('hex'),
+        amc: AMC,
+        numero: 9,
+        state: 'PROCESSED',
+        bytes,
+        settlements: [
+          {
+            key: `${FINESS}/V/600000001`,
+            number: 'F600000001',
+            state: 'paid',
+            settledAt: '2026-12-09',
+            paidCents: AMC_CENTS,
+            differenceCents: 0,
+          },
+        ],
+      });
+    });
+    await start();
+    const etat = async () => peek(async (j) => (await j.loadDossier(`${FINESS}/V/600000001`))!.etat);
+    const end = Date.now() + 5000;
+    while ((await etat()) !== 'PAYE' && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect(await etat()).toBe('PAYE');
+    expect(await peek(async (j) => (await j.loadDossier(`${FINESS}/V/600000002`))!.etat)).toBe('FACTURE_AMC');
   });
 });
