@@ -274,6 +274,13 @@ export = function register(RED: NodeAPI): void {
         for (const f of await journal.listBillingFiles({ states: ['WRITTEN'] })) if (f.emitter === emitter) await deliver(f.id);
         if (!onlyAmc) {
           for (const inv of await journal.listInvoiceBilling({ states: ['pending'] })) {
+            const d = await journal.loadDossier(inv.key);
+            if (d?.facture && d.facture.numero !== inv.number) {
+              // an amended invoice took another number: this one will never be billed as it stands
+              const reason = RED._('roc-dre-es.reason.replaced', { numero: d.facture.numero });
+              await journal.putInvoiceBilling({ key: inv.key, number: inv.number, state: 'refused', reason });
+              sendInvoice(undefined, { state: 'refused', key: inv.key, factureNumero: inv.number, code: 'REPLACED', reason });
+            }
             const r = await examine(inv.key);
             if (r.changed) sendInvoice(undefined, view(r.verdict, inv.key, r.numero));
           }
@@ -294,7 +301,6 @@ export = function register(RED: NodeAPI): void {
     node.flush = () => flush();
 
     const handle = async (msg: NodeMessage): Promise<void> => {
-      if (msg.topic === 'flush') return flush();
       const p = msg.payload;
       // 1. AMO payment notice (HL7 or JSON)
       const text = typeof p === 'string' ? p : Buffer.isBuffer(p) ? p.toString('utf8') : undefined;
@@ -332,13 +338,17 @@ export = function register(RED: NodeAPI): void {
       if (r.verdict.state === 'ready' && r.verdict.amc) await maybeFlush(r.verdict.amc);
     };
 
+    /** At the batch size, the AMC's file goes out (scheduled after the current input: never awaited inside the chain). */
     const maybeFlush = async (amc: string) => {
       const n = (await journal.listInvoiceBilling({ states: ['ready'], amc, limit: batchSize })).length;
-      if (n >= batchSize) await flush(amc);
+      if (n >= batchSize) void flush(amc).catch((e: Error) => node.warn(RED._('roc-dre-es.warn.flush', { reason: e.message })));
     };
 
     node.on('input', (msg, _send, done) => {
-      handle(msg).then(
+      // one thing at a time with the batches: a release never races a file being written
+      const run = msg.topic === 'flush' ? flush() : chain.then(() => handle(msg));
+      if (msg.topic !== 'flush') chain = run.catch(() => undefined);
+      run.then(
         () => done(),
         (e: Error) => {
           node.status({ fill: 'red', shape: 'ring', text: RED._('roc-dre-es.status.error') });

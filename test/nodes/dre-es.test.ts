@@ -267,6 +267,31 @@ describe('roc-dre-es', () => {
     expect(got.file).toEqual([]); // nothing sent again
   });
 
+  it('an invoice that waited and was replaced by an amended one (new number) is refused; the new one is examined', async () => {
+    await seed(engagedDossier('700000001'));
+    const got = await start();
+    const dre = helper.getNode('dre');
+    dre.receive({ payload: { cle: `${FINESS}/V/700000001` } });
+    await until(() => got.invoice[0], 'pending');
+    const d = (await journal().loadDossier(`${FINESS}/V/700000001`))!;
+    await journal().saveDossier(
+      { ...d, facture: { ...d.facture!, numero: 'F700000009' }, engagements: [], etat: 'FACTURE_RECUE', majLe: '2026-12-01T09:30:00.000Z' },
+      d.majLe,
+    );
+    await flush();
+    await until(() => got.invoice[2], 'the new invoice examined');
+    expect((await journal().getInvoiceBilling(`${FINESS}/V/700000001`, 'F700000001'))!).toMatchObject({ state: 'refused' });
+    expect((await journal().getInvoiceBilling(`${FINESS}/V/700000001`, 'F700000009'))!).toMatchObject({
+      state: 'pending',
+      reason: expect.stringContaining('engagement'),
+    });
+    expect(got.invoice.map((m) => [m.roc.billing.factureNumero, m.roc.billing.state, m.roc.billing.code])).toEqual([
+      ['F700000001', 'pending', 'AMO_UNPAID'],
+      ['F700000001', 'refused', 'REPLACED'],
+      ['F700000009', 'pending', 'NO_ENGAGEMENT'],
+    ]);
+  });
+
   it('refuses to start without an emitting FINESS', async () => {
     await helper.load(
       [journalNode, dreEsNode],
