@@ -147,6 +147,24 @@ describe('DRE-ES files', () => {
     ]);
   });
 
+  it('an ARL for a file still WRITTEN (stopped between sending and recording it): sent and acknowledged', async () => {
+    await ready('750100125/V/1', 'F1');
+    const f = await j.writeBillingFile({
+      emitter: EMITTER,
+      amc: AMC,
+      invoices: [{ key: '750100125/V/1', number: 'F1', lotNumber: 1 }],
+      build: (n) => content(n),
+    });
+    const a = await j.acknowledgeBillingFile({ emitter: EMITTER, amc: AMC, numero: f.numero }, [{ lotNumber: 1, positive: true }]);
+    expect(a).toMatchObject({ state: 'ARL_RECEIVED', sentAt: '2026-12-01T09:00:00.000Z' });
+    expect(await j.getInvoiceBilling('750100125/V/1', 'F1')).toMatchObject({
+      state: 'acknowledged',
+      sentAt: '2026-12-01',
+      acknowledgedAt: '2026-12-01',
+    });
+    await expect(j.acknowledgeBillingFile({ emitter: EMITTER, amc: AMC, numero: 99 }, [])).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it('the numbering survives closing and reopening the journal', async () => {
     await ready('750100125/V/1', 'F1');
     await j.writeBillingFile({

@@ -362,6 +362,11 @@ export class BillingStore {
       if (!idRow) throw new JournalError(`no DRE-ES file ${q.numero} for AMC ${q.amc}`, 'NOT_FOUND');
       const t = at ? at.getTime() : this.now();
       const dayAt = new Date(t).toISOString().slice(0, 10);
+      // an ARL for a file still WRITTEN: it did leave (a stop came between sending and recording it)
+      if ((this.s.file.get(idRow.id) as Row).state === 'WRITTEN') {
+        this.s.fileSent.run(t, idRow.id);
+        this.s.invoicesSent.run(dayAt, this.now(), idRow.id);
+      }
       const whole = acks.find((a) => a.lotNumber === 0);
       const refused = acks.filter((a) => !a.positive);
       const reason = refused.length
