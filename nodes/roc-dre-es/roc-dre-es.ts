@@ -36,6 +36,7 @@ import { summaryToCsv } from '../../lib/billing/reconcile';
 import { systemClock, type Clock } from '../../lib/dossier/schedule';
 import type { DossierRecord } from '../../lib/dossier/dossier';
 import { operationsRead } from '../../lib/security/access';
+import { billingJournals } from '../common/billing';
 
 interface RocDreEsNode extends Node {
   journal?: SqliteJournal;
@@ -49,7 +50,6 @@ interface RocBillingSettings {
   clock?: Clock;
 }
 
-const active = new Map<string, RocDreEsNode>();
 const KEY_RE = /^[A-Za-z0-9-]{1,20}\/[VN]\/[A-Za-z0-9._-]{1,40}$/;
 const FINESS_RE = /^(\d{9}|2[AB]\d{7})$/;
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
@@ -102,7 +102,7 @@ export = function register(RED: NodeAPI): void {
     const mode: 'R' | 'T' = def.mode === 'T' ? 'T' : 'R';
     node.journal = journal;
     node.ageingDays = Math.floor(num(def.ageingDays, 12, 1, 365));
-    active.set(node.id, node);
+    billingJournals.set(node.id, { journal, ageingDays: node.ageingDays });
     const today = () => clock.now().toISOString().slice(0, 10);
 
     const counts = { ready: 0, pending: 0, refused: 0, files: 0, sent: 0 };
@@ -385,7 +385,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed, done) => {
       if (timer) clearInterval(timer);
-      active.delete(node.id);
+      billingJournals.delete(node.id);
       const l = lease;
       lease = undefined;
       void chain
@@ -405,8 +405,8 @@ export = function register(RED: NodeAPI): void {
   type Res = { status(n: number): Res; json(b: unknown): void; set(h: string, v: string): Res; send(b: string): void };
   type Req = { query: Record<string, string | undefined> };
   RED.httpAdmin.get('/roc/billing/reconciliation', operationsRead(RED.auth), (req: Req, res: Res) => {
-    const n = [...active.values()].find((x) => x.journal);
-    if (!n?.journal) return res.status(503).json({ erreur: RED._('roc-dre-es.errors.noNode') });
+    const n = [...billingJournals.values()][0];
+    if (!n) return res.status(503).json({ erreur: RED._('roc-dre-es.errors.noNode') });
     const q = req.query;
     const bad = (x: string | undefined, re: RegExp) => x !== undefined && !re.test(x);
     if (

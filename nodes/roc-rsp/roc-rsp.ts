@@ -29,6 +29,7 @@ import { peekRspHeader, planReturns, rspAck } from '../../lib/billing/returns';
 import { DirectoryOutbox, type BillingOutbox } from '../../lib/billing/outbox';
 import { applyBillingEvent, type BillingEvent } from '../../lib/billing/dossier-events';
 import { systemClock, type Clock } from '../../lib/dossier/schedule';
+import { billingJournals } from '../common/billing';
 
 interface RocRspNode extends Node {
   process?: (bytes: Buffer, name?: string) => Promise<void>;
@@ -67,6 +68,7 @@ export = function register(RED: NodeAPI): void {
       return fail('roc-rsp.errors.noJournal', { reason: (e as Error).message });
     }
     const journal = lease.journal;
+    billingJournals.set(node.id, { journal, ageingDays: 12 });
     const outbox: BillingOutbox = injected.outbox ?? new DirectoryOutbox(path.resolve(outDir));
     const counts = { files: 0, paid: 0, rejected: 0, refused: 0, quarantined: 0 };
     const showStatus = (fill: 'green' | 'yellow' = 'green') =>
@@ -291,6 +293,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed, done) => {
       if (timer) clearInterval(timer);
+      billingJournals.delete(node.id);
       const l = lease;
       lease = undefined;
       void chain

@@ -14,6 +14,7 @@ import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import journalNode from '../../nodes/roc-journal/roc-journal';
 import rspNode from '../../nodes/roc-rsp/roc-rsp';
+import dreEsNode from '../../nodes/roc-dre-es/roc-dre-es';
 import { SqliteJournal } from '../../lib/store/sqlite';
 import { writeRsp, type ReturnInput } from '../../lib/billing/rsp';
 import { readArl, writeArl } from '../../lib/billing/arl';
@@ -124,7 +125,7 @@ function rsp(numero = 1) {
 
 async function start(extra: Record<string, unknown> = {}) {
   await helper.load(
-    [journalNode, rspNode],
+    [journalNode, rspNode, dreEsNode],
     [
       { id: 'j', type: 'roc-journal', file },
       {
@@ -208,6 +209,16 @@ describe('roc-rsp', () => {
     expect(dup.roc.billing.code).toBe('duplicate');
     expect(got.settled).toHaveLength(3);
     expect(arls()).toHaveLength(1);
+    // the reconciliation view answers with roc-rsp alone deployed
+    const rec = await helper.request().get('/roc/billing/reconciliation?at=2026-12-10').expect(200);
+    expect(rec.body.total).toMatchObject({
+      sent: 4,
+      paid: 1,
+      partiallyPaid: 1,
+      rejected: 1,
+      outstanding: 1,
+      shortfallCents: AMC_CENTS - 50_000,
+    });
     expectNoPatientData({ texts: () => watch.texts() }, IDS);
   });
 
