@@ -320,6 +320,8 @@ export interface InvoiceBillingQuery {
   states?: InvoiceBillingState[];
   amc?: string;
   key?: string;
+  /** The invoices of one DRE-ES file (its id). */
+  fileId?: number;
   /** On sentAt, YYYY-MM-DD, both inclusive. */
   sentFrom?: string;
   sentTo?: string;

@@ -201,7 +201,7 @@ export = function register(RED: NodeAPI): void {
         },
         null,
       ]);
-      const invoices = (await journal.listInvoiceBilling({ amc: f.amc, states: ['sent'] })).filter((i) => i.fileId === fileId);
+      const invoices = await journal.listInvoiceBilling({ fileId, states: ['sent'] });
       for (const inv of invoices) {
         const moved = await applyBillingEvent(journal, inv.key, 'DRE_ENVOYEE', clock);
         if (moved.refused) node.warn(RED._('roc-dre-es.warn.dossier', { key: inv.key, reason: moved.refused }));

@@ -141,6 +141,7 @@ describe('DRE-ES files', () => {
     expect(refused).toMatchObject({ state: 'REFUSED', reason: 'lot 1: L01 Lot en double' });
     expect(await j.getInvoiceBilling('750100125/V/2', 'F2')).toMatchObject({ state: 'lot-refused', rejection: { code: 'L01' } });
     expect((await j.listBillingFiles({ amc: AMC })).map((f) => f.numero)).toEqual([1, 2]);
+    expect((await j.listInvoiceBilling({ fileId: f2.id })).map((i) => i.number)).toEqual(['F2']);
     expect((await j.listInvoiceBilling({ sentFrom: '2026-12-02', sentTo: '2026-12-02' })).map((i) => i.number).sort()).toEqual([
       'F1',
       'F2',

@@ -287,6 +287,11 @@ export class BillingStore {
         where.push('okey = ?');
         args.push(required(q.key, 'key'));
       }
+      if (q.fileId !== undefined) {
+        if (!Number.isInteger(q.fileId)) throw new JournalError('fileId must be an integer', 'BAD_INPUT');
+        where.push('file_id = ?');
+        args.push(q.fileId);
+      }
       if (q.sentFrom !== undefined) {
         where.push('sent_at >= ?');
         args.push(day(q.sentFrom, 'sentFrom').slice(0, 10));
