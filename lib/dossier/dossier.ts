@@ -67,6 +67,9 @@ export interface Engagement {
   delDemande?: { at: IsoDateTime; requestId?: string };
   /** Why the DEL was asked. */
   motifDel?: DelMotif;
+  /** CLC: the AMC share engaged, in euros (montants.totalAmc), and per invoice line (billing checks the DRE-ES against it). */
+  montantAmc?: number;
+  lignes?: Array<{ numero: number; code: string; montantAmc: number; montantPatient: number }>;
 }
 
 export type DelMotif = 'ANNULATION' | 'REMPLACEMENT' | 'RETRAIT' | 'SORTIE_ANNULEE';
@@ -299,6 +302,9 @@ export interface ServiceOutcome {
   dateValidite?: IsoDate;
   /** CLC: the engagement given. DEL: the engagement cancelled (a string). */
   engagement?: { numero: string; dateValidite?: IsoDate } | string;
+  /** CLC: the amounts engaged (kept on the engagement for billing). */
+  montants?: { totalAmc: number };
+  lignes?: Array<{ numero: number; code: string; montantAmc: number; montantPatient: number }>;
 }
 
 /** Code of an AMC answer meaning "the engagement is already invoiced" (DEL refused). [profile] */
@@ -386,7 +392,15 @@ export function recordExchange(dossier: DossierRecord, r: ServiceOutcome, at: Da
           ...d,
           engagements: [
             ...d.engagements,
-            { numero, factureNumero: dossier.facture.numero, requestId: r.requestId, at: r.at, statut: 'VIVANT' },
+            {
+              numero,
+              factureNumero: dossier.facture.numero,
+              requestId: r.requestId,
+              at: r.at,
+              statut: 'VIVANT',
+              ...(typeof r.montants?.totalAmc === 'number' ? { montantAmc: r.montants.totalAmc } : {}),
+              ...(Array.isArray(r.lignes) && r.lignes.length ? { lignes: r.lignes.map((l) => ({ ...l })) } : {}),
+            },
           ],
         };
         return done('CLC_OK');

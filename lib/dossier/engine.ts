@@ -390,6 +390,7 @@ export function outcomeOf(
         ? { dateValidite: (r as { dateValidite: string }).dateValidite }
         : {}),
       ...(r.engagement !== undefined ? { engagement: r.engagement as ServiceOutcome['engagement'] } : {}),
+      ...clcAmounts(r as Record<string, unknown>),
     };
   }
   const a = roc.annuaire as { status?: string; technical?: boolean; messages?: RocMessage[]; latencyMs?: number; at?: string } | undefined;
@@ -405,4 +406,23 @@ export function outcomeOf(
     };
   }
   return undefined;
+}
+
+/** A CLC answer's amounts (montants.totalAmc, lignes), kept on the engagement for billing. */
+function clcAmounts(r: Record<string, unknown>): Pick<ServiceOutcome, 'montants' | 'lignes'> {
+  const out: Pick<ServiceOutcome, 'montants' | 'lignes'> = {};
+  const m = r.montants as { totalAmc?: unknown } | undefined;
+  if (m && typeof m.totalAmc === 'number' && Number.isFinite(m.totalAmc)) out.montants = { totalAmc: m.totalAmc };
+  if (Array.isArray(r.lignes)) {
+    const lignes = (r.lignes as Array<Record<string, unknown>>)
+      .filter((l) => l && typeof l.numero === 'number' && typeof l.montantAmc === 'number')
+      .map((l) => ({
+        numero: l.numero as number,
+        code: typeof l.code === 'string' ? l.code : '',
+        montantAmc: l.montantAmc as number,
+        montantPatient: typeof l.montantPatient === 'number' ? l.montantPatient : 0,
+      }));
+    if (lignes.length) out.lignes = lignes;
+  }
+  return out;
 }

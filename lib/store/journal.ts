@@ -258,6 +258,168 @@ export interface ServiceExchange {
   detail?: string;
 }
 
+// ---- billing (issue 10): DRE-ES files, invoice billing states, RSP files seen
+
+/** A DRE-ES file's life: written (numbered, recorded) → sent (outbox) → ARL received, or refused (negative ARL). */
+export type BillingFileState = 'WRITTEN' | 'SENT' | 'ARL_RECEIVED' | 'REFUSED';
+
+/**
+ * An invoice's billing state, per dossier key + invoice number. `pending`: waits (reason given);
+ * `refused`: will not be billed as it stands (reason given); `ready`: released, waits for its batch;
+ * then written (in file N) → sent → acknowledged | lot-refused → paid | partially-paid | rejected.
+ */
+export type InvoiceBillingState =
+  'pending' | 'refused' | 'ready' | 'written' | 'sent' | 'acknowledged' | 'lot-refused' | 'paid' | 'partially-paid' | 'rejected';
+
+export interface InvoiceBilling {
+  /** Dossier key (FINESS géographique/V/venue). */
+  key: string;
+  /** Invoice number (unique per emitter). */
+  number: string;
+  state: InvoiceBillingState;
+  /** Why it waits or was refused: operator text, no patient data. */
+  reason?: string;
+  finess?: string;
+  amc?: string;
+  /** When the AMO paid its share (YYYY-MM-DD or ISO date-time) and how much, in cents. */
+  amoPaidAt?: string;
+  amoCents?: number;
+  engagement?: string;
+  /** The AMC share billed (= engaged), in cents. */
+  amcCents?: number;
+  invoiceDate?: string;
+  fileId?: number;
+  fileNumber?: number;
+  lotNumber?: number;
+  /** Day the file went out, the ARL day, the return day (YYYY-MM-DD). */
+  sentAt?: string;
+  acknowledgedAt?: string;
+  settledAt?: string;
+  paidCents?: number;
+  differenceCents?: number;
+  paymentReference?: string;
+  /** A 908R rejection or a negative ARL: code, label, action (reasons.json). */
+  rejection?: { code: string; label: string; action: string };
+  updatedAt: string;
+}
+
+/** What the release check records for an invoice (never past `ready`). */
+export interface InvoiceBillingInput {
+  key: string;
+  number: string;
+  state: 'pending' | 'refused' | 'ready';
+  reason?: string;
+  finess?: string;
+  amc?: string;
+  engagement?: string;
+  amcCents?: number;
+  invoiceDate?: string;
+}
+
+export interface InvoiceBillingQuery {
+  states?: InvoiceBillingState[];
+  amc?: string;
+  key?: string;
+  /** The invoices of one DRE-ES file (its id). */
+  fileId?: number;
+  /** On sentAt, YYYY-MM-DD, both inclusive. */
+  sentFrom?: string;
+  sentTo?: string;
+  /** Default 10,000, at most 100,000. */
+  limit?: number;
+}
+
+export interface BillingFileRecord {
+  id: number;
+  kind: 'DREES';
+  emitter: string;
+  amc: string;
+  /** Gapless per emitter + AMC, from 1. */
+  numero: number;
+  name: string;
+  state: BillingFileState;
+  invoiceCount: number;
+  lineCount: number;
+  amcCents: number;
+  totalCents: number;
+  createdAt: string;
+  sentAt?: string;
+  ackAt?: string;
+  /** A negative ARL's reason (no patient data). */
+  reason?: string;
+  bytes?: Buffer;
+}
+
+/** What `build(numero)` gives back: the file's bytes for the number allocated, and its figures. */
+export interface BillingFileContent {
+  name: string;
+  bytes: Buffer;
+  invoiceCount: number;
+  lineCount: number;
+  amcCents: number;
+  totalCents: number;
+}
+
+export interface BillingFileInput {
+  emitter: string;
+  amc: string;
+  /** The invoices the file carries: each must be `ready`; they become `written`, in this file. */
+  invoices: Array<{ key: string; number: string; lotNumber: number; finess?: string }>;
+  /**
+   * Builds the file for the number allocated. Runs INSIDE the transaction that allocates the
+   * number and records the file: it must be synchronous; if it throws, nothing is recorded and
+   * the number is not consumed.
+   */
+  build(numero: number): BillingFileContent;
+}
+
+/** One lot's acknowledgement in an ARL received for a DRE-ES file (lot 0: the whole file). */
+export interface BillingAck {
+  lotNumber: number;
+  positive: boolean;
+  reasonCode?: string;
+  reasonLabel?: string;
+}
+
+/** An RSP return applied to an invoice. */
+export interface InvoiceSettlement {
+  key: string;
+  number: string;
+  state: 'paid' | 'partially-paid' | 'rejected';
+  settledAt: string;
+  paidCents: number;
+  differenceCents: number;
+  paymentReference?: string;
+  rejection?: { code: string; label: string; action: string };
+}
+
+export type RspFileState = 'PROCESSED' | 'QUARANTINED';
+
+export interface RspFileInput {
+  /** SHA-256 of the raw bytes, hex: the same file is never processed twice. */
+  hash: string;
+  amc?: string;
+  numero?: number;
+  state: RspFileState;
+  /** Quarantine reason (no patient data). */
+  reason?: string;
+  bytes: Buffer;
+  /** Applied in the same transaction, only to invoices sent or acknowledged. */
+  settlements?: InvoiceSettlement[];
+}
+
+export interface RspFileRecord {
+  id: number;
+  hash: string;
+  amc?: string;
+  numero?: number;
+  state: RspFileState;
+  reason?: string;
+  receivedAt: string;
+  returns: number;
+  bytes?: Buffer;
+}
+
 export interface Journal {
   // ---- inbound
   /** Stores the message; resolves only once the row is durably committed. */
@@ -330,6 +492,28 @@ export interface Journal {
   dueDossiers(now: Date, limit: number): Promise<DossierRecord[]>;
   /** Number of dossiers per state. */
   countDossiersByState(): Promise<Record<string, number>>;
+
+  // ---- billing (issue 10; see lib/store/sqlite/billing.ts)
+  /** Records the AMO payment of an invoice (creates its billing row, `pending`, when new). */
+  recordAmoPayment(p: { key: string; number: string; amoCents: number; paidAt: string }): Promise<InvoiceBilling>;
+  /** Records the release check's verdict; rejects (BAD_STATE) once the invoice is written or beyond. */
+  putInvoiceBilling(input: InvoiceBillingInput): Promise<InvoiceBilling>;
+  getInvoiceBilling(key: string, number: string): Promise<InvoiceBilling | undefined>;
+  listInvoiceBilling(q?: InvoiceBillingQuery): Promise<InvoiceBilling[]>;
+  /**
+   * Allocates the next file number for (emitter, AMC), builds the file with it and records it with
+   * its invoices (ready → written), in ONE transaction: no gap, no repeat, across restarts and kills.
+   */
+  writeBillingFile(input: BillingFileInput): Promise<BillingFileRecord>;
+  /** WRITTEN → SENT (its invoices written → sent, sentAt = the day). Idempotent once SENT. */
+  markBillingFileSent(id: number, at?: Date): Promise<BillingFileRecord>;
+  /** An ARL for a DRE-ES file: ARL_RECEIVED (or REFUSED when a lot is refused); invoices → acknowledged / lot-refused. */
+  acknowledgeBillingFile(q: { emitter: string; amc: string; numero: number }, acks: BillingAck[], at?: Date): Promise<BillingFileRecord>;
+  getBillingFile(id: number, options?: { bytes?: boolean }): Promise<BillingFileRecord | undefined>;
+  listBillingFiles(q?: { states?: BillingFileState[]; amc?: string; limit?: number }): Promise<BillingFileRecord[]>;
+  /** Records an RSP file once (hash), with its settlements, in one transaction; a hash already seen → duplicate, nothing applied. */
+  recordRspFile(input: RspFileInput): Promise<{ record: RspFileRecord; duplicate: boolean; applied: number }>;
+  getRspFile(hash: string, options?: { bytes?: boolean }): Promise<RspFileRecord | undefined>;
 
   // ---- retention
   /**

@@ -18,6 +18,7 @@
  *  - `inbound.ts`: inbound messages, duplicates, dispatcher states, held venues, resend;
  *  - `outbound.ts`: the outbound queue, retries, idempotent answer keys;
  *  - `dossier.ts`: dossiers (the ROC record and its query columns, see ../dossier-columns.ts) and service exchanges;
+ *  - `billing.ts`: DRE-ES files and their gapless numbering, invoice billing states, RSP files seen;
  *  - `retention.ts`: the purge of old raw messages and its schedule;
  *  - `rows.ts`: row and input helpers shared by the parts.
  */
@@ -25,6 +26,15 @@ import type Database from 'better-sqlite3';
 import type { DossierRecord } from '../dossier/dossier';
 import {
   Backoff,
+  BillingAck,
+  BillingFileInput,
+  BillingFileRecord,
+  BillingFileState,
+  InvoiceBilling,
+  InvoiceBillingInput,
+  InvoiceBillingQuery,
+  RspFileInput,
+  RspFileRecord,
   DossierEntry,
   DossierPage,
   DossierQuery,
@@ -42,6 +52,7 @@ import {
   ServiceExchange,
   Stored,
 } from './journal';
+import { BillingStore } from './sqlite/billing';
 import { DossierStore } from './sqlite/dossier';
 import { InboundStore } from './sqlite/inbound';
 import { OutboundStore } from './sqlite/outbound';
@@ -106,6 +117,7 @@ export class SqliteJournal implements Journal {
   private readonly outbound: OutboundStore;
   private readonly dossiers: DossierStore;
   private readonly retention: RetentionPurge;
+  private readonly billing: BillingStore;
 
   constructor(options: SqliteJournalOptions) {
     if (!options || typeof options.file !== 'string' || !options.file) {
@@ -135,6 +147,7 @@ export class SqliteJournal implements Journal {
       throw new JournalError('inFlightGraceMs must be a number of ms ≥ 0', 'BAD_INPUT');
     }
     this.dossiers = new DossierStore(this.db, this.writer, { now: this.now, inFlightGraceMs: options.inFlightGraceMs });
+    this.billing = new BillingStore(this.db, this.writer, { now: this.now });
     try {
       // Outbound messages SENT when the process stopped have an unknown fate: send them again.
       if (options.recoverSentOnOpen !== false) this.outbound.recoverAllSent();
@@ -286,6 +299,52 @@ export class SqliteJournal implements Journal {
 
   countDossiersByState(): Promise<Record<string, number>> {
     return this.dossiers.countDossiersByState();
+  }
+
+  // ------------------------------------------------------------------ billing (sqlite/billing.ts)
+
+  recordAmoPayment(p: { key: string; number: string; amoCents: number; paidAt: string }): Promise<InvoiceBilling> {
+    return this.billing.recordAmoPayment(p);
+  }
+
+  putInvoiceBilling(input: InvoiceBillingInput): Promise<InvoiceBilling> {
+    return this.billing.putInvoiceBilling(input);
+  }
+
+  getInvoiceBilling(key: string, number: string): Promise<InvoiceBilling | undefined> {
+    return this.billing.getInvoiceBilling(key, number);
+  }
+
+  listInvoiceBilling(q: InvoiceBillingQuery = {}): Promise<InvoiceBilling[]> {
+    return this.billing.listInvoiceBilling(q);
+  }
+
+  writeBillingFile(input: BillingFileInput): Promise<BillingFileRecord> {
+    return this.billing.writeBillingFile(input);
+  }
+
+  markBillingFileSent(id: number, at?: Date): Promise<BillingFileRecord> {
+    return this.billing.markBillingFileSent(id, at);
+  }
+
+  acknowledgeBillingFile(q: { emitter: string; amc: string; numero: number }, acks: BillingAck[], at?: Date): Promise<BillingFileRecord> {
+    return this.billing.acknowledgeBillingFile(q, acks, at);
+  }
+
+  getBillingFile(id: number, options: { bytes?: boolean } = {}): Promise<BillingFileRecord | undefined> {
+    return this.billing.getBillingFile(id, options);
+  }
+
+  listBillingFiles(q: { states?: BillingFileState[]; amc?: string; limit?: number } = {}): Promise<BillingFileRecord[]> {
+    return this.billing.listBillingFiles(q);
+  }
+
+  recordRspFile(input: RspFileInput): Promise<{ record: RspFileRecord; duplicate: boolean; applied: number }> {
+    return this.billing.recordRspFile(input);
+  }
+
+  getRspFile(hash: string, options: { bytes?: boolean } = {}): Promise<RspFileRecord | undefined> {
+    return this.billing.getRspFile(hash, options);
   }
 
   // ------------------------------------------------------------------ retention (sqlite/retention.ts)

@@ -32,9 +32,11 @@ function secureFiles(file: string, create: boolean): void {
  * 1: the first schema. 2: outbound.answer_key (idempotent answers), purged_at on inbound and
  * outbound (retention), outbound_created index. 3: the ROC dossier record (lib/dossier) in
  * `dossiers.record` with its indexed columns, and the `dossier_engagements` index table. An older
- * file is migrated in place when opened (its rows stay).
+ * file is migrated in place when opened (its rows stay). 4: billing (issue 10): `billing_counters`
+ * (gapless DRE-ES numbering per emitter + AMC), `billing_files`, `billing_invoices`, `rsp_files`
+ * (new tables: an older file gains them when opened).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -123,6 +125,75 @@ CREATE TABLE IF NOT EXISTS exchanges (
   detail TEXT
 );
 CREATE INDEX IF NOT EXISTS exchanges_okey ON exchanges (okey, id);
+CREATE TABLE IF NOT EXISTS billing_counters (
+  kind TEXT NOT NULL,
+  emitter TEXT NOT NULL,
+  amc TEXT NOT NULL,
+  last INTEGER NOT NULL,
+  PRIMARY KEY (kind, emitter, amc)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS billing_files (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  emitter TEXT NOT NULL,
+  amc TEXT NOT NULL,
+  numero INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  state TEXT NOT NULL,
+  invoice_count INTEGER NOT NULL,
+  line_count INTEGER NOT NULL,
+  amc_cents INTEGER NOT NULL,
+  total_cents INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  sent_at INTEGER,
+  ack_at INTEGER,
+  reason TEXT,
+  bytes BLOB NOT NULL,
+  UNIQUE (kind, emitter, amc, numero)
+);
+CREATE INDEX IF NOT EXISTS billing_files_state ON billing_files (state, id);
+CREATE TABLE IF NOT EXISTS billing_invoices (
+  okey TEXT NOT NULL,
+  numero TEXT NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT,
+  finess TEXT,
+  amc TEXT,
+  amo_paid_at TEXT,
+  amo_cents INTEGER,
+  engagement TEXT,
+  amc_cents INTEGER,
+  invoice_date TEXT,
+  file_id INTEGER,
+  file_numero INTEGER,
+  lot_number INTEGER,
+  sent_at TEXT,
+  ack_at TEXT,
+  settled_at TEXT,
+  paid_cents INTEGER,
+  difference_cents INTEGER,
+  payment_ref TEXT,
+  reason_code TEXT,
+  reason_label TEXT,
+  reason_action TEXT,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (okey, numero)
+);
+CREATE INDEX IF NOT EXISTS billing_invoices_state ON billing_invoices (state, amc);
+CREATE INDEX IF NOT EXISTS billing_invoices_match ON billing_invoices (finess, amc, numero);
+CREATE INDEX IF NOT EXISTS billing_invoices_file ON billing_invoices (file_id);
+CREATE INDEX IF NOT EXISTS billing_invoices_sent ON billing_invoices (sent_at) WHERE sent_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS rsp_files (
+  id INTEGER PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  amc TEXT,
+  numero INTEGER,
+  state TEXT NOT NULL,
+  reason TEXT,
+  received_at INTEGER NOT NULL,
+  returns INTEGER NOT NULL DEFAULT 0,
+  bytes BLOB NOT NULL
+);
 `;
 
 /** Run after SCHEMA (and after the version-1 → 2 column additions): what needs the new columns. */

@@ -1,0 +1,438 @@
+/**
+ * roc-dre-es: bills the AMC share of engaged dossiers as DRE-ES files. Thin adapter over
+ * lib/billing (release check, DRE-ES writer, AMO notices) and the journal (invoice billing states,
+ * gapless file numbers, files), with the dossier moved through lib/dossier (DRE_ENVOYEE).
+ *
+ * Input, told apart by what it carries:
+ * - an AMO payment notice: JSON (POST /roc/amo-payment) `msg.payload = { cle | finessGeographique +
+ *   numeroVenue, factureNumero, montantAmo, datePaiement }`, or HL7 (`msg.payload` an ER7 text or
+ *   Buffer: BAR^P05 [profile], lib/billing/amo.ts) → the invoice is "AMO paid", then re-examined;
+ * - an invoice to bill: `msg.roc.dossier.cle` (roc-dossier's outputs) or `msg.payload.cle` /
+ *   `finessGeographique + numeroVenue`, with an optional claim `msg.payload.montantAmc` (euros) →
+ *   released (ready, waits for its batch), pending with its reason, or refused;
+ * - `msg.topic = "flush"`: write the batches now.
+ * Every `scheduleSeconds` (and when an AMC has `batchSize` invoices ready) the ready invoices go
+ * out: one file per destination AMC, a lot per FINESS géographique, numbered by the journal in the
+ * transaction that records it, handed to the outbox, then each dossier ENGAGE → FACTURE_AMC.
+ * Files left written by a stop (crash, SIGKILL) are sent again at start, under the same name.
+ *
+ * Outputs: 1 invoices (msg.roc.billing per invoice whose billing state changed) · 2 files
+ * (msg.roc.billingFile per file sent) · 3 answer to the HTTP caller (POST /roc/amo-payment).
+ * Admin: GET /roc/billing/reconciliation?from=&to=&amc=&format=json|csv&delay=.
+ */
+import * as path from 'path';
+import type { NodeAPI, Node, NodeDef, NodeMessage } from '../common/red';
+import { leaseJournal, num } from '../common/journal';
+import type { Lease } from '../../lib/store';
+import type { SqliteJournal } from '../../lib/store/sqlite';
+import type { InvoiceBilling } from '../../lib/store/journal';
+import { readAmoPaymentHl7, readAmoPaymentJson, eurosToCents, type AmoReading } from '../../lib/billing/amo';
+import { releaseCheck, dreFile, dreFileName, type ReleaseVerdict } from '../../lib/billing/release';
+import { writeDreEs } from '../../lib/billing/dre-es';
+import { DirectoryOutbox, type BillingOutbox } from '../../lib/billing/outbox';
+import { applyBillingEvent } from '../../lib/billing/dossier-events';
+import { reconciliation } from '../../lib/billing/ledger';
+import { summaryToCsv } from '../../lib/billing/reconcile';
+import { systemClock, type Clock } from '../../lib/dossier/schedule';
+import type { DossierRecord } from '../../lib/dossier/dossier';
+import { operationsRead } from '../../lib/security/access';
+import { billingJournals } from '../common/billing';
+
+interface RocDreEsNode extends Node {
+  journal?: SqliteJournal;
+  flush?: () => Promise<void>;
+  ageingDays?: number;
+}
+
+/** Settings the lead's runtime may inject: the outbox (S/MIME + SMTP) and a clock (tests). */
+interface RocBillingSettings {
+  outbox?: BillingOutbox;
+  clock?: Clock;
+}
+
+const KEY_RE = /^[A-Za-z0-9-]{1,20}\/[VN]\/[A-Za-z0-9._-]{1,40}$/;
+const FINESS_RE = /^(\d{9}|2[AB]\d{7})$/;
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+function keyOf(msg: NodeMessage): { key?: string; claim?: number; badClaim?: boolean } {
+  const roc = (msg.roc ?? {}) as { dossier?: { cle?: unknown } };
+  const body = (msg.payload && typeof msg.payload === 'object' && !Buffer.isBuffer(msg.payload) ? msg.payload : {}) as Record<
+    string,
+    unknown
+  >;
+  const s = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
+  let key = s(roc.dossier?.cle) ?? s(body.cle);
+  if (!key && s(body.finessGeographique) && s(body.numeroVenue)) key = `${s(body.finessGeographique)}/V/${s(body.numeroVenue)}`;
+  const out: { key?: string; claim?: number; badClaim?: boolean } = {};
+  if (key && KEY_RE.test(key)) out.key = key;
+  if (body.montantAmc !== undefined) {
+    const c = eurosToCents(body.montantAmc);
+    if (c === undefined) out.badClaim = true;
+    else out.claim = c;
+  }
+  return out;
+}
+
+export = function register(RED: NodeAPI): void {
+  function RocDreEs(this: RocDreEsNode, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this; // eslint-disable-line @typescript-eslint/no-this-alias -- used in callbacks
+    const injected = ((RED as unknown as { settings?: Record<string, unknown> }).settings?.rocBilling ?? {}) as RocBillingSettings;
+    const clock: Clock = injected.clock ?? systemClock;
+    const emitter = String(def.emitterFiness ?? '').trim();
+    const outDir = String(def.outboxDir ?? '').trim();
+    const fail = (key: string, subs: Record<string, unknown> = {}) => {
+      node.status({ fill: 'red', shape: 'ring', text: RED._(`roc-dre-es.status.config`) });
+      node.error(RED._(key, subs));
+      node.on('input', (_m, _s, done) => done(new Error(RED._(key, subs))));
+    };
+    if (!FINESS_RE.test(emitter)) return fail('roc-dre-es.errors.emitter');
+    if (!injected.outbox && !outDir) return fail('roc-dre-es.errors.outbox');
+    let lease: Lease<SqliteJournal> | undefined;
+    try {
+      lease = leaseJournal(RED, def, {});
+    } catch (e) {
+      return fail('roc-dre-es.errors.noJournal', { reason: (e as Error).message });
+    }
+    const journal = lease.journal;
+    const outbox: BillingOutbox = injected.outbox ?? new DirectoryOutbox(path.resolve(outDir));
+    const policy = { waitForAmoPayment: !(def.waitForAmoPayment === false || def.waitForAmoPayment === 'false') };
+    const batchSize = Math.floor(num(def.batchSize, 100, 1, 10_000));
+    const scheduleMs = num(def.scheduleSeconds, 60, 0.2, 86_400) * 1000;
+    const mode: 'R' | 'T' = def.mode === 'T' ? 'T' : 'R';
+    node.journal = journal;
+    node.ageingDays = Math.floor(num(def.ageingDays, 12, 1, 365));
+    billingJournals.set(node.id, { journal, ageingDays: node.ageingDays });
+    const today = () => clock.now().toISOString().slice(0, 10);
+
+    const counts = { ready: 0, pending: 0, refused: 0, files: 0, sent: 0 };
+    let lastFile = '-';
+    const showStatus = (fill: 'green' | 'yellow' | 'red' = 'green') =>
+      node.status({ fill, shape: 'dot', text: RED._('roc-dre-es.status.counts', { ...counts, last: lastFile }) });
+    showStatus();
+
+    const sendInvoice = (msg: NodeMessage | undefined, billing: Record<string, unknown>) => {
+      const m: NodeMessage = msg ? { ...msg } : {};
+      delete m.req;
+      delete m.res;
+      m.roc = { ...((msg?.roc as Record<string, unknown>) ?? {}), billing };
+      node.send([m, null, null]);
+    };
+    const answer = (msg: NodeMessage, status: number, body: Record<string, unknown>) => {
+      msg.statusCode = status;
+      msg.payload = body;
+      node.send([null, null, msg]);
+    };
+    const view = (v: ReleaseVerdict, key: string, numero: string | undefined): Record<string, unknown> => ({
+      state: v.state,
+      key,
+      ...(numero ? { factureNumero: numero } : {}),
+      ...(v.amc ? { amc: v.amc } : {}),
+      ...(v.state === 'ready' ? { amcCents: v.amcCents, engagement: v.engagement } : { code: v.code, reason: v.reason }),
+    });
+
+    /** The release check for one dossier's invoice, recorded in the journal. */
+    const examine = async (key: string, claim?: number): Promise<{ verdict: ReleaseVerdict; numero?: string; changed: boolean }> => {
+      const d = await journal.loadDossier(key);
+      if (!d) {
+        const verdict: ReleaseVerdict = { state: 'pending', code: 'NO_INVOICE', reason: 'dossier inconnu du pont' };
+        return { verdict, changed: false };
+      }
+      const numero = d.facture?.numero;
+      const prior = numero ? await journal.getInvoiceBilling(key, numero) : undefined;
+      let verdict = releaseCheck(d, prior, policy, { claimAmcCents: claim, today: today() });
+      if (verdict.state === 'ready') {
+        // the invoice must fit the layout on its own: a value the file cannot carry is refused now, not at batch time
+        try {
+          writeDreEs(dreFile(emitter, verdict.amc, 1, today(), [{ finess: verdict.finess, invoice: verdict.invoice }], mode).file);
+        } catch (e) {
+          verdict = {
+            state: 'refused',
+            code: 'INCOMPLETE',
+            reason: `DRE-ES : ${(e as Error).message}`,
+            amc: verdict.amc,
+            finess: verdict.finess,
+          };
+        }
+      }
+      if (!numero) return { verdict, changed: false };
+      if (prior && !['pending', 'refused', 'ready'].includes(prior.state)) return { verdict, numero, changed: false };
+      const changed = !prior || prior.state !== verdict.state || (verdict.state !== 'ready' && prior.reason !== verdict.reason);
+      if (changed)
+        await journal.putInvoiceBilling({
+          key,
+          number: numero,
+          state: verdict.state,
+          ...(verdict.state === 'ready'
+            ? { amcCents: verdict.amcCents, engagement: verdict.engagement, invoiceDate: verdict.invoiceDate, reason: undefined }
+            : { reason: verdict.reason }),
+          ...(verdict.amc ? { amc: verdict.amc } : {}),
+          ...(verdict.finess ? { finess: verdict.finess } : {}),
+        });
+      if (changed) {
+        if (verdict.state === 'ready') counts.ready++;
+        else if (verdict.state === 'pending') counts.pending++;
+        else counts.refused++;
+      }
+      return { verdict, numero, changed };
+    };
+
+    /** Sends a recorded file, marks it sent, moves its dossiers. */
+    const deliver = async (fileId: number) => {
+      const f = await journal.getBillingFile(fileId, { bytes: true });
+      if (!f?.bytes) return;
+      await outbox.send({ name: f.name, bytes: f.bytes, amc: f.amc });
+      const sent = await journal.markBillingFileSent(fileId, clock.now());
+      counts.files++;
+      lastFile = `${f.amc} n°${f.numero}`;
+      node.send([
+        null,
+        {
+          roc: {
+            billingFile: {
+              state: sent.state,
+              amc: f.amc,
+              numero: f.numero,
+              name: f.name,
+              invoiceCount: f.invoiceCount,
+              amcCents: f.amcCents,
+            },
+          },
+        },
+        null,
+      ]);
+      const invoices = await journal.listInvoiceBilling({ fileId, states: ['sent'] });
+      for (const inv of invoices) {
+        const moved = await applyBillingEvent(journal, inv.key, 'DRE_ENVOYEE', clock);
+        if (moved.refused) node.warn(RED._('roc-dre-es.warn.dossier', { key: inv.key, reason: moved.refused }));
+        counts.sent++;
+        sendInvoice(undefined, {
+          state: 'sent',
+          key: inv.key,
+          factureNumero: inv.number,
+          amc: f.amc,
+          fileNumber: f.numero,
+          lotNumber: inv.lotNumber,
+          amcCents: inv.amcCents,
+          dossier: { cle: inv.key, etat: moved.etat },
+        });
+      }
+    };
+
+    /** One file for up to batchSize ready invoices of one AMC. */
+    const writeBatch = async (amc: string, ready: InvoiceBilling[]) => {
+      const entries: Array<{
+        key: string;
+        number: string;
+        finess: string;
+        invoice: Extract<ReleaseVerdict, { state: 'ready' }>['invoice'];
+      }> = [];
+      for (const inv of ready) {
+        const d = (await journal.loadDossier(inv.key)) as DossierRecord | undefined;
+        const v = d ? releaseCheck(d, inv, policy, { today: today() }) : undefined;
+        if (!d || !v || v.state !== 'ready' || d.facture?.numero !== inv.number || v.amc !== amc) {
+          // the dossier changed since it was released: examined again, stays out of this file
+          const again = await examine(inv.key);
+          if (again.changed) sendInvoice(undefined, view(again.verdict, inv.key, again.numero));
+          continue;
+        }
+        entries.push({ key: inv.key, number: inv.number, finess: v.finess, invoice: v.invoice });
+      }
+      if (!entries.length) return;
+      const date = today();
+      // lot numbers: one lot per FINESS géographique, in the order dreFile gives them
+      const { lots } = dreFile(emitter, amc, 0, date, entries);
+      const rec = await journal.writeBillingFile({
+        emitter,
+        amc,
+        invoices: entries.map((e) => ({ key: e.key, number: e.number, finess: e.finess, lotNumber: lots.get(e.finess)! })),
+        // runs inside the journal's transaction, with the number it allocates
+        build: (numero: number) => {
+          const { file } = dreFile(emitter, amc, numero, date, entries, mode);
+          const bytes = writeDreEs(file);
+          let lineCount = 0;
+          let amcCents = 0;
+          let totalCents = 0;
+          for (const e of entries)
+            for (const l of e.invoice.lines) {
+              lineCount++;
+              amcCents += l.amcCents;
+              totalCents += l.amoCents + l.amcCents + l.patientCents;
+            }
+          return { name: dreFileName(emitter, amc, numero), bytes, invoiceCount: entries.length, lineCount, amcCents, totalCents };
+        },
+      });
+      await deliver(rec.id);
+    };
+
+    let chain: Promise<unknown> = Promise.resolve();
+    let closed = false;
+    /** One flush at a time: resend files left written, re-examine the pending, write the batches. */
+    const flush = (onlyAmc?: string): Promise<void> => {
+      const run = chain.then(async () => {
+        if (closed) return;
+        for (const f of await journal.listBillingFiles({ states: ['WRITTEN'] })) if (f.emitter === emitter) await deliver(f.id);
+        if (!onlyAmc) {
+          for (const inv of await journal.listInvoiceBilling({ states: ['pending'] })) {
+            const d = await journal.loadDossier(inv.key);
+            if (d?.facture && d.facture.numero !== inv.number) {
+              // an amended invoice took another number: this one will never be billed as it stands
+              const reason = RED._('roc-dre-es.reason.replaced', { numero: d.facture.numero });
+              await journal.putInvoiceBilling({ key: inv.key, number: inv.number, state: 'refused', reason });
+              sendInvoice(undefined, { state: 'refused', key: inv.key, factureNumero: inv.number, code: 'REPLACED', reason });
+            }
+            const r = await examine(inv.key);
+            if (r.changed) sendInvoice(undefined, view(r.verdict, inv.key, r.numero));
+          }
+        }
+        const ready = await journal.listInvoiceBilling({ states: ['ready'], ...(onlyAmc ? { amc: onlyAmc } : {}) });
+        const byAmc = new Map<string, InvoiceBilling[]>();
+        for (const i of ready) if (i.amc) byAmc.set(i.amc, [...(byAmc.get(i.amc) ?? []), i]);
+        for (const [amc, list] of byAmc) {
+          if (onlyAmc && list.length < batchSize) continue;
+          for (let i = 0; i < list.length; i += batchSize) await writeBatch(amc, list.slice(i, i + batchSize));
+        }
+        counts.ready = (await journal.listInvoiceBilling({ states: ['ready'] })).length;
+        showStatus();
+      });
+      chain = run.catch(() => undefined);
+      return run as Promise<void>;
+    };
+    node.flush = () => flush();
+
+    const handle = async (msg: NodeMessage): Promise<void> => {
+      const p = msg.payload;
+      // 1. AMO payment notice (HL7 or JSON)
+      const text = typeof p === 'string' ? p : Buffer.isBuffer(p) ? p.toString('utf8') : undefined;
+      const isJsonNotice = p && typeof p === 'object' && !Buffer.isBuffer(p) && 'montantAmo' in (p as object);
+      if ((text && /^\s*MSH/.test(text)) || isJsonNotice) {
+        const r: AmoReading = isJsonNotice ? readAmoPaymentJson(p) : readAmoPaymentHl7(text!);
+        if (!r.ok) {
+          node.warn(RED._('roc-dre-es.warn.amoRefused', { reason: r.errors.join(' ; ') }));
+          return answer(msg, 400, { erreur: RED._('roc-dre-es.errors.amo'), problemes: r.errors });
+        }
+        const rec = await journal.recordAmoPayment({
+          key: r.value.key,
+          number: r.value.factureNumero,
+          amoCents: r.value.amoCents,
+          paidAt: r.value.paidAt,
+        });
+        const d = await journal.loadDossier(r.value.key);
+        let billing: Record<string, unknown> = { state: rec.state, key: rec.key, factureNumero: rec.number, amoPaidAt: rec.amoPaidAt };
+        if (d?.facture?.numero === r.value.factureNumero) {
+          const e = await examine(r.value.key);
+          billing = { ...view(e.verdict, r.value.key, e.numero), amoPaidAt: rec.amoPaidAt };
+          if (e.changed) sendInvoice(msg, billing);
+          if (e.verdict.state === 'ready' && e.verdict.amc) await maybeFlush(e.verdict.amc);
+        }
+        return answer(msg, 200, { statut: 'AMO_PAYE', billing });
+      }
+      // 2. an invoice to bill
+      const k = keyOf(msg);
+      if (!k.key) throw new Error(RED._('roc-dre-es.errors.noKey'));
+      if (k.badClaim) throw new Error(RED._('roc-dre-es.errors.claim'));
+      const r = await examine(k.key, k.claim);
+      const billing = view(r.verdict, k.key, r.numero);
+      sendInvoice(msg, billing);
+      showStatus(r.verdict.state === 'refused' ? 'yellow' : 'green');
+      if (r.verdict.state === 'ready' && r.verdict.amc) await maybeFlush(r.verdict.amc);
+    };
+
+    /** At the batch size, the AMC's file goes out (scheduled after the current input: never awaited inside the chain). */
+    const maybeFlush = async (amc: string) => {
+      const n = (await journal.listInvoiceBilling({ states: ['ready'], amc, limit: batchSize })).length;
+      if (n >= batchSize) void flush(amc).catch((e: Error) => node.warn(RED._('roc-dre-es.warn.flush', { reason: e.message })));
+    };
+
+    node.on('input', (msg, _send, done) => {
+      // one thing at a time with the batches: a release never races a file being written
+      const run = msg.topic === 'flush' ? flush() : chain.then(() => handle(msg));
+      if (msg.topic !== 'flush') chain = run.catch(() => undefined);
+      run.then(
+        () => done(),
+        (e: Error) => {
+          node.status({ fill: 'red', shape: 'ring', text: RED._('roc-dre-es.status.error') });
+          if (msg.res) answer(msg, 500, { erreur: e.message });
+          done(new Error(RED._('roc-dre-es.errors.failed', { reason: e.message })));
+        },
+      );
+    });
+
+    /** After a stop between marking a file sent and moving its dossiers: the dossiers still ENGAGE move now. */
+    const catchUp = () =>
+      (chain = chain
+        .then(async () => {
+          for (const inv of await journal.listInvoiceBilling({ states: ['sent', 'acknowledged'], limit: 100_000 })) {
+            if (closed) return;
+            const d = await journal.loadDossier(inv.key);
+            if (d?.etat !== 'ENGAGE' || d.facture?.numero !== inv.number) continue;
+            const moved = await applyBillingEvent(journal, inv.key, 'DRE_ENVOYEE', clock);
+            if (moved.refused) node.warn(RED._('roc-dre-es.warn.dossier', { key: inv.key, reason: moved.refused }));
+          }
+        })
+        .catch((e: Error) => node.warn(RED._('roc-dre-es.warn.flush', { reason: e.message }))));
+
+    // start: files left written by a stop go out again (same name), dossiers left behind catch up; then on schedule
+    void flush().catch((e: Error) => node.warn(RED._('roc-dre-es.warn.flush', { reason: e.message })));
+    void catchUp();
+    const timer =
+      def.schedule === false || def.schedule === 'false'
+        ? undefined
+        : setInterval(() => {
+            flush().catch((e: Error) => node.warn(RED._('roc-dre-es.warn.flush', { reason: e.message })));
+          }, scheduleMs);
+    timer?.unref();
+
+    node.on('close', (_removed, done) => {
+      if (timer) clearInterval(timer);
+      billingJournals.delete(node.id);
+      const l = lease;
+      lease = undefined;
+      void chain
+        .then(() => {
+          closed = true;
+          return l ? l.release() : undefined;
+        })
+        .then(
+          () => done(),
+          () => done(),
+        );
+    });
+  }
+
+  RED.nodes.registerType('roc-dre-es', RocDreEs as unknown as (this: Node, def: NodeDef) => void);
+
+  type Res = { status(n: number): Res; json(b: unknown): void; set(h: string, v: string): Res; send(b: string): void };
+  type Req = { query: Record<string, string | undefined> };
+  RED.httpAdmin.get('/roc/billing/reconciliation', operationsRead(RED.auth), (req: Req, res: Res) => {
+    const n = [...billingJournals.values()][0];
+    if (!n) return res.status(503).json({ erreur: RED._('roc-dre-es.errors.noNode') });
+    const q = req.query;
+    const bad = (x: string | undefined, re: RegExp) => x !== undefined && !re.test(x);
+    if (
+      bad(q.from, DAY_RE) ||
+      bad(q.to, DAY_RE) ||
+      bad(q.amc, /^\d{1,10}$/) ||
+      bad(q.format, /^(json|csv)$/) ||
+      bad(q.delay, /^\d{1,3}$/) ||
+      bad(q.at, DAY_RE)
+    )
+      return res.status(400).json({ erreur: RED._('roc-dre-es.errors.badQuery') });
+    const injected = ((RED as unknown as { settings?: Record<string, unknown> }).settings?.rocBilling ?? {}) as RocBillingSettings;
+    const at = q.at ?? (injected.clock ?? systemClock).now().toISOString().slice(0, 10);
+    n.journal.listInvoiceBilling({ ...(q.from ? { sentFrom: q.from } : {}), ...(q.to ? { sentTo: q.to } : {}), limit: 100_000 }).then(
+      (invoices) => {
+        const s = reconciliation(invoices, {
+          at,
+          delayDays: q.delay ? Number(q.delay) : n.ageingDays,
+          ...(q.from ? { from: q.from } : {}),
+          ...(q.to ? { to: q.to } : {}),
+          ...(q.amc ? { amc: q.amc.padStart(10, '0') } : {}),
+        });
+        if (q.format === 'csv') res.status(200).set('Content-Type', 'text/csv; charset=utf-8').send(summaryToCsv(s));
+        else res.status(200).json(s);
+      },
+      (e: Error) => res.status(400).json({ erreur: e.message }),
+    );
+  });
+};
