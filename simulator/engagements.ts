@@ -1,9 +1,11 @@
 /**
  * Engagements issued by the AMC miroir's CLC, their cancellation (DEL) and invoicing.
  *
- * Engagement number [profile]: `E` + numéro AMC (10) + date of the calculation AAAAMMJJ +
- * instance tag (2 characters, random per simulator run) + sequence (6 digits): 27 characters,
- * e.g. `E077568536520260314K7000042`. The tag keeps numbers unique across simulator restarts.
+ * Engagement number [profile]: `E` + the numéro AMC's last 4 digits + date of the calculation
+ * AAMMJJ + instance tag (2 characters, random per simulator run) + sequence (7 digits): 20
+ * characters, e.g. `E5365260314K70000042` — the width of the DRE-ES invoice record's engagement
+ * field (lib/billing/layouts/dre-es.json), so the bridge bills with the number it was given. The
+ * tag keeps numbers unique across simulator restarts.
  *
  * One active engagement per invoice, keyed by (FINESS géographique, numéro de facture): a second
  * CLC with the same content returns the same engagement; with different content it is refused
@@ -69,7 +71,7 @@ export class EngagementBook {
 
   nextNumero(numeroAmc: string): string {
     this.seq += 1;
-    return `E${numeroAmc}${yyyymmdd(this.now())}${this.tag}${String(this.seq % 1_000_000).padStart(6, '0')}`;
+    return `E${numeroAmc.slice(-4)}${yyyymmdd(this.now()).slice(2)}${this.tag}${String(this.seq % 10_000_000).padStart(7, '0')}`;
   }
 
   record(e: Engagement, fingerprint: string, answer: Record<string, unknown>): void {

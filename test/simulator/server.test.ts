@@ -359,7 +359,7 @@ describe('duplicates, engagements and cancellation', () => {
     const xml = requestFor('clc', b, { numeroFacture: 'F2600009001', requestId: 'clc-9001-a' });
     const first = codec.decodeResponse('clc', (await client.soap(url, xml)).body) as Obj;
     expect(first.statut).toBe('OK');
-    expect(first.numeroEngagement).toMatch(/^E0775685365\d{8}[A-Z0-9]{2}\d{6}$/);
+    expect(first.numeroEngagement).toMatch(/^E5365\d{6}[A-Z0-9]{2}\d{7}$/);
     expect(first.montants.totalAmc).toBe(1030.48);
     expect(first.dateValiditeEngagement).toMatch(/^\d{4}-\d{2}-\d{2}$/);
 
