@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { SqliteJournal } from '../../lib/store/sqlite';
+import { SCHEMA_VERSION } from '../../lib/store/sqlite/schema';
 import { dossier } from './dossier-fixtures';
 
 /** The schema of the previous version as it shipped (lib/store/sqlite/schema.ts, SCHEMA + SCHEMA_V2_INDEXES, version 2). */
@@ -143,7 +144,9 @@ describe('migration of a schema-2 journal to schema 3', () => {
       await j.close();
     }
     const db = new Database(file, { readonly: true });
-    expect((db.prepare("SELECT v FROM meta WHERE k = 'schema'").get() as { v: string }).v).toBe('3');
+    expect((db.prepare("SELECT v FROM meta WHERE k = 'schema'").get() as { v: string }).v).toBe(String(SCHEMA_VERSION));
+    // version 4: the answers of one message are found by index (message browser)
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'outbound_inbound'").get()).toBeTruthy();
     const cols = (db.prepare('PRAGMA table_info(dossiers)').all() as Array<{ name: string }>).map((c) => c.name);
     expect(cols).toEqual(
       expect.arrayContaining(['record', 'etat', 'numero_amc', 'finess', 'venue', 'date_entree', 'date_sortie', 'due_at', 'flagged']),

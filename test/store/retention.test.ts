@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, chmodSync, wri
 import * as os from 'os';
 import * as path from 'path';
 import { SqliteJournal } from '../../lib/store/sqlite';
+import { SCHEMA_VERSION } from '../../lib/store/sqlite/schema';
 import { adt } from './fixtures';
 
 let dir: string;
@@ -357,7 +358,7 @@ describe('migration of a journal written by the previous version (schema 1)', ()
     expect(b).toMatchObject({ id: a.id, existing: true });
     await j.close();
     const db = new Database(file, { readonly: true });
-    expect((db.prepare("SELECT v FROM meta WHERE k = 'schema'").get() as { v: string }).v).toBe('3');
+    expect((db.prepare("SELECT v FROM meta WHERE k = 'schema'").get() as { v: string }).v).toBe(String(SCHEMA_VERSION));
     db.close();
     if (posix) expect(mode(file)).toBe(0o600);
   });

@@ -31,10 +31,11 @@ function secureFiles(file: string, create: boolean): void {
 /**
  * 1: the first schema. 2: outbound.answer_key (idempotent answers), purged_at on inbound and
  * outbound (retention), outbound_created index. 3: the ROC dossier record (lib/dossier) in
- * `dossiers.record` with its indexed columns, and the `dossier_engagements` index table. An older
- * file is migrated in place when opened (its rows stay).
+ * `dossiers.record` with its indexed columns, and the `dossier_engagements` index table. 4: index
+ * outbound_inbound (the answers of one inbound message, for the message browser). An older file
+ * is migrated in place when opened (its rows stay).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -146,6 +147,11 @@ CREATE INDEX IF NOT EXISTS dossiers_flagged ON dossiers (updated_at, okey) WHERE
 CREATE INDEX IF NOT EXISTS dossiers_due ON dossiers (due_at, okey) WHERE due_at IS NOT NULL;
 `;
 
+/** Version 4: the message browser finds the answers of one message without scanning outbound. */
+const SCHEMA_V4_INDEXES = `
+CREATE INDEX IF NOT EXISTS outbound_inbound ON outbound (inbound_id) WHERE inbound_id IS NOT NULL;
+`;
+
 /** Columns version 3 adds to `dossiers` (a version-1 or -2 file has only okey, roc, engagements, updated_at). */
 const DOSSIER_V3_COLUMNS: ReadonlyArray<[string, string]> = [
   ['record', 'TEXT'],
@@ -166,7 +172,7 @@ export interface DatabaseOptions {
   autocheckpointPages?: number;
 }
 
-/** Version 1 → 2 → 3: new columns added in place (a journal written by a previous version opens, its rows kept). */
+/** Version 1 → 2 → 3 → 4: new columns added in place (a journal written by a previous version opens, its rows kept). */
 function migrate(db: Database.Database): void {
   const cols = (t: string) => new Set((db.prepare(`PRAGMA table_info(${t})`).all() as Array<{ name: string }>).map((c) => c.name));
   // IMMEDIATE: a second process opening the same old file at the same time waits, then sees the columns.
@@ -182,6 +188,7 @@ function migrate(db: Database.Database): void {
       if (!dossiers.has(name)) db.exec(`ALTER TABLE dossiers ADD COLUMN ${name} ${type}`);
     }
     db.exec(SCHEMA_V3_INDEXES);
+    db.exec(SCHEMA_V4_INDEXES);
   }).immediate();
 }
 
