@@ -241,7 +241,8 @@
         ),
       ),
     );
-    if (!tbB.rows.length) tbB.append(el('tr', {}, el('td', { colspan: 3, class: 'aide' }, 'Aucun appel AMC depuis le démarrage.')));
+    if (!tbB.rows.length)
+      tbB.append(el('tr', {}, el('td', { colspan: 3, class: 'aide' }, 'Tous fermés : aucun échec technique en cours.')));
     $('certificats').replaceChildren(
       ...(s.certificates.length
         ? s.certificates.map((c) =>
@@ -323,9 +324,9 @@
 
   function barChart(box, entries) {
     if (!entries.length) return box.replaceChildren(el('p', { class: 'aide' }, 'Aucun dossier.'));
-    const W = 420;
+    const W = 560;
     const row = 20;
-    const L = 150;
+    const L = 170;
     const max = Math.max(1, ...entries.map((e) => e[1]));
     const root = svg('svg', { viewBox: `0 0 ${W} ${entries.length * row + 4}`, role: 'img', 'aria-label': 'dossiers par état' });
     entries.forEach(([name, v], i) => {
@@ -481,6 +482,7 @@
     if (!current) return;
     try {
       const r = await api('messages/' + current.message.id + '/resend', { method: 'POST' });
+      await search(false);
       $('action-etat').textContent = 'Renvoyé : nouveau message ' + r.id + ' (' + r.state + ').';
     } catch (e) {
       $('action-etat').textContent = 'Refusé : ' + e.message;

@@ -69,10 +69,11 @@ export interface StatsSnapshot {
 
 const MINUTE = 60_000;
 
+/** Nearest-rank percentile of sorted values, rounded to the millisecond. */
 export function percentile(sorted: number[], p: number): number | undefined {
   if (!sorted.length) return undefined;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
+  return Math.round(sorted[i]);
 }
 
 export interface StatsOptions {
@@ -153,7 +154,12 @@ export class OpsStats {
     for (const minute of this.koCodes.keys()) if (minute < oldest) this.koCodes.delete(minute);
   }
 
-  private series(series: Map<number, Bucket>, from: number, to: number): { totals: SeriesTotals; points: SeriesPoint[] } {
+  private series(
+    series: Map<number, Bucket>,
+    from: number,
+    to: number,
+    collect?: number[],
+  ): { totals: SeriesTotals; points: SeriesPoint[] } {
     const points: SeriesPoint[] = [];
     const all: number[] = [];
     const totals: SeriesTotals = { count: 0, ok: 0, ko: 0, technical: 0 };
@@ -169,6 +175,7 @@ export class OpsStats {
         p.p50 = percentile(sorted, 50);
         p.p95 = percentile(sorted, 95);
         all.push(...b.latencies);
+        collect?.push(...b.latencies);
         totals.count += b.count;
         totals.ok += b.ok;
         totals.ko += b.ko;
@@ -191,7 +198,8 @@ export class OpsStats {
     const w = Math.max(1, Math.min(this.keepMinutes, windowMinutes));
     const from = to - (w - 1) * MINUTE;
     const services: StatsSnapshot['services'] = {};
-    for (const [k, s] of this.byService) services[k] = this.series(s, from, to);
+    const latencies: number[] = [];
+    for (const [k, s] of this.byService) services[k] = this.series(s, from, to, latencies);
     const amcs: StatsSnapshot['amcs'] = {};
     for (const [k, s] of this.byAmc) amcs[k] = this.series(s, from, to);
     const totals: SeriesTotals = { count: 0, ok: 0, ko: 0, technical: 0 };
@@ -200,6 +208,11 @@ export class OpsStats {
       totals.ok += s.totals.ok;
       totals.ko += s.totals.ko;
       totals.technical += s.totals.technical;
+    }
+    latencies.sort((x, y) => x - y);
+    if (latencies.length) {
+      totals.p50 = percentile(latencies, 50);
+      totals.p95 = percentile(latencies, 95);
     }
     const codes = new Map<string, number>();
     for (const [minute, m] of this.koCodes) {

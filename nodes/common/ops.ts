@@ -160,12 +160,16 @@ export function registerOps(RED: NodeAPI): void {
     );
     res.end(fs.readFileSync(path.join(dir, file)));
   };
+  // express routes are not strict: '/roc/ops' also matches '/roc/ops/'; the page's relative
+  // links need the trailing slash
+  const index = page('index.html');
   RED.httpAdmin.get('/roc/ops', (req: Req, res: Res) => {
+    const p = (req.originalUrl ?? '/roc/ops/').split('?')[0];
+    if (p.endsWith('/')) return index(req, res);
     res.statusCode = 302;
-    res.setHeader('location', `${(req.originalUrl ?? '/roc/ops').split('?')[0].replace(/\/$/, '')}/`);
+    res.setHeader('location', `${p}/`);
     res.end();
   });
-  RED.httpAdmin.get('/roc/ops/', page('index.html'));
   for (const f of Object.keys(STATIC)) RED.httpAdmin.get(`/roc/ops/${f}`, page(f));
 
   RED.httpAdmin.get('/roc/ops/summary', read, (_req: Req, res: Res) => {

@@ -28,7 +28,7 @@ describe('OpsStats', () => {
     expect(snap.services.IDB.points[4]).toMatchObject({ count: 3, ko: 2, technical: 1 });
     expect(snap.services.CLC.totals).toMatchObject({ count: 1, ko: 1 });
     expect(Object.keys(snap.amcs).sort()).toEqual(['0312345678', '0775685365', 'inconnue']);
-    expect(snap.totals).toMatchObject({ count: 104, ok: 100, ko: 3, technical: 1 });
+    expect(snap.totals).toMatchObject({ count: 104, ok: 100, ko: 3, technical: 1, p50: 490, p95: 960 });
     expect(snap.topKo).toEqual([
       { service: 'IDB', code: '6001', count: 2 },
       { service: 'CLC', code: '6022', count: 1 },
@@ -48,6 +48,7 @@ describe('OpsStats', () => {
     expect(p.count).toBe(10_000);
     expect(p.p95).toBeLessThan(100);
     expect(percentile([1, 2, 3, 4], 50)).toBe(2);
+    expect(percentile([12.994587000001047], 95)).toBe(13);
     expect(percentile([], 50)).toBeUndefined();
   });
 });
