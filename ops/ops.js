@@ -290,6 +290,21 @@
       });
       if (d)
         root.append(svg('path', { d, fill: 'none', stroke: color, 'stroke-width': 1.8, 'stroke-dasharray': s.dashed ? '4 3' : 'none' }));
+      // a minute alone between empty ones is a point, not a line
+      s.values.forEach((v, i) => {
+        if (v !== null && (s.values[i - 1] ?? null) === null && (s.values[i + 1] ?? null) === null) {
+          root.append(
+            svg('circle', {
+              cx: x(i),
+              cy: y(v),
+              r: s.dashed ? 2.5 : 3.5,
+              fill: s.dashed ? '#fff' : color,
+              stroke: color,
+              'stroke-width': 1.5,
+            }),
+          );
+        }
+      });
     });
     const legend = el(
       'div',

@@ -201,7 +201,7 @@ function matches(a: Admission | undefined, q: MessageQuery): boolean {
 export async function searchMessages(
   journal: Pick<Journal, 'browse' | 'get'>,
   q: MessageQuery,
-  o: { scanLimit?: number; unmask?: boolean } = {},
+  o: { scanLimit?: number; unmask?: boolean; now?: () => number } = {},
 ): Promise<MessagePage> {
   const base: InboundFilter = { order: 'desc' };
   if (q.states) base.states = q.states;
@@ -215,17 +215,37 @@ export async function searchMessages(
     return more ? { items, next: items[items.length - 1].id } : { items };
   }
   const scanLimit = Math.max(1, o.scanLimit ?? DEFAULT_SCAN_LIMIT);
+  const needles = [q.ipp, q.nda, q.amc?.replace(/^0+(?=.)/, '')]
+    .filter((v): v is string => v !== undefined)
+    .map((v) => Buffer.from(v, 'latin1'));
+  // Ids follow the reception order: the scan walks the primary key downwards and stops below
+  // `from` (handing browse the date range would make SQLite collect and sort the whole range).
+  const walk: InboundFilter = { ...base };
+  delete walk.from;
+  delete walk.to;
+  const from = q.from?.toISOString();
+  const to = q.to?.toISOString();
+  let cursor = q.after;
+  if (cursor === undefined && q.to !== undefined && q.to.getTime() < (o.now ?? Date.now)() - 3600_000) {
+    // a range that ends in the past: find its newest row once (a sort of the range), then the
+    // primary key; a range ending now starts from the newest row at no cost
+    const [top] = await journal.browse({ ...base, limit: 1 });
+    if (!top) return { items: [], scanned: 0 };
+    cursor = top.id + 1;
+  }
   const items: MessageSummary[] = [];
   let scanned = 0;
-  let cursor = q.after;
   for (;;) {
     const batch = Math.min(500, scanLimit - scanned);
-    const rows = await journal.browse({ ...base, afterId: cursor, limit: batch });
+    const rows = await journal.browse({ ...walk, afterId: cursor, limit: batch });
     for (const r of rows) {
       scanned++;
+      if (from !== undefined && r.receivedAt < from) return { items, scanned };
       cursor = r.id;
+      if (to !== undefined && r.receivedAt >= to) continue;
       const full = await journal.get(r.id, { raw: true });
-      if (matches(admissionOf(full?.raw), q)) {
+      // the value must be in the bytes (any charset keeps ASCII digits and letters): only then parse
+      if (full?.raw && needles.every((n) => full.raw!.includes(n)) && matches(admissionOf(full.raw), q)) {
         items.push(summaryOf(r, o.unmask));
         if (items.length === q.limit) return { items, next: r.id, scanned };
       }

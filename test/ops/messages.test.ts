@@ -97,6 +97,27 @@ describe('searchMessages', () => {
     expect(rest.items.map((m) => m.id)).toEqual([ids[17], ids[14], ids[11], ids[8], ids[5], ids[2]]);
   });
 
+  it('a raw search walks the ids downwards within its date range and stops below `from`', async () => {
+    const day = 86_400_000;
+    const now = Date.parse('2026-12-06T10:00:00Z');
+    const at = (d: number) => new Date(now - d * day);
+    for (let i = 0; i < 3; i++)
+      await j.append({ ...patientAdt(`OPS-OLDER-${i}`, `25029000${i}`, '700009', `2609000${i}`), receivedAt: at(30) });
+    const old = await j.append({ ...patientAdt('OPS-OLD', '250300001', '700009', '26100001'), receivedAt: at(20) });
+    const mid = await j.append({ ...patientAdt('OPS-MID', '250300002', '700009', '26100002'), receivedAt: at(10) });
+    await j.append({ ...patientAdt('OPS-NEW', '250300003', '700009', '26100003'), receivedAt: at(1) });
+    await j.append({ ...patientAdt('OPS-OTHER', '250300004', '700008', '26100004'), receivedAt: at(1) });
+    const q = parseMessageQuery({ ipp: '700009', from: '2026-11-24', to: '2026-11-28' }, new Date(now));
+    const page = await searchMessages(j, q, { now: () => now });
+    expect(page.items.map((m) => m.id)).toEqual([mid.id]);
+    expect(page.scanned).toBe(2); // started at the range's newest row, stopped at the first older one
+    expect(
+      (await searchMessages(j, parseMessageQuery({ ipp: '700009', from: '2026-11-10' }, new Date(now)), { now: () => now })).items.map(
+        (m) => m.id,
+      ),
+    ).toEqual([mid.id + 1, mid.id, old.id]);
+  });
+
   it('masks an ordering key that names the patient (NDA, IPP)', async () => {
     const m = adt('OPS-NOVENUE', '250100421');
     const s = await j.append({ ...m, orderingKey: 'PID-3:481516' });
