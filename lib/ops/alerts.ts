@@ -274,3 +274,38 @@ export class AlertEngine {
     return { kind: 'cleared', alert: cleared };
   }
 }
+
+/** Version of {@link alertPayload}'s shape (MQTT topic payload, webhook body). */
+export const ALERT_PAYLOAD_VERSION = 1 as const;
+
+/** What an outlet sends: JSON for MQTT (`roc/<finess>/alerts/<rule>`) or a webhook; no patient data in it. */
+export function alertPayload(c: AlertChange): Record<string, unknown> {
+  const a = c.alert;
+  const p: Record<string, unknown> = {
+    v: ALERT_PAYLOAD_VERSION,
+    kind: c.kind,
+    rule: a.rule,
+    severity: a.severity,
+    text: a.text,
+    value: a.value,
+    raisedAt: a.raisedAt,
+  };
+  if (a.subject !== undefined) p.subject = a.subject;
+  if (a.clearedAt) p.clearedAt = a.clearedAt;
+  return p;
+}
+
+/** Subject and body of the e-mail of a change (nodemailer `sendMail({ subject, text })`). */
+export function alertMail(c: AlertChange): { subject: string; text: string } {
+  const a = c.alert;
+  const head = c.kind === 'raised' ? (a.severity === 'critical' ? 'ALERTE CRITIQUE' : 'Alerte') : 'Fin d’alerte';
+  return {
+    subject: `[ROC Bridge] ${head} : ${a.text}`,
+    text:
+      `${head} — ${a.text}\n` +
+      `Règle : ${a.rule}${a.subject ? ` (${a.subject})` : ''}\n` +
+      `Levée le : ${a.raisedAt}\n` +
+      (a.clearedAt ? `Levée terminée le : ${a.clearedAt}\n` : '') +
+      'Tableau de bord : /roc/ops/\n',
+  };
+}

@@ -312,3 +312,30 @@ export class DossierExchangeFeed {
     return n;
   }
 }
+
+/**
+ * The shape of an operations event (lib/events RocEvent, schema 1) this aggregator reads: an
+ * `answered` or `failed` event of a service node. Structural, so lib/ops needs no import of it.
+ */
+export interface ServiceEventLike {
+  event: string;
+  at: string;
+  service?: string;
+  outcome?: 'OK' | 'KO';
+  technical?: boolean;
+  code?: string;
+  latencyMs?: number;
+  amc?: string;
+}
+
+/** The sample of an `answered` / `failed` service event, or undefined for any other event. */
+export function sampleFromEvent(e: ServiceEventLike): ExchangeSample | undefined {
+  if ((e.event !== 'answered' && e.event !== 'failed') || !e.service) return undefined;
+  const at = Date.parse(e.at);
+  if (!Number.isFinite(at)) return undefined;
+  const outcome: Outcome = e.technical || e.event === 'failed' ? 'TECHNIQUE' : e.outcome === 'OK' ? 'OK' : 'KO';
+  const s: ExchangeSample = { at, service: e.service, outcome, latencyMs: e.latencyMs ?? NaN };
+  if (e.amc) s.amc = e.amc;
+  if (e.code) s.code = e.code;
+  return s;
+}

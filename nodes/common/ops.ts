@@ -20,7 +20,7 @@ import { auditAction } from '../../lib/security/audit';
 import { hasPermission, operationsAct, operationsRead } from '../../lib/security/access';
 import { PATIENT_UNMASK } from '../../lib/security/users';
 import { QueryError, messageDetail, parseMessageQuery, searchMessages, type OpsJournal } from '../../lib/ops/messages';
-import { DossierExchangeFeed, OpsStats } from '../../lib/ops/stats';
+import { DossierExchangeFeed, OpsStats, sampleFromEvent, type ServiceEventLike } from '../../lib/ops/stats';
 import { AlertEngine } from '../../lib/ops/alerts';
 import { alertInputs, buildSummary, type LiveSources, type SummaryJournal } from '../../lib/ops/summary';
 import type { CircuitBreaker } from '../../lib/sel/breaker';
@@ -122,11 +122,34 @@ let lastSummary: { at: number; value: unknown } | undefined;
 /** The runtime of the latest registration (node tests start several in one process). */
 let current: NodeAPI | undefined;
 
+/** Set once the statistics come from the event bus: the journal is no longer polled for exchanges. */
+let fedByBus = false;
+
+/**
+ * Feeds the dashboard's statistics from the operations event bus (lib/events: `events.subscribe`)
+ * instead of polling the journal's dossiers: `connectOpsToBus((fn) => events.subscribe(fn))`.
+ * Returns the unsubscribe function (the journal poll resumes).
+ */
+export function connectOpsToBus(subscribe: (fn: (e: ServiceEventLike) => void) => () => void): () => void {
+  fedByBus = true;
+  const off = subscribe((e) => {
+    const s = sampleFromEvent(e);
+    if (s) opsStats.record(s);
+  });
+  return () => {
+    off();
+    fedByBus = false;
+    feed = undefined;
+  };
+}
+
 async function tick(RED: NodeAPI): Promise<unknown> {
   const j = journalOf(RED);
   if (!j) return undefined;
-  if (!feed || feed.journal !== j) feed = { journal: j, feed: new DossierExchangeFeed(j, opsStats) };
-  await feed.feed.poll();
+  if (!fedByBus) {
+    if (!feed || feed.journal !== j) feed = { journal: j, feed: new DossierExchangeFeed(j, opsStats) };
+    await feed.feed.poll();
+  }
   const s = await buildSummary(j, liveSources(RED), opsStats);
   opsAlerts.evaluate(alertInputs(s));
   const value = { ...s, alerts: { active: opsAlerts.active(), recent: opsAlerts.recent().slice(-20) } };

@@ -3,7 +3,7 @@
  * holds, cleared once past the clear threshold (hysteresis), one per subject, outlets called once
  * per change and an outlet that throws does not stop the others.
  */
-import { AlertEngine, DEFAULT_RULES, type AlertChange, type AlertRule } from '../../lib/ops/alerts';
+import { AlertEngine, DEFAULT_RULES, alertMail, alertPayload, type AlertChange, type AlertRule } from '../../lib/ops/alerts';
 import { alertInputs } from '../../lib/ops/summary';
 import { OpsStats } from '../../lib/ops/stats';
 
@@ -141,5 +141,28 @@ describe('alertInputs', () => {
       certificateDays: 9,
       gapSilentMinutes: { 'mllp:2575 CPAGE/CHU-NORD': 4 },
     });
+  });
+});
+
+describe('outlet payloads', () => {
+  it('a versioned JSON for MQTT or a webhook, a French e-mail', () => {
+    const c = clock();
+    const rules: AlertRule[] = [{ id: 'q', metric: 'queueDepth', raise: 5, clear: 1, severity: 'critical', text: 'file {value}' }];
+    const e = new AlertEngine(rules, c.now);
+    const [raised] = e.evaluate({ queueDepth: 9 });
+    expect(alertPayload(raised)).toEqual({
+      v: 1,
+      kind: 'raised',
+      rule: 'q',
+      severity: 'critical',
+      text: 'file 9',
+      value: 9,
+      raisedAt: '2026-12-06T08:00:00.000Z',
+    });
+    expect(alertMail(raised).subject).toBe('[ROC Bridge] ALERTE CRITIQUE : file 9');
+    c.advance(1000);
+    const [cleared] = e.evaluate({ queueDepth: 0 });
+    expect(alertPayload(cleared)).toMatchObject({ kind: 'cleared', clearedAt: '2026-12-06T08:00:01.000Z' });
+    expect(alertMail(cleared).text).toContain('Levée terminée le : 2026-12-06T08:00:01.000Z');
   });
 });

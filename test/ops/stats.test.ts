@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DossierExchangeFeed, OpsStats, percentile } from '../../lib/ops/stats';
+import { DossierExchangeFeed, OpsStats, percentile, sampleFromEvent } from '../../lib/ops/stats';
 import { SqliteJournal } from '../../lib/store/sqlite';
 import { dossier } from '../store/dossier-fixtures';
 
@@ -72,12 +72,12 @@ describe('DossierExchangeFeed', () => {
     const at = (ms: number) => new Date(now - ms).toISOString();
     const d = dossier('250100421', 'ADMIS');
     d.couverture = { ...(d.couverture ?? {}), numeroAmc: '0775685365' } as typeof d.couverture;
-    d.echanges = [{ service: 'IDB', requestId: 'R1', status: 'OK', technical: false, latencyMs: 420, at: at(5000) }];
+    d.echanges = [{ service: 'idb', requestId: 'R1', status: 'OK', technical: false, latencyMs: 420, at: at(5000) }];
     await j.saveDossier(d);
     expect(await feed.poll()).toBe(1);
     expect(await feed.poll()).toBe(0);
     d.echanges.push({
-      service: 'CLC',
+      service: 'clc',
       requestId: 'R2',
       status: 'KO',
       technical: true,
@@ -90,5 +90,25 @@ describe('DossierExchangeFeed', () => {
     const snap = stats.snapshot(10);
     expect(snap.amcs['0775685365'].totals).toMatchObject({ count: 2, ok: 1, technical: 1 });
     expect(snap.topKo).toEqual([{ service: 'CLC', code: 'BR-TIMEOUT', count: 1 }]);
+  });
+});
+
+describe('sampleFromEvent (the event bus of lib/events, schema 1)', () => {
+  it('reads answered and failed service events, ignores the others', () => {
+    const at = '2026-12-06T08:00:01.000Z';
+    expect(sampleFromEvent({ event: 'answered', at, service: 'idb', outcome: 'OK', latencyMs: 412.5, amc: '0775685365' })).toEqual({
+      at: Date.parse(at),
+      service: 'idb',
+      outcome: 'OK',
+      latencyMs: 412.5,
+      amc: '0775685365',
+    });
+    expect(sampleFromEvent({ event: 'answered', at, service: 'clc', outcome: 'KO', code: '6022', latencyMs: 80 })?.outcome).toBe('KO');
+    expect(sampleFromEvent({ event: 'answered', at, service: 'idb', outcome: 'KO', technical: true, code: 'BR-TIMEOUT' })?.outcome).toBe(
+      'TECHNIQUE',
+    );
+    expect(sampleFromEvent({ event: 'failed', at, service: 'del', code: 'ECONNRESET' })?.outcome).toBe('TECHNIQUE');
+    expect(sampleFromEvent({ event: 'received', at })).toBeUndefined();
+    expect(sampleFromEvent({ event: 'queue', at, service: 'idb' })).toBeUndefined();
   });
 });
