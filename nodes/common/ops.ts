@@ -158,8 +158,10 @@ async function tick(RED: NodeAPI): Promise<unknown> {
 }
 
 export function registerOps(RED: NodeAPI): void {
-  if (registered.has(RED.httpAdmin)) return;
-  registered.add(RED.httpAdmin);
+  // httpAdminRoot: false gives no admin app: nothing to serve
+  const app = RED.httpAdmin as unknown;
+  if (!app || (typeof app !== 'object' && typeof app !== 'function') || registered.has(app as object)) return;
+  registered.add(app as object);
   current = RED;
   const read = operationsRead(RED.auth);
 
