@@ -26,6 +26,7 @@ afterEach(async () => {
 
 it('counts, queues, the oldest hold, the last message per connection; alerts raised from it', async () => {
   const now = Date.now();
+  await j.append({ ...adt('SUM-0', '250100420'), receivedAt: new Date(now - 60 * 60_000) });
   const a = await j.append({ ...adt('SUM-1', '250100421'), receivedAt: new Date(now - 40 * 60_000) });
   await j.append({ ...adt('SUM-2', '250100422', { sender: 'HEXA' }), receivedAt: new Date(now - 2 * 60_000) });
   await j.start([a.id]);
@@ -51,7 +52,7 @@ it('counts, queues, the oldest hold, the last message per connection; alerts rai
     new OpsStats(),
     new Date(now),
   );
-  expect(s.inbound).toMatchObject({ FAILED: 1, RECEIVED: 1 });
+  expect(s.inbound).toMatchObject({ FAILED: 1, RECEIVED: 2 });
   expect(s.queues).toMatchObject({ held: 1, outboundQueued: 1, outboundError: 1, capped: false });
   expect(s.queues.heldOldestMinutes).toBeLessThanOrEqual(1);
   expect(s.breakers).toEqual([{ establishment: 'CHU Nord', amc: '0775685365', state: 'open', failures: 5, retryInS: 13 }]);
