@@ -133,8 +133,62 @@
       const s = await api('summary');
       $('maj-erreur').textContent = '';
       render(s);
+      renderHeld((await api('../journal/held')).held || []);
     } catch (e) {
       $('maj-erreur').textContent = e.message;
+    }
+  }
+
+  /** A venue number as shown: PV1-19 in clear, an NDA or IPP masked (last 3 characters). */
+  function venueLabel(key) {
+    const i = key.indexOf(':');
+    const src = key.slice(0, i);
+    const v = key.slice(i + 1);
+    return src === 'PV1-19' ? v : (src === 'PID-18' ? 'NDA ' : 'IPP ') + '•'.repeat(Math.max(0, v.length - 3)) + v.slice(-3);
+  }
+
+  function renderHeld(held) {
+    const tb = $('table-suspendues').tBodies[0];
+    tb.replaceChildren(
+      ...held.map((h) =>
+        el(
+          'tr',
+          { 'data-venue': venueLabel(h.orderingKey) },
+          el('td', {}, venueLabel(h.orderingKey)),
+          el('td', {}, fmtTime(h.since)),
+          el('td', {}, h.reason || ''),
+          el('td', { class: 'n' }, h.waiting),
+          el(
+            'td',
+            {},
+            el('button', { type: 'button', onclick: () => release(h, 'retry') }, 'Libérer'),
+            ' ',
+            el('button', { type: 'button', class: 'secondaire', onclick: () => release(h, 'skip') }, 'Écarter le message'),
+          ),
+        ),
+      ),
+    );
+    if (!tb.rows.length) tb.append(el('tr', {}, el('td', { colspan: 5, class: 'aide' }, 'Aucune venue suspendue.')));
+  }
+
+  async function release(h, mode) {
+    try {
+      const q = '?node=' + encodeURIComponent(h.node) + (mode === 'skip' ? '&mode=skip' : '');
+      const r = await api('../journal/release/' + encodeURIComponent(h.orderingKey) + q, { method: 'POST' });
+      $('suspendues-etat').textContent =
+        'Venue ' + venueLabel(r.released) + (mode === 'skip' ? ' : message écarté, ' : ' : libérée, ') + r.runnable + ' message(s) repris.';
+      refresh();
+    } catch (e) {
+      $('suspendues-etat').textContent = 'Refusé : ' + e.message;
+    }
+  }
+
+  async function answerAction(a, verb) {
+    try {
+      await api('../outbound/' + verb + '/' + a.id, { method: 'POST' });
+      $('action-etat').textContent = 'Réponse ' + a.id + (verb === 'resend' ? ' remise en file.' : ' annulée.');
+    } catch (e) {
+      $('action-etat').textContent = 'Refusé : ' + e.message;
     }
   }
 
@@ -467,6 +521,7 @@
                   el('th', {}, 'État'),
                   el('th', {}, 'Envoyée'),
                   el('th', {}, 'Acquittée'),
+                  el('th', {}),
                 ),
               ),
               el(
@@ -481,6 +536,14 @@
                     el('td', {}, a.state + (a.lastError ? ' — ' + a.lastError : '')),
                     el('td', {}, fmtTime(a.sentAt)),
                     el('td', {}, fmtTime(a.ackedAt)),
+                    el(
+                      'td',
+                      {},
+                      a.state === 'ERROR' ? el('button', { type: 'button', onclick: () => answerAction(a, 'resend') }, 'Renvoyer') : null,
+                      a.state === 'ERROR' || a.state === 'QUEUED'
+                        ? el('button', { type: 'button', class: 'secondaire', onclick: () => answerAction(a, 'cancel') }, 'Annuler')
+                        : null,
+                    ),
                   ),
                 ),
               ),

@@ -186,6 +186,8 @@ describe('the operations endpoints and page', () => {
     await card.waitFor();
     await until('the counter shown', async () => Number(await card.textContent()) > 0);
     const before = Number(await card.textContent());
+    // the held venues (GET /roc/journal/held) are listed with their release buttons: none here
+    await until('the held venues listed', async () => /Aucune venue suspendue/.test((await page.textContent('#table-suspendues')) ?? ''));
     await page.screenshot({ path: path.join(shots, 'ops-dashboard-1.png'), fullPage: true });
     seen.push(await page.content());
 
