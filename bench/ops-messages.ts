@@ -2,7 +2,7 @@
  * Message browser benchmark: fills the inbound table with N messages (default 1,000,000, 60 days,
  * 300,000 venues, 200,000 patients, one FAILED in 5,000; direct SQL inserts: the fill is not what
  * is measured), then times the GET /roc/ops/messages queries (lib/ops/messages searchMessages)
- * and one message's detail. Writes bench/results/ops-messages.json.
+ * one message's detail and the dashboard's summary (built every 5 s for the alerts). Writes bench/results/ops-messages.json.
  * Run after the build: `node dist/bench/ops-messages.js [count]` (a count prints only, unless `--write`).
  */
 import Database from 'better-sqlite3';
@@ -11,6 +11,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { SqliteJournal } from '../lib/store/sqlite';
 import { messageDetail, parseMessageQuery, searchMessages } from '../lib/ops/messages';
+import { buildSummary } from '../lib/ops/summary';
+import { OpsStats } from '../lib/ops/stats';
 import { ROOT } from './common';
 
 const DAY = 86_400_000;
@@ -77,6 +79,9 @@ async function main(): Promise<void> {
     const s = process.hrtime.bigint();
     await messageDetail(j, Math.floor(n * 0.77));
     results.detail = { ms: Number((Number(process.hrtime.bigint() - s) / 1e6).toFixed(1)), items: 1 };
+    const t = process.hrtime.bigint();
+    await buildSummary(j, { senders: [{ id: 'out', destination: 'mllp:127.0.0.1:2576', connected: true }] }, new OpsStats());
+    results.summary = { ms: Number((Number(process.hrtime.bigint() - t) / 1e6).toFixed(1)), items: 1 };
     await j.close();
     const out = { messages: n, fillMs, node: process.version, loadavg: os.loadavg().map((x) => Number(x.toFixed(2))), results };
     console.log(JSON.stringify(out, null, 2));
