@@ -216,5 +216,25 @@ describe('the operations endpoints and page', () => {
     await until('refused', async () => /admin/.test((await page.textContent('#action-etat')) ?? ''));
     await page.screenshot({ path: path.join(shots, 'ops-messages.png'), fullPage: true });
     seen.push(await page.content());
+
+    // a viewer sees the same, masked, and is refused the resend
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const viewer = await context.newPage();
+    await viewer.goto(rt.url + 'roc/ops/');
+    await viewer.fill('#login-utilisateur', 'lecteur');
+    await viewer.fill('#login-mot', 'e2e-Lecteur-Mot-de-passe');
+    await viewer.click('#form-connexion button[type=submit]');
+    await viewer.locator('[data-carte="messages-recus"] .valeur').waitFor();
+    await viewer.click('#onglet-messages');
+    await viewer.fill('input[name=venue]', venue);
+    await viewer.click('#form-recherche button[type=submit]');
+    await viewer.locator('#table-messages tbody tr').first().click();
+    await until('the detail', async () => /masquées/.test((await viewer.textContent('#detail-titre')) ?? ''));
+    await viewer.click('#renvoyer');
+    await until('refused', async () =>
+      /Refusé : action réservée aux rôles operator et admin/.test((await viewer.textContent('#action-etat')) ?? ''),
+    );
+    seen.push(await viewer.content());
+    await context.close();
   });
 });
