@@ -314,8 +314,8 @@ export class DossierExchangeFeed {
 }
 
 /**
- * The shape of an operations event (lib/events RocEvent, schema 1) this aggregator reads: an
- * `answered` or `failed` event of a service node. Structural, so lib/ops needs no import of it.
+ * The shape of an operations event (lib/events RocEvent, schema 1) this aggregator reads: the
+ * `answered` event of a service node. Structural, so lib/ops needs no import of it.
  */
 export interface ServiceEventLike {
   event: string;
@@ -328,12 +328,16 @@ export interface ServiceEventLike {
   amc?: string;
 }
 
-/** The sample of an `answered` / `failed` service event, or undefined for any other event. */
+/**
+ * The sample of an `answered` service event (a technical KO is one too, `technical: true`), or
+ * undefined for any other event (`failed` events name a node's failure, not an exchange: counting
+ * them would count a technical KO twice).
+ */
 export function sampleFromEvent(e: ServiceEventLike): ExchangeSample | undefined {
-  if ((e.event !== 'answered' && e.event !== 'failed') || !e.service) return undefined;
+  if (e.event !== 'answered' || !e.service) return undefined;
   const at = Date.parse(e.at);
   if (!Number.isFinite(at)) return undefined;
-  const outcome: Outcome = e.technical || e.event === 'failed' ? 'TECHNIQUE' : e.outcome === 'OK' ? 'OK' : 'KO';
+  const outcome: Outcome = e.technical ? 'TECHNIQUE' : e.outcome === 'OK' ? 'OK' : 'KO';
   const s: ExchangeSample = { at, service: e.service, outcome, latencyMs: e.latencyMs ?? NaN };
   if (e.amc) s.amc = e.amc;
   if (e.code) s.code = e.code;

@@ -94,7 +94,7 @@ describe('DossierExchangeFeed', () => {
 });
 
 describe('sampleFromEvent (the event bus of lib/events, schema 1)', () => {
-  it('reads answered and failed service events, ignores the others', () => {
+  it('reads the answered service events (technical KO included), ignores the others', () => {
     const at = '2026-12-06T08:00:01.000Z';
     expect(sampleFromEvent({ event: 'answered', at, service: 'idb', outcome: 'OK', latencyMs: 412.5, amc: '0775685365' })).toEqual({
       at: Date.parse(at),
@@ -107,7 +107,7 @@ describe('sampleFromEvent (the event bus of lib/events, schema 1)', () => {
     expect(sampleFromEvent({ event: 'answered', at, service: 'idb', outcome: 'KO', technical: true, code: 'BR-TIMEOUT' })?.outcome).toBe(
       'TECHNIQUE',
     );
-    expect(sampleFromEvent({ event: 'failed', at, service: 'del', code: 'ECONNRESET' })?.outcome).toBe('TECHNIQUE');
+    expect(sampleFromEvent({ event: 'failed', at, service: 'del', code: 'ECONNRESET' })).toBeUndefined();
     expect(sampleFromEvent({ event: 'received', at })).toBeUndefined();
     expect(sampleFromEvent({ event: 'queue', at, service: 'idb' })).toBeUndefined();
   });
