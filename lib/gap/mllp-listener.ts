@@ -820,6 +820,16 @@ export class MllpListener {
     return ids;
   }
 
+  /**
+   * Processes a stored message again (operations: resend from the message browser): a new
+   * RECEIVED row (resendOf = id) after what is already queued for its venue, dispatched like any.
+   */
+  async resend(journalId: number): Promise<Stored> {
+    const stored = await this.dispatcher.resend(journalId);
+    this.pump();
+    return stored;
+  }
+
   /** Fails the messages whose processing outlived `processingTimeoutMs` (see the option). */
   private sweep(timeoutMs: number): void {
     const now = Date.now();

@@ -181,6 +181,8 @@ export interface PurgeResult {
 
 export interface OutboundFilter {
   destination?: string;
+  /** The answers of one inbound message (index outbound_inbound, schema 4). */
+  inboundId?: number;
   states?: OutboundState[];
   orderingKey?: string;
   from?: Date;

@@ -12,6 +12,7 @@ import type { Lease, SqliteJournal } from '../../lib/store';
 import { LISTENER_DEFAULTS as LIMITS, MllpListener, type Dispatched, type ListenerOptions } from '../../lib/gap/mllp-listener';
 import type { Hl7Charset } from '../../lib/hl7/profile';
 import { operationsAct, operationsRead } from '../../lib/security/access';
+import { registerOps } from '../common/ops';
 
 const CHARSETS: Record<string, Hl7Charset> = {
   'iso-8859-15': 'iso-8859-15',
@@ -264,6 +265,9 @@ export = function register(RED: NodeAPI): void {
     // exposed for the admin endpoints
     (node as unknown as { refreshHeld: () => void }).refreshHeld = refreshHeld;
   }
+
+  // the operations dashboard and message browser (/roc/ops/…): once per runtime
+  registerOps(RED);
 
   RED.nodes.registerType('roc-mllp-in', RocMllpInNode as unknown as (this: Node, def: NodeDef) => void, {
     credentials: { passphrase: { type: 'password' } },

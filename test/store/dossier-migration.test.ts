@@ -145,6 +145,8 @@ describe('migration of a schema-2 journal to schema 3', () => {
     }
     const db = new Database(file, { readonly: true });
     expect((db.prepare("SELECT v FROM meta WHERE k = 'schema'").get() as { v: string }).v).toBe(String(SCHEMA_VERSION));
+    // version 5: the answers of one message are found by index (message browser)
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'outbound_inbound'").get()).toBeTruthy();
     const cols = (db.prepare('PRAGMA table_info(dossiers)').all() as Array<{ name: string }>).map((c) => c.name);
     expect(cols).toEqual(
       expect.arrayContaining(['record', 'etat', 'numero_amc', 'finess', 'venue', 'date_entree', 'date_sortie', 'due_at', 'flagged']),

@@ -221,6 +221,10 @@ export class OutboundStore {
         where.push('destination = ?');
         args.push(filter.destination);
       }
+      if (filter.inboundId !== undefined) {
+        where.push('inbound_id = ?');
+        args.push(filter.inboundId);
+      }
       if (filter.states && filter.states.length) {
         where.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
         args.push(...filter.states);

@@ -31,12 +31,12 @@ function secureFiles(file: string, create: boolean): void {
 /**
  * 1: the first schema. 2: outbound.answer_key (idempotent answers), purged_at on inbound and
  * outbound (retention), outbound_created index. 3: the ROC dossier record (lib/dossier) in
- * `dossiers.record` with its indexed columns, and the `dossier_engagements` index table. An older
- * file is migrated in place when opened (its rows stay). 4: billing (issue 10): `billing_counters`
- * (gapless DRE-ES numbering per emitter + AMC), `billing_files`, `billing_invoices`, `rsp_files`
- * (new tables: an older file gains them when opened).
+ * `dossiers.record` with its indexed columns, and the `dossier_engagements` index table. 4: billing
+ * (issue 10): `billing_counters` (gapless DRE-ES numbering per emitter + AMC), `billing_files`,
+ * `billing_invoices`, `rsp_files`. 5: index outbound_inbound (the answers of one inbound message,
+ * for the message browser). An older file is migrated in place when opened (its rows stay).
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -217,6 +217,11 @@ CREATE INDEX IF NOT EXISTS dossiers_flagged ON dossiers (updated_at, okey) WHERE
 CREATE INDEX IF NOT EXISTS dossiers_due ON dossiers (due_at, okey) WHERE due_at IS NOT NULL;
 `;
 
+/** Version 5: the message browser finds the answers of one message without scanning outbound. */
+const SCHEMA_V5_INDEXES = `
+CREATE INDEX IF NOT EXISTS outbound_inbound ON outbound (inbound_id) WHERE inbound_id IS NOT NULL;
+`;
+
 /** Columns version 3 adds to `dossiers` (a version-1 or -2 file has only okey, roc, engagements, updated_at). */
 const DOSSIER_V3_COLUMNS: ReadonlyArray<[string, string]> = [
   ['record', 'TEXT'],
@@ -237,7 +242,7 @@ export interface DatabaseOptions {
   autocheckpointPages?: number;
 }
 
-/** Version 1 → 2 → 3: new columns added in place (a journal written by a previous version opens, its rows kept). */
+/** Version 1 → 2 → 3 → 4 → 5: new columns and tables added in place (a journal written by a previous version opens, its rows kept). */
 function migrate(db: Database.Database): void {
   const cols = (t: string) => new Set((db.prepare(`PRAGMA table_info(${t})`).all() as Array<{ name: string }>).map((c) => c.name));
   // IMMEDIATE: a second process opening the same old file at the same time waits, then sees the columns.
@@ -253,6 +258,7 @@ function migrate(db: Database.Database): void {
       if (!dossiers.has(name)) db.exec(`ALTER TABLE dossiers ADD COLUMN ${name} ${type}`);
     }
     db.exec(SCHEMA_V3_INDEXES);
+    db.exec(SCHEMA_V5_INDEXES);
   }).immediate();
 }
 

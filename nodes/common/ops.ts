@@ -1,0 +1,280 @@
+/**
+ * The operations dashboard and message browser (docs/operations-dashboard.md): admin routes on
+ * RED.httpAdmin, registered once per runtime by roc-mllp-in's module.
+ *
+ *   GET  /roc/ops/                      the dashboard page (static files of ops/, no data in them)
+ *   GET  /roc/ops/summary               counters, queues, breakers, certificates, series, alerts (viewer)
+ *   GET  /roc/ops/messages              search the journal (viewer)
+ *   GET  /roc/ops/messages/:id          one message, each stage, masked; ?unmask=1 for an admin (audited)
+ *   POST /roc/ops/messages/:id/resend   process it again (operator, audited)
+ *
+ * The live parts (listeners, answer senders, establishments) are found through RED.nodes; the
+ * statistics are fed by polling the journal's dossiers (DossierExchangeFeed) every `POLL_MS`, and
+ * the alert rules evaluated at the same pace. `opsAlerts.onChange(cb)` is where MQTT, e-mail or a
+ * webhook connect.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { NodeAPI } from './red';
+import { auditAction } from '../../lib/security/audit';
+import { hasPermission, operationsAct, operationsRead } from '../../lib/security/access';
+import { PATIENT_UNMASK } from '../../lib/security/users';
+import { QueryError, messageDetail, parseMessageQuery, searchMessages, type OpsJournal } from '../../lib/ops/messages';
+import { DossierExchangeFeed, OpsStats, sampleFromEvent, type ServiceEventLike } from '../../lib/ops/stats';
+import { AlertEngine } from '../../lib/ops/alerts';
+import { alertInputs, buildSummary, type LiveSources, type SummaryJournal } from '../../lib/ops/summary';
+import type { CircuitBreaker } from '../../lib/sel/breaker';
+import type { CertificateState } from '../../lib/sel/establishment';
+import type { Journal, Stored } from '../../lib/store/journal';
+
+/** How often the journal is polled for new exchanges and the alert rules evaluated. */
+export const POLL_MS = Number(process.env.ROC_OPS_POLL_MS) > 0 ? Number(process.env.ROC_OPS_POLL_MS) : 5000;
+
+/** The process-wide aggregator (a bus of events may feed it too: `opsStats.record(sample)`). */
+export const opsStats = new OpsStats();
+/** The process-wide alert engine: `opsAlerts.onChange(cb)` for the outlets. */
+export const opsAlerts = new AlertEngine();
+
+type AnyNode = Record<string, unknown> & { id: string; type: string; name?: string };
+interface ListenerLike {
+  port: number;
+  connections: number;
+  options: { journal?: Journal };
+  resend(id: number): Promise<Stored>;
+}
+
+function nodesOf(RED: NodeAPI, type: string): AnyNode[] {
+  const out: AnyNode[] = [];
+  const each = (RED.nodes as unknown as { eachNode?: (cb: (n: { id: string; type: string }) => void) => void }).eachNode;
+  each?.((def) => {
+    if (def.type !== type) return;
+    const live = RED.nodes.getNode(def.id) as AnyNode | null;
+    if (live) out.push(live);
+  });
+  return out;
+}
+
+function listeners(RED: NodeAPI): Array<{ node: AnyNode; listener: ListenerLike }> {
+  return nodesOf(RED, 'roc-mllp-in').flatMap((n) => (n.listener ? [{ node: n, listener: n.listener as ListenerLike }] : []));
+}
+
+/** The journal of the bridge: the intake's, else the dossier node's, else the answer sender's. */
+function journalOf(RED: NodeAPI): (Journal & OpsJournal & SummaryJournal) | undefined {
+  for (const { listener } of listeners(RED)) if (listener.options.journal) return listener.options.journal as Journal;
+  for (const t of ['roc-dossier', 'roc-mllp-out']) {
+    for (const n of nodesOf(RED, t)) if (n.journal) return n.journal as Journal;
+  }
+  return undefined;
+}
+
+function liveSources(RED: NodeAPI): LiveSources {
+  return {
+    establishments: nodesOf(RED, 'roc-establishment').map((n) => {
+      const client = n.client as { breaker?: CircuitBreaker } | undefined;
+      const e: NonNullable<LiveSources['establishments']>[number] = { id: n.id, breakers: client?.breaker?.snapshot() ?? [] };
+      if (n.name) e.name = n.name;
+      if (n.certificate) e.certificate = n.certificate as CertificateState;
+      return e;
+    }),
+    senders: nodesOf(RED, 'roc-mllp-out').flatMap((n) => {
+      const s = n.sender as { destination?: string; isConnected?: boolean } | undefined;
+      return s?.destination ? [{ id: n.id, destination: s.destination, connected: s.isConnected === true }] : [];
+    }),
+    listeners: listeners(RED).map(({ node, listener }) => ({ id: node.id, port: listener.port, connections: listener.connections })),
+  };
+}
+
+/** Where the page's files are: ops/ at the package root (from nodes/common or dist/nodes/common). */
+function opsDir(): string | undefined {
+  for (const up of ['../..', '../../..']) {
+    const d = path.resolve(__dirname, up, 'ops');
+    if (fs.existsSync(path.join(d, 'index.html'))) return d;
+  }
+  return undefined;
+}
+
+const STATIC: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'ops.js': 'text/javascript; charset=utf-8',
+  'ops.css': 'text/css; charset=utf-8',
+};
+
+type Res = {
+  status(n: number): Res;
+  json(b: unknown): void;
+  setHeader(k: string, v: string): void;
+  end(b?: string | Buffer): void;
+  redirect?(url: string): void;
+  statusCode: number;
+};
+type Req = {
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  user?: { username?: string; permissions?: string | string[] } | null;
+  authInfo?: { scope?: string | string[] };
+  originalUrl?: string;
+};
+
+const registered = new WeakSet<object>();
+let timer: NodeJS.Timeout | undefined;
+let feed: { journal: unknown; feed: DossierExchangeFeed } | undefined;
+let lastSummary: { at: number; value: unknown } | undefined;
+/** The runtime of the latest registration (node tests start several in one process). */
+let current: NodeAPI | undefined;
+
+/** Set once the statistics come from the event bus: the journal is no longer polled for exchanges. */
+let fedByBus = false;
+
+/**
+ * Feeds the dashboard's statistics from the operations event bus (lib/events: `events.subscribe`)
+ * instead of polling the journal's dossiers: `connectOpsToBus((fn) => events.subscribe(fn))`.
+ * Returns the unsubscribe function (the journal poll resumes).
+ */
+export function connectOpsToBus(subscribe: (fn: (e: ServiceEventLike) => void) => () => void): () => void {
+  fedByBus = true;
+  const off = subscribe((e) => {
+    const s = sampleFromEvent(e);
+    if (s) opsStats.record(s);
+  });
+  return () => {
+    off();
+    fedByBus = false;
+    feed = undefined;
+  };
+}
+
+async function tick(RED: NodeAPI): Promise<unknown> {
+  const j = journalOf(RED);
+  if (!j) return undefined;
+  if (!fedByBus) {
+    if (!feed || feed.journal !== j) feed = { journal: j, feed: new DossierExchangeFeed(j, opsStats) };
+    await feed.feed.poll();
+  }
+  const s = await buildSummary(j, liveSources(RED), opsStats);
+  opsAlerts.evaluate(alertInputs(s));
+  const value = { ...s, alerts: { active: opsAlerts.active(), recent: opsAlerts.recent().slice(-20) } };
+  lastSummary = { at: Date.now(), value };
+  return value;
+}
+
+export function registerOps(RED: NodeAPI): void {
+  // httpAdminRoot: false gives no admin app: nothing to serve
+  const app = RED.httpAdmin as unknown;
+  if (!app || (typeof app !== 'object' && typeof app !== 'function') || registered.has(app as object)) return;
+  registered.add(app as object);
+  current = RED;
+  const read = operationsRead(RED.auth);
+
+  if (!timer) {
+    timer = setInterval(() => {
+      if (current) tick(current).catch(() => undefined);
+    }, POLL_MS);
+    timer.unref();
+  }
+
+  // The page: static files, no data in them (the data comes from the guarded JSON endpoints).
+  const page = (file: string) => (_req: Req, res: Res) => {
+    const dir = opsDir();
+    if (!dir) return res.status(404).json({ erreur: 'page des opérations absente (dossier ops/)' });
+    res.setHeader('content-type', STATIC[file]);
+    res.setHeader('cache-control', 'no-cache');
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader(
+      'content-security-policy',
+      "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'self'",
+    );
+    res.end(fs.readFileSync(path.join(dir, file)));
+  };
+  // express routes are not strict: '/roc/ops' also matches '/roc/ops/'; the page's relative
+  // links need the trailing slash
+  const index = page('index.html');
+  RED.httpAdmin.get('/roc/ops', (req: Req, res: Res) => {
+    const p = (req.originalUrl ?? '/roc/ops/').split('?')[0];
+    if (p.endsWith('/')) return index(req, res);
+    res.statusCode = 302;
+    res.setHeader('location', `${p}/`);
+    res.end();
+  });
+  for (const f of Object.keys(STATIC)) RED.httpAdmin.get(`/roc/ops/${f}`, page(f));
+
+  RED.httpAdmin.get('/roc/ops/summary', read, (_req: Req, res: Res) => {
+    // at most one build per second whatever the number of open dashboards
+    if (lastSummary && Date.now() - lastSummary.at < 1000) return res.json(lastSummary.value);
+    tick(RED).then(
+      (v) =>
+        v
+          ? res.json(v)
+          : res.status(503).json({ erreur: 'aucun journal ouvert (ni roc-mllp-in, ni roc-dossier, ni roc-mllp-out déployé)' }),
+      () => res.status(500).json({ erreur: 'journal illisible' }),
+    );
+  });
+
+  RED.httpAdmin.get('/roc/ops/messages', read, (req: Req, res: Res) => {
+    const j = journalOf(RED);
+    if (!j) return res.status(503).json({ erreur: 'aucun journal ouvert' });
+    let q;
+    try {
+      q = parseMessageQuery(req.query);
+    } catch (e) {
+      return res.status(400).json({ erreur: e instanceof QueryError ? e.message : 'requête invalide' });
+    }
+    searchMessages(j, q).then(
+      (page) => res.json(page),
+      () => res.status(500).json({ erreur: 'journal illisible' }),
+    );
+  });
+
+  RED.httpAdmin.get('/roc/ops/messages/:id', read, (req: Req, res: Res) => {
+    const id = Number(req.params.id);
+    if (!/^\d{1,15}$/.test(String(req.params.id)) || !id) return res.status(400).json({ erreur: 'identifiant de message invalide' });
+    const j = journalOf(RED);
+    if (!j) return res.status(503).json({ erreur: 'aucun journal ouvert' });
+    const asked = req.query.unmask === '1';
+    const may = !req.user || hasPermission(req.authInfo?.scope ?? req.user.permissions, PATIENT_UNMASK);
+    if (asked && !may) {
+      auditAction(req as never, 'unmask', { message: id }, 'denied', 403);
+      return res.status(403).json({ erreur: 'démasquage réservé au rôle admin' });
+    }
+    messageDetail(j, id, { unmask: asked }).then(
+      (d) => {
+        if (!d) return res.status(404).json({ erreur: `message ${id} absent du journal` });
+        if (asked) auditAction(req as never, 'unmask', { message: id }, 'ok', 200);
+        res.json(d);
+      },
+      () => res.status(500).json({ erreur: 'journal illisible' }),
+    );
+  });
+
+  const resendGuard = operationsAct(RED.auth, 'message.resend', (req) => ({ message: req.params?.id }));
+  RED.httpAdmin.post('/roc/ops/messages/:id/resend', ...resendGuard, (req: Req, res: Res) => {
+    const id = Number(req.params.id);
+    if (!/^\d{1,15}$/.test(String(req.params.id)) || !id) return res.status(400).json({ erreur: 'identifiant de message invalide' });
+    const ls = listeners(RED);
+    const l = ls.find((x) => x.listener.options.journal) ?? ls[0];
+    if (!l) return res.status(503).json({ erreur: 'aucun roc-mllp-in déployé : rien pour traiter le message' });
+    (async () => {
+      const rec = await l.listener.options.journal!.get(id);
+      if (!rec) return { status: 404, body: { erreur: `message ${id} absent du journal` } };
+      if (rec.state === 'RECEIVED' || rec.state === 'PROCESSING' || rec.state === 'HELD') {
+        return { status: 409, body: { erreur: `message ${id} encore en attente de traitement (${rec.state})` } };
+      }
+      if (rec.purgedAt) return { status: 409, body: { erreur: `message ${id} effacé par la rétention : plus rien à renvoyer` } };
+      const stored = await l.listener.resend(id);
+      return { status: 202, body: { resent: id, id: stored.storedId, state: stored.state, node: l.node.id } };
+    })().then(
+      (r) => res.status(r.status).json(r.body),
+      (e: Error & { code?: string }) =>
+        res
+          .status(e.code === 'BAD_STATE' ? 409 : 500)
+          .json({ erreur: e.code === 'BAD_STATE' ? 'état du message incompatible' : 'renvoi impossible (journal)' }),
+    );
+  });
+}
+
+/** Stops the poll timer (tests). */
+export function stopOps(): void {
+  if (timer) clearInterval(timer);
+  timer = undefined;
+  feed = undefined;
+  lastSummary = undefined;
+}

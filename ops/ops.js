@@ -1,0 +1,573 @@
+/* ROC Bridge — page d'exploitation. Plain JS, no library, no network beyond this runtime.
+ * Signs in through Node-RED's own login (POST /auth/token), keeps the token where the editor
+ * keeps it (localStorage "auth-tokens"), polls GET /roc/ops/summary and draws the charts as
+ * inline SVG. Nothing here holds patient data: the server masks it. */
+/* global document, fetch, URL, URLSearchParams, FormData, localStorage, location, Node, setInterval, clearInterval */
+'use strict';
+(function () {
+  const POLL_MS = 3000;
+  const ROOT = new URL('../../', location.href); // httpAdminRoot
+  const API = new URL('./', location.href); // /roc/ops/
+  const COLORS = ['#1f5fa8', '#1b7f3b', '#b86e00', '#7b3fa0', '#b3261e', '#00838f', '#5d4037', '#546e7a'];
+  const $ = (id) => document.getElementById(id);
+  let token = readToken();
+  let pollTimer = null;
+  let current = null; // the message shown in the detail
+  let nextCursor = null;
+  let lastQuery = '';
+
+  function readToken() {
+    try {
+      const t = JSON.parse(localStorage.getItem('auth-tokens') || 'null');
+      return t && t.access_token ? t.access_token : null;
+    } catch {
+      return null;
+    }
+  }
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === 'class') e.className = v;
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v);
+    }
+    for (const c of children) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
+    return e;
+  }
+  const SVG = 'http://www.w3.org/2000/svg';
+  function svg(tag, attrs, ...children) {
+    const e = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+    for (const c of children) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return e;
+  }
+
+  async function api(path, options) {
+    const res = await fetch(new URL(path, API), {
+      ...options,
+      headers: { accept: 'application/json', ...(token ? { authorization: 'Bearer ' + token } : {}) },
+    });
+    if (res.status === 401) {
+      showLogin();
+      throw new Error('session expirée : reconnectez-vous');
+    }
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(body.erreur || body.reason || body.error || 'erreur ' + res.status);
+    return body;
+  }
+
+  // ------------------------------------------------------------------ login
+  function showLogin() {
+    token = null;
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = null;
+    $('connexion').hidden = false;
+    $('vue-tableau').hidden = true;
+    $('vue-messages').hidden = true;
+    $('deconnexion').hidden = true;
+    $('utilisateur').textContent = '';
+    $('login-utilisateur').focus();
+  }
+
+  $('form-connexion').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    $('connexion-erreur').textContent = '';
+    const res = await fetch(new URL('auth/token', ROOT), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_id: 'node-red-admin',
+        grant_type: 'password',
+        scope: '',
+        username: $('login-utilisateur').value,
+        password: $('login-mot').value,
+      }),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok || !body.access_token) {
+      $('connexion-erreur').textContent = 'Identifiant ou mot de passe refusé.';
+      return;
+    }
+    token = body.access_token;
+    localStorage.setItem('auth-tokens', JSON.stringify(body));
+    $('login-mot').value = '';
+    start();
+  });
+
+  $('deconnexion').addEventListener('click', () => {
+    localStorage.removeItem('auth-tokens');
+    showLogin();
+  });
+
+  async function start() {
+    $('connexion').hidden = true;
+    show('tableau');
+    $('deconnexion').hidden = false;
+    try {
+      const r = await fetch(new URL('settings', ROOT), { headers: token ? { authorization: 'Bearer ' + token } : {} });
+      const s = await r.json();
+      if (s.user) $('utilisateur').textContent = s.user.username + (s.user.role ? ' (' + s.user.role + ')' : '');
+    } catch {
+      /* the name is a nicety */
+    }
+    refresh();
+    if (!pollTimer) pollTimer = setInterval(refresh, POLL_MS);
+  }
+
+  function show(which) {
+    $('vue-tableau').hidden = which !== 'tableau';
+    $('vue-messages').hidden = which !== 'messages';
+    $('onglet-tableau').classList.toggle('actif', which === 'tableau');
+    $('onglet-messages').classList.toggle('actif', which === 'messages');
+  }
+  $('onglet-tableau').addEventListener('click', () => show('tableau'));
+  $('onglet-messages').addEventListener('click', () => {
+    show('messages');
+    if (!$('table-messages').tBodies[0].rows.length) search(false);
+  });
+
+  // ------------------------------------------------------------------ dashboard
+  async function refresh() {
+    try {
+      const s = await api('summary');
+      $('maj-erreur').textContent = '';
+      render(s);
+      renderHeld((await api('../journal/held')).held || []);
+    } catch (e) {
+      $('maj-erreur').textContent = e.message;
+    }
+  }
+
+  /** A venue number as shown: PV1-19 in clear, an NDA or IPP masked (last 3 characters). */
+  function venueLabel(key) {
+    const i = key.indexOf(':');
+    const src = key.slice(0, i);
+    const v = key.slice(i + 1);
+    return src === 'PV1-19' ? v : (src === 'PID-18' ? 'NDA ' : 'IPP ') + '•'.repeat(Math.max(0, v.length - 3)) + v.slice(-3);
+  }
+
+  function renderHeld(held) {
+    const tb = $('table-suspendues').tBodies[0];
+    tb.replaceChildren(
+      ...held.map((h) =>
+        el(
+          'tr',
+          { 'data-venue': venueLabel(h.orderingKey) },
+          el('td', {}, venueLabel(h.orderingKey)),
+          el('td', {}, fmtTime(h.since)),
+          el('td', {}, h.reason || ''),
+          el('td', { class: 'n' }, h.waiting),
+          el(
+            'td',
+            {},
+            el('button', { type: 'button', onclick: () => release(h, 'retry') }, 'Libérer'),
+            ' ',
+            el('button', { type: 'button', class: 'secondaire', onclick: () => release(h, 'skip') }, 'Écarter le message'),
+          ),
+        ),
+      ),
+    );
+    if (!tb.rows.length) tb.append(el('tr', {}, el('td', { colspan: 5, class: 'aide' }, 'Aucune venue suspendue.')));
+  }
+
+  async function release(h, mode) {
+    try {
+      const q = '?node=' + encodeURIComponent(h.node) + (mode === 'skip' ? '&mode=skip' : '');
+      const r = await api('../journal/release/' + encodeURIComponent(h.orderingKey) + q, { method: 'POST' });
+      $('suspendues-etat').textContent =
+        'Venue ' + venueLabel(r.released) + (mode === 'skip' ? ' : message écarté, ' : ' : libérée, ') + r.runnable + ' message(s) repris.';
+      refresh();
+    } catch (e) {
+      $('suspendues-etat').textContent = 'Refusé : ' + e.message;
+    }
+  }
+
+  async function answerAction(a, verb) {
+    try {
+      await api('../outbound/' + verb + '/' + a.id, { method: 'POST' });
+      $('action-etat').textContent = 'Réponse ' + a.id + (verb === 'resend' ? ' remise en file.' : ' annulée.');
+    } catch (e) {
+      $('action-etat').textContent = 'Refusé : ' + e.message;
+    }
+  }
+
+  function fmtTime(iso) {
+    return iso ? new Date(iso).toLocaleString('fr-FR') : '—';
+  }
+
+  function render(s) {
+    $('maj').textContent = 'Mis à jour ' + new Date(s.at).toLocaleTimeString('fr-FR');
+    // alerts
+    const ul = $('alertes');
+    ul.replaceChildren();
+    if (!s.alerts.active.length) ul.append(el('li', { class: 'calme' }, 'Aucune alerte.'));
+    for (const a of s.alerts.active)
+      ul.append(el('li', { class: a.severity }, a.text, el('span', { class: 'aide' }, ' — depuis ' + fmtTime(a.raisedAt))));
+    // cards
+    const inb = s.inbound;
+    const received = Object.values(inb).reduce((x, y) => x + y, 0);
+    const t = s.stats.totals;
+    const cap = s.queues.capped ? '+' : '';
+    const cards = [
+      ['messages-recus', 'Messages reçus', received],
+      ['messages-traites', 'Traités', inb.DONE + inb.IGNORED],
+      ['messages-en-cours', 'En attente / en cours', inb.RECEIVED + inb.PROCESSING],
+      ['messages-echec', 'En échec', inb.FAILED, inb.FAILED > 0],
+      ['venues-suspendues', 'Venues suspendues', s.queues.held, s.queues.held > 0],
+      ['reponses-attente', 'Réponses GAP en file', s.queues.outboundQueued + cap],
+      ['reponses-erreur', 'Réponses GAP en erreur', s.queues.outboundError + cap, s.queues.outboundError > 0],
+      ['reverifications', 'Re-vérifications dues', s.queues.recheckDue + cap],
+      ['echanges', 'Échanges AMC (60 min)', t.count],
+      ['ok-ko', 'OK / KO / KO tech.', t.ok + ' / ' + t.ko + ' / ' + t.technical, t.technical > 0],
+      ['taux-ok', 'Taux OK', t.count ? Math.round((100 * t.ok) / t.count) + ' %' : '—'],
+      ['latence', 'Latence p50 / p95', t.p50 !== undefined ? t.p50 + ' / ' + t.p95 + ' ms' : '—'],
+    ];
+    $('cartes').replaceChildren(
+      ...cards.map(([id, name, v, bad]) =>
+        el(
+          'div',
+          { class: 'carte' + (bad ? ' alerte' : ''), 'data-carte': id },
+          el('div', { class: 'valeur' }, v),
+          el('div', { class: 'nom' }, name),
+        ),
+      ),
+    );
+    const services = Object.keys(s.stats.services).sort();
+    lineChart(
+      $('graphe-debit'),
+      services.map((k) => ({ name: k, values: s.stats.services[k].points.map((p) => p.count) })),
+      s.stats.services[services[0]] ? s.stats.services[services[0]].points.map((p) => p.t) : [],
+      'échanges/min',
+    );
+    const lat = [];
+    for (const k of services) {
+      const pts = s.stats.services[k].points;
+      lat.push({ name: k + ' p50', values: pts.map((p) => (p.p50 === undefined ? null : p.p50)) });
+      lat.push({ name: k + ' p95', values: pts.map((p) => (p.p95 === undefined ? null : p.p95)), dashed: true });
+    }
+    lineChart($('graphe-latence'), lat, s.stats.services[services[0]] ? s.stats.services[services[0]].points.map((p) => p.t) : [], 'ms', 2);
+    // per AMC
+    const tbAmc = $('table-amc').tBodies[0];
+    tbAmc.replaceChildren(
+      ...Object.entries(s.stats.amcs)
+        .sort((a, b) => b[1].totals.count - a[1].totals.count)
+        .map(([amc, x]) =>
+          el(
+            'tr',
+            {},
+            el('td', {}, amc),
+            el('td', { class: 'n' }, x.totals.count),
+            el('td', { class: 'n' }, x.totals.ok),
+            el('td', { class: 'n' }, x.totals.ko),
+            el('td', { class: 'n' }, x.totals.technical),
+            el('td', { class: 'n' }, x.totals.p50 === undefined ? '—' : x.totals.p50),
+            el('td', { class: 'n' }, x.totals.p95 === undefined ? '—' : x.totals.p95),
+            el('td', {}, sparkline(x.points.map((p) => p.count))),
+          ),
+        ),
+    );
+    if (!tbAmc.rows.length) tbAmc.append(el('tr', {}, el('td', { colspan: 8, class: 'aide' }, 'Aucun échange dans l’heure.')));
+    const tbKo = $('table-ko').tBodies[0];
+    tbKo.replaceChildren(
+      ...s.stats.topKo.map((k) => el('tr', {}, el('td', {}, k.service), el('td', {}, k.code), el('td', { class: 'n' }, k.count))),
+    );
+    if (!tbKo.rows.length) tbKo.append(el('tr', {}, el('td', { colspan: 3, class: 'aide' }, 'Aucun KO dans l’heure.')));
+    barChart(
+      $('graphe-dossiers'),
+      Object.entries(s.dossiers).sort((a, b) => b[1] - a[1]),
+    );
+    const tbGap = $('table-gap').tBodies[0];
+    tbGap.replaceChildren(
+      ...s.gap.map((g) => el('tr', {}, el('td', {}, g.connection), el('td', {}, fmtTime(g.lastAt) + ' (il y a ' + g.minutesAgo + ' min)'))),
+    );
+    if (!tbGap.rows.length) tbGap.append(el('tr', {}, el('td', { colspan: 2, class: 'aide' }, 'Aucun message reçu.')));
+    const tbB = $('table-disjoncteurs').tBodies[0];
+    const label = { closed: 'fermé (normal)', open: 'OUVERT', 'half-open': 'essai en cours' };
+    tbB.replaceChildren(
+      ...s.breakers.map((b) =>
+        el(
+          'tr',
+          {},
+          el('td', {}, b.amc),
+          el('td', { class: 'etat-' + b.state }, label[b.state] + (b.retryInS ? ' (nouvel essai dans ' + b.retryInS + ' s)' : '')),
+          el('td', { class: 'n' }, b.failures),
+        ),
+      ),
+    );
+    if (!tbB.rows.length)
+      tbB.append(el('tr', {}, el('td', { colspan: 3, class: 'aide' }, 'Tous fermés : aucun échec technique en cours.')));
+    $('certificats').replaceChildren(
+      ...(s.certificates.length
+        ? s.certificates.map((c) =>
+            el(
+              'p',
+              {},
+              el('span', { class: 'decompte ' + c.level }, c.daysLeft + ' jours'),
+              ' avant expiration (' + new Date(c.notAfter).toLocaleDateString('fr-FR') + ', ' + c.establishment + ')',
+            ),
+          )
+        : [el('p', { class: 'aide' }, 'Aucun certificat configuré.')]),
+    );
+  }
+
+  function lineChart(box, series, times, unit, colorStep) {
+    const W = 640;
+    const H = 200;
+    const L = 44;
+    const B = 22;
+    const n = times.length;
+    const max = Math.max(1, ...series.flatMap((s) => s.values.filter((v) => v !== null)));
+    const x = (i) => L + (n <= 1 ? 0 : (i * (W - L - 8)) / (n - 1));
+    const y = (v) => H - B - (v / max) * (H - B - 8);
+    const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'graphe ' + unit });
+    for (let k = 0; k <= 4; k++) {
+      const v = (max * k) / 4;
+      root.append(svg('line', { x1: L, x2: W - 8, y1: y(v), y2: y(v), stroke: '#e3e8ed' }));
+      root.append(svg('text', { x: L - 4, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 10, fill: '#5b6876' }, Math.round(v)));
+    }
+    for (let i = 0; i < n; i += Math.max(1, Math.floor(n / 6))) {
+      root.append(
+        svg(
+          'text',
+          { x: x(i), y: H - 6, 'text-anchor': 'middle', 'font-size': 10, fill: '#5b6876' },
+          new Date(times[i]).toLocaleTimeString('fr-FR', { hour: '2-digit', minute: '2-digit' }),
+        ),
+      );
+    }
+    series.forEach((s, si) => {
+      const color = COLORS[Math.floor(si / (colorStep || 1)) % COLORS.length];
+      let d = '';
+      s.values.forEach((v, i) => {
+        if (v === null) return;
+        d += (d && s.values[i - 1] !== null ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(v).toFixed(1);
+      });
+      if (d)
+        root.append(svg('path', { d, fill: 'none', stroke: color, 'stroke-width': 1.8, 'stroke-dasharray': s.dashed ? '4 3' : 'none' }));
+      // a minute alone between empty ones is a point, not a line
+      s.values.forEach((v, i) => {
+        if (v !== null && (s.values[i - 1] ?? null) === null && (s.values[i + 1] ?? null) === null) {
+          root.append(
+            svg('circle', {
+              cx: x(i),
+              cy: y(v),
+              r: s.dashed ? 2.5 : 3.5,
+              fill: s.dashed ? '#fff' : color,
+              stroke: color,
+              'stroke-width': 1.5,
+            }),
+          );
+        }
+      });
+    });
+    const legend = el(
+      'div',
+      { class: 'legende' },
+      ...series
+        .filter((s) => !s.dashed)
+        .map((s, si) => {
+          const sw = el('span', { class: 'pastille' });
+          sw.style.background = COLORS[si % COLORS.length];
+          return el('span', {}, sw, s.name.replace(/ p50$/, ''));
+        }),
+    );
+    if (!series.length) box.replaceChildren(el('p', { class: 'aide' }, 'Aucun échange dans l’heure.'));
+    else box.replaceChildren(root, legend);
+  }
+
+  function sparkline(values) {
+    const W = 90;
+    const H = 18;
+    const max = Math.max(1, ...values);
+    const d = values
+      .map(
+        (v, i) => (i ? 'L' : 'M') + ((i * W) / Math.max(1, values.length - 1)).toFixed(1) + ' ' + (H - 1 - (v / max) * (H - 2)).toFixed(1),
+      )
+      .join('');
+    return svg(
+      'svg',
+      { viewBox: `0 0 ${W} ${H}`, width: W, height: H },
+      svg('path', { d, fill: 'none', stroke: '#1f5fa8', 'stroke-width': 1.2 }),
+    );
+  }
+
+  function barChart(box, entries) {
+    if (!entries.length) return box.replaceChildren(el('p', { class: 'aide' }, 'Aucun dossier.'));
+    const W = 560;
+    const row = 20;
+    const L = 170;
+    const max = Math.max(1, ...entries.map((e) => e[1]));
+    const root = svg('svg', { viewBox: `0 0 ${W} ${entries.length * row + 4}`, role: 'img', 'aria-label': 'dossiers par état' });
+    entries.forEach(([name, v], i) => {
+      const w = ((W - L - 50) * v) / max;
+      root.append(svg('text', { x: L - 6, y: i * row + 14, 'text-anchor': 'end', 'font-size': 11, fill: '#1d2733' }, name));
+      root.append(svg('rect', { x: L, y: i * row + 3, width: Math.max(1, w), height: row - 6, fill: COLORS[i % COLORS.length], rx: 2 }));
+      root.append(svg('text', { x: L + w + 4, y: i * row + 14, 'font-size': 11, fill: '#1d2733', 'data-etat': name }, v));
+    });
+    box.replaceChildren(root);
+  }
+
+  // ------------------------------------------------------------------ messages
+  $('form-recherche').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    search(false);
+  });
+  $('suivants').addEventListener('click', () => search(true));
+
+  async function search(more) {
+    const form = new FormData($('form-recherche'));
+    const q = new URLSearchParams();
+    for (const [k, v] of form) if (String(v).trim()) q.set(k, String(v).trim());
+    q.set('limit', '50');
+    if (!more) lastQuery = q.toString();
+    const query = new URLSearchParams(lastQuery);
+    if (more && nextCursor) query.set('after', nextCursor);
+    $('recherche-etat').textContent = 'Recherche…';
+    try {
+      const page = await api('messages?' + query.toString());
+      const tb = $('table-messages').tBodies[0];
+      if (!more) tb.replaceChildren();
+      for (const m of page.items) {
+        tb.append(
+          el(
+            'tr',
+            { 'data-id': m.id, onclick: () => open(m.id) },
+            el('td', { class: 'n' }, m.id),
+            el('td', {}, fmtTime(m.receivedAt)),
+            el('td', {}, m.event || '—'),
+            el('td', {}, m.venue || '—'),
+            el('td', {}, m.sender || m.channel),
+            el('td', {}, m.controlId || '—'),
+            el('td', { class: 'etat-' + m.state }, m.state + (m.resendOf ? ' (renvoi de ' + m.resendOf + ')' : '')),
+            el('td', {}, m.lastError || ''),
+          ),
+        );
+      }
+      nextCursor = page.next || null;
+      $('suivants').hidden = !nextCursor;
+      $('recherche-etat').textContent =
+        tb.rows.length +
+        ' message(s)' +
+        (page.scanned !== undefined ? ' — ' + page.scanned + ' lus' : '') +
+        (page.partial ? ' — limite de lecture atteinte, « Messages plus anciens » continue' : '');
+    } catch (e) {
+      $('recherche-etat').textContent = e.message;
+    }
+  }
+
+  async function open(id, unmask) {
+    $('action-etat').textContent = '';
+    try {
+      const d = await api('messages/' + id + (unmask ? '?unmask=1' : ''));
+      current = d;
+      for (const tr of $('table-messages').tBodies[0].rows) tr.classList.toggle('choisi', tr.getAttribute('data-id') === String(id));
+      $('detail').hidden = false;
+      $('detail-titre').textContent =
+        'Message ' +
+        d.message.id +
+        ' — ' +
+        (d.message.event || '?') +
+        ' — ' +
+        d.message.state +
+        (d.masque ? ' (données patient masquées)' : ' (DÉMASQUÉ)');
+      $('detail-brut').textContent = d.raw ? d.raw.split('\r').join('\n') : '(effacé par la rétention)';
+      $('detail-admission').textContent = d.admission ? JSON.stringify(d.admission, null, 2) : '(illisible)';
+      const dos = $('detail-dossier');
+      dos.replaceChildren();
+      if (d.dossier) {
+        dos.append(
+          el(
+            'p',
+            {},
+            'Dossier ',
+            el('strong', {}, d.dossier.cle),
+            ' : ',
+            d.dossier.libelle,
+            d.dossier.numeroAmc ? ' — AMC ' + d.dossier.numeroAmc : '',
+          ),
+        );
+        dos.append(
+          el(
+            'table',
+            { class: 'table' },
+            el('thead', {}, el('tr', {}, el('th', {}, 'Quand'), el('th', {}, 'Quoi'))),
+            el('tbody', {}, ...d.dossier.chronologie.map((c) => el('tr', {}, el('td', {}, fmtTime(c.at)), el('td', {}, c.texte)))),
+          ),
+        );
+      } else dos.append(el('p', { class: 'aide' }, 'Pas de dossier pour ce message.'));
+      if (d.exchanges.length)
+        dos.append(
+          el('h3', {}, 'Échanges notés par l’intégration'),
+          el(
+            'ul',
+            {},
+            ...d.exchanges.map((x) => el('li', {}, [x.service, x.outcome, x.detail || '', x.engagement || ''].join(' ').trim())),
+          ),
+        );
+      const rep = $('detail-reponses');
+      rep.replaceChildren(
+        d.answers.length
+          ? el(
+              'table',
+              { class: 'table' },
+              el(
+                'thead',
+                {},
+                el(
+                  'tr',
+                  {},
+                  el('th', {}, 'N°'),
+                  el('th', {}, 'ZRC'),
+                  el('th', {}, 'État'),
+                  el('th', {}, 'Envoyée'),
+                  el('th', {}, 'Acquittée'),
+                  el('th', {}),
+                ),
+              ),
+              el(
+                'tbody',
+                {},
+                ...d.answers.map((a) =>
+                  el(
+                    'tr',
+                    {},
+                    el('td', {}, a.id),
+                    el('td', {}, a.zrc || ''),
+                    el('td', {}, a.state + (a.lastError ? ' — ' + a.lastError : '')),
+                    el('td', {}, fmtTime(a.sentAt)),
+                    el('td', {}, fmtTime(a.ackedAt)),
+                    el(
+                      'td',
+                      {},
+                      a.state === 'ERROR' ? el('button', { type: 'button', onclick: () => answerAction(a, 'resend') }, 'Renvoyer') : null,
+                      a.state === 'ERROR' || a.state === 'QUEUED'
+                        ? el('button', { type: 'button', class: 'secondaire', onclick: () => answerAction(a, 'cancel') }, 'Annuler')
+                        : null,
+                    ),
+                  ),
+                ),
+              ),
+            )
+          : el('p', { class: 'aide' }, 'Aucune réponse envoyée au GAP pour ce message.'),
+      );
+      if (d.resends.length) rep.append(el('p', {}, 'Renvoyé au traitement : message(s) ' + d.resends.join(', ')));
+    } catch (e) {
+      $('action-etat').textContent = e.message;
+    }
+  }
+
+  $('renvoyer').addEventListener('click', async () => {
+    if (!current) return;
+    try {
+      const r = await api('messages/' + current.message.id + '/resend', { method: 'POST' });
+      await search(false);
+      $('action-etat').textContent = 'Renvoyé : nouveau message ' + r.id + ' (' + r.state + ').';
+    } catch (e) {
+      $('action-etat').textContent = 'Refusé : ' + e.message;
+    }
+  });
+  $('demasquer').addEventListener('click', () => current && open(current.message.id, true));
+
+  if (token) start();
+  else showLogin();
+})();

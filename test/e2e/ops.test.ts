@@ -1,0 +1,240 @@
+/**
+ * End to end, issue 11 (dashboard, message browser, alerts) with `npm start`:
+ * - every /roc/ops endpoint as anonymous, viewer, operator and admin (401 / 403 audited / allowed;
+ *   unmask for an admin only, audited);
+ * - the GAP simulator streams a day; the summary's counters move; no NIR, name, birth date or IPP
+ *   in any page or JSON unless an admin unmasks;
+ * - headless Chromium: an operator logs in, sees the dashboard's counters move, finds a message
+ *   by its venue in the browser, opens it and resends it; screenshots in $ROC_OPS_SHOTS (default
+ *   a temp dir).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { startRuntimeProcess, type StartedRuntime, type TestRole } from '../support/runtime';
+import { launchChromium } from '../support/browser';
+import { GapAnswerListener, GapSimulator } from '../../simulator/gap';
+import { encodeGapMessage, gapDay, type GapMessage } from '../../simulator/gap-day';
+import { decodeFrame } from '../../lib/hl7/charset';
+import { expectNoPatientData, identifiersFromHl7, mergeIdentifiers, type PatientIdentifiers } from '../support/patient-data';
+
+jest.setTimeout(240000);
+
+interface AuditLine {
+  event: string;
+  user: string;
+  outcome: string;
+  status?: number;
+  target?: Record<string, string>;
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 90000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+let rt: StartedRuntime;
+let answers: GapAnswerListener;
+let mllpPort: number;
+let browser: Browser | undefined;
+let ids: PatientIdentifiers;
+const shots = process.env.ROC_OPS_SHOTS || fs.mkdtempSync(path.join(os.tmpdir(), 'roc-ops-shots-'));
+const seen: string[] = [];
+
+async function call(role: TestRole | 'anonymous', method: 'GET' | 'POST', p: string): Promise<{ status: number; json: any; text: string }> {
+  const headers = role === 'anonymous' ? {} : await rt.headers(role);
+  const res = await fetch(rt.url + p.replace(/^\//, ''), { method, headers });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text };
+}
+
+async function stream(messages: GapMessage[]): Promise<void> {
+  const sim = new GapSimulator({ port: mllpPort, connections: 2, window: 4 });
+  const stats = await sim.run(messages);
+  expect(stats.unmatchedAcks).toBe(0);
+}
+
+const auditOf = (): AuditLine[] =>
+  fs
+    .readFileSync(path.join(rt.userDir, 'roc-audit.log'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as AuditLine);
+
+beforeAll(async () => {
+  answers = new GapAnswerListener();
+  const { port } = await answers.start();
+  rt = await startRuntimeProcess({ ROC_MLLP_PORT: '0', ROC_GAP_ANSWER_PORT: String(port), ROC_OPS_POLL_MS: '1000' }, 60000);
+  mllpPort = Number(/GAP MLLP listener \(HL7 v2 PAM-FR\) on \S+:(\d+)/.exec(rt.output())![1]);
+});
+
+afterAll(async () => {
+  if (browser) await browser.close();
+  if (rt) await rt.stop();
+  if (answers) await answers.stop();
+  // nothing any role saw (but the admin's unmasked answer) names a patient; the process log neither
+  if (ids) {
+    expectNoPatientData(seen, ids);
+  }
+});
+
+describe('the operations endpoints and page', () => {
+  const first = [...gapDay({ messages: 60, venues: 8, seed: 71, controlIdPrefix: 'OPS1-', venueOffset: 710 })];
+  const second = [...gapDay({ messages: 40, venues: 6, seed: 72, controlIdPrefix: 'OPS2-', venueOffset: 720 })];
+
+  it('anonymous, viewer, operator and admin on every endpoint; counters move as the GAP streams', async () => {
+    ids = mergeIdentifiers(...[...first, ...second].map((m) => identifiersFromHl7(decodeFrame(encodeGapMessage(m)).text)));
+    await stream(first);
+    const done = await until('the first day processed', async () => {
+      const r = await call('viewer', 'GET', '/roc/ops/summary');
+      return (
+        r.status === 200 && r.json.inbound.DONE + r.json.inbound.IGNORED >= first.length - 5 && r.json.stats.totals.count > 0 && r.json
+      );
+    });
+    expect(done.dossiers).toEqual(expect.any(Object));
+    expect(Object.keys(done.stats.services)).toContain('IDB');
+    expect(done.gap.length).toBeGreaterThan(0);
+
+    // the page: static, no data in it, for anyone
+    for (const role of ['anonymous', 'viewer'] as const) {
+      const page = await call(role, 'GET', '/roc/ops/');
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('<title>ROC Bridge — exploitation</title>');
+    }
+
+    const list = await call('viewer', 'GET', '/roc/ops/messages?limit=100');
+    expect(list.status).toBe(200);
+    const target = list.json.items.find(
+      (m: { event?: string; venueSource?: string; state: string }) => m.event === 'ADT^A01' && m.state === 'DONE',
+    );
+    expect(target).toBeDefined();
+    const byVenue = await call('viewer', 'GET', `/roc/ops/messages?venue=${target.venue}`);
+    expect(byVenue.json.items.map((m: { id: number }) => m.id)).toContain(target.id);
+
+    const readPaths = [
+      '/roc/ops/summary',
+      '/roc/ops/messages?limit=20',
+      `/roc/ops/messages/${target.id}`,
+      `/roc/ops/messages?venue=${target.venue}&state=DONE`,
+    ];
+    for (const p of readPaths) {
+      expect((await call('anonymous', 'GET', p)).status).toBe(401);
+      for (const role of ['viewer', 'operator', 'admin'] as const) {
+        const r = await call(role, 'GET', p);
+        expect([p, role, r.status]).toEqual([p, role, 200]);
+        seen.push(r.text);
+      }
+    }
+    const detail = await call('viewer', 'GET', `/roc/ops/messages/${target.id}`);
+    expect(detail.json).toMatchObject({ masque: true, message: { id: target.id }, raw: expect.stringMatching(/^MSH/) });
+    expect(detail.json.admission.patient).toEqual(expect.any(Object));
+    expect(detail.json.answers.length + detail.json.exchanges.length).toBeGreaterThan(0);
+
+    // unmask: an admin only, audited both ways
+    expect((await call('viewer', 'GET', `/roc/ops/messages/${target.id}?unmask=1`)).status).toBe(403);
+    expect((await call('operator', 'GET', `/roc/ops/messages/${target.id}?unmask=1`)).status).toBe(403);
+    const clear = await call('admin', 'GET', `/roc/ops/messages/${target.id}?unmask=1`);
+    expect(clear.status).toBe(200);
+    expect(clear.json.masque).toBe(false);
+    expect(() => expectNoPatientData([clear.text], ids)).toThrow(/patient data/);
+
+    // resend: an operator acts, a viewer is refused and audited
+    expect((await call('anonymous', 'POST', `/roc/ops/messages/${target.id}/resend`)).status).toBe(401);
+    expect((await call('viewer', 'POST', `/roc/ops/messages/${target.id}/resend`)).status).toBe(403);
+    const resent = await call('operator', 'POST', `/roc/ops/messages/${target.id}/resend`);
+    expect(resent.status).toBe(202);
+    expect(resent.json).toMatchObject({ resent: target.id, state: 'RECEIVED' });
+    await until('the resent message processed', async () => {
+      const r = await call('viewer', 'GET', `/roc/ops/messages/${resent.json.id}`);
+      return r.json?.message?.state === 'DONE';
+    });
+    const admin = await call('admin', 'POST', `/roc/ops/messages/${target.id}/resend`);
+    expect(admin.status).toBe(202);
+    expect((await call('operator', 'POST', '/roc/ops/messages/99999999/resend')).status).toBe(404);
+    expect((await call('viewer', 'GET', '/roc/ops/messages?state=PERDU')).status).toBe(400);
+
+    const audit = auditOf();
+    const ev = (e: string, user: string, outcome: string) => audit.some((a) => a.event === e && a.user === user && a.outcome === outcome);
+    expect(ev('message.resend', 'lecteur', 'denied')).toBe(true);
+    expect(ev('message.resend', 'operateur', 'ok')).toBe(true);
+    expect(ev('unmask', 'lecteur', 'denied')).toBe(true);
+    expect(ev('unmask', 'admin', 'ok')).toBe(true);
+    seen.push(fs.readFileSync(path.join(rt.userDir, 'roc-audit.log'), 'utf8'));
+    seen.push(rt.output());
+  });
+
+  it('in Chromium an operator logs in, sees the counters move, finds a message and resends it', async () => {
+    browser = await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(rt.url + 'roc/ops/');
+    await page.fill('#login-utilisateur', 'operateur');
+    await page.fill('#login-mot', 'e2e-Operateur-Mot-de-passe');
+    await page.click('#form-connexion button[type=submit]');
+    const card = page.locator('[data-carte="messages-recus"] .valeur');
+    await card.waitFor();
+    await until('the counter shown', async () => Number(await card.textContent()) > 0);
+    const before = Number(await card.textContent());
+    // the held venues (GET /roc/journal/held) are listed with their release buttons: none here
+    await until('the held venues listed', async () => /Aucune venue suspendue/.test((await page.textContent('#table-suspendues')) ?? ''));
+    await page.screenshot({ path: path.join(shots, 'ops-dashboard-1.png'), fullPage: true });
+    seen.push(await page.content());
+
+    await stream(second);
+    await until('the counter moved', async () => Number(await card.textContent()) >= before + second.length);
+    await page.waitForTimeout(3500); // one more poll: the charts carry the second batch
+    await page.screenshot({ path: path.join(shots, 'ops-dashboard-2.png'), fullPage: true });
+    seen.push(await page.content());
+
+    // the browser: find a venue of the second batch, open its admission, resend it
+    const venue = second.find((m) => m.event === 'A01')!.venue;
+    await page.click('#onglet-messages');
+    await page.fill('input[name=venue]', venue);
+    await page.click('#form-recherche button[type=submit]');
+    const row = page.locator('#table-messages tbody tr').first();
+    await row.waitFor();
+    await row.click();
+    await page.locator('#detail-titre').waitFor();
+    await until('the detail', async () => /Message \d+/.test((await page.textContent('#detail-titre')) ?? ''));
+    expect(await page.textContent('#detail-titre')).toContain('masquées');
+    expect(await page.textContent('#detail-brut')).toContain(`|${venue}^`);
+    await page.click('#renvoyer');
+    await until('resent', async () => /Renvoyé : nouveau message \d+/.test((await page.textContent('#action-etat')) ?? ''));
+    // an operator may not unmask
+    await page.click('#demasquer');
+    await until('refused', async () => /admin/.test((await page.textContent('#action-etat')) ?? ''));
+    await page.screenshot({ path: path.join(shots, 'ops-messages.png'), fullPage: true });
+    seen.push(await page.content());
+
+    // a viewer sees the same, masked, and is refused the resend
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const viewer = await context.newPage();
+    await viewer.goto(rt.url + 'roc/ops/');
+    await viewer.fill('#login-utilisateur', 'lecteur');
+    await viewer.fill('#login-mot', 'e2e-Lecteur-Mot-de-passe');
+    await viewer.click('#form-connexion button[type=submit]');
+    await viewer.locator('[data-carte="messages-recus"] .valeur').waitFor();
+    await viewer.click('#onglet-messages');
+    await viewer.fill('input[name=venue]', venue);
+    await viewer.click('#form-recherche button[type=submit]');
+    await viewer.locator('#table-messages tbody tr').first().click();
+    await until('the detail', async () => /masquées/.test((await viewer.textContent('#detail-titre')) ?? ''));
+    await viewer.click('#renvoyer');
+    await until('refused', async () =>
+      /Refusé : action réservée aux rôles operator et admin/.test((await viewer.textContent('#action-etat')) ?? ''),
+    );
+    seen.push(await viewer.content());
+    await context.close();
+  });
+});
