@@ -43,6 +43,7 @@ export function emitNodeEvent(
   event: 'received' | 'acknowledged' | 'sent' | 'failed' | 'queue' | 'state',
   fields: {
     code?: unknown;
+    outcome?: unknown;
     queue?: string;
     queueDepth?: number;
     dossierKey?: unknown;

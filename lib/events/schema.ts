@@ -7,6 +7,8 @@
  *
  * Pure TypeScript: no Node-RED import.
  */
+import { EVENTS as DOSSIER_EVENTS, STATES as DOSSIER_STATES } from '../dossier/states';
+
 export const EVENT_SCHEMA_VERSION = 1 as const;
 
 export const EVENT_KINDS = ['received', 'acknowledged', 'sent', 'answered', 'failed', 'queue', 'state'] as const;
@@ -43,7 +45,7 @@ export interface RocEvent {
   dossier?: string;
   /** The dossier's new state (event `state`). */
   state?: string;
-  /** Which queue `queueDepth` measures (held, inflight, outbound, error…). */
+  /** Which queue `queueDepth` measures: one of {@link EVENT_QUEUES}. */
   queue?: string;
   queueDepth?: number;
   /** Attempts so far (an answer to the GAP sent again). */
@@ -74,18 +76,50 @@ const NODE_RE = /^roc-[a-z0-9-]{1,40}$/;
 const NODE_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const FINESS_RE = /^\d[0-9AB]\d{7}$/;
 const CODE_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,31}$/;
-const STATE_RE = /^[A-Z][A-Z0-9_]{0,39}$/;
-const QUEUE_RE = /^[a-z][a-z-]{0,23}$/;
+
+export const EVENT_QUEUES = ['held', 'inflight', 'outbound', 'error', 'recheck'] as const;
 
 /**
- * A code, or undefined: short, code-shaped, and nothing that could be a NIR, a date or a patient
- * number (no run of 6 digits or more, no date form).
+ * Codes made of letters only that an event may carry: a word could be a name, so only these pass
+ * (HL7 ACK codes, the dossier's events, the nodes' own codes, network error codes).
+ */
+export const LETTER_CODES: ReadonlySet<string> = new Set([
+  'AA',
+  'AE',
+  'AR',
+  'CA',
+  'CE',
+  'CR',
+  'OK',
+  'KO',
+  'INTERNAL',
+  'HELD',
+  'ERROR_QUEUE',
+  'REFUSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'EADDRINUSE',
+  'EACCES',
+  ...DOSSIER_EVENTS,
+]);
+
+/**
+ * A code, or undefined. Kept: a bridge code (`BR-…`), a listed letter code, or a short code with
+ * a digit (AMC codes `6001`, HL7 error `204`, message type `ADT_A01`) that could not be a NIR, a
+ * date or a patient number (no run of 5 digits or more, no date form). A name never passes.
  */
 export function safeCode(v: unknown): string | undefined {
   if (typeof v !== 'string' && typeof v !== 'number') return undefined;
   const s = String(v).trim();
   if (!CODE_RE.test(s)) return undefined;
-  if (/\d{6,}/.test(s) || /\d{2,4}[-./]\d{2}[-./]\d{2,4}/.test(s)) return undefined;
+  if (/^BR-[A-Z]+(-[A-Z]+)*$/.test(s) || LETTER_CODES.has(s)) return s;
+  if (!/\d/.test(s)) return undefined;
+  if (/\d{5,}/.test(s) || /\d{1,4}[-./_:]\d{1,2}[-./_:]\d{1,4}/.test(s)) return undefined;
   return s;
 }
 
@@ -100,9 +134,9 @@ export function safeFiness(v: unknown): string | undefined {
   return typeof v === 'string' && FINESS_RE.test(v.trim()) ? v.trim() : undefined;
 }
 
-function count(v: unknown): number | undefined {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : NaN;
-  return Number.isInteger(n) && n >= 0 && n < 1e9 ? n : undefined;
+/** A count the node computed (a number, never a text that could be a date), below `max`. */
+function count(v: unknown, max: number): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < max ? v : undefined;
 }
 
 /**
@@ -136,11 +170,11 @@ export function buildEvent(input: EventInput, envelope: { id: string; at: string
   const amc = safeAmc(input.amc);
   if (amc) e.amc = amc;
   if (envelope.dossier) e.dossier = envelope.dossier;
-  if (typeof input.state === 'string' && STATE_RE.test(input.state)) e.state = input.state;
-  if (typeof input.queue === 'string' && QUEUE_RE.test(input.queue)) e.queue = input.queue;
-  const depth = count(input.queueDepth);
+  if (typeof input.state === 'string' && (DOSSIER_STATES as readonly string[]).includes(input.state)) e.state = input.state;
+  if (typeof input.queue === 'string' && (EVENT_QUEUES as readonly string[]).includes(input.queue)) e.queue = input.queue;
+  const depth = count(input.queueDepth, 1e7);
   if (depth !== undefined) e.queueDepth = depth;
-  const attempts = count(input.attempts);
+  const attempts = count(input.attempts, 1e4);
   if (attempts !== undefined) e.attempts = attempts;
   return e;
 }

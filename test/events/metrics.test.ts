@@ -33,7 +33,7 @@ function workload(bus: EventBus): void {
   bus.emit({ node: 'roc-mllp-in', nodeId: 'in-1', event: 'queue', queue: 'held', queueDepth: 7 });
   bus.emit({ node: 'roc-mllp-out', nodeId: 'out-1', event: 'queue', queue: 'error', queueDepth: 3 });
   bus.emit({ node: 'roc-mllp-out', nodeId: 'out-1', event: 'failed', code: 'ECONNREFUSED', queue: 'error', queueDepth: 4 });
-  for (const state of ['ADMIS', 'DROITS_OUVERTS', 'DROITS_OUVERTS', 'ENGAGE'])
+  for (const state of ['ADMIS', 'DROITS_OK', 'DROITS_OK', 'ENGAGE'])
     bus.emit({ node: 'roc-dossier', nodeId: 'd-1', event: 'state', state, dossierKey: `${FINESS}/V/250100421` });
 }
 
@@ -69,7 +69,7 @@ describe('metrics', () => {
     expect(p.sum('roc_gap_acks_total', { node: 'roc-mllp-in', code: 'AA' })).toBe(18);
     expect(p.sum('roc_gap_acks_total', { code: 'AE' })).toBe(2);
     expect(p.sum('roc_failures_total', { node: 'roc-mllp-out', code: 'ECONNREFUSED' })).toBe(1);
-    expect(p.sum('roc_dossier_transitions_total', { state: 'DROITS_OUVERTS' })).toBe(2);
+    expect(p.sum('roc_dossier_transitions_total', { state: 'DROITS_OK' })).toBe(2);
     expect(p.sum('roc_events_total')).toBe(60 + 20 + 3 + 4);
     expect(p.sum('roc_events_total', { node: 'roc-idb', event: 'answered' })).toBe(60);
     expect(p.find('roc_queue_depth', { node: 'roc-mllp-in', queue: 'held' })[0].value).toBe(7);
