@@ -34,6 +34,7 @@ import type { Admission } from '../../lib/model/admission';
 import type { Facture, OnlineService } from '../../lib/model/dossier';
 import { operationsRead, hasPermission } from '../../lib/security/access';
 import { PATIENT_UNMASK } from '../../lib/security/users';
+import { emitNodeEvent } from '../../lib/events/emitters';
 
 interface RocDossierNode extends Node {
   engine?: DossierEngine;
@@ -117,6 +118,11 @@ export = function register(RED: NodeAPI): void {
     const emit = (msg: NodeMessage | undefined, res: EngineResult, origin: Origin) => {
       const rocIn = (msg?.roc ?? {}) as Record<string, unknown>;
       const emissions = plan(res, rocIn, origin, { tariffs });
+      emitNodeEvent('roc-dossier', node.id, 'state', {
+        state: res.dossier.etat,
+        code: res.refused ? 'REFUSED' : res.event,
+        dossierKey: res.key,
+      });
       counts.requests += res.requests.length;
       if (res.refused) {
         counts.refused++;
