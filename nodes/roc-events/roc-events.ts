@@ -149,7 +149,18 @@ export = function register(RED: NodeAPI): void {
       const external = (node as unknown as { external?: { end(force: boolean, o: object, cb: () => void): void } }).external;
       const b = node.broker;
       node.broker = undefined;
-      const stop = b ? b.close() : external ? new Promise<void>((r) => external.end(true, {}, () => r())) : Promise.resolve();
+      const stop = b
+        ? b.close()
+        : external
+          ? new Promise<void>((r) => {
+              // never connected: mqtt.js may not call back; the socket is destroyed either way
+              const t = setTimeout(r, 1000);
+              external.end(true, {}, () => {
+                clearTimeout(t);
+                r();
+              });
+            })
+          : Promise.resolve();
       stop.then(
         () => done(),
         () => done(),
