@@ -257,12 +257,15 @@ export = function register(RED: NodeAPI): void {
     // The clock: due re-checks, IDB renewals, requests lost in flight.
     const scanMs = num(def.scanSeconds, 30, 0.2, 3600) * 1000;
     let scanning = false;
+    let reportedDue = -1;
     let closed = false;
     const scan = async () => {
       if (scanning || closed) return;
       scanning = true;
       try {
         const due = await store.dueDossiers(clock.now(), MAX_DUE_PER_SCAN);
+        if (due.length !== reportedDue)
+          emitNodeEvent('roc-dossier', node.id, 'queue', { queue: 'recheck', queueDepth: (reportedDue = due.length) });
         for (const d of due) {
           if (closed) break;
           try {

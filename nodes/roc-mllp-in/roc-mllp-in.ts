@@ -125,8 +125,13 @@ export = function register(RED: NodeAPI): void {
         () => undefined,
       );
     };
+    let reportedInFlight = -1;
     const showStatus = () => {
       if (!listener) return;
+      if (listener.processing !== reportedInFlight) {
+        reportedInFlight = listener.processing;
+        emitNodeEvent('roc-mllp-in', node.id, 'queue', { queue: 'inflight', queueDepth: reportedInFlight });
+      }
       const now = Date.now();
       const rate = Math.round(((listener.stats.received - lastReceived) * 1000) / Math.max(1, now - lastAt));
       lastReceived = listener.stats.received;

@@ -51,6 +51,7 @@ beforeAll(async () => {
       ROC_USER_DIR: dir,
       ROC_DEV_CERT_DIR: path.join(dir, 'certs'),
       ROC_METRICS_TOKEN: METRICS_TOKEN,
+      ROC_DOSSIER_SCAN_SECONDS: '5',
     },
     60000,
   );
@@ -175,6 +176,9 @@ describe('GET /metrics', () => {
     expect(p.find('roc_events_broker_connected')[0].value).toBe(1);
     expect(p.find('roc_events_dropped')[0].value).toBe(0);
     expect(p.find('roc_queue_depth', { node: 'roc-mllp-in', queue: 'held' })[0].value).toBe(0);
+    expect(p.find('roc_queue_depth', { node: 'roc-mllp-in', queue: 'inflight' })).toHaveLength(1);
+    expect(p.find('roc_queue_depth', { node: 'roc-mllp-out', queue: 'error' })[0].value).toBe(0);
+    expect(p.find('roc_queue_depth', { node: 'roc-dossier', queue: 'recheck' })).toHaveLength(1);
     expect(p.find('process_resident_memory_bytes')).toHaveLength(1);
     const ids = mergeIdentifiers(...messages.map((msg) => identifiersFromHl7(decodeFrame(encodeGapMessage(msg)).text)));
     expectNoPatientData([text], ids);
