@@ -28,20 +28,14 @@ interface AedesLike {
 }
 
 /**
- * aedes 1.x is an ES module: Node (≥ 20.19) requires it natively. A test runner whose module
- * system cannot require an ES module (Jest on Node 20) gets it through Node's own require, from
- * the process's main module, by its resolved path.
+ * aedes 1.x is an ES module: Node (≥ 20.19, the package's engines) requires it natively. Jest on
+ * Node 20 cannot (its own module system): the tests run the broker in a child process
+ * (test/support/events-child.js).
  */
 type AedesClass = { createBroker(o: Record<string, unknown>): Promise<AedesLike> };
 function loadAedes(): AedesClass {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('aedes') as { Aedes: AedesClass }).Aedes;
-  } catch (e) {
-    const main = (process as unknown as { mainModule?: NodeJS.Module }).mainModule;
-    if (!main) throw e;
-    return (main.require(require.resolve('aedes')) as { Aedes: AedesClass }).Aedes;
-  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('aedes') as { Aedes: AedesClass }).Aedes;
 }
 
 export interface EmbeddedBrokerOptions {
