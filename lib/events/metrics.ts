@@ -16,6 +16,8 @@ export interface OpsSources {
   journals?: () => Array<{ name: string; bytes: number }>;
   /** Establishment certificates: FINESS and days left before expiry (negative: expired). */
   certificates?: () => Array<{ finess: string; daysLeft: number }>;
+  /** Circuits not closed (AMC numbers, `annuaire` for the directory), per establishment. */
+  circuits?: () => Array<{ finess: string; key: string; state: 'open' | 'half-open' }>;
   /** Event publishers (roc-events nodes). */
   publishers?: () => Array<{ id: string; connected: boolean; buffered: number; dropped: number; published: number; failed: number }>;
 }
@@ -128,6 +130,16 @@ export class OpsMetrics {
       collect() {
         this.reset();
         for (const c of safe(sources().certificates)) this.set({ finess: c.finess }, c.daysLeft);
+      },
+    });
+    new Gauge({
+      name: 'roc_circuit_state',
+      help: 'Circuit breakers not closed, per AMC (key: AMC number, or annuaire): 1 half-open, 2 open; absent when closed',
+      labelNames: ['finess', 'key'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of safe(sources().circuits)) this.set({ finess: c.finess, key: c.key }, c.state === 'open' ? 2 : 1);
       },
     });
     const pub = (name: string, help: string, pick: (p: ReturnType<NonNullable<OpsSources['publishers']>>[number]) => number) =>

@@ -182,6 +182,14 @@ export = function register(RED: NodeAPI): void {
       liveOf<{ certificate?: { daysLeft: number } }>('roc-establishment')
         .filter((e) => e.live?.certificate)
         .map((e) => ({ finess: String(e.def.finessGeographique ?? e.def.id), daysLeft: e.live!.certificate!.daysLeft })),
+    circuits: () =>
+      liveOf<{ client?: { breaker: { snapshot(): Array<{ key: string; state: 'closed' | 'open' | 'half-open' }> } } }>(
+        'roc-establishment',
+      ).flatMap((e) =>
+        (e.live?.client?.breaker.snapshot() ?? [])
+          .filter((b) => b.state !== 'closed' && /^(\d{1,10}|annuaire)$/.test(b.key))
+          .map((b) => ({ finess: String(e.def.finessGeographique ?? e.def.id), key: b.key, state: b.state as 'open' | 'half-open' })),
+      ),
     publishers: () =>
       [...active.values()].filter((n) => n.publisher).map((n) => ({ id: n.id, connected: n.publisher!.connected, ...n.publisher!.stats })),
   };

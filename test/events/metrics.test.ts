@@ -48,6 +48,10 @@ describe('metrics', () => {
       sources: {
         journals: () => [{ name: 'roc-journal.sqlite', bytes: 4096 }],
         certificates: () => [{ finess: FINESS, daysLeft: 42 }],
+        circuits: () => [
+          { finess: FINESS, key: '0555000111', state: 'open' },
+          { finess: FINESS, key: 'annuaire', state: 'half-open' },
+        ],
         publishers: () => [{ id: 'events-1', connected: true, buffered: 2, dropped: 5, published: 80, failed: 0 }],
       },
     });
@@ -77,6 +81,8 @@ describe('metrics', () => {
     expect(p.find('roc_journal_size_bytes')[0]).toMatchObject({ labels: { journal: 'roc-journal.sqlite' }, value: 4096 });
     expect(p.find('roc_certificate_expiry_days')[0]).toMatchObject({ labels: { finess: FINESS }, value: 42 });
     expect(p.find('roc_events_dropped')[0].value).toBe(5);
+    expect(p.find('roc_circuit_state', { key: '0555000111' })[0].value).toBe(2);
+    expect(p.find('roc_circuit_state', { key: 'annuaire' })[0].value).toBe(1);
     expect(p.find('roc_events_broker_connected')[0].value).toBe(1);
     expect(p.find('roc_last_event_timestamp_seconds', { node: 'roc-idb' })[0].value).toBeGreaterThan(Date.now() / 1000 - 60);
     // Node.js process metrics

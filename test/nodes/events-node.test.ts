@@ -2,12 +2,14 @@
  * The roc-events config node in external mode, under Node-RED (test helper): connects to the
  * Mosquitto server on 127.0.0.1:1883 and publishes what the nodes emit at QoS 1 under its prefix;
  * /health/ready says the broker is connected, and 503 when it is not (a broker that does not
- * answer); /metrics serves the Prometheus text. A bad prefix publishes nothing.
+ * answer); /metrics serves the Prometheus text. A bad prefix publishes nothing. The AMC
+ * directory check and the circuit gauges from roc-establishment.
  */
 import net from 'node:net';
 import helper from 'node-red-node-test-helper';
 import mqtt, { type MqttClient } from 'mqtt';
 import eventsNode from '../../nodes/roc-events/roc-events';
+import establishmentNode from '../../nodes/roc-establishment/roc-establishment';
 import { emitEvent, events } from '../../lib/events/bus';
 import type { RocEvent } from '../../lib/events/schema';
 import { parsePrometheus } from '../support/prometheus';
@@ -127,5 +129,40 @@ describe('roc-events, external mode (Mosquitto on 127.0.0.1:1883)', () => {
     await helper.load(eventsNode, [{ id: 'ev3', type: 'roc-events', mode: 'external', host: '127.0.0.1', prefix: 'roc/#' }]);
     expect(events.subscriberCount).toBe(before);
     expect(helper.getNode('ev3').publisher).toBeUndefined();
+  });
+});
+
+describe('readiness and metrics from roc-establishment', () => {
+  afterEach(async () => {
+    await helper.unload();
+  });
+
+  it('the AMC directory check follows its circuit and cache; open circuits are on /metrics', async () => {
+    await helper.load(
+      [eventsNode, establishmentNode],
+      [
+        {
+          id: 'est',
+          type: 'roc-establishment',
+          finessJuridique: '750712184',
+          finessGeographique: '750100125',
+          logiciel: 'ROC Bridge',
+          versionLogiciel: '0.1.0',
+          annuaireUrl: 'https://127.0.0.1:9/annuaire',
+          breakerThreshold: 2,
+        },
+      ],
+    );
+    const est = helper.getNode('est');
+    expect(est.client).toBeTruthy();
+    let ready = await helper.request().get('/health/ready').expect(200);
+    expect(ready.body.checks).toEqual([{ name: 'directory:750100125', ok: true }]);
+    // the directory fails twice: its circuit opens, nothing cached → not ready; an AMC's circuit opens too
+    for (const key of ['annuaire', 'annuaire', '0077554321', '0077554321']) est.client.breaker.failure(key);
+    ready = await helper.request().get('/health/ready').expect(503);
+    expect(ready.body.checks).toEqual([{ name: 'directory:750100125', ok: false, detail: 'unreachable, nothing cached' }]);
+    const p = parsePrometheus((await helper.request().get('/metrics').expect(200)).text);
+    expect(p.find('roc_circuit_state', { finess: '750100125', key: 'annuaire' })[0].value).toBe(2);
+    expect(p.find('roc_circuit_state', { finess: '750100125', key: '0077554321' })[0].value).toBe(2);
   });
 });
