@@ -14,6 +14,7 @@ const BENCHES: Record<string, string> = {
   'mllp-ingest': 'mllp-ingest.js',
   billing: 'billing.js',
   dossiers: 'dossiers.js',
+  ops: 'ops.js',
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

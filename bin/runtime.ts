@@ -27,6 +27,8 @@ export interface RunningRuntime {
   port: number;
   /** The GAP MLLP listener's port (flows/roc-bridge.json, tab "GAP HL7 (MLLP)"), when it listens. */
   mllpPort?: number;
+  /** The embedded MQTT broker of the operations events (roc-events, embedded mode), when it listens. */
+  eventsPort?: number;
   simulator?: RunningSimulator;
   close(): Promise<void>;
 }
@@ -74,6 +76,10 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
   process.env.ROC_DOSSIER_INFLIGHT_SECONDS ||= '120';
   // Days the journal keeps raw messages and answers (roc-mllp-in, roc-mllp-out; 0 = forever).
   process.env.ROC_RETENTION_DAYS ||= '30';
+  // The operations events' embedded MQTT broker (roc-events), on 127.0.0.1 only: 1884 beside a
+  // Mosquitto on 1883; 0 = any free port (printed at start). GET /metrics, /health, /health/ready:
+  // docs/operations-events.md.
+  process.env.ROC_EVENTS_PORT ||= '1884';
 
   if (settings.usingDevelopmentSecret) {
     log('WARNING: ROC_CREDENTIAL_SECRET is not set: flow credentials are encrypted with the DEVELOPMENT secret.');
@@ -113,12 +119,14 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
   const port = typeof addr === 'object' && addr ? addr.port : settings.uiPort;
   const url = `${settings.https ? 'https' : 'http'}://${settings.uiHost}:${port}/`;
   const mllpPort = await mllpListenerPort();
+  const eventsPort = await eventsBrokerPort();
 
   let closing: Promise<void> | undefined;
   return {
     url,
     port,
     mllpPort,
+    eventsPort,
     simulator,
     close() {
       closing ||= (async () => {
@@ -208,6 +216,23 @@ async function mllpListenerPort(timeoutMs = 5000): Promise<number | undefined> {
   }
 }
 
+/** The port of the first roc-events node's embedded MQTT broker, once it listens. */
+async function eventsBrokerPort(timeoutMs = 5000): Promise<number | undefined> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    let expected = 0;
+    let bound: number | undefined;
+    RED.nodes.eachNode((n: { type: string; id: string; mode?: string }) => {
+      if (n.type !== 'roc-events' || n.mode === 'external') return;
+      expected++;
+      const live = RED.nodes.getNode(n.id) as { brokerPort?: number } | null;
+      if (live?.brokerPort && bound === undefined) bound = live.brokerPort;
+    });
+    if (bound !== undefined || expected === 0 || Date.now() > until) return bound;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /**
  * Last resort: an error nobody caught (a node's callback, a socket, a timer) is logged — its name
  * and message with quoted values and digit runs blanked, never the stack, which may quote patient
@@ -226,6 +251,7 @@ export async function main(): Promise<void> {
   installProcessGuards();
   const rt = await startRuntime();
   if (rt.mllpPort) console.log(`GAP MLLP listener (HL7 v2 PAM-FR) on ${process.env.ROC_MLLP_HOST}:${rt.mllpPort}`);
+  if (rt.eventsPort) console.log(`Operations events (MQTT, embedded broker) on 127.0.0.1:${rt.eventsPort} (topics roc/#)`);
   console.log(`ROC Bridge ready at ${rt.url} (editor) — started in ${Date.now() - t0} ms`);
   let stopping = false;
   const stop = (sig: string) => {

@@ -107,6 +107,8 @@ export interface ListenerOptions {
   /** Our MSH-3/MSH-4 when the original had no receiving ones. */
   application?: string;
   facility?: string;
+  /** Called when an ACK is written to the peer, with its code (AA, AE, AR): the operations events. */
+  onAck?: (ackCode: string) => void;
 }
 
 /** One committed message handed out for processing. */
@@ -650,6 +652,11 @@ export class MllpListener {
         if (out.length) {
           conn.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
           if (s) this.stats.acked++;
+          try {
+            this.options.onAck?.(verdict.ackCode);
+          } catch {
+            // an observer never disturbs the intake
+          }
         }
         this.regulate(conn);
       })

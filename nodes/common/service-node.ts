@@ -7,6 +7,7 @@
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeStatus } from './red';
 import type { EstablishmentNode } from './establishment-node';
 import type { RocDossier, RocService, ServiceResult } from '../../lib/model/dossier';
+import { emitNodeEvent, emitServiceAnswer } from '../../lib/events/emitters';
 
 const STATUS_EVERY_MS = 250;
 
@@ -104,6 +105,7 @@ export function registerServiceNode(RED: NodeAPI, type: string, service: RocServ
       client.call(service, roc as RocDossier).then(
         (result) => {
           (roc as Record<string, unknown>)[service] = result;
+          emitServiceAnswer(type, this.id, service, result, roc, client.establishment.finessGeographique);
           showStatus(result, est.certificate);
           send(result.status === 'OK' ? [msg, null] : [null, msg]);
           if (result.technical) {
@@ -126,6 +128,7 @@ export function registerServiceNode(RED: NodeAPI, type: string, service: RocServ
         (err: Error) => {
           // The client never rejects by contract; this is a bug guard so a message never hangs.
           this.status({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.internal`) });
+          emitNodeEvent(type, this.id, 'failed', { service, code: 'INTERNAL' });
           done(err);
         },
       );

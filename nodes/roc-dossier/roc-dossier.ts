@@ -34,6 +34,7 @@ import type { Admission } from '../../lib/model/admission';
 import type { Facture, OnlineService } from '../../lib/model/dossier';
 import { operationsRead, hasPermission } from '../../lib/security/access';
 import { PATIENT_UNMASK } from '../../lib/security/users';
+import { emitNodeEvent } from '../../lib/events/emitters';
 
 interface RocDossierNode extends Node {
   engine?: DossierEngine;
@@ -119,7 +120,16 @@ export = function register(RED: NodeAPI): void {
     /** Sends the engine's result: one message per emission, on its output. */
     const emit = (msg: NodeMessage | undefined, res: EngineResult, origin: Origin, resultOf?: OnlineService | 'annuaire') => {
       const rocIn = (msg?.roc ?? {}) as Record<string, unknown>;
+<<<<<<< HEAD
       const emissions = plan(res, rocIn, origin, { tariffs, resultOf });
+=======
+      const emissions = plan(res, rocIn, origin, { tariffs });
+      emitNodeEvent('roc-dossier', node.id, 'state', {
+        state: res.dossier.etat,
+        code: res.refused ? 'REFUSED' : res.event,
+        dossierKey: res.key,
+      });
+>>>>>>> ops
       counts.requests += res.requests.length;
       if (res.refused) {
         counts.refused++;
@@ -256,12 +266,15 @@ export = function register(RED: NodeAPI): void {
     // The clock: due re-checks, IDB renewals, requests lost in flight.
     const scanMs = num(def.scanSeconds, 30, 0.2, 3600) * 1000;
     let scanning = false;
+    let reportedDue = -1;
     let closed = false;
     const scan = async () => {
       if (scanning || closed) return;
       scanning = true;
       try {
         const due = await store.dueDossiers(clock.now(), MAX_DUE_PER_SCAN);
+        if (due.length !== reportedDue)
+          emitNodeEvent('roc-dossier', node.id, 'queue', { queue: 'recheck', queueDepth: (reportedDue = due.length) });
         for (const d of due) {
           if (closed) break;
           try {

@@ -13,6 +13,7 @@ import { LISTENER_DEFAULTS as LIMITS, MllpListener, type Dispatched, type Listen
 import type { Hl7Charset } from '../../lib/hl7/profile';
 import { operationsAct, operationsRead } from '../../lib/security/access';
 import { registerOps } from '../common/ops';
+import { emitNodeEvent } from '../../lib/events/emitters';
 
 const CHARSETS: Record<string, Hl7Charset> = {
   'iso-8859-15': 'iso-8859-15',
@@ -110,14 +111,28 @@ export = function register(RED: NodeAPI): void {
     let lastReceived = 0;
     let lastAt = Date.now();
 
+    let reportedHeld = -1;
+    const reportHeld = () => {
+      if (held === reportedHeld) return;
+      reportedHeld = held;
+      emitNodeEvent('roc-mllp-in', node.id, 'queue', { queue: 'held', queueDepth: held });
+    };
     const refreshHeld = () => {
       listener?.heldKeys().then(
-        (h) => (held = h.length),
+        (h) => {
+          held = h.length;
+          reportHeld();
+        },
         () => undefined,
       );
     };
+    let reportedInFlight = -1;
     const showStatus = () => {
       if (!listener) return;
+      if (listener.processing !== reportedInFlight) {
+        reportedInFlight = listener.processing;
+        emitNodeEvent('roc-mllp-in', node.id, 'queue', { queue: 'inflight', queueDepth: reportedInFlight });
+      }
       const now = Date.now();
       const rate = Math.round(((listener.stats.received - lastReceived) * 1000) / Math.max(1, now - lastAt));
       lastReceived = listener.stats.received;
@@ -167,6 +182,7 @@ export = function register(RED: NodeAPI): void {
         processingTimeoutMs: Math.max(0, num(def.processingTimeout, 300)) * 1000,
         application: 'ROC-BRIDGE',
         tls: tlsOf(RED, def, node.credentials?.passphrase),
+        onAck: (code) => emitNodeEvent('roc-mllp-in', node.id, 'acknowledged', { code }),
       };
       // The text and msg.hl7 only: roc-hl7-admission is the one PAM-FR mapper (with the site's
       // coverage mapping). The listener's own reading only decides the ACK and the venue order.
@@ -185,6 +201,7 @@ export = function register(RED: NodeAPI): void {
             receivedAt: m.record.receivedAt,
           },
         };
+        emitNodeEvent('roc-mllp-in', node.id, 'received', { code: m.record.event?.replace(/\^/g, '_'), attempts: m.record.attempts });
         node.send(msg);
       };
       try {
@@ -195,6 +212,7 @@ export = function register(RED: NodeAPI): void {
           (loaded) => {
             active.set(node.id, node);
             held = loaded.held;
+            reportHeld();
             if (loaded.resumed) node.log(RED._('roc-mllp-in.log.resumed', { resumed: loaded.resumed }));
             showStatus();
             statusTimer = setInterval(showStatus, STATUS_EVERY_MS);
@@ -228,6 +246,7 @@ export = function register(RED: NodeAPI): void {
       const roc = (msg.roc ?? {}) as Record<string, unknown>;
       const failed = hl7.status === 'FAILED' || (roc.failed !== undefined && roc.failed !== false && roc.failed !== null);
       if (failed) {
+        emitNodeEvent('roc-mllp-in', node.id, 'failed', { code: 'HELD' });
         listener.fail(id, failureReason(msg)).then(
           () => {
             refreshHeld();

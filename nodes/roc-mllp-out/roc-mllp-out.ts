@@ -21,6 +21,7 @@ import type { SqliteJournal } from '../../lib/store/sqlite';
 import { JournalError, type OutboundRecord } from '../../lib/store/journal';
 import { MllpAnswerSender, answerKeyOf, controlIdOf, type GapAnswerResult, type SendOutcome } from '../../lib/gap/mllp-sender';
 import { operationsAct, operationsRead } from '../../lib/security/access';
+import { emitNodeEvent } from '../../lib/events/emitters';
 
 const CHARSETS: readonly Hl7Charset[] = ['iso-8859-15', 'latin1', 'utf8', 'windows-1252'];
 const SERVICES = ['idb', 'sim', 'clc', 'del'];
@@ -182,6 +183,8 @@ export = function register(RED: NodeAPI): void {
         sender.counts().then(
           (c) => {
             if (closed) return;
+            emitNodeEvent('roc-mllp-out', this.id, 'queue', { queue: 'outbound', queueDepth: c.queued + c.sent });
+            emitNodeEvent('roc-mllp-out', this.id, 'queue', { queue: 'error', queueDepth: c.error });
             const parts = [RED._(sender.isConnected ? 'roc-mllp-out.status.connected' : 'roc-mllp-out.status.disconnected')];
             if (c.queued + c.sent) parts.push(RED._('roc-mllp-out.status.queued', { n: c.queued + c.sent }));
             if (c.error) parts.push(RED._('roc-mllp-out.status.inError', { n: c.error }));
@@ -211,6 +214,8 @@ export = function register(RED: NodeAPI): void {
       const waiting = pending.get(o.record.id);
       pending.delete(o.record.id);
       pendingCount -= waiting?.length ?? 0;
+      if (o.kind === 'acked') emitNodeEvent('roc-mllp-out', this.id, 'acknowledged', { code: o.ackCode, attempts: o.record.attempts });
+      else emitNodeEvent('roc-mllp-out', this.id, 'failed', { code: 'ERROR_QUEUE', attempts: o.record.attempts });
       if (o.kind === 'error') {
         this.warn(
           RED._('roc-mllp-out.log.errorQueue', { id: o.record.id, controlId: o.controlId, attempts: o.record.attempts, reason: o.reason }),
@@ -296,6 +301,7 @@ export = function register(RED: NodeAPI): void {
               );
               return;
             }
+            if (!rec.existing) emitNodeEvent('roc-mllp-out', this.id, 'sent', { service: answer.service, outcome: answer.status });
             if (pendingCount < MAX_PENDING_MSGS) {
               const list = pending.get(rec.id) ?? [];
               list.push({ msg, service: svc, existing: rec.existing === true });

@@ -73,6 +73,8 @@ export async function startRuntimeProcess(env: Record<string, string> = {}, time
       ROC_DEV_CERT_DIR: path.join(userDir, 'certs'),
       ROC_ADMIN_PASSWORD: TEST_USERS.admin.password,
       ROC_USERS: testUsersEnv(),
+      // the operations events' embedded MQTT broker on any free port (runtimes run side by side)
+      ROC_EVENTS_PORT: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
