@@ -120,16 +120,12 @@ export = function register(RED: NodeAPI): void {
     /** Sends the engine's result: one message per emission, on its output. */
     const emit = (msg: NodeMessage | undefined, res: EngineResult, origin: Origin, resultOf?: OnlineService | 'annuaire') => {
       const rocIn = (msg?.roc ?? {}) as Record<string, unknown>;
-<<<<<<< HEAD
       const emissions = plan(res, rocIn, origin, { tariffs, resultOf });
-=======
-      const emissions = plan(res, rocIn, origin, { tariffs });
       emitNodeEvent('roc-dossier', node.id, 'state', {
         state: res.dossier.etat,
         code: res.refused ? 'REFUSED' : res.event,
         dossierKey: res.key,
       });
->>>>>>> ops
       counts.requests += res.requests.length;
       if (res.refused) {
         counts.refused++;
