@@ -155,9 +155,17 @@ describe('GET /metrics', () => {
   });
 
   it('parsed as Prometheus text, the counters match the stream; no patient data in any metric', async () => {
-    const res = await fetch(`${rt.url}metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-    const text = await res.text();
-    const p = parsePrometheus(text);
+    // the queue gauges are set by the nodes' status refresh (throttled): on a loaded machine the
+    // first one may come a little after the stream; wait for them (bounded), then read
+    let text = '';
+    let p = parsePrometheus('');
+    for (const end = Date.now() + 15_000; Date.now() < end; await new Promise((r) => setTimeout(r, 250))) {
+      const res = await fetch(`${rt.url}metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+      text = await res.text();
+      p = parsePrometheus(text);
+      const queues = ['roc-mllp-in:held', 'roc-mllp-in:inflight', 'roc-mllp-out:error', 'roc-dossier:recheck'];
+      if (queues.every((q) => p.find('roc_queue_depth', { node: q.split(':')[0], queue: q.split(':')[1] }).length > 0)) break;
+    }
     const count = (node: string, event: string) => got.filter((g) => g.event.node === node && g.event.event === event).length;
     // intake: one AA per message, as the GAP saw
     expect(p.sum('roc_gap_acks_total', { node: 'roc-mllp-in', code: 'AA' })).toBe(messages.length);
