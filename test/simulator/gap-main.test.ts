@@ -213,7 +213,7 @@ describe('gap-main CLI', () => {
       const first = await run(path.join(dir, 'run1.json'));
       expect(first.code).toBe(0);
       expect(firstConnectFailed).toBe(false);
-      expect(first.out).toMatch(/acked=400 \(AA=400\) ADT\(AA=\d+\) DFT\(AA=\d+\)/);
+      expect(first.out).toMatch(/acked=400 \(AA=400\) ADT\(AA=\d+\) BAR\(AA=\d+\) DFT\(AA=\d+\)/);
       const doc = JSON.parse(readFileSync(path.join(dir, 'run1.json'), 'utf8'));
       expect(doc.stats.byType.DFT.AA).toBeGreaterThan(20);
       expect(doc.answers).toMatchObject({
