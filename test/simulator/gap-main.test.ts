@@ -36,7 +36,8 @@ describe('parseGapArgs', () => {
     expect(parseGapArgs(['--port', '1', '--charset', '8859/1']).charset).toBe('latin1');
   });
   it('reads the invoice, id and answer options (defaults: invoices, a run tag, 10 s wait, 2 s quiet)', () => {
-    expect(parseGapArgs(['--port', '1'])).toMatchObject({ invoices: true, waitAnswers: 10, answersQuiet: 2 });
+    expect(parseGapArgs(['--port', '1'])).toMatchObject({ invoices: true, amoPayments: true, waitAnswers: 10, answersQuiet: 2 });
+    expect(parseGapArgs(['--port', '1', '--no-amo-payments'])).toMatchObject({ invoices: true, amoPayments: false });
     expect(parseGapArgs(['--port', '1']).idPrefix).toBeUndefined();
     expect(
       parseGapArgs('--port 1 --no-invoices --fixed-ids --wait-answers 30 --answers-quiet 5 --json out.json --answers-port 2576'.split(' ')),
