@@ -25,6 +25,12 @@
  *   … A03 → DFT                             invoiced
  *   … A03 → DFT → DFT (same ZFA-1)          amended invoice (one line changed)
  *   … A03 → DFT → A13 [→ A11]               cancelled after CLC (discharge, then admission)
+ * and, for the share STORIES.invoice.amoPayment.paid of the invoices not cancelled, the AMO pays:
+ *   … DFT [→ DFT] → BAR^P05                   AMO payment notice (docs/amo-payments.md)
+ * a few messages after the venue's last DFT, built from lib/billing/amo.ts AMO_PAYMENT_HL7: the
+ * venue's PID/PV1, ZFA-1 the invoice number, ZFA-4 the (last) invoice's AMO total, ZFA-7 the
+ * payment date, a few days after the discharge. The payments draw from a third RNG: the invoices
+ * of a seed are the same with or without them.
  */
 import { escapeValue } from '../lib/hl7/er7';
 import type { Hl7Charset } from '../lib/hl7/profile';
@@ -32,7 +38,8 @@ import { CHARSET_TO_MSH18 } from '../lib/hl7/profile';
 import { encode } from '../lib/hl7/charset';
 import { loadSeed, nirKey, type SeedBeneficiaire } from './seed';
 import { mulberry32 } from '../lib/util/random';
-import { amendInvoice, draftInvoice, invoiceSegments, type GapInvoice } from './gap-invoice';
+import { amendInvoice, draftInvoice, invoiceSegments, nm, type GapInvoice } from './gap-invoice';
+import { AMO_PAYMENT_HL7 } from '../lib/billing/amo';
 
 export type GapAckMode = 'original' | 'enhanced';
 
@@ -63,6 +70,11 @@ export interface GapDayOptions {
   venueOffset?: number;
   /** The billing office: DFT^P03 after discharges, amended and cancelled invoices (default false). */
   invoices?: boolean;
+  /**
+   * With `invoices`: the AMO payment notices (BAR^P05) after the invoices, in the share of
+   * STORIES.invoice.amoPayment (default true).
+   */
+  amoPayments?: boolean;
   /** Beneficiaries to draw patients from (default: the seed's, minus none). */
   beneficiaries?: readonly SeedBeneficiaire[];
   /** Share of patients with a qualified INS (PID-32 = VALI), 0..1 (default 0.5). */
@@ -74,9 +86,9 @@ export interface GapMessage {
   index: number;
   /** MSH-10. */
   controlId: string;
-  /** MSH-9.1: ADT, or DFT for an invoice. */
-  messageType: 'ADT' | 'DFT';
-  /** MSH-9.2 trigger event (P03 for an invoice). */
+  /** MSH-9.1: ADT, DFT for an invoice, BAR for an AMO payment notice. */
+  messageType: 'ADT' | 'DFT' | 'BAR';
+  /** MSH-9.2 trigger event (P03 for an invoice, P05 for an AMO payment). */
   event: string;
   /** PV1-19 venue number ('' for an A31 that is not tied to a venue). */
   venue: string;
@@ -86,8 +98,20 @@ export interface GapMessage {
   charset: Hl7Charset;
   /** DFT^P03: the invoice it carries (amounts in cents). */
   invoice?: GapInvoice;
+  /** BAR^P05: the AMO payment it carries (ZFA-1, ZFA-4 in cents, ZFA-7 as YYYY-MM-DD). */
+  amoPayment?: GapAmoPayment;
   /** ER7 segments, without segment terminators. */
   segments: string[];
+}
+
+/** An AMO payment notice of the simulated day. */
+export interface GapAmoPayment {
+  /** ZFA-1: the invoice number (the DFT's ZFA-1). */
+  factureNumero: string;
+  /** ZFA-4: the AMO total of the venue's last invoice, cents. */
+  amoCents: number;
+  /** ZFA-7: AMO payé le, YYYY-MM-DD (a few days after the discharge). */
+  paidAt: string;
 }
 
 /** Site data: one legal entity, two geographic sites, their UFs. Fictitious FINESS. */
@@ -127,6 +151,7 @@ export const GAP_STRUCTURES: Readonly<Record<string, string>> = {
   A38: 'ADT_A38',
   Z99: 'ADT_A01',
   P03: 'DFT_P03',
+  P05: 'BAR_P05',
 };
 
 /** Events that carry the IN1/IN2/IN3 coverage groups. */
@@ -175,6 +200,11 @@ export const STORIES = {
     cancelAfterClc: 0.08,
     /** …then, when the admission is the last movement left, an A11 as well. */
     cancelAdmission: 0.5,
+    /**
+     * The AMO's payments (BAR^P05), for the invoices not cancelled: the share paid during the day,
+     * and the payment date ZFA-7, in days after the discharge.
+     */
+    amoPayment: { paid: 0.9, afterDays: { min: 2, max: 6 } },
   },
 } as const;
 
@@ -335,12 +365,18 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
     venue: Venue;
     event: string;
     invoice?: GapInvoice;
+    payment?: GapAmoPayment;
   }
   const late: Late[] = [];
   const invoices = options.invoices ?? false;
   // The billing office's own RNG: the ADT stream of a seed does not change with invoices.
   const rb = rng((seed ^ 0x5bd1e995) >>> 0);
   const I = STORIES.invoice;
+  // The AMO's own RNG: the invoices of a seed do not change with the payments.
+  const ra = rng((seed ^ 0x2c1b3c6d) >>> 0);
+  const amoPayments = invoices && (options.amoPayments ?? true);
+  const plusDays = (iso: string, days: number): string =>
+    new Date(Date.parse(`${iso}T12:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
   const delay = (): number => I.delay.min + Math.floor(rb() * (I.delay.max - I.delay.min + 1));
   const schedule = (item: Late): void => {
     let i = late.length;
@@ -359,10 +395,12 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
     });
     let due = index + delay();
     schedule({ due, venue: v, event: 'P03', invoice: first });
+    let last: GapInvoice | undefined = first;
     const x = rb();
     if (x < I.amended) {
       due += delay();
-      schedule({ due, venue: v, event: 'P03', invoice: amendInvoice(rb, first) });
+      last = amendInvoice(rb, first);
+      schedule({ due, venue: v, event: 'P03', invoice: last });
     } else if (x < I.amended + I.cancelAfterClc) {
       due += delay();
       schedule({ due, venue: v, event: 'A13' });
@@ -372,15 +410,29 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
         due += delay();
         schedule({ due, venue: v, event: 'A11' });
       }
+      last = undefined; // cancelled: the AMO pays nothing
+    }
+    const P = I.amoPayment;
+    if (amoPayments && last && ra() < P.paid) {
+      const after = P.afterDays.min + Math.floor(ra() * (P.afterDays.max - P.afterDays.min + 1));
+      due += I.delay.min + Math.floor(ra() * (I.delay.max - I.delay.min + 1));
+      schedule({
+        due,
+        venue: v,
+        event: 'P05',
+        payment: { factureNumero: last.number, amoCents: last.totals.amo, paidAt: plusDays(day, after) },
+      });
     }
   };
 
-  const build = (v: Venue, event: string, index: number, invoice?: GapInvoice): GapMessage => {
+  const build = (v: Venue, event: string, index: number, invoice?: GapInvoice, payment?: GapAmoPayment): GapMessage => {
     const at = ts(base, index * step);
     const controlId = `${prefix}${pad(index + 1, 8)}`;
     const b = v.ben;
     const nir = b.nir + (b.cleNir || nirKey(b.nir));
-    const dft = event === 'P03';
+    const messageType: GapMessage['messageType'] = event === 'P03' ? 'DFT' : event === 'P05' ? 'BAR' : 'ADT';
+    /** An invoice or a payment: the billing office's, not PAM-FR. */
+    const dft = messageType !== 'ADT';
 
     // Movements, admit/discharge dates.
     let zbe: string | undefined;
@@ -470,10 +522,10 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
       4: S.receivingApplication,
       5: S.receivingFacility,
       6: at,
-      8: `${dft ? 'DFT' : 'ADT'}^${event}^${GAP_STRUCTURES[event] ?? 'ADT_A01'}`,
+      8: `${messageType}^${event}^${GAP_STRUCTURES[event] ?? 'ADT_A01'}`,
       9: controlId,
       10: 'P',
-      // An invoice is not a PAM-FR message: plain v2.5, no PAM profile in MSH-21.
+      // An invoice or a payment is not a PAM-FR message: plain v2.5, no PAM profile in MSH-21.
       11: dft ? '2.5' : '2.5^FRA^2.11',
       14: enhanced ? 'AL' : '',
       15: enhanced ? appAck : '',
@@ -484,7 +536,7 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
     if (!dft) mshFields[20] = '2.11^IHE_FRANCE-2.11-PAM';
     const msh = seg('MSH', mshFields);
     const segments: string[] = [msh];
-    segments.push(dft ? seg('EVN', { 1: 'P03', 2: at }) : seg('EVN', { 2: at, 6: event === 'A05' ? (v.admitAt ?? at) : at }));
+    segments.push(dft ? seg('EVN', { 1: event, 2: at }) : seg('EVN', { 2: at, 6: event === 'A05' ? (v.admitAt ?? at) : at }));
     const ids = [`${v.ipp}^^^${S.authority}&${v.site}&N^PI`];
     if (v.ins) ids.push(`${nir}^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.10&ISO^INS`);
     ids.push(`${nir}^^^CPAM&1.2.250.1.213.1.4.1&ISO^NH`);
@@ -555,16 +607,28 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
       segments.push(seg('IN3', { 1: '1', 5: 'PC^100' }));
     }
     if (invoice) segments.push(...invoiceSegments(invoice));
+    if (payment) {
+      // The AMO payment notice, per the profile's data (lib/billing/amo.ts AMO_PAYMENT_HL7).
+      const F = AMO_PAYMENT_HL7.fields;
+      segments.push(
+        seg(AMO_PAYMENT_HL7.segment, {
+          [F.factureNumero]: payment.factureNumero,
+          [F.montantAmo]: nm(payment.amoCents),
+          [F.datePaiement]: ymd(payment.paidAt),
+        }),
+      );
+    }
     return {
       index,
       controlId,
-      messageType: dft ? 'DFT' : 'ADT',
+      messageType,
       event,
       venue: event === 'A31' && !v.admitAt ? '' : v.number,
       beneficiary: b.id,
       scenario: b.scenario,
       charset,
       ...(invoice ? { invoice } : {}),
+      ...(payment ? { amoPayment: payment } : {}),
       segments,
     };
   };
@@ -574,7 +638,7 @@ export function* gapDay(options: GapDayOptions = {}): Generator<GapMessage, void
     // stream of the seed stays the same).
     if (late.length && late[0].due <= index) {
       const l = late.shift()!;
-      yield build(l.venue, l.event, index, l.invoice);
+      yield build(l.venue, l.event, index, l.invoice, l.payment);
       continue;
     }
     while (venues.length < open) venues.push(newVenue());

@@ -4,7 +4,8 @@
  *
  *   node dist/simulator/gap-main.js --port 2575 --rate 50 --venues 40 --messages 2000 --charset 8859/15
  *
- * The day includes the billing office's invoices (DFT^P03) unless --no-invoices; control ids carry
+ * The day includes the billing office's invoices (DFT^P03) unless --no-invoices, and the AMO's payment
+ * notices (BAR^P05, docs/amo-payments.md) unless --no-amo-payments; control ids carry
  * a run tag (two runs never share an MSH-10) unless --fixed-ids or --id-prefix. With
  * --answers-port, the answers listener opens BEFORE the first message is sent and stays open after
  * the last ACK until the answers stop (--answers-quiet) or --wait-answers ends; the summary counts
@@ -42,7 +43,8 @@ export const GAP_USAGE = `Usage: node dist/simulator/gap-main.js --port <n> [opt
   --answers-port <n>         also listen for the bridge's answers on this port (AA to each), opened before the first message
   --wait-answers <s>         after the last ACK, keep the answers port open up to this long (default 10)
   --answers-quiet <s>        …and stop earlier once no answer came for this long (default 2)
-  --no-invoices              ADT only: no DFT^P03 from the billing office
+  --no-invoices              ADT only: no DFT^P03 from the billing office (nor BAR^P05)
+  --no-amo-payments          invoices without the AMO payment notices (BAR^P05)
   --fixed-ids                MSH-10 = GAP00000001… (the same bytes for a seed, for tests); default: a run tag
   --id-prefix <p>            MSH-10 prefix (at most 12 characters), instead of the run tag
   --json <file>              write the final summary as JSON to this file (- for stdout)
@@ -70,6 +72,8 @@ export interface GapArgs {
   /** Seconds without an answer that end the wait early. */
   answersQuiet: number;
   invoices: boolean;
+  /** BAR^P05 AMO payment notices after the invoices (default true; nothing without invoices). */
+  amoPayments: boolean;
   /** MSH-10 prefix; undefined: a run tag (runControlIdPrefix) chosen at start. */
   idPrefix?: string;
   json?: string;
@@ -93,6 +97,7 @@ export function parseGapArgs(argv: string[]): GapArgs {
     waitAnswers: 10,
     answersQuiet: 2,
     invoices: true,
+    amoPayments: true,
     quiet: false,
   };
   let useTls = false;
@@ -204,6 +209,9 @@ export function parseGapArgs(argv: string[]): GapArgs {
         break;
       case '--no-invoices':
         a.invoices = false;
+        break;
+      case '--no-amo-payments':
+        a.amoPayments = false;
         break;
       case '--fixed-ids':
         a.idPrefix = 'GAP';
@@ -339,6 +347,7 @@ async function main(): Promise<void> {
       charset: args.charset,
       ackMode: args.ackMode,
       invoices: args.invoices,
+      amoPayments: args.amoPayments,
       controlIdPrefix: idPrefix,
       // a run with its own control ids also opens its own venues (fixed ids: the same bytes)
       venueOffset: args.idPrefix === undefined ? runVenueOffset() : 0,

@@ -14,7 +14,7 @@
  *   the payment date). The FINESS géographique is the first one found in the identifiers' assigning
  *   authorities (PV1-19, PID-3, PID-18), as for the ADT key.
  */
-import { parseEr7 } from '../hl7/er7';
+import { parseEr7, type Er7Message } from '../hl7/er7';
 import { FINESS_KINDS } from '../hl7/profile';
 
 export interface AmoPayment {
@@ -106,14 +106,16 @@ export function readAmoPaymentJson(body: unknown): AmoReading {
   return { ok: true, value: { key, factureNumero: numero, amoCents, paidAt } };
 }
 
-/** The HL7 notice ([profile] AMO_PAYMENT_HL7). */
-export function readAmoPaymentHl7(text: string, profile: AmoHl7Profile = AMO_PAYMENT_HL7): AmoReading {
-  let msg;
-  try {
-    msg = parseEr7(text);
-  } catch (e) {
-    return { ok: false, errors: [`message HL7 illisible : ${(e as Error).message}`] };
-  }
+/** The HL7 notice ([profile] AMO_PAYMENT_HL7): its ER7 text, or the message already parsed (the HL7 intake). */
+export function readAmoPaymentHl7(text: string | Er7Message, profile: AmoHl7Profile = AMO_PAYMENT_HL7): AmoReading {
+  let msg: Er7Message;
+  if (typeof text !== 'string') msg = text;
+  else
+    try {
+      msg = parseEr7(text);
+    } catch (e) {
+      return { ok: false, errors: [`message HL7 illisible : ${(e as Error).message}`] };
+    }
   const type = `${msg.get('MSH-9.1').trim().toUpperCase()}^${msg.get('MSH-9.2').trim().toUpperCase()}`;
   if (!profile.messages.includes(type))
     return { ok: false, errors: [`${type} n'est pas un avis de paiement AMO (${profile.messages.join(', ')})`] };

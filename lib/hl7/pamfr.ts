@@ -9,12 +9,14 @@
 import { compactDateToIso as hl7DateToIso } from '../model/dates';
 import type { Beneficiaire, RocDossier, AmcTarget, Venue, AssureAmo } from '../model/dossier';
 import { readInvoice } from './dft';
+import { readAmoPayment } from './bar';
 import { formatLocation, parsePath, type Er7Message, type Repetition, type Segment } from './er7';
 import {
   COVERAGE_KINDS,
   DATE_SOURCES,
   DEFAULT_DATE_SOURCES,
   DFT_EVENT_MEANINGS,
+  BAR_EVENT_MEANINGS,
   EVENT_MEANINGS,
   FIELD_LABELS,
   FINESS_KINDS,
@@ -489,11 +491,17 @@ export function parseAdmission(msg: Er7Message, options: PamFrOptions = {}): Adm
   if (isDft && event && !dftMeaning) {
     r.error('200', locOf('MSH-9.2'), `seuls les messages DFT^${Object.keys(DFT_EVENT_MEANINGS).join(', DFT^')} sont traités`);
   }
-  if (!messageType || !SUPPORTED_MESSAGE_TYPES.includes(messageType) || (isDft && !dftMeaning)) {
+  // BAR (docs/amo-payments.md): only BAR_EVENT_MEANINGS (P05, the AMO payment notice), likewise.
+  const isBar = messageType === 'BAR';
+  const barMeaning = isBar && Object.prototype.hasOwnProperty.call(BAR_EVENT_MEANINGS, event) ? BAR_EVENT_MEANINGS[event] : undefined;
+  if (isBar && event && !barMeaning) {
+    r.error('200', locOf('MSH-9.2'), `seuls les messages BAR^${Object.keys(BAR_EVENT_MEANINGS).join(', BAR^')} sont traités`);
+  }
+  if (!messageType || !SUPPORTED_MESSAGE_TYPES.includes(messageType) || (isDft && !dftMeaning) || (isBar && !barMeaning)) {
     return { meaning: 'IGNORE', errors: r.errors, warnings: r.warnings, ok: false };
   }
   // A missing MSH-10 does not stop the mapping: every problem is reported at once.
-  const meaning: RocMeaning = dftMeaning ?? (event ? meaningOf(event, options) : 'IGNORE');
+  const meaning: RocMeaning = dftMeaning ?? barMeaning ?? (event ? meaningOf(event, options) : 'IGNORE');
 
   const admission: Admission = {
     messageType,
@@ -615,6 +623,13 @@ export function parseAdmission(msg: Er7Message, options: PamFrOptions = {}): Adm
     const inv = readInvoice(msg);
     r.errors.push(...inv.errors);
     if (inv.facture) admission.facture = inv.facture;
+  }
+  // BAR^P05: the AMO payment (ZFA-1, -4, -7 of AMO_PAYMENT_HL7), after PID/PV1 read as for an ADT.
+  if (meaning === 'AMO_PAYMENT') {
+    const pay = readAmoPayment(msg);
+    const at = (l: Hl7Issue['location']): string => (l ? formatLocation(l) : '');
+    for (const e of pay.errors) if (!r.errors.some((x) => at(x.location) === at(e.location))) r.errors.push(e);
+    if (pay.payment) admission.amoPayment = pay.payment;
   }
 
   // Ordering key: PV1-19, else NDA, else IPP.

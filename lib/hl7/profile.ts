@@ -34,7 +34,7 @@ export const EVENT_MEANINGS: Readonly<Record<string, RocMeaning>> = {
 };
 
 /** Message types (MSH-9.1) the PAM-FR mapper accepts; anything else is answered 200 (AR). */
-export const SUPPORTED_MESSAGE_TYPES: readonly string[] = ['ADT', 'DFT'];
+export const SUPPORTED_MESSAGE_TYPES: readonly string[] = ['ADT', 'DFT', 'BAR'];
 
 /**
  * DFT trigger event (MSH-9.2) → ROC meaning (docs/dft-intake.md). EVENT_MEANINGS stays ADT-only.
@@ -43,6 +43,15 @@ export const SUPPORTED_MESSAGE_TYPES: readonly string[] = ['ADT', 'DFT'];
  */
 export const DFT_EVENT_MEANINGS: Readonly<Record<string, RocMeaning>> = {
   P03: 'INVOICE', // post detail financial transaction: the GAP's invoice
+};
+
+/**
+ * BAR trigger event (MSH-9.2) → ROC meaning (docs/amo-payments.md): the AMO payment notice, whose
+ * ZFA fields are lib/billing/amo.ts AMO_PAYMENT_HL7. Another BAR trigger (P01, P06…) is refused
+ * AR 200 at MSH-9.2, as for DFT.
+ */
+export const BAR_EVENT_MEANINGS: Readonly<Record<string, RocMeaning>> = {
+  P05: 'AMO_PAYMENT', // update account: the AMO paid its share of the invoice ZFA-1
 };
 
 /**
@@ -87,6 +96,8 @@ export const REQUIRED_BY_MEANING: Readonly<Record<RocMeaning, readonly string[]>
   IDENTITY: ['PID-3'],
   IGNORE: [],
   INVOICE: ['PID-3', 'PV1-19|PID-18'],
+  // The payment names its venue by PV1-19 (the dossier key), no NDA fallback.
+  AMO_PAYMENT: ['PID-3', 'PV1-19'],
 };
 
 /**
@@ -247,6 +258,7 @@ export const FIELD_LABELS: Readonly<Record<string, string>> = {
   'ZFA-4': 'total AMO',
   'ZFA-5': 'total AMC',
   'ZFA-6': 'total patient',
+  'ZFA-7': 'AMO payé le',
   'FT1-1': 'numéro de ligne',
   'FT1-4': 'date de début',
   'FT1-5': 'date de fin',

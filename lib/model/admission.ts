@@ -10,8 +10,11 @@ import type { Charset } from './charset';
 import type { IsoDate, IsoDateTime } from './dossier';
 import type { AdmissionInvoice } from './invoice';
 
-/** What the bridge does with an admission event (INVOICE: a DFT^P03 invoice from the GAP, for CLC). */
-export type RocMeaning = 'IDB' | 'DEL' | 'CLC' | 'UPDATE' | 'IDENTITY' | 'IGNORE' | 'INVOICE';
+/**
+ * What the bridge does with an admission event (INVOICE: a DFT^P03 invoice from the GAP, for CLC;
+ * AMO_PAYMENT: a BAR^P05 AMO payment notice, docs/amo-payments.md, for roc-dre-es).
+ */
+export type RocMeaning = 'IDB' | 'DEL' | 'CLC' | 'UPDATE' | 'IDENTITY' | 'IGNORE' | 'INVOICE' | 'AMO_PAYMENT';
 
 /**
  * Codes of admission issues: HL7 table 0357, the language of GAP acknowledgements (the HPRIM
@@ -230,4 +233,21 @@ export interface Admission {
   warnings: AdmissionIssue[];
   /** DFT^P03 only (meaning INVOICE): the invoice (ZFA, FT1 + ZFT lines), set when it is valid. */
   facture?: AdmissionInvoice;
+  /**
+   * BAR^P05 only (meaning AMO_PAYMENT): the AMO payment notice (lib/billing/amo.ts AMO_PAYMENT_HL7),
+   * set when it is valid. The same shape as lib/billing/amo.ts AmoPayment.
+   */
+  amoPayment?: AdmissionAmoPayment;
+}
+
+/** An AMO payment notice read from a BAR^P05 (amounts in cents). */
+export interface AdmissionAmoPayment {
+  /** Dossier key: FINESS géographique/V/venue. */
+  key: string;
+  /** ZFA-1. */
+  factureNumero: string;
+  /** ZFA-4, in cents. */
+  amoCents: number;
+  /** ZFA-7, YYYY-MM-DD. */
+  paidAt: string;
 }

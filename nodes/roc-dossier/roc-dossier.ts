@@ -188,6 +188,15 @@ export = function register(RED: NodeAPI): void {
       // 2. a GAP message
       const admission = roc.admission as (Admission & { facture?: Facture & { totaux?: InvoiceTotals } }) | undefined;
       if (admission && typeof admission === 'object') {
+        // An AMO payment notice (BAR^P05, docs/amo-payments.md) is not a dossier event: it belongs to
+        // roc-dre-es. Passed on untouched by the "done" output, msg.roc.amoPayment set.
+        if ((admission.meaning as string) === 'AMO_PAYMENT' || (admission as { amoPayment?: unknown }).amoPayment !== undefined) {
+          const out: (NodeMessage | null)[] = OUTPUTS.map(() => null);
+          if (roc.amoPayment === undefined) msg.roc = { ...roc, amoPayment: (admission as { amoPayment?: unknown }).amoPayment };
+          out[OUTPUTS.indexOf('done')] = msg;
+          node.send(out);
+          return;
+        }
         counts.messages++;
         const ctx: DossierContexte = { admission };
         for (const k of ['amc', 'beneficiaire', 'assureAmo', 'venue'] as const)

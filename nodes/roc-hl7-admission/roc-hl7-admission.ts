@@ -2,8 +2,9 @@
  * roc-hl7-admission: a PAM-FR message (msg.payload, ER7 text, usually from roc-mllp-in) →
  * msg.roc.admission, the dossier parts (amc, beneficiaire, assureAmo, venue) and msg.roc.action
  * (the event's ROC meaning), routed to one of six outputs: check rights (IDB), cancel (DEL),
- * compute (CLC, and the GAP's invoices: DFT^P03, meaning INVOICE, with msg.roc.facture), update,
- * identity, ignored. The site's coverage mapping (where its GAP puts the convention type and the
+ * compute (CLC, and the GAP's invoices: DFT^P03, meaning INVOICE, with msg.roc.facture), update
+ * (and the GAP's AMO payment notices: BAR^P05, meaning AMO_PAYMENT, with msg.roc.amoPayment; see
+ * docs/amo-payments.md), identity, ignored. The site's coverage mapping (where its GAP puts the convention type and the
  * CSR) is a node property; empty = the annuaire decides.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage } from '../common/red';
@@ -14,8 +15,20 @@ import type { RocMeaning } from '../../lib/hl7/profile';
 import type { Facture } from '../../lib/model/dossier';
 import type { AdmissionInvoice } from '../../lib/model/invoice';
 
-/** Output index per ROC meaning. An invoice (DFT^P03) leaves by the CLC output ("calcul"). */
-const OUTPUT_OF: Readonly<Record<RocMeaning, number>> = { IDB: 0, DEL: 1, CLC: 2, UPDATE: 3, IDENTITY: 4, IGNORE: 5, INVOICE: 2 };
+/**
+ * Output index per ROC meaning. An invoice (DFT^P03) leaves by the CLC output ("calcul"); an AMO
+ * payment notice (BAR^P05) by the update output (3), with msg.roc.action = 'AMO_PAYMENT'.
+ */
+const OUTPUT_OF: Readonly<Record<RocMeaning, number>> = {
+  IDB: 0,
+  DEL: 1,
+  CLC: 2,
+  UPDATE: 3,
+  IDENTITY: 4,
+  IGNORE: 5,
+  INVOICE: 2,
+  AMO_PAYMENT: 3,
+};
 
 /** The GAP's invoice as the CLC input wants it (msg.roc.facture): the lines without their amount. */
 function factureOf(inv: AdmissionInvoice): Facture {
@@ -44,7 +57,7 @@ export = function register(RED: NodeAPI): void {
       else configErrors.push(RED._('roc-hl7-admission.errors.fieldPath', { field: k }));
     }
     if (configErrors.length) node.status({ fill: 'red', shape: 'ring', text: configErrors[0].slice(0, 60) });
-    const counts: Record<RocMeaning, number> = { IDB: 0, DEL: 0, CLC: 0, UPDATE: 0, IDENTITY: 0, IGNORE: 0, INVOICE: 0 };
+    const counts: Record<RocMeaning, number> = { IDB: 0, DEL: 0, CLC: 0, UPDATE: 0, IDENTITY: 0, IGNORE: 0, INVOICE: 0, AMO_PAYMENT: 0 };
     let lastStatusAt = 0;
 
     node.on('input', (msg: NodeMessage, send, done) => {
@@ -91,6 +104,7 @@ export = function register(RED: NodeAPI): void {
       Object.assign(roc, admissionToDossier(a));
       roc.admission = a;
       if (a.facture) roc.facture = factureOf(a.facture);
+      if (a.amoPayment) roc.amoPayment = { ...a.amoPayment };
       roc.action = result.meaning;
       msg.roc = roc;
       counts[result.meaning]++;

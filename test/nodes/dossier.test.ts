@@ -13,6 +13,7 @@ import journalNode from '../../nodes/roc-journal/roc-journal';
 import admissionNode from '../../nodes/roc-hl7-admission/roc-hl7-admission';
 import dossierNode from '../../nodes/roc-dossier/roc-dossier';
 import { dft } from '../support/dft';
+import { bar } from '../support/bar';
 import { expectNoPatientData, identifiersFromHl7, watchNodeRed } from '../support/patient-data';
 import { TestClock } from '../dossier/fixtures';
 
@@ -174,6 +175,20 @@ describe('roc-dossier behind roc-hl7-admission', () => {
     clock.set('2025-01-16T06:00:00Z');
     const renewal = await until(() => got.idb[1], 'the renewal');
     expect(renewal.roc.dossier.requete.service).toBe('idb');
+  });
+
+  it('an AMO payment notice (BAR^P05) is not a dossier event: passed on untouched by done, msg.roc.amoPayment set', async () => {
+    const got = await start();
+    helper.getNode('adm').receive({ payload: bar(), hl7: { journalId: 12 } });
+    const done = await until(() => got.done[0], 'done');
+    expect(done.hl7.journalId).toBe(12);
+    expect(done.roc.action).toBe('AMO_PAYMENT');
+    expect(done.roc.amoPayment).toEqual({ key: KEY, factureNumero: 'FAC-2025-000731', amoCents: 234782, paidAt: '2025-01-22' });
+    expect(done.roc.dossier).toBeUndefined(); // no refusal, no state: the dossier engine never saw it
+    await new Promise((r) => setTimeout(r, 50));
+    for (const o of OUT.filter((x) => x !== 'done')) expect([o, got[o].length]).toEqual([o, 0]);
+    expect(got.done).toHaveLength(1);
+    expectNoPatientData(watch, identifiersFromHl7(bar()));
   });
 
   it('an invoice whose venue the bridge never saw goes to done (never held); POST shapes are checked', async () => {

@@ -12,6 +12,7 @@ import { decodeFrame } from '../../lib/hl7/charset';
 import { expectNoPatientData, identifiersFromHl7, identifiersOf, mergeIdentifiers, watchNodeRed } from '../support/patient-data';
 import { useLanguage } from '../support/i18n';
 import { dft } from '../support/dft';
+import { bar } from '../support/bar';
 
 helper.init(require.resolve('node-red'));
 // Status and log texts in French, as the assertions below read them (Node-RED's runtime language).
@@ -149,6 +150,35 @@ describe('routing by ROC meaning', () => {
     const { port, msg } = await run({ payload: text });
     expect(port).toBe('caught');
     expect(msg.error.message).toMatch(/102 FT1-11/);
+    expectNoPatientData([...seen.texts(), msg.error.message], identifiersFromHl7(text));
+  });
+
+  it('BAR^P05 AMO payment notice → the update output (index 3), msg.roc.action AMO_PAYMENT, msg.roc.amoPayment', async () => {
+    const text = bar();
+    const { port, msg } = await run({ payload: text, hl7: { journalId: 44 } });
+    expect(port).toBe('update');
+    expect(OUTS.indexOf(port as (typeof OUTS)[number])).toBe(3);
+    expect(msg.hl7.journalId).toBe(44);
+    expect(msg.roc.action).toBe('AMO_PAYMENT');
+    expect(msg.roc.amoPayment).toEqual({
+      key: '590780215/V/250100421',
+      factureNumero: 'FAC-2025-000731',
+      amoCents: 234782,
+      paidAt: '2025-01-22',
+    });
+    expect(msg.roc.admission).toMatchObject({ messageType: 'BAR', event: 'P05', meaning: 'AMO_PAYMENT', amoPayment: msg.roc.amoPayment });
+    expect(msg.roc.facture).toBeUndefined();
+    expect(msg.roc.venue).toMatchObject({ numeroVenue: '250100421', dateSortie: '2025-01-18' });
+    expect(seen.statuses('adm').at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'P05 → AMO_PAYMENT · IDB 0 · DEL 0 · CLC 0' });
+    expectNoPatientData(seen, identifiersFromHl7(text));
+  });
+
+  it('a BAR^P05 whose ZFA-4 is not euros goes to catch with 102 ZFA-4, never the value', async () => {
+    const text = bar({ zfa: { amo: '2347,82' } });
+    const { port, msg } = await run({ payload: text });
+    expect(port).toBe('caught');
+    expect(msg.error.message).toMatch(/102 ZFA-4/);
+    expect(msg.error.message).not.toMatch(/2347/);
     expectNoPatientData([...seen.texts(), msg.error.message], identifiersFromHl7(text));
   });
 

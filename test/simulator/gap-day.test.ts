@@ -3,6 +3,7 @@ import { receive } from '../../lib/hl7/intake';
 import { parseEr7 } from '../../lib/hl7/er7';
 import { decodeFrame } from '../../lib/hl7/charset';
 import { checkInvoice, type InvoiceLine } from '../../lib/dossier/invoice';
+import { AMO_PAYMENT_HL7, readAmoPaymentHl7 } from '../../lib/billing/amo';
 import { encodeGapMessage, gapDay, runControlIdPrefix, runVenueOffset, STORIES, type GapMessage } from '../../simulator/gap-day';
 
 const day = (o: Parameters<typeof gapDay>[0] = {}): GapMessage[] => [...gapDay(o)];
@@ -266,7 +267,8 @@ describe('gapDay with invoices: the billing office', () => {
           (e === 'A22' && state === 'leave') ||
           (e === 'A03' && state === 'in') ||
           (e === 'A13' && (state === 'out' || state === 'billed')) ||
-          (e === 'P03' && (state === 'out' || state === 'billed'));
+          (e === 'P03' && (state === 'out' || state === 'billed')) ||
+          (e === 'P05' && state === 'billed');
         if (!ok) throw new Error(`venue ${venue}: ${e} after state ${state} (${events(venue)})`);
         if (e === 'P03') {
           expect(noAmc.has(m.scenario)).toBe(false);
@@ -291,7 +293,10 @@ describe('gapDay with invoices: the billing office', () => {
       // Once billed, the venue either stays discharged or is cancelled (A13 [A11]) after CLC.
       const evs = ms.map((m) => m.event);
       const first = evs.indexOf('P03');
-      if (first >= 0) expect(evs.slice(first).every((x) => ['P03', 'A13', 'A11'].includes(x))).toBe(true);
+      if (first >= 0) expect(evs.slice(first).every((x) => ['P03', 'A13', 'A11', 'P05'].includes(x))).toBe(true);
+      // The AMO payment, when any, is the venue's last message, once.
+      const paid = evs.indexOf('P05');
+      if (paid >= 0) expect(paid).toBe(evs.length - 1);
     }
     // Patients without usable AMC coverage are discharged too, and never billed here.
     const dischargedNoAmc = [...byVenue.values()].filter((ms) => noAmc.has(ms[0].scenario) && ms.some((m) => m.event === 'A03'));
@@ -334,6 +339,72 @@ describe('gapDay with invoices: the billing office', () => {
       const a13 = ms.find((m, k) => m.event === 'A13' && ms.slice(0, k).some((x) => x.event === 'P03'))!;
       expect(parseEr7(a13.segments.join('\r')).get('ZBE-6')).toBe('A03');
     }
+  });
+
+  it("sends a BAR^P05 AMO payment notice per AMO_PAYMENT_HL7 a few messages after the last DFT: ZFA-4 = the invoice's AMO total", () => {
+    const bars = msgs.filter((m) => m.messageType === 'BAR');
+    expect(bars.length).toBeGreaterThan(400);
+    const F = AMO_PAYMENT_HL7.fields;
+    for (const m of bars) {
+      const ms = byVenue.get(m.venue)!;
+      const lastDft = [...ms].reverse().find((x) => x.event === 'P03')!;
+      // After the venue's last invoice, a few messages later (STORIES.invoice.delay, or less when
+      // the billing office's queue made the DFT itself late), once.
+      expect(m.index - lastDft.index).toBeGreaterThanOrEqual(1);
+      expect(m.index - lastDft.index).toBeLessThanOrEqual(3 * STORIES.invoice.delay.max);
+      expect(ms.filter((x) => x.event === 'P05')).toEqual([m]);
+      const text = decodeFrame(encodeGapMessage(m)).text;
+      const msg = parseEr7(text);
+      expect(msg.raw('MSH-9')).toBe('BAR^P05^BAR_P05');
+      expect(AMO_PAYMENT_HL7.messages).toContain('BAR^P05');
+      expect(msg.get('EVN-1')).toBe('P05');
+      // The venue's own PID and PV1, as in its DFT.
+      const dftMsg = parseEr7(decodeFrame(encodeGapMessage(lastDft)).text);
+      expect(msg.segment('PID')!.raw).toBe(dftMsg.segment('PID')!.raw);
+      expect(msg.segment('PV1')!.raw).toBe(dftMsg.segment('PV1')!.raw);
+      expect(msg.get(`ZFA-${F.factureNumero}`)).toBe(lastDft.invoice!.number);
+      expect(cents(msg.get(`ZFA-${F.montantAmo}`))).toBe(lastDft.invoice!.totals.amo);
+      expect(m.amoPayment).toEqual({
+        factureNumero: lastDft.invoice!.number,
+        amoCents: lastDft.invoice!.totals.amo,
+        paidAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+      });
+      // ZFA-7: a few days after the discharge (PV1-45).
+      const discharge = Date.parse(isoOf(msg.get('PV1-45').slice(0, 8)));
+      const days = (Date.parse(m.amoPayment!.paidAt) - discharge) / 86_400_000;
+      expect(days).toBeGreaterThanOrEqual(STORIES.invoice.amoPayment.afterDays.min);
+      expect(days).toBeLessThanOrEqual(STORIES.invoice.amoPayment.afterDays.max);
+      // The billing side's reader and the bridge's intake read the same payment.
+      const read = readAmoPaymentHl7(text);
+      expect(read).toEqual({ ok: true, value: { key: expect.stringMatching(/^\d{9}\/V\//), ...m.amoPayment } });
+      const intake = receive(encodeGapMessage(m));
+      expect([intake.ackCode, intake.meaning, intake.issues]).toEqual(['AA', 'AMO_PAYMENT', []]);
+      expect(intake.admission!.amoPayment).toEqual(read.ok && read.value);
+    }
+  });
+
+  it('pays with the share of STORIES.invoice.amoPayment the invoices not cancelled; none of the cancelled ones', () => {
+    const billed = [...byVenue.values()].filter((ms) => {
+      const f = ms.find((m) => m.event === 'P03');
+      return f && f.index < msgs.length - 200;
+    });
+    const cancelled = billed.filter((ms) => ms.some((m) => m.event === 'A13' && m.index > ms.find((x) => x.event === 'P03')!.index));
+    const kept = billed.filter((ms) => !cancelled.includes(ms));
+    expect(kept.length).toBeGreaterThan(400);
+    for (const ms of cancelled) expect(ms.some((m) => m.event === 'P05')).toBe(false);
+    const paid = kept.filter((ms) => ms.some((m) => m.event === 'P05')).length / kept.length;
+    expect(paid).toBeGreaterThan(STORIES.invoice.amoPayment.paid - 0.04);
+    expect(paid).toBeLessThan(STORIES.invoice.amoPayment.paid + 0.04);
+    // amended invoices are paid the amended AMO total (checked above); without payments, the same invoices
+    const unpaid = day({ messages: 6000, venues: 16, seed: 11, invoices: true, amoPayments: false });
+    expect(unpaid.some((m) => m.messageType === 'BAR')).toBe(false);
+    const inv = (ms: GapMessage[]) =>
+      new Map(ms.filter((m) => m.invoice).map((m) => [`${m.invoice!.number} ${m.invoice!.version}`, m.invoice]));
+    const a = inv(msgs);
+    const b = inv(unpaid);
+    const both = [...a.keys()].filter((k) => b.has(k));
+    expect(both.length).toBeGreaterThan(a.size - 20);
+    for (const k of both) expect(b.get(k)).toEqual(a.get(k));
   });
 
   it('leaves the ADT stream of a seed as it was (only shifted) and is deterministic', () => {

@@ -36,7 +36,8 @@ describe('parseGapArgs', () => {
     expect(parseGapArgs(['--port', '1', '--charset', '8859/1']).charset).toBe('latin1');
   });
   it('reads the invoice, id and answer options (defaults: invoices, a run tag, 10 s wait, 2 s quiet)', () => {
-    expect(parseGapArgs(['--port', '1'])).toMatchObject({ invoices: true, waitAnswers: 10, answersQuiet: 2 });
+    expect(parseGapArgs(['--port', '1'])).toMatchObject({ invoices: true, amoPayments: true, waitAnswers: 10, answersQuiet: 2 });
+    expect(parseGapArgs(['--port', '1', '--no-amo-payments'])).toMatchObject({ invoices: true, amoPayments: false });
     expect(parseGapArgs(['--port', '1']).idPrefix).toBeUndefined();
     expect(
       parseGapArgs('--port 1 --no-invoices --fixed-ids --wait-answers 30 --answers-quiet 5 --json out.json --answers-port 2576'.split(' ')),
@@ -213,7 +214,7 @@ describe('gap-main CLI', () => {
       const first = await run(path.join(dir, 'run1.json'));
       expect(first.code).toBe(0);
       expect(firstConnectFailed).toBe(false);
-      expect(first.out).toMatch(/acked=400 \(AA=400\) ADT\(AA=\d+\) DFT\(AA=\d+\)/);
+      expect(first.out).toMatch(/acked=400 \(AA=400\) ADT\(AA=\d+\) BAR\(AA=\d+\) DFT\(AA=\d+\)/);
       const doc = JSON.parse(readFileSync(path.join(dir, 'run1.json'), 'utf8'));
       expect(doc.stats.byType.DFT.AA).toBeGreaterThan(20);
       expect(doc.answers).toMatchObject({

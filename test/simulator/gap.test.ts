@@ -281,14 +281,17 @@ describe('many connections, as fast as ACKs allow', () => {
 describe('ACK counts per message type', () => {
   let server: AckServer;
   afterEach(async () => server.stop());
-  it('counts the settling ACKs of the ADT and the DFT messages apart (summing to byCode)', async () => {
+  it('counts the settling ACKs of the ADT, DFT and BAR messages apart (summing to byCode)', async () => {
     server = new AckServer();
     const { stats, msgs } = await stream({ messages: 200, venues: 8, seed: 11, invoices: true }, { window: 4 }, server);
     const dft = msgs.filter((m) => m.messageType === 'DFT').length;
     expect(dft).toBeGreaterThan(10);
     const sum = (c: Record<string, number> = {}): number => Object.values(c).reduce((a, b) => a + b, 0);
     expect(sum(stats.byType.DFT)).toBe(dft);
-    expect(sum(stats.byType.ADT)).toBe(200 - dft);
+    const bar = msgs.filter((m) => m.messageType === 'BAR').length;
+    expect(bar).toBeGreaterThan(0);
+    expect(sum(stats.byType.BAR)).toBe(bar);
+    expect(sum(stats.byType.ADT)).toBe(200 - dft - bar);
     const merged: Record<string, number> = {};
     for (const c of Object.values(stats.byType)) for (const [k, v] of Object.entries(c)) merged[k] = (merged[k] ?? 0) + v;
     expect(merged).toEqual(stats.byCode);
