@@ -76,7 +76,7 @@ export function dossierView(d: DossierRecord, o: { unmask?: boolean } = {}): Dos
     })),
     ...d.echanges.map((x) => ({
       kind: 'ECHANGE' as const,
-      texte: `${x.service.toUpperCase()} ${x.technical && x.status === 'KO' ? 'KO technique' : x.status}${x.code ? ` (${x.code})` : ''}${x.engagement ? ` · engagement ${x.engagement}` : ''} · ${x.latencyMs} ms${x.contradiction ? ` · contradiction : ${x.contradiction}` : ''}`,
+      texte: `${x.service.toUpperCase()} ${x.technical && x.status === 'KO' ? 'KO technique' : x.status}${x.code ? ` (${x.code})` : ''}${x.engagement ? ` · engagement ${x.engagement}` : ''} · ${Math.round(x.latencyMs)} ms${x.contradiction ? ` · contradiction : ${x.contradiction}` : ''}`,
       ...x,
     })),
     ...d.drapeaux.map((f) => ({ at: f.at, kind: 'DRAPEAU' as const, texte: f.motif, code: f.code })),
