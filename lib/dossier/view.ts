@@ -19,6 +19,18 @@ export function maskId(v: string | undefined): string | undefined {
   return v.length <= 3 ? '•••' : '•'.repeat(v.length - 3) + v.slice(-3);
 }
 
+/**
+ * An ordering key as shown to a viewer: `PID-3:<IPP>` keeps the IPP's last 3 characters
+ * (`PID-3:••••••321`); the venue (`PV1-19:`) and NDA (`PID-18:`) keys are shown as they are (the
+ * operator releases a venue by them).
+ */
+export function maskOrderingKey(key: string): string;
+export function maskOrderingKey(key: string | undefined): string | undefined;
+export function maskOrderingKey(key: string | undefined): string | undefined {
+  if (!key || !key.startsWith('PID-3:')) return key;
+  return 'PID-3:' + maskId(key.slice('PID-3:'.length) || '•');
+}
+
 export function maskIdentite(i: DossierIdentite): DossierIdentite {
   const out: DossierIdentite = {};
   if (i.ipp) out.ipp = maskId(i.ipp);

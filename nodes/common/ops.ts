@@ -154,6 +154,22 @@ type Req = {
   originalUrl?: string;
 };
 
+/**
+ * `?unmask=1` on a list endpoint (GET /roc/journal/held, GET /roc/outbound/errors): true when the
+ * caller may see patient identifiers (admin, PATIENT_UNMASK; the caller audits the success with
+ * `auditAction(req, 'unmask', target, 'ok', 200)`), false when not asked; undefined when refused
+ * (403 sent and the attempt audited).
+ */
+export function unmaskAsked(req: unknown, res: unknown, target: Record<string, unknown>): boolean | undefined {
+  const r = req as Req;
+  if (r.query?.unmask !== '1') return false;
+  const may = !r.user || hasPermission(r.authInfo?.scope ?? r.user.permissions, PATIENT_UNMASK);
+  if (may) return true;
+  auditAction(r as never, 'unmask', target, 'denied', 403);
+  (res as Res).status(403).json({ erreur: 'démasquage réservé au rôle admin' });
+  return undefined;
+}
+
 const registered = new WeakSet<object>();
 let timer: NodeJS.Timeout | undefined;
 let feed: { journal: unknown; feed: DossierExchangeFeed } | undefined;
