@@ -10,8 +10,8 @@
  *
  * The live parts (listeners, answer senders, establishments) are found through RED.nodes; the
  * statistics are fed by the event bus (the service nodes' `answered` events, `connectOpsToBus`),
- * and the summary (queues, dossiers) rebuilt and the alert rules evaluated every `POLL_MS`. `opsAlerts.onChange(cb)` is where MQTT, e-mail or a
- * webhook connect.
+ * and the summary (queues, dossiers) rebuilt and the alert rules evaluated every `POLL_MS`. The
+ * alert changes go out through `configureAlerts` (MQTT via roc-events, e-mail, webhook).
  */
 import fs from 'node:fs';
 import path from 'node:path';
