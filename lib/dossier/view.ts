@@ -19,6 +19,18 @@ export function maskId(v: string | undefined): string | undefined {
   return v.length <= 3 ? '•••' : '•'.repeat(v.length - 3) + v.slice(-3);
 }
 
+/**
+ * An ordering key as shown to a viewer: `PID-3:<IPP>` keeps the IPP's last 3 characters
+ * (`PID-3:••••••321`); the venue (`PV1-19:`) and NDA (`PID-18:`) keys are shown as they are (the
+ * operator releases a venue by them).
+ */
+export function maskOrderingKey(key: string): string;
+export function maskOrderingKey(key: string | undefined): string | undefined;
+export function maskOrderingKey(key: string | undefined): string | undefined {
+  if (!key || !key.startsWith('PID-3:')) return key;
+  return 'PID-3:' + maskId(key.slice('PID-3:'.length) || '•');
+}
+
 export function maskIdentite(i: DossierIdentite): DossierIdentite {
   const out: DossierIdentite = {};
   if (i.ipp) out.ipp = maskId(i.ipp);
@@ -76,7 +88,7 @@ export function dossierView(d: DossierRecord, o: { unmask?: boolean } = {}): Dos
     })),
     ...d.echanges.map((x) => ({
       kind: 'ECHANGE' as const,
-      texte: `${x.service.toUpperCase()} ${x.technical && x.status === 'KO' ? 'KO technique' : x.status}${x.code ? ` (${x.code})` : ''}${x.engagement ? ` · engagement ${x.engagement}` : ''} · ${x.latencyMs} ms${x.contradiction ? ` · contradiction : ${x.contradiction}` : ''}`,
+      texte: `${x.service.toUpperCase()} ${x.technical && x.status === 'KO' ? 'KO technique' : x.status}${x.code ? ` (${x.code})` : ''}${x.engagement ? ` · engagement ${x.engagement}` : ''} · ${Math.round(x.latencyMs)} ms${x.contradiction ? ` · contradiction : ${x.contradiction}` : ''}`,
       ...x,
     })),
     ...d.drapeaux.map((f) => ({ at: f.at, kind: 'DRAPEAU' as const, texte: f.motif, code: f.code })),

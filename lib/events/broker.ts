@@ -82,8 +82,9 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions = {}): Promis
       return !broker.closed && !closing;
     },
     publish(topic, payload, opts, cb) {
-      broker.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: opts.qos, retain: false, dup: false }, (err) =>
-        cb(err ?? undefined),
+      broker.publish(
+        { cmd: 'publish', topic, payload: Buffer.from(payload), qos: opts.qos, retain: opts.retain === true, dup: false },
+        (err) => cb(err ?? undefined),
       );
     },
     on() {

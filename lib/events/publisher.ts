@@ -13,7 +13,7 @@ import { events as processBus, type EventBus } from './bus';
 /** The part of an MQTT client (mqtt.js, or the embedded broker's in-process side) the publisher uses. */
 export interface MqttLike {
   readonly connected: boolean;
-  publish(topic: string, payload: string, opts: { qos: 0 | 1 }, cb: (err?: Error) => void): unknown;
+  publish(topic: string, payload: string, opts: { qos: 0 | 1; retain?: boolean }, cb: (err?: Error) => void): unknown;
   on(event: 'connect', fn: () => void): unknown;
 }
 
@@ -61,8 +61,11 @@ export function topicFor(prefix: string, e: RocEvent, defaultFiness = '-'): stri
 
 export class EventPublisher {
   readonly prefix: string;
-  private readonly finess: string;
+  /** The FINESS of the topics when the event names none (`-` when not configured). */
+  readonly finess: string;
   private readonly buffer: BoundedBuffer<RocEvent>;
+  /** Other messages (the alerts, docs/operations-dashboard.md) waiting for the broker: few, kept apart from the events. */
+  private readonly messages = new BoundedBuffer<{ topic: string; payload: string; retain: boolean }>(100);
   private readonly maxInFlight: number;
   private inFlight = 0;
   private counts = { published: 0, acknowledged: 0, failed: 0 };
@@ -98,8 +101,31 @@ export class EventPublisher {
     else this.buffer.push(e);
   }
 
+  /**
+   * Publishes a message that is not an event (an alert change) at QoS 1 on `topic`, retained or
+   * not: now when connected, else kept (at most 100, oldest dropped) until the connection. False
+   * when the publisher is closed.
+   */
+  publishMessage(topic: string, payload: string, retain: boolean): boolean {
+    if (this.closed) return false;
+    if (this.client.connected && this.messages.length === 0) this.sendMessage({ topic, payload, retain });
+    else this.messages.push({ topic, payload, retain });
+    return true;
+  }
+
+  private sendMessage(m: { topic: string; payload: string; retain: boolean }): void {
+    try {
+      this.client.publish(m.topic, m.payload, { qos: 1, retain: m.retain }, (err) => {
+        if (err) this.counts.failed++;
+      });
+    } catch {
+      this.counts.failed++;
+    }
+  }
+
   /** Publishes what the buffer holds, as far as the connection and the in-flight bound allow. */
   flush(): void {
+    while (!this.closed && this.messages.length && this.client.connected) this.sendMessage(this.messages.shift()!);
     while (!this.closed && this.buffer.length && this.client.connected && this.inFlight < this.maxInFlight) {
       this.send(this.buffer.shift()!);
     }
@@ -129,5 +155,6 @@ export class EventPublisher {
     this.closed = true;
     this.unsubscribe();
     this.buffer.clear();
+    this.messages.clear();
   }
 }

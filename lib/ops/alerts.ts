@@ -153,9 +153,21 @@ export class AlertEngine {
   private readonly history: AlertChange[] = [];
 
   constructor(
-    readonly rules: readonly AlertRule[] = DEFAULT_RULES,
+    private _rules: readonly AlertRule[] = DEFAULT_RULES,
     private readonly now: () => number = Date.now,
   ) {}
+
+  get rules(): readonly AlertRule[] {
+    return this._rules;
+  }
+
+  /** Replaces the rules (a site's thresholds); the alerts of a rule that is gone are forgotten (no clear sent). */
+  setRules(rules: readonly AlertRule[]): void {
+    this._rules = rules;
+    for (const id of [...this.trackers.keys()]) {
+      if (!rules.some((r) => id === r.id || id.startsWith(r.id + '|'))) this.trackers.delete(id);
+    }
+  }
 
   /** Called once per raise and once per clear (errors of a listener are swallowed: an outlet that fails never stops the others). */
   onChange(cb: (c: AlertChange) => void): () => void {

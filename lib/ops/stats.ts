@@ -102,6 +102,14 @@ export class OpsStats {
     this.now = o.now ?? Date.now;
   }
 
+  /** Forgets everything recorded (tests; a runtime stopped). */
+  reset(): void {
+    this.byService.clear();
+    this.byAmc.clear();
+    this.koCodes.clear();
+    this.recorded = 0;
+  }
+
   record(s: ExchangeSample): void {
     const minute = Math.floor(s.at / MINUTE) * MINUTE;
     if (minute < this.oldest()) return;

@@ -9,9 +9,9 @@
  *   POST /roc/ops/messages/:id/resend   process it again (operator, audited)
  *
  * The live parts (listeners, answer senders, establishments) are found through RED.nodes; the
- * statistics are fed by polling the journal's dossiers (DossierExchangeFeed) every `POLL_MS`, and
- * the alert rules evaluated at the same pace. `opsAlerts.onChange(cb)` is where MQTT, e-mail or a
- * webhook connect.
+ * statistics are fed by the event bus (the service nodes' `answered` events, `connectOpsToBus`),
+ * and the summary (queues, dossiers) rebuilt and the alert rules evaluated every `POLL_MS`. The
+ * alert changes go out through `configureAlerts` (MQTT via roc-events, e-mail, webhook).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,11 +21,13 @@ import { hasPermission, operationsAct, operationsRead } from '../../lib/security
 import { PATIENT_UNMASK } from '../../lib/security/users';
 import { QueryError, messageDetail, parseMessageQuery, searchMessages, type OpsJournal } from '../../lib/ops/messages';
 import { DossierExchangeFeed, OpsStats, sampleFromEvent, type ServiceEventLike } from '../../lib/ops/stats';
-import { AlertEngine } from '../../lib/ops/alerts';
+import { AlertEngine, DEFAULT_RULES } from '../../lib/ops/alerts';
+import { AlertConfigError, AlertOutlets, outletSettingsFromEnv, parseAlertRules, type AlertMqttTarget } from '../../lib/ops/alert-outlets';
 import { alertInputs, buildSummary, type LiveSources, type SummaryJournal } from '../../lib/ops/summary';
 import type { CircuitBreaker } from '../../lib/sel/breaker';
 import type { CertificateState } from '../../lib/sel/establishment';
 import type { Journal, Stored } from '../../lib/store/journal';
+import { events } from '../../lib/events/bus';
 
 /** How often the journal is polled for new exchanges and the alert rules evaluated. */
 export const POLL_MS = Number(process.env.ROC_OPS_POLL_MS) > 0 ? Number(process.env.ROC_OPS_POLL_MS) : 5000;
@@ -34,6 +36,43 @@ export const POLL_MS = Number(process.env.ROC_OPS_POLL_MS) > 0 ? Number(process.
 export const opsStats = new OpsStats();
 /** The process-wide alert engine: `opsAlerts.onChange(cb)` for the outlets. */
 export const opsAlerts = new AlertEngine();
+
+/** The outlets of the alert changes (MQTT, e-mail, webhook), set by {@link configureAlerts}. */
+let outlets: AlertOutlets | undefined;
+let outletsOff: (() => void) | undefined;
+
+/**
+ * Reads the alert configuration (`ROC_ALERT_RULES`, `ROC_ALERT_SMTP_*`, `ROC_ALERT_MAIL_*`,
+ * `ROC_ALERT_WEBHOOK_URL`; docs/operations-dashboard.md) and connects the outlets to
+ * {@link opsAlerts}: each change goes once to the MQTT publishers of the deployed roc-events
+ * nodes (`<prefix>/<finess>/alerts/<rule>[/<subject>]`, QoS 1, retained), by e-mail and to the
+ * webhook when configured. Invalid rules: the defaults are kept and the error logged; an invalid
+ * mail or webhook setting disables that outlet (logged). Returns the outlets (tests).
+ */
+export function configureAlerts(RED: NodeAPI, env: Record<string, string | undefined> = process.env): AlertOutlets {
+  try {
+    opsAlerts.setRules(parseAlertRules(env.ROC_ALERT_RULES));
+  } catch (e) {
+    opsAlerts.setRules(DEFAULT_RULES);
+    RED.log.error(`ROC alerts: ${e instanceof AlertConfigError ? e.message : 'ROC_ALERT_RULES unreadable'}; default rules kept`);
+  }
+  let settings = {};
+  try {
+    settings = outletSettingsFromEnv(env);
+  } catch (e) {
+    RED.log.error(`ROC alerts: ${e instanceof AlertConfigError ? e.message : 'settings unreadable'}; e-mail and webhook disabled`);
+  }
+  outletsOff?.();
+  outlets?.close();
+  const o = new AlertOutlets(
+    settings,
+    () => nodesOf(RED, 'roc-events').flatMap((n) => (n.publisher ? [n.publisher as AlertMqttTarget] : [])),
+    (outlet, reason) => RED.log.warn(`ROC alerts: ${outlet} outlet failed (${reason.slice(0, 120)})`),
+  );
+  outlets = o;
+  outletsOff = opsAlerts.onChange((c) => o.handle(c));
+  return o;
+}
 
 type AnyNode = Record<string, unknown> & { id: string; type: string; name?: string };
 interface ListenerLike {
@@ -115,6 +154,22 @@ type Req = {
   originalUrl?: string;
 };
 
+/**
+ * `?unmask=1` on a list endpoint (GET /roc/journal/held, GET /roc/outbound/errors): true when the
+ * caller may see patient identifiers (admin, PATIENT_UNMASK; the caller audits the success with
+ * `auditAction(req, 'unmask', target, 'ok', 200)`), false when not asked; undefined when refused
+ * (403 sent and the attempt audited).
+ */
+export function unmaskAsked(req: unknown, res: unknown, target: Record<string, unknown>): boolean | undefined {
+  const r = req as Req;
+  if (r.query?.unmask !== '1') return false;
+  const may = !r.user || hasPermission(r.authInfo?.scope ?? r.user.permissions, PATIENT_UNMASK);
+  if (may) return true;
+  auditAction(r as never, 'unmask', target, 'denied', 403);
+  (res as Res).status(403).json({ erreur: 'démasquage réservé au rôle admin' });
+  return undefined;
+}
+
 const registered = new WeakSet<object>();
 let timer: NodeJS.Timeout | undefined;
 let feed: { journal: unknown; feed: DossierExchangeFeed } | undefined;
@@ -157,12 +212,19 @@ async function tick(RED: NodeAPI): Promise<unknown> {
   return value;
 }
 
+/** The bus subscription of the statistics (one per process, whatever the number of runtimes). */
+let busOff: (() => void) | undefined;
+
 export function registerOps(RED: NodeAPI): void {
   // httpAdminRoot: false gives no admin app: nothing to serve
   const app = RED.httpAdmin as unknown;
   if (!app || (typeof app !== 'object' && typeof app !== 'function') || registered.has(app as object)) return;
   registered.add(app as object);
   current = RED;
+  // The statistics come from the nodes' `answered` events (lib/events): exact latencies, no
+  // journal poll; the journal still gives the queues, dossiers and held venues of the summary.
+  busOff ??= connectOpsToBus((fn) => events.subscribe((e) => fn(e as unknown as ServiceEventLike)));
+  configureAlerts(RED);
   const read = operationsRead(RED.auth);
 
   if (!timer) {
@@ -271,8 +333,15 @@ export function registerOps(RED: NodeAPI): void {
   });
 }
 
-/** Stops the poll timer (tests). */
+/** Stops the poll timer, the bus subscription and the alert outlets; forgets the statistics (tests). */
 export function stopOps(): void {
+  opsStats.reset();
+  busOff?.();
+  busOff = undefined;
+  outletsOff?.();
+  outletsOff = undefined;
+  outlets?.close();
+  outlets = undefined;
   if (timer) clearInterval(timer);
   timer = undefined;
   feed = undefined;

@@ -12,8 +12,10 @@ import type { Lease, SqliteJournal } from '../../lib/store';
 import { LISTENER_DEFAULTS as LIMITS, MllpListener, type Dispatched, type ListenerOptions } from '../../lib/gap/mllp-listener';
 import type { Hl7Charset } from '../../lib/hl7/profile';
 import { operationsAct, operationsRead } from '../../lib/security/access';
-import { registerOps } from '../common/ops';
+import { registerOps, unmaskAsked } from '../common/ops';
+import { maskOrderingKey } from '../../lib/dossier/view';
 import { emitNodeEvent } from '../../lib/events/emitters';
+import { auditAction } from '../../lib/security/audit';
 
 const CHARSETS: Record<string, Hl7Charset> = {
   'iso-8859-15': 'iso-8859-15',
@@ -295,14 +297,27 @@ export = function register(RED: NodeAPI): void {
   type Res = { status(n: number): Res; json(b: unknown): void };
   type Req = { params: Record<string, string>; query: Record<string, string | undefined> };
 
-  RED.httpAdmin.get('/roc/journal/held', operationsRead(RED.auth), (_req: Req, res: Res) => {
+  // An IPP ordering key (PID-3:<IPP>) is masked unless an admin asks ?unmask=1 (audited).
+  RED.httpAdmin.get('/roc/journal/held', operationsRead(RED.auth), (req: Req, res: Res) => {
+    const unmask = unmaskAsked(req, res, { list: 'held' });
+    if (unmask === undefined) return;
     const lists = [...active.values()].map((n) =>
       n.listener
-        ? n.listener.heldKeys().then((keys) => keys.map((k) => ({ node: n.id, listener: n.name || `:${n.listener?.port}`, ...k })))
+        ? n.listener.heldKeys().then((keys) =>
+            keys.map((k) => ({
+              node: n.id,
+              listener: n.name || `:${n.listener?.port}`,
+              ...k,
+              orderingKey: unmask ? k.orderingKey : maskOrderingKey(k.orderingKey),
+            })),
+          )
         : Promise.resolve([]),
     );
     Promise.all(lists).then(
-      (all) => res.json({ held: all.flat() }),
+      (all) => {
+        if (unmask) auditAction(req as never, 'unmask', { list: 'held' }, 'ok', 200);
+        res.json({ held: all.flat() });
+      },
       () => res.status(500).json({ error: 'journal illisible' }),
     );
   });

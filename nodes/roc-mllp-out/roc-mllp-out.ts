@@ -22,6 +22,9 @@ import { JournalError, type OutboundRecord } from '../../lib/store/journal';
 import { MllpAnswerSender, answerKeyOf, controlIdOf, type GapAnswerResult, type SendOutcome } from '../../lib/gap/mllp-sender';
 import { operationsAct, operationsRead } from '../../lib/security/access';
 import { emitNodeEvent } from '../../lib/events/emitters';
+import { auditAction } from '../../lib/security/audit';
+import { maskOrderingKey } from '../../lib/dossier/view';
+import { unmaskAsked } from '../common/ops';
 
 const CHARSETS: readonly Hl7Charset[] = ['iso-8859-15', 'latin1', 'utf8', 'windows-1252'];
 const SERVICES = ['idb', 'sim', 'clc', 'del'];
@@ -46,12 +49,12 @@ function num(v: unknown, def: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, n));
 }
 
-function errorView(nodeId: string, r: OutboundRecord) {
+function errorView(nodeId: string, r: OutboundRecord, unmask = false) {
   return {
     id: r.id,
     node: nodeId,
     destination: r.destination,
-    orderingKey: r.orderingKey,
+    orderingKey: unmask ? r.orderingKey : maskOrderingKey(r.orderingKey),
     attempts: r.attempts,
     lastError: r.lastError,
     createdAt: r.createdAt,
@@ -71,11 +74,17 @@ interface Res {
 function registerAdmin(RED: NodeAPI): void {
   const read = operationsRead(RED.auth);
   const write = (verb: 'resend' | 'cancel') => operationsAct(RED.auth, verb, (req) => ({ id: req.params?.id, node: req.query?.node }));
+  // An IPP ordering key (PID-3:<IPP>) is masked unless an admin asks ?unmask=1 (audited).
   RED.httpAdmin.get('/roc/outbound/errors', read, (req: Req, res: Res) => {
+    const unmask = unmaskAsked(req, res, { list: 'outbound.errors' });
+    if (unmask === undefined) return;
     const only = req.query.node;
     const list = [...active.entries()].filter(([id]) => !only || id === only);
-    Promise.all(list.map(([id, r]) => r.sender.errors().then((rows) => rows.map((x) => errorView(id, x))))).then(
-      (all) => res.json(all.flat()),
+    Promise.all(list.map(([id, r]) => r.sender.errors().then((rows) => rows.map((x) => errorView(id, x, unmask))))).then(
+      (all) => {
+        if (unmask) auditAction(req as never, 'unmask', { list: 'outbound.errors' }, 'ok', 200);
+        res.json(all.flat());
+      },
       (e: Error) => res.status(500).json({ error: e.message }),
     );
   });
