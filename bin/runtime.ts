@@ -103,6 +103,14 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
   // Mosquitto on 1883; 0 = any free port (printed at start). GET /metrics, /health, /health/ready:
   // docs/operations-events.md.
   process.env.ROC_EVENTS_PORT ||= '1884';
+  // The Facturation tab (roc-dre-es, roc-rsp): our FINESS, the site policy "wait for the AMO
+  // payment", how often a batch goes out (seconds), the drop directories used when the runtime
+  // injects no transport (docs/billing-runtime.md).
+  process.env.ROC_BILLING_FINESS ||= '750100125';
+  process.env.ROC_BILLING_WAIT_AMO ||= 'true';
+  process.env.ROC_BILLING_BATCH_SECONDS ||= '30';
+  process.env.ROC_BILLING_OUTBOX_DIR ||= path.join(settings.userDir, 'billing', 'out');
+  process.env.ROC_BILLING_INBOX_DIR ||= path.join(settings.userDir, 'billing', 'in');
 
   if (settings.usingDevelopmentSecret) {
     log('WARNING: ROC_CREDENTIAL_SECRET is not set: flow credentials are encrypted with the DEVELOPMENT secret.');
