@@ -6,11 +6,13 @@
  * rejected) → GET /roc/billing/reconciliation counts it; the files are kept on both sides.
  */
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import os from 'node:os';
 import path from 'node:path';
 import { startRuntimeProcess, type StartedRuntime } from '../support/runtime';
 import { GapAnswerListener } from '../../simulator/gap';
 import { MllpPeer, waitFor } from '../support/mllp-peer';
+import { expectNoPatientData, identifiersFromHl7, mergeIdentifiers, processOutput } from '../support/patient-data';
 import { admissionOf, bytesOf, invoiceFor, readAnswer, variant, type ZrcAnswer } from '../support/gap-cycle';
 
 jest.setTimeout(180_000);
@@ -19,6 +21,7 @@ let dir: string;
 let gap: GapAnswerListener;
 let rt: StartedRuntime | undefined;
 let peer: MllpPeer | undefined;
+const sentTexts: string[] = [];
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-billing-cycle-'));
@@ -49,6 +52,7 @@ afterAll(async () => {
 
 async function send(msg: ReturnType<typeof variant>): Promise<string> {
   const before = peer!.acks.length;
+  sentTexts.push(bytesOf(msg).toString('latin1'));
   peer!.send(bytesOf(msg));
   return (await peer!.waitAcks(before + 1, 20_000))[before].code;
 }
@@ -100,7 +104,23 @@ it('engagement → AMO paid → DRE-ES over SMTP → ARL → RSP → the invoice
   const h = await rt!.headers('viewer');
   const list: any = await (await fetch(`${rt!.url}roc/dossiers?venue=${venue}`, { headers: h })).json();
   const cle: string = list.items[0].key;
-  // the AMC invoice waits for the AMO payment (site policy), then goes out
+  // the engaged dossier reached roc-dre-es through the Facturation tab: its invoice waits for the
+  // AMO payment (site policy), as the journal says
+  const waiting = await poll(
+    async () => {
+      const db = new Database(path.join(dir, 'roc-journal.sqlite'), { readonly: true, fileMustExist: true });
+      try {
+        return db.prepare('SELECT state, reason FROM billing_invoices WHERE numero = ?').get(numero) as
+          { state: string; reason: string } | undefined;
+      } finally {
+        db.close();
+      }
+    },
+    'the invoice known to roc-dre-es',
+    30_000,
+  );
+  expect(waiting.state).toBe('pending');
+  expect(waiting.reason).toMatch(/AMO/);
   const pay = await fetch(`${rt!.url}roc/amo-payment`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -149,4 +169,6 @@ it('engagement → AMO paid → DRE-ES over SMTP → ARL → RSP → the invoice
   expect(received.filter((n) => /RSP/.test(n)).length).toBeGreaterThanOrEqual(2);
   // nothing readable on the AMC side's archive: sealed (S/MIME), not the DRE-ES in clear
   for (const n of files(amcArchive)) expect(fs.readFileSync(path.join(amcArchive, n)).subarray(0, 3).toString('latin1')).not.toBe('000');
+  // the runtime's output (the simulator's billing log, the mailbox's) quotes no patient data
+  expectNoPatientData(processOutput(rt!), mergeIdentifiers(...sentTexts.map(identifiersFromHl7)));
 });
