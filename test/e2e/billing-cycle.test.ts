@@ -23,10 +23,7 @@ let rt: StartedRuntime | undefined;
 let peer: MllpPeer | undefined;
 const sentTexts: string[] = [];
 
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-billing-cycle-'));
-  gap = new GapAnswerListener();
-  const gapPort = (await gap.start()).port;
+async function startBridge(extra: Record<string, string> = {}): Promise<void> {
   rt = await startRuntimeProcess(
     {
       ROC_USER_DIR: dir,
@@ -36,11 +33,20 @@ beforeAll(async () => {
       ROC_SIMULATOR_RSP_DELAY_S: '1',
       ROC_BILLING_BATCH_SECONDS: '1',
       ROC_DOSSIER_SCAN_SECONDS: '0.5',
+      ...extra,
     },
     60_000,
   );
   const m = /GAP MLLP listener \(HL7 v2 PAM-FR\) on \S+:(\d+)/.exec(rt.output());
   peer = await MllpPeer.connect(Number(m![1]));
+}
+
+let gapPort = 0;
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-billing-cycle-'));
+  gap = new GapAnswerListener();
+  gapPort = (await gap.start()).port;
+  await startBridge();
 });
 
 afterAll(async () => {
@@ -84,6 +90,28 @@ function discharge(adm: ReturnType<typeof variant>, controlId: string, venue: st
   return { ...m, segments };
 }
 
+/** A01 → IDB → A03 → DFT^P03 → CLC OK; the dossier key. */
+async function engage(venue: string, numero: string): Promise<string> {
+  const B01 = admissionOf('B01');
+  expect(await send(variant(B01, { controlId: `BC-${venue}-1`, venue }))).toBe('AA');
+  await waitFor(() => (answersFor(venue).length >= 1 ? true : undefined), 'the IDB answer', 60_000);
+  expect(await send(discharge(B01, `BC-${venue}-2`, venue))).toBe('AA');
+  expect(await send(invoiceFor(B01, { controlId: `BC-${venue}-3`, venue, numero, ghs: 3000, nights: 3 }))).toBe('AA');
+  const clc = await waitFor(() => answersFor(venue).find((a) => a.service === 'CLC'), 'the engagement', 60_000);
+  expect(clc).toMatchObject({ status: 'OK' });
+  const list: any = await (await fetch(`${rt!.url}roc/dossiers?venue=${venue}`, { headers: await rt!.headers('viewer') })).json();
+  return list.items[0].key;
+}
+
+function journalRows<T>(sql: string, ...args: unknown[]): T[] {
+  const db = new Database(path.join(dir, 'roc-journal.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(sql).all(...args) as T[];
+  } finally {
+    db.close();
+  }
+}
+
 const files = (d: string): string[] => (fs.existsSync(d) ? fs.readdirSync(d).filter((n) => !n.startsWith('.')) : []);
 
 it('engagement → AMO paid → DRE-ES over SMTP → ARL → RSP → the invoice settled and counted; the files kept on both sides', async () => {
@@ -93,17 +121,8 @@ it('engagement → AMO paid → DRE-ES over SMTP → ARL → RSP → the invoice
 
   const venue = '280000001';
   const numero = `F${venue}`; // the DRE-ES invoice number field: 12 characters
-  const B01 = admissionOf('B01');
-  expect(await send(variant(B01, { controlId: `BC-${venue}-1`, venue }))).toBe('AA');
-  await waitFor(() => (answersFor(venue).length >= 1 ? true : undefined), 'the IDB answer', 60_000);
-  expect(await send(discharge(B01, `BC-${venue}-2`, venue))).toBe('AA');
-  expect(await send(invoiceFor(B01, { controlId: `BC-${venue}-3`, venue, numero, ghs: 3000, nights: 3 }))).toBe('AA');
-  const clc = await waitFor(() => answersFor(venue).find((a) => a.service === 'CLC'), 'the engagement', 60_000);
-  expect(clc).toMatchObject({ status: 'OK' });
-
+  const cle = await engage(venue, numero);
   const h = await rt!.headers('viewer');
-  const list: any = await (await fetch(`${rt!.url}roc/dossiers?venue=${venue}`, { headers: h })).json();
-  const cle: string = list.items[0].key;
   // the engaged dossier reached roc-dre-es through the Facturation tab: its invoice waits for the
   // AMO payment (site policy), as the journal says
   const waiting = await poll(
@@ -171,4 +190,34 @@ it('engagement → AMO paid → DRE-ES over SMTP → ARL → RSP → the invoice
   for (const n of files(amcArchive)) expect(fs.readFileSync(path.join(amcArchive, n)).subarray(0, 3).toString('latin1')).not.toBe('000');
   // the runtime's output (the simulator's billing log, the mailbox's) quotes no patient data
   expectNoPatientData(processOutput(rt!), mergeIdentifiers(...sentTexts.map(identifiersFromHl7)));
+});
+
+it('after a restart, with the site policy "do not wait for the AMO": the engaged invoice goes out by itself, file number 2', async () => {
+  peer?.socket.destroy();
+  await rt!.stop();
+  rt = undefined;
+  await startBridge({ ROC_BILLING_WAIT_AMO: 'false' });
+  const venue = '280000002';
+  const numero = `F${venue}`;
+  const cle = await engage(venue, numero);
+  const h = await rt!.headers('viewer');
+  const at = new Date().toISOString().slice(0, 10);
+  // no AMO notice: the CLC engagement alone releases the invoice
+  const settled = await poll(
+    async () => {
+      const r = await fetch(`${rt!.url}roc/billing/reconciliation?at=${at}`, { headers: h });
+      const t = r.status === 200 ? ((await r.json()) as any).total : undefined;
+      return t && t.sent === 2 && t.paid + t.partiallyPaid + t.rejected === 2 ? t : undefined;
+    },
+    'the second invoice settled',
+    90_000,
+  );
+  expect(settled.outstanding).toBe(0);
+  const rows = journalRows<{ numero: number; state: string }>('SELECT numero, state FROM billing_files ORDER BY numero');
+  expect(rows.map((r) => r.numero)).toEqual([1, 2]); // numbered without gap across the restart
+  expect(rows.every((r) => r.state === 'ARL_RECEIVED')).toBe(true);
+  const inv = journalRows<{ okey: string; state: string }>('SELECT okey, state FROM billing_invoices WHERE numero = ?', numero);
+  expect(inv).toHaveLength(1);
+  expect(['paid', 'partially-paid', 'rejected']).toContain(inv[0].state);
+  expect(inv[0].okey).toBe(cle);
 });
