@@ -14,7 +14,8 @@ import { describeError, errorResponse } from '../lib/http/middleware';
 import { audit, configureAudit } from '../lib/security/audit';
 import { checkBinding, isLoopbackHost } from '../lib/security/access';
 import { loadUsers, users } from '../lib/security/users';
-import { ensureDevCerts } from '../simulator/make-certs';
+import { ensureDevCerts, type DevCerts } from '../simulator/make-certs';
+import { startRuntimeBilling, type RuntimeBilling } from './billing';
 import { startSimulator, type LatencyMode, type RunningSimulator } from '../simulator/server';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -30,6 +31,8 @@ export interface RunningRuntime {
   /** The embedded MQTT broker of the operations events (roc-events, embedded mode), when it listens. */
   eventsPort?: number;
   simulator?: RunningSimulator;
+  /** The billing transport (outbox, the bridge's mailbox, the simulator's billing side): docs/billing-runtime.md. */
+  billing?: RuntimeBilling;
   close(): Promise<void>;
 }
 
@@ -47,8 +50,9 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
   await prepareSecurity(settings, log);
 
   let simulator: RunningSimulator | undefined;
+  let certs: DevCerts | undefined;
   if (!process.env.ROC_ANNUAIRE_URL) {
-    const certs = await ensureDevCerts(process.env.ROC_DEV_CERT_DIR || path.join(ROOT, '.roc-dev', 'certs'));
+    certs = await ensureDevCerts(process.env.ROC_DEV_CERT_DIR || path.join(ROOT, '.roc-dev', 'certs'));
     simulator = await startSimulator({
       host: '127.0.0.1',
       port: Number(process.env.ROC_SIMULATOR_PORT || 0),
@@ -63,6 +67,25 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
   }
   // The shipped flow refers to these; an empty value means "not used".
   for (const k of ['ROC_CLIENT_CERT', 'ROC_CLIENT_KEY', 'ROC_CA', 'ROC_CLIENT_P12']) process.env[k] ||= '';
+  // Billing: the outbox of roc-dre-es / roc-rsp (S/MIME + SMTP or drop directory), the bridge's
+  // mailbox for the AMC's ARL and RSP, the simulator's billing side (docs/billing-runtime.md).
+  let billing: RuntimeBilling | undefined;
+  try {
+    billing = await startRuntimeBilling({
+      env: process.env,
+      dir: path.join(settings.userDir, 'billing'),
+      simulator,
+      certs,
+      log,
+    });
+  } catch (e) {
+    if (simulator) await simulator.close();
+    throw e;
+  }
+  if (billing.settings) settings.rocBilling = { ...(settings.rocBilling ?? {}), ...billing.settings };
+  if (billing.amc)
+    log(`AMC simulator billing side (S/MIME over SMTP): 127.0.0.1:${billing.amc.smtpPort}  drop directory: ${billing.amc.dropDir}`);
+  if (billing.mailboxPort) log(`Billing mailbox (ARL and RSP in, S/MIME over SMTP): 127.0.0.1:${billing.mailboxPort}`);
   // The GAP MLLP listener (HL7 v2 PAM-FR); 0 = any free port (printed at start).
   process.env.ROC_MLLP_PORT ||= '2575';
   process.env.ROC_MLLP_HOST ||= process.env.ROC_HOST || '127.0.0.1';
@@ -80,6 +103,14 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
   // Mosquitto on 1883; 0 = any free port (printed at start). GET /metrics, /health, /health/ready:
   // docs/operations-events.md.
   process.env.ROC_EVENTS_PORT ||= '1884';
+  // The Facturation tab (roc-dre-es, roc-rsp): our FINESS, the site policy "wait for the AMO
+  // payment", how often a batch goes out (seconds), the drop directories used when the runtime
+  // injects no transport (docs/billing-runtime.md).
+  process.env.ROC_BILLING_FINESS ||= '750100125';
+  process.env.ROC_BILLING_WAIT_AMO ||= 'true';
+  process.env.ROC_BILLING_BATCH_SECONDS ||= '30';
+  process.env.ROC_BILLING_OUTBOX_DIR ||= path.join(settings.userDir, 'billing', 'out');
+  process.env.ROC_BILLING_INBOX_DIR ||= path.join(settings.userDir, 'billing', 'in');
 
   if (settings.usingDevelopmentSecret) {
     log('WARNING: ROC_CREDENTIAL_SECRET is not set: flow credentials are encrypted with the DEVELOPMENT secret.');
@@ -128,6 +159,7 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
     mllpPort,
     eventsPort,
     simulator,
+    billing,
     close() {
       closing ||= (async () => {
         await RED.stop();
@@ -135,6 +167,7 @@ export async function startRuntime(log: (line: string) => void = (l) => console.
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        await billing?.close();
         if (simulator) await simulator.close();
       })();
       return closing;

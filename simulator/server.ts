@@ -89,6 +89,8 @@ export interface RunningSimulator {
   port: number;
   stats(): SimulatorStats;
   engagements(): readonly Engagement[];
+  /** The engagements the online side issued, live: what the billing side validates DRE-ES files against. */
+  engagementBook: EngagementBook;
   /** Mark an active engagement as invoiced (DEL is then refused with 6022). False if not active. */
   markInvoiced(numero: string): boolean;
   setLatency(l: LatencyMode): void;
@@ -288,6 +290,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     port,
     stats: () => ({ ...stats }),
     engagements: () => book.list(),
+    engagementBook: book,
     markInvoiced: (numero: string) => book.markInvoiced(numero),
     setLatency(l: LatencyMode) {
       sample = latencySampler(checkLatency(l));

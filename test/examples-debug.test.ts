@@ -53,8 +53,14 @@ export const ALLOWED_DEBUG_PATHS: readonly string[] = [
   'hprim.count',
   'hprim.messageId',
   'payload.guichet', // the desk's verdict: verdict, titre, motif, conseil, code
-  'roc.billing', // roc-dre-es / roc-rsp outcome: state, dossier key, invoice number, AMC, amounts, reason code and label
-  'roc.billingFile', // a DRE-ES file or an ARL: state, AMC, number, name, counts, amount
+  // billing outcomes (roc-dre-es, roc-rsp): states, codes, invoice numbers, amounts; never the dossier
+  'roc.billing.state',
+  'roc.billing.code',
+  'roc.billing.reason',
+  'roc.billing.factureNumero',
+  'roc.billing.amc',
+  'roc.billing.paidCents',
+  'roc.billingFile', // state, AMC, file number and name, counts and totals
 ];
 
 /** Bare names a JSONata expression may use inside an allowed list (fields of hprim.errors). */

@@ -21,6 +21,21 @@ export interface BillingOutbox {
   send(file: BillingFileOut): Promise<void>;
 }
 
+/** One file received from the AMC (ARL or RSP), already opened (S/MIME removed). */
+export interface BillingFileIn {
+  bytes: Buffer;
+  name?: string;
+}
+
+/**
+ * Where the AMC's files come in, when the runtime injects it (settings `rocBilling.inbox`, read by
+ * roc-rsp): e.g. its embedded SMTP mailbox. The handler resolves once the file is processed
+ * (recorded in the journal); a rejection tells the source to keep the file and offer it again.
+ */
+export interface BillingInbox {
+  subscribe(handler: (file: BillingFileIn) => Promise<void>): () => void;
+}
+
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$/;
 
 export class DirectoryOutbox implements BillingOutbox {

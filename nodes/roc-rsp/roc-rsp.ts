@@ -26,7 +26,7 @@ import type { SqliteJournal } from '../../lib/store/sqlite';
 import { readRsp } from '../../lib/billing/rsp';
 import { readArl, writeArl } from '../../lib/billing/arl';
 import { peekRspHeader, planReturns, rspAck } from '../../lib/billing/returns';
-import { DirectoryOutbox, type BillingOutbox } from '../../lib/billing/outbox';
+import { DirectoryOutbox, type BillingInbox, type BillingOutbox } from '../../lib/billing/outbox';
 import { applyBillingEvent, type BillingEvent } from '../../lib/billing/dossier-events';
 import { systemClock, type Clock } from '../../lib/dossier/schedule';
 import { billingJournals } from '../common/billing';
@@ -46,6 +46,7 @@ export = function register(RED: NodeAPI): void {
     const injected = ((RED as unknown as { settings?: Record<string, unknown> }).settings?.rocBilling ?? {}) as {
       outbox?: BillingOutbox;
       clock?: Clock;
+      inbox?: BillingInbox;
     };
     const clock: Clock = injected.clock ?? systemClock;
     const emitter = String(def.emitterFiness ?? '').trim();
@@ -256,6 +257,7 @@ export = function register(RED: NodeAPI): void {
         }
       });
     node.poll = poll;
+    const unsubscribe = injected.inbox?.subscribe((f) => serial(() => processFile(f.bytes, f.name)).then(() => undefined));
 
     node.on('input', (msg: NodeMessage, _send, done) => {
       const p = msg.payload;
@@ -293,6 +295,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed, done) => {
       if (timer) clearInterval(timer);
+      unsubscribe?.();
       billingJournals.delete(node.id);
       const l = lease;
       lease = undefined;

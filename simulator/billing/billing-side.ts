@@ -118,6 +118,8 @@ export interface BillingSideStats {
   paidCents: number;
   arlSent: number;
   rspSent: number;
+  /** ARLs the bridge sent back for our RSP files. */
+  arlReceived: number;
   /** Answers that could not be delivered (no channel configured, or the send failed). */
   undelivered: number;
   /** Engagement numbers longer than the DRE-ES field: matched on FINESS + invoice number only. */
@@ -192,6 +194,7 @@ export async function startBillingSide(opts: BillingSideOptions): Promise<Runnin
     paidCents: 0,
     arlSent: 0,
     rspSent: 0,
+    arlReceived: 0,
     undelivered: 0,
     engagementNumberTooLong: 0,
     refusals: [],
@@ -332,6 +335,12 @@ export async function startBillingSide(opts: BillingSideOptions): Promise<Runnin
     } catch (e) {
       const err = e instanceof BillingTransportError ? e : new BillingTransportError('MALFORMED', 'cannot be opened');
       return refuse(channel, err.code, err.message, kept);
+    }
+    if (data.subarray(0, 6).toString('latin1') === '000ARL') {
+      // the bridge's ARL for one of our RSP files: kept in the archive, nothing to answer
+      stats.arlReceived++;
+      log(`billing: ARL received (${channel})`);
+      return;
     }
     const read = readDreEs(data);
     if (!read.ok) {

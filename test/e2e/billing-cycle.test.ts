@@ -1,0 +1,223 @@
+/**
+ * The billing cycle end to end with `npm start` (scripts/start.js, the shipped flow's Facturation
+ * tab) and its embedded AMC simulator (online side + billing side), over real sockets:
+ * A01 → IDB → DFT^P03 → CLC (MLLP) → POST /roc/amo-payment → the DRE-ES goes out sealed over real
+ * SMTP to the simulator's mailbox → ARL → RSP back to the bridge's mailbox → the invoice paid (or
+ * rejected) → GET /roc/billing/reconciliation counts it; the files are kept on both sides.
+ */
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import os from 'node:os';
+import path from 'node:path';
+import { startRuntimeProcess, type StartedRuntime } from '../support/runtime';
+import { GapAnswerListener } from '../../simulator/gap';
+import { MllpPeer, waitFor } from '../support/mllp-peer';
+import { expectNoPatientData, identifiersFromHl7, mergeIdentifiers, processOutput } from '../support/patient-data';
+import { admissionOf, bytesOf, invoiceFor, readAnswer, variant, type ZrcAnswer } from '../support/gap-cycle';
+
+jest.setTimeout(180_000);
+
+let dir: string;
+let gap: GapAnswerListener;
+let rt: StartedRuntime | undefined;
+let peer: MllpPeer | undefined;
+const sentTexts: string[] = [];
+
+async function startBridge(extra: Record<string, string> = {}): Promise<void> {
+  rt = await startRuntimeProcess(
+    {
+      ROC_USER_DIR: dir,
+      ROC_DEV_CERT_DIR: path.join(dir, 'certs'),
+      ROC_MLLP_PORT: '0',
+      ROC_GAP_ANSWER_PORT: String(gapPort),
+      ROC_SIMULATOR_RSP_DELAY_S: '1',
+      ROC_BILLING_BATCH_SECONDS: '1',
+      ROC_DOSSIER_SCAN_SECONDS: '0.5',
+      ...extra,
+    },
+    60_000,
+  );
+  const m = /GAP MLLP listener \(HL7 v2 PAM-FR\) on \S+:(\d+)/.exec(rt.output());
+  peer = await MllpPeer.connect(Number(m![1]));
+}
+
+let gapPort = 0;
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-billing-cycle-'));
+  gap = new GapAnswerListener();
+  gapPort = (await gap.start()).port;
+  await startBridge();
+});
+
+afterAll(async () => {
+  peer?.socket.destroy();
+  if (rt) await rt.stop();
+  await gap?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function send(msg: ReturnType<typeof variant>): Promise<string> {
+  const before = peer!.acks.length;
+  sentTexts.push(bytesOf(msg).toString('latin1'));
+  peer!.send(bytesOf(msg));
+  return (await peer!.waitAcks(before + 1, 20_000))[before].code;
+}
+
+function answersFor(venue: string): ZrcAnswer[] {
+  return gap.received.map((r) => readAnswer(r.text)).filter((a): a is ZrcAnswer => !!a && a.venue === venue);
+}
+
+async function poll<T>(f: () => Promise<T | undefined>, what: string, timeoutMs: number): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timeout: ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The venue's discharge (A03): PV1-45 the discharge date, here the admission's own (PV1-44). */
+function discharge(adm: ReturnType<typeof variant>, controlId: string, venue: string): ReturnType<typeof variant> {
+  const m = variant(adm, { type: 'ADT^A03^ADT_A03', controlId, venue });
+  const segments = m.segments.map((s) => {
+    if (!s.startsWith('PV1|')) return s;
+    const f = s.split('|');
+    while (f.length <= 45) f.push('');
+    f[45] = f[44];
+    return f.join('|');
+  });
+  return { ...m, segments };
+}
+
+/** A01 → IDB → A03 → DFT^P03 → CLC OK; the dossier key. */
+async function engage(venue: string, numero: string): Promise<string> {
+  const B01 = admissionOf('B01');
+  expect(await send(variant(B01, { controlId: `BC-${venue}-1`, venue }))).toBe('AA');
+  await waitFor(() => (answersFor(venue).length >= 1 ? true : undefined), 'the IDB answer', 60_000);
+  expect(await send(discharge(B01, `BC-${venue}-2`, venue))).toBe('AA');
+  expect(await send(invoiceFor(B01, { controlId: `BC-${venue}-3`, venue, numero, ghs: 3000, nights: 3 }))).toBe('AA');
+  const clc = await waitFor(() => answersFor(venue).find((a) => a.service === 'CLC'), 'the engagement', 60_000);
+  expect(clc).toMatchObject({ status: 'OK' });
+  const list: any = await (await fetch(`${rt!.url}roc/dossiers?venue=${venue}`, { headers: await rt!.headers('viewer') })).json();
+  return list.items[0].key;
+}
+
+function journalRows<T>(sql: string, ...args: unknown[]): T[] {
+  const db = new Database(path.join(dir, 'roc-journal.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(sql).all(...args) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+const files = (d: string): string[] => (fs.existsSync(d) ? fs.readdirSync(d).filter((n) => !n.startsWith('.')) : []);
+
+it('engagement → AMO paid → DRE-ES over SMTP → ARL → RSP → the invoice settled and counted; the files kept on both sides', async () => {
+  const out = rt!.output();
+  expect(out).toMatch(/AMC simulator billing side \(S\/MIME over SMTP\): 127\.0\.0\.1:\d+/);
+  expect(out).toMatch(/Billing mailbox \(ARL and RSP in, S\/MIME over SMTP\): 127\.0\.0\.1:\d+/);
+
+  const venue = '280000001';
+  const numero = `F${venue}`; // the DRE-ES invoice number field: 12 characters
+  const cle = await engage(venue, numero);
+  const h = await rt!.headers('viewer');
+  // the engaged dossier reached roc-dre-es through the Facturation tab: its invoice waits for the
+  // AMO payment (site policy), as the journal says
+  const waiting = await poll(
+    async () => {
+      const db = new Database(path.join(dir, 'roc-journal.sqlite'), { readonly: true, fileMustExist: true });
+      try {
+        return db.prepare('SELECT state, reason FROM billing_invoices WHERE numero = ?').get(numero) as
+          { state: string; reason: string } | undefined;
+      } finally {
+        db.close();
+      }
+    },
+    'the invoice known to roc-dre-es',
+    30_000,
+  );
+  expect(waiting.state).toBe('pending');
+  expect(waiting.reason).toMatch(/AMO/);
+  const pay = await fetch(`${rt!.url}roc/amo-payment`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ cle, factureNumero: numero, montantAmo: 2400, datePaiement: new Date().toISOString().slice(0, 10) }),
+  });
+  const paid: any = await pay.json();
+  expect([pay.status, paid.statut]).toEqual([200, 'AMO_PAYE']);
+  expect(paid.billing).toMatchObject({ factureNumero: numero, state: 'ready' });
+
+  // the reconciliation: sent, acknowledged (ARL), then settled (RSP)
+  const at = new Date().toISOString().slice(0, 10);
+  const settled = await poll(
+    async () => {
+      const r = await fetch(`${rt!.url}roc/billing/reconciliation?at=${at}`, { headers: h });
+      if (r.status !== 200) return undefined;
+      const body: any = await r.json();
+      const t = body.total;
+      return t && t.sent === 1 && t.paid + t.partiallyPaid + t.rejected === 1 ? body : undefined;
+    },
+    'the invoice settled in the reconciliation',
+    90_000,
+  );
+  expect(settled.total).toMatchObject({ sent: 1, outstanding: 0 });
+  const csv = await fetch(`${rt!.url}roc/billing/reconciliation?at=${at}&format=csv`, { headers: h });
+  expect(csv.status).toBe(200);
+  expect((await csv.text()).split('\n').length).toBeGreaterThan(1);
+
+  // the dossier moved on: paid, partially paid or rejected
+  const etat = await poll(
+    async () => {
+      const view: any = await (await fetch(`${rt!.url}roc/dossiers/${encodeURIComponent(cle)}`, { headers: h })).json();
+      return ['PAYE', 'PAYE_PARTIEL', 'REJETE'].includes(view.etat) ? view.etat : undefined;
+    },
+    'the dossier paid or rejected',
+    20_000,
+  );
+  const t = settled.total;
+  expect(etat).toBe(t.paid ? 'PAYE' : t.partiallyPaid ? 'PAYE_PARTIEL' : 'REJETE');
+
+  // the files on both sides: the AMC's archive holds the sealed DRE-ES (and our ARL for its RSP),
+  // the bridge keeps what its mailbox received, sealed and opened (the ARL and the RSP)
+  const amcArchive = path.join(dir, 'billing', 'amc-simulateur', 'archive');
+  await waitFor(() => (files(amcArchive).length >= 2 ? true : undefined), 'our ARL for the RSP at the AMC', 30_000);
+  const received = files(path.join(dir, 'billing', 'received'));
+  expect(received.filter((n) => /ARL/.test(n)).length).toBeGreaterThanOrEqual(2); // sealed + opened
+  expect(received.filter((n) => /RSP/.test(n)).length).toBeGreaterThanOrEqual(2);
+  // nothing readable on the AMC side's archive: sealed (S/MIME), not the DRE-ES in clear
+  for (const n of files(amcArchive)) expect(fs.readFileSync(path.join(amcArchive, n)).subarray(0, 3).toString('latin1')).not.toBe('000');
+  // the runtime's output (the simulator's billing log, the mailbox's) quotes no patient data
+  expectNoPatientData(processOutput(rt!), mergeIdentifiers(...sentTexts.map(identifiersFromHl7)));
+});
+
+it('after a restart, with the site policy "do not wait for the AMO": the engaged invoice goes out by itself, file number 2', async () => {
+  peer?.socket.destroy();
+  await rt!.stop();
+  rt = undefined;
+  await startBridge({ ROC_BILLING_WAIT_AMO: 'false' });
+  const venue = '280000002';
+  const numero = `F${venue}`;
+  const cle = await engage(venue, numero);
+  const h = await rt!.headers('viewer');
+  const at = new Date().toISOString().slice(0, 10);
+  // no AMO notice: the CLC engagement alone releases the invoice
+  const settled = await poll(
+    async () => {
+      const r = await fetch(`${rt!.url}roc/billing/reconciliation?at=${at}`, { headers: h });
+      const t = r.status === 200 ? ((await r.json()) as any).total : undefined;
+      return t && t.sent === 2 && t.paid + t.partiallyPaid + t.rejected === 2 ? t : undefined;
+    },
+    'the second invoice settled',
+    90_000,
+  );
+  expect(settled.outstanding).toBe(0);
+  const rows = journalRows<{ numero: number; state: string }>('SELECT numero, state FROM billing_files ORDER BY numero');
+  expect(rows.map((r) => r.numero)).toEqual([1, 2]); // numbered without gap across the restart
+  expect(rows.every((r) => r.state === 'ARL_RECEIVED')).toBe(true);
+  const inv = journalRows<{ okey: string; state: string }>('SELECT okey, state FROM billing_invoices WHERE numero = ?', numero);
+  expect(inv).toHaveLength(1);
+  expect(['paid', 'partially-paid', 'rejected']).toContain(inv[0].state);
+  expect(inv[0].okey).toBe(cle);
+});
