@@ -144,7 +144,7 @@ export = function register(RED: NodeAPI): void {
       if (verdict.state === 'ready') {
         // the invoice must fit the layout on its own: a value the file cannot carry is refused now, not at batch time
         try {
-          writeDreEs(dreFile(emitter, verdict.amc, 1, today(), [{ finess: verdict.finess, invoice: verdict.invoice }], mode).file);
+          writeDreEs(dreFile(emitter, verdict.amc, 1, today(), [{ finess: emitter, invoice: verdict.invoice }], mode).file);
         } catch (e) {
           verdict = {
             state: 'refused',
@@ -236,7 +236,10 @@ export = function register(RED: NodeAPI): void {
           if (again.changed) sendInvoice(undefined, view(again.verdict, inv.key, again.numero));
           continue;
         }
-        entries.push({ key: inv.key, number: inv.number, finess: v.finess, invoice: v.invoice });
+        // The lot's FINESS géographique is the establishment's (the emitter's): the one whose CLC
+        // obtained the engagement (roc-establishment), which the AMC matches the invoice against —
+        // not the GAP site's FINESS of the dossier key.
+        entries.push({ key: inv.key, number: inv.number, finess: emitter, invoice: v.invoice });
       }
       if (!entries.length) return;
       const date = today();

@@ -192,12 +192,12 @@ describe('DRE-ES read: bad files are quarantined with a reason', () => {
   });
 
   it('a malformed field names line, record and field, without the NIR', () => {
-    const r = readDreEs(tamper(buf, 3, 40, 'AB'));
+    const r = readDreEs(tamper(buf, 3, 49, 'AB'));
     expect(r).toMatchObject({
       ok: false,
       code: 'format',
       line: 3,
-      reason: 'DRE-ES, line 3, record invoice, field nir, position 36: not digits',
+      reason: 'DRE-ES, line 3, record invoice, field nirKey, position 49: not digits',
     });
   });
 

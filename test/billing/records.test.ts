@@ -91,7 +91,7 @@ describe('encoding a record', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(RecordError);
-    expect((error as Error).message).toBe('DRE-ES, record invoice, field nir, position 36: does not fit in 13 digits');
+    expect((error as Error).message).toBe('DRE-ES, record invoice, field nir, position 36: does not fit in 13 characters');
   });
 });
 
