@@ -323,20 +323,6 @@ export class DossierEngine {
       }
       d = { ...d, enCours };
     }
-    if (prior && d === prior) {
-      // nothing changed at all
-      return {
-        key,
-        dossier: d,
-        created,
-        event,
-        actions,
-        requests,
-        manual,
-        ...(answer ? { answer } : {}),
-        ...(res.refused ? { refused: res.refused } : {}),
-      };
-    }
     await this.store.saveDossier(d, prior?.majLe);
     return {
       key,

@@ -119,7 +119,6 @@ describe('roc-dossier behind roc-hl7-admission', () => {
     expect(clcReq.hl7.journalId).toBe(2);
     expect(clcReq.roc.facture.numero).toBe('FAC-2025-000731');
     expect(clcReq.roc.facture.lignes).toHaveLength(3);
-    expect(clcReq.roc.idb).toBeUndefined(); // no stale result travels with a request
 
     dos.receive(answer(clcReq, 'OK', { engagement: { numero: 'E0077554321202501180K000001' } }));
     const clcAnswer = await until(() => got.gap[1], 'the engagement answer');
