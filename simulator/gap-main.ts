@@ -266,7 +266,7 @@ export function summary(s: GapStats): string {
 }
 
 /** Sort order of the answer labels: service (IDB, SIM, CLC, DEL, then the others), OK, KO, KO technical. */
-const SERVICE_ORDER = ['ANNUAIRE', 'IDB', 'SIM', 'CLC', 'DEL'];
+const SERVICE_ORDER = ['ANNUAIRE', 'IDB', 'SIM', 'CLC', 'DEL', 'RSP'];
 function labelRank(label: string): number {
   const [service, status] = label.split(' ');
   const i = SERVICE_ORDER.indexOf(service);
@@ -279,8 +279,14 @@ export function answersSummary(c: GapAnswerCounts, waitedMs?: number): string {
     .sort(([a], [b]) => labelRank(a) - labelRank(b) || a.localeCompare(b))
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
+  const invoices = Object.entries(c.invoices ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   return (
-    `answers=${c.distinct} (${kinds || 'none'}) engagements=${c.engagements} duplicates=${c.duplicates} other=${c.other}` +
+    `answers=${c.distinct} (${kinds || 'none'}) engagements=${c.engagements}` +
+    (invoices ? ` invoices=(${invoices})` : '') +
+    ` duplicates=${c.duplicates} other=${c.other}` +
     (waitedMs !== undefined ? ` waited=${(waitedMs / 1000).toFixed(1)}s` : '')
   );
 }

@@ -578,6 +578,8 @@ export interface GapRocResult {
   technical: boolean;
   /** CLC: the engagement number. */
   engagement?: string;
+  /** RSP (a billing return): the invoice state, ZRC-25 (PAYE, PAYE_PARTIEL, REJETE). */
+  invoiceState?: string;
 }
 
 export interface ReceivedAnswer {
@@ -601,6 +603,8 @@ export interface GapAnswerCounts {
   byResult: Record<string, number>;
   /** Distinct engagement numbers (CLC OK). */
   engagements: number;
+  /** Billing returns (ZRC-1 RSP) by invoice state (ZRC-25): PAYE, PAYE_PARTIEL, REJETE. */
+  invoices: Record<string, number>;
   /** Messages without a ZRC. */
   other: number;
 }
@@ -612,12 +616,16 @@ export function readRocResult(text: string): GapRocResult | undefined {
   try {
     const zrc = parseEr7(text).segment(ZRC_SEGMENT);
     if (!zrc) return undefined;
-    const engagement = zrc.get(zrcField('numeroEngagement'));
+    const service = zrc.get(zrcField('service')).toUpperCase();
+    // a billing return repeats the engagement it billed: only a CLC answer brings one
+    const engagement = service === 'RSP' ? '' : zrc.get(zrcField('numeroEngagement'));
+    const invoiceState = service === 'RSP' ? zrc.get(zrcField('etatFacture')).toUpperCase() : '';
     return {
-      service: zrc.get(zrcField('service')).toUpperCase(),
+      service,
       status: zrc.get(zrcField('status')).toUpperCase(),
       technical: zrc.get(zrcField('technical')).toUpperCase() === 'Y',
       ...(engagement ? { engagement } : {}),
+      ...(invoiceState ? { invoiceState } : {}),
     };
   } catch {
     return undefined;
@@ -633,7 +641,15 @@ export function resultLabel(r: GapRocResult): string {
 export function countAnswers(received: readonly ReceivedAnswer[]): GapAnswerCounts {
   const seen = new Set<string>();
   const engagements = new Set<string>();
-  const c: GapAnswerCounts = { received: received.length, distinct: 0, duplicates: 0, byResult: {}, engagements: 0, other: 0 };
+  const c: GapAnswerCounts = {
+    received: received.length,
+    distinct: 0,
+    duplicates: 0,
+    byResult: {},
+    engagements: 0,
+    invoices: {},
+    other: 0,
+  };
   for (const a of received) {
     if (a.controlId && seen.has(a.controlId)) {
       c.duplicates++;
@@ -648,6 +664,7 @@ export function countAnswers(received: readonly ReceivedAnswer[]): GapAnswerCoun
     const label = resultLabel(a.roc);
     c.byResult[label] = (c.byResult[label] ?? 0) + 1;
     if (a.roc.engagement) engagements.add(a.roc.engagement);
+    if (a.roc.invoiceState) c.invoices[a.roc.invoiceState] = (c.invoices[a.roc.invoiceState] ?? 0) + 1;
   }
   c.engagements = engagements.size;
   return c;

@@ -93,7 +93,8 @@ export function storedResult(d: DossierRecord, prefer: OnlineService[]): Record<
   return undefined;
 }
 
-function contextFill(roc: Record<string, unknown>, ctx: DossierContexte | undefined): Record<string, unknown> {
+/** msg.roc completed from the dossier's context (AMC target, beneficiary, AMO, venue, admission) where it lacks them. */
+export function contextFill(roc: Record<string, unknown>, ctx: DossierContexte | undefined): Record<string, unknown> {
   const out = { ...roc };
   if (!ctx) return out;
   for (const k of ['amc', 'beneficiaire', 'assureAmo', 'venue', 'admission'] as const) if (out[k] === undefined && ctx[k]) out[k] = ctx[k];

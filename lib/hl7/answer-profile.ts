@@ -16,7 +16,7 @@
  * ```
  *
  * - `ADT^Z80^ADT_A01` "résultat ROC": one event for every service; ZRC-1 says which service
- *   (IDB, SIM, CLC, DEL) the result is for. ADT_A01 is the structure PAM-FR uses for Z99; ZRC is a
+ *   (IDB, SIM, CLC, DEL) the result is for, or `RSP` for a billing return (BILLING_ANSWER). ADT_A01 is the structure PAM-FR uses for Z99; ZRC is a
  *   Z-segment after PV1, which any PAM-FR receiver must tolerate.
  * - Original acknowledgement mode: MSH-15/16 are empty, the GAP answers one ACK (AA/AE/AR) whose
  *   MSA-2 must equal our MSH-10.
@@ -63,10 +63,34 @@ export const SERVICE_FOR_MEANING: Readonly<Record<string, AnswerService>> = {
   INVOICE: 'clc', // a DFT^P03 invoice goes to CLC: its result answers it
 };
 
-/** Services that can be answered, in the order they are looked for when nothing says which. */
-export type AnswerService = 'annuaire' | 'idb' | 'sim' | 'clc' | 'del';
+/** Online-service results that can be answered, in the order they are looked for when nothing says which. */
+export type ResultService = 'annuaire' | 'idb' | 'sim' | 'clc' | 'del';
+/** What an answer can be about: an online-service result, or a billing return (`rsp`: the AMC paid or rejected an invoice). */
+export type AnswerService = ResultService | 'rsp';
 /** The directory is answerable too: an AMC unknown or outside ROC is news the GAP needs. */
-export const ANSWER_SERVICES: readonly AnswerService[] = ['annuaire', 'idb', 'sim', 'clc', 'del'];
+export const ANSWER_SERVICES: readonly ResultService[] = ['annuaire', 'idb', 'sim', 'clc', 'del'];
+
+/**
+ * [profile] A billing return told to the GAP (msg.roc.billing from roc-rsp, one per invoice the
+ * AMC settled): the same ADT^Z80 + ZRC, with ZRC-1 `RSP`. Per invoice state: ZRC-2 status, ZRC-25
+ * the invoice state the GAP records, ZRC-18 the action expected of the GAP (a rejection's action
+ * comes from its reason in lib/billing/reasons.json: CORRIGER, FACTURER_PATIENT,
+ * TRAITEMENT_MANUEL, RENVOYER). ZRC-16 carries a rejection's reason code and label, ZRC-14 the AMC
+ * share claimed, ZRC-24 the amount paid, ZRC-23 the invoice number, ZRC-26 the transfer
+ * reference, ZRC-10 the engagement billed, ZRC-21 the day of the return.
+ */
+export const BILLING_ANSWER = {
+  service: 'RSP',
+  states: {
+    paid: { status: 'OK', etat: 'PAYE', action: 'AUCUNE' },
+    'partially-paid': { status: 'OK', etat: 'PAYE_PARTIEL', action: 'TRAITEMENT_MANUEL' },
+    rejected: { status: 'KO', etat: 'REJETE', action: 'TRAITEMENT_MANUEL' },
+  },
+} as const satisfies {
+  service: string;
+  states: Record<string, { status: 'OK' | 'KO'; etat: string; action: string }>;
+};
+export type BillingAnswerState = keyof typeof BILLING_ANSWER.states;
 
 /** The flat facts a ZRC is written from (answer.ts extracts them from msg.roc). */
 export interface AnswerFacts {
@@ -93,6 +117,10 @@ export interface AnswerFacts {
   responseId?: string;
   dateResultat?: string;
   engagementAnnule?: string;
+  numeroFacture?: string;
+  montantPaye?: string;
+  etatFacture?: string;
+  referencePaiement?: string;
 }
 
 /** HL7 data types the ZRC layout uses. MO is written `amount^EUR`; CWE `code^text^ROC`. */
@@ -122,7 +150,7 @@ export const ZRC_CURRENCY = 'EUR';
 /** ZRC "résultat ROC": the layout, field by field. */
 export const ZRC_SEGMENT = 'ZRC';
 export const ZRC_FIELDS: readonly ZrcField[] = [
-  { field: 1, key: 'service', type: 'ID', label: 'Service ROC (IDB, SIM, CLC, DEL)' },
+  { field: 1, key: 'service', type: 'ID', label: 'Service ROC (ANNUAIRE, IDB, SIM, CLC, DEL) ou retour de facturation (RSP)' },
   { field: 2, key: 'status', type: 'ID', label: 'Statut : OK ou KO (pour IDB : droits ouverts ou non)' },
   { field: 3, key: 'technical', type: 'ID', label: 'KO technique (Y : AMC injoignable, délai, réponse illisible ; N sinon)' },
   { field: 4, key: 'numeroAmc', type: 'ST', maxLength: 10, label: 'Numéro AMC (10 chiffres)' },
@@ -150,10 +178,14 @@ export const ZRC_FIELDS: readonly ZrcField[] = [
     field: 18,
     key: 'actionGap',
     type: 'ID',
-    label: 'Action attendue du GAP (AUCUNE, REESSAYER, CORRIGER, FACTURER_PATIENT, TRAITEMENT_MANUEL)',
+    label: 'Action attendue du GAP (AUCUNE, REESSAYER, CORRIGER, FACTURER_PATIENT, TRAITEMENT_MANUEL, RENVOYER)',
   },
   { field: 19, key: 'requestId', type: 'ST', maxLength: 80, label: 'Identifiant de la requête ROC' },
   { field: 20, key: 'responseId', type: 'ST', maxLength: 80, label: "Identifiant de la réponse de l'AMC" },
   { field: 21, key: 'dateResultat', type: 'DTM', label: 'Date et heure du résultat' },
   { field: 22, key: 'engagementAnnule', type: 'ST', maxLength: 40, label: "Numéro d'engagement annulé (DEL)" },
+  { field: 23, key: 'numeroFacture', type: 'ST', maxLength: 40, label: 'Numéro de facture (RSP)' },
+  { field: 24, key: 'montantPaye', type: 'MO', label: "Montant payé par l'AMC (RSP)" },
+  { field: 25, key: 'etatFacture', type: 'ID', label: 'État de la facture (RSP) : PAYE, PAYE_PARTIEL, REJETE' },
+  { field: 26, key: 'referencePaiement', type: 'ST', maxLength: 20, label: 'Référence du virement (RSP payé)' },
 ];

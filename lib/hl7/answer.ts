@@ -22,6 +22,7 @@ import {
   ANSWER_SENDING_APPLICATION,
   ANSWER_SERVICES,
   ANSWER_VERSION,
+  BILLING_ANSWER,
   DEFAULT_PATIENT_CLASS,
   PATIENT_NAME_ECHO,
   SERVICE_FOR_MEANING,
@@ -31,6 +32,8 @@ import {
   ZRC_SEGMENT,
   type AnswerFacts,
   type AnswerService,
+  type BillingAnswerState,
+  type ResultService,
   type ZrcField,
 } from './answer-profile';
 
@@ -87,7 +90,35 @@ export function newAnswerControlId(now: Date = new Date()): string {
   return `${ANSWER_CONTROL_ID_PREFIX}${now.getTime().toString(36).toUpperCase()}${counter.toString(36).toUpperCase().padStart(4, '0')}`;
 }
 
-type Dossier = RocDossier & { admission?: Admission };
+/**
+ * A billing return (msg.roc.billing from roc-rsp: one invoice settled by the AMC), the part an
+ * answer reads. Amounts in cents; `settledAt` the day of the return; `engagement` and `amcCents`
+ * (the AMC share billed) when the caller knows them (roc-mllp-out reads them from the journal).
+ */
+export interface BillingReturn {
+  state: BillingAnswerState;
+  key?: string;
+  factureNumero: string;
+  amc?: string;
+  paidCents?: number;
+  differenceCents?: number;
+  amcCents?: number;
+  engagement?: string;
+  paymentReference?: string;
+  settledAt?: string;
+  reason?: { code?: string; label?: string; action?: string };
+}
+
+type Dossier = RocDossier & { admission?: Admission; billing?: unknown };
+
+/** msg.roc.billing when it is an invoice the AMC settled (paid, partially paid, rejected). */
+export function billingReturnOf(roc: unknown): BillingReturn | undefined {
+  const b = (roc as { billing?: unknown } | undefined)?.billing as Partial<BillingReturn> | undefined;
+  if (!b || typeof b !== 'object') return undefined;
+  if (typeof b.state !== 'string' || !Object.prototype.hasOwnProperty.call(BILLING_ANSWER.states, b.state)) return undefined;
+  if (typeof b.factureNumero !== 'string' || !b.factureNumero) return undefined;
+  return b as BillingReturn;
+}
 
 const e = (v: string | undefined): string => (v ? escapeValue(v) : '');
 
@@ -130,20 +161,27 @@ function isResult(v: unknown): v is ServiceResult {
  * admission's meaning, else the latest result.
  */
 export function chooseService(roc: Dossier, wanted?: AnswerService): AnswerService {
+  if (wanted === 'rsp') {
+    if (!billingReturnOf(roc))
+      throw new AnswerError('pas de retour de facturation réglé dans msg.roc.billing : rien à répondre au GAP', 'NO_RESULT');
+    return 'rsp';
+  }
   if (wanted) {
     if (!ANSWER_SERVICES.includes(wanted))
-      throw new AnswerError(`service inconnu « ${String(wanted)} » (attendu : ${ANSWER_SERVICES.join(', ')})`, 'BAD_OPTION');
+      throw new AnswerError(`service inconnu « ${String(wanted)} » (attendu : ${[...ANSWER_SERVICES, 'rsp'].join(', ')})`, 'BAD_OPTION');
     if (!isResult(roc[wanted]))
       throw new AnswerError(`pas de résultat ${wanted.toUpperCase()} dans msg.roc.${wanted} : rien à répondre au GAP`, 'NO_RESULT');
     return wanted;
   }
   // roc-dossier says which result its answer is about (msg.roc.dossier.reponse)
   const hinted = (roc as { dossier?: { reponse?: unknown } }).dossier?.reponse;
-  if (typeof hinted === 'string' && ANSWER_SERVICES.includes(hinted as AnswerService) && isResult(roc[hinted as AnswerService]))
-    return hinted as AnswerService;
+  if (typeof hinted === 'string' && ANSWER_SERVICES.includes(hinted as ResultService) && isResult(roc[hinted as ResultService]))
+    return hinted as ResultService;
+  // a billing return (roc-rsp) is the news of its message
+  if (billingReturnOf(roc)) return 'rsp';
   const byMeaning = roc.admission?.meaning ? SERVICE_FOR_MEANING[roc.admission.meaning] : undefined;
   if (byMeaning && isResult(roc[byMeaning])) return byMeaning;
-  let best: AnswerService | undefined;
+  let best: ResultService | undefined;
   let bestAt = -Infinity;
   for (const s of ANSWER_SERVICES) {
     const r = roc[s];
@@ -160,8 +198,45 @@ export function chooseService(roc: Dossier, wanted?: AnswerService): AnswerServi
   return best;
 }
 
+const cents = (c: number | undefined): string | undefined =>
+  typeof c === 'number' && Number.isSafeInteger(c) ? (c / 100).toFixed(2) : undefined;
+
+/** The flat facts of a billing return (BILLING_ANSWER). */
+export function billingFacts(roc: Dossier, b: BillingReturn): AnswerFacts {
+  const rule = BILLING_ANSWER.states[b.state];
+  const f: AnswerFacts = {
+    service: BILLING_ANSWER.service,
+    status: rule.status,
+    technical: 'N',
+    etatFacture: rule.etat,
+    numeroFacture: b.factureNumero,
+    numeroAmc: b.amc ?? roc.amc?.numeroAmc,
+    numeroEngagement: b.engagement,
+    montantAmc: cents(b.amcCents ?? (b.paidCents ?? 0) + (b.differenceCents ?? 0)),
+    montantPaye: cents(b.paidCents ?? 0),
+    referencePaiement: b.paymentReference,
+    dateResultat: b.settledAt,
+    actionGap: rule.action,
+  };
+  if (b.state === 'rejected') {
+    if (b.reason?.code) f.codeKo = b.reason.code;
+    if (b.reason?.label) f.libelleKo = b.reason.label;
+    if (b.reason?.action) f.actionGap = b.reason.action;
+    f.motifKo = b.reason?.label;
+  } else if (b.state === 'partially-paid' && b.differenceCents) {
+    f.motifKo = `payé partiellement : écart de ${cents(b.differenceCents)} EUR`;
+  }
+  for (const k of Object.keys(f) as (keyof AnswerFacts)[]) if (f[k] === undefined || f[k] === '') delete f[k];
+  return f;
+}
+
 /** The flat facts of one result (and the dossier around it). */
 export function answerFacts(roc: Dossier, service: AnswerService): AnswerFacts {
+  if (service === 'rsp') {
+    const b = billingReturnOf(roc);
+    if (!b) throw new AnswerError('pas de retour de facturation réglé dans msg.roc.billing', 'NO_RESULT');
+    return billingFacts(roc, b);
+  }
   const r = roc[service] as ServiceResult;
   const f: AnswerFacts = {
     service: service.toUpperCase(),
@@ -256,7 +331,11 @@ export function buildAnswer(roc: unknown, options: AnswerOptions = {}): Answer {
     throw new AnswerError('msg.roc doit contenir le dossier ROC (objet)', 'NO_DOSSIER');
   const d = roc as Dossier;
   const service = chooseService(d, options.service);
-  const result = d[service] as ServiceResult;
+  const facts = answerFacts(d, service);
+  const result: Pick<ServiceResult, 'status' | 'technical' | 'at'> =
+    service === 'rsp'
+      ? { status: facts.status as 'OK' | 'KO', technical: false, at: facts.dateResultat ?? '' }
+      : (d[service] as ServiceResult);
   const a = d.admission;
   const ipp = a?.patient?.ipp;
   const nda = a?.venue?.nda;
@@ -273,7 +352,6 @@ export function buildAnswer(roc: unknown, options: AnswerOptions = {}): Answer {
   const now = options.now ?? new Date();
   const controlId = options.controlId ?? newAnswerControlId(now);
   const charset = options.charset ?? ANSWER_DEFAULT_CHARSET;
-  const facts = answerFacts(d, service);
   const { type, event, structure } = ANSWER_MESSAGE_TYPE;
 
   const msh = segment([

@@ -15,7 +15,9 @@ import type { NodeAPI, Node, NodeDef, NodeMessage, NodeStatus } from '../common/
 import { MLLP_OUT_MIGRATIONS, migrate } from '../common/migrate';
 import { journalOptionsOf, leaseJournal } from '../common/journal';
 import type { Lease } from '../../lib/store';
-import { buildAnswer, AnswerError, type AnswerService } from '../../lib/hl7/answer';
+import { buildAnswer, billingReturnOf, AnswerError, type AnswerService } from '../../lib/hl7/answer';
+import { contextFill } from '../../lib/dossier/routing';
+import type { ContextRecord } from '../../lib/dossier/engine';
 import type { Hl7Charset } from '../../lib/hl7/profile';
 import type { SqliteJournal } from '../../lib/store/sqlite';
 import { JournalError, type OutboundRecord } from '../../lib/store/journal';
@@ -252,11 +254,48 @@ export = function register(RED: NodeAPI): void {
       else this.send(twoOutputs ? [null, msg] : msg);
     };
 
+    /**
+     * A billing return (msg.roc.billing from roc-rsp) carries the dossier key only: the GAP's
+     * identifiers (IPP, NDA, venue) come from the dossier's context in the journal, the engagement
+     * and the AMC share billed from the invoice's billing record. Nothing is added to msg.
+     */
+    const billingRoc = async (msg: NodeMessage): Promise<{ roc: unknown; ref?: string }> => {
+      const b = billingReturnOf(msg.roc);
+      if (!b) return { roc: msg.roc };
+      const key = typeof b.key === 'string' ? b.key : '';
+      const d = key ? ((await journal.loadDossier(key)) as ContextRecord | undefined) : undefined;
+      if (!d) throw new AnswerError(RED._('roc-mllp-out.errors.billingDossier'), 'NO_DOSSIER');
+      const inv = await journal.getInvoiceBilling(key, b.factureNumero);
+      const file = ((msg.roc as Record<string, unknown>).billing as { file?: { hash?: unknown; amc?: unknown; numero?: unknown } }).file;
+      const fileRef = typeof file?.hash === 'string' ? file.hash : `${String(file?.amc ?? '')}/${String(file?.numero ?? '')}`;
+      const roc = contextFill({ ...(msg.roc as Record<string, unknown>) }, d.contexte);
+      roc.billing = {
+        ...b,
+        ...(inv?.amcCents !== undefined ? { amcCents: inv.amcCents } : {}),
+        ...(inv?.engagement ? { engagement: inv.engagement } : {}),
+        ...(inv?.settledAt ? { settledAt: inv.settledAt } : {}),
+        ...(b.amc ? {} : d.couverture?.numeroAmc ? { amc: d.couverture.numeroAmc } : {}),
+      };
+      // one answer per settlement: the same return processed again is not answered twice
+      return { roc, ref: `RSP:${fileRef}:${b.factureNumero}` };
+    };
+
     this.on('input', (msg, _send, done) => {
+      billingRoc(msg).then(
+        (r) => answerWith(msg, r.roc, r.ref, done),
+        (e: Error) => {
+          const reason = e instanceof AnswerError ? e.message : RED._('roc-mllp-out.errors.internal', { reason: e.message });
+          this.status({ fill: 'red', shape: 'ring', text: reason.slice(0, 60) });
+          done(new Error(RED._('roc-mllp-out.errors.answer', { reason })));
+        },
+      );
+    });
+
+    const answerWith = (msg: NodeMessage, roc: unknown, billingRef: string | undefined, done: (err?: Error) => void) => {
       let answer;
       try {
-        answer = buildAnswer(msg.roc, {
-          service,
+        answer = buildAnswer(roc, {
+          service: billingRef ? 'rsp' : service,
           charset,
           sendingApplication: String(def.sendingApplication ?? '').trim() || undefined,
           sendingFacility: String(def.sendingFacility ?? '').trim() || undefined,
@@ -273,13 +312,15 @@ export = function register(RED: NodeAPI): void {
       const admission = ((msg.roc as Record<string, unknown> | undefined)?.admission ?? {}) as Record<string, unknown>;
       const inboundId = Number(hl7.journalId);
       const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
-      const answerKey = answerKeyOf({
-        journalId: Number.isInteger(inboundId) && inboundId > 0 ? inboundId : undefined,
-        sender: str(hl7.sender) ?? [str(admission.sendingApplication), str(admission.sendingFacility)].filter(Boolean).join('/'),
-        controlId: str(hl7.controlId) ?? str(admission.controlId),
-        service: answer.service,
-        outcome: answer.technical ? `${answer.status}-T` : answer.status,
-      });
+      const answerKey = billingRef
+        ? answerKeyOf({ sender: answer.orderingKey, controlId: billingRef, service: answer.service, outcome: answer.status })
+        : answerKeyOf({
+            journalId: Number.isInteger(inboundId) && inboundId > 0 ? inboundId : undefined,
+            sender: str(hl7.sender) ?? [str(admission.sendingApplication), str(admission.sendingFacility)].filter(Boolean).join('/'),
+            controlId: str(hl7.controlId) ?? str(admission.controlId),
+            service: answer.service,
+            outcome: answer.technical ? `${answer.status}-T` : answer.status,
+          });
       const svc = answer.service.toUpperCase();
       sender
         .enqueue(answer.bytes, answer.orderingKey, Number.isInteger(inboundId) && inboundId > 0 ? inboundId : undefined, answerKey)
@@ -324,7 +365,7 @@ export = function register(RED: NodeAPI): void {
             done(new Error(RED._('roc-mllp-out.errors.enqueueFailed', { reason: e.message })));
           },
         );
-    });
+    };
 
     this.on('close', (_removed, done) => {
       closed = true;

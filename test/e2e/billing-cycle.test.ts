@@ -179,6 +179,11 @@ it('engagement → AMO paid → DRE-ES over SMTP → ARL → RSP → the invoice
   const t = settled.total;
   expect(etat).toBe(t.paid ? 'PAYE' : t.partiallyPaid ? 'PAYE_PARTIEL' : 'REJETE');
 
+  // the GAP is told (roc-rsp → the GAP tab's answer node): one billing answer for the invoice settled
+  const told = await waitFor(() => answersFor(venue).find((a) => a.service === 'RSP'), 'the billing answer at the GAP', 30_000);
+  expect(told).toMatchObject({ invoice: numero, invoiceState: etat, status: etat === 'REJETE' ? 'KO' : 'OK' });
+  expect(told.engagement).toBe(answersFor(venue).find((a) => a.service === 'CLC')!.engagement);
+
   // the files on both sides: the AMC's archive holds the sealed DRE-ES (and our ARL for its RSP),
   // the bridge keeps what its mailbox received, sealed and opened (the ARL and the RSP)
   const amcArchive = path.join(dir, 'billing', 'amc-simulateur', 'archive');
@@ -220,4 +225,9 @@ it('after a restart, with the site policy "do not wait for the AMO": the engaged
   expect(inv).toHaveLength(1);
   expect(['paid', 'partially-paid', 'rejected']).toContain(inv[0].state);
   expect(inv[0].okey).toBe(cle);
+  // one billing answer per invoice settled, each once (the GAP's listener across both runs)
+  await waitFor(() => (answersFor(venue).some((a) => a.service === 'RSP') ? true : undefined), 'the second billing answer', 30_000);
+  await new Promise((r) => setTimeout(r, 1500));
+  const billingAnswers = gap.received.map((r) => readAnswer(r.text)).filter((a) => a?.service === 'RSP');
+  expect(billingAnswers.map((a) => a!.invoice).sort()).toEqual(['F280000001', numero]);
 });

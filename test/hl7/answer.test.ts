@@ -231,6 +231,79 @@ describe('answer to the GAP: message layout', () => {
     for (const id of ids) expect(id.length).toBeLessThanOrEqual(20);
   });
 
+  it('a billing return (roc-rsp): ZRC-1 RSP, paid amount, invoice number, state; a rejection with its code, label and action', () => {
+    const paid = buildAnswer(
+      {
+        admission: A03,
+        billing: {
+          state: 'paid',
+          key: '750100125/V/V1',
+          factureNumero: 'F280000001',
+          amc: '0775685365',
+          paidCents: 32412,
+          differenceCents: 0,
+          amcCents: 32412,
+          engagement: 'E5365260314K70000042',
+          paymentReference: 'VIR261206001',
+          settledAt: '2026-12-06',
+        },
+      },
+      { now: NOW },
+    );
+    expect([paid.service, paid.status, paid.technical]).toEqual(['rsp', 'OK', false]);
+    let { m, zrc } = read(paid.text);
+    expect(m.raw('MSH-9')).toBe('ADT^Z80^ADT_A01');
+    expect([zrc(1), zrc(2), zrc(3), zrc(4), zrc(10), zrc(18), zrc(23), zrc(25), zrc(26)]).toEqual([
+      'RSP',
+      'OK',
+      'N',
+      '0775685365',
+      'E5365260314K70000042',
+      'AUCUNE',
+      'F280000001',
+      'PAYE',
+      'VIR261206001',
+    ]);
+    expect([m.raw('ZRC-14'), m.raw('ZRC-24'), zrc(21).slice(0, 8)]).toEqual(['324.12^EUR', '324.12^EUR', '20261206']);
+    expect(m.raw('PV1-19')).toContain('^VN');
+
+    const rejected = buildAnswer(
+      {
+        admission: A03,
+        billing: {
+          state: 'rejected',
+          factureNumero: 'F280000001',
+          amc: '0775685365',
+          paidCents: 0,
+          differenceCents: 32412,
+          reason: { code: 'R006', label: 'Montants incohérents', action: 'CORRIGER' },
+        },
+      },
+      { now: NOW },
+    );
+    expect([rejected.service, rejected.status]).toEqual(['rsp', 'KO']);
+    ({ m, zrc } = read(rejected.text));
+    expect([zrc(1), zrc(2), zrc(18), zrc(25)]).toEqual(['RSP', 'KO', 'CORRIGER', 'REJETE']);
+    expect(m.raw('ZRC-16')).toBe('R006^Montants incohérents^ROC');
+    expect([m.raw('ZRC-14'), m.raw('ZRC-24')]).toEqual(['324.12^EUR', '0.00^EUR']);
+
+    const partial = buildAnswer(
+      { admission: A03, billing: { state: 'partially-paid', factureNumero: 'F1', paidCents: 8000, differenceCents: 2000 } },
+      { now: NOW },
+    );
+    ({ m, zrc } = read(partial.text));
+    expect([zrc(2), zrc(25), zrc(18), m.raw('ZRC-14'), m.raw('ZRC-24')]).toEqual([
+      'OK',
+      'PAYE_PARTIEL',
+      'TRAITEMENT_MANUEL',
+      '100.00^EUR',
+      '80.00^EUR',
+    ]);
+    expect(zrc(17)).toMatch(/20\.00/);
+    // a billing state that is not a settlement (sent, refused…) is not a return to answer
+    expect(() => buildAnswer({ admission: A03, billing: { state: 'sent', factureNumero: 'F1' } }, { service: 'rsp' })).toThrow(AnswerError);
+  });
+
   it('the ZRC layout is data: every documented field has a label and a distinct position', () => {
     const positions = ZRC_FIELDS.map((f) => f.field);
     expect(new Set(positions).size).toBe(positions.length);

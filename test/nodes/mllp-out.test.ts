@@ -17,6 +17,7 @@ import { ackContextFromBytes, buildAck } from '../../lib/hl7/ack';
 import { decodeFrame } from '../../lib/hl7/charset';
 import { parseEr7 } from '../../lib/hl7/er7';
 import { openSqliteJournal } from '../../lib/store/sqlite';
+import { newDossier } from '../../lib/dossier/dossier';
 import { generateTestPki } from '../../lib/security/pki';
 import type { IdbResult } from '../../lib/model/dossier';
 import { expectNoPatientData, identifiersFromDossier, watchNodeRed } from '../support/patient-data';
@@ -689,6 +690,98 @@ describe('roc-mllp-out: idempotent answers (a message processed again after a cr
       input(dossier('VB07004', 'desk-1'));
       input(dossier('VB07004', 'desk-2'));
       await eventually(() => gap.frames.filter((g) => g.venue === 'VB07004').length === 2, 'two desk answers');
+    } finally {
+      await helper.unload();
+      await gap.stop();
+    }
+  });
+});
+
+describe('roc-mllp-out: billing returns (roc-rsp → the GAP)', () => {
+  it('an invoice paid or rejected is answered as ZRC-1 RSP, with the GAP identifiers of the dossier in the journal; once per return', async () => {
+    const file = path.join(tmp, 'journal.sqlite');
+    const j = openSqliteJournal({ file });
+    const key = '750100125/V/VB08001';
+    const d = newDossier(key, 'PV1-19', new Date('2026-11-20T08:00:00Z'), '750100125');
+    await j.saveDossier({
+      ...d,
+      etat: 'REJETE',
+      contexte: { venue: { numeroVenue: 'VB08001', numeroDossier: 'NDA-VB08001' }, amc: { numeroAmc: '0077554321' } },
+    } as typeof d);
+    await j.putInvoiceBilling({
+      key,
+      number: 'F280000009',
+      state: 'ready',
+      amcCents: 32412,
+      engagement: 'E4321261120AB0000001',
+      amc: '0077554321',
+    });
+    await j.close();
+    const gap = new GapAnswerListener();
+    const { port } = await gap.start();
+    try {
+      await helper.load([mllpOutNode], flow(port));
+      const c = collect();
+      const billing = {
+        state: 'rejected',
+        key,
+        factureNumero: 'F280000009',
+        amc: '0077554321',
+        finess: '750100125',
+        paidCents: 0,
+        differenceCents: 32412,
+        reason: { code: 'R006', label: 'Montants incoherents', action: 'CORRIGER' },
+        file: { hash: 'a'.repeat(64), amc: '0077554321', numero: 3 },
+        dossier: { cle: key, etat: 'REJETE' },
+      };
+      input({ billing });
+      await c.until(() => c.ok.length === 1, 'the billing answer');
+      expect(c.ok[0].roc.gapAnswer).toMatchObject({ state: 'ACKED', service: 'RSP', orderingKey: 'PV1-19:VB08001' });
+      expect(c.ok[0].roc.admission).toBeUndefined(); // nothing of the dossier is put on msg
+      expect(gap.received).toHaveLength(1);
+      const m = parseEr7(gap.received[0].text);
+      expect([m.get('PV1-19'), m.raw('PID-18'), m.get('ZRC-1'), m.get('ZRC-2'), m.get('ZRC-4'), m.get('ZRC-10')]).toEqual([
+        'VB08001',
+        'NDA-VB08001^^^^AN',
+        'RSP',
+        'KO',
+        '0077554321',
+        'E4321261120AB0000001',
+      ]);
+      expect([m.raw('ZRC-14'), m.raw('ZRC-16'), m.get('ZRC-18'), m.get('ZRC-23'), m.get('ZRC-25')]).toEqual([
+        '324.12^EUR',
+        'R006^Montants incoherents^ROC',
+        'CORRIGER',
+        'F280000009',
+        'REJETE',
+      ]);
+      // the same return again (a file processed again): the existing answer, nothing new to the GAP
+      input({ billing });
+      await c.until(() => c.ok.length === 2, 'the second pass');
+      expect(c.ok[1].roc.gapAnswer).toMatchObject({ existing: true, controlId: c.ok[0].roc.gapAnswer.controlId });
+      // the same invoice paid by a later file (after a resend): a new answer
+      input({
+        billing: {
+          ...billing,
+          state: 'paid',
+          paidCents: 32412,
+          differenceCents: 0,
+          reason: undefined,
+          file: { ...billing.file, hash: 'b'.repeat(64), numero: 4 },
+        },
+      });
+      await c.until(() => c.ok.length === 3, 'the payment answer');
+      expect(gap.received).toHaveLength(2);
+      expect(parseEr7(gap.received[1].text).get('ZRC-25')).toBe('PAYE');
+      expect((await journalRows(file)).map((r) => r.state)).toEqual(['ACKED', 'ACKED']);
+      // an unknown dossier cannot be answered: a catchable error naming the cause, nothing sent
+      const node = helper.getNode('out');
+      const errors: string[] = [];
+      node.error = (e: Error | string) => errors.push(String((e as Error).message ?? e));
+      input({ billing: { ...billing, key: '750100125/V/NOPE', file: { ...billing.file, hash: 'c'.repeat(64) } } });
+      await eventually(() => errors.length > 0, 'the error');
+      expect(errors[0]).toMatch(/dossier/);
+      expect(gap.received).toHaveLength(2);
     } finally {
       await helper.unload();
       await gap.stop();

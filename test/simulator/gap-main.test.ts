@@ -53,11 +53,25 @@ describe('parseGapArgs', () => {
           duplicates: 1,
           byResult: { 'CLC OK': 2, 'IDB KO technical': 1, 'DEL OK': 1, 'IDB OK': 3, 'IDB KO': 1 },
           engagements: 2,
+          invoices: {},
           other: 0,
         },
         2100,
       ),
     ).toBe('answers=8 (IDB OK=3 IDB KO=1 IDB KO technical=1 CLC OK=2 DEL OK=1) engagements=2 duplicates=1 other=0 waited=2.1s');
+  });
+  it('prints the billing returns (ZRC-1 RSP) after the services, with the invoices by state', () => {
+    expect(
+      answersSummary({
+        received: 5,
+        distinct: 5,
+        duplicates: 0,
+        byResult: { 'RSP KO': 1, 'CLC OK': 2, 'RSP OK': 2 },
+        engagements: 2,
+        invoices: { REJETE: 1, PAYE: 1, PAYE_PARTIEL: 1 },
+        other: 0,
+      }),
+    ).toBe('answers=5 (CLC OK=2 RSP OK=2 RSP KO=1) engagements=2 invoices=(PAYE=1 PAYE_PARTIEL=1 REJETE=1) duplicates=0 other=0');
   });
   it.each([
     [['--port', '1', '--id-prefix', 'THIRTEEN-CHAR'], /--id-prefix must be 1 to 12/],

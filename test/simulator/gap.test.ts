@@ -7,7 +7,7 @@ import { generateTestPki } from '../../lib/security/pki';
 import { acksFor, receive } from '../../lib/hl7/intake';
 import { MllpDeframer, frame } from '../../lib/hl7/mllp';
 import { gapDay, type GapDayOptions, type GapMessage } from '../../simulator/gap-day';
-import { GapAnswerListener, GapSimulator, readRocResult, type GapSimulatorOptions, type GapStats } from '../../simulator/gap';
+import { GapAnswerListener, GapSimulator, countAnswers, readRocResult, type GapSimulatorOptions, type GapStats } from '../../simulator/gap';
 import { buildAnswer } from '../../lib/hl7/answer';
 import { MllpPeer } from '../support/mllp-peer';
 
@@ -375,6 +375,7 @@ describe('GapAnswerListener', () => {
           'SIM OK': 1,
         },
         engagements: 2,
+        invoices: {},
         other: 1,
       });
     } finally {
@@ -396,6 +397,17 @@ describe('GapAnswerListener', () => {
       },
     });
     expect(readRocResult(a.text)).toEqual({ service: 'CLC', status: 'OK', technical: false, engagement: 'ENG-77' });
+    // a billing return: counted by its invoice state, its engagement (the one billed) not counted again
+    const rsp = buildAnswer({
+      admission: { patient: { ipp: { value: '00100222' } }, venue: { numeroVenue: { value: '260000003' } } },
+      billing: { state: 'rejected', factureNumero: 'F1', engagement: 'ENG-77', reason: { code: 'R001', label: 'x', action: 'CORRIGER' } },
+    });
+    expect(readRocResult(rsp.text)).toEqual({ service: 'RSP', status: 'KO', technical: false, invoiceState: 'REJETE' });
+    expect(countAnswers([{ controlId: 'A', type: 'ADT^Z80^ADT_A01', text: rsp.text, at: 0, roc: readRocResult(rsp.text) }])).toMatchObject({
+      byResult: { 'RSP KO': 1 },
+      invoices: { REJETE: 1 },
+      engagements: 0,
+    });
   });
 
   it('waitQuiet: keeps listening while answers come, stops after the quiet period or at the bound', async () => {

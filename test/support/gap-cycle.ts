@@ -89,6 +89,9 @@ export interface ZrcAnswer {
   engagement?: string;
   engagementAnnule?: string;
   code?: string;
+  /** A billing return (ZRC-1 RSP): the invoice number (ZRC-23) and state (ZRC-25). */
+  invoice?: string;
+  invoiceState?: string;
   text: string;
 }
 
@@ -107,6 +110,8 @@ export function readAnswer(text: string): ZrcAnswer | undefined {
     ...(f(10) ? { engagement: f(10) } : {}),
     ...(f(22) ? { engagementAnnule: f(22) } : {}),
     ...(f(16) ? { code: f(16)!.split('^')[0] } : {}),
+    ...(f(23) ? { invoice: f(23) } : {}),
+    ...(f(25) ? { invoiceState: f(25) } : {}),
     text,
   };
 }
