@@ -759,7 +759,11 @@ describe('roc-mllp-out: billing returns (roc-rsp → the GAP)', () => {
       input({ billing });
       await c.until(() => c.ok.length === 2, 'the second pass');
       expect(c.ok[1].roc.gapAnswer).toMatchObject({ existing: true, controlId: c.ok[0].roc.gapAnswer.controlId });
-      // the same invoice paid by a later file (after a resend): a new answer
+      // the same invoice rejected again by a later file (after a resend): a new answer
+      input({ billing: { ...billing, file: { ...billing.file, hash: 'd'.repeat(64), numero: 4 } } });
+      await c.until(() => c.ok.length === 3, 'the second rejection');
+      expect(c.ok[2].roc.gapAnswer.existing).toBeUndefined();
+      // then paid by a later file: a new answer
       input({
         billing: {
           ...billing,
@@ -767,13 +771,13 @@ describe('roc-mllp-out: billing returns (roc-rsp → the GAP)', () => {
           paidCents: 32412,
           differenceCents: 0,
           reason: undefined,
-          file: { ...billing.file, hash: 'b'.repeat(64), numero: 4 },
+          file: { ...billing.file, hash: 'b'.repeat(64), numero: 5 },
         },
       });
-      await c.until(() => c.ok.length === 3, 'the payment answer');
-      expect(gap.received).toHaveLength(2);
-      expect(parseEr7(gap.received[1].text).get('ZRC-25')).toBe('PAYE');
-      expect((await journalRows(file)).map((r) => r.state)).toEqual(['ACKED', 'ACKED']);
+      await c.until(() => c.ok.length === 4, 'the payment answer');
+      expect(gap.received).toHaveLength(3);
+      expect(parseEr7(gap.received[2].text).get('ZRC-25')).toBe('PAYE');
+      expect((await journalRows(file)).map((r) => r.state)).toEqual(['ACKED', 'ACKED', 'ACKED']);
       // an unknown dossier cannot be answered: a catchable error naming the cause, nothing sent
       const node = helper.getNode('out');
       const errors: string[] = [];
@@ -781,7 +785,7 @@ describe('roc-mllp-out: billing returns (roc-rsp → the GAP)', () => {
       input({ billing: { ...billing, key: '750100125/V/NOPE', file: { ...billing.file, hash: 'c'.repeat(64) } } });
       await eventually(() => errors.length > 0, 'the error');
       expect(errors[0]).toMatch(/dossier/);
-      expect(gap.received).toHaveLength(2);
+      expect(gap.received).toHaveLength(3);
     } finally {
       await helper.unload();
       await gap.stop();
