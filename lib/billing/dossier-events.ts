@@ -1,5 +1,6 @@
 /**
- * Billing's events on the ROC dossier (DRE_ENVOYEE, RSP_PAYE, RSP_PAYE_PARTIEL, RSP_REJET) through
+ * Billing's events on the ROC dossier (DRE_ENVOYEE, RSP_PAYE, RSP_PAYE_PARTIEL, RSP_REJET, and the
+ * operator's RENVOI_FACTURE: a rejected invoice sent again unchanged) through
  * the dossier's own functions: load, step (decision table + transition), save with optimistic
  * concurrency (retried when roc-dossier saved the same venue in between). Pure: the store and the
  * clock are injected.
@@ -14,7 +15,7 @@ export interface DossierPort {
   saveDossier(record: DossierRecord, expectedMajLe?: string | null): Promise<void>;
 }
 
-export type BillingEvent = Extract<DossierEvent, 'DRE_ENVOYEE' | 'RSP_PAYE' | 'RSP_PAYE_PARTIEL' | 'RSP_REJET'>;
+export type BillingEvent = Extract<DossierEvent, 'DRE_ENVOYEE' | 'RSP_PAYE' | 'RSP_PAYE_PARTIEL' | 'RSP_REJET' | 'RENVOI_FACTURE'>;
 
 export interface MoveResult {
   key: string;

@@ -188,6 +188,13 @@ export const DECISIONS: readonly DecisionRow[] = [
   { event: 'FACTURE_MODIFIEE', states: ['FACTURE_RECUE'], actions: ['ASK_CLC'], note: 'facture modifiée avant calcul : CLC' },
   {
     event: 'FACTURE_MODIFIEE',
+    states: ['REJETE'],
+    when: 'engagementVivant',
+    actions: ['DEL_THEN_CLC'],
+    note: 'facture corrigée après rejet : DEL de l’engagement rejeté puis CLC',
+  },
+  {
+    event: 'FACTURE_MODIFIEE',
     states: BILLED,
     actions: ['FLAG_MANUAL', 'ANSWER_GAP'],
     note: 'facture modifiée après facturation : traitement manuel',
@@ -296,6 +303,12 @@ export const DECISIONS: readonly DecisionRow[] = [
     note: 'réponse contradictoire : traitement manuel, rien n’est écrasé',
   },
   { event: 'REPRISE_MANUELLE', states: '*', actions: ['ASK_IDB'], note: 'reprise : vérifier les droits à nouveau' },
+  {
+    event: 'RENVOI_FACTURE',
+    states: '*',
+    actions: ['NOTHING'],
+    note: 'rejet à renvoyer : la même facture part dans la prochaine DRE-ES',
+  },
 ];
 
 type Ctx = { d: DossierRecord; s: SiteSettings };

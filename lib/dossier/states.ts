@@ -89,6 +89,7 @@ export const EVENTS = [
   'CONTRADICTION', // a service answer contradicts the stored state (dossier.ts recordExchange)
   'REVERIFICATIONS_EPUISEES', // the re-checks after a technical KO are over (step(), schedule.ts)
   'REPRISE_MANUELLE', // an operator releases a dossier from manual handling
+  'RENVOI_FACTURE', // an operator sends a rejected invoice again, unchanged (POST /roc/billing/rejected/:key/resend)
 ] as const;
 export type DossierEvent = (typeof EVENTS)[number];
 
@@ -115,8 +116,10 @@ const OPEN: readonly DossierState[] = [
 ];
 /** States holding a live engagement (a DEL may be under way). */
 const ENGAGED: readonly DossierState[] = ['ENGAGE'];
-/** Billing has started: the engagement can no longer be cancelled by DEL. */
+/** Billing has started: the engagement can no longer be cancelled by DEL (except after a rejection). */
 const BILLED: readonly DossierState[] = ['FACTURE_AMC', 'PAYE', 'PAYE_PARTIEL', 'REJETE'];
+/** Live engagement a DEL may cancel: engaged, or billed and rejected by the AMC (a corrected invoice replaces it). */
+const CANCELLABLE: readonly DossierState[] = ['ENGAGE', 'REJETE'];
 
 /**
  * THE transitions. First row whose `from` holds the state and whose `event` matches wins.
@@ -158,7 +161,9 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: ['SANS_AMC', 'ADMIS', 'A_REVERIFIER', 'DROITS_KO', 'FACTURE_RECUE', 'CALCUL_REFUSE', 'ENGAGE'], event: 'FACTURE', to: SAME },
   { from: ['DROITS_OK', 'DEVIS', 'CALCUL_REFUSE'], event: 'FACTURE_MODIFIEE', to: 'FACTURE_RECUE' },
   { from: ['SANS_AMC', 'ADMIS', 'A_REVERIFIER', 'DROITS_KO', 'FACTURE_RECUE', 'ENGAGE'], event: 'FACTURE_MODIFIEE', to: SAME },
-  { from: BILLED, event: 'FACTURE_MODIFIEE', to: 'A_TRAITER_MANUELLEMENT' },
+  // a corrected invoice after the AMC's rejection: DEL of the rejected engagement, then CLC
+  { from: ['REJETE'], event: 'FACTURE_MODIFIEE', to: SAME },
+  { from: ['FACTURE_AMC', 'PAYE', 'PAYE_PARTIEL'], event: 'FACTURE_MODIFIEE', to: 'A_TRAITER_MANUELLEMENT' },
   // --- IDB
   { from: ['ADMIS', 'A_REVERIFIER'], event: 'IDB_OK', to: 'DROITS_OK' },
   { from: ['DROITS_OK', 'DEVIS', 'FACTURE_RECUE'], event: 'IDB_OK', to: SAME }, // renewal, rights still open
@@ -178,26 +183,28 @@ export const TRANSITIONS: readonly Transition[] = [
   // --- DEL
   // (a DEL without answer leaves the engagement live: the dossier stays ENGAGE, re-asked on schedule)
   { from: ENGAGED, event: 'DEL_OK_ANNULATION', to: 'ANNULE' },
-  { from: ENGAGED, event: 'DEL_OK_REMPLACEMENT', to: 'FACTURE_RECUE' },
+  { from: CANCELLABLE, event: 'DEL_OK_REMPLACEMENT', to: 'FACTURE_RECUE' },
   { from: ENGAGED, event: 'DEL_OK_RETRAIT', to: 'SANS_AMC' },
   { from: ENGAGED, event: 'DEL_OK_SORTIE_ANNULEE', to: 'DROITS_OK' },
   { from: ENGAGED, event: 'DEL_OK_PARTIEL', to: SAME },
-  { from: ENGAGED, event: 'DEL_KO', to: 'A_TRAITER_MANUELLEMENT' },
-  { from: ENGAGED, event: 'DEL_DEJA_FACTURE', to: 'A_TRAITER_MANUELLEMENT' },
-  { from: ENGAGED, event: 'DEL_TECHNIQUE', to: SAME },
+  { from: CANCELLABLE, event: 'DEL_KO', to: 'A_TRAITER_MANUELLEMENT' },
+  { from: CANCELLABLE, event: 'DEL_DEJA_FACTURE', to: 'A_TRAITER_MANUELLEMENT' },
+  { from: CANCELLABLE, event: 'DEL_TECHNIQUE', to: SAME },
   // --- clock
-  { from: ['A_REVERIFIER', 'ENGAGE'], event: 'REVERIFICATION_DUE', to: SAME },
+  { from: ['A_REVERIFIER', 'ENGAGE', 'REJETE'], event: 'REVERIFICATION_DUE', to: SAME },
   { from: ['DROITS_OK', 'DEVIS'], event: 'RENOUVELLEMENT_IDB_DUE', to: SAME },
   // --- billing (next issue)
   { from: ['ENGAGE'], event: 'DRE_ENVOYEE', to: 'FACTURE_AMC' },
   { from: ['FACTURE_AMC'], event: 'RSP_PAYE', to: 'PAYE' },
   { from: ['FACTURE_AMC'], event: 'RSP_PAYE_PARTIEL', to: 'PAYE_PARTIEL' },
   { from: ['FACTURE_AMC'], event: 'RSP_REJET', to: 'REJETE' },
+  // the same invoice sent again after a rejection (operator, unchanged amounts): billed again from ENGAGE
+  { from: ['REJETE'], event: 'RENVOI_FACTURE', to: 'ENGAGE' },
   // --- contradictions and the operator
   { from: STATES.filter((s) => s !== 'A_TRAITER_MANUELLEMENT'), event: 'CONTRADICTION', to: 'A_TRAITER_MANUELLEMENT' },
   { from: ['A_TRAITER_MANUELLEMENT'], event: 'CONTRADICTION', to: SAME },
   { from: ['A_REVERIFIER'], event: 'REVERIFICATIONS_EPUISEES', to: 'A_TRAITER_MANUELLEMENT' },
-  { from: ['ENGAGE'], event: 'REVERIFICATIONS_EPUISEES', to: SAME }, // a DEL never answered: the engagement stays live, flagged
+  { from: CANCELLABLE, event: 'REVERIFICATIONS_EPUISEES', to: SAME }, // a DEL never answered: the engagement stays live, flagged
   { from: ['A_TRAITER_MANUELLEMENT'], event: 'REPRISE_MANUELLE', to: 'ADMIS' },
 ];
 
@@ -239,6 +246,7 @@ export const EVENT_LABELS: Record<DossierEvent, string> = {
   CONTRADICTION: 'réponse contradictoire',
   REVERIFICATIONS_EPUISEES: 'revérifications épuisées',
   REPRISE_MANUELLE: 'reprise manuelle',
+  RENVOI_FACTURE: 'facture rejetée renvoyée sans changement',
 };
 
 /** The row that applies, or undefined when the event is not allowed in that state. */

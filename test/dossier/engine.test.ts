@@ -7,6 +7,7 @@ import { DossierEngine, DossierError, outcomeOf, type DossierStorePort, type Eng
 import type { DossierRecord, ServiceOutcome } from '../../lib/dossier/dossier';
 import { plan } from '../../lib/dossier/routing';
 import { buildAnswer } from '../../lib/hl7/answer';
+import { applyBillingEvent } from '../../lib/billing/dossier-events';
 import { admission, facture, result, TestClock, FINESS_GEO } from './fixtures';
 
 class MapStore implements DossierStorePort {
@@ -106,6 +107,51 @@ describe('DossierEngine: one stay from admission to cancellation', () => {
       ['ENG-OLD', 'ANNULE'],
       ['ENG-NEW', 'VIVANT'],
     ]);
+  });
+
+  it('a corrected invoice after the AMC rejected the billed one: DEL of the rejected engagement, CLC, engaged again; an unchanged resend goes back to ENGAGE', async () => {
+    const { engine, store } = setup();
+    const a = await engine.onMessage(admission('A01'), {});
+    await engine.onResult(KEY, answerTo(a.requests[0], 'OK'));
+    const inv = await engine.onMessage(admission('P03'), {}, facture());
+    await engine.onResult(KEY, answerTo(inv.requests[0], 'OK', { engagement: { numero: 'ENG-BILLED' } }));
+    // billed, then rejected (roc-dre-es, roc-rsp: lib/billing/dossier-events.ts)
+    const clock = engine.clock;
+    expect((await applyBillingEvent(store, KEY, 'DRE_ENVOYEE', clock)).etat).toBe('FACTURE_AMC');
+    expect((await applyBillingEvent(store, KEY, 'RSP_REJET', clock)).etat).toBe('REJETE');
+    // the same invoice again (nothing changed): nothing asked, the operator resends it instead
+    const same = await engine.onMessage(admission('P03'), {}, facture());
+    expect([same.dossier.etat, same.requests]).toEqual(['REJETE', []]);
+    // the corrected invoice (other amounts, the GAP's new number)
+    const corrected = await engine.onMessage(admission('P03'), {}, facture('F2026-000482', 3600));
+    expect(corrected.dossier.etat).toBe('REJETE');
+    expect(corrected.manual).toEqual([]);
+    expect(corrected.requests).toEqual([
+      { service: 'del', requestId: expect.any(String), engagement: { numero: 'ENG-BILLED', motif: 'REMPLACEMENT' } },
+    ]);
+    const del = await engine.onResult(KEY, answerTo(corrected.requests[0], 'OK', { engagement: 'ENG-BILLED' }));
+    expect(del.dossier.etat).toBe('FACTURE_RECUE');
+    expect(del.requests).toEqual([{ service: 'clc', requestId: expect.any(String), factureNumero: 'F2026-000482' }]);
+    const clc = await engine.onResult(KEY, answerTo(del.requests[0], 'OK', { engagement: { numero: 'ENG-CORRECTED' } }));
+    expect(clc.dossier.etat).toBe('ENGAGE');
+    expect(clc.dossier.engagements.map((e) => [e.numero, e.statut, e.factureNumero])).toEqual([
+      ['ENG-BILLED', 'ANNULE', 'F2026-000481'],
+      ['ENG-CORRECTED', 'VIVANT', 'F2026-000482'],
+    ]);
+    expect(clc.dossier.historique.filter((h) => h.from !== h.to).map((h) => `${h.event}:${h.to}`)).toEqual([
+      'IDB_OK:DROITS_OK',
+      'FACTURE:FACTURE_RECUE',
+      'CLC_OK:ENGAGE',
+      'DRE_ENVOYEE:FACTURE_AMC',
+      'RSP_REJET:REJETE',
+      'DEL_OK_REMPLACEMENT:FACTURE_RECUE',
+      'CLC_OK:ENGAGE',
+    ]);
+    // billed and rejected again, then sent again unchanged (operator): back to ENGAGE, billed again
+    await applyBillingEvent(store, KEY, 'DRE_ENVOYEE', clock);
+    await applyBillingEvent(store, KEY, 'RSP_REJET', clock);
+    expect((await applyBillingEvent(store, KEY, 'RENVOI_FACTURE', clock)).etat).toBe('ENGAGE');
+    expect((await applyBillingEvent(store, KEY, 'RENVOI_FACTURE', clock)).refused).toMatch(/refusé/);
   });
 
   it('an invoice for a venue never seen is refused (UNKNOWN_VENUE) and nothing is stored', async () => {
