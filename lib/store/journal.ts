@@ -501,6 +501,12 @@ export interface Journal {
   /** Records the release check's verdict; rejects (BAD_STATE) once the invoice is written or beyond. */
   putInvoiceBilling(input: InvoiceBillingInput): Promise<InvoiceBilling>;
   getInvoiceBilling(key: string, number: string): Promise<InvoiceBilling | undefined>;
+  /**
+   * A rejected invoice billed again (the same one resent, or corrected under the same number):
+   * rejected → pending, its file, dates, amounts and rejection cleared (the RSP file that rejected
+   * it stays in `rsp_files`, the dossier's timeline keeps the rejection). BAD_STATE unless rejected.
+   */
+  reopenRejectedInvoice(key: string, number: string): Promise<InvoiceBilling>;
   listInvoiceBilling(q?: InvoiceBillingQuery): Promise<InvoiceBilling[]>;
   /**
    * Allocates the next file number for (emitter, AMC), builds the file with it and records it with

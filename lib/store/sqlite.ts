@@ -315,6 +315,10 @@ export class SqliteJournal implements Journal {
     return this.billing.getInvoiceBilling(key, number);
   }
 
+  reopenRejectedInvoice(key: string, number: string): Promise<InvoiceBilling> {
+    return this.billing.reopenRejectedInvoice(key, number);
+  }
+
   listInvoiceBilling(q: InvoiceBillingQuery = {}): Promise<InvoiceBilling[]> {
     return this.billing.listInvoiceBilling(q);
   }

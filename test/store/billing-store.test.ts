@@ -247,6 +247,25 @@ describe('RSP files', () => {
       settlements,
     });
     expect(q).toMatchObject({ duplicate: false, applied: 0, record: { state: 'QUARANTINED', reason: 'RSP: truncated' } });
+
+    // a rejected invoice billed again: rejected → pending, its file and rejection cleared; then
+    // released and written in the next file; only a rejected one reopens
+    await expect(j.reopenRejectedInvoice('750100125/V/1', 'F1')).rejects.toMatchObject({ code: 'BAD_STATE' });
+    await expect(j.reopenRejectedInvoice('750100125/V/9', 'F9')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const reopened = await j.reopenRejectedInvoice('750100125/V/2', 'F2');
+    expect(reopened).toMatchObject({ state: 'pending', engagement: 'ENG-F2', amcCents: 32_040 });
+    expect(reopened.reason).toMatch(/R003.*DRE-ES n°1/);
+    for (const k of ['fileId', 'fileNumber', 'lotNumber', 'sentAt', 'settledAt', 'paidCents', 'rejection'] as const)
+      expect(reopened[k]).toBeUndefined();
+    await ready('750100125/V/2', 'F2');
+    const f2 = await j.writeBillingFile({
+      emitter: EMITTER,
+      amc: AMC,
+      invoices: [{ key: '750100125/V/2', number: 'F2', lotNumber: 1 }],
+      build: (n) => content(n, 1),
+    });
+    expect(f2.numero).toBe(2);
+    expect(await j.getInvoiceBilling('750100125/V/2', 'F2')).toMatchObject({ state: 'written', fileNumber: 2 });
   });
 });
 

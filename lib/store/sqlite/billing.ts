@@ -61,6 +61,12 @@ function prepare(db: Database.Database) {
          engagement = coalesce(@engagement, engagement), amc_cents = coalesce(@amcCents, amc_cents),
          invoice_date = coalesce(@invoiceDate, invoice_date), updated_at = @now WHERE okey = @okey AND numero = @numero`,
     ),
+    reopen: p(
+      `UPDATE billing_invoices SET state = 'pending', reason = ?, file_id = NULL, file_numero = NULL, lot_number = NULL,
+         sent_at = NULL, ack_at = NULL, settled_at = NULL, paid_cents = NULL, difference_cents = NULL, payment_ref = NULL,
+         reason_code = NULL, reason_label = NULL, reason_action = NULL, updated_at = ?
+       WHERE okey = ? AND numero = ? AND state = 'rejected'`,
+    ),
     counter: p('SELECT last FROM billing_counters WHERE kind = ? AND emitter = ? AND amc = ?'),
     setCounter: p(
       'INSERT INTO billing_counters (kind, emitter, amc, last) VALUES (?, ?, ?, ?) ON CONFLICT (kind, emitter, amc) DO UPDATE SET last = excluded.last',
@@ -266,6 +272,27 @@ export class BillingStore {
 
   getInvoiceBilling(key: string, number: string): Promise<InvoiceBilling | undefined> {
     return this.read(() => this.getInvoice(key, number));
+  }
+
+  reopenRejectedInvoice(key: string, number: string): Promise<InvoiceBilling> {
+    let k: string, n: string;
+    try {
+      k = required(key, 'key');
+      n = required(number, 'invoice number', 40);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.write(() => {
+      const prior = this.getInvoice(k, n);
+      if (!prior) throw new JournalError(`invoice ${n} is unknown to billing`, 'NOT_FOUND');
+      if (prior.state !== 'rejected')
+        throw new JournalError(`invoice ${n} is ${prior.state}: only a rejected invoice is billed again`, 'BAD_STATE');
+      const was = [prior.rejection?.code, prior.fileNumber !== undefined ? `DRE-ES n°${prior.fileNumber}` : undefined]
+        .filter(Boolean)
+        .join(', ');
+      this.s.reopen.run(`facturée à nouveau après rejet (${was})`, this.now(), k, n);
+      return this.getInvoice(k, n)!;
+    });
   }
 
   listInvoiceBilling(q: InvoiceBillingQuery = {}): Promise<InvoiceBilling[]> {
