@@ -35,14 +35,24 @@ import { reconciliation } from '../../lib/billing/ledger';
 import { summaryToCsv } from '../../lib/billing/reconcile';
 import { systemClock, type Clock } from '../../lib/dossier/schedule';
 import type { DossierRecord } from '../../lib/dossier/dossier';
-import { operationsRead } from '../../lib/security/access';
+import { operationsAct, operationsRead } from '../../lib/security/access';
 import { billingJournals } from '../common/billing';
+import { isCorrected, rejectedItem, resendRefusal } from '../../lib/billing/rejected';
+
+interface ResendOutcome {
+  status: number;
+  body: Record<string, unknown>;
+}
 
 interface RocDreEsNode extends Node {
   journal?: SqliteJournal;
   flush?: () => Promise<void>;
   ageingDays?: number;
+  resendRejected?: (key: string) => Promise<ResendOutcome>;
 }
+
+/** The deployed roc-dre-es nodes (POST /roc/billing/rejected/:key/resend acts through one). */
+const dreEsNodes = new Map<string, RocDreEsNode>();
 
 /** Settings the lead's runtime may inject: the outbox (S/MIME + SMTP) and a clock (tests). */
 interface RocBillingSettings {
@@ -103,6 +113,7 @@ export = function register(RED: NodeAPI): void {
     node.journal = journal;
     node.ageingDays = Math.floor(num(def.ageingDays, 12, 1, 365));
     billingJournals.set(node.id, { journal, ageingDays: node.ageingDays });
+    dreEsNodes.set(node.id, node);
     const today = () => clock.now().toISOString().slice(0, 10);
 
     const counts = { ready: 0, pending: 0, refused: 0, files: 0, sent: 0 };
@@ -139,7 +150,13 @@ export = function register(RED: NodeAPI): void {
         return { verdict, changed: false };
       }
       const numero = d.facture?.numero;
-      const prior = numero ? await journal.getInvoiceBilling(key, numero) : undefined;
+      let prior = numero ? await journal.getInvoiceBilling(key, numero) : undefined;
+      if (prior?.state === 'rejected' && isCorrected(d, prior)) {
+        // corrected under the same number after the AMC's rejection: a new engagement (DEL + CLC)
+        // replaced the rejected one, the invoice is billed again (rejected → pending → …)
+        prior = await journal.reopenRejectedInvoice(key, prior.number);
+        sendInvoice(undefined, { state: 'pending', key, factureNumero: prior.number, code: 'CORRECTED', reason: prior.reason });
+      }
       let verdict = releaseCheck(d, prior, policy, { claimAmcCents: claim, today: today() });
       if (verdict.state === 'ready') {
         // the invoice must fit the layout on its own: a value the file cannot carry is refused now, not at batch time
@@ -303,6 +320,34 @@ export = function register(RED: NodeAPI): void {
     };
     node.flush = () => flush();
 
+    /**
+     * POST /roc/billing/rejected/:key/resend: the dossier's rejected invoice goes again, unchanged,
+     * into the next DRE-ES (same number, same engagement). Only when the rejection's action lets it
+     * (RESEND_ACTIONS) and no correction is under way; the dossier REJETE → ENGAGE (RENVOI_FACTURE),
+     * the invoice rejected → pending, then examined as any other.
+     */
+    node.resendRejected = (key: string) => {
+      const run = chain.then(async (): Promise<ResendOutcome> => {
+        const d = await journal.loadDossier(key);
+        const numero = d?.facture?.numero;
+        const inv = numero ? await journal.getInvoiceBilling(key, numero) : undefined;
+        if (!d || !inv || inv.state !== 'rejected') return { status: 404, body: { erreur: RED._('roc-dre-es.resend.notRejected') } };
+        const refuse = (reason: string): ResendOutcome => ({ status: 409, body: { erreur: reason, factureNumero: inv.number } });
+        const why = resendRefusal(d, inv);
+        if (why) return refuse(why);
+        const moved = await applyBillingEvent(journal, key, 'RENVOI_FACTURE', clock);
+        if (moved.refused) return refuse(moved.refused);
+        await journal.reopenRejectedInvoice(key, inv.number);
+        const r = await examine(key);
+        const billing = view(r.verdict, key, r.numero);
+        sendInvoice(undefined, billing);
+        if (r.verdict.state === 'ready' && r.verdict.amc) await maybeFlush(r.verdict.amc);
+        return { status: 200, body: { statut: 'RENVOYEE', cle: key, factureNumero: inv.number, billing } };
+      });
+      chain = run.catch(() => undefined);
+      return run;
+    };
+
     const handle = async (msg: NodeMessage): Promise<void> => {
       const p = msg.payload;
       // 1. AMO payment notice (HL7 or JSON)
@@ -389,6 +434,7 @@ export = function register(RED: NodeAPI): void {
     node.on('close', (_removed, done) => {
       if (timer) clearInterval(timer);
       billingJournals.delete(node.id);
+      dreEsNodes.delete(node.id);
       const l = lease;
       lease = undefined;
       void chain
@@ -406,7 +452,7 @@ export = function register(RED: NodeAPI): void {
   RED.nodes.registerType('roc-dre-es', RocDreEs as unknown as (this: Node, def: NodeDef) => void);
 
   type Res = { status(n: number): Res; json(b: unknown): void; set(h: string, v: string): Res; send(b: string): void };
-  type Req = { query: Record<string, string | undefined> };
+  type Req = { query: Record<string, string | undefined>; params?: Record<string, string | undefined> };
   RED.httpAdmin.get('/roc/billing/reconciliation', operationsRead(RED.auth), (req: Req, res: Res) => {
     const n = [...billingJournals.values()][0];
     if (!n) return res.status(503).json({ erreur: RED._('roc-dre-es.errors.noNode') });
@@ -436,6 +482,50 @@ export = function register(RED: NodeAPI): void {
         else res.status(200).json(s);
       },
       (e: Error) => res.status(400).json({ erreur: e.message }),
+    );
+  });
+
+  // The rejected invoices waiting for an operator (viewer and above), oldest return first.
+  RED.httpAdmin.get('/roc/billing/rejected', operationsRead(RED.auth), (req: Req, res: Res) => {
+    const n = [...billingJournals.values()][0];
+    if (!n) return res.status(503).json({ erreur: RED._('roc-dre-es.errors.noNode') });
+    const q = req.query;
+    const bad = (x: string | undefined, re: RegExp) => x !== undefined && !re.test(x);
+    if (bad(q.limit, /^\d{1,3}$/) || bad(q.offset, /^\d{1,6}$/) || bad(q.amc, /^\d{1,10}$/))
+      return res.status(400).json({ erreur: RED._('roc-dre-es.errors.badQuery') });
+    const limit = Math.min(500, Math.max(1, Number(q.limit ?? 50)));
+    const offset = Number(q.offset ?? 0);
+    const run = async () => {
+      const rejected = await n.journal.listInvoiceBilling({
+        states: ['rejected'],
+        ...(q.amc ? { amc: q.amc.padStart(10, '0') } : {}),
+        limit: 100_000,
+      });
+      const items = [];
+      for (const inv of rejected) {
+        const item = rejectedItem(inv, await n.journal.loadDossier(inv.key));
+        if (item) items.push(item);
+      }
+      items.sort((a, b) => (a.settledAt ?? '').localeCompare(b.settledAt ?? '') || a.cle.localeCompare(b.cle));
+      return { total: items.length, offset, limit, items: items.slice(offset, offset + limit) };
+    };
+    run().then(
+      (body) => res.status(200).json(body),
+      (e: Error) => res.status(500).json({ erreur: e.message }),
+    );
+  });
+
+  // An operator sends a rejected invoice again, unchanged (operator and admin; audited).
+  const resendGuard = operationsAct(RED.auth, 'billing.resend', (req) => ({ venue: req.params?.key, node: req.query?.node }));
+  RED.httpAdmin.post('/roc/billing/rejected/:key/resend', ...resendGuard, (req: Req, res: Res) => {
+    const key = req.params?.key ?? '';
+    if (!KEY_RE.test(key)) return res.status(400).json({ erreur: RED._('roc-dre-es.resend.badKey') });
+    const only = req.query.node;
+    const node = only ? dreEsNodes.get(only) : [...dreEsNodes.values()][0];
+    if (!node?.resendRejected) return res.status(503).json({ erreur: RED._('roc-dre-es.resend.noNode') });
+    node.resendRejected(key).then(
+      (o) => res.status(o.status).json(o.body),
+      (e: Error) => res.status(500).json({ erreur: e.message }),
     );
   });
 };

@@ -17,6 +17,7 @@ import { readDreEs } from '../../lib/billing/dre-es';
 import { AMC, AMC_CENTS, AMO_CENTS, FINESS, OTHER_AMC, PATIENT, engagedDossier } from '../support/billing';
 import { expectNoPatientData, identifiersOf, watchNodeRed } from '../support/patient-data';
 import { TestClock } from '../dossier/fixtures';
+import { applyBillingEvent } from '../../lib/billing/dossier-events';
 
 helper.init(require.resolve('node-red'));
 const watch = watchNodeRed(helper);
@@ -289,6 +290,111 @@ describe('roc-dre-es', () => {
       ['F700000001', 'pending', 'AMO_UNPAID'],
       ['F700000001', 'refused', 'REPLACED'],
       ['F700000009', 'pending', 'NO_ENGAGEMENT'],
+    ]);
+  });
+
+  it('rejected invoices wait in GET /roc/billing/rejected; RENVOYER: resent unchanged in the next file; CORRIGER: billed again once a new engagement replaced the rejected one', async () => {
+    await seed(engagedDossier('800000001'), engagedDossier('800000002'));
+    const got = await start({ waitForAmoPayment: false });
+    const dre = helper.getNode('dre');
+    const K1 = `${FINESS}/V/800000001`;
+    const K2 = `${FINESS}/V/800000002`;
+    dre.receive({ payload: { cle: K1 } });
+    dre.receive({ payload: { cle: K2 } });
+    await until(() => got.invoice.filter((m) => m.roc.billing.state === 'ready').length === 2, 'both ready');
+    await flush();
+    await until(() => got.file[0], 'file 1');
+    // the AMC rejects both (what roc-rsp records): one to send again, one to correct
+    const reject = (key: string, number: string, code: string, action: string) => ({
+      key,
+      number,
+      state: 'rejected' as const,
+      settledAt: '2026-12-03',
+      paidCents: 0,
+      differenceCents: AMC_CENTS,
+      rejection: { code, label: `motif ${code}`, action },
+    });
+    await journal().recordRspFile({
+      hash: 'f'.repeat(64),
+      amc: AMC,
+      numero: 1,
+      state: 'PROCESSED',
+      bytes: Buffer.from('rsp'),
+      settlements: [reject(K1, 'F800000001', 'R006', 'RENVOYER'), reject(K2, 'F800000002', 'R004', 'CORRIGER')],
+    });
+    for (const k of [K1, K2]) expect((await applyBillingEvent(journal(), k, 'RSP_REJET', clock)).etat).toBe('REJETE');
+
+    const queue = await helper.request().get('/roc/billing/rejected').expect(200);
+    expect(queue.body).toMatchObject({ total: 2, offset: 0, limit: 50 });
+    expect(queue.body.items.map((i: any) => [i.cle, i.factureNumero, i.motif.code, i.motif.action, i.suite])).toEqual([
+      [K1, 'F800000001', 'R006', 'RENVOYER', 'RENVOI_POSSIBLE'],
+      [K2, 'F800000002', 'R004', 'CORRIGER', 'CORRECTION_ATTENDUE'],
+    ]);
+    expect(queue.body.items[0]).toMatchObject({ amc: AMC, amcCents: AMC_CENTS, fileNumber: 1, engagement: 'ENG800000001' });
+    const page2 = await helper.request().get('/roc/billing/rejected?limit=1&offset=1').expect(200);
+    expect(page2.body.items.map((i: any) => i.cle)).toEqual([K2]);
+    await helper.request().get('/roc/billing/rejected?limit=x').expect(400);
+    expectNoPatientData({ texts: () => [JSON.stringify(queue.body)] }, IDS);
+
+    // CORRIGER: no resend (409, the reason); RENVOYER: resent (the dossier ENGAGE, the invoice ready)
+    const no = await helper
+      .request()
+      .post(`/roc/billing/rejected/${encodeURIComponent(K2)}/resend`)
+      .expect(409);
+    expect(no.body.erreur).toMatch(/R004.*CORRIGER/);
+    await helper
+      .request()
+      .post(`/roc/billing/rejected/${encodeURIComponent(`${FINESS}/V/899999999`)}/resend`)
+      .expect(404);
+    await helper.request().post('/roc/billing/rejected/nope/resend').expect(400);
+    const ok = await helper
+      .request()
+      .post(`/roc/billing/rejected/${encodeURIComponent(K1)}/resend`)
+      .expect(200);
+    expect(ok.body).toMatchObject({ statut: 'RENVOYEE', factureNumero: 'F800000001', billing: { state: 'ready' } });
+    expect((await journal().loadDossier(K1))!.etat).toBe('ENGAGE');
+    await helper
+      .request()
+      .post(`/roc/billing/rejected/${encodeURIComponent(K1)}/resend`)
+      .expect(404); // once
+    expect((await helper.request().get('/roc/billing/rejected').expect(200)).body.items.map((i: any) => i.cle)).toEqual([K2]);
+
+    // the GAP's corrected invoice, same number: DEL of the rejected engagement and a new CLC (the
+    // dossier engine, lib/dossier) leave the dossier ENGAGE with another engagement
+    const d2 = (await journal().loadDossier(K2))!;
+    await journal().saveDossier(
+      {
+        ...d2,
+        etat: 'ENGAGE',
+        engagements: [
+          { ...d2.engagements[0], statut: 'ANNULE' },
+          { ...d2.engagements[0], numero: 'ENG800000002B', requestId: 'REQ-B' },
+        ],
+        majLe: '2026-12-04T09:00:00.000Z',
+      },
+      d2.majLe,
+    );
+    dre.receive({ roc: { dossier: { cle: K2 } } });
+    await until(
+      () => got.invoice.find((m) => m.roc.billing.key === K2 && m.roc.billing.code === 'CORRECTED'),
+      'the corrected invoice reopened',
+    );
+    await until(() => got.invoice.filter((m) => m.roc.billing.state === 'ready').length === 4, 'both ready again');
+    await flush();
+    const f2 = await until(() => got.file[1], 'file 2');
+    expect(f2.roc.billingFile).toMatchObject({ numero: 2, invoiceCount: 2 });
+    const back = readDreEs(fs.readFileSync(path.join(drop, f2.roc.billingFile.name)));
+    expect(back.ok && back.value.lots[0].invoices.map((i) => [i.number, i.engagement])).toEqual([
+      ['F800000001', 'ENG800000001'],
+      ['F800000002', 'ENG800000002B'],
+    ]);
+    for (const k of [K1, K2]) expect((await journal().loadDossier(k))!.etat).toBe('FACTURE_AMC');
+    expect((await helper.request().get('/roc/billing/rejected').expect(200)).body.total).toBe(0);
+    expect((await journal().loadDossier(K1))!.historique.map((h) => h.event)).toEqual([
+      'DRE_ENVOYEE',
+      'RSP_REJET',
+      'RENVOI_FACTURE',
+      'DRE_ENVOYEE',
     ]);
   });
 
