@@ -164,6 +164,7 @@ export async function startRuntimeBilling(o: RuntimeBillingOptions): Promise<Run
             : {}),
         },
         rspDelayMs: delayS * 1000,
+        ...(env.ROC_SIMULATOR_REJECT ? { rejectFirst: parseRejectFirst(env.ROC_SIMULATOR_REJECT) } : {}),
         log,
       });
       closers.push(() => amc.close());
@@ -197,4 +198,18 @@ export async function startRuntimeBilling(o: RuntimeBillingOptions): Promise<Run
     await close();
     throw e;
   }
+}
+
+/** `ROC_SIMULATOR_REJECT=F280000003:R006,F280000004:R004`: invoices the simulated AMC rejects once. */
+export function parseRejectFirst(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const m = /^([A-Za-z0-9._-]{1,12}):(R\d{3})$/.exec(part);
+    if (!m) throw new Error(`ROC_SIMULATOR_REJECT: "${part.slice(0, 30)}" is not INVOICE:R000`);
+    out[m[1]] = m[2];
+  }
+  return out;
 }

@@ -86,6 +86,12 @@ export interface BillingSideOptions {
   /** Delay between the ARL and the RSP (default 2,000 ms). */
   rspDelayMs?: number;
   mix?: BillingMix;
+  /**
+   * Invoices (by number) rejected on their first presentation with the given reason code, then paid
+   * in full when billed again (resent, or corrected): a rejection on demand, for tests and demos
+   * (`ROC_SIMULATOR_REJECT=F280000003:R006,…` with npm start). Outside the random mix.
+   */
+  rejectFirst?: Record<string, string>;
   /** A seed object whose optional `facturation` block gives the mix: { partiel, rejet, motifs, graine, delaiRspMs }. */
   seed?: { facturation?: { partiel?: number; rejet?: number; motifs?: string[]; graine?: number; delaiRspMs?: number } };
   now?: () => Date;
@@ -170,6 +176,7 @@ export async function startBillingSide(opts: BillingSideOptions): Promise<Runnin
     throw new Error('billing side: the mix shares must be ≥ 0 and add up to ≤ 1');
   if (!mix.reasons.length) throw new Error('billing side: the mix needs at least one rejection reason');
   const rnd = mulberry32(opts.mix?.seed ?? fact.graine ?? 1);
+  const rejectedOnce = new Set<string>();
   const rspDelayMs = opts.rspDelayMs ?? fact.delaiRspMs ?? 2000;
   const dropDir = opts.dropDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'roc-amc-drop-'));
   fs.mkdirSync(dropDir, { recursive: true });
@@ -398,12 +405,27 @@ export async function startBillingSide(opts: BillingSideOptions): Promise<Runnin
           list.push({ kind: 'rejected', ...base, reason: check.reason });
           continue;
         }
-        opts.engagements.markInvoiced(check.engagement.numero);
+        const wanted = opts.rejectFirst?.[inv.number.trim()];
+        if (wanted !== undefined) {
+          if (!rejectedOnce.has(inv.number.trim())) {
+            rejectedOnce.add(inv.number.trim());
+            stats.rejected++;
+            list.push({ kind: 'rejected', ...base, reason: wanted });
+            continue;
+          }
+          opts.engagements.markInvoiced(check.engagement.numero);
+          stats.paid++;
+          stats.paidCents += claimed;
+          list.push({ kind: 'paid', ...base, paidCents: claimed, paymentReference: payRef, paymentDate: date });
+          continue;
+        }
         const x = rnd();
         if (x < mix.rejected) {
+          // a rejected invoice leaves its engagement active: the hospital may cancel it (DEL) and bill a corrected one
           stats.rejected++;
           list.push({ kind: 'rejected', ...base, reason: mix.reasons[Math.floor(rnd() * mix.reasons.length)] });
         } else {
+          opts.engagements.markInvoiced(check.engagement.numero);
           const paid = x < mix.rejected + mix.partial ? Math.round(claimed * 0.8) : claimed;
           if (paid < claimed) stats.partiallyPaid++;
           else stats.paid++;

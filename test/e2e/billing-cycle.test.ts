@@ -201,7 +201,8 @@ it('after a restart, with the site policy "do not wait for the AMO": the engaged
   peer?.socket.destroy();
   await rt!.stop();
   rt = undefined;
-  await startBridge({ ROC_BILLING_WAIT_AMO: 'false' });
+  // (the simulated AMC rejects two invoices of the next test once: R004 to correct, R006 to send again)
+  await startBridge({ ROC_BILLING_WAIT_AMO: 'false', ROC_SIMULATOR_REJECT: 'F280000003:R004,F280000004:R006' });
   const venue = '280000002';
   const numero = `F${venue}`;
   const cle = await engage(venue, numero);
@@ -230,4 +231,90 @@ it('after a restart, with the site policy "do not wait for the AMO": the engaged
   await new Promise((r) => setTimeout(r, 1500));
   const billingAnswers = gap.received.map((r) => readAnswer(r.text)).filter((a) => a?.service === 'RSP');
   expect(billingAnswers.map((a) => a!.invoice).sort()).toEqual(['F280000001', numero]);
+});
+
+it('rejected invoices: in the work queue; CORRIGER → the amended DFT^P03 → DEL + CLC → new DRE-ES → paid; RENVOYER → an operator resends → paid', async () => {
+  const viewer = await rt!.headers('viewer');
+  const operator = await rt!.headers('operator');
+  const B01 = admissionOf('B01');
+  const [v3, v4] = ['280000003', '280000004'];
+  const [cle3, cle4] = [await engage(v3, `F${v3}`), await engage(v4, `F${v4}`)];
+  const firstClc = answersFor(v3).find((a) => a.service === 'CLC')!.engagement;
+  // both billed by themselves, both rejected by the AMC: the GAP is told (RSP KO), they wait in the queue
+  const queue = await poll(
+    async () => {
+      const r = await fetch(`${rt!.url}roc/billing/rejected`, { headers: viewer });
+      const body: any = r.status === 200 ? await r.json() : undefined;
+      return body?.total === 2 ? body : undefined;
+    },
+    'both invoices rejected, in the work queue',
+    90_000,
+  );
+  expect(queue.items.map((i: any) => [i.cle, i.factureNumero, i.motif.code, i.motif.action, i.suite]).sort()).toEqual([
+    [cle3, `F${v3}`, 'R004', 'CORRIGER', 'CORRECTION_ATTENDUE'],
+    [cle4, `F${v4}`, 'R006', 'RENVOYER', 'RENVOI_POSSIBLE'],
+  ]);
+  await waitFor(() => answersFor(v3).find((a) => a.service === 'RSP'), 'the rejection told to the GAP', 30_000);
+  expect(answersFor(v3).find((a) => a.service === 'RSP')).toMatchObject({ status: 'KO', code: 'R004', invoiceState: 'REJETE' });
+
+  // CORRIGER: the GAP sends the amended invoice (same venue, same number, other amounts)
+  expect(await send(invoiceFor(B01, { controlId: `BC-${v3}-4`, venue: v3, numero: `F${v3}`, ghs: 3200, nights: 4 }))).toBe('AA');
+  // RENVOYER: a viewer may not resend, an operator may
+  const path4 = `${rt!.url}roc/billing/rejected/${encodeURIComponent(cle4)}/resend`;
+  expect((await fetch(path4, { method: 'POST', headers: viewer })).status).toBe(403);
+  const resent = await fetch(path4, { method: 'POST', headers: operator });
+  expect(resent.status).toBe(200);
+  expect(await resent.json()).toMatchObject({ statut: 'RENVOYEE', factureNumero: `F${v4}` });
+
+  // both paid in the end
+  const etats = await poll(
+    async () => {
+      const e = [];
+      for (const cle of [cle3, cle4])
+        e.push(((await (await fetch(`${rt!.url}roc/dossiers/${encodeURIComponent(cle)}`, { headers: viewer })).json()) as any).etat);
+      return e.every((x) => x === 'PAYE') ? e : undefined;
+    },
+    'both invoices paid after the correction and the resend',
+    120_000,
+  );
+  expect(etats).toEqual(['PAYE', 'PAYE']);
+  // the corrected one: DEL of the rejected engagement at the AMC, a new CLC engagement, billed again
+  const view3: any = await (await fetch(`${rt!.url}roc/dossiers/${encodeURIComponent(cle3)}`, { headers: viewer })).json();
+  const events3 = JSON.stringify(view3);
+  for (const ev of ['RSP_REJET', 'DEL_OK_REMPLACEMENT', 'CLC_OK', 'DRE_ENVOYEE', 'RSP_PAYE']) expect(events3).toContain(ev);
+  const clcs = answersFor(v3)
+    .filter((a) => a.service === 'CLC')
+    .map((a) => a.engagement);
+  expect(new Set(clcs).size).toBe(2);
+  const billedEng = journalRows<{ engagement: string; state: string; file_numero: number }>(
+    'SELECT engagement, state, file_numero FROM billing_invoices WHERE numero = ?',
+    `F${v3}`,
+  )[0];
+  expect(billedEng.state).toBe('paid');
+  expect(billedEng.engagement).not.toBe(firstClc);
+  expect(billedEng.engagement).toBe(clcs[clcs.length - 1]);
+  // the resent one: the same engagement, the timeline shows the resend
+  expect(JSON.stringify(await (await fetch(`${rt!.url}roc/dossiers/${encodeURIComponent(cle4)}`, { headers: viewer })).json())).toContain(
+    'RENVOI_FACTURE',
+  );
+  // the queue is empty; the GAP was told each return once: rejected, then paid, per invoice
+  const after: any = await (await fetch(`${rt!.url}roc/billing/rejected`, { headers: viewer })).json();
+  expect(after.total).toBe(0);
+  await waitFor(
+    () =>
+      answersFor(v3).filter((a) => a.service === 'RSP').length >= 2 && answersFor(v4).filter((a) => a.service === 'RSP').length >= 2
+        ? true
+        : undefined,
+    'the payments told to the GAP',
+    30_000,
+  );
+  for (const v of [v3, v4])
+    expect(
+      answersFor(v)
+        .filter((a) => a.service === 'RSP')
+        .map((a) => a.invoiceState),
+    ).toEqual(['REJETE', 'PAYE']);
+  // new DRE-ES files, numbered on without gap
+  const numbers = journalRows<{ numero: number }>('SELECT numero FROM billing_files ORDER BY numero').map((r) => r.numero);
+  expect(numbers).toEqual(numbers.map((_, i) => i + 1));
 });

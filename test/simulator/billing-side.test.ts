@@ -168,7 +168,9 @@ test('over SMTP: DRE-ES in, ARL then RSP back to the bridge mailbox; engagements
   });
   // valid invoices' engagements are now invoiced; the invalid ones untouched
   const states = invoices.map((i) => book.get(i.engagement)!.etat);
-  expect(states.filter((s) => s === 'FACTURE')).toHaveLength(23); // 22 valid + the one already invoiced; the R004 one stays ACTIF
+  // paid ones invoiced (+ the one already invoiced); the R004 one and those the mix rejected stay ACTIF (a DEL may cancel them)
+  expect(states.filter((s) => s === 'FACTURE')).toHaveLength(st.paid + st.partiallyPaid + 1);
+  expect(st.rejected).toBeGreaterThan(1);
   expect(book.get(invoices[1].engagement)!.etat).toBe('ACTIF');
   // the raw file is kept
   expect(fs.readdirSync(amc.archiveDir)).toHaveLength(1);
@@ -256,5 +258,28 @@ test("engagement numbers of the book's own form (20 characters, the DRE-ES field
   const out = new DropDirectory(bridgeDrop);
   const rsp = (await Promise.all((await out.list()).map(async (n) => readAnswer((await out.claim(n))!.data)))).find((a) => a.rsp)!.rsp!;
   expect(rsp.returns.map((r) => r.reason?.code)).toEqual(['R007', 'R007', 'R007', 'R007', 'R007']);
-  expect(book.list().every((e) => e.etat === 'FACTURE')).toBe(true);
+  // rejected: the engagements stay active, so that the hospital may cancel them (DEL) and bill a corrected invoice
+  expect(book.list().every((e) => e.etat === 'ACTIF')).toBe(true);
+  await amc.close();
+
+  // rejectFirst: the invoice named is rejected once with its reason, paid in full when billed again
+  const amc2 = await side(book, {
+    smtp: false,
+    mix: { partial: 0, rejected: 0 },
+    rejectFirst: { [invoices[0].number]: 'R006' },
+    rspDelayMs: 10,
+    bridge: { certPem: bridgeCert.certPem, dropDir: bridgeDrop },
+  });
+  const once = sampleFile([invoices[0]], { numero: 12, emitter: FINESS, amc: AMC });
+  for (const numero of [12, 13]) {
+    await new DropDirectory(amc2.dropDir).write(
+      `DREES000000${numero}.p7m`,
+      sealEdiConsent(writeDreEs({ ...once, numero }), { recipientCertPem: amcCert.certPem }),
+    );
+    await amc2.scan();
+    await amc2.idle();
+  }
+  expect(amc2.stats()).toMatchObject({ invoices: 2, rejected: 1, paid: 1 });
+  expect(book.get(invoices[0].engagement)!.etat).toBe('FACTURE');
+  await amc2.close();
 });
