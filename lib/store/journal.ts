@@ -515,6 +515,12 @@ export interface Journal {
   writeBillingFile(input: BillingFileInput): Promise<BillingFileRecord>;
   /** WRITTEN → SENT (its invoices written → sent, sentAt = the day). Idempotent once SENT. */
   markBillingFileSent(id: number, at?: Date): Promise<BillingFileRecord>;
+  /**
+   * A file that cannot go out as it stands (the recipient's certificate expired or unusable):
+   * WRITTEN → REFUSED with the reason, kept with its bytes; its invoices → lot-refused (reason,
+   * action TRAITEMENT_MANUEL). BAD_STATE once sent.
+   */
+  refuseBillingFile(id: number, reason: { code: string; label: string }, at?: Date): Promise<BillingFileRecord>;
   /** An ARL for a DRE-ES file: ARL_RECEIVED (or REFUSED when a lot is refused); invoices → acknowledged / lot-refused. */
   acknowledgeBillingFile(q: { emitter: string; amc: string; numero: number }, acks: BillingAck[], at?: Date): Promise<BillingFileRecord>;
   getBillingFile(id: number, options?: { bytes?: boolean }): Promise<BillingFileRecord | undefined>;

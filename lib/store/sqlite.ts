@@ -331,6 +331,10 @@ export class SqliteJournal implements Journal {
     return this.billing.markBillingFileSent(id, at);
   }
 
+  refuseBillingFile(id: number, reason: { code: string; label: string }, at?: Date): Promise<BillingFileRecord> {
+    return this.billing.refuseBillingFile(id, reason, at);
+  }
+
   acknowledgeBillingFile(q: { emitter: string; amc: string; numero: number }, acks: BillingAck[], at?: Date): Promise<BillingFileRecord> {
     return this.billing.acknowledgeBillingFile(q, acks, at);
   }

@@ -51,6 +51,12 @@ interface RocDreEsNode extends Node {
   resendRejected?: (key: string) => Promise<ResendOutcome>;
 }
 
+/**
+ * Transport failures (lib/billing/transport/smime.ts codes) that refuse a file rather than leave it
+ * to be sent again: the recipient's certificate expired, not yet valid, or unusable.
+ */
+const REFUSING_TRANSPORT_CODES: readonly string[] = ['CERT_EXPIRED', 'CERT_INVALID'];
+
 /** The deployed roc-dre-es nodes (POST /roc/billing/rejected/:key/resend acts through one). */
 const dreEsNodes = new Map<string, RocDreEsNode>();
 
@@ -198,7 +204,24 @@ export = function register(RED: NodeAPI): void {
     const deliver = async (fileId: number) => {
       const f = await journal.getBillingFile(fileId, { bytes: true });
       if (!f?.bytes) return;
-      await outbox.send({ name: f.name, bytes: f.bytes, amc: f.amc });
+      try {
+        await outbox.send({ name: f.name, bytes: f.bytes, amc: f.amc });
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (!code || !REFUSING_TRANSPORT_CODES.includes(code)) throw e; // SMTP down…: stays WRITTEN, sent again later
+        // the file cannot go out as it stands (recipient certificate expired or unusable): refused, kept
+        const refused = await journal.refuseBillingFile(fileId, { code, label: (e as Error).message }, clock.now());
+        counts.refused += f.invoiceCount;
+        lastFile = `${f.amc} n°${f.numero} refusé`;
+        node.warn(RED._('roc-dre-es.warn.fileRefused', { amc: f.amc, numero: f.numero, reason: (e as Error).message }));
+        node.send([
+          null,
+          { roc: { billingFile: { state: refused.state, amc: f.amc, numero: f.numero, name: f.name, reason: refused.reason } } },
+          null,
+        ]);
+        showStatus('red');
+        return;
+      }
       const sent = await journal.markBillingFileSent(fileId, clock.now());
       counts.files++;
       lastFile = `${f.amc} n°${f.numero}`;

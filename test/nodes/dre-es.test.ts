@@ -18,6 +18,8 @@ import { AMC, AMC_CENTS, AMO_CENTS, FINESS, OTHER_AMC, PATIENT, engagedDossier }
 import { expectNoPatientData, identifiersOf, watchNodeRed } from '../support/patient-data';
 import { TestClock } from '../dossier/fixtures';
 import { applyBillingEvent } from '../../lib/billing/dossier-events';
+import { SmimeSmtpOutbox } from '../../lib/billing/transport/outbox';
+import { generateTestPki } from '../../lib/security/pki';
 
 helper.init(require.resolve('node-red'));
 const watch = watchNodeRed(helper);
@@ -396,6 +398,39 @@ describe('roc-dre-es', () => {
       'RENVOI_FACTURE',
       'DRE_ENVOYEE',
     ]);
+  });
+
+  it('a recipient certificate that expired: the file is refused with the reason, kept in the journal, never sent again; its invoices lot-refused', async () => {
+    const expired = generateTestPki({ clientNotAfter: new Date(Date.parse('2026-11-01T00:00:00Z')) });
+    const sealedDir = path.join(dir, 'sealed');
+    const outbox = new SmimeSmtpOutbox({ resolve: () => ({ certificatePem: expired.clientCert }), dropDir: sealedDir });
+    helper.settings({ rocBilling: { clock, outbox } });
+    try {
+      await seed(engagedDossier('810000001'));
+      const got = await start({ waitForAmoPayment: false });
+      helper.getNode('dre').receive({ payload: { cle: `${FINESS}/V/810000001` } });
+      await until(() => got.invoice.find((m) => m.roc.billing.state === 'ready'), 'ready');
+      await flush();
+      const f = await until(() => got.file[0], 'the refused file');
+      expect(f.roc.billingFile).toMatchObject({ state: 'REFUSED', numero: 1 });
+      expect(f.roc.billingFile.reason).toMatch(/^CERT_EXPIRED: .*expired on 2026-11-01/);
+      const rec = (await journal().listBillingFiles({}))[0];
+      expect(rec).toMatchObject({ state: 'REFUSED', numero: 1 });
+      expect((await journal().getBillingFile(rec.id, { bytes: true }))!.bytes!.subarray(0, 3).toString('latin1')).toBe('000');
+      expect(await journal().getInvoiceBilling(`${FINESS}/V/810000001`, 'F810000001')).toMatchObject({
+        state: 'lot-refused',
+        rejection: { code: 'CERT_EXPIRED', action: 'TRAITEMENT_MANUEL' },
+      });
+      expect((await journal().loadDossier(`${FINESS}/V/810000001`))!.etat).toBe('ENGAGE'); // never sent: not billed
+      expect(fs.existsSync(sealedDir) ? fs.readdirSync(sealedDir) : []).toEqual([]);
+      await flush(); // nothing sent again, no new number
+      expect(got.file).toHaveLength(1);
+      expect((await journal().listBillingFiles({})).map((x) => x.numero)).toEqual([1]);
+      expect(watch.texts().join('\n')).toMatch(/refus/i);
+      expectNoPatientData({ texts: () => watch.texts() }, IDS);
+    } finally {
+      helper.settings({ rocBilling: { clock } });
+    }
   });
 
   it('refuses to start without an emitting FINESS', async () => {

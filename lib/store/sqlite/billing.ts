@@ -67,6 +67,10 @@ function prepare(db: Database.Database) {
          reason_code = NULL, reason_label = NULL, reason_action = NULL, updated_at = ?
        WHERE okey = ? AND numero = ? AND state = 'rejected'`,
     ),
+    invoiceRefused: p(
+      `UPDATE billing_invoices SET state = 'lot-refused', reason = ?, reason_code = ?, reason_label = ?, reason_action = 'TRAITEMENT_MANUEL',
+         updated_at = ? WHERE okey = ? AND numero = ? AND state = 'written'`,
+    ),
     counter: p('SELECT last FROM billing_counters WHERE kind = ? AND emitter = ? AND amc = ?'),
     setCounter: p(
       'INSERT INTO billing_counters (kind, emitter, amc, last) VALUES (?, ?, ?, ?) ON CONFLICT (kind, emitter, amc) DO UPDATE SET last = excluded.last',
@@ -384,6 +388,22 @@ export class BillingStore {
         this.s.fileSent.run(t, id);
         this.s.invoicesSent.run(new Date(t).toISOString().slice(0, 10), this.now(), id);
       }
+      return fileOf(this.s.file.get(id) as Row, false);
+    });
+  }
+
+  refuseBillingFile(id: number, reason: { code: string; label: string }, at?: Date): Promise<BillingFileRecord> {
+    const code = boundedText(reason?.code, 20) ?? 'TRANSPORT';
+    const label = boundedText(reason?.label, 500) ?? '';
+    return this.write(() => {
+      const f = this.s.file.get(id) as Row | undefined;
+      if (!f) throw new JournalError(`billing file ${id} not found`, 'NOT_FOUND');
+      if (f.state !== 'WRITTEN')
+        throw new JournalError(`billing file ${id} is ${String(f.state)}: only a file not sent is refused`, 'BAD_STATE');
+      const t = at ? at.getTime() : this.now();
+      this.s.fileAck.run('REFUSED', t, `${code}: ${label}`.slice(0, 500), id);
+      for (const inv of this.s.invoicesOfFile.all(id) as Row[])
+        if (inv.state === 'written') this.s.invoiceRefused.run(label, code, label.slice(0, 200), this.now(), inv.okey, inv.numero);
       return fileOf(this.s.file.get(id) as Row, false);
     });
   }
