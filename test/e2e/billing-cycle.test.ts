@@ -265,6 +265,17 @@ it('rejected invoices: in the work queue; CORRIGER → the amended DFT^P03 → D
   const resent = await fetch(path4, { method: 'POST', headers: operator });
   expect(resent.status).toBe(200);
   expect(await resent.json()).toMatchObject({ statut: 'RENVOYEE', factureNumero: `F${v4}` });
+  // both attempts in the audit trail: who, what, the outcome
+  const audit = fs
+    .readFileSync(path.join(dir, 'roc-audit.log'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { event: string; outcome: string; user: string; target?: Record<string, unknown> })
+    .filter((e) => e.event === 'billing.resend');
+  expect(audit.map((e) => [e.outcome, e.target?.venue])).toEqual([
+    ['denied', cle4],
+    ['ok', cle4],
+  ]);
 
   // both paid in the end
   const etats = await poll(
