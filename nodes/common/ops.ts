@@ -3,6 +3,7 @@
  * RED.httpAdmin, registered once per runtime by roc-mllp-in's module.
  *
  *   GET  /roc/ops/                      the dashboard page (static files of ops/, no data in them)
+ *   GET  /roc/ops/vendor/uPlot.*        the charting library (npm `uplot`, from node_modules)
  *   GET  /roc/ops/summary               counters, queues, breakers, certificates, series, alerts (viewer)
  *   GET  /roc/ops/messages              search the journal (viewer)
  *   GET  /roc/ops/messages/:id          one message, each stage, masked; ?unmask=1 for an admin (audited)
@@ -138,6 +139,26 @@ const STATIC: Record<string, string> = {
   'ops.css': 'text/css; charset=utf-8',
 };
 
+/**
+ * The charting library of the page (uPlot, a dependency of this package, installed from npm),
+ * served from node_modules at /roc/ops/vendor/…: no CDN, the page works without the internet.
+ */
+const VENDOR: Record<string, { module: string; type: string }> = {
+  'uPlot.iife.min.js': { module: 'uplot/dist/uPlot.iife.min.js', type: 'text/javascript; charset=utf-8' },
+  'uPlot.min.css': { module: 'uplot/dist/uPlot.min.css', type: 'text/css; charset=utf-8' },
+};
+
+/** The file of a vendored asset (require.resolve: wherever npm put the package), or undefined. */
+export function vendorFile(name: string): string | undefined {
+  const v = VENDOR[name];
+  if (!v) return undefined;
+  try {
+    return require.resolve(v.module);
+  } catch {
+    return undefined;
+  }
+}
+
 type Res = {
   status(n: number): Res;
   json(b: unknown): void;
@@ -258,6 +279,17 @@ export function registerOps(RED: NodeAPI): void {
     res.end();
   });
   for (const f of Object.keys(STATIC)) RED.httpAdmin.get(`/roc/ops/${f}`, page(f));
+  for (const f of Object.keys(VENDOR)) {
+    RED.httpAdmin.get(`/roc/ops/vendor/${f}`, (_req: Req, res: Res) => {
+      const file = vendorFile(f);
+      if (!file) return res.status(404).json({ erreur: `bibliothèque de graphes absente (${VENDOR[f].module} : npm install)` });
+      res.setHeader('content-type', VENDOR[f].type);
+      // the version is pinned in package.json: an hour of cache, revalidated after
+      res.setHeader('cache-control', 'max-age=3600');
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.end(fs.readFileSync(file));
+    });
+  }
 
   RED.httpAdmin.get('/roc/ops/summary', read, (_req: Req, res: Res) => {
     // at most one build per second whatever the number of open dashboards
