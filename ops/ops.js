@@ -3,7 +3,7 @@
  * keeps it (localStorage "auth-tokens"), polls GET /roc/ops/summary and draws the charts with
  * uPlot (npm `uplot`, served by the runtime from node_modules at vendor/). Nothing here holds
  * patient data: the server masks it. */
-/* global document, window, fetch, URL, URLSearchParams, FormData, localStorage, location, Node, setInterval, clearInterval, uPlot, devicePixelRatio */
+/* global document, window, setTimeout, fetch, URL, URLSearchParams, FormData, localStorage, location, Node, setInterval, clearInterval, uPlot, devicePixelRatio */
 'use strict';
 (function () {
   const POLL_MS = 3000;
@@ -536,8 +536,8 @@
     }
   }
 
-  async function open(id, unmask) {
-    $('action-etat').textContent = '';
+  async function open(id, unmask, keepStatus) {
+    if (!keepStatus) $('action-etat').textContent = '';
     try {
       const d = await api('messages/' + id + (unmask ? '?unmask=1' : ''));
       current = d;
@@ -567,12 +567,64 @@
             d.dossier.numeroAmc ? ' — AMC ' + d.dossier.numeroAmc : '',
           ),
         );
+        // one "ask again" button per service, on its latest exchange
+        const lastOf = {};
+        for (const c of d.dossier.chronologie) if (c.kind === 'ECHANGE' && c.service) lastOf[c.service] = c;
+        const attente = Object.entries(d.dossier.enCours || {});
+        if (attente.length)
+          dos.append(
+            el(
+              'p',
+              { class: 'en-attente' },
+              'Réponse attendue : ',
+              ...attente.map(([service]) =>
+                el(
+                  'button',
+                  {
+                    type: 'button',
+                    'data-etape': 'service-' + service,
+                    title: 'La même requête est renvoyée à l’AMC (même identifiant) : elle n’y répond qu’une fois.',
+                    onclick: () => resendStage('service', { service }),
+                  },
+                  'Redemander ' + service.toUpperCase() + ' (même requête)',
+                ),
+              ),
+            ),
+          );
         dos.append(
           el(
             'table',
             { class: 'table' },
-            el('thead', {}, el('tr', {}, el('th', {}, 'Quand'), el('th', {}, 'Quoi'))),
-            el('tbody', {}, ...d.dossier.chronologie.map((c) => el('tr', {}, el('td', {}, fmtTime(c.at)), el('td', {}, c.texte)))),
+            el('thead', {}, el('tr', {}, el('th', {}, 'Quand'), el('th', {}, 'Quoi'), el('th', {}))),
+            el(
+              'tbody',
+              {},
+              ...d.dossier.chronologie.map((c) =>
+                el(
+                  'tr',
+                  {},
+                  el('td', {}, fmtTime(c.at)),
+                  el('td', {}, c.texte),
+                  el(
+                    'td',
+                    {},
+                    c.kind === 'ECHANGE' && c.service && !(d.dossier.enCours || {})[c.service] && lastOf[c.service] === c
+                      ? el(
+                          'button',
+                          {
+                            type: 'button',
+                            class: 'secondaire',
+                            'data-etape': 'service-' + c.service,
+                            title: 'Le dossier redemande ce service à l’AMC (nouvelle requête).',
+                            onclick: () => resendStage('service', { service: c.service }),
+                          },
+                          'Redemander ' + String(c.service).toUpperCase(),
+                        )
+                      : null,
+                  ),
+                ),
+              ),
+            ),
           ),
         );
       } else dos.append(el('p', { class: 'aide' }, 'Pas de dossier pour ce message.'));
@@ -620,7 +672,13 @@
                     el(
                       'td',
                       {},
-                      a.state === 'ERROR' ? el('button', { type: 'button', onclick: () => answerAction(a, 'resend') }, 'Renvoyer') : null,
+                      a.state === 'ERROR' || a.state === 'ACKED' || a.state === 'CANCELLED'
+                        ? el(
+                            'button',
+                            { type: 'button', 'data-etape': 'answer-' + a.id, onclick: () => resendStage('answer', { answer: a.id }) },
+                            'Renvoyer au GAP',
+                          )
+                        : null,
                       a.state === 'ERROR' || a.state === 'QUEUED'
                         ? el('button', { type: 'button', class: 'secondaire', onclick: () => answerAction(a, 'cancel') }, 'Annuler')
                         : null,
@@ -636,6 +694,30 @@
       $('action-etat').textContent = e.message;
     }
   }
+
+  /** "Resend from this stage": the admission into the dossier engine, a service asked again, an answer to the GAP. */
+  async function resendStage(stage, extra) {
+    if (!current) return;
+    const q = new URLSearchParams({ stage, ...extra });
+    try {
+      const r = await api('messages/' + current.message.id + '/resend?' + q.toString(), { method: 'POST' });
+      const what =
+        stage === 'admission'
+          ? 'admission rejouée dans le dossier ' + r.dossier
+          : stage === 'service'
+            ? r.service.toUpperCase() +
+              ' redemandé (' +
+              (r.memeRequete ? 'même requête' : 'nouvelle requête') +
+              ') pour le dossier ' +
+              r.dossier
+            : 'réponse ' + r.answer + ' renvoyée au GAP (' + (r.id === r.answer ? 'remise en file' : 'copie ' + r.id) + ')';
+      $('action-etat').textContent = 'Renvoyé depuis l’étape : ' + what + '.';
+      setTimeout(() => current && current.message.id === r.resent && open(r.resent, false, true), 1500);
+    } catch (e) {
+      $('action-etat').textContent = 'Refusé : ' + e.message;
+    }
+  }
+  $('renvoyer-admission').addEventListener('click', () => resendStage('admission', {}));
 
   $('renvoyer').addEventListener('click', async () => {
     if (!current) return;

@@ -7,7 +7,10 @@
  *   GET  /roc/ops/summary               counters, queues, breakers, certificates, series, alerts (viewer)
  *   GET  /roc/ops/messages              search the journal (viewer)
  *   GET  /roc/ops/messages/:id          one message, each stage, masked; ?unmask=1 for an admin (audited)
- *   POST /roc/ops/messages/:id/resend   process it again (operator, audited)
+ *   POST /roc/ops/messages/:id/resend   process it again from a stage (operator, audited):
+ *        ?stage=message (default: the raw input into the intake) | admission (the mapped admission
+ *        into the dossier engine) | service&service=idb|sim|clc|del (the dossier asks it again) |
+ *        answer&answer=<id> (the answer to the GAP sent again); lib/ops/resend.ts
  *
  * The live parts (listeners, answer senders, establishments) are found through RED.nodes; the
  * statistics are fed by the event bus (the service nodes' `answered` events, `connectOpsToBus`),
@@ -27,8 +30,12 @@ import { AlertConfigError, AlertOutlets, outletSettingsFromEnv, parseAlertRules,
 import { alertInputs, buildSummary, type LiveSources, type SummaryJournal } from '../../lib/ops/summary';
 import type { CircuitBreaker } from '../../lib/sel/breaker';
 import type { CertificateState } from '../../lib/sel/establishment';
-import type { Journal, Stored } from '../../lib/store/journal';
+import type { Journal, OutboundRecord, Stored } from '../../lib/store/journal';
 import { events } from '../../lib/events/bus';
+import { ResendRefused, parseStage, planStageResend } from '../../lib/ops/resend';
+import { DossierError } from '../../lib/dossier/engine';
+import { maskId } from '../../lib/dossier/view';
+import type { OnlineService } from '../../lib/model/dossier';
 
 /** How often the journal is polled for new exchanges and the alert rules evaluated. */
 export const POLL_MS = Number(process.env.ROC_OPS_POLL_MS) > 0 ? Number(process.env.ROC_OPS_POLL_MS) : 5000;
@@ -339,30 +346,95 @@ export function registerOps(RED: NodeAPI): void {
     );
   });
 
-  const resendGuard = operationsAct(RED.auth, 'message.resend', (req) => ({ message: req.params?.id }));
+  const resendGuard = operationsAct(RED.auth, 'message.resend', (req) => ({
+    message: req.params?.id,
+    stage: typeof req.query?.stage === 'string' ? req.query.stage.slice(0, 20) : 'message',
+    ...(typeof req.query?.service === 'string' ? { service: req.query.service.slice(0, 10) } : {}),
+    ...(typeof req.query?.answer === 'string' ? { answer: req.query.answer.slice(0, 15) } : {}),
+  }));
   RED.httpAdmin.post('/roc/ops/messages/:id/resend', ...resendGuard, (req: Req, res: Res) => {
     const id = Number(req.params.id);
     if (!/^\d{1,15}$/.test(String(req.params.id)) || !id) return res.status(400).json({ erreur: 'identifiant de message invalide' });
-    const ls = listeners(RED);
-    const l = ls.find((x) => x.listener.options.journal) ?? ls[0];
-    if (!l) return res.status(503).json({ erreur: 'aucun roc-mllp-in déployé : rien pour traiter le message' });
-    (async () => {
-      const rec = await l.listener.options.journal!.get(id);
-      if (!rec) return { status: 404, body: { erreur: `message ${id} absent du journal` } };
-      if (rec.state === 'RECEIVED' || rec.state === 'PROCESSING' || rec.state === 'HELD') {
-        return { status: 409, body: { erreur: `message ${id} encore en attente de traitement (${rec.state})` } };
-      }
-      if (rec.purgedAt) return { status: 409, body: { erreur: `message ${id} effacé par la rétention : plus rien à renvoyer` } };
-      const stored = await l.listener.resend(id);
-      return { status: 202, body: { resent: id, id: stored.storedId, state: stored.state, node: l.node.id } };
-    })().then(
+    let asked: ReturnType<typeof parseStage>;
+    try {
+      asked = parseStage(req.query);
+    } catch (e) {
+      return res.status(400).json({ erreur: (e as Error).message });
+    }
+    const j = journalOf(RED);
+    if (!j) return res.status(503).json({ erreur: 'aucun journal ouvert' });
+    resendFrom(RED, j, id, asked).then(
       (r) => res.status(r.status).json(r.body),
-      (e: Error & { code?: string }) =>
+      (e: Error & { code?: string }) => {
+        if (e instanceof ResendRefused) return res.status(e.status).json({ erreur: e.message });
+        if (e instanceof DossierError) {
+          const status = e.code === 'NOT_FOUND' || e.code === 'UNKNOWN_VENUE' ? 404 : 409;
+          return res.status(status).json({ erreur: e.message });
+        }
         res
           .status(e.code === 'BAD_STATE' ? 409 : 500)
-          .json({ erreur: e.code === 'BAD_STATE' ? 'état du message incompatible' : 'renvoi impossible (journal)' }),
+          .json({ erreur: e.code === 'BAD_STATE' ? 'état du message incompatible' : 'renvoi impossible (journal)' });
+      },
     );
   });
+}
+
+type Reply = { status: number; body: Record<string, unknown> };
+
+/** Resends message `id` from the stage asked, with the live nodes (intake, dossier, answer sender). */
+async function resendFrom(RED: NodeAPI, j: Journal & OpsJournal, id: number, asked: ReturnType<typeof parseStage>): Promise<Reply> {
+  const plan = await planStageResend(j, id, asked);
+  if (plan.stage === 'message') {
+    const ls = listeners(RED);
+    const l = ls.find((x) => x.listener.options.journal) ?? ls[0];
+    if (!l) return { status: 503, body: { erreur: 'aucun roc-mllp-in déployé : rien pour traiter le message' } };
+    const rec = await l.listener.options.journal!.get(id);
+    if (!rec) return { status: 404, body: { erreur: `message ${id} absent du journal` } };
+    if (rec.state === 'RECEIVED' || rec.state === 'PROCESSING' || rec.state === 'HELD') {
+      return { status: 409, body: { erreur: `message ${id} encore en attente de traitement (${rec.state})` } };
+    }
+    if (rec.purgedAt) return { status: 409, body: { erreur: `message ${id} effacé par la rétention : plus rien à renvoyer` } };
+    const stored = await l.listener.resend(id);
+    return { status: 202, body: { resent: id, stage: 'message', id: stored.storedId, state: stored.state, node: l.node.id } };
+  }
+  if (plan.stage === 'admission' || plan.stage === 'service') {
+    const d = nodesOf(RED, 'roc-dossier').find((n) => n.replay) as (AnyNode & { replay: DossierReplay }) | undefined;
+    if (!d) return { status: 503, body: { erreur: 'aucun roc-dossier déployé : pas de moteur de dossiers' } };
+    // a venue number names the dossier in clear; an NDA (…/N/…) is masked
+    const [finess, kind, rest] = plan.key.split('/');
+    const dossier = kind === 'N' ? `${finess}/N/${maskId(rest)}` : plan.key;
+    if (plan.stage === 'admission') {
+      await d.replay.admission(plan.roc);
+      return { status: 202, body: { resent: id, stage: 'admission', dossier, node: d.id } };
+    }
+    const r = await d.replay.service(plan.key, plan.service);
+    return {
+      status: 202,
+      body: { resent: id, stage: 'service', service: plan.service, dossier, memeRequete: r.repeat, node: d.id },
+    };
+  }
+  const out = nodesOf(RED, 'roc-mllp-out').find((n) => (n.sender as AnswerSender | undefined)?.destination === plan.answer.destination);
+  const sender = out?.sender as AnswerSender | undefined;
+  if (!out || !sender) return { status: 503, body: { erreur: `aucun roc-mllp-out déployé vers ${plan.answer.destination}` } };
+  if (plan.action === 'requeue') {
+    await sender.resend(plan.answer.id);
+    return {
+      status: 202,
+      body: { resent: id, stage: 'answer', answer: plan.answer.id, id: plan.answer.id, state: 'QUEUED', node: out.id },
+    };
+  }
+  const copy = await sender.enqueue(plan.answer.payload!, plan.answer.orderingKey ?? `inbound:${id}`, id);
+  return { status: 202, body: { resent: id, stage: 'answer', answer: plan.answer.id, id: copy.id, state: copy.state, node: out.id } };
+}
+
+interface DossierReplay {
+  admission(roc: Record<string, unknown>): Promise<void>;
+  service(key: string, service: OnlineService): Promise<{ requestId: string; repeat: boolean }>;
+}
+interface AnswerSender {
+  destination: string;
+  resend(id: number): Promise<void>;
+  enqueue(payload: Buffer, orderingKey: string, inboundId?: number, answerKey?: string): Promise<OutboundRecord>;
 }
 
 /** Stops the poll timer, the bus subscription and the alert outlets; forgets the statistics (tests). */

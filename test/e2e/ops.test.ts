@@ -18,6 +18,8 @@ import { GapAnswerListener, GapSimulator } from '../../simulator/gap';
 import { encodeGapMessage, gapDay, type GapMessage } from '../../simulator/gap-day';
 import { decodeFrame } from '../../lib/hl7/charset';
 import { expectNoPatientData, identifiersFromHl7, mergeIdentifiers, type PatientIdentifiers } from '../support/patient-data';
+import { startSimulator, type RunningSimulator } from '../../simulator/server';
+import { ensureDevCerts } from '../../simulator/make-certs';
 
 jest.setTimeout(240000);
 
@@ -41,6 +43,10 @@ async function until<T>(what: string, check: () => Promise<T | undefined | false
 
 let rt: StartedRuntime;
 let answers: GapAnswerListener;
+/** The AMC simulator, in this process: each answer it gives is counted (op, request id). */
+let amc: RunningSimulator;
+const amcAnswers: Array<{ op?: string; requestId?: string }> = [];
+let certDir: string;
 let mllpPort: number;
 let browser: Browser | undefined;
 let ids: PatientIdentifiers;
@@ -76,7 +82,25 @@ const auditOf = (): AuditLine[] =>
 beforeAll(async () => {
   answers = new GapAnswerListener();
   const { port } = await answers.start();
-  rt = await startRuntimeProcess({ ROC_MLLP_PORT: '0', ROC_GAP_ANSWER_PORT: String(port), ROC_OPS_POLL_MS: '1000' }, 60000);
+  certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-ops-certs-'));
+  const certs = await ensureDevCerts(certDir);
+  amc = await startSimulator({
+    host: '127.0.0.1',
+    tls: { key: certs.serverKeyPem, cert: certs.serverCertPem, ca: certs.caCertPem, requestCert: true },
+    onAnswer: (a) => amcAnswers.push({ op: a.op, requestId: a.requestId }),
+  });
+  rt = await startRuntimeProcess(
+    {
+      ROC_MLLP_PORT: '0',
+      ROC_GAP_ANSWER_PORT: String(port),
+      ROC_OPS_POLL_MS: '1000',
+      ROC_ANNUAIRE_URL: amc.annuaireUrl,
+      ROC_CLIENT_CERT: certs.clientCert,
+      ROC_CLIENT_KEY: certs.clientKey,
+      ROC_CA: certs.caCert,
+    },
+    60000,
+  );
   mllpPort = Number(/GAP MLLP listener \(HL7 v2 PAM-FR\) on \S+:(\d+)/.exec(rt.output())![1]);
 });
 
@@ -84,6 +108,8 @@ afterAll(async () => {
   if (browser) await browser.close();
   if (rt) await rt.stop();
   if (answers) await answers.stop();
+  if (amc) await amc.close();
+  if (certDir) fs.rmSync(certDir, { recursive: true, force: true });
   // nothing any role saw (but the admin's unmasked answer) names a patient; the process log neither
   if (ids) {
     expectNoPatientData(seen, ids);
@@ -165,8 +191,60 @@ describe('the operations endpoints and page', () => {
     expect((await call('operator', 'POST', '/roc/ops/messages/99999999/resend')).status).toBe(404);
     expect((await call('viewer', 'GET', '/roc/ops/messages?state=PERDU')).status).toBe(400);
 
+    // resend from a chosen stage: the admission into the dossier engine, a service asked again, the
+    // answer to the GAP; anonymous 401, viewer 403 (audited), operator and admin 202
+    const stage = (q: string) => `/roc/ops/messages/${target.id}/resend?${q}`;
+    for (const q of ['stage=admission', 'stage=service&service=idb', `stage=answer&answer=${detail.json.answers[0]?.id ?? 1}`]) {
+      expect([q, (await call('anonymous', 'POST', stage(q))).status]).toEqual([q, 401]);
+      expect([q, (await call('viewer', 'POST', stage(q))).status]).toEqual([q, 403]);
+    }
+    for (const role of ['operator', 'admin'] as const) {
+      const r = await call(role, 'POST', stage('stage=admission'));
+      expect([role, r.status, r.json]).toEqual([role, 202, expect.objectContaining({ stage: 'admission', dossier: expect.any(String) })]);
+    }
+    // a service stage: the dossier asks IDB again, and the AMC simulator gets exactly one new request
+    const idbAsks = () => amcAnswers.filter((a) => a.op === 'idb');
+    for (const role of ['operator', 'admin'] as const) {
+      await new Promise((r) => setTimeout(r, 1500)); // the admission replays settle
+      const before = idbAsks().length;
+      const known = new Set(idbAsks().map((a) => a.requestId));
+      const r = await call(role, 'POST', stage('stage=service&service=idb'));
+      expect([role, r.status]).toEqual([role, 202]);
+      expect(r.json).toMatchObject({ stage: 'service', service: 'idb', memeRequete: false });
+      await until('the AMC asked IDB again', async () => idbAsks().length > before);
+      await new Promise((res) => setTimeout(res, 1500));
+      const fresh = idbAsks().slice(before);
+      expect(fresh).toHaveLength(1);
+      expect(known.has(fresh[0].requestId)).toBe(false);
+    }
+    // the answer to the GAP: an acknowledged answer goes again as a copy, and the GAP receives it
+    const acked = detail.json.answers.find((a: { state: string }) => a.state === 'ACKED');
+    expect(acked).toBeDefined();
+    const received = answers.received.length;
+    const again = await call('operator', 'POST', stage(`stage=answer&answer=${acked.id}`));
+    expect([again.status, again.json]).toEqual([202, expect.objectContaining({ stage: 'answer', answer: acked.id, state: 'QUEUED' })]);
+    expect(again.json.id).not.toBe(acked.id);
+    await until('the GAP received the answer again', async () => answers.received.length > received);
+    for (const [q, status] of [
+      ['stage=perdu', 400],
+      ['stage=service&service=xyz', 400],
+      ['stage=answer&answer=abc', 400],
+      ['stage=answer&answer=99999999', 404],
+      ['stage=service&service=del', 409],
+    ] as const) {
+      const r = await call('operator', 'POST', stage(q));
+      expect([q, r.status]).toEqual([q, status]);
+      seen.push(r.text);
+    }
+
     const audit = auditOf();
     const ev = (e: string, user: string, outcome: string) => audit.some((a) => a.event === e && a.user === user && a.outcome === outcome);
+    const staged = (st: string, user: string, outcome: string) =>
+      audit.some((a) => a.event === 'message.resend' && a.user === user && a.outcome === outcome && a.target?.stage === st);
+    expect(staged('service', 'lecteur', 'denied')).toBe(true);
+    expect(staged('service', 'operateur', 'ok')).toBe(true);
+    expect(staged('answer', 'operateur', 'ok')).toBe(true);
+    expect(staged('admission', 'admin', 'ok')).toBe(true);
     expect(ev('message.resend', 'lecteur', 'denied')).toBe(true);
     expect(ev('message.resend', 'operateur', 'ok')).toBe(true);
     expect(ev('unmask', 'lecteur', 'denied')).toBe(true);
@@ -211,6 +289,17 @@ describe('the operations endpoints and page', () => {
     expect(await page.textContent('#detail-brut')).toContain(`|${venue}^`);
     await page.click('#renvoyer');
     await until('resent', async () => /Renvoyé : nouveau message \d+/.test((await page.textContent('#action-etat')) ?? ''));
+    // resend from a stage: the dossier asks a service again (the button of one of its exchanges)
+    const asks = amcAnswers.length;
+    const again = page.locator('#detail-dossier button[data-etape^="service-"]').first();
+    await again.waitFor();
+    await again.click();
+    await until('resent from a stage', async () =>
+      /Renvoyé depuis l’étape : \w+ redemandé/.test((await page.textContent('#action-etat')) ?? ''),
+    );
+    await until('the AMC asked again', async () => amcAnswers.length > asks);
+    await page.click('#renvoyer-admission');
+    await until('the admission replayed', async () => /admission rejouée/.test((await page.textContent('#action-etat')) ?? ''));
     // an operator may not unmask
     await page.click('#demasquer');
     await until('refused', async () => /admin/.test((await page.textContent('#action-etat')) ?? ''));
