@@ -189,8 +189,46 @@
     return iso ? new Date(iso).toLocaleString('fr-FR') : '—';
   }
 
+  /** A rule's threshold as read: a share in %, minutes, days, a count; `cmp` before it. */
+  function threshold(rule, v, cmp) {
+    if (v === undefined || v === null) return '—';
+    if (rule.metric === 'koRate' || rule.metric === 'amcUnreachable') return cmp + Math.round(v * 100) + ' %';
+    if (rule.metric === 'holdAgeMinutes' || rule.metric === 'gapSilentMinutes') return cmp + v + ' min';
+    if (rule.metric === 'certificateDays') return cmp + v + ' jours';
+    return cmp + v;
+  }
+  const METRIQUES = {
+    koRate: 'taux de KO (10 min)',
+    amcUnreachable: 'AMC injoignable (KO techniques)',
+    queueDepth: 'réponses GAP en file',
+    holdAgeMinutes: 'âge de la plus vieille venue suspendue',
+    recheckBacklog: 're-vérifications dues',
+    certificateDays: 'jours avant expiration du certificat',
+    gapSilentMinutes: 'silence du GAP',
+  };
+
+  function renderRules(alerts) {
+    const rules = alerts.rules || [];
+    $('regles-source').textContent = alerts.rulesFrom ? '(' + alerts.rulesFrom.join(' + ') + ')' : '';
+    const secs = (ms) => (!ms ? 'aussitôt' : ms % 60000 === 0 ? ms / 60000 + ' min' : Math.round(ms / 1000) + ' s');
+    $('table-regles').tBodies[0].replaceChildren(
+      ...rules.map((r) =>
+        el(
+          'tr',
+          { 'data-regle': r.id },
+          el('td', {}, el('strong', {}, r.id), el('br'), el('span', { class: 'aide' }, METRIQUES[r.metric] || r.metric)),
+          el('td', {}, threshold(r, r.raise, r.below ? '≤ ' : '≥ ') + (r.minCount ? ' (≥ ' + r.minCount + ' échanges)' : '')),
+          el('td', {}, threshold(r, r.clear === undefined ? r.raise : r.clear, r.below ? '> ' : '< ')),
+          el('td', {}, secs(r.forMs)),
+          el('td', { class: r.severity === 'critical' ? 'etat-open' : '' }, r.severity === 'critical' ? 'critique' : 'avertissement'),
+        ),
+      ),
+    );
+  }
+
   function render(s) {
     $('maj').textContent = 'Mis à jour ' + new Date(s.at).toLocaleTimeString('fr-FR');
+    renderRules(s.alerts || {});
     // alerts
     const ul = $('alertes');
     ul.replaceChildren();

@@ -25,8 +25,15 @@ import { hasPermission, operationsAct, operationsRead } from '../../lib/security
 import { PATIENT_UNMASK } from '../../lib/security/users';
 import { QueryError, messageDetail, parseMessageQuery, searchMessages, type OpsJournal } from '../../lib/ops/messages';
 import { DossierExchangeFeed, OpsStats, sampleFromEvent, type ServiceEventLike } from '../../lib/ops/stats';
-import { AlertEngine, DEFAULT_RULES } from '../../lib/ops/alerts';
-import { AlertConfigError, AlertOutlets, outletSettingsFromEnv, parseAlertRules, type AlertMqttTarget } from '../../lib/ops/alert-outlets';
+import { AlertEngine, DEFAULT_RULES, type AlertRule } from '../../lib/ops/alerts';
+import {
+  AlertConfigError,
+  AlertOutlets,
+  applyAlertRules,
+  outletSettingsFromEnv,
+  parseAlertRules,
+  type AlertMqttTarget,
+} from '../../lib/ops/alert-outlets';
 import { alertInputs, buildSummary, type LiveSources, type SummaryJournal } from '../../lib/ops/summary';
 import type { CircuitBreaker } from '../../lib/sel/breaker';
 import type { CertificateState } from '../../lib/sel/establishment';
@@ -45,6 +52,13 @@ export const opsStats = new OpsStats();
 /** The process-wide alert engine: `opsAlerts.onChange(cb)` for the outlets. */
 export const opsAlerts = new AlertEngine();
 
+/** settings.js `rocOps` (docs/operations-dashboard.md): the alert rules over the defaults. */
+interface RocOpsSettings {
+  alerts?: { rules?: unknown };
+}
+/** Where the active rules come from, for the dashboard (set by {@link configureAlerts}). */
+let rulesFrom: string[] = ['défauts'];
+
 /** The outlets of the alert changes (MQTT, e-mail, webhook), set by {@link configureAlerts}. */
 let outlets: AlertOutlets | undefined;
 let outletsOff: (() => void) | undefined;
@@ -58,12 +72,27 @@ let outletsOff: (() => void) | undefined;
  * mail or webhook setting disables that outlet (logged). Returns the outlets (tests).
  */
 export function configureAlerts(RED: NodeAPI, env: Record<string, string | undefined> = process.env): AlertOutlets {
+  // the defaults, then the runtime settings (settings.js: rocOps.alerts.rules), then ROC_ALERT_RULES
+  const fromSettings = ((RED as unknown as { settings?: Record<string, unknown> }).settings?.rocOps as RocOpsSettings | undefined)?.alerts
+    ?.rules;
+  let rules: AlertRule[] = [...DEFAULT_RULES];
+  const sources = ['défauts'];
   try {
-    opsAlerts.setRules(parseAlertRules(env.ROC_ALERT_RULES));
+    if (fromSettings !== undefined && !(Array.isArray(fromSettings) && fromSettings.length === 0)) {
+      rules = applyAlertRules(fromSettings, rules, 'rocOps.alerts.rules');
+      sources.push('settings.js rocOps.alerts.rules');
+    }
+    if (env.ROC_ALERT_RULES?.trim()) {
+      rules = parseAlertRules(env.ROC_ALERT_RULES, rules);
+      sources.push('ROC_ALERT_RULES');
+    }
   } catch (e) {
-    opsAlerts.setRules(DEFAULT_RULES);
-    RED.log.error(`ROC alerts: ${e instanceof AlertConfigError ? e.message : 'ROC_ALERT_RULES unreadable'}; default rules kept`);
+    rules = [...DEFAULT_RULES];
+    sources.splice(1);
+    RED.log.error(`ROC alerts: ${e instanceof AlertConfigError ? e.message : 'alert rules unreadable'}; default rules kept`);
   }
+  opsAlerts.setRules(rules);
+  rulesFrom = sources;
   let settings = {};
   try {
     settings = outletSettingsFromEnv(env);
@@ -235,7 +264,10 @@ async function tick(RED: NodeAPI): Promise<unknown> {
   }
   const s = await buildSummary(j, liveSources(RED), opsStats);
   opsAlerts.evaluate(alertInputs(s));
-  const value = { ...s, alerts: { active: opsAlerts.active(), recent: opsAlerts.recent().slice(-20) } };
+  const value = {
+    ...s,
+    alerts: { active: opsAlerts.active(), recent: opsAlerts.recent().slice(-20), rules: opsAlerts.rules, rulesFrom },
+  };
   lastSummary = { at: Date.now(), value };
   return value;
 }

@@ -132,6 +132,9 @@ describe('the operations endpoints and page', () => {
     expect(done.dossiers).toEqual(expect.any(Object));
     expect(Object.keys(done.stats.services)).toContain('IDB');
     expect(done.gap.length).toBeGreaterThan(0);
+    // the active alert rules (the defaults here) travel with the summary
+    expect(done.alerts.rulesFrom).toEqual(['défauts']);
+    expect(done.alerts.rules.map((r: { id: string }) => r.id)).toContain('ko-rate');
 
     // the page: static, no data in it, for anyone
     for (const role of ['anonymous', 'viewer'] as const) {
@@ -256,16 +259,25 @@ describe('the operations endpoints and page', () => {
   it('in Chromium an operator logs in, sees the counters move, finds a message and resends it', async () => {
     browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(rt.url + 'roc/ops/');
     await page.fill('#login-utilisateur', 'operateur');
     await page.fill('#login-mot', 'e2e-Operateur-Mot-de-passe');
     await page.click('#form-connexion button[type=submit]');
     const card = page.locator('[data-carte="messages-recus"] .valeur');
-    await card.waitFor();
+    await card.waitFor().catch(async (e: Error) => {
+      const shown = await page.textContent('#maj-erreur').catch(() => null);
+      throw new Error(`${e.message}; errors on the page: ${pageErrors.join(' | ') || 'none'}; shown: ${shown ?? ''}`);
+    });
     await until('the counter shown', async () => Number(await card.textContent()) > 0);
     const before = Number(await card.textContent());
     // the held venues (GET /roc/journal/held) are listed with their release buttons: none here
     await until('the held venues listed', async () => /Aucune venue suspendue/.test((await page.textContent('#table-suspendues')) ?? ''));
+    // the charts are drawn by uPlot (served from node_modules), the active alert rules listed
+    await page.locator('#graphe-debit .uplot canvas').waitFor();
+    await page.locator('#graphe-dossiers .uplot canvas').waitFor();
+    await page.locator('#table-regles tr[data-regle="ko-rate"]').waitFor();
     await page.screenshot({ path: path.join(shots, 'ops-dashboard-1.png'), fullPage: true });
     seen.push(await page.content());
 
@@ -305,6 +317,8 @@ describe('the operations endpoints and page', () => {
     await until('refused', async () => /admin/.test((await page.textContent('#action-etat')) ?? ''));
     await page.screenshot({ path: path.join(shots, 'ops-messages.png'), fullPage: true });
     seen.push(await page.content());
+
+    expect(pageErrors).toEqual([]);
 
     // a viewer sees the same, masked, and is refused the resend
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
