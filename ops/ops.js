@@ -477,6 +477,8 @@
       'dossiers/' + names.join('|'),
       () => ({
         height: 240,
+        // room on the right for the last state's rotated name
+        padding: [16, 36, 0, 0],
         series: [
           { label: 'état', value: (u, v) => (v === null || v === undefined ? '—' : names[v] || '') },
           {
