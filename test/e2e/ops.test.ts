@@ -205,13 +205,27 @@ describe('the operations endpoints and page', () => {
       const r = await call(role, 'POST', stage('stage=admission'));
       expect([role, r.status, r.json]).toEqual([role, 202, expect.objectContaining({ stage: 'admission', dossier: expect.any(String) })]);
     }
-    // a service stage: the dossier asks IDB again, and the AMC simulator gets exactly one new request
+    // a service stage: the dossier asks IDB again, and the AMC simulator gets exactly one new request.
+    // A dossier whose AMC the directory knows as a ROC AMC (an IDB the AMC answered, not the
+    // directory's BR-NOT-ROC): otherwise the request stops at the directory, rightly.
+    let viaAmc: number | undefined;
+    for (const m of list.json.items.filter((x: { event?: string; state: string }) => x.event === 'ADT^A01' && x.state === 'DONE')) {
+      const d = await call('viewer', 'GET', `/roc/ops/messages/${m.id}`);
+      const idb = (d.json.dossier?.chronologie ?? []).filter(
+        (c: { kind: string; service?: string }) => c.kind === 'ECHANGE' && c.service === 'idb',
+      );
+      if (idb.length && idb.every((c: { code?: string }) => !String(c.code ?? '').startsWith('BR-'))) {
+        viaAmc = m.id;
+        break;
+      }
+    }
+    expect(viaAmc).toBeDefined();
     const idbAsks = () => amcAnswers.filter((a) => a.op === 'idb');
     for (const role of ['operator', 'admin'] as const) {
       await new Promise((r) => setTimeout(r, 1500)); // the admission replays settle
       const before = idbAsks().length;
       const known = new Set(idbAsks().map((a) => a.requestId));
-      const r = await call(role, 'POST', stage('stage=service&service=idb'));
+      const r = await call(role, 'POST', `/roc/ops/messages/${viaAmc}/resend?stage=service&service=idb`);
       expect([role, r.status]).toEqual([role, 202]);
       expect(r.json).toMatchObject({ stage: 'service', service: 'idb', memeRequete: false });
       await until('the AMC asked IDB again', async () => idbAsks().length > before);
@@ -221,13 +235,28 @@ describe('the operations endpoints and page', () => {
       expect(known.has(fresh[0].requestId)).toBe(false);
     }
     // the answer to the GAP: an acknowledged answer goes again as a copy, and the GAP receives it
-    const acked = detail.json.answers.find((a: { state: string }) => a.state === 'ACKED');
-    expect(acked).toBeDefined();
-    const received = answers.received.length;
-    const again = await call('operator', 'POST', stage(`stage=answer&answer=${acked.id}`));
+    // (a message of the day whose answer the GAP acknowledged)
+    const acked = await until('an acknowledged answer', async () => {
+      for (const m of list.json.items.slice(0, 30)) {
+        const d = await call('viewer', 'GET', `/roc/ops/messages/${m.id}`);
+        const a = (d.json.answers ?? []).find((x: { state: string }) => x.state === 'ACKED');
+        if (a) return { message: m.id as number, id: a.id as number };
+      }
+      return undefined;
+    });
+    // the copy carries the same bytes (same MSH-10): an MSH-10 the GAP had, received once more
+    const timesSeen = () => {
+      const n = new Map<string, number>();
+      for (const r of answers.received) n.set(r.controlId, (n.get(r.controlId) ?? 0) + 1);
+      return n;
+    };
+    const seenBefore = timesSeen();
+    const again = await call('operator', 'POST', `/roc/ops/messages/${acked.message}/resend?stage=answer&answer=${acked.id}`);
     expect([again.status, again.json]).toEqual([202, expect.objectContaining({ stage: 'answer', answer: acked.id, state: 'QUEUED' })]);
     expect(again.json.id).not.toBe(acked.id);
-    await until('the GAP received the answer again', async () => answers.received.length > received);
+    await until('the GAP received the answer again', async () =>
+      [...timesSeen()].some(([id, n]) => (seenBefore.get(id) ?? 0) >= 1 && n > seenBefore.get(id)!),
+    );
     for (const [q, status] of [
       ['stage=perdu', 400],
       ['stage=service&service=xyz', 400],
