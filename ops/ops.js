@@ -730,6 +730,58 @@
           : el('p', { class: 'aide' }, 'Aucune réponse envoyée au GAP pour ce message.'),
       );
       if (d.resends.length) rep.append(el('p', {}, 'Renvoyé au traitement : message(s) ' + d.resends.join(', ')));
+      const euros = (c) => (c === undefined ? '—' : (c / 100).toLocaleString('fr-FR', { style: 'currency', currency: 'EUR' }));
+      const fac = d.billing || [];
+      $('detail-facturation').replaceChildren(
+        fac.length
+          ? el(
+              'table',
+              { class: 'table' },
+              el(
+                'thead',
+                {},
+                el(
+                  'tr',
+                  {},
+                  el('th', {}, 'Facture'),
+                  el('th', {}, 'État'),
+                  el('th', {}, 'Part AMC'),
+                  el('th', {}, 'Fichier / lot'),
+                  el('th', {}, 'Envoyé / ARL / retour'),
+                  el('th', {}, 'Payé'),
+                ),
+              ),
+              el(
+                'tbody',
+                {},
+                ...fac.map((b) =>
+                  el(
+                    'tr',
+                    {},
+                    el(
+                      'td',
+                      {},
+                      b.number,
+                      b.engagement ? el('br') : null,
+                      b.engagement ? el('span', { class: 'aide' }, b.engagement) : null,
+                    ),
+                    el(
+                      'td',
+                      {},
+                      b.state +
+                        (b.reason ? ' — ' + b.reason : '') +
+                        (b.rejection ? ' — rejet ' + b.rejection.code + ' ' + b.rejection.label : ''),
+                    ),
+                    el('td', { class: 'n' }, euros(b.amcCents)),
+                    el('td', {}, b.fileNumber ? b.fileNumber + ' / ' + (b.lotNumber || '—') : '—'),
+                    el('td', {}, [b.sentAt, b.acknowledgedAt, b.settledAt].map((x) => x || '—').join(' / ')),
+                    el('td', { class: 'n' }, euros(b.paidCents)),
+                  ),
+                ),
+              ),
+            )
+          : el('p', { class: 'aide' }, 'Aucune facture de ce dossier transmise à l’AMC.'),
+      );
     } catch (e) {
       $('action-etat').textContent = e.message;
     }
