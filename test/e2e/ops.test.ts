@@ -142,6 +142,12 @@ describe('the operations endpoints and page', () => {
       expect(page.status).toBe(200);
       expect(page.text).toContain('<title>ROC Bridge — exploitation</title>');
     }
+    // the charting library, from node_modules (no CDN): static too, for anyone
+    for (const role of ['anonymous', 'viewer', 'operator', 'admin'] as const) {
+      const js = await call(role, 'GET', '/roc/ops/vendor/uPlot.iife.min.js');
+      expect([role, js.status, js.text.slice(0, 200)]).toEqual([role, 200, expect.stringContaining('uPlot')]);
+      expect((await call(role, 'GET', '/roc/ops/vendor/uPlot.min.css')).status).toBe(200);
+    }
 
     const list = await call('viewer', 'GET', '/roc/ops/messages?limit=100');
     expect(list.status).toBe(200);
