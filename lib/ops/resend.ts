@@ -89,6 +89,10 @@ export async function planStageResend(
   const key = dossierKey(a)?.key;
   if (!key) throw new ResendRefused(409, `message ${id} sans numéro de venue ni NDA : pas de dossier`);
   if (asked.stage === 'admission') {
+    // an invoice needs its venue's dossier (the engine refuses it otherwise): said here, before
+    if (intake.meaning === 'INVOICE' && !(await journal.loadDossier(key))) {
+      throw new ResendRefused(409, `facture du message ${id} pour une venue sans dossier : rien à rejouer`);
+    }
     return { stage: 'admission', key, roc: { ...admissionToDossier(a), admission: a, action: intake.meaning } };
   }
   const d = await journal.loadDossier(key);

@@ -12,6 +12,8 @@ import { parseStage, planStageResend, ResendRefused } from '../../lib/ops/resend
 import { dossierKey, newDossier } from '../../lib/dossier/dossier';
 import { receive } from '../../lib/hl7/intake';
 import { adt } from '../store/fixtures';
+import { encodeGapMessage, gapDay } from '../../simulator/gap-day';
+import type { InboundInput } from '../../lib/store/journal';
 
 let dir: string;
 let j: SqliteJournal;
@@ -71,6 +73,30 @@ describe('planStageResend', () => {
       service: 'idb',
     });
     expect((await refused(planStageResend(j, 99999, { stage: 'admission' }))).status).toBe(404);
+  });
+
+  it('an invoice (DFT^P03) for a venue without dossier: 409 before the engine refuses it; with its dossier, played again', async () => {
+    const m = [...gapDay({ messages: 300, venues: 8, seed: 5, controlIdPrefix: 'RS-DFT-', invoices: true })].find(
+      (x) => x.messageType === 'DFT',
+    )!;
+    const raw = encodeGapMessage(m);
+    const a = receive(raw).admission!;
+    const input: InboundInput = {
+      raw,
+      channel: 'mllp:2575',
+      controlId: a.controlId,
+      event: `${a.messageType}^${a.event}`,
+      orderingKey: a.orderingKey,
+    };
+    const s = await j.append(input);
+    expect((await refused(planStageResend(j, s.id, { stage: 'admission' }))).status).toBe(409);
+    const key = dossierKey(a)!;
+    await j.saveDossier(newDossier(key.key, key.source, new Date()));
+    expect(await planStageResend(j, s.id, { stage: 'admission' })).toMatchObject({
+      stage: 'admission',
+      key: key.key,
+      roc: { action: 'INVOICE' },
+    });
   });
 
   it('an identity update (A31) has no admission for the dossier: 409, and the refusal names no patient', async () => {
