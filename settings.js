@@ -69,6 +69,11 @@ module.exports = {
       demoSeed: deskDemo ? path.join(__dirname, 'simulator', 'seed', 'amc-seed.json') : '',
     },
   },
+  // The operations alerts (README "Operations", docs/operations-dashboard.md): changes to the
+  // default rules, applied before ROC_ALERT_RULES. An entry whose id is a default rule's changes
+  // the fields it gives, { id, disabled: true } removes a rule, a new id adds one. Empty: the
+  // defaults. e.g. [{ id: 'queue-depth', raise: 200, clear: 50 }, { id: 'gap-silent', raise: 60 }]
+  rocOps: { alerts: { rules: [] } },
   diagnostics: { enabled: false, ui: false },
   runtimeState: { enabled: false, ui: false },
   telemetry: { enabled: false, updateNotification: false },

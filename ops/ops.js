@@ -1,8 +1,9 @@
-/* ROC Bridge — page d'exploitation. Plain JS, no library, no network beyond this runtime.
+/* ROC Bridge — page d'exploitation. Plain JS, no network beyond this runtime.
  * Signs in through Node-RED's own login (POST /auth/token), keeps the token where the editor
- * keeps it (localStorage "auth-tokens"), polls GET /roc/ops/summary and draws the charts as
- * inline SVG. Nothing here holds patient data: the server masks it. */
-/* global document, fetch, URL, URLSearchParams, FormData, localStorage, location, Node, setInterval, clearInterval */
+ * keeps it (localStorage "auth-tokens"), polls GET /roc/ops/summary and draws the charts with
+ * uPlot (npm `uplot`, served by the runtime from node_modules at vendor/). Nothing here holds
+ * patient data: the server masks it. */
+/* global document, window, setTimeout, fetch, URL, URLSearchParams, FormData, localStorage, location, Node, setInterval, clearInterval, uPlot, devicePixelRatio */
 'use strict';
 (function () {
   const POLL_MS = 3000;
@@ -35,14 +36,6 @@
     for (const c of children) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
     return e;
   }
-  const SVG = 'http://www.w3.org/2000/svg';
-  function svg(tag, attrs, ...children) {
-    const e = document.createElementNS(SVG, tag);
-    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
-    for (const c of children) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    return e;
-  }
-
   async function api(path, options) {
     const res = await fetch(new URL(path, API), {
       ...options,
@@ -196,8 +189,46 @@
     return iso ? new Date(iso).toLocaleString('fr-FR') : '—';
   }
 
+  /** A rule's threshold as read: a share in %, minutes, days, a count; `cmp` before it. */
+  function threshold(rule, v, cmp) {
+    if (v === undefined || v === null) return '—';
+    if (rule.metric === 'koRate' || rule.metric === 'amcUnreachable') return cmp + Math.round(v * 100) + ' %';
+    if (rule.metric === 'holdAgeMinutes' || rule.metric === 'gapSilentMinutes') return cmp + v + ' min';
+    if (rule.metric === 'certificateDays') return cmp + v + ' jours';
+    return cmp + v;
+  }
+  const METRIQUES = {
+    koRate: 'taux de KO (10 min)',
+    amcUnreachable: 'AMC injoignable (KO techniques)',
+    queueDepth: 'réponses GAP en file',
+    holdAgeMinutes: 'âge de la plus vieille venue suspendue',
+    recheckBacklog: 're-vérifications dues',
+    certificateDays: 'jours avant expiration du certificat',
+    gapSilentMinutes: 'silence du GAP',
+  };
+
+  function renderRules(alerts) {
+    const rules = alerts.rules || [];
+    $('regles-source').textContent = alerts.rulesFrom ? '(' + alerts.rulesFrom.join(' + ') + ')' : '';
+    const secs = (ms) => (!ms ? 'aussitôt' : ms % 60000 === 0 ? ms / 60000 + ' min' : Math.round(ms / 1000) + ' s');
+    $('table-regles').tBodies[0].replaceChildren(
+      ...rules.map((r) =>
+        el(
+          'tr',
+          { 'data-regle': r.id },
+          el('td', {}, el('strong', {}, r.id), el('br'), el('span', { class: 'aide' }, METRIQUES[r.metric] || r.metric)),
+          el('td', {}, threshold(r, r.raise, r.below ? '≤ ' : '≥ ') + (r.minCount ? ' (≥ ' + r.minCount + ' échanges)' : '')),
+          el('td', {}, threshold(r, r.clear === undefined ? r.raise : r.clear, r.below ? '> ' : '< ')),
+          el('td', {}, secs(r.forMs)),
+          el('td', { class: r.severity === 'critical' ? 'etat-open' : '' }, r.severity === 'critical' ? 'critique' : 'avertissement'),
+        ),
+      ),
+    );
+  }
+
   function render(s) {
     $('maj').textContent = 'Mis à jour ' + new Date(s.at).toLocaleTimeString('fr-FR');
+    renderRules(s.alerts || {});
     // alerts
     const ul = $('alertes');
     ul.replaceChildren();
@@ -233,20 +264,11 @@
         ),
       ),
     );
-    const services = Object.keys(s.stats.services).sort();
-    lineChart(
-      $('graphe-debit'),
-      services.map((k) => ({ name: k, values: s.stats.services[k].points.map((p) => p.count) })),
-      s.stats.services[services[0]] ? s.stats.services[services[0]].points.map((p) => p.t) : [],
-      'échanges/min',
-    );
-    const lat = [];
-    for (const k of services) {
-      const pts = s.stats.services[k].points;
-      lat.push({ name: k + ' p50', values: pts.map((p) => (p.p50 === undefined ? null : p.p50)) });
-      lat.push({ name: k + ' p95', values: pts.map((p) => (p.p95 === undefined ? null : p.p95)), dashed: true });
-    }
-    lineChart($('graphe-latence'), lat, s.stats.services[services[0]] ? s.stats.services[services[0]].points.map((p) => p.t) : [], 'ms', 2);
+    timeChart($('graphe-debit'), s.stats.services, ['count'], 'échanges/min');
+    timeChart($('graphe-latence'), s.stats.services, ['p50', 'p95'], 'ms');
+    timeChart($('graphe-debit-amc'), s.stats.amcs, ['count'], 'échanges/min');
+    timeChart($('graphe-latence-amc'), s.stats.amcs, ['p50', 'p95'], 'ms');
+    outcomeChart($('graphe-issues'), s.stats.services);
     // per AMC
     const tbAmc = $('table-amc').tBodies[0];
     tbAmc.replaceChildren(
@@ -263,17 +285,16 @@
             el('td', { class: 'n' }, x.totals.technical),
             el('td', { class: 'n' }, x.totals.p50 === undefined ? '—' : x.totals.p50),
             el('td', { class: 'n' }, x.totals.p95 === undefined ? '—' : x.totals.p95),
-            el('td', {}, sparkline(x.points.map((p) => p.count))),
           ),
         ),
     );
-    if (!tbAmc.rows.length) tbAmc.append(el('tr', {}, el('td', { colspan: 8, class: 'aide' }, 'Aucun échange dans l’heure.')));
+    if (!tbAmc.rows.length) tbAmc.append(el('tr', {}, el('td', { colspan: 7, class: 'aide' }, 'Aucun échange dans l’heure.')));
     const tbKo = $('table-ko').tBodies[0];
     tbKo.replaceChildren(
       ...s.stats.topKo.map((k) => el('tr', {}, el('td', {}, k.service), el('td', {}, k.code), el('td', { class: 'n' }, k.count))),
     );
     if (!tbKo.rows.length) tbKo.append(el('tr', {}, el('td', { colspan: 3, class: 'aide' }, 'Aucun KO dans l’heure.')));
-    barChart(
+    dossierChart(
       $('graphe-dossiers'),
       Object.entries(s.dossiers).sort((a, b) => b[1] - a[1]),
     );
@@ -311,100 +332,200 @@
     );
   }
 
-  function lineChart(box, series, times, unit, colorStep) {
-    const W = 640;
-    const H = 200;
-    const L = 44;
-    const B = 22;
-    const n = times.length;
-    const max = Math.max(1, ...series.flatMap((s) => s.values.filter((v) => v !== null)));
-    const x = (i) => L + (n <= 1 ? 0 : (i * (W - L - 8)) / (n - 1));
-    const y = (v) => H - B - (v / max) * (H - B - 8);
-    const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'graphe ' + unit });
-    for (let k = 0; k <= 4; k++) {
-      const v = (max * k) / 4;
-      root.append(svg('line', { x1: L, x2: W - 8, y1: y(v), y2: y(v), stroke: '#e3e8ed' }));
-      root.append(svg('text', { x: L - 4, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 10, fill: '#5b6876' }, Math.round(v)));
-    }
-    for (let i = 0; i < n; i += Math.max(1, Math.floor(n / 6))) {
-      root.append(
-        svg(
-          'text',
-          { x: x(i), y: H - 6, 'text-anchor': 'middle', 'font-size': 10, fill: '#5b6876' },
-          new Date(times[i]).toLocaleTimeString('fr-FR', { hour: '2-digit', minute: '2-digit' }),
-        ),
-      );
-    }
-    series.forEach((s, si) => {
-      const color = COLORS[Math.floor(si / (colorStep || 1)) % COLORS.length];
-      let d = '';
-      s.values.forEach((v, i) => {
-        if (v === null) return;
-        d += (d && s.values[i - 1] !== null ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(v).toFixed(1);
-      });
-      if (d)
-        root.append(svg('path', { d, fill: 'none', stroke: color, 'stroke-width': 1.8, 'stroke-dasharray': s.dashed ? '4 3' : 'none' }));
-      // a minute alone between empty ones is a point, not a line
-      s.values.forEach((v, i) => {
-        if (v !== null && (s.values[i - 1] ?? null) === null && (s.values[i + 1] ?? null) === null) {
-          root.append(
-            svg('circle', {
-              cx: x(i),
-              cy: y(v),
-              r: s.dashed ? 2.5 : 3.5,
-              fill: s.dashed ? '#fff' : color,
-              stroke: color,
-              'stroke-width': 1.5,
-            }),
-          );
-        }
-      });
-    });
-    const legend = el(
-      'div',
-      { class: 'legende' },
-      ...series
-        .filter((s) => !s.dashed)
-        .map((s, si) => {
-          const sw = el('span', { class: 'pastille' });
-          sw.style.background = COLORS[si % COLORS.length];
-          return el('span', {}, sw, s.name.replace(/ p50$/, ''));
-        }),
-    );
-    if (!series.length) box.replaceChildren(el('p', { class: 'aide' }, 'Aucun échange dans l’heure.'));
-    else box.replaceChildren(root, legend);
+  // ------------------------------------------------------------------ charts (uPlot, served from node_modules)
+  const charts = {}; // id -> { plot, key }
+
+  /** The width a chart may take in its box (the box's content width). */
+  function widthOf(box) {
+    return Math.max(240, Math.floor(box.clientWidth || box.parentElement.clientWidth || 480));
   }
 
-  function sparkline(values) {
-    const W = 90;
-    const H = 18;
-    const max = Math.max(1, ...values);
-    const d = values
-      .map(
-        (v, i) => (i ? 'L' : 'M') + ((i * W) / Math.max(1, values.length - 1)).toFixed(1) + ' ' + (H - 1 - (v / max) * (H - 2)).toFixed(1),
-      )
-      .join('');
-    return svg(
-      'svg',
-      { viewBox: `0 0 ${W} ${H}`, width: W, height: H },
-      svg('path', { d, fill: 'none', stroke: '#1f5fa8', 'stroke-width': 1.2 }),
+  /**
+   * Draws (or updates) a chart in `box`: rebuilt when its series change (a new service, an AMC),
+   * else only its data is set (no flicker, the legend's state kept).
+   */
+  function plot(box, key, build, data) {
+    const c = charts[box.id];
+    if (c && c.key === key) {
+      c.plot.setData(data);
+      return;
+    }
+    if (c) c.plot.destroy();
+    box.replaceChildren();
+    const opts = build();
+    opts.width = widthOf(box);
+    charts[box.id] = { key, plot: new uPlot(opts, data, box) };
+  }
+
+  function emptyChart(box, text) {
+    if (charts[box.id]) charts[box.id].plot.destroy();
+    delete charts[box.id];
+    box.replaceChildren(el('p', { class: 'aide' }, text));
+  }
+
+  window.addEventListener('resize', () => {
+    for (const [id, c] of Object.entries(charts)) c.plot.setSize({ width: widthOf($(id)), height: c.plot.height });
+  });
+
+  const seconds = (points) => points.map((p) => Math.floor(new Date(p.t).getTime() / 1000));
+  const hhmm = (sec) => new Date(sec * 1000).toLocaleTimeString('fr-FR', { hour: '2-digit', minute: '2-digit' });
+  const timeAxis = {
+    stroke: '#5b6876',
+    grid: { stroke: '#e3e8ed' },
+    ticks: { stroke: '#e3e8ed' },
+    values: (u, splits) => splits.map(hhmm),
+  };
+  /** Only the points of a minute alone between empty ones (a line joins the others). */
+  const isolated = (u, si) => {
+    const ys = u.data[si];
+    const out = [];
+    for (let i = 0; i < ys.length; i++) {
+      if (ys[i] !== null && (i === 0 || ys[i - 1] === null) && (i === ys.length - 1 || ys[i + 1] === null)) out.push(i);
+    }
+    return out;
+  };
+  const valueAxis = (label) => ({
+    label,
+    labelSize: 16,
+    stroke: '#5b6876',
+    size: 48,
+    grid: { stroke: '#e3e8ed' },
+    ticks: { stroke: '#e3e8ed' },
+  });
+  const whole = (u, v) => (v === null || v === undefined ? '—' : String(Math.round(v)));
+
+  /**
+   * A time chart of one or more series per name (services, AMCs): `fields` are the point's fields
+   * drawn for each name (count, or p50 and p95), the second one dashed.
+   */
+  function timeChart(box, byName, fields, unit) {
+    const names = Object.keys(byName).sort();
+    if (!names.length) return emptyChart(box, 'Aucun échange dans l’heure.');
+    const xs = seconds(byName[names[0]].points);
+    const series = [{ label: 'heure', value: (u, v) => (v === null || v === undefined ? '—' : hhmm(v)) }];
+    const data = [xs];
+    names.forEach((name, i) => {
+      const color = COLORS[i % COLORS.length];
+      fields.forEach((f, fi) => {
+        series.push({
+          label: fields.length > 1 ? name + ' ' + f : name,
+          stroke: color,
+          width: fi ? 1.5 : 2,
+          dash: fi ? [5, 4] : undefined,
+          spanGaps: false,
+          points: { show: true, size: fi ? 5 : 6, fill: fi ? '#fff' : color, filter: isolated },
+          value: whole,
+        });
+        data.push(byName[name].points.map((p) => (p[f] === undefined ? null : p[f])));
+      });
+    });
+    plot(
+      box,
+      names.join('|') + '/' + fields.join(','),
+      () => ({
+        height: 220,
+        series,
+        scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(unit === 'ms' ? 10 : 2, max * 1.1)] } },
+        axes: [timeAxis, valueAxis(unit)],
+        legend: { live: true },
+        cursor: { drag: { x: false, y: false } },
+      }),
+      data,
     );
   }
 
-  function barChart(box, entries) {
-    if (!entries.length) return box.replaceChildren(el('p', { class: 'aide' }, 'Aucun dossier.'));
-    const W = 560;
-    const row = 20;
-    const L = 170;
-    const max = Math.max(1, ...entries.map((e) => e[1]));
-    const root = svg('svg', { viewBox: `0 0 ${W} ${entries.length * row + 4}`, role: 'img', 'aria-label': 'dossiers par état' });
-    entries.forEach(([name, v], i) => {
-      const w = ((W - L - 50) * v) / max;
-      root.append(svg('text', { x: L - 6, y: i * row + 14, 'text-anchor': 'end', 'font-size': 11, fill: '#1d2733' }, name));
-      root.append(svg('rect', { x: L, y: i * row + 3, width: Math.max(1, w), height: row - 6, fill: COLORS[i % COLORS.length], rx: 2 }));
-      root.append(svg('text', { x: L + w + 4, y: i * row + 14, 'font-size': 11, fill: '#1d2733', 'data-etat': name }, v));
-    });
-    box.replaceChildren(root);
+  /** OK, KO and technical KO per minute, all services, stacked (the legend shows each count). */
+  function outcomeChart(box, services) {
+    const names = Object.keys(services);
+    if (!names.length) return emptyChart(box, 'Aucun échange dans l’heure.');
+    const xs = seconds(services[names[0]].points);
+    const sum = (f) => xs.map((_, i) => names.reduce((acc, n) => acc + (services[n].points[i] ? services[n].points[i][f] : 0), 0));
+    const ok = sum('ok');
+    const ko = sum('ko');
+    const tech = sum('technical');
+    const raw = [null, tech, ko, ok];
+    const stackedTech = xs.map((_, i) => ok[i] + ko[i] + tech[i]);
+    const stackedKo = xs.map((_, i) => ok[i] + ko[i]);
+    const shown = (u, v, si, i) => (i === null || i === undefined || raw[si] === null ? '—' : String(raw[si][i]));
+    const bars = uPlot.paths.bars({ size: [0.8, 24], align: 0 });
+    plot(
+      box,
+      'issues',
+      () => ({
+        height: 200,
+        series: [
+          { label: 'heure', value: (u, v) => (v === null || v === undefined ? '—' : hhmm(v)) },
+          { label: 'KO technique', stroke: '#b3261e', fill: '#b3261e', paths: bars, points: { show: false }, value: shown },
+          { label: 'KO', stroke: '#b86e00', fill: '#e9a23b', paths: bars, points: { show: false }, value: shown },
+          { label: 'OK', stroke: '#1b7f3b', fill: '#3f9d5c', paths: bars, points: { show: false }, value: shown },
+        ],
+        scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(2, max * 1.1)] } },
+        axes: [timeAxis, valueAxis('échanges/min')],
+        cursor: { drag: { x: false, y: false } },
+      }),
+      [xs, stackedTech, stackedKo, ok],
+    );
+  }
+
+  /** Dossiers by state: one bar per state, its count written above it. */
+  function dossierChart(box, entries) {
+    if (!entries.length) return emptyChart(box, 'Aucun dossier.');
+    const names = entries.map((e) => e[0]);
+    const counts = entries.map((e) => e[1]);
+    plot(
+      box,
+      'dossiers/' + names.join('|'),
+      () => ({
+        height: 240,
+        // room on the right for the last state's rotated name
+        padding: [16, 36, 0, 0],
+        series: [
+          { label: 'état', value: (u, v) => (v === null || v === undefined ? '—' : names[v] || '') },
+          {
+            label: 'dossiers',
+            stroke: '#1f5fa8',
+            fill: '#5b8fd0',
+            paths: uPlot.paths.bars({ size: [0.6, 60] }),
+            points: { show: false },
+            value: whole,
+          },
+        ],
+        scales: { x: { time: false, range: [-0.5, names.length - 0.5] }, y: { range: (u, min, max) => [0, Math.max(2, max * 1.15)] } },
+        axes: [
+          {
+            stroke: '#1d2733',
+            grid: { show: false },
+            ticks: { show: false },
+            splits: () => names.map((_, i) => i),
+            values: (u, splits) => splits.map((i) => names[i] || ''),
+            rotate: names.length > 4 ? -30 : 0,
+            size: names.length > 4 ? 80 : 40,
+            font: '11px system-ui, sans-serif',
+          },
+          valueAxis('dossiers'),
+        ],
+        legend: { show: false },
+        cursor: { show: false },
+        hooks: {
+          draw: [
+            (u) => {
+              const ctx = u.ctx;
+              ctx.save();
+              ctx.fillStyle = '#1d2733';
+              ctx.font = Math.round(11 * devicePixelRatio) + 'px system-ui, sans-serif';
+              ctx.textAlign = 'center';
+              u.data[1].forEach((v, i) => {
+                if (v === null) return;
+                ctx.fillText(String(v), u.valToPos(i, 'x', true), u.valToPos(v, 'y', true) - 4 * devicePixelRatio);
+              });
+              ctx.restore();
+            },
+          ],
+        },
+      }),
+      [names.map((_, i) => i), counts],
+    );
+    box.setAttribute('data-dossiers', entries.map((e) => e[0] + '=' + e[1]).join(' '));
   }
 
   // ------------------------------------------------------------------ messages
@@ -455,8 +576,8 @@
     }
   }
 
-  async function open(id, unmask) {
-    $('action-etat').textContent = '';
+  async function open(id, unmask, keepStatus) {
+    if (!keepStatus) $('action-etat').textContent = '';
     try {
       const d = await api('messages/' + id + (unmask ? '?unmask=1' : ''));
       current = d;
@@ -486,12 +607,64 @@
             d.dossier.numeroAmc ? ' — AMC ' + d.dossier.numeroAmc : '',
           ),
         );
+        // one "ask again" button per service, on its latest exchange
+        const lastOf = {};
+        for (const c of d.dossier.chronologie) if (c.kind === 'ECHANGE' && c.service) lastOf[c.service] = c;
+        const attente = Object.entries(d.dossier.enCours || {});
+        if (attente.length)
+          dos.append(
+            el(
+              'p',
+              { class: 'en-attente' },
+              'Réponse attendue : ',
+              ...attente.map(([service]) =>
+                el(
+                  'button',
+                  {
+                    type: 'button',
+                    'data-etape': 'service-' + service,
+                    title: 'La même requête est renvoyée à l’AMC (même identifiant) : elle n’y répond qu’une fois.',
+                    onclick: () => resendStage('service', { service }),
+                  },
+                  'Redemander ' + service.toUpperCase() + ' (même requête)',
+                ),
+              ),
+            ),
+          );
         dos.append(
           el(
             'table',
             { class: 'table' },
-            el('thead', {}, el('tr', {}, el('th', {}, 'Quand'), el('th', {}, 'Quoi'))),
-            el('tbody', {}, ...d.dossier.chronologie.map((c) => el('tr', {}, el('td', {}, fmtTime(c.at)), el('td', {}, c.texte)))),
+            el('thead', {}, el('tr', {}, el('th', {}, 'Quand'), el('th', {}, 'Quoi'), el('th', {}))),
+            el(
+              'tbody',
+              {},
+              ...d.dossier.chronologie.map((c) =>
+                el(
+                  'tr',
+                  {},
+                  el('td', {}, fmtTime(c.at)),
+                  el('td', {}, c.texte),
+                  el(
+                    'td',
+                    {},
+                    c.kind === 'ECHANGE' && c.service && !(d.dossier.enCours || {})[c.service] && lastOf[c.service] === c
+                      ? el(
+                          'button',
+                          {
+                            type: 'button',
+                            class: 'secondaire',
+                            'data-etape': 'service-' + c.service,
+                            title: 'Le dossier redemande ce service à l’AMC (nouvelle requête).',
+                            onclick: () => resendStage('service', { service: c.service }),
+                          },
+                          'Redemander ' + String(c.service).toUpperCase(),
+                        )
+                      : null,
+                  ),
+                ),
+              ),
+            ),
           ),
         );
       } else dos.append(el('p', { class: 'aide' }, 'Pas de dossier pour ce message.'));
@@ -539,7 +712,13 @@
                     el(
                       'td',
                       {},
-                      a.state === 'ERROR' ? el('button', { type: 'button', onclick: () => answerAction(a, 'resend') }, 'Renvoyer') : null,
+                      a.state === 'ERROR' || a.state === 'ACKED' || a.state === 'CANCELLED'
+                        ? el(
+                            'button',
+                            { type: 'button', 'data-etape': 'answer-' + a.id, onclick: () => resendStage('answer', { answer: a.id }) },
+                            'Renvoyer au GAP',
+                          )
+                        : null,
                       a.state === 'ERROR' || a.state === 'QUEUED'
                         ? el('button', { type: 'button', class: 'secondaire', onclick: () => answerAction(a, 'cancel') }, 'Annuler')
                         : null,
@@ -551,10 +730,86 @@
           : el('p', { class: 'aide' }, 'Aucune réponse envoyée au GAP pour ce message.'),
       );
       if (d.resends.length) rep.append(el('p', {}, 'Renvoyé au traitement : message(s) ' + d.resends.join(', ')));
+      const euros = (c) => (c === undefined ? '—' : (c / 100).toLocaleString('fr-FR', { style: 'currency', currency: 'EUR' }));
+      const fac = d.billing || [];
+      $('detail-facturation').replaceChildren(
+        fac.length
+          ? el(
+              'table',
+              { class: 'table' },
+              el(
+                'thead',
+                {},
+                el(
+                  'tr',
+                  {},
+                  el('th', {}, 'Facture'),
+                  el('th', {}, 'État'),
+                  el('th', {}, 'Part AMC'),
+                  el('th', {}, 'Fichier / lot'),
+                  el('th', {}, 'Envoyé / ARL / retour'),
+                  el('th', {}, 'Payé'),
+                ),
+              ),
+              el(
+                'tbody',
+                {},
+                ...fac.map((b) =>
+                  el(
+                    'tr',
+                    {},
+                    el(
+                      'td',
+                      {},
+                      b.number,
+                      b.engagement ? el('br') : null,
+                      b.engagement ? el('span', { class: 'aide' }, b.engagement) : null,
+                    ),
+                    el(
+                      'td',
+                      {},
+                      b.state +
+                        (b.reason ? ' — ' + b.reason : '') +
+                        (b.rejection ? ' — rejet ' + b.rejection.code + ' ' + b.rejection.label : ''),
+                    ),
+                    el('td', { class: 'n' }, euros(b.amcCents)),
+                    el('td', {}, b.fileNumber ? b.fileNumber + ' / ' + (b.lotNumber || '—') : '—'),
+                    el('td', {}, [b.sentAt, b.acknowledgedAt, b.settledAt].map((x) => x || '—').join(' / ')),
+                    el('td', { class: 'n' }, euros(b.paidCents)),
+                  ),
+                ),
+              ),
+            )
+          : el('p', { class: 'aide' }, 'Aucune facture de ce dossier transmise à l’AMC.'),
+      );
     } catch (e) {
       $('action-etat').textContent = e.message;
     }
   }
+
+  /** "Resend from this stage": the admission into the dossier engine, a service asked again, an answer to the GAP. */
+  async function resendStage(stage, extra) {
+    if (!current) return;
+    const q = new URLSearchParams({ stage, ...extra });
+    try {
+      const r = await api('messages/' + current.message.id + '/resend?' + q.toString(), { method: 'POST' });
+      const what =
+        stage === 'admission'
+          ? 'admission rejouée dans le dossier ' + r.dossier
+          : stage === 'service'
+            ? r.service.toUpperCase() +
+              ' redemandé (' +
+              (r.memeRequete ? 'même requête' : 'nouvelle requête') +
+              ') pour le dossier ' +
+              r.dossier
+            : 'réponse ' + r.answer + ' renvoyée au GAP (' + (r.id === r.answer ? 'remise en file' : 'copie ' + r.id) + ')';
+      $('action-etat').textContent = 'Renvoyé depuis l’étape : ' + what + '.';
+      setTimeout(() => current && current.message.id === r.resent && open(r.resent, false, true), 1500);
+    } catch (e) {
+      $('action-etat').textContent = 'Refusé : ' + e.message;
+    }
+  }
+  $('renvoyer-admission').addEventListener('click', () => resendStage('admission', {}));
 
   $('renvoyer').addEventListener('click', async () => {
     if (!current) return;

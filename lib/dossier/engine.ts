@@ -90,7 +90,7 @@ export interface EngineOptions {
 export class DossierError extends Error {
   constructor(
     message: string,
-    readonly code: 'NO_KEY' | 'UNKNOWN_VENUE' | 'BAD_RESULT' | 'NOT_FOUND',
+    readonly code: 'NO_KEY' | 'UNKNOWN_VENUE' | 'BAD_RESULT' | 'NOT_FOUND' | 'NOT_ASKABLE',
   ) {
     super(message);
     this.name = 'DossierError';
@@ -228,6 +228,49 @@ export class DossierEngine {
       )
         return this.stepAndSave(key, prior, prior, 'RENOUVELLEMENT_IDB_DUE', false);
       return { key, dossier: prior, created: false, actions: [], requests: [], manual: [] };
+    });
+  }
+
+  /**
+   * An operator's "resend from this service exchange" (message browser): the dossier asks
+   * `service` again. A request still awaited (in `enCours`: lost, or slow) goes again with its
+   * request id, so the AMC answers it once; otherwise a new request id. Refused (NOT_ASKABLE)
+   * when there is nothing to ask: CLC without an invoice, or while an engagement for it lives
+   * (a second engagement would be taken; cancel it first), DEL with no DEL awaited (a new
+   * cancellation is the GAP's to ask), or a dossier cancelled or in manual handling for IDB/SIM.
+   */
+  askAgain(key: string, service: OnlineService): Promise<EngineResult> {
+    return this.serial(key, async () => {
+      const prior = (await this.store.loadDossier(key)) as ContextRecord | undefined;
+      if (!prior) throw new DossierError('dossier introuvable', 'NOT_FOUND');
+      const now = this.clock.now();
+      const pending = prior.enCours[service];
+      let request: ServiceRequest;
+      if (pending) {
+        request = { service, requestId: pending.requestId, repeat: true };
+        if (service === 'del') {
+          const eng = prior.engagements.find((x) => x.statut === 'VIVANT' && x.delDemande?.requestId === pending.requestId);
+          if (!eng) throw new DossierError('DEL en attente sans engagement vivant : rien à annuler', 'NOT_ASKABLE');
+          request.engagement = { numero: eng.numero, motif: eng.motifDel ?? 'ANNULATION' };
+        }
+        if (service === 'clc') request.factureNumero = prior.facture?.numero;
+      } else {
+        if (service === 'del') throw new DossierError('aucune annulation (DEL) en attente : rien à redemander', 'NOT_ASKABLE');
+        if (service === 'clc') {
+          if (!prior.facture) throw new DossierError('pas de facture : CLC ne peut pas être demandé', 'NOT_ASKABLE');
+          if (prior.droits !== 'OK') throw new DossierError('droits non ouverts (IDB) : CLC ne peut pas être demandé', 'NOT_ASKABLE');
+          if (liveEngagements(prior).length)
+            throw new DossierError('un engagement est vivant : l’annuler (DEL) avant de redemander CLC', 'NOT_ASKABLE');
+        }
+        if (prior.etat === 'ANNULE') throw new DossierError('dossier annulé : rien à redemander', 'NOT_ASKABLE');
+        request = { service, requestId: this.newId() };
+        if (service === 'clc') request.factureNumero = prior.facture?.numero;
+      }
+      const del = request.engagement ? { engagement: request.engagement.numero, motif: request.engagement.motif } : undefined;
+      let d = markRequested(prior, service, request.requestId, now, del) as ContextRecord;
+      d = { ...d, enCours: { ...d.enCours, [service]: { ...d.enCours[service]!, perduLe: this.lostAfter() } } };
+      await this.store.saveDossier(d, prior.majLe);
+      return { key, dossier: d, created: false, actions: [], requests: [request], manual: [] };
     });
   }
 

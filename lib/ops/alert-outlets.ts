@@ -54,17 +54,31 @@ export function parseAlertRules(json: string | undefined, defaults: readonly Ale
   } catch {
     throw new AlertConfigError('ROC_ALERT_RULES: invalid JSON');
   }
-  if (!Array.isArray(list)) throw new AlertConfigError('ROC_ALERT_RULES: a JSON array of rules is expected');
+  return applyAlertRules(list, defaults, 'ROC_ALERT_RULES');
+}
+
+/**
+ * The same entries as {@link parseAlertRules}, already parsed (the runtime settings:
+ * `rocOps.alerts.rules` in settings.js), applied over `defaults`; `source` names them in the
+ * errors. Undefined: the defaults.
+ */
+export function applyAlertRules(
+  list: unknown,
+  defaults: readonly AlertRule[] = DEFAULT_RULES,
+  source = 'rocOps.alerts.rules',
+): AlertRule[] {
+  if (list === undefined || list === null) return [...defaults];
+  if (!Array.isArray(list)) throw new AlertConfigError(`${source}: an array of rules is expected`);
   const rules = defaults.map((r) => ({ ...r }));
   for (const [i, raw] of list.entries()) {
-    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new AlertConfigError(`ROC_ALERT_RULES[${i}]: an object is expected`);
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new AlertConfigError(`${source}[${i}]: an object is expected`);
     const o = raw as Record<string, unknown>;
     const id = o.id;
     if (typeof id !== 'string' || !/^[a-z0-9][a-z0-9-]{0,39}$/.test(id))
-      throw new AlertConfigError(`ROC_ALERT_RULES[${i}]: id of lowercase letters, digits and - (40 at most)`);
+      throw new AlertConfigError(`${source}[${i}]: id of lowercase letters, digits and - (40 at most)`);
     const known = new Set(['id', 'metric', 'raise', 'clear', 'below', 'forMs', 'clearForMs', 'minCount', 'severity', 'text', 'disabled']);
     const extra = Object.keys(o).find((k) => !known.has(k));
-    if (extra) throw new AlertConfigError(`ROC_ALERT_RULES[${i}] (${id}): unknown field "${extra.slice(0, 30)}"`);
+    if (extra) throw new AlertConfigError(`${source}[${i}] (${id}): unknown field "${extra.slice(0, 30)}"`);
     const at = rules.findIndex((r) => r.id === id);
     if (o.disabled === true) {
       if (at >= 0) rules.splice(at, 1);
@@ -74,32 +88,32 @@ export function parseAlertRules(json: string | undefined, defaults: readonly Ale
     const r: Partial<AlertRule> = { ...base, id };
     if (o.metric !== undefined) {
       if (!METRICS.includes(o.metric as AlertMetric))
-        throw new AlertConfigError(`ROC_ALERT_RULES[${i}] (${id}): metric among ${METRICS.join(', ')}`);
+        throw new AlertConfigError(`${source}[${i}] (${id}): metric among ${METRICS.join(', ')}`);
       r.metric = o.metric as AlertMetric;
     }
-    if (o.raise !== undefined) r.raise = nonNeg(o.raise, `ROC_ALERT_RULES[${i}] (${id}).raise`);
-    if (o.clear !== undefined) r.clear = nonNeg(o.clear, `ROC_ALERT_RULES[${i}] (${id}).clear`);
+    if (o.raise !== undefined) r.raise = nonNeg(o.raise, `${source}[${i}] (${id}).raise`);
+    if (o.clear !== undefined) r.clear = nonNeg(o.clear, `${source}[${i}] (${id}).clear`);
     for (const k of ['forMs', 'clearForMs', 'minCount'] as const)
-      if (o[k] !== undefined) r[k] = nonNeg(o[k], `ROC_ALERT_RULES[${i}] (${id}).${k}`);
+      if (o[k] !== undefined) r[k] = nonNeg(o[k], `${source}[${i}] (${id}).${k}`);
     if (o.below !== undefined) {
-      if (typeof o.below !== 'boolean') throw new AlertConfigError(`ROC_ALERT_RULES[${i}] (${id}).below: true or false`);
+      if (typeof o.below !== 'boolean') throw new AlertConfigError(`${source}[${i}] (${id}).below: true or false`);
       r.below = o.below;
     }
     if (o.severity !== undefined) {
       if (o.severity !== 'warning' && o.severity !== 'critical')
-        throw new AlertConfigError(`ROC_ALERT_RULES[${i}] (${id}).severity: warning or critical`);
+        throw new AlertConfigError(`${source}[${i}] (${id}).severity: warning or critical`);
       r.severity = o.severity;
     }
     if (o.text !== undefined) {
       if (typeof o.text !== 'string' || !o.text.trim() || o.text.length > 200)
-        throw new AlertConfigError(`ROC_ALERT_RULES[${i}] (${id}).text: 1 to 200 characters`);
+        throw new AlertConfigError(`${source}[${i}] (${id}).text: 1 to 200 characters`);
       r.text = o.text;
     }
     if (r.metric === undefined || r.raise === undefined || r.severity === undefined || r.text === undefined)
-      throw new AlertConfigError(`ROC_ALERT_RULES[${i}] (${id}): a new rule needs metric, raise, severity and text`);
+      throw new AlertConfigError(`${source}[${i}] (${id}): a new rule needs metric, raise, severity and text`);
     const clear = r.clear ?? r.raise;
     if (r.below ? clear < r.raise : clear > r.raise)
-      throw new AlertConfigError(`ROC_ALERT_RULES[${i}] (${id}): clear must be on the good side of raise (hysteresis)`);
+      throw new AlertConfigError(`${source}[${i}] (${id}): clear must be on the good side of raise (hysteresis)`);
     if (at >= 0) rules[at] = r as AlertRule;
     else rules.push(r as AlertRule);
   }

@@ -23,7 +23,8 @@ import type { Admission } from '../model/admission';
 import { dossierKey, type DossierRecord } from '../dossier/dossier';
 import { dossierView, maskId, maskText, type DossierView } from '../dossier/view';
 
-export type OpsJournal = Pick<Journal, 'browse' | 'get' | 'exchanges' | 'browseOutbound' | 'getOutbound' | 'loadDossier'>;
+export type OpsJournal = Pick<Journal, 'browse' | 'get' | 'exchanges' | 'browseOutbound' | 'getOutbound' | 'loadDossier'> &
+  Partial<Pick<Journal, 'listInvoiceBilling'>>;
 
 export interface MessageQuery {
   ipp?: string;
@@ -359,6 +360,24 @@ export interface MessageDetail {
   answers: AnswerView[];
   /** Later copies of this message processed again (resend). */
   resends: number[];
+  /** Stage 5: the dossier's invoices on their way to the AMC (DRE-ES file, ARL, return), when any. */
+  billing?: BillingView[];
+}
+
+/** An invoice's billing as the browser shows it: numbers, states and amounts, no patient data. */
+export interface BillingView {
+  number: string;
+  state: string;
+  reason?: string;
+  engagement?: string;
+  amcCents?: number;
+  fileNumber?: number;
+  lotNumber?: number;
+  sentAt?: string;
+  acknowledgedAt?: string;
+  settledAt?: string;
+  paidCents?: number;
+  rejection?: { code: string; label: string };
 }
 
 function zrcOf(payload: Buffer | undefined): string | undefined {
@@ -392,6 +411,28 @@ export async function messageDetail(journal: OpsJournal, id: number, o: { unmask
       detail.dossierKey = key;
       const d = (await journal.loadDossier(key)) as DossierRecord | undefined;
       if (d) detail.dossier = dossierView(d, { unmask });
+      if (journal.listInvoiceBilling) {
+        const invoices = await journal.listInvoiceBilling({ key, limit: 50 });
+        if (invoices.length) {
+          detail.billing = invoices.map((b) => {
+            const v: BillingView = { number: b.number, state: b.state };
+            for (const k of [
+              'reason',
+              'engagement',
+              'amcCents',
+              'fileNumber',
+              'lotNumber',
+              'sentAt',
+              'acknowledgedAt',
+              'settledAt',
+              'paidCents',
+            ] as const)
+              if (b[k] !== undefined) (v as unknown as Record<string, unknown>)[k] = b[k];
+            if (b.rejection) v.rejection = { code: b.rejection.code, label: b.rejection.label };
+            return v;
+          });
+        }
+      }
     }
   }
   // index outbound_inbound (schema 4): the answers of this message, whatever their destination

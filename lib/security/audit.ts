@@ -30,7 +30,24 @@ export interface AuditEntry {
 }
 
 /** Fields a target may carry — identifiers, never content. */
-const TARGET_KEYS = new Set(['venue', 'key', 'id', 'node', 'flow', 'mode', 'type', 'path', 'client', 'module', 'reason']);
+const TARGET_KEYS = new Set([
+  'venue',
+  'key',
+  'id',
+  'node',
+  'flow',
+  'mode',
+  'type',
+  'path',
+  'client',
+  'module',
+  'reason',
+  // the message browser's actions: a journal message id, the stage resent, the service, the answer id
+  'message',
+  'stage',
+  'service',
+  'answer',
+]);
 const MAX_FIELD = 120;
 
 /**

@@ -3,10 +3,14 @@
  * RED.httpAdmin, registered once per runtime by roc-mllp-in's module.
  *
  *   GET  /roc/ops/                      the dashboard page (static files of ops/, no data in them)
+ *   GET  /roc/ops/vendor/uPlot.*        the charting library (npm `uplot`, from node_modules)
  *   GET  /roc/ops/summary               counters, queues, breakers, certificates, series, alerts (viewer)
  *   GET  /roc/ops/messages              search the journal (viewer)
  *   GET  /roc/ops/messages/:id          one message, each stage, masked; ?unmask=1 for an admin (audited)
- *   POST /roc/ops/messages/:id/resend   process it again (operator, audited)
+ *   POST /roc/ops/messages/:id/resend   process it again from a stage (operator, audited):
+ *        ?stage=message (default: the raw input into the intake) | admission (the mapped admission
+ *        into the dossier engine) | service&service=idb|sim|clc|del (the dossier asks it again) |
+ *        answer&answer=<id> (the answer to the GAP sent again); lib/ops/resend.ts
  *
  * The live parts (listeners, answer senders, establishments) are found through RED.nodes; the
  * statistics are fed by the event bus (the service nodes' `answered` events, `connectOpsToBus`),
@@ -21,13 +25,24 @@ import { hasPermission, operationsAct, operationsRead } from '../../lib/security
 import { PATIENT_UNMASK } from '../../lib/security/users';
 import { QueryError, messageDetail, parseMessageQuery, searchMessages, type OpsJournal } from '../../lib/ops/messages';
 import { DossierExchangeFeed, OpsStats, sampleFromEvent, type ServiceEventLike } from '../../lib/ops/stats';
-import { AlertEngine, DEFAULT_RULES } from '../../lib/ops/alerts';
-import { AlertConfigError, AlertOutlets, outletSettingsFromEnv, parseAlertRules, type AlertMqttTarget } from '../../lib/ops/alert-outlets';
+import { AlertEngine, DEFAULT_RULES, type AlertRule } from '../../lib/ops/alerts';
+import {
+  AlertConfigError,
+  AlertOutlets,
+  applyAlertRules,
+  outletSettingsFromEnv,
+  parseAlertRules,
+  type AlertMqttTarget,
+} from '../../lib/ops/alert-outlets';
 import { alertInputs, buildSummary, type LiveSources, type SummaryJournal } from '../../lib/ops/summary';
 import type { CircuitBreaker } from '../../lib/sel/breaker';
 import type { CertificateState } from '../../lib/sel/establishment';
-import type { Journal, Stored } from '../../lib/store/journal';
+import type { Journal, OutboundRecord, Stored } from '../../lib/store/journal';
 import { events } from '../../lib/events/bus';
+import { ResendRefused, parseStage, planStageResend } from '../../lib/ops/resend';
+import { DossierError } from '../../lib/dossier/engine';
+import { maskId } from '../../lib/dossier/view';
+import type { OnlineService } from '../../lib/model/dossier';
 
 /** How often the journal is polled for new exchanges and the alert rules evaluated. */
 export const POLL_MS = Number(process.env.ROC_OPS_POLL_MS) > 0 ? Number(process.env.ROC_OPS_POLL_MS) : 5000;
@@ -36,6 +51,13 @@ export const POLL_MS = Number(process.env.ROC_OPS_POLL_MS) > 0 ? Number(process.
 export const opsStats = new OpsStats();
 /** The process-wide alert engine: `opsAlerts.onChange(cb)` for the outlets. */
 export const opsAlerts = new AlertEngine();
+
+/** settings.js `rocOps` (docs/operations-dashboard.md): the alert rules over the defaults. */
+interface RocOpsSettings {
+  alerts?: { rules?: unknown };
+}
+/** Where the active rules come from, for the dashboard (set by {@link configureAlerts}). */
+let rulesFrom: string[] = ['défauts'];
 
 /** The outlets of the alert changes (MQTT, e-mail, webhook), set by {@link configureAlerts}. */
 let outlets: AlertOutlets | undefined;
@@ -50,12 +72,27 @@ let outletsOff: (() => void) | undefined;
  * mail or webhook setting disables that outlet (logged). Returns the outlets (tests).
  */
 export function configureAlerts(RED: NodeAPI, env: Record<string, string | undefined> = process.env): AlertOutlets {
+  // the defaults, then the runtime settings (settings.js: rocOps.alerts.rules), then ROC_ALERT_RULES
+  const fromSettings = ((RED as unknown as { settings?: Record<string, unknown> }).settings?.rocOps as RocOpsSettings | undefined)?.alerts
+    ?.rules;
+  let rules: AlertRule[] = [...DEFAULT_RULES];
+  const sources = ['défauts'];
   try {
-    opsAlerts.setRules(parseAlertRules(env.ROC_ALERT_RULES));
+    if (fromSettings !== undefined && !(Array.isArray(fromSettings) && fromSettings.length === 0)) {
+      rules = applyAlertRules(fromSettings, rules, 'rocOps.alerts.rules');
+      sources.push('settings.js rocOps.alerts.rules');
+    }
+    if (env.ROC_ALERT_RULES?.trim()) {
+      rules = parseAlertRules(env.ROC_ALERT_RULES, rules);
+      sources.push('ROC_ALERT_RULES');
+    }
   } catch (e) {
-    opsAlerts.setRules(DEFAULT_RULES);
-    RED.log.error(`ROC alerts: ${e instanceof AlertConfigError ? e.message : 'ROC_ALERT_RULES unreadable'}; default rules kept`);
+    rules = [...DEFAULT_RULES];
+    sources.splice(1);
+    RED.log.error(`ROC alerts: ${e instanceof AlertConfigError ? e.message : 'alert rules unreadable'}; default rules kept`);
   }
+  opsAlerts.setRules(rules);
+  rulesFrom = sources;
   let settings = {};
   try {
     settings = outletSettingsFromEnv(env);
@@ -138,6 +175,26 @@ const STATIC: Record<string, string> = {
   'ops.css': 'text/css; charset=utf-8',
 };
 
+/**
+ * The charting library of the page (uPlot, a dependency of this package, installed from npm),
+ * served from node_modules at /roc/ops/vendor/…: no CDN, the page works without the internet.
+ */
+const VENDOR: Record<string, { module: string; type: string }> = {
+  'uPlot.iife.min.js': { module: 'uplot/dist/uPlot.iife.min.js', type: 'text/javascript; charset=utf-8' },
+  'uPlot.min.css': { module: 'uplot/dist/uPlot.min.css', type: 'text/css; charset=utf-8' },
+};
+
+/** The file of a vendored asset (require.resolve: wherever npm put the package), or undefined. */
+export function vendorFile(name: string): string | undefined {
+  const v = VENDOR[name];
+  if (!v) return undefined;
+  try {
+    return require.resolve(v.module);
+  } catch {
+    return undefined;
+  }
+}
+
 type Res = {
   status(n: number): Res;
   json(b: unknown): void;
@@ -207,7 +264,10 @@ async function tick(RED: NodeAPI): Promise<unknown> {
   }
   const s = await buildSummary(j, liveSources(RED), opsStats);
   opsAlerts.evaluate(alertInputs(s));
-  const value = { ...s, alerts: { active: opsAlerts.active(), recent: opsAlerts.recent().slice(-20) } };
+  const value = {
+    ...s,
+    alerts: { active: opsAlerts.active(), recent: opsAlerts.recent().slice(-20), rules: opsAlerts.rules, rulesFrom },
+  };
   lastSummary = { at: Date.now(), value };
   return value;
 }
@@ -258,6 +318,17 @@ export function registerOps(RED: NodeAPI): void {
     res.end();
   });
   for (const f of Object.keys(STATIC)) RED.httpAdmin.get(`/roc/ops/${f}`, page(f));
+  for (const f of Object.keys(VENDOR)) {
+    RED.httpAdmin.get(`/roc/ops/vendor/${f}`, (_req: Req, res: Res) => {
+      const file = vendorFile(f);
+      if (!file) return res.status(404).json({ erreur: `bibliothèque de graphes absente (${VENDOR[f].module} : npm install)` });
+      res.setHeader('content-type', VENDOR[f].type);
+      // the version is pinned in package.json: an hour of cache, revalidated after
+      res.setHeader('cache-control', 'max-age=3600');
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.end(fs.readFileSync(file));
+    });
+  }
 
   RED.httpAdmin.get('/roc/ops/summary', read, (_req: Req, res: Res) => {
     // at most one build per second whatever the number of open dashboards
@@ -307,30 +378,95 @@ export function registerOps(RED: NodeAPI): void {
     );
   });
 
-  const resendGuard = operationsAct(RED.auth, 'message.resend', (req) => ({ message: req.params?.id }));
+  const resendGuard = operationsAct(RED.auth, 'message.resend', (req) => ({
+    message: req.params?.id,
+    stage: typeof req.query?.stage === 'string' ? req.query.stage.slice(0, 20) : 'message',
+    ...(typeof req.query?.service === 'string' ? { service: req.query.service.slice(0, 10) } : {}),
+    ...(typeof req.query?.answer === 'string' ? { answer: req.query.answer.slice(0, 15) } : {}),
+  }));
   RED.httpAdmin.post('/roc/ops/messages/:id/resend', ...resendGuard, (req: Req, res: Res) => {
     const id = Number(req.params.id);
     if (!/^\d{1,15}$/.test(String(req.params.id)) || !id) return res.status(400).json({ erreur: 'identifiant de message invalide' });
-    const ls = listeners(RED);
-    const l = ls.find((x) => x.listener.options.journal) ?? ls[0];
-    if (!l) return res.status(503).json({ erreur: 'aucun roc-mllp-in déployé : rien pour traiter le message' });
-    (async () => {
-      const rec = await l.listener.options.journal!.get(id);
-      if (!rec) return { status: 404, body: { erreur: `message ${id} absent du journal` } };
-      if (rec.state === 'RECEIVED' || rec.state === 'PROCESSING' || rec.state === 'HELD') {
-        return { status: 409, body: { erreur: `message ${id} encore en attente de traitement (${rec.state})` } };
-      }
-      if (rec.purgedAt) return { status: 409, body: { erreur: `message ${id} effacé par la rétention : plus rien à renvoyer` } };
-      const stored = await l.listener.resend(id);
-      return { status: 202, body: { resent: id, id: stored.storedId, state: stored.state, node: l.node.id } };
-    })().then(
+    let asked: ReturnType<typeof parseStage>;
+    try {
+      asked = parseStage(req.query);
+    } catch (e) {
+      return res.status(400).json({ erreur: (e as Error).message });
+    }
+    const j = journalOf(RED);
+    if (!j) return res.status(503).json({ erreur: 'aucun journal ouvert' });
+    resendFrom(RED, j, id, asked).then(
       (r) => res.status(r.status).json(r.body),
-      (e: Error & { code?: string }) =>
+      (e: Error & { code?: string }) => {
+        if (e instanceof ResendRefused) return res.status(e.status).json({ erreur: e.message });
+        if (e instanceof DossierError) {
+          const status = e.code === 'NOT_FOUND' || e.code === 'UNKNOWN_VENUE' ? 404 : 409;
+          return res.status(status).json({ erreur: e.message });
+        }
         res
           .status(e.code === 'BAD_STATE' ? 409 : 500)
-          .json({ erreur: e.code === 'BAD_STATE' ? 'état du message incompatible' : 'renvoi impossible (journal)' }),
+          .json({ erreur: e.code === 'BAD_STATE' ? 'état du message incompatible' : 'renvoi impossible (journal)' });
+      },
     );
   });
+}
+
+type Reply = { status: number; body: Record<string, unknown> };
+
+/** Resends message `id` from the stage asked, with the live nodes (intake, dossier, answer sender). */
+async function resendFrom(RED: NodeAPI, j: Journal & OpsJournal, id: number, asked: ReturnType<typeof parseStage>): Promise<Reply> {
+  const plan = await planStageResend(j, id, asked);
+  if (plan.stage === 'message') {
+    const ls = listeners(RED);
+    const l = ls.find((x) => x.listener.options.journal) ?? ls[0];
+    if (!l) return { status: 503, body: { erreur: 'aucun roc-mllp-in déployé : rien pour traiter le message' } };
+    const rec = await l.listener.options.journal!.get(id);
+    if (!rec) return { status: 404, body: { erreur: `message ${id} absent du journal` } };
+    if (rec.state === 'RECEIVED' || rec.state === 'PROCESSING' || rec.state === 'HELD') {
+      return { status: 409, body: { erreur: `message ${id} encore en attente de traitement (${rec.state})` } };
+    }
+    if (rec.purgedAt) return { status: 409, body: { erreur: `message ${id} effacé par la rétention : plus rien à renvoyer` } };
+    const stored = await l.listener.resend(id);
+    return { status: 202, body: { resent: id, stage: 'message', id: stored.storedId, state: stored.state, node: l.node.id } };
+  }
+  if (plan.stage === 'admission' || plan.stage === 'service') {
+    const d = nodesOf(RED, 'roc-dossier').find((n) => n.replay) as (AnyNode & { replay: DossierReplay }) | undefined;
+    if (!d) return { status: 503, body: { erreur: 'aucun roc-dossier déployé : pas de moteur de dossiers' } };
+    // a venue number names the dossier in clear; an NDA (…/N/…) is masked
+    const [finess, kind, rest] = plan.key.split('/');
+    const dossier = kind === 'N' ? `${finess}/N/${maskId(rest)}` : plan.key;
+    if (plan.stage === 'admission') {
+      await d.replay.admission(plan.roc);
+      return { status: 202, body: { resent: id, stage: 'admission', dossier, node: d.id } };
+    }
+    const r = await d.replay.service(plan.key, plan.service);
+    return {
+      status: 202,
+      body: { resent: id, stage: 'service', service: plan.service, dossier, memeRequete: r.repeat, node: d.id },
+    };
+  }
+  const out = nodesOf(RED, 'roc-mllp-out').find((n) => (n.sender as AnswerSender | undefined)?.destination === plan.answer.destination);
+  const sender = out?.sender as AnswerSender | undefined;
+  if (!out || !sender) return { status: 503, body: { erreur: `aucun roc-mllp-out déployé vers ${plan.answer.destination}` } };
+  if (plan.action === 'requeue') {
+    await sender.resend(plan.answer.id);
+    return {
+      status: 202,
+      body: { resent: id, stage: 'answer', answer: plan.answer.id, id: plan.answer.id, state: 'QUEUED', node: out.id },
+    };
+  }
+  const copy = await sender.enqueue(plan.answer.payload!, plan.answer.orderingKey ?? `inbound:${id}`, id);
+  return { status: 202, body: { resent: id, stage: 'answer', answer: plan.answer.id, id: copy.id, state: copy.state, node: out.id } };
+}
+
+interface DossierReplay {
+  admission(roc: Record<string, unknown>): Promise<void>;
+  service(key: string, service: OnlineService): Promise<{ requestId: string; repeat: boolean }>;
+}
+interface AnswerSender {
+  destination: string;
+  resend(id: number): Promise<void>;
+  enqueue(payload: Buffer, orderingKey: string, inboundId?: number, answerKey?: string): Promise<OutboundRecord>;
 }
 
 /** Stops the poll timer, the bus subscription and the alert outlets; forgets the statistics (tests). */

@@ -39,6 +39,13 @@ import { emitNodeEvent } from '../../lib/events/emitters';
 interface RocDossierNode extends Node {
   engine?: DossierEngine;
   journal?: SqliteJournal;
+  /** The message browser's "resend from this stage" (nodes/common/ops.ts). */
+  replay?: {
+    /** A mapped admission (msg.roc of roc-hl7-admission) handed to the engine, no parse, no GAP message attached. */
+    admission(roc: Record<string, unknown>): Promise<void>;
+    /** The dossier asks `service` again (same request id when it is awaited, else a new one). */
+    service(key: string, service: OnlineService): Promise<{ requestId: string; repeat: boolean }>;
+  };
 }
 
 const active = new Map<string, RocDossierNode>();
@@ -254,6 +261,17 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       throw new DossierError(RED._('roc-dossier.errors.unknownInput'), 'BAD_RESULT');
+    };
+
+    node.replay = {
+      admission: (roc) => handle({ roc, hl7: {} } as unknown as NodeMessage),
+      service: async (key, service) => {
+        const res = await engine.askAgain(key, service);
+        counts.messages++;
+        emit(undefined, res, { gap: false, http: false });
+        const r = res.requests[0];
+        return { requestId: r.requestId, repeat: r.repeat === true };
+      },
     };
 
     node.on('input', (msg, _send, done) => {

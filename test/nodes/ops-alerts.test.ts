@@ -195,6 +195,46 @@ describe('alerts out: MQTT, e-mail, webhook', () => {
     expect(retained).toEqual([{ kind: 'cleared', retain: true }]);
   });
 
+  it('thresholds from the runtime settings (rocOps.alerts.rules), ROC_ALERT_RULES over them; the active rules in the summary', async () => {
+    helper.settings({
+      rocOps: {
+        alerts: {
+          rules: [
+            { id: 'queue-depth', raise: 200, clear: 50 },
+            { id: 'certificate-expiry', disabled: true },
+          ],
+        },
+      },
+    });
+    try {
+      // the runtime as the nodes see it (RED.settings: the settings of this load)
+      const red = () => new Proxy(helper._RED, { get: (t, k) => (k === 'settings' ? helper.settings() : t[k]) });
+      await helper.load([mllpInNode, eventsNode], flow());
+      // read when the operations routes were registered (the nodes' module loaded)
+      let s = await summary();
+      const rule = (id: string) => s.alerts.rules.find((r: { id: string }) => r.id === id);
+      expect(rule('queue-depth')).toMatchObject({ metric: 'queueDepth', raise: 200, clear: 50 });
+      expect(s.alerts.rulesFrom).toEqual(['défauts', 'settings.js rocOps.alerts.rules']);
+      configureAlerts(red(), { ROC_ALERT_RULES: '[{"id":"queue-depth","clear":40}]' });
+      s = await summary();
+      expect(rule('queue-depth')).toMatchObject({ metric: 'queueDepth', raise: 200, clear: 40 });
+      expect(rule('certificate-expiry')).toBeUndefined();
+      expect(rule('ko-rate')).toEqual(DEFAULT_RULES.find((r) => r.id === 'ko-rate'));
+      expect(s.alerts.rulesFrom).toEqual(['défauts', 'settings.js rocOps.alerts.rules', 'ROC_ALERT_RULES']);
+
+      // an invalid rule in the settings: the defaults, and the reason logged
+      helper.settings({ rocOps: { alerts: { rules: [{ id: 'queue-depth', raise: -1 }] } } });
+      await helper.unload();
+      await helper.load([mllpInNode, eventsNode], flow());
+      configureAlerts(red(), {});
+      s = await summary();
+      expect(s.alerts.rules).toEqual(DEFAULT_RULES);
+      expect(s.alerts.rulesFrom).toEqual(['défauts']);
+    } finally {
+      helper.settings({});
+    }
+  });
+
   it('an unreachable webhook or SMTP server is counted, not retried, and MQTT still gets the change', async () => {
     await helper.load([mllpInNode, eventsNode], flow());
     await until('listener', () => !!helper.getNode('in').listener?.port);

@@ -162,6 +162,32 @@ describe('messageDetail', () => {
     expect(await messageDetail(j, 999)).toBeUndefined();
   });
 
+  it('stage 5: the dossier’s invoices on their way to the AMC, without patient data', async () => {
+    const input = adt('OPS-BILL', '250100431');
+    const s = await j.append(input);
+    expect((await messageDetail(j, s.id))!.billing).toBeUndefined();
+    await j.putInvoiceBilling({
+      key: '590780215/V/250100431',
+      number: 'F2026-000431',
+      state: 'pending',
+      reason: 'en attente du paiement AMO',
+      amc: '0077554321',
+      engagement: 'E0077554321202612060K000001',
+      amcCents: 12345,
+    });
+    const d = (await messageDetail(j, s.id))!;
+    expect(d.billing).toEqual([
+      {
+        number: 'F2026-000431',
+        state: 'pending',
+        reason: 'en attente du paiement AMO',
+        engagement: 'E0077554321202612060K000001',
+        amcCents: 12345,
+      },
+    ]);
+    expectNoPatientData([JSON.stringify(d)], identifiersFromHl7(input.raw.toString('utf8')));
+  });
+
   it('maskRaw keeps the structure and the insurer, never the insured', () => {
     const text = adt('OPS-MASK', '250100421').raw.toString('utf8');
     const masked = maskRaw(text);

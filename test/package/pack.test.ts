@@ -67,6 +67,20 @@ describe('npm pack → a fresh Node-RED user directory', () => {
     expect(installed.dependencies?.['node-red']).toBeUndefined();
     expect(installed.dependencies?.express).toBeUndefined();
 
+    // the operations page's charting library (npm uplot) resolves from the installed package
+    // (served at /roc/ops/vendor/…, no CDN), and the page's files are in the tarball
+    const vendor = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `process.stdout.write(JSON.stringify(require(${JSON.stringify(path.join(target, 'dist/nodes/common/ops.js'))}).vendorFile('uPlot.iife.min.js') || null))`,
+      ],
+      { cwd: work, encoding: 'utf8' },
+    );
+    // (the dependency is a symlink here: compared by real path)
+    expect(JSON.parse(vendor)).toBe(fs.realpathSync(path.join(target, 'node_modules', 'uplot', 'dist', 'uPlot.iife.min.js')));
+    expect(fs.readFileSync(path.join(target, 'ops', 'index.html'), 'utf8')).toContain('src="vendor/uPlot.iife.min.js"');
+
     // Node-RED from this clone (the host a user already has), started on the fresh user dir.
     const script = `
       const http = require('http');
