@@ -49,6 +49,23 @@ const read = (file: string, what: string): string => {
   }
 };
 
+/**
+ * The AMC's certificate from its PEM file, read at each file sent (a few hundred bytes, a file every
+ * few seconds at most): a renewed certificate put in place of the expired one is used from the next
+ * file on, without a restart (a file refused for the old one is then sent again by an operator). An
+ * unreadable file at send time throws a transport error that leaves the DRE-ES file WRITTEN (sent
+ * again at the next batch).
+ */
+export function certificateFile(file: string, what = 'ROC_BILLING_AMC_CERT'): () => string {
+  return () => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new BillingTransportError('BAD_INPUT', `${what}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  };
+}
+
 const stamp = () => new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80);
 
@@ -169,21 +186,24 @@ export async function startRuntimeBilling(o: RuntimeBillingOptions): Promise<Run
       });
       closers.push(() => amc.close());
       result.amc = amc;
+      // ROC_BILLING_AMC_CERT, when set, stands for the simulated AMC's certificate (to try an
+      // expired one, then its renewal); otherwise the dev PKI's server certificate
+      const amcCert = env.ROC_BILLING_AMC_CERT ? certificateFile(env.ROC_BILLING_AMC_CERT) : () => certs.serverCertPem;
+      if (env.ROC_BILLING_AMC_CERT) read(env.ROC_BILLING_AMC_CERT, 'ROC_BILLING_AMC_CERT');
       outbox = new SmimeSmtpOutbox({
-        resolve: () => ({ address: SIMULATOR_AMC_ADDRESS, certificatePem: certs.serverCertPem }),
+        resolve: () => ({ address: SIMULATOR_AMC_ADDRESS, certificatePem: amcCert() }),
         smtp: { host: '127.0.0.1', port: amc.smtpPort, from, timeoutMs: 5000 },
         ...(establishment ? { signer: establishment } : {}),
       });
     } else if (env.ROC_BILLING_SMTP_HOST || env.ROC_BILLING_DROP_DIR) {
       if (!env.ROC_BILLING_AMC_CERT) throw new Error('ROC_BILLING_AMC_CERT (the AMC encryption certificate, PEM) is required');
-      const partner: AmcBillingPartner = {
-        certificatePem: read(env.ROC_BILLING_AMC_CERT, 'ROC_BILLING_AMC_CERT'),
-        ...(env.ROC_BILLING_AMC_ADDRESS ? { address: env.ROC_BILLING_AMC_ADDRESS } : {}),
-      };
-      if (env.ROC_BILLING_SMTP_HOST && !partner.address) throw new Error('ROC_BILLING_AMC_ADDRESS is required with ROC_BILLING_SMTP_HOST');
+      read(env.ROC_BILLING_AMC_CERT, 'ROC_BILLING_AMC_CERT'); // readable at start, read again when it changes
+      const amcCert = certificateFile(env.ROC_BILLING_AMC_CERT);
+      const address = env.ROC_BILLING_AMC_ADDRESS || undefined;
+      if (env.ROC_BILLING_SMTP_HOST && !address) throw new Error('ROC_BILLING_AMC_ADDRESS is required with ROC_BILLING_SMTP_HOST');
       const smtp = smtpFromEnv(env, from);
       outbox = new SmimeSmtpOutbox({
-        resolve: () => partner,
+        resolve: (): AmcBillingPartner => ({ certificatePem: amcCert(), ...(address ? { address } : {}) }),
         ...(smtp ? { smtp } : { dropDir: env.ROC_BILLING_DROP_DIR as string }),
         ...(establishment ? { signer: establishment } : {}),
       });

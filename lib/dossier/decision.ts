@@ -307,7 +307,7 @@ export const DECISIONS: readonly DecisionRow[] = [
     event: 'RENVOI_FACTURE',
     states: '*',
     actions: ['NOTHING'],
-    note: 'rejet à renvoyer : la même facture part dans la prochaine DRE-ES',
+    note: 'rejet ou lot refusé à renvoyer : la même facture part dans la prochaine DRE-ES',
   },
 ];
 

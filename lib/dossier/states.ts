@@ -89,7 +89,7 @@ export const EVENTS = [
   'CONTRADICTION', // a service answer contradicts the stored state (dossier.ts recordExchange)
   'REVERIFICATIONS_EPUISEES', // the re-checks after a technical KO are over (step(), schedule.ts)
   'REPRISE_MANUELLE', // an operator releases a dossier from manual handling
-  'RENVOI_FACTURE', // an operator sends a rejected invoice again, unchanged (POST /roc/billing/rejected/:key/resend)
+  'RENVOI_FACTURE', // an operator sends a rejected (or lot-refused) invoice again, unchanged (POST /roc/billing/rejected/:key/resend)
 ] as const;
 export type DossierEvent = (typeof EVENTS)[number];
 
@@ -198,8 +198,9 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: ['FACTURE_AMC'], event: 'RSP_PAYE', to: 'PAYE' },
   { from: ['FACTURE_AMC'], event: 'RSP_PAYE_PARTIEL', to: 'PAYE_PARTIEL' },
   { from: ['FACTURE_AMC'], event: 'RSP_REJET', to: 'REJETE' },
-  // the same invoice sent again after a rejection (operator, unchanged amounts): billed again from ENGAGE
-  { from: ['REJETE'], event: 'RENVOI_FACTURE', to: 'ENGAGE' },
+  // the same invoice sent again after a rejection, or after the AMC's negative ARL refused its lot
+  // (operator, unchanged amounts): billed again from ENGAGE
+  { from: ['REJETE', 'FACTURE_AMC'], event: 'RENVOI_FACTURE', to: 'ENGAGE' },
   // --- contradictions and the operator
   { from: STATES.filter((s) => s !== 'A_TRAITER_MANUELLEMENT'), event: 'CONTRADICTION', to: 'A_TRAITER_MANUELLEMENT' },
   { from: ['A_TRAITER_MANUELLEMENT'], event: 'CONTRADICTION', to: SAME },
@@ -246,7 +247,7 @@ export const EVENT_LABELS: Record<DossierEvent, string> = {
   CONTRADICTION: 'réponse contradictoire',
   REVERIFICATIONS_EPUISEES: 'revérifications épuisées',
   REPRISE_MANUELLE: 'reprise manuelle',
-  RENVOI_FACTURE: 'facture rejetée renvoyée sans changement',
+  RENVOI_FACTURE: 'facture rejetée ou refusée renvoyée sans changement',
 };
 
 /** The row that applies, or undefined when the event is not allowed in that state. */

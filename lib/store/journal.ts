@@ -502,11 +502,12 @@ export interface Journal {
   putInvoiceBilling(input: InvoiceBillingInput): Promise<InvoiceBilling>;
   getInvoiceBilling(key: string, number: string): Promise<InvoiceBilling | undefined>;
   /**
-   * A rejected invoice billed again (the same one resent, or corrected under the same number):
-   * rejected → pending, its file, dates, amounts and rejection cleared (the RSP file that rejected
-   * it stays in `rsp_files`, the dossier's timeline keeps the rejection). BAD_STATE unless rejected.
+   * A rejected or lot-refused invoice billed again (the same one resent, or corrected under the same
+   * number): rejected | lot-refused → pending, its file, dates, amounts and rejection cleared (the
+   * RSP file that rejected it stays in `rsp_files`, a refused file stays REFUSED in `billing_files`
+   * with its number and bytes, the dossier's timeline keeps the rejection). BAD_STATE otherwise.
    */
-  reopenRejectedInvoice(key: string, number: string): Promise<InvoiceBilling>;
+  reopenInvoice(key: string, number: string): Promise<InvoiceBilling>;
   listInvoiceBilling(q?: InvoiceBillingQuery): Promise<InvoiceBilling[]>;
   /**
    * Allocates the next file number for (emitter, AMC), builds the file with it and records it with

@@ -315,8 +315,8 @@ export class SqliteJournal implements Journal {
     return this.billing.getInvoiceBilling(key, number);
   }
 
-  reopenRejectedInvoice(key: string, number: string): Promise<InvoiceBilling> {
-    return this.billing.reopenRejectedInvoice(key, number);
+  reopenInvoice(key: string, number: string): Promise<InvoiceBilling> {
+    return this.billing.reopenInvoice(key, number);
   }
 
   listInvoiceBilling(q: InvoiceBillingQuery = {}): Promise<InvoiceBilling[]> {

@@ -49,6 +49,7 @@ interface RocDreEsNode extends Node {
   flush?: () => Promise<void>;
   ageingDays?: number;
   resendRejected?: (key: string) => Promise<ResendOutcome>;
+  resendFile?: (amc: string, numero: number) => Promise<ResendOutcome>;
 }
 
 /**
@@ -157,10 +158,10 @@ export = function register(RED: NodeAPI): void {
       }
       const numero = d.facture?.numero;
       let prior = numero ? await journal.getInvoiceBilling(key, numero) : undefined;
-      if (prior?.state === 'rejected' && isCorrected(d, prior)) {
-        // corrected under the same number after the AMC's rejection: a new engagement (DEL + CLC)
-        // replaced the rejected one, the invoice is billed again (rejected → pending → …)
-        prior = await journal.reopenRejectedInvoice(key, prior.number);
+      if ((prior?.state === 'rejected' || prior?.state === 'lot-refused') && isCorrected(d, prior)) {
+        // corrected under the same number after the AMC's rejection (or its file's refusal): a new
+        // engagement (DEL + CLC) replaced the billed one, the invoice is billed again (→ pending → …)
+        prior = await journal.reopenInvoice(key, prior.number);
         sendInvoice(undefined, { state: 'pending', key, factureNumero: prior.number, code: 'CORRECTED', reason: prior.reason });
       }
       let verdict = releaseCheck(d, prior, policy, { claimAmcCents: claim, today: today() });
@@ -344,28 +345,74 @@ export = function register(RED: NodeAPI): void {
     node.flush = () => flush();
 
     /**
-     * POST /roc/billing/rejected/:key/resend: the dossier's rejected invoice goes again, unchanged,
-     * into the next DRE-ES (same number, same engagement). Only when the rejection's action lets it
-     * (RESEND_ACTIONS) and no correction is under way; the dossier REJETE → ENGAGE (RENVOI_FACTURE),
-     * the invoice rejected → pending, then examined as any other.
+     * One invoice sent again, unchanged (same number, same engagement), into the next DRE-ES: a
+     * rejected one (908R) when the rejection's action lets it (RESEND_ACTIONS), a lot-refused one
+     * (its file refused before it left, or its lot refused by a negative ARL) once the operator
+     * fixed the cause; never while a correction is under way. The dossier REJETE or FACTURE_AMC →
+     * ENGAGE (RENVOI_FACTURE; a file refused before it left never moved it), the invoice → pending,
+     * then examined as any other. Runs inside the chain. `number`: the invoice expected (a file's).
      */
-    node.resendRejected = (key: string) => {
-      const run = chain.then(async (): Promise<ResendOutcome> => {
-        const d = await journal.loadDossier(key);
-        const numero = d?.facture?.numero;
-        const inv = numero ? await journal.getInvoiceBilling(key, numero) : undefined;
-        if (!d || !inv || inv.state !== 'rejected') return { status: 404, body: { erreur: RED._('roc-dre-es.resend.notRejected') } };
-        const refuse = (reason: string): ResendOutcome => ({ status: 409, body: { erreur: reason, factureNumero: inv.number } });
-        const why = resendRefusal(d, inv);
-        if (why) return refuse(why);
+    const resendOne = async (key: string, number?: string): Promise<ResendOutcome> => {
+      const d = await journal.loadDossier(key);
+      const numero = number ?? d?.facture?.numero;
+      const inv = numero ? await journal.getInvoiceBilling(key, numero) : undefined;
+      if (!d || !inv || (inv.state !== 'rejected' && inv.state !== 'lot-refused'))
+        return { status: 404, body: { erreur: RED._('roc-dre-es.resend.notRejected') } };
+      const refuse = (reason: string): ResendOutcome => ({ status: 409, body: { erreur: reason, factureNumero: inv.number } });
+      const why = resendRefusal(d, inv);
+      if (why) return refuse(why);
+      if (d.etat !== 'ENGAGE') {
         const moved = await applyBillingEvent(journal, key, 'RENVOI_FACTURE', clock);
         if (moved.refused) return refuse(moved.refused);
-        await journal.reopenRejectedInvoice(key, inv.number);
-        const r = await examine(key);
-        const billing = view(r.verdict, key, r.numero);
-        sendInvoice(undefined, billing);
-        if (r.verdict.state === 'ready' && r.verdict.amc) await maybeFlush(r.verdict.amc);
-        return { status: 200, body: { statut: 'RENVOYEE', cle: key, factureNumero: inv.number, billing } };
+      }
+      await journal.reopenInvoice(key, inv.number);
+      const r = await examine(key);
+      const billing = view(r.verdict, key, r.numero);
+      sendInvoice(undefined, billing);
+      return { status: 200, body: { statut: 'RENVOYEE', cle: key, factureNumero: inv.number, billing } };
+    };
+
+    /** POST /roc/billing/rejected/:key/resend: the dossier's rejected or lot-refused invoice (resendOne). */
+    node.resendRejected = (key: string) => {
+      const run = chain.then(async (): Promise<ResendOutcome> => {
+        const o = await resendOne(key);
+        const b = o.body.billing as { state?: string; amc?: string } | undefined;
+        if (b?.state === 'ready' && b.amc) await maybeFlush(b.amc);
+        return o;
+      });
+      chain = run.catch(() => undefined);
+      return run;
+    };
+
+    /**
+     * POST /roc/billing/files/:amc/:numero/resend: every invoice of a REFUSED file still waiting
+     * (lot-refused) sent again (resendOne each), into the next file under a new number; the refused
+     * file stays REFUSED in the journal, with its number and bytes.
+     */
+    node.resendFile = (amc: string, numero: number) => {
+      const run = chain.then(async (): Promise<ResendOutcome> => {
+        const pad = (a: string) => a.padStart(10, '0');
+        const f = (await journal.listBillingFiles({ limit: 10_000 })).find(
+          (x) => x.numero === numero && x.emitter === emitter && pad(x.amc) === pad(amc),
+        );
+        if (!f) return { status: 404, body: { erreur: RED._('roc-dre-es.resend.noFile') } };
+        const ref = { amc, numero };
+        if (f.state !== 'REFUSED')
+          return { status: 409, body: { erreur: RED._('roc-dre-es.resend.fileNotRefused', { state: f.state }), ...ref } };
+        const waiting = await journal.listInvoiceBilling({ fileId: f.id, states: ['lot-refused'], limit: 100_000 });
+        if (!waiting.length) return { status: 409, body: { erreur: RED._('roc-dre-es.resend.fileEmpty'), ...ref } };
+        const renvoyees: Array<Record<string, unknown>> = [];
+        const refusees: Array<Record<string, unknown>> = [];
+        for (const inv of waiting) {
+          const o = await resendOne(inv.key, inv.number);
+          if (o.status === 200) renvoyees.push({ cle: inv.key, factureNumero: inv.number, billing: o.body.billing });
+          else refusees.push({ cle: inv.key, factureNumero: inv.number, erreur: o.body.erreur });
+        }
+        if (renvoyees.length) await maybeFlush(amc);
+        return {
+          status: renvoyees.length ? 200 : 409,
+          body: { statut: renvoyees.length ? 'RENVOYE' : 'REFUSE', ...ref, renvoyees, refusees },
+        };
       });
       chain = run.catch(() => undefined);
       return run;
@@ -508,7 +555,8 @@ export = function register(RED: NodeAPI): void {
     );
   });
 
-  // The rejected invoices waiting for an operator (viewer and above), oldest return first.
+  // The rejected invoices (908R) and those of a refused file (lot-refused) waiting for an operator
+  // (viewer and above), oldest return first.
   RED.httpAdmin.get('/roc/billing/rejected', operationsRead(RED.auth), (req: Req, res: Res) => {
     const n = [...billingJournals.values()][0];
     if (!n) return res.status(503).json({ erreur: RED._('roc-dre-es.errors.noNode') });
@@ -520,7 +568,7 @@ export = function register(RED: NodeAPI): void {
     const offset = Number(q.offset ?? 0);
     const run = async () => {
       const rejected = await n.journal.listInvoiceBilling({
-        states: ['rejected'],
+        states: ['rejected', 'lot-refused'],
         ...(q.amc ? { amc: q.amc.padStart(10, '0') } : {}),
         limit: 100_000,
       });
@@ -529,7 +577,8 @@ export = function register(RED: NodeAPI): void {
         const item = rejectedItem(inv, await n.journal.loadDossier(inv.key));
         if (item) items.push(item);
       }
-      items.sort((a, b) => (a.settledAt ?? '').localeCompare(b.settledAt ?? '') || a.cle.localeCompare(b.cle));
+      const day = (i: { settledAt?: string; acknowledgedAt?: string }) => i.settledAt ?? i.acknowledgedAt ?? '';
+      items.sort((a, b) => day(a).localeCompare(day(b)) || a.cle.localeCompare(b.cle));
       return { total: items.length, offset, limit, items: items.slice(offset, offset + limit) };
     };
     run().then(
@@ -538,7 +587,7 @@ export = function register(RED: NodeAPI): void {
     );
   });
 
-  // An operator sends a rejected invoice again, unchanged (operator and admin; audited).
+  // An operator sends a rejected or lot-refused invoice again, unchanged (operator and admin; audited).
   const resendGuard = operationsAct(RED.auth, 'billing.resend', (req) => ({ venue: req.params?.key, node: req.query?.node }));
   RED.httpAdmin.post('/roc/billing/rejected/:key/resend', ...resendGuard, (req: Req, res: Res) => {
     const key = req.params?.key ?? '';
@@ -547,6 +596,25 @@ export = function register(RED: NodeAPI): void {
     const node = only ? dreEsNodes.get(only) : [...dreEsNodes.values()][0];
     if (!node?.resendRejected) return res.status(503).json({ erreur: RED._('roc-dre-es.resend.noNode') });
     node.resendRejected(key).then(
+      (o) => res.status(o.status).json(o.body),
+      (e: Error) => res.status(500).json({ erreur: e.message }),
+    );
+  });
+
+  // An operator sends again every invoice of a refused file (operator and admin; audited).
+  const resendFileGuard = operationsAct(RED.auth, 'billing.resend-file', (req) => ({
+    type: 'DREES',
+    id: `${req.params?.amc ?? ''}/${req.params?.numero ?? ''}`,
+    node: req.query?.node,
+  }));
+  RED.httpAdmin.post('/roc/billing/files/:amc/:numero/resend', ...resendFileGuard, (req: Req, res: Res) => {
+    const amc = req.params?.amc ?? '';
+    const numero = req.params?.numero ?? '';
+    if (!/^\d{1,10}$/.test(amc) || !/^\d{1,8}$/.test(numero)) return res.status(400).json({ erreur: RED._('roc-dre-es.resend.badFile') });
+    const only = req.query.node;
+    const node = only ? dreEsNodes.get(only) : [...dreEsNodes.values()][0];
+    if (!node?.resendFile) return res.status(503).json({ erreur: RED._('roc-dre-es.resend.noNode') });
+    node.resendFile(amc.padStart(10, '0'), Number(numero)).then(
       (o) => res.status(o.status).json(o.body),
       (e: Error) => res.status(500).json({ erreur: e.message }),
     );

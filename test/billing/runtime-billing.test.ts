@@ -56,6 +56,27 @@ test('a drop directory: the outbox writes the file sealed for the AMC certificat
   expect(opened.file.equals(bytes)).toBe(true);
 });
 
+test('the AMC certificate is read at each file: an expired one refuses the file (CERT_EXPIRED), the renewed one put in its place seals the next', async () => {
+  const drop = path.join(dir, 'depot');
+  fs.mkdirSync(drop);
+  const expired = generateTestPki({ clientNotAfter: new Date(Date.now() - 86_400_000) });
+  const certFile = env.ROC_BILLING_AMC_CERT as string;
+  fs.writeFileSync(certFile, expired.clientCert);
+  billing = await start({ ...env, ROC_BILLING_DROP_DIR: drop });
+  const bytes = Buffer.from('000DRE-ES de test', 'latin1');
+  const file = (n: number) => ({ name: `DREES_750100125_0000123456_0000000${n}.dre`, bytes, amc: '0000123456' });
+  await expect(billing.settings!.outbox!.send(file(1))).rejects.toMatchObject({ code: 'CERT_EXPIRED' });
+  // the operator renews it: the same file, another certificate; no restart
+  fs.writeFileSync(certFile, pki.serverCert);
+  await billing.settings!.outbox!.send(file(2));
+  const [f] = await new DropDirectory(drop).claimAll();
+  expect(f.name).toBe('DREES_750100125_0000123456_00000002.dre.p7m');
+  expect(openEdiConsent(f.data, { certPem: pki.serverCert, keyPem: pki.serverKey }).file.equals(bytes)).toBe(true);
+  // a certificate file gone at send time: a transport error that is not a refusal (sent again later)
+  fs.rmSync(certFile);
+  await expect(billing.settings!.outbox!.send(file(3))).rejects.toMatchObject({ code: 'BAD_INPUT' });
+});
+
 test('a real site: the AMC certificate is required, and its address with an SMTP relay', async () => {
   await expect(start({ ...env, ROC_BILLING_AMC_CERT: '', ROC_BILLING_DROP_DIR: dir })).rejects.toThrow(/ROC_BILLING_AMC_CERT/);
   await expect(start({ ...env, ROC_BILLING_SMTP_HOST: '127.0.0.1' })).rejects.toThrow(/ROC_BILLING_AMC_ADDRESS/);

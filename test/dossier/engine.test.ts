@@ -152,6 +152,13 @@ describe('DossierEngine: one stay from admission to cancellation', () => {
     await applyBillingEvent(store, KEY, 'RSP_REJET', clock);
     expect((await applyBillingEvent(store, KEY, 'RENVOI_FACTURE', clock)).etat).toBe('ENGAGE');
     expect((await applyBillingEvent(store, KEY, 'RENVOI_FACTURE', clock)).refused).toMatch(/refusé/);
+    // billed again, its lot refused by the AMC's negative ARL (FACTURE_AMC): sent again from ENGAGE
+    await applyBillingEvent(store, KEY, 'DRE_ENVOYEE', clock);
+    expect((await applyBillingEvent(store, KEY, 'RENVOI_FACTURE', clock)).etat).toBe('ENGAGE');
+    // paid: never sent again
+    await applyBillingEvent(store, KEY, 'DRE_ENVOYEE', clock);
+    await applyBillingEvent(store, KEY, 'RSP_PAYE', clock);
+    expect((await applyBillingEvent(store, KEY, 'RENVOI_FACTURE', clock)).refused).toMatch(/refusé/);
   });
 
   it('an invoice for a venue never seen is refused (UNKNOWN_VENUE) and nothing is stored', async () => {

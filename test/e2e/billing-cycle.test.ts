@@ -4,6 +4,10 @@
  * A01 → IDB → DFT^P03 → CLC (MLLP) → POST /roc/amo-payment → the DRE-ES goes out sealed over real
  * SMTP to the simulator's mailbox → ARL → RSP back to the bridge's mailbox → the invoice paid (or
  * rejected) → GET /roc/billing/reconciliation counts it; the files are kept on both sides.
+ *
+ * Each test asks for the runtime it needs (`ensureBridge(env)`): the one running is kept when its
+ * environment is the same, otherwise restarted with it (same user dir: the journal and its
+ * numbering go on). Run in order, the runtime starts three times; any test runs alone with -t.
  */
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
@@ -14,16 +18,35 @@ import { GapAnswerListener } from '../../simulator/gap';
 import { MllpPeer, waitFor } from '../support/mllp-peer';
 import { expectNoPatientData, identifiersFromHl7, mergeIdentifiers, processOutput } from '../support/patient-data';
 import { admissionOf, bytesOf, invoiceFor, readAnswer, variant, type ZrcAnswer } from '../support/gap-cycle';
+import { generateTestPki } from '../../lib/security/pki';
 
 jest.setTimeout(180_000);
 
 let dir: string;
 let gap: GapAnswerListener;
 let rt: StartedRuntime | undefined;
+/** The environment the running runtime was started with (beyond the common one). */
+let rtEnv: string | undefined;
 let peer: MllpPeer | undefined;
 const sentTexts: string[] = [];
 
+/** The simulated AMC rejects two invoices of the rejection test once: R004 to correct, R006 to send again. */
+const REJECTING: Record<string, string> = {
+  ROC_BILLING_WAIT_AMO: 'false',
+  ROC_SIMULATOR_REJECT: 'F280000003:R004,F280000004:R006',
+};
+
+async function stopBridge(): Promise<void> {
+  peer?.socket.destroy();
+  peer = undefined;
+  if (rt) await rt.stop();
+  rt = undefined;
+  rtEnv = undefined;
+}
+
 async function startBridge(extra: Record<string, string> = {}): Promise<void> {
+  await stopBridge();
+  rtEnv = JSON.stringify(extra);
   rt = await startRuntimeProcess(
     {
       ROC_USER_DIR: dir,
@@ -41,17 +64,21 @@ async function startBridge(extra: Record<string, string> = {}): Promise<void> {
   peer = await MllpPeer.connect(Number(m![1]));
 }
 
+/** The runtime this test needs: the running one when started with the same environment, else (re)started. */
+async function ensureBridge(extra: Record<string, string> = {}): Promise<void> {
+  if (rt && rtEnv === JSON.stringify(extra)) return;
+  await startBridge(extra);
+}
+
 let gapPort = 0;
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-billing-cycle-'));
   gap = new GapAnswerListener();
   gapPort = (await gap.start()).port;
-  await startBridge();
 });
 
 afterAll(async () => {
-  peer?.socket.destroy();
-  if (rt) await rt.stop();
+  await stopBridge();
   await gap?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -112,9 +139,32 @@ function journalRows<T>(sql: string, ...args: unknown[]): T[] {
   }
 }
 
+interface AuditLine {
+  event: string;
+  outcome: string;
+  user: string;
+  target?: Record<string, unknown>;
+}
+
+/**
+ * The audit trail's entries that match, once there are `count` of them: the runtime writes an
+ * entry when the response has finished, which the client may have read a moment before.
+ */
+async function auditTrail(match: (e: AuditLine) => boolean, count: number): Promise<AuditLine[]> {
+  const read = () =>
+    (fs.existsSync(path.join(dir, 'roc-audit.log')) ? fs.readFileSync(path.join(dir, 'roc-audit.log'), 'utf8') : '')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as AuditLine)
+      .filter(match);
+  await waitFor(() => (read().length >= count ? true : undefined), `${count} audit entries`, 10_000).catch(() => undefined);
+  return read();
+}
+
 const files = (d: string): string[] => (fs.existsSync(d) ? fs.readdirSync(d).filter((n) => !n.startsWith('.')) : []);
 
 it('engagement → AMO paid → DRE-ES over SMTP → ARL → RSP → the invoice settled and counted; the files kept on both sides', async () => {
+  await ensureBridge();
   const out = rt!.output();
   expect(out).toMatch(/AMC simulator billing side \(S\/MIME over SMTP\): 127\.0\.0\.1:\d+/);
   expect(out).toMatch(/Billing mailbox \(ARL and RSP in, S\/MIME over SMTP\): 127\.0\.0\.1:\d+/);
@@ -197,12 +247,12 @@ it('engagement → AMO paid → DRE-ES over SMTP → ARL → RSP → the invoice
   expectNoPatientData(processOutput(rt!), mergeIdentifiers(...sentTexts.map(identifiersFromHl7)));
 });
 
-it('after a restart, with the site policy "do not wait for the AMO": the engaged invoice goes out by itself, file number 2', async () => {
-  peer?.socket.destroy();
-  await rt!.stop();
-  rt = undefined;
-  // (the simulated AMC rejects two invoices of the next test once: R004 to correct, R006 to send again)
-  await startBridge({ ROC_BILLING_WAIT_AMO: 'false', ROC_SIMULATOR_REJECT: 'F280000003:R004,F280000004:R006' });
+it('after a restart, with the site policy "do not wait for the AMO": the engaged invoice goes out by itself, the next file number', async () => {
+  await ensureBridge();
+  const before = journalRows<{ n: number }>('SELECT count(*) AS n FROM billing_files')[0]?.n ?? 0;
+  const sentBefore = journalRows<{ n: number }>('SELECT count(*) AS n FROM billing_invoices WHERE sent_at IS NOT NULL')[0].n;
+  // (the same environment as the rejection test's, which then keeps this runtime)
+  await startBridge(REJECTING);
   const venue = '280000002';
   const numero = `F${venue}`;
   const cle = await engage(venue, numero);
@@ -213,14 +263,14 @@ it('after a restart, with the site policy "do not wait for the AMO": the engaged
     async () => {
       const r = await fetch(`${rt!.url}roc/billing/reconciliation?at=${at}`, { headers: h });
       const t = r.status === 200 ? ((await r.json()) as any).total : undefined;
-      return t && t.sent === 2 && t.paid + t.partiallyPaid + t.rejected === 2 ? t : undefined;
+      return t && t.sent === sentBefore + 1 && t.paid + t.partiallyPaid + t.rejected === sentBefore + 1 ? t : undefined;
     },
     'the second invoice settled',
     90_000,
   );
   expect(settled.outstanding).toBe(0);
   const rows = journalRows<{ numero: number; state: string }>('SELECT numero, state FROM billing_files ORDER BY numero');
-  expect(rows.map((r) => r.numero)).toEqual([1, 2]); // numbered without gap across the restart
+  expect(rows.map((r) => r.numero)).toEqual(Array.from({ length: before + 1 }, (_, i) => i + 1)); // without gap across the restart
   expect(rows.every((r) => r.state === 'ARL_RECEIVED')).toBe(true);
   const inv = journalRows<{ okey: string; state: string }>('SELECT okey, state FROM billing_invoices WHERE numero = ?', numero);
   expect(inv).toHaveLength(1);
@@ -230,10 +280,15 @@ it('after a restart, with the site policy "do not wait for the AMO": the engaged
   await waitFor(() => (answersFor(venue).some((a) => a.service === 'RSP') ? true : undefined), 'the second billing answer', 30_000);
   await new Promise((r) => setTimeout(r, 1500));
   const billingAnswers = gap.received.map((r) => readAnswer(r.text)).filter((a) => a?.service === 'RSP');
-  expect(billingAnswers.map((a) => a!.invoice).sort()).toEqual(['F280000001', numero]);
+  const settledNumbers = journalRows<{ numero: string }>(
+    "SELECT numero FROM billing_invoices WHERE state IN ('paid', 'partially-paid', 'rejected') ORDER BY numero",
+  ).map((r) => r.numero);
+  expect(settledNumbers).toContain(numero);
+  expect(billingAnswers.map((a) => a!.invoice).sort()).toEqual(settledNumbers);
 });
 
 it('rejected invoices: in the work queue; CORRIGER → the amended DFT^P03 → DEL + CLC → new DRE-ES → paid; RENVOYER → an operator resends → paid', async () => {
+  await ensureBridge(REJECTING);
   const viewer = await rt!.headers('viewer');
   const operator = await rt!.headers('operator');
   const B01 = admissionOf('B01');
@@ -245,7 +300,8 @@ it('rejected invoices: in the work queue; CORRIGER → the amended DFT^P03 → D
     async () => {
       const r = await fetch(`${rt!.url}roc/billing/rejected`, { headers: viewer });
       const body: any = r.status === 200 ? await r.json() : undefined;
-      return body?.total === 2 ? body : undefined;
+      const mine = body?.items.filter((i: any) => [cle3, cle4].includes(i.cle));
+      return mine?.length === 2 ? { ...body, items: mine } : undefined;
     },
     'both invoices rejected, in the work queue',
     90_000,
@@ -266,12 +322,7 @@ it('rejected invoices: in the work queue; CORRIGER → the amended DFT^P03 → D
   expect(resent.status).toBe(200);
   expect(await resent.json()).toMatchObject({ statut: 'RENVOYEE', factureNumero: `F${v4}` });
   // both attempts in the audit trail: who, what, the outcome
-  const audit = fs
-    .readFileSync(path.join(dir, 'roc-audit.log'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { event: string; outcome: string; user: string; target?: Record<string, unknown> })
-    .filter((e) => e.event === 'billing.resend');
+  const audit = await auditTrail((e) => e.event === 'billing.resend' && e.target?.venue === cle4, 2);
   expect(audit.map((e) => [e.outcome, e.target?.venue])).toEqual([
     ['denied', cle4],
     ['ok', cle4],
@@ -310,7 +361,7 @@ it('rejected invoices: in the work queue; CORRIGER → the amended DFT^P03 → D
   );
   // the queue is empty; the GAP was told each return once: rejected, then paid, per invoice
   const after: any = await (await fetch(`${rt!.url}roc/billing/rejected`, { headers: viewer })).json();
-  expect(after.total).toBe(0);
+  expect(after.items.filter((i: any) => [cle3, cle4].includes(i.cle))).toEqual([]);
   await waitFor(
     () =>
       answersFor(v3).filter((a) => a.service === 'RSP').length >= 2 && answersFor(v4).filter((a) => a.service === 'RSP').length >= 2
@@ -328,4 +379,101 @@ it('rejected invoices: in the work queue; CORRIGER → the amended DFT^P03 → D
   // new DRE-ES files, numbered on without gap
   const numbers = journalRows<{ numero: number }>('SELECT numero FROM billing_files ORDER BY numero').map((r) => r.numero);
   expect(numbers).toEqual(numbers.map((_, i) => i + 1));
+});
+
+it("a file refused for the AMC's expired certificate: in the work queue; the certificate replaced in the configuration; an operator resends the file → a new file number, the AMC receives it → paid", async () => {
+  // the AMC's billing certificate of the configuration: an expired one (ROC_BILLING_AMC_CERT)
+  const certFile = path.join(dir, 'amc-facturation.crt');
+  fs.writeFileSync(certFile, generateTestPki({ clientNotAfter: new Date(Date.now() - 2 * 86_400_000) }).clientCert);
+  await ensureBridge({ ROC_BILLING_WAIT_AMO: 'false', ROC_BILLING_AMC_CERT: certFile });
+  const viewer = await rt!.headers('viewer');
+  const operator = await rt!.headers('operator');
+  const venue = '280000005';
+  const numero = `F${venue}`;
+  const cle = await engage(venue, numero);
+
+  // the file cannot be sealed: refused, kept; its invoice waits in the queue, to be sent again
+  const item = await poll(
+    async () => {
+      const r = await fetch(`${rt!.url}roc/billing/rejected`, { headers: viewer });
+      const body: any = r.status === 200 ? await r.json() : undefined;
+      return body?.items.find((i: any) => i.cle === cle);
+    },
+    'the invoice of the refused file in the work queue',
+    60_000,
+  );
+  expect(item).toMatchObject({
+    factureNumero: numero,
+    origine: 'FICHIER_REFUSE',
+    motif: { code: 'CERT_EXPIRED', action: 'TRAITEMENT_MANUEL' },
+    suite: 'RENVOI_POSSIBLE',
+  });
+  const refusedNo: number = item.fileNumber;
+  const refusedFile = () =>
+    journalRows<{ state: string; reason: string }>(
+      'SELECT state, reason FROM billing_files WHERE numero = ? AND amc = ?',
+      refusedNo,
+      item.amc,
+    )[0];
+  expect(refusedFile().state).toBe('REFUSED');
+  expect(refusedFile().reason).toMatch(/^CERT_EXPIRED: recipient certificate .*expired on/);
+  const dossierOf = async () =>
+    (await (await fetch(`${rt!.url}roc/dossiers/${encodeURIComponent(cle)}`, { headers: viewer })).json()) as any;
+  expect((await dossierOf()).etat).toBe('ENGAGE'); // never sent
+  await new Promise((r) => setTimeout(r, 1500)); // a batch or two: refused, not retried, no new number
+  expect(journalRows<{ n: number }>('SELECT max(numero) AS n FROM billing_files WHERE amc = ?', item.amc)[0].n).toBe(refusedNo);
+
+  // the certificate renewed in the configuration (the same file; no restart), then the resend
+  fs.copyFileSync(path.join(dir, 'certs', 'server.crt'), certFile);
+  const url = `${rt!.url}roc/billing/files/${item.amc}/${refusedNo}/resend`;
+  expect((await fetch(url, { method: 'POST', headers: viewer })).status).toBe(403);
+  const resent = await fetch(url, { method: 'POST', headers: operator });
+  const body: any = await resent.json();
+  expect([resent.status, body.statut, body.renvoyees.map((r: any) => r.factureNumero), body.refusees]).toEqual([
+    200,
+    'RENVOYE',
+    [numero],
+    [],
+  ]);
+
+  // received by the AMC (its ARL), paid (its RSP), the GAP told once
+  const etat = await poll(
+    async () => {
+      const e = (await dossierOf()).etat;
+      return e === 'PAYE' ? e : undefined;
+    },
+    'the resent invoice paid',
+    90_000,
+  );
+  expect(etat).toBe('PAYE');
+  const inv = journalRows<{ state: string; file_numero: number; engagement: string }>(
+    'SELECT state, file_numero, engagement FROM billing_invoices WHERE numero = ?',
+    numero,
+  );
+  expect(inv).toHaveLength(1);
+  expect(inv[0].state).toBe('paid');
+  expect(inv[0].file_numero).toBe(refusedNo + 1); // the next number
+  expect(inv[0].engagement).toBe(answersFor(venue).find((a) => a.service === 'CLC')!.engagement); // the same engagement
+  expect(
+    journalRows<{ state: string }>('SELECT state FROM billing_files WHERE numero = ? AND amc = ?', refusedNo + 1, item.amc)[0].state,
+  ).toBe('ARL_RECEIVED');
+  expect(refusedFile().state).toBe('REFUSED'); // the refused file as it was, never renumbered
+  const numbers = journalRows<{ numero: number }>('SELECT numero FROM billing_files WHERE amc = ? ORDER BY numero', item.amc).map(
+    (r) => r.numero,
+  );
+  expect(numbers).toEqual(numbers.map((_, i) => i + 1));
+  await waitFor(() => answersFor(venue).find((a) => a.service === 'RSP'), 'the payment told to the GAP', 30_000);
+  expect(
+    answersFor(venue)
+      .filter((a) => a.service === 'RSP')
+      .map((a) => a.invoiceState),
+  ).toEqual(['PAYE']);
+  const after: any = await (await fetch(`${rt!.url}roc/billing/rejected`, { headers: viewer })).json();
+  expect(after.items.filter((i: any) => i.cle === cle)).toEqual([]);
+  // both attempts in the audit trail, the file as target
+  const audit = await auditTrail((e) => e.event === 'billing.resend-file', 2);
+  expect(audit.map((e) => [e.outcome, e.target?.id])).toEqual([
+    ['denied', `${item.amc}/${refusedNo}`],
+    ['ok', `${item.amc}/${refusedNo}`],
+  ]);
 });

@@ -19,6 +19,7 @@ import { expectNoPatientData, identifiersOf, watchNodeRed } from '../support/pat
 import { TestClock } from '../dossier/fixtures';
 import { applyBillingEvent } from '../../lib/billing/dossier-events';
 import { SmimeSmtpOutbox } from '../../lib/billing/transport/outbox';
+import { openEdiConsent } from '../../lib/billing/transport/smime';
 import { generateTestPki } from '../../lib/security/pki';
 
 helper.init(require.resolve('node-red'));
@@ -400,15 +401,18 @@ describe('roc-dre-es', () => {
     ]);
   });
 
-  it('a recipient certificate that expired: the file is refused with the reason, kept in the journal, never sent again; its invoices lot-refused', async () => {
+  it('a recipient certificate that expired: the file is refused with the reason, kept in the journal, never sent again; its invoices lot-refused, in the work queue; once the certificate is renewed, the operator resends the file: a new file, the refused one stays', async () => {
     const expired = generateTestPki({ clientNotAfter: new Date(Date.parse('2026-11-01T00:00:00Z')) });
+    const renewed = generateTestPki();
+    let amcCert = expired.clientCert; // the configuration: replaced below
     const sealedDir = path.join(dir, 'sealed');
-    const outbox = new SmimeSmtpOutbox({ resolve: () => ({ certificatePem: expired.clientCert }), dropDir: sealedDir });
+    const outbox = new SmimeSmtpOutbox({ resolve: () => ({ certificatePem: amcCert }), dropDir: sealedDir });
     helper.settings({ rocBilling: { clock, outbox } });
+    const K = `${FINESS}/V/810000001`;
     try {
       await seed(engagedDossier('810000001'));
       const got = await start({ waitForAmoPayment: false });
-      helper.getNode('dre').receive({ payload: { cle: `${FINESS}/V/810000001` } });
+      helper.getNode('dre').receive({ payload: { cle: K } });
       await until(() => got.invoice.find((m) => m.roc.billing.state === 'ready'), 'ready');
       await flush();
       const f = await until(() => got.file[0], 'the refused file');
@@ -417,20 +421,112 @@ describe('roc-dre-es', () => {
       const rec = (await journal().listBillingFiles({}))[0];
       expect(rec).toMatchObject({ state: 'REFUSED', numero: 1 });
       expect((await journal().getBillingFile(rec.id, { bytes: true }))!.bytes!.subarray(0, 3).toString('latin1')).toBe('000');
-      expect(await journal().getInvoiceBilling(`${FINESS}/V/810000001`, 'F810000001')).toMatchObject({
+      expect(await journal().getInvoiceBilling(K, 'F810000001')).toMatchObject({
         state: 'lot-refused',
         rejection: { code: 'CERT_EXPIRED', action: 'TRAITEMENT_MANUEL' },
       });
-      expect((await journal().loadDossier(`${FINESS}/V/810000001`))!.etat).toBe('ENGAGE'); // never sent: not billed
+      expect((await journal().loadDossier(K))!.etat).toBe('ENGAGE'); // never sent: not billed
       expect(fs.existsSync(sealedDir) ? fs.readdirSync(sealedDir) : []).toEqual([]);
       await flush(); // nothing sent again, no new number
       expect(got.file).toHaveLength(1);
       expect((await journal().listBillingFiles({})).map((x) => x.numero)).toEqual([1]);
       expect(watch.texts().join('\n')).toMatch(/refus/i);
+
+      // in the work queue: where it came from, the reason, it may be sent again
+      const queue = await helper.request().get('/roc/billing/rejected').expect(200);
+      expect(queue.body.total).toBe(1);
+      expect(queue.body.items[0]).toMatchObject({
+        cle: K,
+        origine: 'FICHIER_REFUSE',
+        factureNumero: 'F810000001',
+        amc: AMC,
+        fileNumber: 1,
+        motif: { code: 'CERT_EXPIRED', action: 'TRAITEMENT_MANUEL' },
+        suite: 'RENVOI_POSSIBLE',
+      });
+      expectNoPatientData({ texts: () => [JSON.stringify(queue.body)] }, IDS);
+
+      // the certificate renewed in the configuration; the operator resends the refused file
+      amcCert = renewed.clientCert;
+      await helper.request().post('/roc/billing/files/abc/1/resend').expect(400);
+      await helper.request().post(`/roc/billing/files/${AMC}/7/resend`).expect(404);
+      await helper.request().post(`/roc/billing/files/${OTHER_AMC}/1/resend`).expect(404);
+      const ok = await helper.request().post(`/roc/billing/files/${AMC}/1/resend`).expect(200);
+      expect(ok.body).toMatchObject({ statut: 'RENVOYE', amc: AMC, numero: 1, refusees: [] });
+      expect(ok.body.renvoyees).toMatchObject([{ cle: K, factureNumero: 'F810000001', billing: { state: 'ready' } }]);
+      expect((await helper.request().post(`/roc/billing/files/${AMC}/1/resend`).expect(409)).body).toMatchObject({ amc: AMC, numero: 1 }); // once
+      await flush();
+      const f2 = await until(() => got.file[1], 'the new file');
+      expect(f2.roc.billingFile).toMatchObject({ state: 'SENT', numero: 2, invoiceCount: 1 });
+      expect((await journal().listBillingFiles({})).map((x) => [x.numero, x.state])).toEqual([
+        [1, 'REFUSED'],
+        [2, 'SENT'],
+      ]);
+      expect((await journal().getBillingFile(rec.id))!.reason).toMatch(/^CERT_EXPIRED/); // the refused file as it was
+      expect(await journal().getInvoiceBilling(K, 'F810000001')).toMatchObject({
+        state: 'sent',
+        fileNumber: 2,
+        engagement: 'ENG810000001',
+      });
+      expect((await journal().loadDossier(K))!.etat).toBe('FACTURE_AMC');
+      // sealed for the renewed certificate, the same invoice inside
+      const [sealed] = fs.readdirSync(sealedDir);
+      const opened = openEdiConsent(fs.readFileSync(path.join(sealedDir, sealed)), {
+        certPem: renewed.clientCert,
+        keyPem: renewed.clientKey,
+      });
+      const back = readDreEs(opened.file);
+      expect(back.ok && [back.value.numero, back.value.lots[0].invoices.map((i) => [i.number, i.engagement])]).toEqual([
+        2,
+        [['F810000001', 'ENG810000001']],
+      ]);
+      expect((await helper.request().post(`/roc/billing/files/${AMC}/2/resend`).expect(409)).body).toMatchObject({ numero: 2 }); // not refused
+      expect((await helper.request().get('/roc/billing/rejected').expect(200)).body.total).toBe(0);
       expectNoPatientData({ texts: () => watch.texts() }, IDS);
     } finally {
       helper.settings({ rocBilling: { clock } });
     }
+  });
+
+  it("a lot refused by the AMC's negative ARL: in the work queue; the operator resends the invoice (FACTURE_AMC → ENGAGE), same number and engagement, in the next file", async () => {
+    await seed(engagedDossier('820000001'));
+    const got = await start({ waitForAmoPayment: false });
+    const K = `${FINESS}/V/820000001`;
+    helper.getNode('dre').receive({ payload: { cle: K } });
+    await until(() => got.invoice.find((m) => m.roc.billing.state === 'ready'), 'ready');
+    await flush();
+    await until(() => got.file[0], 'file 1');
+    expect((await journal().loadDossier(K))!.etat).toBe('FACTURE_AMC');
+    // what roc-rsp records for the AMC's negative ARL
+    clock.set('2026-12-02T09:00:00Z');
+    await journal().acknowledgeBillingFile({ emitter: FINESS, amc: AMC, numero: 1 }, [
+      { lotNumber: 1, positive: false, reasonCode: 'A010', reasonLabel: 'FINESS inconnu' },
+    ]);
+    const queue = await helper.request().get('/roc/billing/rejected').expect(200);
+    expect(queue.body.items).toMatchObject([
+      { cle: K, origine: 'ARL_NEGATIF', fileNumber: 1, motif: { code: 'A010', label: 'FINESS inconnu' }, suite: 'RENVOI_POSSIBLE' },
+    ]);
+    const ok = await helper
+      .request()
+      .post(`/roc/billing/rejected/${encodeURIComponent(K)}/resend`)
+      .expect(200);
+    expect(ok.body).toMatchObject({ statut: 'RENVOYEE', factureNumero: 'F820000001', billing: { state: 'ready' } });
+    expect((await journal().loadDossier(K))!.etat).toBe('ENGAGE');
+    await helper
+      .request()
+      .post(`/roc/billing/rejected/${encodeURIComponent(K)}/resend`)
+      .expect(404); // once
+    await flush();
+    const f2 = await until(() => got.file[1], 'file 2');
+    expect(f2.roc.billingFile).toMatchObject({ numero: 2, invoiceCount: 1 });
+    const back = readDreEs(fs.readFileSync(path.join(drop, f2.roc.billingFile.name)));
+    expect(back.ok && back.value.lots[0].invoices.map((i) => [i.number, i.engagement])).toEqual([['F820000001', 'ENG820000001']]);
+    expect((await journal().listBillingFiles({})).map((x) => [x.numero, x.state])).toEqual([
+      [1, 'REFUSED'],
+      [2, 'SENT'],
+    ]);
+    expect((await journal().loadDossier(K))!.historique.map((h) => h.event)).toEqual(['DRE_ENVOYEE', 'RENVOI_FACTURE', 'DRE_ENVOYEE']);
+    expect((await helper.request().get('/roc/billing/rejected').expect(200)).body.total).toBe(0);
   });
 
   it('refuses to start without an emitting FINESS', async () => {

@@ -148,6 +148,53 @@ describe('DRE-ES files', () => {
     ]);
   });
 
+  it('an invoice of a refused file billed again: lot-refused → pending → the next file under a new number; the refused file stays REFUSED', async () => {
+    await ready('750100125/V/1', 'F1');
+    const f1 = await j.writeBillingFile({
+      emitter: EMITTER,
+      amc: AMC,
+      invoices: [{ key: '750100125/V/1', number: 'F1', lotNumber: 1 }],
+      build: (n) => content(n),
+    });
+    await j.refuseBillingFile(f1.id, { code: 'CERT_EXPIRED', label: 'recipient certificate expired on 2026-11-01' });
+    expect(await j.getInvoiceBilling('750100125/V/1', 'F1')).toMatchObject({
+      state: 'lot-refused',
+      fileNumber: 1,
+      rejection: { code: 'CERT_EXPIRED', action: 'TRAITEMENT_MANUEL' },
+    });
+    const reopened = await j.reopenInvoice('750100125/V/1', 'F1');
+    expect(reopened).toMatchObject({ state: 'pending', engagement: 'ENG-F1', amcCents: 32_040 });
+    expect(reopened.reason).toMatch(/refus du fichier \(CERT_EXPIRED, DRE-ES n°1\)/);
+    for (const k of ['fileId', 'fileNumber', 'lotNumber', 'sentAt', 'acknowledgedAt', 'rejection'] as const)
+      expect(reopened[k]).toBeUndefined();
+    await expect(j.reopenInvoice('750100125/V/1', 'F1')).rejects.toMatchObject({ code: 'BAD_STATE' }); // once
+    await ready('750100125/V/1', 'F1');
+    const f2 = await j.writeBillingFile({
+      emitter: EMITTER,
+      amc: AMC,
+      invoices: [{ key: '750100125/V/1', number: 'F1', lotNumber: 1 }],
+      build: (n) => content(n),
+    });
+    expect(f2.numero).toBe(2);
+    const files = await j.listBillingFiles({ amc: AMC });
+    expect(files.map((f) => [f.numero, f.state])).toEqual([
+      [1, 'REFUSED'],
+      [2, 'WRITTEN'],
+    ]);
+    expect((await j.getBillingFile(f1.id, { bytes: true }))!.bytes!.toString()).toContain('00000001'); // kept as it was
+
+    // the same after a negative ARL (the file was sent): lot-refused → pending, its dates cleared
+    await j.markBillingFileSent(f2.id);
+    await j.acknowledgeBillingFile({ emitter: EMITTER, amc: AMC, numero: 2 }, [
+      { lotNumber: 0, positive: false, reasonCode: 'A010', reasonLabel: 'FINESS inconnu' },
+    ]);
+    expect(await j.getInvoiceBilling('750100125/V/1', 'F1')).toMatchObject({ state: 'lot-refused', sentAt: '2026-12-01' });
+    const again = await j.reopenInvoice('750100125/V/1', 'F1');
+    expect(again).toMatchObject({ state: 'pending' });
+    expect(again.sentAt).toBeUndefined();
+    expect(again.reason).toMatch(/A010, DRE-ES n°2/);
+  });
+
   it('an ARL for a file still WRITTEN (stopped between sending and recording it): sent and acknowledged', async () => {
     await ready('750100125/V/1', 'F1');
     const f = await j.writeBillingFile({
@@ -250,9 +297,9 @@ describe('RSP files', () => {
 
     // a rejected invoice billed again: rejected → pending, its file and rejection cleared; then
     // released and written in the next file; only a rejected one reopens
-    await expect(j.reopenRejectedInvoice('750100125/V/1', 'F1')).rejects.toMatchObject({ code: 'BAD_STATE' });
-    await expect(j.reopenRejectedInvoice('750100125/V/9', 'F9')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    const reopened = await j.reopenRejectedInvoice('750100125/V/2', 'F2');
+    await expect(j.reopenInvoice('750100125/V/1', 'F1')).rejects.toMatchObject({ code: 'BAD_STATE' });
+    await expect(j.reopenInvoice('750100125/V/9', 'F9')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const reopened = await j.reopenInvoice('750100125/V/2', 'F2');
     expect(reopened).toMatchObject({ state: 'pending', engagement: 'ENG-F2', amcCents: 32_040 });
     expect(reopened.reason).toMatch(/R003.*DRE-ES n°1/);
     for (const k of ['fileId', 'fileNumber', 'lotNumber', 'sentAt', 'settledAt', 'paidCents', 'rejection'] as const)

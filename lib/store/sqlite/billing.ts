@@ -65,7 +65,7 @@ function prepare(db: Database.Database) {
       `UPDATE billing_invoices SET state = 'pending', reason = ?, file_id = NULL, file_numero = NULL, lot_number = NULL,
          sent_at = NULL, ack_at = NULL, settled_at = NULL, paid_cents = NULL, difference_cents = NULL, payment_ref = NULL,
          reason_code = NULL, reason_label = NULL, reason_action = NULL, updated_at = ?
-       WHERE okey = ? AND numero = ? AND state = 'rejected'`,
+       WHERE okey = ? AND numero = ? AND state IN ('rejected', 'lot-refused')`,
     ),
     invoiceRefused: p(
       `UPDATE billing_invoices SET state = 'lot-refused', reason = ?, reason_code = ?, reason_label = ?, reason_action = 'TRAITEMENT_MANUEL',
@@ -278,7 +278,7 @@ export class BillingStore {
     return this.read(() => this.getInvoice(key, number));
   }
 
-  reopenRejectedInvoice(key: string, number: string): Promise<InvoiceBilling> {
+  reopenInvoice(key: string, number: string): Promise<InvoiceBilling> {
     let k: string, n: string;
     try {
       k = required(key, 'key');
@@ -289,12 +289,13 @@ export class BillingStore {
     return this.write(() => {
       const prior = this.getInvoice(k, n);
       if (!prior) throw new JournalError(`invoice ${n} is unknown to billing`, 'NOT_FOUND');
-      if (prior.state !== 'rejected')
-        throw new JournalError(`invoice ${n} is ${prior.state}: only a rejected invoice is billed again`, 'BAD_STATE');
+      if (prior.state !== 'rejected' && prior.state !== 'lot-refused')
+        throw new JournalError(`invoice ${n} is ${prior.state}: only a rejected or lot-refused invoice is billed again`, 'BAD_STATE');
       const was = [prior.rejection?.code, prior.fileNumber !== undefined ? `DRE-ES n°${prior.fileNumber}` : undefined]
         .filter(Boolean)
         .join(', ');
-      this.s.reopen.run(`facturée à nouveau après rejet (${was})`, this.now(), k, n);
+      const after = prior.state === 'rejected' ? 'rejet' : 'refus du fichier';
+      this.s.reopen.run(`facturée à nouveau après ${after} (${was})`, this.now(), k, n);
       return this.getInvoice(k, n)!;
     });
   }
