@@ -1,12 +1,27 @@
 #!/usr/bin/env node
 'use strict';
-// Reads Stryker's JSON report (reports/mutation/mutation.json) and writes the mutation score per
-// lib/ folder to bench/results/mutation.json: killed + timeout over all valid mutants (Stryker's
-// "mutation score"), with the surviving mutants of each folder listed (file, line, mutator).
+// Reads the complete Stryker report of each mutated source file (bench/mutation/lib/**.json, the
+// incremental files scripts/mutation.js keeps; those of deleted sources are skipped) and writes
+// the mutation score per lib/ folder to bench/results/mutation.json: killed + timeout over all
+// valid mutants (Stryker's "mutation score"), with the surviving and uncovered mutants of each
+// folder listed (file, line, mutator).
 const fs = require('fs');
 const path = require('path');
 const root = path.resolve(__dirname, '..');
-const report = JSON.parse(fs.readFileSync(path.join(root, 'reports', 'mutation', 'mutation.json'), 'utf8'));
+const files = {};
+(function walk(dir) {
+  if (!fs.existsSync(dir)) return;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) walk(full);
+    else if (e.name.endsWith('.json')) {
+      for (const [file, result] of Object.entries(JSON.parse(fs.readFileSync(full, 'utf8')).files)) {
+        if (fs.existsSync(path.resolve(root, file))) files[file] = result;
+      }
+    }
+  }
+})(path.join(root, 'bench', 'mutation', 'lib'));
+const report = { files };
 const folders = {};
 for (const [file, result] of Object.entries(report.files)) {
   const folder = path.relative(root, path.resolve(root, file)).split(path.sep).slice(0, 2).join('/');
@@ -41,8 +56,6 @@ const out = {
   folders: {},
 };
 const previousFile = path.join(root, 'bench', 'results', 'mutation.json');
-const previous = fs.existsSync(previousFile) ? JSON.parse(fs.readFileSync(previousFile, 'utf8')).folders || {} : {};
-Object.assign(out.folders, previous);
 for (const [folder, f] of Object.entries(folders).sort()) {
   const valid = f.killed + f.timeout + f.survived + f.noCoverage;
   out.folders[folder] = {
