@@ -28,9 +28,10 @@ type Op =
   | { kind: 'restart' };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.integer({ min: -1, max: VENUES.length - 1 }).map((venue) => ({ kind: 'accept' as const, venue })) },
+  { weight: 3, arbitrary: fc.integer({ min: 0, max: VENUES.length - 1 }).map((venue) => ({ kind: 'accept' as const, venue })) },
+  { weight: 3, arbitrary: fc.constant({ kind: 'accept' as const, venue: -1 }) },
   { weight: 1, arbitrary: fc.nat(30).map((pick) => ({ kind: 'duplicate' as const, pick })) },
-  { weight: 4, arbitrary: fc.integer({ min: 1, max: 4 }).map((limit) => ({ kind: 'next' as const, limit })) },
+  { weight: 4, arbitrary: fc.integer({ min: 1, max: 6 }).map((limit) => ({ kind: 'next' as const, limit })) },
   { weight: 4, arbitrary: fc.nat(10).map((pick) => ({ kind: 'complete' as const, pick })) },
   { weight: 1, arbitrary: fc.nat(10).map((pick) => ({ kind: 'fail' as const, pick })) },
   {
