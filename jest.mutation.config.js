@@ -20,7 +20,9 @@ const folders = (process.env.ROC_MUTATION_TESTS || 'test/hl7,test/store,test/gap
   .filter(Boolean);
 module.exports = {
   ...base,
-  roots: ['<rootDir>/test'],
+  // lib/ in the roots: --findRelatedTests follows imports only through files jest has mapped (a
+  // file of lib/store/sqlite/ reaches the tests through lib/store/sqlite.ts).
+  roots: ['<rootDir>/test', '<rootDir>/lib'],
   testMatch: folders.map((f) => `<rootDir>/${f}/**/*.test.ts`),
   // A mutant that makes a test hang (a batch never flushed, a promise never settled) fails at this
   // timeout instead of Stryker's (2 × the covering tests' time + 4 s + the start-up overhead, then

@@ -37,22 +37,32 @@ function sources(dir) {
 
 const args = process.argv.slice(2).map((f) => f.replace(/\/$/, ''));
 const targets = (args.length ? args : Object.keys(TESTS)).flatMap((t) => (/\.ts$/.test(t) ? [t] : sources(t)));
+const failed = [];
 for (const file of targets) {
   const folder = file.split('/').slice(0, 2).join('/');
   if (!TESTS[folder]) throw new Error(`${file}: no test folders listed for ${folder} in scripts/mutation.js`);
   const started = Date.now();
-  execFileSync(
-    process.execPath,
-    [
-      path.join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js'),
-      'run',
-      '--mutate',
-      file,
-      '--incrementalFile',
-      `bench/mutation/${file.replace(/\.ts$/, '.json')}`,
-    ],
-    { stdio: 'inherit', cwd: root, env: { ...process.env, ROC_MUTATION_TESTS: TESTS[folder] } },
-  );
+  try {
+    execFileSync(
+      process.execPath,
+      [
+        path.join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js'),
+        'run',
+        '--mutate',
+        file,
+        '--incrementalFile',
+        `bench/mutation/${file.replace(/\.ts$/, '.json')}`,
+      ],
+      { stdio: 'inherit', cwd: root, env: { ...process.env, ROC_MUTATION_TESTS: TESTS[folder] } },
+    );
+  } catch (e) {
+    if (e.signal === 'SIGINT' || e.signal === 'SIGTERM') process.exit(1);
+    failed.push(file);
+  }
   console.log(`mutation: ${file} done in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 require('./mutation-summary.js');
+if (failed.length) {
+  console.error(`mutation: Stryker failed on ${failed.join(', ')} (see above)`);
+  process.exitCode = 1;
+}
