@@ -258,27 +258,111 @@ describe('VenueDispatcher against a reference model', () => {
     );
   });
 
-  it('a message acknowledged while the dispatcher loads the journal is scheduled once', async () => {
+  /** The real journal with `over` methods in front (the rest bound to the journal itself). */
+  function around(real: SqliteJournal, over: Partial<Record<keyof Journal, unknown>>): Journal {
+    return new Proxy(real, {
+      get: (target, prop) => {
+        if (prop in over) return over[prop as keyof Journal];
+        const v = (target as any)[prop];
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }) as unknown as Journal;
+  }
+
+  it('after a restart, a message acknowledged while the dispatcher loads goes after the venue’s earlier ones, each once', async () => {
     const real = openSqliteJournal({ file: ':memory:' });
     try {
+      // two messages of the venue acknowledged before the restart, not processed yet
+      const before = new VenueDispatcher(real);
+      await before.accept(adt('LD-1', VENUES[0]));
+      await before.accept(adt('LD-2', VENUES[0]));
+      // the listener commits a third between the dispatcher's two reads at start-up
       const gate: { appended?: Promise<unknown> } = {};
-      const journal = new Proxy(real, {
-        get: (target, prop) => {
-          // the listener commits a message between the dispatcher's two reads at start-up
-          if (prop === 'pending') return async () => (await gate.appended, target.pending());
-          const v = (target as any)[prop];
-          return typeof v === 'function' ? v.bind(target) : v;
-        },
-      }) as unknown as Journal;
-      const d = new VenueDispatcher(journal);
+      const d = new VenueDispatcher(around(real, { pending: async () => (await gate.appended, real.pending()) }));
       const loading = d.load();
-      gate.appended = d.accept(adt('LD-1', VENUES[0]));
-      expect(await loading).toEqual({ resumed: 1, held: 0 });
-      expect(d.waiting).toBe(1);
-      const [m] = await d.next(5);
-      expect(m.controlId).toBe('LD-1');
-      await d.complete(m.id);
+      gate.appended = d.accept(adt('LD-3', VENUES[0]));
+      expect(await loading).toEqual({ resumed: 3, held: 0 });
+      expect(d.waiting).toBe(3);
+      const order: string[] = [];
+      for (let b = await d.next(5); b.length; b = await d.next(5)) {
+        expect(b).toHaveLength(1); // one at a time for the venue
+        order.push(b[0].controlId!);
+        await d.complete(b[0].id);
+      }
+      expect(order).toEqual(['LD-1', 'LD-2', 'LD-3']);
+    } finally {
+      await real.close();
+    }
+  });
+
+  it('a message committed after load() already scheduled it wakes nobody a second time', async () => {
+    const real = openSqliteJournal({ file: ':memory:' });
+    try {
+      let loaded!: () => void;
+      const gate = new Promise<void>((r) => (loaded = r));
+      // the append is committed at once, its answer comes back after the dispatcher has read it
+      const d = new VenueDispatcher(around(real, { append: (i: InboundInput) => real.append(i).then(async (s) => (await gate, s)) }));
+      let readies = 0;
+      d.on('ready', () => readies++);
+      const accepted = d.accept(adt('LD-9', VENUES[1]));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await d.load()).toEqual({ resumed: 1, held: 0 });
+      loaded();
+      await accepted;
+      expect(readies).toBe(1);
+      expect((await d.next(5)).map((m) => m.controlId)).toEqual(['LD-9']);
+    } finally {
+      await real.close();
+    }
+  });
+
+  it('a journal that lists a message of a held venue as pending: the venue stays held', async () => {
+    const real = openSqliteJournal({ file: ':memory:' });
+    try {
+      const s = await real.append(adt('HV-1', VENUES[2]));
+      const d = new VenueDispatcher(
+        around(real, {
+          heldKeys: async () => [{ orderingKey: s.orderingKey!, failedId: 999, since: '2026-11-25T09:00:00.000Z', waiting: 1 }],
+        }),
+      );
+      expect(await d.load()).toEqual({ resumed: 1, held: 1 });
+      expect(d.waiting).toBe(0);
       expect(await d.next(5)).toEqual([]);
+    } finally {
+      await real.close();
+    }
+  });
+
+  it('releasing a venue with nothing behind its skipped message wakes nobody', async () => {
+    const real = openSqliteJournal({ file: ':memory:' });
+    try {
+      const d = new VenueDispatcher(real);
+      await d.accept(adt('SK-1', VENUES[3]));
+      const [m] = await d.next(1);
+      const { heldKey } = await d.fail(m.id, 'IDB: réponse illisible');
+      let readies = 0;
+      d.on('ready', () => readies++);
+      expect(await d.release(heldKey!, 'skip')).toEqual([]);
+      expect(readies).toBe(0);
+      expect(d.waiting).toBe(0);
+    } finally {
+      await real.close();
+    }
+  });
+
+  it('keeps nothing in memory for a venue once its messages are done (venues are per stay: months of them)', async () => {
+    const real = openSqliteJournal({ file: ':memory:' });
+    try {
+      const d = new VenueDispatcher(real);
+      for (let i = 0; i < 6; i++) await d.accept(input(`MM-${i}`, i % 2 ? -1 : i % 4));
+      for (let b = await d.next(6); b.length; b = await d.next(6)) {
+        for (const m of b) {
+          if (m.orderingKey) await d.complete(m.id);
+          else await d.fail(m.id, 'IDB: AMC injoignable'); // no venue: nothing to hold
+        }
+      }
+      const inside = d as unknown as { queues: Map<string, unknown>; held: Set<string>; busy: Map<string, unknown>; known: Set<number> };
+      expect([inside.queues.size, inside.held.size, inside.busy.size, inside.known.size]).toEqual([0, 0, 0, 0]);
     } finally {
       await real.close();
     }
