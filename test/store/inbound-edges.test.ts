@@ -133,10 +133,29 @@ describe('duplicates, held venues', () => {
     const j = journal();
     const keyed = await j.append(adt('PD-1', VENUE));
     const keyless = await j.append({ ...adt('PD-2', VENUE), orderingKey: undefined });
+    expect('orderingKey' in keyless).toBe(false);
+    expect(keyed.orderingKey).toBe(`PV1-19:${VENUE}`);
     expect(await j.pending()).toStrictEqual([
       { id: keyed.id, orderingKey: `PV1-19:${VENUE}`, state: 'RECEIVED' },
       { id: keyless.id, state: 'RECEIVED' },
     ]);
+  });
+});
+
+describe('resend after the retention purge', () => {
+  it('a message whose raw bytes were erased cannot be resent, and says why', async () => {
+    clock = Date.parse('2026-10-01T08:00:00Z');
+    const j = new SqliteJournal({ file: ':memory:', retentionDays: 30, purgeIntervalMs: 0, now: () => clock });
+    open.push(j);
+    const a = await j.append(adt('PG-1', VENUE));
+    await j.start([a.id]);
+    await j.complete(a.id);
+    clock += 31 * 86_400_000;
+    expect(await j.purge()).toMatchObject({ inboundErased: 1 });
+    await expect(j.resend(a.id)).rejects.toMatchObject({
+      code: 'BAD_STATE',
+      message: `message ${a.id}: its raw bytes were erased by the retention purge, nothing to resend`,
+    });
   });
 });
 
