@@ -102,6 +102,8 @@ describe('what the dossier store refuses, and its message', () => {
       await expect(j.listDossiers({ etat: etat as never })).rejects.toMatchObject(bad('etat must be a list of states'));
     await expect(j.listDossiers({ from: 20261120 as never })).rejects.toMatchObject(bad('from must be an ISO date'));
     await expect(j.listDossiers({ to: '20/11/2026' })).rejects.toMatchObject(bad('to must be an ISO date'));
+    await expect(j.listDossiers({ numeroAmc: '0'.repeat(41) })).rejects.toMatchObject(bad('numeroAmc is longer than 40 characters'));
+    await expect(j.listDossiers({ venue: '2'.repeat(101) })).rejects.toMatchObject(bad('venue is longer than 100 characters'));
     for (const after of [cursor({ t: 1 }), cursor([1, 'a', 2]), cursor([1.5, 'a']), cursor([1, 2]), 'pas-un-curseur'])
       await expect(j.listDossiers({ after })).rejects.toMatchObject(bad('listDossiers: the cursor is not one this journal gave'));
     await expect(j.dueDossiers(new Date('2026-13-45'), 10)).rejects.toMatchObject(bad('dueDossiers needs a valid date'));
@@ -173,6 +175,7 @@ describe('what the dossier store returns', () => {
         { statut: 'REFUSE' },
         null,
         { numero: 201, statut: 'ACCEPTE' },
+        'ENG-2026-000202',
       ] as never,
     });
     await j.saveDossier(d);
