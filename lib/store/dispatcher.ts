@@ -17,9 +17,6 @@ import { JournalError } from './journal';
 class Heap {
   private ids: number[] = [];
   private keys: string[] = [];
-  get size(): number {
-    return this.ids.length;
-  }
   push(id: number, key: string): void {
     const ids = this.ids;
     const keys = this.keys;

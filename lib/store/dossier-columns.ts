@@ -48,8 +48,7 @@ export function splitDossierKey(key: string): { finess?: string; venue?: string 
 }
 
 function ms(at: string | undefined): number | undefined {
-  if (!at) return undefined;
-  const t = Date.parse(at);
+  const t = Date.parse(at ?? ''); // NaN for a missing, empty or unreadable date
   return Number.isFinite(t) ? t : undefined;
 }
 

@@ -99,9 +99,9 @@ export class JournalRegistry<J extends Closable, O> {
         e.refs--;
         if (e.refs > 0) return Promise.resolve();
         this.open.delete(key);
-        const done = e.journal.close().finally(() => {
-          if (this.closing.get(key) === done) this.closing.delete(key);
-        });
+        // No other close of this file can start before this one ends: `acquire` waits for it and
+        // `acquireSync` refuses, so the entry removed here is this close's own.
+        const done = e.journal.close().finally(() => this.closing.delete(key));
         this.closing.set(key, done);
         return done;
       },

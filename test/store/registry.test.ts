@@ -67,7 +67,7 @@ describe('journal registry (reference count)', () => {
     const { reg, opened } = fakeRegistry();
     const a = reg.acquireSync('/srv/roc/j.sqlite', { tag: 'first' });
     const closing = a.release();
-    expect(() => reg.acquireSync('/srv/roc/j.sqlite', { tag: 'too early' })).toThrow();
+    expect(() => reg.acquireSync('/srv/roc/j.sqlite', { tag: 'too early' })).toThrow('journal en cours de fermeture');
     const again = await reg.acquire('/srv/roc/j.sqlite', { tag: 'second' });
     await closing;
     expect(opened).toHaveLength(2);
@@ -78,6 +78,40 @@ describe('journal registry (reference count)', () => {
     const third = reg.acquireSync('/srv/roc/j.sqlite', { tag: 'third' });
     expect(opened).toHaveLength(3);
     await third.release();
+  });
+
+  it('the file is opened again only once its close has ended; a second release during the close waits for it too', async () => {
+    const opened: FakeJournal[] = [];
+    const openedWhileClosing: boolean[] = [];
+    const reg = new JournalRegistry<FakeJournal, { tag: string }>((file, o) => {
+      openedWhileClosing.push(opened.some((j) => !j.closed));
+      const j = new FakeJournal(file, o);
+      opened.push(j);
+      return j;
+    });
+    const a = reg.acquireSync('/srv/roc/j.sqlite', { tag: 'first' });
+    void a.release();
+    await a.release(); // released twice while closing: resolves when the close has ended, not before
+    expect(opened[0].closed).toBe(true);
+    const b = reg.acquireSync('/srv/roc/j.sqlite', { tag: 'second' });
+    void b.release();
+    const c = await reg.acquire('/srv/roc/j.sqlite', { tag: 'third' }); // during b's close
+    expect(openedWhileClosing).toEqual([false, false, false]);
+    await c.release();
+  });
+
+  it('files() lists the open files; settled() resolves once every close has ended, even a failed one', async () => {
+    const { reg, opened } = fakeRegistry();
+    const a = reg.acquireSync('/srv/roc/chu-nord.sqlite', { tag: 'a' });
+    const b = reg.acquireSync('/srv/roc/chu-sud.sqlite', { tag: 'b' });
+    expect(reg.files().sort()).toEqual(['/srv/roc/chu-nord.sqlite', '/srv/roc/chu-sud.sqlite']);
+    opened[1].close = () => new Promise((_, reject) => setImmediate(() => reject(new Error('SQLITE_BUSY'))));
+    void a.release();
+    b.release().catch(() => undefined);
+    expect(reg.files()).toEqual([]);
+    await reg.settled();
+    expect(opened[0].closed).toBe(true);
+    expect(() => reg.acquireSync('/srv/roc/chu-sud.sqlite', { tag: 'c' })).not.toThrow();
   });
 
   it('different files are different journals', async () => {
@@ -123,6 +157,8 @@ describe('journal registry (reference count)', () => {
       expect(defaultJournalFile()).toBe(path.join('/var/lib/roc-bridge', 'roc-journal.sqlite'));
       expect(journalPath('')).toBe(path.resolve('/var/lib/roc-bridge/roc-journal.sqlite'));
       expect(journalPath('  ')).toBe(journalPath(undefined));
+      delete process.env.ROC_USER_DIR; // unset: the Node-RED user directory under the working directory
+      expect(defaultJournalFile()).toBe(path.join(process.cwd(), '.node-red', 'roc-journal.sqlite'));
     } finally {
       if (saved === undefined) delete process.env.ROC_USER_DIR;
       else process.env.ROC_USER_DIR = saved;

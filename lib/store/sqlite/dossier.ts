@@ -309,7 +309,10 @@ function summaryOf(r: Row): DossierSummary {
     etat: r.etat as string,
     updatedAt: iso(r.updated_at)!,
     flags: (Array.isArray(d.drapeaux) ? d.drapeaux : []).map((f) => f.code),
-    engagements: (Array.isArray(d.engagements) ? d.engagements : []).map((e) => ({ numero: e.numero, statut: e.statut })),
+    // saveDossier accepted the record with such entries (it indexes only numbered ones): skip them here too
+    engagements: (Array.isArray(d.engagements) ? d.engagements : [])
+      .filter((e) => e && typeof e === 'object')
+      .map((e) => ({ numero: e.numero, statut: e.statut })),
   };
   if (r.numero_amc !== null) s.numeroAmc = r.numero_amc as string;
   if (r.finess !== null) s.finess = r.finess as string;
