@@ -182,7 +182,10 @@ interface Rig {
 }
 const rigs: Rig[] = [];
 
-async function rig(gap: HoldingGap, opts: { window?: number; ackTimeoutMs?: number; maxAttempts?: number } = {}): Promise<Rig> {
+async function rig(
+  gap: HoldingGap,
+  opts: { window?: number; ackTimeoutMs?: number; maxAttempts?: number; connectTimeoutMs?: number } = {},
+): Promise<Rig> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-sender-ack-'));
   const journal = openSqliteJournal({
     file: path.join(dir, 'journal.sqlite'),
@@ -199,6 +202,7 @@ async function rig(gap: HoldingGap, opts: { window?: number; ackTimeoutMs?: numb
     ackTimeoutMs: opts.ackTimeoutMs ?? 10_000,
     window: opts.window,
     reconnect: { minMs: 20, maxMs: 100 },
+    connectTimeoutMs: opts.connectTimeoutMs,
     maxAttempts: opts.maxAttempts,
   });
   const outcomes: SendOutcome[] = [];
@@ -336,6 +340,9 @@ describe('MllpAnswerSender: one answer at a time, ACK codes, timeouts', () => {
     await stateIs(r, a.id, 'ACKED');
     expect(r.outcomes[0].kind).toBe('retry');
     expect(r.outcomes[r.outcomes.length - 1].kind).toBe('acked');
+    // the connection whose ACK did not come was closed: the resend went on a new one
+    expect(gap.frames[1].socket).not.toBe(gap.frames[0].socket);
+    expect(gap.frames[0].socket.destroyed).toBe(true);
     const before = r.sender.unmatchedAcks;
     // an ACK for an answer no longer in flight
     gap.ack('ROC-0103', 'AA');
@@ -372,5 +379,45 @@ describe('MllpAnswerSender: one answer at a time, ACK codes, timeouts', () => {
     expect(r.sender.isConnected).toBe(false);
     await sleep(300); // refused reconnection attempts: never "connected", nothing more to say
     expect(events).toEqual(['connected', 'disconnected']);
+  });
+
+  it('a connection quiet for longer than the connection timeout stays open (the timeout bounds the connecting only)', async () => {
+    const gap = new HoldingGap(() => 'AA');
+    const r = await rig(gap, { connectTimeoutMs: 150 });
+    r.sender.start();
+    const a = await r.sender.enqueue(answer('ROC-0106', 'V-1'), 'V-1');
+    await stateIs(r, a.id, 'ACKED');
+    await sleep(500);
+    expect(r.sender.isConnected).toBe(true);
+    expect(r.sender.connects).toBe(1);
+    const b = await r.sender.enqueue(answer('ROC-0107', 'V-1'), 'V-1');
+    await stateIs(r, b.id, 'ACKED');
+    expect(gap.frames[1].socket).toBe(gap.frames[0].socket);
+  });
+
+  it('close() closes the connection to the GAP and leaves the answer in flight SENT for the next start', async () => {
+    const gap = new HoldingGap();
+    const r = await rig(gap);
+    r.sender.start();
+    const a = await r.sender.enqueue(answer('ROC-0108', 'V-1'), 'V-1');
+    await until(() => gap.frames.length === 1, 'answer sent');
+    r.sender.close();
+    await until(() => gap.frames[0].socket.destroyed || gap.frames[0].socket.readableEnded, 'GAP side sees the connection closed');
+    expect(r.sender.isConnected).toBe(false);
+    await sleep(200);
+    expect((await record(r, a.id)).state).toBe('SENT');
+    expect(r.outcomes).toEqual([]);
+  });
+
+  it('a journal that cannot be read at start is reported as a fault', async () => {
+    const gap = new HoldingGap();
+    const r = await rig(gap);
+    const faults: Error[] = [];
+    r.sender.on('fault', (e: Error) => faults.push(e));
+    await r.journal.close();
+    await gap.stop(); // nothing to send to: the fault can only come from the recovery at start
+    r.sender.start();
+    await until(() => faults.length > 0, 'fault emitted');
+    r.journal = openSqliteJournal({ file: path.join(r.dir, 'journal.sqlite'), recoverSentOnOpen: false });
   });
 });
