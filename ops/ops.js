@@ -36,6 +36,17 @@
     for (const c of children) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
     return e;
   }
+
+  /** A table: its header labels, then one array of cells per row (a value, or a ready <td>). */
+  function table(heads, rows) {
+    const td = (c) => (c instanceof Node && c.nodeName === 'TD' ? c : el('td', {}, c));
+    return el(
+      'table',
+      { class: 'table' },
+      el('thead', {}, el('tr', {}, ...heads.map((h) => el('th', {}, h)))),
+      el('tbody', {}, ...rows.map((r) => el('tr', {}, ...r.map(td)))),
+    );
+  }
   async function api(path, options) {
     const res = await fetch(new URL(path, API), {
       ...options,
@@ -632,39 +643,25 @@
             ),
           );
         dos.append(
-          el(
-            'table',
-            { class: 'table' },
-            el('thead', {}, el('tr', {}, el('th', {}, 'Quand'), el('th', {}, 'Quoi'), el('th', {}))),
-            el(
-              'tbody',
-              {},
-              ...d.dossier.chronologie.map((c) =>
-                el(
-                  'tr',
-                  {},
-                  el('td', {}, fmtTime(c.at)),
-                  el('td', {}, c.texte),
-                  el(
-                    'td',
-                    {},
-                    c.kind === 'ECHANGE' && c.service && !(d.dossier.enCours || {})[c.service] && lastOf[c.service] === c
-                      ? el(
-                          'button',
-                          {
-                            type: 'button',
-                            class: 'secondaire',
-                            'data-etape': 'service-' + c.service,
-                            title: 'Le dossier redemande ce service à l’AMC (nouvelle requête).',
-                            onclick: () => resendStage('service', { service: c.service }),
-                          },
-                          'Redemander ' + String(c.service).toUpperCase(),
-                        )
-                      : null,
-                  ),
-                ),
-              ),
-            ),
+          table(
+            ['Quand', 'Quoi', ''],
+            d.dossier.chronologie.map((c) => [
+              fmtTime(c.at),
+              c.texte,
+              c.kind === 'ECHANGE' && c.service && !(d.dossier.enCours || {})[c.service] && lastOf[c.service] === c
+                ? el(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'secondaire',
+                      'data-etape': 'service-' + c.service,
+                      title: 'Le dossier redemande ce service à l’AMC (nouvelle requête).',
+                      onclick: () => resendStage('service', { service: c.service }),
+                    },
+                    'Redemander ' + String(c.service).toUpperCase(),
+                  )
+                : null,
+            ]),
           ),
         );
       } else dos.append(el('p', { class: 'aide' }, 'Pas de dossier pour ce message.'));
@@ -680,52 +677,29 @@
       const rep = $('detail-reponses');
       rep.replaceChildren(
         d.answers.length
-          ? el(
-              'table',
-              { class: 'table' },
-              el(
-                'thead',
-                {},
+          ? table(
+              ['N°', 'ZRC', 'État', 'Envoyée', 'Acquittée', ''],
+              d.answers.map((a) => [
+                a.id,
+                a.zrc || '',
+                a.state + (a.lastError ? ' — ' + a.lastError : ''),
+                fmtTime(a.sentAt),
+                fmtTime(a.ackedAt),
                 el(
-                  'tr',
+                  'td',
                   {},
-                  el('th', {}, 'N°'),
-                  el('th', {}, 'ZRC'),
-                  el('th', {}, 'État'),
-                  el('th', {}, 'Envoyée'),
-                  el('th', {}, 'Acquittée'),
-                  el('th', {}),
+                  a.state === 'ERROR' || a.state === 'ACKED' || a.state === 'CANCELLED'
+                    ? el(
+                        'button',
+                        { type: 'button', 'data-etape': 'answer-' + a.id, onclick: () => resendStage('answer', { answer: a.id }) },
+                        'Renvoyer au GAP',
+                      )
+                    : null,
+                  a.state === 'ERROR' || a.state === 'QUEUED'
+                    ? el('button', { type: 'button', class: 'secondaire', onclick: () => answerAction(a, 'cancel') }, 'Annuler')
+                    : null,
                 ),
-              ),
-              el(
-                'tbody',
-                {},
-                ...d.answers.map((a) =>
-                  el(
-                    'tr',
-                    {},
-                    el('td', {}, a.id),
-                    el('td', {}, a.zrc || ''),
-                    el('td', {}, a.state + (a.lastError ? ' — ' + a.lastError : '')),
-                    el('td', {}, fmtTime(a.sentAt)),
-                    el('td', {}, fmtTime(a.ackedAt)),
-                    el(
-                      'td',
-                      {},
-                      a.state === 'ERROR' || a.state === 'ACKED' || a.state === 'CANCELLED'
-                        ? el(
-                            'button',
-                            { type: 'button', 'data-etape': 'answer-' + a.id, onclick: () => resendStage('answer', { answer: a.id }) },
-                            'Renvoyer au GAP',
-                          )
-                        : null,
-                      a.state === 'ERROR' || a.state === 'QUEUED'
-                        ? el('button', { type: 'button', class: 'secondaire', onclick: () => answerAction(a, 'cancel') }, 'Annuler')
-                        : null,
-                    ),
-                  ),
-                ),
-              ),
+              ]),
             )
           : el('p', { class: 'aide' }, 'Aucune réponse envoyée au GAP pour ce message.'),
       );
@@ -734,51 +708,18 @@
       const fac = d.billing || [];
       $('detail-facturation').replaceChildren(
         fac.length
-          ? el(
-              'table',
-              { class: 'table' },
-              el(
-                'thead',
-                {},
-                el(
-                  'tr',
-                  {},
-                  el('th', {}, 'Facture'),
-                  el('th', {}, 'État'),
-                  el('th', {}, 'Part AMC'),
-                  el('th', {}, 'Fichier / lot'),
-                  el('th', {}, 'Envoyé / ARL / retour'),
-                  el('th', {}, 'Payé'),
-                ),
-              ),
-              el(
-                'tbody',
-                {},
-                ...fac.map((b) =>
-                  el(
-                    'tr',
-                    {},
-                    el(
-                      'td',
-                      {},
-                      b.number,
-                      b.engagement ? el('br') : null,
-                      b.engagement ? el('span', { class: 'aide' }, b.engagement) : null,
-                    ),
-                    el(
-                      'td',
-                      {},
-                      b.state +
-                        (b.reason ? ' — ' + b.reason : '') +
-                        (b.rejection ? ' — rejet ' + b.rejection.code + ' ' + b.rejection.label : ''),
-                    ),
-                    el('td', { class: 'n' }, euros(b.amcCents)),
-                    el('td', {}, b.fileNumber ? b.fileNumber + ' / ' + (b.lotNumber || '—') : '—'),
-                    el('td', {}, [b.sentAt, b.acknowledgedAt, b.settledAt].map((x) => x || '—').join(' / ')),
-                    el('td', { class: 'n' }, euros(b.paidCents)),
-                  ),
-                ),
-              ),
+          ? table(
+              ['Facture', 'État', 'Part AMC', 'Fichier / lot', 'Envoyé / ARL / retour', 'Payé'],
+              fac.map((b) => [
+                el('td', {}, b.number, b.engagement ? el('br') : null, b.engagement ? el('span', { class: 'aide' }, b.engagement) : null),
+                b.state +
+                  (b.reason ? ' — ' + b.reason : '') +
+                  (b.rejection ? ' — rejet ' + b.rejection.code + ' ' + b.rejection.label : ''),
+                el('td', { class: 'n' }, euros(b.amcCents)),
+                b.fileNumber ? b.fileNumber + ' / ' + (b.lotNumber || '—') : '—',
+                [b.sentAt, b.acknowledgedAt, b.settledAt].map((x) => x || '—').join(' / '),
+                el('td', { class: 'n' }, euros(b.paidCents)),
+              ]),
             )
           : el('p', { class: 'aide' }, 'Aucune facture de ce dossier transmise à l’AMC.'),
       );
