@@ -35,6 +35,18 @@ function sources(dir) {
     );
 }
 
+/**
+ * The tracked incremental file without what the next run does not need: the killing test's
+ * failure text (stack traces with this machine's paths: half the bytes). Status, killers and
+ * coverage stay, so the next run reuses every result.
+ */
+function compact(file) {
+  if (!fs.existsSync(file)) return;
+  const report = JSON.parse(fs.readFileSync(file, 'utf8'));
+  for (const f of Object.values(report.files || {})) for (const m of f.mutants) delete m.statusReason;
+  fs.writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+}
+
 const args = process.argv.slice(2).map((f) => f.replace(/\/$/, ''));
 const targets = (args.length ? args : Object.keys(TESTS)).flatMap((t) => (/\.ts$/.test(t) ? [t] : sources(t)));
 const failed = [];
@@ -59,6 +71,7 @@ for (const file of targets) {
     if (e.signal === 'SIGINT' || e.signal === 'SIGTERM') process.exit(1);
     failed.push(file);
   }
+  compact(path.join(root, 'bench', 'mutation', file.replace(/\.ts$/, '.json')));
   console.log(`mutation: ${file} done in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 require('./mutation-summary.js');
