@@ -16,8 +16,8 @@
  */
 import { AMO_PAYMENT_HL7, eurosToCents, readAmoPaymentHl7, type AmoHl7Profile } from '../billing/amo';
 import type { Er7Message } from './er7';
-import { FIELD_LABELS, TABLE_0357, type Hl7ErrorCode } from './profile';
-import type { Hl7Issue, Hl7Location } from './types';
+import { errorIssue, fieldLabel } from './issue';
+import type { Hl7Issue } from './types';
 import type { AdmissionAmoPayment } from '../model/admission';
 
 export interface AmoPaymentReading {
@@ -27,16 +27,6 @@ export interface AmoPaymentReading {
 }
 
 const INVOICE = /^[A-Za-z0-9._/-]{1,40}$/;
-
-function label(seg: string, field: number): string {
-  const key = `${seg}-${field}`;
-  const l = FIELD_LABELS[key];
-  return l ? `${key} (${l})` : key;
-}
-
-function issue(code: Hl7ErrorCode, location: Hl7Location, detail: string): Hl7Issue {
-  return { code, severity: 'E', location, message: `${TABLE_0357[code].fr} : ${detail}` };
-}
 
 function realYmd(raw: string): boolean {
   if (!/^\d{8}/.test(raw)) return false;
@@ -50,7 +40,7 @@ export function readAmoPayment(msg: Er7Message, profile: AmoHl7Profile = AMO_PAY
   const errors: Hl7Issue[] = [];
   const S = profile.segment;
   const zfa = msg.segment(S);
-  if (!zfa) return { errors: [issue('100', { segment: S, sequence: 1 }, `segment ${S} (avis de paiement AMO) absent`)] };
+  if (!zfa) return { errors: [errorIssue('100', { segment: S, sequence: 1 }, `segment ${S} (avis de paiement AMO) absent`)] };
   const f = profile.fields;
   const get = (n: number): string => {
     const v = zfa.get(n).trim();
@@ -58,8 +48,8 @@ export function readAmoPayment(msg: Er7Message, profile: AmoHl7Profile = AMO_PAY
   };
   const check = (n: number, ok: (v: string) => boolean, expected: string): void => {
     const v = get(n);
-    if (v === '') errors.push(issue('101', zfa.location(n), `${label(S, n)} absent`));
-    else if (!ok(v)) errors.push(issue('102', zfa.location(n), `${label(S, n)} : ${expected}`));
+    if (v === '') errors.push(errorIssue('101', zfa.location(n), `${fieldLabel(S, n)} absent`));
+    else if (!ok(v)) errors.push(errorIssue('102', zfa.location(n), `${fieldLabel(S, n)} : ${expected}`));
   };
   check(f.factureNumero, (v) => INVOICE.test(v), 'numéro de facture invalide (1 à 40 caractères A-Z a-z 0-9 . _ / -)');
   check(f.montantAmo, (v) => eurosToCents(v) !== undefined, 'montant attendu en euros ≥ 0, point décimal, deux décimales au plus');
@@ -71,10 +61,10 @@ export function readAmoPayment(msg: Er7Message, profile: AmoHl7Profile = AMO_PAY
     const v = profile.venue;
     return {
       errors: [
-        issue(
+        errorIssue(
           '101',
           { segment: v.segment, sequence: 1, field: v.field },
-          `${label(v.segment, v.field)} : venue ou FINESS géographique introuvable (autorité d’affectation de PV1-19, PID-3 ou PID-18)`,
+          `${fieldLabel(v.segment, v.field)} : venue ou FINESS géographique introuvable (autorité d’affectation de PV1-19, PID-3 ou PID-18)`,
         ),
       ],
     };

@@ -18,7 +18,8 @@
 import { compactDateToIso } from '../model/dates';
 import { FT1_FIELDS, checkInvoice, type InvoiceField, type InvoiceIssue } from '../dossier/invoice';
 import { formatLocation, type Er7Message, type Segment } from './er7';
-import { DFT_PROFILE, FIELD_LABELS, TABLE_0357, type Hl7ErrorCode } from './profile';
+import { errorIssue, fieldLabel } from './issue';
+import { DFT_PROFILE, type Hl7ErrorCode } from './profile';
 import type { AdmissionInvoice, Hl7Issue, Hl7Location, InvoiceLine, InvoiceTotals } from './types';
 
 /** What `readInvoice` found: the invoice when it is valid, the errors (severity E) otherwise. */
@@ -37,16 +38,6 @@ function clean(v: string): string {
   return v === '""' ? '' : v.trim();
 }
 
-function label(seg: string, field: number): string {
-  const key = `${seg}-${field}`;
-  const l = FIELD_LABELS[key];
-  return l ? `${key} (${l})` : key;
-}
-
-function issue(code: Hl7ErrorCode, location: Hl7Location, detail: string): Hl7Issue {
-  return { code, severity: 'E', location, message: `${TABLE_0357[code].fr} : ${detail}` };
-}
-
 /** Where a line field sits, from FT1_FIELDS (the profile). */
 function fieldOf(f: InvoiceField): { segment: string; field: number } {
   const w = FT1_FIELDS[f];
@@ -62,7 +53,7 @@ class InvoiceReader {
     const key = formatLocation(location);
     if (this.reported.has(key)) return;
     this.reported.add(key);
-    this.errors.push(issue(code, location, detail));
+    this.errors.push(errorIssue(code, location, detail));
   }
 
   has(location: Hl7Location): boolean {
@@ -73,11 +64,11 @@ class InvoiceReader {
   number(seg: Segment, field: number, required: boolean): number | undefined {
     const raw = clean(seg.get(field));
     if (raw === '') {
-      if (required) this.error('101', seg.location(field), `${label(seg.name, field)} absent`);
+      if (required) this.error('101', seg.location(field), `${fieldLabel(seg.name, field)} absent`);
       return undefined;
     }
     if (!NM.test(raw)) {
-      this.error('102', seg.location(field), `${label(seg.name, field)} : nombre attendu (euros, point décimal)`);
+      this.error('102', seg.location(field), `${fieldLabel(seg.name, field)} : nombre attendu (euros, point décimal)`);
       return undefined;
     }
     return Number(raw);
@@ -89,7 +80,7 @@ class InvoiceReader {
     if (raw === '') return '';
     const iso = raw.length >= 8 ? compactDateToIso(raw) : undefined;
     if (iso === undefined) {
-      this.error('102', seg.location(field), `${label(seg.name, field)} : date invalide, format attendu AAAAMMJJ`);
+      this.error('102', seg.location(field), `${fieldLabel(seg.name, field)} : date invalide, format attendu AAAAMMJJ`);
       return undefined;
     }
     return iso.slice(0, 10);
@@ -119,7 +110,7 @@ export function readInvoice(msg: Er7Message): InvoiceReading {
     r.error('100', { segment: P.header, sequence: 1 }, `segment ${P.header} (en-tête de facture) absent`);
   } else {
     numero = clean(zfa.get(P.zfa.numero));
-    if (!numero) r.error('101', zfa.location(P.zfa.numero), `${label(P.header, P.zfa.numero)} absent`);
+    if (!numero) r.error('101', zfa.location(P.zfa.numero), `${fieldLabel(P.header, P.zfa.numero)} absent`);
     const d = r.date(zfa, P.zfa.dateFacture);
     if (d) dateFacture = d;
     const sent = TOTAL_FIELDS.filter((f) => clean(zfa.get(P.zfa[f])) !== '');
@@ -152,12 +143,16 @@ export function readInvoice(msg: Er7Message): InvoiceReading {
     const { ft1, zft } = g;
     const setId = clean(ft1.get(P.ft1SetId));
     if (setId !== '' && setId !== String(n)) {
-      r.error('102', ft1.location(P.ft1SetId), `${label(P.line, P.ft1SetId)} : ${n} attendu (lignes numérotées 1, 2, 3… dans l’ordre)`);
+      r.error(
+        '102',
+        ft1.location(P.ft1SetId),
+        `${fieldLabel(P.line, P.ft1SetId)} : ${n} attendu (lignes numérotées 1, 2, 3… dans l’ordre)`,
+      );
     }
     const type = clean(ft1.get(P.ft1Type)).toUpperCase();
-    if (!type) r.error('101', ft1.location(P.ft1Type), `${label(P.line, P.ft1Type)} absent`);
+    if (!type) r.error('101', ft1.location(P.ft1Type), `${fieldLabel(P.line, P.ft1Type)} absent`);
     else if (type !== P.ft1TypeCharge)
-      r.error('103', ft1.location(P.ft1Type), `${label(P.line, P.ft1Type)} : seul ${P.ft1TypeCharge} (débit) est traité`);
+      r.error('103', ft1.location(P.ft1Type), `${fieldLabel(P.line, P.ft1Type)} : seul ${P.ft1TypeCharge} (débit) est traité`);
 
     const at = (f: InvoiceField): Segment | undefined => (fieldOf(f).segment === P.line ? ft1 : zft);
     const num = (f: InvoiceField): number => {
@@ -170,12 +165,12 @@ export function readInvoice(msg: Er7Message): InvoiceReading {
       if (!seg) return undefined;
       const w = fieldOf(f);
       const d = r.date(seg, w.field);
-      if (d === '' && required) r.error('101', seg.location(w.field), `${label(seg.name, w.field)} absent`);
+      if (d === '' && required) r.error('101', seg.location(w.field), `${fieldLabel(seg.name, w.field)} absent`);
       return d === '' ? undefined : d;
     };
     const codeField = fieldOf('code');
     const code = clean(ft1.get(codeField.field));
-    if (!code) r.error('101', ft1.location(codeField.field), `${label(P.line, codeField.field)} absent`);
+    if (!code) r.error('101', ft1.location(codeField.field), `${fieldLabel(P.line, codeField.field)} absent`);
     if (!zft) r.error('100', { segment: P.lineAmo, sequence: n }, `segment ${P.lineAmo} absent juste après la ligne ${P.line} n° ${n}`);
     else {
       const ref = clean(zft.get(P.zftSetId));
@@ -183,7 +178,7 @@ export function readInvoice(msg: Er7Message): InvoiceReading {
         r.error(
           '102',
           zft.location(P.zftSetId),
-          `${label(P.lineAmo, P.zftSetId)} : ${setId || n} attendu (le numéro de sa ligne ${P.line})`,
+          `${fieldLabel(P.lineAmo, P.zftSetId)} : ${setId || n} attendu (le numéro de sa ligne ${P.line})`,
         );
     }
     const line: InvoiceLine = {
