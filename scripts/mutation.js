@@ -20,6 +20,8 @@ const TESTS = {
   'lib/hl7': 'test/hl7,test/model',
   'lib/sel': 'test/sel',
   'lib/datamatrix': 'test/datamatrix',
+  'lib/dossier': 'test/dossier',
+  'lib/billing': 'test/billing',
 };
 
 function sources(dir) {
@@ -64,6 +66,8 @@ for (const file of targets) {
         file,
         '--incrementalFile',
         `bench/mutation/${file.replace(/\.ts$/, '.json')}`,
+        // ROC_MUTATION_CONCURRENCY=1 when another run shares the two cores.
+        ...(process.env.ROC_MUTATION_CONCURRENCY ? ['--concurrency', process.env.ROC_MUTATION_CONCURRENCY] : []),
       ],
       { stdio: 'inherit', cwd: root, env: { ...process.env, ROC_MUTATION_TESTS: TESTS[folder] } },
     );
