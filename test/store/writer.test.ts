@@ -105,11 +105,17 @@ describe('GroupCommitWriter: its timers and counts', () => {
 
   it('windowMs 0: a write made in the next turn of the loop joins the batch, however long the current turn took', async () => {
     const { w, insert, db } = setup({ windowMs: 0 });
-    const a = insert('A01-0001');
-    const b = new Promise((resolve, reject) => setImmediate(() => insert('A01-0002').then(resolve, reject)));
-    const until = Date.now() + 5;
-    while (Date.now() < until); // a long synchronous turn (a large frame parsed): a 0 ms timer would be due
-    await Promise.all([a, b]);
+    // From a check-phase callback (as the MLLP listener's frames arrive between turns), so that a
+    // 0 ms timer, due after the long turn, would commit before the next turn's write joined.
+    await new Promise<unknown>((done) =>
+      setImmediate(() => {
+        const a = insert('A01-0001');
+        const b = new Promise((resolve, reject) => setImmediate(() => insert('A01-0002').then(resolve, reject)));
+        const until = Date.now() + 5;
+        while (Date.now() < until); // a long synchronous turn (a large frame parsed)
+        done(Promise.all([a, b]));
+      }),
+    );
     expect(w.stats.commits).toBe(1);
     db.close();
   });
