@@ -77,18 +77,19 @@ async function play(order: number[], ops: Op[]): Promise<void> {
 
 describe('VenueDispatcher: offers out of order', () => {
   it('a venue whose older message is offered after a newer one was handed out and finished hands out its next one once', async () => {
-    // 5 then 3 for one venue; 3 first, then 5; then 9 arrives: the stale turn of 5 must not hand 5 out again.
+    // 5 then 3 for one venue: 3 goes first, then 5; then 9 arrives: 5's earlier turn in the ready
+    // heap is stale and must not hand 5 out a second time.
     await play(
       [5, 3, 9],
       [
         { kind: 'offer', pick: 0, key: 0 },
         { kind: 'offer', pick: 0, key: 0 },
-        { kind: 'next', limit: 2 },
+        { kind: 'next', limit: 1 },
         { kind: 'complete', pick: 0 },
-        { kind: 'next', limit: 2 },
+        { kind: 'next', limit: 1 },
         { kind: 'complete', pick: 0 },
         { kind: 'offer', pick: 0, key: 0 },
-        { kind: 'next', limit: 2 },
+        { kind: 'next', limit: 1 },
       ],
     );
   });
