@@ -112,7 +112,7 @@ export class VenueDispatcher extends EventEmitter {
     this.known.add(id);
     let q = this.queues.get(key);
     if (!q) this.queues.set(key, (q = []));
-    // Stryker disable next-line all: the fast path (append the newest id) and the insertion below give the same queue
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,ArithmeticOperator: the fast path (append the newest id) and the insertion below give the same queue
     if (q.length === 0 || q[q.length - 1] < id) q.push(id);
     else {
       let i = q.length;
