@@ -23,7 +23,7 @@ const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** The keyset cursor: the last row's (updated_at, okey), base64url JSON. */
 function encodeCursor(updatedAt: number, okey: string): string {
-  return Buffer.from(JSON.stringify([updatedAt, okey]), 'utf8').toString('base64url');
+  return Buffer.from(JSON.stringify([updatedAt, okey])).toString('base64url');
 }
 
 function decodeCursor(after: string): [number, string] {
@@ -178,8 +178,10 @@ export class DossierStore {
         throw new JournalError('the dossier is not JSON-serialisable', 'BAD_INPUT');
       }
       const c = dossierColumns(record, this.graceMs);
+      // Stryker disable next-line ArrayDeclaration: any entry the filter below drops would do
       engagements = (Array.isArray(record.engagements) ? record.engagements : [])
         .filter((e) => e && typeof e.numero === 'string' && e.numero)
+        // Stryker disable next-line StringLiteral: only 'VIVANT' counts when looking an engagement up (dossierByEngagement)
         .map((e) => ({ numero: e.numero, statut: String(e.statut ?? '') }));
       params = {
         okey,
@@ -240,16 +242,19 @@ export class DossierStore {
         if (!Array.isArray(q.etat) || q.etat.some((e) => typeof e !== 'string')) {
           throw new JournalError('etat must be a list of states', 'BAD_INPUT');
         }
+        // Stryker disable next-line ConditionalExpression: `etat IN ()` matches nothing too (the test only saves a query)
         if (q.etat.length === 0) return { items: [] };
         where.push(`etat IN (${q.etat.map(() => '?').join(', ')})`);
         args.push(...q.etat);
       }
       if (q.numeroAmc !== undefined) {
         where.push('numero_amc = ?');
+        // Stryker disable next-line StringLiteral: the column holds NULL, never '', for a dossier without AMC: any text matches nothing
         args.push(text(q.numeroAmc, 'numeroAmc', 40) ?? '');
       }
       if (q.venue !== undefined) {
         where.push('venue = ?');
+        // Stryker disable next-line StringLiteral: as for numeroAmc, no dossier has an empty venue
         args.push(text(q.venue, 'venue', 100) ?? '');
       }
       for (const [name, op] of [
@@ -271,6 +276,7 @@ export class DossierStore {
       const sql = `SELECT okey, etat, numero_amc, finess, venue, date_entree, date_sortie, updated_at, record FROM dossiers
         WHERE ${where.join(' AND ')} ORDER BY updated_at DESC, okey DESC LIMIT ?`;
       let st = this.listStatements.get(sql);
+      // Stryker disable next-line ConditionalExpression: the statement cache saves a prepare, the rows are the same
       if (!st) {
         st = this.db.prepare(sql);
         this.listStatements.set(sql, st);
@@ -310,6 +316,7 @@ function summaryOf(r: Row): DossierSummary {
     updatedAt: iso(r.updated_at)!,
     flags: (Array.isArray(d.drapeaux) ? d.drapeaux : []).map((f) => f.code),
     // saveDossier accepted the record with such entries (it indexes only numbered ones): skip them here too
+    // Stryker disable next-line ArrayDeclaration: any entry the filter below drops would do
     engagements: (Array.isArray(d.engagements) ? d.engagements : [])
       .filter((e) => e && typeof e === 'object')
       .map((e) => ({ numero: e.numero, statut: e.statut })),
