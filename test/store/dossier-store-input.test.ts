@@ -185,7 +185,7 @@ describe('what the dossier store returns', () => {
     expect(await j.dossierByEngagement('')).toBeUndefined();
     expect(await j.dossierByEngagement('201')).toBeUndefined(); // a number is not an engagement number
     // the page lists the record's entries as they are, and does not break on the empty one
-    expect((await j.listDossiers()).items[0].engagements.map((e) => e.numero)).toEqual(['ENG-2026-000201', '', undefined, 201]);
+    expect((await j.listDossiers()).items[0].engagements.map((e) => e.numero)).toStrictEqual(['ENG-2026-000201', '', undefined, 201]);
     // the context read of older callers (getDossier) lists the indexed numbers only
     expect((await j.getDossier(d.key))?.engagements).toEqual(['ENG-2026-000201']);
   });
