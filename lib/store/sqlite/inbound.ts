@@ -207,7 +207,7 @@ export class InboundStore {
     });
   }
 
-  complete(id: number, state: 'DONE' | 'IGNORED' = 'DONE'): Promise<void> {
+  complete(id: number, state: 'DONE' | 'IGNORED'): Promise<void> {
     if (state !== 'DONE' && state !== 'IGNORED') {
       return Promise.reject(new JournalError('complete() takes DONE or IGNORED', 'BAD_INPUT'));
     }
@@ -252,7 +252,7 @@ export class InboundStore {
     );
   }
 
-  release(orderingKey: string, mode: 'retry' | 'skip' = 'retry'): Promise<number[]> {
+  release(orderingKey: string, mode: 'retry' | 'skip'): Promise<number[]> {
     if (mode !== 'retry' && mode !== 'skip') return Promise.reject(new JournalError('mode is retry or skip', 'BAD_INPUT'));
     return this.write(() => {
       const h = this.s.heldKey.get(orderingKey) as { failed_id: number } | undefined;
@@ -339,7 +339,7 @@ export class InboundStore {
         where.push(desc ? 'id < ?' : 'id > ?');
         args.push(filter.afterId);
       }
-      const sql = `SELECT ${INBOUND_COLUMNS} FROM inbound ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ?`; // Stryker disable-line StringLiteral: ASC is SQL's default order
+      const sql = `SELECT ${INBOUND_COLUMNS} FROM inbound ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ?`;
       args.push(limitOf(filter.limit));
       return (this.db.prepare(sql).all(...args) as Row[]).map(inboundFromRow);
     });
