@@ -127,10 +127,8 @@ export class OutboundStore {
       } catch (e) {
         // The answer key is taken (by an earlier enqueue, or another process on the same file in
         // between): the answer stored first stands, returned as `existing`.
-        const prior =
-          answerKey !== null && (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE'
-            ? (this.s.byKey.get(destination, answerKey) as Row | undefined)
-            : undefined;
+        // (Without an answer key, `answer_key = NULL` finds nothing: the error stands.)
+        const prior = this.s.byKey.get(destination, answerKey) as Row | undefined;
         if (!prior) throw e;
         return { ...outboundFromRow(prior), existing: true as const };
       }
