@@ -89,6 +89,16 @@ for (const [folder, f] of Object.entries(folders).sort()) {
     ignored: f.ignored,
     ...(f.errors ? { errors: f.errors } : {}),
     complete: missing.length === 0,
+    // The mutants marked equivalent in the source (`// Stryker disable next-line <mutators>: <reason>`).
+    equivalents: sources(folder).flatMap((file) =>
+      fs
+        .readFileSync(path.join(root, file), 'utf8')
+        .split('\n')
+        .flatMap((l, i) => {
+          const m = /\/\/ Stryker disable(?:-next-line|\s+next-line|-line)?\s+([\w,]+):\s*(.*)$/.exec(l);
+          return m ? [{ file, line: i + 1, mutators: m[1], reason: m[2].trim() }] : [];
+        }),
+    ),
     ...(missing.length ? { notMeasuredYet: missing } : {}),
     survivors: f.survivors,
   };
