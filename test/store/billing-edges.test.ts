@@ -312,3 +312,162 @@ describe('a file refused before sending, and acknowledgements per lot', () => {
     });
   });
 });
+
+describe('the whole record through the cycle', () => {
+  const paid = (key: string, number: string) => ({
+    key,
+    number,
+    state: 'paid' as const,
+    settledAt: '2026-12-05',
+    paidCents: 32_040,
+    differenceCents: 0,
+    paymentReference: 'VIR-000123',
+  });
+
+  it('a paid invoice has every field of its cycle, and the RSP record its AMC, number and count of returns', async () => {
+    await j.recordAmoPayment({ key: '750100125/V/1', number: 'F1', amoCents: 147_960, paidAt: '2026-11-28' });
+    await ready('750100125/V/1', 'F1', { finess: '750100125', invoiceDate: '2026-11-30' });
+    // the invoice goes into the file under its site's FINESS géographique
+    const f = await j.writeBillingFile({
+      emitter: EMITTER,
+      amc: AMC,
+      invoices: [{ key: '750100125/V/1', number: 'F1', lotNumber: 1, finess: '750100133' }],
+      build: content,
+    });
+    await j.markBillingFileSent(f.id);
+    const r = await j.recordRspFile({
+      hash: HASH,
+      amc: AMC,
+      numero: 7,
+      reason: 'virement du 2026-12-05',
+      state: 'PROCESSED',
+      bytes: Buffer.from('000RSP'),
+      settlements: [{ ...paid('750100125/V/1', 'F1'), paidCents: 30_000, differenceCents: 2_040, state: 'partially-paid' }],
+    });
+    expect(r.record).toStrictEqual({
+      id: r.record.id,
+      hash: HASH,
+      amc: AMC,
+      numero: 7,
+      reason: 'virement du 2026-12-05',
+      state: 'PROCESSED',
+      receivedAt: '2026-12-01T09:00:00.000Z',
+      returns: 1,
+    });
+    expect(await j.getInvoiceBilling('750100125/V/1', 'F1')).toStrictEqual({
+      key: '750100125/V/1',
+      number: 'F1',
+      state: 'partially-paid',
+      updatedAt: '2026-12-01T09:00:00.000Z',
+      finess: '750100133',
+      amc: AMC,
+      amoPaidAt: '2026-11-28',
+      amoCents: 147_960,
+      engagement: 'ENG-F1',
+      amcCents: 32_040,
+      invoiceDate: '2026-11-30',
+      fileId: f.id,
+      fileNumber: 1,
+      lotNumber: 1,
+      sentAt: '2026-12-01',
+      settledAt: '2026-12-05',
+      paidCents: 30_000,
+      differenceCents: 2_040,
+      paymentReference: 'VIR-000123',
+    });
+  });
+
+  it('a rejection keeps its code, label and action; reopened, the reason names the rejection and the file', async () => {
+    const f = await file([{ key: '750100125/V/2', number: 'F2', lotNumber: 1 }]);
+    await j.markBillingFileSent(f.id);
+    const rejected = {
+      key: '750100125/V/2',
+      number: 'F2',
+      state: 'rejected' as const,
+      settledAt: '2026-12-05',
+      paidCents: 0,
+      differenceCents: 32_040,
+      rejection: { code: 'R003', label: "Numéro d'engagement inconnu ou annulé", action: 'CORRIGER' },
+    };
+    await j.recordRspFile({ hash: HASH, state: 'PROCESSED', bytes: Buffer.from('000RSP'), settlements: [rejected] });
+    expect((await j.getInvoiceBilling('750100125/V/2', 'F2'))!.rejection).toStrictEqual(rejected.rejection);
+    expect((await j.reopenInvoice('750100125/V/2', 'F2')).reason).toBe('facturée à nouveau après rejet (R003, DRE-ES n°1)');
+  });
+
+  it('a rejection without its details: reopened all the same, the reason names the file', async () => {
+    const f = await file([{ key: '750100125/V/2', number: 'F2', lotNumber: 1 }]);
+    await j.markBillingFileSent(f.id);
+    await j.recordRspFile({
+      hash: HASH,
+      state: 'PROCESSED',
+      bytes: Buffer.from('000RSP'),
+      settlements: [
+        { key: '750100125/V/2', number: 'F2', state: 'rejected', settledAt: '2026-12-05', paidCents: 0, differenceCents: 32_040 },
+      ],
+    });
+    expect((await j.getInvoiceBilling('750100125/V/2', 'F2'))!.rejection).toBeUndefined();
+    expect((await j.reopenInvoice('750100125/V/2', 'F2')).reason).toBe('facturée à nouveau après rejet (DRE-ES n°1)');
+  });
+
+  it('a quarantined RSP applies none of its settlements, even to an invoice sent', async () => {
+    const f = await file([{ key: '750100125/V/1', number: 'F1', lotNumber: 1 }]);
+    await j.markBillingFileSent(f.id);
+    const q = await j.recordRspFile({
+      hash: HASH,
+      state: 'QUARANTINED',
+      reason: 'RSP: totaux incohérents',
+      bytes: Buffer.from('000RSP'),
+      settlements: [paid('750100125/V/1', 'F1')],
+    });
+    expect(q).toMatchObject({ applied: 0, record: { returns: 0 } });
+    expect(await j.getInvoiceBilling('750100125/V/1', 'F1')).toMatchObject({ state: 'sent' });
+  });
+
+  it('an invoice cannot be twice in one file, and one not ready is named with its state; no number is consumed', async () => {
+    await ready('750100125/V/1', 'F1');
+    await j.putInvoiceBilling({ key: '750100125/V/3', number: 'F3', state: 'pending', reason: 'paiement AMO attendu' });
+    const one = { key: '750100125/V/1', number: 'F1', lotNumber: 1 };
+    await expect(j.writeBillingFile({ emitter: EMITTER, amc: AMC, invoices: [one, one], build: content })).rejects.toMatchObject({
+      code: 'BAD_STATE',
+      message: 'invoice F1 could not be put in file 1',
+    });
+    await expect(
+      j.writeBillingFile({ emitter: EMITTER, amc: AMC, invoices: [{ key: '750100125/V/3', number: 'F3', lotNumber: 1 }], build: content }),
+    ).rejects.toMatchObject({ code: 'BAD_STATE', message: 'invoice F3 is pending, not ready: not put in a file' });
+    expect((await j.writeBillingFile({ emitter: EMITTER, amc: AMC, invoices: [one], build: content })).numero).toBe(1);
+  });
+
+  it('invoices by day sent: a date-time counts for its day, the bounds included', async () => {
+    const f1 = await file([{ key: '750100125/V/1', number: 'F1', lotNumber: 1 }]);
+    await j.markBillingFileSent(f1.id, new Date('2026-12-01T10:00:00Z'));
+    const f2 = await file([{ key: '750100125/V/2', number: 'F2', lotNumber: 1 }]);
+    await j.markBillingFileSent(f2.id, new Date('2026-12-02T10:00:00Z'));
+    const f3 = await file([{ key: '750100125/V/3', number: 'F3', lotNumber: 1 }]);
+    await j.markBillingFileSent(f3.id, new Date('2026-12-03T10:00:00Z'));
+    const numbers = async (q: Parameters<SqliteJournal['listInvoiceBilling']>[0]) => (await j.listInvoiceBilling(q)).map((i) => i.number);
+    expect(await numbers({ sentFrom: '2026-12-02T18:00:00' })).toEqual(['F2', 'F3']);
+    expect(await numbers({ sentTo: '2026-12-02T08:00:00' })).toEqual(['F1', 'F2']);
+    expect(await numbers({ sentFrom: '2026-12-02', sentTo: '2026-12-02' })).toEqual(['F2']);
+    expect(await numbers({ fileId: f3.id })).toEqual(['F3']);
+  });
+
+  it('a negative ARL for several lots names each, with its label; files listed by state and AMC at once', async () => {
+    const f = await file([
+      { key: '750100125/V/1', number: 'F1', lotNumber: 1 },
+      { key: '750100125/V/2', number: 'F2', lotNumber: 2 },
+    ]);
+    await j.markBillingFileSent(f.id);
+    const a = await j.acknowledgeBillingFile({ emitter: EMITTER, amc: AMC, numero: 1 }, [
+      { lotNumber: 1, positive: false, reasonCode: 'L01', reasonLabel: 'Lot en double' },
+      { lotNumber: 2, positive: false, reasonCode: 'L05', reasonLabel: 'FINESS inconnu' },
+    ]);
+    expect(a.reason).toBe('lot 1: L01 Lot en double; lot 2: L05 FINESS inconnu');
+    expect((await j.getInvoiceBilling('750100125/V/1', 'F1'))!.rejection).toStrictEqual({
+      code: 'L01',
+      label: 'Lot en double',
+      action: 'CORRIGER',
+    });
+    expect((await j.listBillingFiles({ states: ['REFUSED'], amc: AMC })).map((x) => x.numero)).toEqual([1]);
+    expect(await j.listBillingFiles({ states: ['REFUSED'], amc: '0000654321' })).toEqual([]);
+  });
+});
