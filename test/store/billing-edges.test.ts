@@ -46,7 +46,8 @@ describe('what billing refuses, and its message', () => {
       await expect(j.recordAmoPayment({ ...ok, amoCents: amoCents as number })).rejects.toMatchObject(
         bad('amoCents must be a whole number of cents ≥ 0'),
       );
-    for (const paidAt of ['28/11/2026', '2026-13-01', 20261128, 'le 2026-11-28'])
+    for (const paidAt of ['28/11/2026', '2026-13-01', 20261128, 'le 2026-11-28', ['2026-11-28']])
+      // (a JSON body may carry a list)
       await expect(j.recordAmoPayment({ ...ok, paidAt: paidAt as string })).rejects.toMatchObject(bad('paidAt must be an ISO date'));
     await expect(j.recordAmoPayment(undefined as never)).rejects.toMatchObject(bad('key is required'));
     expect(await j.recordAmoPayment({ ...ok, amoCents: 0 })).toMatchObject({ amoCents: 0 }); // nothing paid by the AMO is 0
