@@ -25,7 +25,6 @@ class Heap {
     keys.push(key);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      // Stryker disable next-line EqualityOperator: an id is in the heap at most once per turn; equal ids (a stale and a new turn) may go in either order
       if (ids[p] <= id) break;
       ids[i] = ids[p];
       keys[i] = keys[p];
@@ -47,9 +46,8 @@ class Heap {
       for (;;) {
         const l = 2 * i + 1;
         if (l >= n) break;
-        // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: past the end ids[n] is undefined, `undefined < x` is false (l is chosen); equal ids may go in either order
-        const c = l + 1 < n && ids[l + 1] < ids[l] ? l + 1 : l;
-        // Stryker disable next-line EqualityOperator: equal ids (a stale and a new turn of one message) may go in either order
+        // past the end, ids[n] is undefined and `undefined < x` is false: the left child is chosen
+        const c = ids[l + 1] < ids[l] ? l + 1 : l;
         if (ids[c] >= lastId) break;
         ids[i] = ids[c];
         keys[i] = keys[c];
@@ -112,14 +110,10 @@ export class VenueDispatcher extends EventEmitter {
     this.known.add(id);
     let q = this.queues.get(key);
     if (!q) this.queues.set(key, (q = []));
-    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,ArithmeticOperator: the fast path (append the newest id) and the insertion below give the same queue
-    if (q.length === 0 || q[q.length - 1] < id) q.push(id);
-    else {
-      let i = q.length;
-      // Stryker disable next-line ConditionalExpression,EqualityOperator: q[-1] is undefined, `undefined > id` is false; ids are unique in a queue
-      while (i > 0 && q[i - 1] > id) i--;
-      q.splice(i, 0, id);
-    }
+    // ascending: the newest id (the usual case) stops the loop at once; q[-1] is undefined, `undefined > id` is false
+    let i = q.length;
+    while (q[i - 1] > id) i--;
+    q.splice(i, 0, id);
     if (!this.busy.has(key) && q[0] === id) {
       this.ready.push(id, key);
       return true;
@@ -169,7 +163,6 @@ export class VenueDispatcher extends EventEmitter {
 
   private giveBack(id: number): void {
     const key = this.inFlight.get(id);
-    // Stryker disable next-line ConditionalExpression: next() gives back only the ids it has just put in processing
     if (key === undefined) return;
     this.inFlight.delete(id);
     this.busy.delete(key);

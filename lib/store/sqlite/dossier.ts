@@ -242,20 +242,18 @@ export class DossierStore {
         if (!Array.isArray(q.etat) || q.etat.some((e) => typeof e !== 'string')) {
           throw new JournalError('etat must be a list of states', 'BAD_INPUT');
         }
-        // Stryker disable next-line ConditionalExpression: `etat IN ()` matches nothing too (the test only saves a query)
         if (q.etat.length === 0) return { items: [] };
         where.push(`etat IN (${q.etat.map(() => '?').join(', ')})`);
         args.push(...q.etat);
       }
       if (q.numeroAmc !== undefined) {
         where.push('numero_amc = ?');
-        // Stryker disable next-line StringLiteral: the column holds NULL, never '', for a dossier without AMC: any text matches nothing
-        args.push(text(q.numeroAmc, 'numeroAmc', 40) ?? '');
+        // an empty filter matches no dossier (the column holds NULL, never '', for a dossier without AMC)
+        args.push(text(q.numeroAmc, 'numeroAmc', 40) ?? null);
       }
       if (q.venue !== undefined) {
         where.push('venue = ?');
-        // Stryker disable next-line StringLiteral: as for numeroAmc, no dossier has an empty venue
-        args.push(text(q.venue, 'venue', 100) ?? '');
+        args.push(text(q.venue, 'venue', 100) ?? null);
       }
       for (const [name, op] of [
         ['from', '>='],
@@ -276,7 +274,6 @@ export class DossierStore {
       const sql = `SELECT okey, etat, numero_amc, finess, venue, date_entree, date_sortie, updated_at, record FROM dossiers
         WHERE ${where.join(' AND ')} ORDER BY updated_at DESC, okey DESC LIMIT ?`;
       let st = this.listStatements.get(sql);
-      // Stryker disable next-line ConditionalExpression: the statement cache saves a prepare, the rows are the same
       if (!st) {
         st = this.db.prepare(sql);
         this.listStatements.set(sql, st);

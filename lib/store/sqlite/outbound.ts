@@ -29,8 +29,7 @@ export function outboundFromRow(r: Row): OutboundRecord {
     answerKey: opt(r.answer_key),
     purgedAt: iso(r.purged_at),
   };
-  // Stryker disable next-line ConditionalExpression: an undefined payload is deleted with the other absent fields below
-  if (r.payload !== undefined) rec.payload = r.payload as Buffer;
+  rec.payload = r.payload as Buffer | undefined; // absent unless read (deleted below when undefined)
   for (const k of Object.keys(rec) as (keyof OutboundRecord)[]) if (rec[k] === undefined) delete rec[k];
   return rec;
 }

@@ -72,7 +72,6 @@ export class RetentionPurge {
       const r = { inboundErased: 0, inboundDeleted: 0, outboundErased: 0 };
       r.inboundErased = s.purgeInbound.run(now, before, PURGE_CHUNK).changes;
       r.outboundErased = s.purgeOutbound.run(now, before, PURGE_CHUNK).changes;
-      // Stryker disable next-line ConditionalExpression: run with undefined, `received_at < NULL` deletes nothing (the test only saves a statement)
       if (deleteBefore !== undefined) r.inboundDeleted = s.deleteInbound.run(deleteBefore, PURGE_CHUNK).changes;
       return r;
     });
@@ -107,7 +106,6 @@ export class RetentionPurge {
     if (this.retentionMs <= 0) return Promise.resolve(result);
     // Rows can go only when they can no longer be a duplicate's original: with the default
     // (forever) duplicate window they stay, erased; with a window, once past it too.
-    // Stryker disable next-line ConditionalExpression: Math.max(…, undefined) is NaN, bound as NULL: `received_at < NULL` deletes nothing
     const deleteBefore = this.duplicateWindowMs === undefined ? undefined : t - Math.max(this.retentionMs, this.duplicateWindowMs);
     const run = async (): Promise<PurgeResult> => {
       for (;;) {
