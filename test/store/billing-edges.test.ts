@@ -74,6 +74,8 @@ describe('what billing refuses, and its message', () => {
     // a date-time counts for its day; a long reason is bounded
     const w = await j.putInvoiceBilling({ ...ok, state: 'refused', invoiceDate: '2026-11-30T10:15:00', reason: 'x'.repeat(600) });
     expect(w.invoiceDate).toBe('2026-11-30');
+    // a time zone written out (as some GAPs export it): the day is read, the rest is not
+    expect((await j.putInvoiceBilling({ ...ok, invoiceDate: '2026-11-29T23:10:00 CET' })).invoiceDate).toBe('2026-11-29');
     expect(w.reason!.length).toBeLessThanOrEqual(500);
     await file([{ key: '750100125/V/1', number: 'F1', lotNumber: 1 }]);
     await expect(j.putInvoiceBilling(ok)).rejects.toMatchObject({
@@ -134,7 +136,7 @@ describe('what billing refuses, and its message', () => {
 
   it('recordRspFile: a SHA-256, the raw bytes, a known state, well-formed settlements', async () => {
     const ok = { hash: HASH, state: 'PROCESSED' as const, bytes: Buffer.from('000RSP') };
-    for (const hash of ['A'.repeat(64), 'a'.repeat(63), 42])
+    for (const hash of ['A'.repeat(64), 'a'.repeat(63), 42, `z${'a'.repeat(64)}`, `${'a'.repeat(64)}z`])
       await expect(j.recordRspFile({ ...ok, hash: hash as string })).rejects.toMatchObject(bad('hash must be a SHA-256 in hex'));
     await expect(j.recordRspFile(undefined as never)).rejects.toMatchObject(bad('hash must be a SHA-256 in hex'));
     await expect(j.recordRspFile({ ...ok, bytes: '000RSP' as never })).rejects.toMatchObject(bad('recordRspFile needs the raw bytes'));
@@ -218,8 +220,9 @@ describe('lists', () => {
     expect(await numbers({})).toEqual(['F1', 'F2', 'F3']); // oldest change first
     expect(await numbers({ states: ['ready'] })).toEqual(['F1', 'F2']);
     expect(await numbers({ states: ['pending', 'ready'] })).toEqual(['F1', 'F2', 'F3']);
-    expect(await numbers({ states: [] })).toEqual([]);
+    expect(await j.listInvoiceBilling({ states: [] })).toStrictEqual([]);
     expect(await numbers({ amc: '0000654321' })).toEqual(['F2']);
+    expect(await numbers({ limit: 1 })).toEqual(['F1']);
     expect(await numbers({ key: '750100125/V/3' })).toEqual(['F3']);
     expect(await numbers({ limit: 2 })).toEqual(['F1', 'F2']);
     expect(await numbers({ states: ['ready'], amc: AMC })).toEqual(['F1']);
@@ -234,7 +237,7 @@ describe('lists', () => {
     expect(await numeros({})).toEqual([1, 2, 3]);
     expect(await numeros({ states: ['REFUSED'] })).toEqual([1]);
     expect(await numeros({ states: ['WRITTEN', 'SENT'] })).toEqual([2, 3]);
-    expect(await numeros({ states: [] })).toEqual([]);
+    expect(await j.listBillingFiles({ states: [] })).toStrictEqual([]);
     expect(await numeros({ amc: '0000654321' })).toEqual([]);
     expect(await numeros({ limit: 0 })).toEqual([1]);
     expect(await numeros({ limit: 2.7 })).toEqual([1, 2]);
@@ -260,7 +263,10 @@ describe('a file refused before sending, and acknowledgements per lot', () => {
       code: 'BAD_STATE',
       message: `billing file ${g.id} is SENT: only a file not sent is refused`,
     });
-    await expect(j.refuseBillingFile(g.id + 1, { code: 'X', label: 'y' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(j.refuseBillingFile(g.id + 1, { code: 'X', label: 'y' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: `billing file ${g.id + 1} not found`,
+    });
     // the reason kept on the file is bounded, and the invoice's label too
     const h = await file([{ key: '750100125/V/3', number: 'F3', lotNumber: 1 }]);
     const long = await j.refuseBillingFile(h.id, { code: 'CERT', label: 'é'.repeat(600) });
@@ -408,6 +414,25 @@ describe('the whole record through the cycle', () => {
     });
     expect((await j.getInvoiceBilling('750100125/V/2', 'F2'))!.rejection).toBeUndefined();
     expect((await j.reopenInvoice('750100125/V/2', 'F2')).reason).toBe('facturée à nouveau après rejet (DRE-ES n°1)');
+  });
+
+  it('a negative ARL without a reason code: the lot named with its label, the invoice with an empty code', async () => {
+    const f = await file([{ key: '750100125/V/1', number: 'F1', lotNumber: 1 }]);
+    await j.markBillingFileSent(f.id);
+    const a = await j.acknowledgeBillingFile({ emitter: EMITTER, amc: AMC, numero: 1 }, [
+      { lotNumber: 1, positive: false, reasonLabel: 'Lot illisible' },
+    ]);
+    expect(a.reason).toBe('lot 1:  Lot illisible');
+    expect((await j.getInvoiceBilling('750100125/V/1', 'F1'))!.rejection).toStrictEqual({
+      code: '',
+      label: 'Lot illisible',
+      action: 'CORRIGER',
+    });
+  });
+
+  it('an RSP processed without settlements (nothing paid this time) is recorded, with no returns', async () => {
+    const r = await j.recordRspFile({ hash: HASH, amc: AMC, numero: 8, state: 'PROCESSED', bytes: Buffer.from('000RSP') });
+    expect(r).toMatchObject({ duplicate: false, applied: 0, record: { state: 'PROCESSED', returns: 0 } });
   });
 
   it('a quarantined RSP applies none of its settlements, even to an invoice sent', async () => {

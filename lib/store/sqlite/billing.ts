@@ -231,7 +231,7 @@ export class BillingStore {
     let key: string, number: string, amo: number, paidAt: string;
     try {
       key = required(p?.key, 'key');
-      number = required(p?.number, 'invoice number', 40);
+      number = required(p.number, 'invoice number', 40);
       amo = cents(p.amoCents, 'amoCents');
       paidAt = day(p.paidAt, 'paidAt');
     } catch (e) {
