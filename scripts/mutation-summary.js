@@ -70,6 +70,10 @@ const out = {
   score: 'killed + timeout over killed + timeout + survived + noCoverage (Stryker disable comments: ignored, not counted)',
   folders: {},
 };
+const { TESTS, TARGET } = require('./mutation-folders.js');
+for (const folder of Object.keys(TESTS)) {
+  folders[folder] ||= { killed: 0, timeout: 0, survived: 0, noCoverage: 0, ignored: 0, errors: 0, files: [], survivors: [] };
+}
 const resultFile = path.join(root, 'bench', 'results', 'mutation.json');
 const table = ['| folder | mutants | killed | survived | no coverage | score | files measured |', '|---|---:|---:|---:|---:|---:|---|'];
 for (const [folder, f] of Object.entries(folders).sort()) {
@@ -85,14 +89,33 @@ for (const [folder, f] of Object.entries(folders).sort()) {
     ignored: f.ignored,
     ...(f.errors ? { errors: f.errors } : {}),
     complete: missing.length === 0,
+    // The mutants marked equivalent in the source (`// Stryker disable next-line <mutators>: <reason>`).
+    equivalents: sources(folder).flatMap((file) =>
+      fs
+        .readFileSync(path.join(root, file), 'utf8')
+        .split('\n')
+        .flatMap((l, i) => {
+          const m = /\/\/ Stryker disable(?:-next-line|\s+next-line|-line)?\s+([\w,]+):\s*(.*)$/.exec(l);
+          return m ? [{ file, line: i + 1, mutators: m[1], reason: m[2].trim() }] : [];
+        }),
+    ),
     ...(missing.length ? { notMeasuredYet: missing } : {}),
     survivors: f.survivors,
   };
   const o = out.folders[folder];
   table.push(
-    `| \`${folder}\` | ${valid} | ${f.killed + f.timeout} | ${f.survived} | ${f.noCoverage} | ${o.score} % | ${missing.length ? `${f.files.length} of ${f.files.length + missing.length}` : 'all'} |`,
+    valid
+      ? `| \`${folder}\` | ${valid} | ${f.killed + f.timeout} | ${f.survived} | ${f.noCoverage} | ${o.score} % | ${missing.length ? `${f.files.length} of ${f.files.length + missing.length}` : 'all'} |`
+      : `| \`${folder}\` | – | – | – | – | not measured yet | none of ${missing.length} |`,
   );
 }
+const below = TARGET.folders.filter((f) => !out.folders[f] || !out.folders[f].complete || !(out.folders[f].score >= TARGET.score));
+out.target = { score: TARGET.score, folders: TARGET.folders, met: below.length === 0, ...(below.length ? { notMet: below } : {}) };
 console.log(table.join('\n'));
+console.log(
+  out.target.met
+    ? `target met: ${TARGET.score} % or more in ${TARGET.folders.join(', ')}, every file measured`
+    : `target (${TARGET.score} % in ${TARGET.folders.join(', ')}, every file measured) not met in ${below.join(', ')}`,
+);
 fs.mkdirSync(path.dirname(resultFile), { recursive: true });
 fs.writeFileSync(resultFile, JSON.stringify(out, null, 2) + '\n');

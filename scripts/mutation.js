@@ -13,16 +13,7 @@ const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const root = path.resolve(__dirname, '..');
-// Each folder with the test folders whose tests run against its mutants (jest.mutation.config.js).
-const TESTS = {
-  'lib/store': 'test/store',
-  'lib/gap': 'test/gap',
-  'lib/hl7': 'test/hl7,test/model',
-  'lib/sel': 'test/sel',
-  'lib/datamatrix': 'test/datamatrix',
-  'lib/dossier': 'test/dossier',
-  'lib/billing': 'test/billing',
-};
+const { TESTS } = require('./mutation-folders.js');
 
 function sources(dir) {
   return fs

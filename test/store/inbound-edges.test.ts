@@ -86,13 +86,55 @@ describe('what the inbound journal refuses, and its message', () => {
     expect((await j.get(a.id))?.state).toBe('RECEIVED');
   });
 
-  it('the IGNORED end state, and start([]) that marks nothing', async () => {
+  it('the IGNORED end state, and start([]) that marks nothing (and writes nothing)', async () => {
     const j = journal();
     const a = await j.append(adt('ED-4', VENUE));
+    const commits = j.stats.commits;
     expect(await j.start([])).toEqual([]);
+    expect(j.stats.commits).toBe(commits);
     await j.start([a.id]);
     await j.complete(a.id, 'IGNORED');
     expect((await j.get(a.id))?.state).toBe('IGNORED');
+  });
+});
+
+describe('defaults and absent fields', () => {
+  it('a message without ordering key is stored without one (no null key handed to the dispatcher)', async () => {
+    const j = journal();
+    const input = adt('AF-1', VENUE);
+    delete input.orderingKey;
+    const s = await j.append(input);
+    expect(s).toStrictEqual({
+      id: s.storedId,
+      duplicate: false,
+      storedId: s.storedId,
+      state: 'RECEIVED',
+      receivedAt: '2026-11-25T10:00:00.000Z',
+    });
+  });
+
+  it('complete() without a state is DONE; release() without a mode retries the failed message first', async () => {
+    const j = journal();
+    const a = await j.append(adt('AF-2', VENUE));
+    const b = await j.append(adt('AF-3', VENUE));
+    await j.start([a.id]);
+    await j.complete(a.id);
+    expect((await j.get(a.id))?.state).toBe('DONE');
+    await j.start([b.id]);
+    const held = await j.fail(b.id, 'IDB: AMC injoignable');
+    expect(await j.release(held.heldKey!)).toEqual([b.id]);
+    expect((await j.get(b.id))?.state).toBe('RECEIVED');
+  });
+
+  it('a held key of an older journal, with no reason stored, is listed without a reason field', async () => {
+    const j = journal();
+    const a = await j.append(adt('AF-4', VENUE));
+    await j.start([a.id]);
+    const held = await j.fail(a.id, 'mapping');
+    (j as unknown as { db: { prepare(sql: string): { run(): void } } }).db.prepare('UPDATE held_keys SET reason = NULL').run();
+    expect(await j.heldKeys()).toStrictEqual([
+      { orderingKey: held.heldKey, failedId: a.id, since: '2026-11-25T10:00:00.000Z', waiting: 0 },
+    ]);
   });
 });
 
@@ -197,5 +239,13 @@ describe('hasSeenOrderingKey', () => {
     expect(await j.hasSeenOrderingKey('PV1-19:250100778')).toBe(false);
     expect(await j.hasSeenOrderingKey('')).toBe(false);
     expect(await j.hasSeenOrderingKey(undefined as never)).toBe(false);
+  });
+
+  it('a key given as a number is not a key, even when SQLite would compare it equal to one', async () => {
+    const j = journal();
+    // (a whole number binds as REAL, '250100421.0', and matches no key; a decimal one would)
+    await j.append({ ...adt('SK-2', VENUE), orderingKey: '1.5' });
+    expect(await j.hasSeenOrderingKey('1.5')).toBe(true);
+    expect(await j.hasSeenOrderingKey(1.5 as never)).toBe(false);
   });
 });

@@ -88,3 +88,43 @@ describe('GroupCommitWriter', () => {
     db.close();
   });
 });
+
+describe('GroupCommitWriter: its timers and counts', () => {
+  it('a burst of writes arms one window timer, not one per write', async () => {
+    const { w, insert, db } = setup({ windowMs: 5 });
+    const spy = jest.spyOn(global, 'setTimeout');
+    try {
+      await Promise.all(Array.from({ length: 50 }, (_, i) => insert(`A01-${String(i).padStart(4, '0')}`)));
+      expect(spy.mock.calls.filter(([fn, ms]) => typeof fn === 'function' && ms === 5)).toHaveLength(1);
+      expect(w.stats).toEqual({ commits: 1, writes: 50, largestBatch: 50 });
+    } finally {
+      spy.mockRestore();
+      db.close();
+    }
+  });
+
+  it('windowMs 0: a write made in the next turn of the loop joins the batch, however long the current turn took', async () => {
+    const { w, insert, db } = setup({ windowMs: 0 });
+    // From a check-phase callback (as the MLLP listener's frames arrive between turns), so that a
+    // 0 ms timer, due after the long turn, would commit before the next turn's write joined.
+    await new Promise<unknown>((done) =>
+      setImmediate(() => {
+        const a = insert('A01-0001');
+        const b = new Promise((resolve, reject) => setImmediate(() => insert('A01-0002').then(resolve, reject)));
+        const until = Date.now() + 5;
+        while (Date.now() < until); // a long synchronous turn (a large frame parsed)
+        done(Promise.all([a, b]));
+      }),
+    );
+    expect(w.stats.commits).toBe(1);
+    db.close();
+  });
+
+  it('flushing or closing with nothing queued commits nothing', () => {
+    const { w, db } = setup();
+    w.flush();
+    w.close();
+    expect(w.stats).toEqual({ commits: 0, writes: 0, largestBatch: 0 });
+    db.close();
+  });
+});

@@ -135,12 +135,15 @@ function invoiceOf(r: Row): InvoiceBilling {
   put('paidCents', 'paid_cents');
   put('differenceCents', 'difference_cents');
   put('paymentReference', 'payment_ref');
-  if (r.reason_code !== null && r.reason_code !== undefined)
+  if (r.reason_code !== null) {
+    // Stryker disable next-line StringLiteral: every writer of a reason code writes its label and action (the fallback text is never read)
     out.rejection = { code: r.reason_code as string, label: (r.reason_label as string) ?? '', action: (r.reason_action as string) ?? '' };
+  }
   return out;
 }
 
-function fileOf(r: Row, bytes: boolean): BillingFileRecord {
+/** A file's record; its bytes when the row has them (read by the `fileBytes` statement). */
+function fileOf(r: Row): BillingFileRecord {
   const f: BillingFileRecord = {
     id: r.id as number,
     kind: 'DREES',
@@ -158,11 +161,12 @@ function fileOf(r: Row, bytes: boolean): BillingFileRecord {
   if (r.sent_at !== null) f.sentAt = iso(r.sent_at);
   if (r.ack_at !== null) f.ackAt = iso(r.ack_at);
   if (r.reason !== null) f.reason = r.reason as string;
-  if (bytes && r.bytes) f.bytes = Buffer.from(r.bytes as Buffer);
+  if (r.bytes) f.bytes = Buffer.from(r.bytes as Buffer);
   return f;
 }
 
-function rspOf(r: Row, bytes: boolean): RspFileRecord {
+/** An RSP file's record; its bytes when the row has them (read by the `rspBytes` statement). */
+function rspOf(r: Row): RspFileRecord {
   const f: RspFileRecord = {
     id: r.id as number,
     hash: r.hash as string,
@@ -173,7 +177,7 @@ function rspOf(r: Row, bytes: boolean): RspFileRecord {
   if (r.amc !== null) f.amc = r.amc as string;
   if (r.numero !== null) f.numero = r.numero as number;
   if (r.reason !== null) f.reason = r.reason as string;
-  if (bytes && r.bytes) f.bytes = Buffer.from(r.bytes as Buffer);
+  if (r.bytes) f.bytes = Buffer.from(r.bytes as Buffer);
   return f;
 }
 
@@ -227,7 +231,7 @@ export class BillingStore {
     let key: string, number: string, amo: number, paidAt: string;
     try {
       key = required(p?.key, 'key');
-      number = required(p?.number, 'invoice number', 40);
+      number = required(p.number, 'invoice number', 40);
       amo = cents(p.amoCents, 'amoCents');
       paidAt = day(p.paidAt, 'paidAt');
     } catch (e) {
@@ -376,7 +380,7 @@ export class BillingStore {
         const r = this.s.written.run(id, numero, inv.lotNumber, inv.finess ?? null, amc, now, inv.key, inv.number);
         if (r.changes !== 1) throw new JournalError(`invoice ${inv.number} could not be put in file ${numero}`, 'BAD_STATE');
       }
-      return fileOf(this.s.file.get(id) as Row, false);
+      return fileOf(this.s.file.get(id) as Row);
     });
   }
 
@@ -389,7 +393,7 @@ export class BillingStore {
         this.s.fileSent.run(t, id);
         this.s.invoicesSent.run(new Date(t).toISOString().slice(0, 10), this.now(), id);
       }
-      return fileOf(this.s.file.get(id) as Row, false);
+      return fileOf(this.s.file.get(id) as Row);
     });
   }
 
@@ -405,7 +409,7 @@ export class BillingStore {
       this.s.fileAck.run('REFUSED', t, `${code}: ${label}`.slice(0, 500), id);
       for (const inv of this.s.invoicesOfFile.all(id) as Row[])
         if (inv.state === 'written') this.s.invoiceRefused.run(label, code, label.slice(0, 200), this.now(), inv.okey, inv.numero);
-      return fileOf(this.s.file.get(id) as Row, false);
+      return fileOf(this.s.file.get(id) as Row);
     });
   }
 
@@ -440,14 +444,14 @@ export class BillingStore {
           inv.numero,
         );
       }
-      return fileOf(this.s.file.get(idRow.id) as Row, false);
+      return fileOf(this.s.file.get(idRow.id) as Row);
     });
   }
 
   getBillingFile(id: number, options: { bytes?: boolean } = {}): Promise<BillingFileRecord | undefined> {
     return this.read(() => {
       const r = (options.bytes ? this.s.fileBytes : this.s.file).get(id) as Row | undefined;
-      return r ? fileOf(r, options.bytes === true) : undefined;
+      return r ? fileOf(r) : undefined;
     });
   }
 
@@ -470,7 +474,7 @@ export class BillingStore {
         FROM billing_files${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
       let st = this.listStatements.get(sql);
       if (!st) this.listStatements.set(sql, (st = this.db.prepare(sql)));
-      return (st.all(...args, limit) as Row[]).map((r) => fileOf(r, false));
+      return (st.all(...args, limit) as Row[]).map((r) => fileOf(r));
     });
   }
 
@@ -492,7 +496,7 @@ export class BillingStore {
     }
     return this.write(() => {
       const prior = this.s.rsp.get(input.hash) as Row | undefined;
-      if (prior) return { record: rspOf(prior, false), duplicate: true, applied: 0 };
+      if (prior) return { record: rspOf(prior), duplicate: true, applied: 0 };
       const now = this.now();
       const settlements = input.state === 'PROCESSED' ? (input.settlements ?? []) : [];
       this.s.insertRsp.run(
@@ -521,14 +525,14 @@ export class BillingStore {
           now,
         }).changes;
       }
-      return { record: rspOf(this.s.rsp.get(input.hash) as Row, false), duplicate: false, applied };
+      return { record: rspOf(this.s.rsp.get(input.hash) as Row), duplicate: false, applied };
     });
   }
 
   getRspFile(hash: string, options: { bytes?: boolean } = {}): Promise<RspFileRecord | undefined> {
     return this.read(() => {
       const r = (options.bytes ? this.s.rspBytes : this.s.rsp).get(hash) as Row | undefined;
-      return r ? rspOf(r, options.bytes === true) : undefined;
+      return r ? rspOf(r) : undefined;
     });
   }
 }

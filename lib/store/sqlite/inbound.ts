@@ -43,7 +43,7 @@ export function inboundFromRow(r: Row): InboundRecord {
     resendOf: opt(r.resend_of),
     purgedAt: iso(r.purged_at),
   };
-  if (r.raw !== undefined) rec.raw = r.raw as Buffer;
+  rec.raw = r.raw as Buffer | undefined; // absent unless read (deleted below when undefined)
   for (const k of Object.keys(rec) as (keyof InboundRecord)[]) if (rec[k] === undefined) delete rec[k];
   return rec;
 }
@@ -203,7 +203,7 @@ export class InboundStore {
     });
   }
 
-  complete(id: number, state: 'DONE' | 'IGNORED' = 'DONE'): Promise<void> {
+  complete(id: number, state: 'DONE' | 'IGNORED'): Promise<void> {
     if (state !== 'DONE' && state !== 'IGNORED') {
       return Promise.reject(new JournalError('complete() takes DONE or IGNORED', 'BAD_INPUT'));
     }
@@ -248,7 +248,7 @@ export class InboundStore {
     );
   }
 
-  release(orderingKey: string, mode: 'retry' | 'skip' = 'retry'): Promise<number[]> {
+  release(orderingKey: string, mode: 'retry' | 'skip'): Promise<number[]> {
     if (mode !== 'retry' && mode !== 'skip') return Promise.reject(new JournalError('mode is retry or skip', 'BAD_INPUT'));
     return this.write(() => {
       const h = this.s.heldKey.get(orderingKey) as { failed_id: number } | undefined;
@@ -274,7 +274,7 @@ export class InboundStore {
       if (r.state === 'RECEIVED' || r.state === 'PROCESSING' || r.state === 'HELD') {
         throw new JournalError(`message ${id} is ${String(r.state)}: it has not finished, nothing to resend`, 'BAD_STATE');
       }
-      if (r.purged_at !== null && r.purged_at !== undefined) {
+      if (r.purged_at !== null) {
         throw new JournalError(`message ${id}: its raw bytes were erased by the retention purge, nothing to resend`, 'BAD_STATE');
       }
       const now = this.now();

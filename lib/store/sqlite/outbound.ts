@@ -29,7 +29,7 @@ export function outboundFromRow(r: Row): OutboundRecord {
     answerKey: opt(r.answer_key),
     purgedAt: iso(r.purged_at),
   };
-  if (r.payload !== undefined) rec.payload = r.payload as Buffer;
+  rec.payload = r.payload as Buffer | undefined; // absent unless read (deleted below when undefined)
   for (const k of Object.keys(rec) as (keyof OutboundRecord)[]) if (rec[k] === undefined) delete rec[k];
   return rec;
 }
@@ -120,19 +120,14 @@ export class OutboundStore {
     return this.write(() => {
       const now = this.now();
       const [destination, okey, inboundId, max, payload, answerKey] = args;
-      if (answerKey !== null) {
-        const prior = this.s.byKey.get(destination, answerKey) as Row | undefined;
-        if (prior) return { ...outboundFromRow(prior), existing: true as const };
-      }
       let id: number;
       try {
         id = Number(this.s.insert.run(destination, okey, inboundId, now, max, now, now, payload, answerKey).lastInsertRowid);
       } catch (e) {
-        // Another process on the same file stored this key in between: its answer stands.
-        const prior =
-          answerKey !== null && (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE'
-            ? (this.s.byKey.get(destination, answerKey) as Row | undefined)
-            : undefined;
+        // The answer key is taken (by an earlier enqueue, or another process on the same file in
+        // between): the answer stored first stands, returned as `existing`.
+        // (Without an answer key, `answer_key = NULL` finds nothing: the error stands.)
+        const prior = this.s.byKey.get(destination, answerKey) as Row | undefined;
         if (!prior) throw e;
         return { ...outboundFromRow(prior), existing: true as const };
       }

@@ -15,7 +15,7 @@ const PURGE_CHUNK = 2000;
 /** `retentionDays` (default 30; 0 = keep forever) in ms; refuses what is not a number of days ≥ 0. */
 export function retentionMsOf(retentionDays: number | undefined): number {
   const days = retentionDays ?? 30;
-  if (typeof days !== 'number' || !Number.isFinite(days) || days < 0) {
+  if (!Number.isFinite(days) || days < 0) {
     throw new JournalError('retentionDays must be a number of days ≥ 0 (0 = keep)', 'BAD_INPUT');
   }
   return Math.round(days * DAY_MS);
@@ -83,9 +83,7 @@ export class RetentionPurge {
     const onErr = (e: Error) => {
       if (!this.writer.closed) this.options.onPurgeError?.(e);
     };
-    setImmediate(() => {
-      if (!this.writer.closed) this.purge().catch(onErr);
-    }).unref();
+    setImmediate(() => this.purge().catch(onErr)).unref(); // closed by then: CLOSED, not reported
     const every = this.options.purgeIntervalMs ?? 3_600_000;
     if (every > 0) {
       this.purgeTimer = setInterval(() => this.purge().catch(onErr), Math.max(1000, every));
@@ -95,7 +93,7 @@ export class RetentionPurge {
 
   /** No more scheduled purges (the journal closes). */
   stop(): void {
-    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    clearInterval(this.purgeTimer);
     this.purgeTimer = undefined;
   }
 

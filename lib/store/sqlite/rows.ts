@@ -7,7 +7,7 @@ import { JournalError } from '../journal';
 export type Row = Record<string, unknown>;
 
 export const iso = (ms: unknown): string | undefined => (typeof ms === 'number' ? new Date(ms).toISOString() : undefined);
-export const opt = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
+export const opt = <T>(v: unknown): T | undefined => (v ?? undefined) as T | undefined;
 
 export function text(v: unknown, field: string, max = 200): string | null {
   if (v === undefined || v === null || v === '') return null;

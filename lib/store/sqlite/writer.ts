@@ -71,11 +71,9 @@ export class GroupCommitWriter {
 
   /** Commits everything queued now, in one transaction. */
   flush(): void {
-    if (this.timer) {
-      clearTimeout(this.timer as NodeJS.Timeout);
-      clearImmediate(this.timer as NodeJS.Immediate);
-      this.timer = undefined;
-    }
+    clearTimeout(this.timer as NodeJS.Timeout);
+    clearImmediate(this.timer as NodeJS.Immediate);
+    this.timer = undefined;
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
@@ -89,7 +87,7 @@ export class GroupCommitWriter {
     }
     this.stats.commits++;
     this.stats.writes += batch.length;
-    if (batch.length > this.stats.largestBatch) this.stats.largestBatch = batch.length;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
     for (let i = 0; i < batch.length; i++) {
       const r = results[i];
       if (r.ok) batch[i].resolve(r.v);
