@@ -116,19 +116,26 @@ describe('MLLP listener: both deadlines short', () => {
     const l = await start({ idleTimeoutMs: 0, frameTimeoutMs: 400 });
     const g = await gap(l);
     await sleep(500); // connected, quiet, longer than the frame deadline
-    const b = frame(Buffer.from(adt('LATE-1'), 'utf8'));
-    g.socket.write(b.subarray(0, 50));
-    await sleep(100);
+    const a = frame(Buffer.from(adt('LATE-1'), 'utf8'));
+    const b = frame(Buffer.from(adt('LATE-2'), 'utf8'));
+    g.socket.write(a.subarray(0, 50));
+    await sleep(250);
+    // the end of the first frame and the start of the next in one write: the next one's clock starts here
+    g.socket.write(Buffer.concat([a.subarray(50), b.subarray(0, 50)]));
+    await sleep(250);
     g.socket.write(b.subarray(50));
-    expect((await g.waitAcks(1))[0]).toMatchObject({ code: 'AA', controlId: 'LATE-1' });
+    expect((await g.waitAcks(2)).map((x) => [x.code, x.controlId])).toEqual([
+      ['AA', 'LATE-1'],
+      ['AA', 'LATE-2'],
+    ]);
     expect(l.stats.frameTimeouts).toBe(0);
   });
 
-  it('without deadlines (0): a quiet connection and an unfinished frame stay open', async () => {
-    const l = await start({ idleTimeoutMs: 0, frameTimeoutMs: 0 });
+  it('without frame deadline (0): an unfinished frame stays open (the idle deadline alone is checked)', async () => {
+    const l = await start({ idleTimeoutMs: 1000, frameTimeoutMs: 0 });
     const g = await gap(l);
     g.socket.write(frame(Buffer.from(adt('OPEN-1'), 'utf8')).subarray(0, 200));
-    await sleep(300);
+    await sleep(500); // the deadlines are checked every 200 ms
     expect(g.ended).toBe(false);
     expect(l.stats).toMatchObject({ frameTimeouts: 0, idleClosed: 0 });
     expect(l.bufferedBytes).toBeGreaterThanOrEqual(199);

@@ -109,6 +109,19 @@ describe('MLLP listener: connection caps', () => {
     expect((await g2.waitAcks(2))[1]).toMatchObject({ code: 'AA', controlId: 'CAP-4' });
   });
 
+  it('a connection that sent only bytes outside frames has delivered no frame: it is evicted for a newcomer', async () => {
+    const l = await start({ maxConnections: 1, evictGraceMs: 0 });
+    const noisy = await gap(l);
+    // garbage, then the start of a frame that never ends
+    noisy.socket.write(Buffer.concat([Buffer.from('BONJOUR\r', 'latin1'), frame(Buffer.from(adt('NSY-1'), 'utf8')).subarray(0, 100)]));
+    expect((await noisy.waitAcks(1))[0].code).toBe('AR');
+    const g = await gap(l);
+    await waitFor(() => noisy.ended, 'the noisy connection evicted');
+    g.send(adt('NSY-2'));
+    expect((await g.waitAcks(1))[0].code).toBe('AA');
+    expect(l.stats).toMatchObject({ evicted: 1, refused: 0 });
+  });
+
   it('a silent connection younger than evictGraceMs is not evicted', async () => {
     const l = await start({ maxConnections: 1, evictGraceMs: 60_000 });
     const idle = await silent(l);
