@@ -141,27 +141,28 @@ describe('HPRIM watcher: file-name patterns', () => {
     drop('ADM20260312A.hpr.tmp', ADM);
     fs.mkdirSync(path.join(IN(), 'sub.hpr'));
     drop('ADM20260312A.hpr', ADM);
+    drop('ADM20260312A.hpr.ok', ''); // not ours to remove with the stable-file convention
     await until(watcher, () => files.length === 1);
     await polls(watcher, 3);
     expect(files.map((f) => f.file)).toEqual(['ADM20260312A.hpr']);
-    expect(ls('in')).toEqual(['ADM20260312A.hpr.tmp', 'notes.txt', 'sub.hpr']);
+    expect(ls('in')).toEqual(['ADM20260312A.hpr.ok', 'ADM20260312A.hpr.tmp', 'notes.txt', 'sub.hpr']);
     expect(admissions).toEqual(['ADM20260312A.hpr#1', 'ADM20260312A.hpr#2']);
   });
 
   it('files are taken in the order they were written (modification time, then name)', async () => {
     const t = Date.now() / 1000;
     for (const [name, age] of [
-      ['C.hpr', 60],
-      ['A.hpr', 120],
       ['B.hpr', 60],
+      ['C.hpr', 120],
+      ['A.hpr', 60],
     ] as const) {
-      drop(name, name === 'A.hpr' ? ADM : SORTIE);
+      drop(name, name === 'C.hpr' ? ADM : SORTIE);
       fs.utimesSync(path.join(IN(), name), t - age, t - age);
     }
     const watcher = await start();
     await until(watcher, () => files.length === 3);
-    expect(files.map((f) => f.file)).toEqual(['A.hpr', 'B.hpr', 'C.hpr']);
-    expect(files.map((f) => f.duplicate)).toEqual([false, false, true]); // C has B's bytes
+    expect(files.map((f) => f.file)).toEqual(['C.hpr', 'A.hpr', 'B.hpr']);
+    expect(files.map((f) => f.duplicate)).toEqual([false, false, true]); // B has A's bytes
   });
 
   it('counts the files waiting to be complete in each poll', async () => {
@@ -375,6 +376,14 @@ describe('HPRIM watcher: the disk', () => {
     expect(files[1].duplicate).toBe(true);
     expect(ls('in')).toEqual([]);
     expect(ls('processed')).toEqual(['A.hpr', 'B.hpr']);
+  });
+
+  it('start() twice polls once per interval, not twice', async () => {
+    const watcher = await start({ intervalMs: 100 });
+    await watcher.start();
+    const from = waiting.length;
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(waiting.length - from).toBeLessThanOrEqual(13); // about 10; a second polling loop would double it
   });
 
   it('close() during a poll waits for it; start() twice starts once', async () => {
