@@ -218,6 +218,48 @@ describe('MllpAnswerSender: change events', () => {
 });
 
 describe('MllpAnswerSender: connecting', () => {
+  it('close() while connected says nothing more (no disconnected)', async () => {
+    const g = await gap('ack');
+    const j = journal();
+    const { s } = sender(j, g.port, { reconnect: { minMs: 20, maxMs: 100 } });
+    const seen: string[] = [];
+    s.on('disconnected', () => seen.push('disconnected'));
+    s.start();
+    await until(() => s.isConnected, 'connected');
+    s.close();
+    await sleep(100);
+    expect(seen).toEqual([]);
+  });
+
+  it('bytes outside frames before an ACK are not counted as unmatched ACKs', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const { s } = sender(j, g.port, { reconnect: { minMs: 20, maxMs: 100 } });
+    s.start();
+    const a = await s.enqueue(answer('JNK-1', 'V-1'), 'V-1');
+    await until(() => g.received.length === 1, 'sent');
+    g.received[0].socket.write(
+      Buffer.concat([
+        latin1('bruit\r'),
+        frame(latin1('MSH|^~\\&|GAP|CHU-NORD|ROC-BRIDGE|CLINIQUE|20261120081501||ACK^Z01^ACK|G-3|P|2.5\rMSA|AA|JNK-1')),
+      ]),
+    );
+    await until(async () => (await stateOf(j, a.id)) === 'ACKED', 'acked');
+    expect(s.unmatchedAcks).toBe(0);
+  });
+
+  it('two answers enqueued at once with a window of 1: one in flight', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const { s } = sender(j, g.port, { reconnect: { minMs: 20, maxMs: 100 } });
+    s.start();
+    await until(() => s.isConnected, 'connected');
+    await Promise.all([s.enqueue(answer('TWO-1', 'V-1'), 'V-1'), s.enqueue(answer('TWO-2', 'V-2'), 'V-2')]);
+    await until(() => g.received.length === 1, 'one sent');
+    await sleep(200);
+    expect(g.received).toHaveLength(1);
+  });
+
   it('without reconnection delays given: the defaults, and the answer is delivered', async () => {
     const g = await gap('ack');
     const j = journal();
@@ -293,6 +335,22 @@ describe('MllpAnswerSender: the journal changes under an answer in flight', () =
     await until(async () => (await stateOf(j, a.id)) === 'ACKED', 'acked');
     expect(faults).toEqual([]);
     expect(outcomes.map((o) => o.kind)).toEqual(['acked']);
+    expect(outcomes[0].record).toMatchObject({ id: a.id, state: 'ACKED' });
+  });
+
+  it('a refusal (AE) whose row was put back in the queue meanwhile: race too, not a fault', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const { s, races, faults } = sender(j, g.port, { reconnect: { minMs: 20, maxMs: 100 } });
+    s.start();
+    const a = await s.enqueue(answer('RACE-2', 'V-1'), 'V-1');
+    await until(() => g.received.length === 1, 'sent');
+    expect(await journal().recoverOutbound(DEST)).toBe(1);
+    const last = g.received[0];
+    last.socket.write(frame(latin1('MSH|^~\\&|GAP|CHU-NORD|ROC-BRIDGE|CLINIQUE|20261120081501||ACK^Z01^ACK|G-2|P|2.5\rMSA|AE|RACE-2')));
+    await until(() => races.length === 1, 'race');
+    expect(races).toEqual([a.id]);
+    expect(faults).toEqual([]);
   });
 
   it('a journal that fails on the ACK: fault; a closed sender says nothing', async () => {
