@@ -1,0 +1,390 @@
+/**
+ * The MLLP answer sender (lib/gap/mllp-sender.ts) on what mutation testing (issue 12) left open
+ * in its class: the `change` events an operations display follows (enqueue, resend, cancel, the
+ * recovery at start), the defaults when no reconnection delays are given, the reconnection
+ * backoff against a GAP that drops every connection (no hammering, the delay grows to its cap),
+ * and a journal that changes under an answer in flight: the row put back in the queue by another
+ * journal instance (`race`, sent again) or a journal that fails (`fault`). 127.0.0.1, port 0.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { MllpAnswerSender, type SendOutcome } from '../../lib/gap/mllp-sender';
+import { MllpDeframer, frame } from '../../lib/hl7/mllp';
+import { decodeFrame } from '../../lib/hl7/charset';
+import { parseEr7 } from '../../lib/hl7/er7';
+import { openSqliteJournal, type SqliteJournal } from '../../lib/store/sqlite';
+import { JournalError } from '../../lib/store/journal';
+
+const latin1 = (s: string) => Buffer.from(s, 'latin1');
+const DEST = 'mllp:gap.chu-nord.test:0';
+
+function answer(controlId: string, venue: string): Buffer {
+  return latin1(
+    [
+      `MSH|^~\\&|ROC-BRIDGE|CLINIQUE|GAP|CHU-NORD|20261120081500||ZRC^Z01^ZRC|${controlId}|P|2.5|||||FRA|8859/1`,
+      `PV1|1|I|||||||||||||||||${venue}`,
+      'ZRC|IDB|OK',
+    ].join('\r'),
+  );
+}
+
+/** A GAP listener: `mode` ack (answers AA at once), hold (records, answers when told), drop (closes every connection at once). */
+class Gap {
+  readonly received: Array<{ controlId: string; socket: net.Socket }> = [];
+  connections = 0;
+  private readonly sockets = new Set<net.Socket>();
+  private server?: net.Server;
+  port = 0;
+  constructor(public mode: 'ack' | 'hold' | 'drop') {}
+  async start(port = 0): Promise<void> {
+    const server = net.createServer((socket) => {
+      this.connections++;
+      socket.on('error', () => undefined);
+      if (this.mode === 'drop') {
+        socket.destroy();
+        return;
+      }
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      const d = new MllpDeframer();
+      socket.on('data', (chunk) => {
+        for (const ev of d.push(chunk)) {
+          if (ev.kind !== 'frame') continue;
+          const controlId = parseEr7(decodeFrame(ev.bytes).text).get('MSH-10');
+          this.received.push({ controlId, socket });
+          if (this.mode === 'ack') this.ack(controlId);
+        }
+      });
+    });
+    this.server = server;
+    await new Promise<void>((res) => server.listen(port, '127.0.0.1', () => res()));
+    this.port = (server.address() as net.AddressInfo).port;
+  }
+  ack(controlId: string): void {
+    const g = [...this.received].reverse().find((f) => f.controlId === controlId)!;
+    g.socket.write(frame(latin1(`MSH|^~\\&|GAP|CHU-NORD|ROC-BRIDGE|CLINIQUE|20261120081501||ACK^Z01^ACK|G-1|P|2.5\rMSA|AA|${controlId}`)));
+  }
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+}
+
+let dir: string;
+const journals: SqliteJournal[] = [];
+const senders: MllpAnswerSender[] = [];
+const gaps: Gap[] = [];
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-sender-events-'));
+});
+
+afterEach(async () => {
+  jest.restoreAllMocks();
+  for (const s of senders.splice(0)) s.close();
+  for (const g of gaps.splice(0)) await g.stop();
+  for (const j of journals.splice(0)) await j.close().catch(() => undefined);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function journal(): SqliteJournal {
+  const j = openSqliteJournal({
+    file: path.join(dir, 'journal.sqlite'),
+    recoverSentOnOpen: false,
+    maxAttempts: 3,
+    backoff: { baseMs: 20, factor: 2, maxMs: 100 },
+  });
+  journals.push(j);
+  return j;
+}
+
+async function gap(mode: Gap['mode']): Promise<Gap> {
+  const g = new Gap(mode);
+  await g.start();
+  gaps.push(g);
+  return g;
+}
+
+function sender(j: SqliteJournal, port: number, extra: Partial<ConstructorParameters<typeof MllpAnswerSender>[0]> = {}) {
+  const s = new MllpAnswerSender({ journal: j, destination: DEST, host: '127.0.0.1', port, ...extra });
+  senders.push(s);
+  const events: string[] = [];
+  const outcomes: SendOutcome[] = [];
+  const faults: Error[] = [];
+  const races: number[] = [];
+  s.on('change', () => events.push('change'));
+  s.on('outcome', (o: SendOutcome) => outcomes.push(o));
+  s.on('fault', (e: Error) => faults.push(e));
+  s.on('race', (id: number) => races.push(id));
+  return { s, events, outcomes, faults, races };
+}
+
+async function until<T>(f: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 15000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timeout: ${what}`);
+    await new Promise((res) => setTimeout(res, 15));
+  }
+}
+/** A port nothing listens on (connections refused). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+const stateOf = async (j: SqliteJournal, id: number) => (await j.getOutbound(id))!.state;
+
+describe('MllpAnswerSender: change events', () => {
+  it('enqueue, resend and cancel each say change; an answer already queued (same answer key) does not', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const { s, events } = sender(j, g.port, { reconnect: { minMs: 20, maxMs: 100 } });
+    s.start();
+    await until(() => s.isConnected, 'connected');
+    await sleep(50);
+    expect(events).toEqual([]); // nothing recovered, nothing to send: no change
+    const a = await s.enqueue(answer('CHG-1', 'V-1'), 'V-1', 11, 'key-1');
+    expect(events.length).toBeGreaterThanOrEqual(1);
+    await until(() => g.received.length === 1, 'sent');
+    const n = events.length;
+    const again = await s.enqueue(answer('CHG-1', 'V-1'), 'V-1', 11, 'key-1');
+    expect(again).toMatchObject({ id: a.id, existing: true });
+    await sleep(50);
+    expect(events).toHaveLength(n);
+    expect(g.received).toHaveLength(1);
+
+    const b = await s.enqueue(answer('CHG-2', 'V-2'), 'V-2');
+    const before = events.length;
+    await s.cancel(b.id);
+    expect(events.length).toBe(before + 1);
+    expect(await stateOf(j, b.id)).toBe('CANCELLED');
+  });
+
+  it('resend of a parked answer says change and sends it again', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const { s, events, outcomes } = sender(j, g.port, { reconnect: { minMs: 20, maxMs: 100 }, ackTimeoutMs: 150, maxAttempts: 1 });
+    s.start();
+    const a = await s.enqueue(answer('RSD-1', 'V-1'), 'V-1');
+    await until(() => outcomes.some((o) => o.kind === 'error'), 'parked after its only attempt');
+    const before = events.length;
+    g.mode = 'ack';
+    await s.resend(a.id);
+    expect(events.length).toBe(before + 1);
+    await until(async () => (await stateOf(j, a.id)) === 'ACKED', 'acked after resend');
+  });
+
+  it('the recovery at start says change when it put answers back in the queue, even before any connection', async () => {
+    const j = journal();
+    await j.enqueue({ destination: DEST, payload: answer('REC-0', 'V-1'), orderingKey: 'V-1' });
+    await j.take(DEST, 1);
+    const { s, events } = sender(j, await freePort(), { reconnect: { minMs: 20, maxMs: 100 } });
+    s.start();
+    await until(() => events.length > 0, 'change with the GAP unreachable');
+    expect(s.isConnected).toBe(false);
+  });
+
+  it('nothing is sent before start()', async () => {
+    const g = await gap('ack');
+    const j = journal();
+    const { s } = sender(j, g.port, { reconnect: { minMs: 20, maxMs: 100 } });
+    const a = await s.enqueue(answer('BEF-1', 'V-1'), 'V-1');
+    await sleep(150);
+    expect(g.connections).toBe(0);
+    s.start();
+    await until(async () => (await stateOf(j, a.id)) === 'ACKED', 'sent once started');
+  });
+
+  it('the recovery at start says change when it put answers back in the queue', async () => {
+    const g = await gap('ack');
+    const j = journal();
+    const a = await j.enqueue({ destination: DEST, payload: answer('REC-1', 'V-1'), orderingKey: 'V-1' });
+    await j.take(DEST, 1); // SENT by a run that stopped before the ACK
+    const { s, events } = sender(j, g.port, { reconnect: { minMs: 20, maxMs: 100 } });
+    s.start();
+    await until(() => events.length > 0, 'change');
+    await until(async () => (await stateOf(j, a.id)) === 'ACKED', 'resent and acked');
+    expect(g.received.map((r) => r.controlId)).toEqual(['REC-1']);
+  });
+});
+
+describe('MllpAnswerSender: connecting', () => {
+  it('close() while connected says nothing more (no disconnected)', async () => {
+    const g = await gap('ack');
+    const j = journal();
+    const { s } = sender(j, g.port, { reconnect: { minMs: 20, maxMs: 100 } });
+    const seen: string[] = [];
+    s.on('disconnected', () => seen.push('disconnected'));
+    s.start();
+    await until(() => s.isConnected, 'connected');
+    s.close();
+    await sleep(100);
+    expect(seen).toEqual([]);
+  });
+
+  it('bytes outside frames before an ACK are not counted as unmatched ACKs', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const { s } = sender(j, g.port, { reconnect: { minMs: 20, maxMs: 100 } });
+    s.start();
+    const a = await s.enqueue(answer('JNK-1', 'V-1'), 'V-1');
+    await until(() => g.received.length === 1, 'sent');
+    g.received[0].socket.write(
+      Buffer.concat([
+        latin1('bruit\r'),
+        frame(latin1('MSH|^~\\&|GAP|CHU-NORD|ROC-BRIDGE|CLINIQUE|20261120081501||ACK^Z01^ACK|G-3|P|2.5\rMSA|AA|JNK-1')),
+      ]),
+    );
+    await until(async () => (await stateOf(j, a.id)) === 'ACKED', 'acked');
+    expect(s.unmatchedAcks).toBe(0);
+  });
+
+  it('two answers enqueued at once with a window of 1: one in flight', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const { s } = sender(j, g.port, { reconnect: { minMs: 20, maxMs: 100 } });
+    s.start();
+    await until(() => s.isConnected, 'connected');
+    await Promise.all([s.enqueue(answer('TWO-1', 'V-1'), 'V-1'), s.enqueue(answer('TWO-2', 'V-2'), 'V-2')]);
+    await until(() => g.received.length === 1, 'one sent');
+    await sleep(200);
+    expect(g.received).toHaveLength(1);
+  });
+
+  it('without reconnection delays given: the defaults, and the answer is delivered', async () => {
+    const g = await gap('ack');
+    const j = journal();
+    const { s } = sender(j, g.port);
+    s.start();
+    const a = await s.enqueue(answer('DEF-1', 'V-1'), 'V-1');
+    await until(async () => (await stateOf(j, a.id)) === 'ACKED', 'acked');
+    expect(s.connects).toBe(1);
+  });
+
+  it('a GAP that drops every connection is not hammered: one attempt per minMs at most, even when answers arrive', async () => {
+    const g = await gap('drop');
+    const j = journal();
+    const { s } = sender(j, g.port, { reconnect: { minMs: 1000, maxMs: 1000 } });
+    s.start();
+    await until(() => g.connections === 1, 'first attempt');
+    await sleep(100);
+    await s.enqueue(answer('HAM-1', 'V-1'), 'V-1'); // something to send, the last failure is recent: no attempt now
+    await sleep(500);
+    expect(g.connections).toBe(1);
+    await until(() => g.connections >= 2, 'the next attempt after minMs', 5000);
+    expect(s.isConnected).toBe(false);
+  });
+
+  it('a GAP that refuses connections: the reconnection delay doubles up to maxMs', async () => {
+    const port = await freePort();
+    const j = journal();
+    const connect = jest.spyOn(net, 'connect');
+    const { s } = sender(j, port, { reconnect: { minMs: 50, maxMs: 400 } });
+    const started = Date.now();
+    s.start();
+    // attempts at about 0, 50, 150, 350, 750, 1150 ms…: 5 in the first second, not 20 at a fixed 50 ms
+    await until(() => connect.mock.calls.length >= 4, '4 attempts', 10_000);
+    await sleep(Math.max(0, 1000 - (Date.now() - started)));
+    expect(connect.mock.calls.length).toBeLessThanOrEqual(7);
+    await until(() => connect.mock.calls.length >= 6, 'going on at maxMs', 10_000);
+  });
+
+  it('an answer queued while waiting to reconnect, past minMs since the failure, connects at once', async () => {
+    const port = await freePort();
+    const j = journal();
+    const connect = jest.spyOn(net, 'connect');
+    const { s } = sender(j, port, { reconnect: { minMs: 100, maxMs: 60_000 } });
+    s.start();
+    // refused: the backoff grows, attempts at about 0, 100, 300, 700, 1500 ms
+    await until(() => connect.mock.calls.length >= 4, 'a few attempts', 10_000);
+    const g = new Gap('ack');
+    await g.start(port);
+    gaps.push(g);
+    await sleep(150); // past minMs since the last failure, long before the next attempt
+    const before = connect.mock.calls.length;
+    const a = await s.enqueue(answer('NOW-1', 'V-1'), 'V-1');
+    await until(async () => (await stateOf(j, a.id)) === 'ACKED', 'delivered', 600);
+    expect(connect.mock.calls.length).toBe(before + 1);
+  });
+});
+
+describe('MllpAnswerSender: the journal changes under an answer in flight', () => {
+  it('the row put back in the queue by another journal instance: race, sent again, acked once', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const { s, races, faults, outcomes } = sender(j, g.port, { reconnect: { minMs: 20, maxMs: 100 } });
+    s.start();
+    const a = await s.enqueue(answer('RACE-1', 'V-1'), 'V-1');
+    await until(() => g.received.length === 1, 'sent');
+    const other = journal(); // e.g. a second node on the same file, (re)starting its sender
+    expect(await other.recoverOutbound(DEST)).toBe(1);
+    g.ack('RACE-1');
+    await until(() => races.length === 1, 'race');
+    expect(races).toEqual([a.id]);
+    await until(() => g.received.length === 2, 'sent again');
+    g.ack('RACE-1');
+    await until(async () => (await stateOf(j, a.id)) === 'ACKED', 'acked');
+    expect(faults).toEqual([]);
+    expect(outcomes.map((o) => o.kind)).toEqual(['acked']);
+    expect(outcomes[0].record).toMatchObject({ id: a.id, state: 'ACKED' });
+  });
+
+  it('a refusal (AE) whose row was put back in the queue meanwhile: race too, not a fault', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const { s, races, faults } = sender(j, g.port, { reconnect: { minMs: 20, maxMs: 100 } });
+    s.start();
+    const a = await s.enqueue(answer('RACE-2', 'V-1'), 'V-1');
+    await until(() => g.received.length === 1, 'sent');
+    expect(await journal().recoverOutbound(DEST)).toBe(1);
+    const last = g.received[0];
+    last.socket.write(frame(latin1('MSH|^~\\&|GAP|CHU-NORD|ROC-BRIDGE|CLINIQUE|20261120081501||ACK^Z01^ACK|G-2|P|2.5\rMSA|AE|RACE-2')));
+    await until(() => races.length === 1, 'race');
+    expect(races).toEqual([a.id]);
+    expect(faults).toEqual([]);
+  });
+
+  it('a journal that fails on the ACK: fault; a closed sender says nothing', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const { s, faults, races } = sender(j, g.port, { reconnect: { minMs: 20, maxMs: 100 } });
+    s.start();
+    await s.enqueue(answer('FLT-1', 'V-1'), 'V-1');
+    await until(() => g.received.length === 1, 'sent');
+    const acked = jest.spyOn(j, 'acked').mockRejectedValueOnce(new Error('SQLITE_IOERR'));
+    g.ack('FLT-1');
+    await until(() => faults.length === 1, 'fault');
+    expect(faults[0].message).toBe('SQLITE_IOERR');
+    expect(races).toEqual([]);
+
+    // another failure than a race: a fault too
+    await s.enqueue(answer('FLT-2', 'V-2'), 'V-2');
+    await until(() => g.received.length === 2, 'the next answer sent');
+    acked.mockRejectedValueOnce(new JournalError('journal closed', 'CLOSED'));
+    g.ack('FLT-2');
+    await until(() => faults.length === 2, 'second fault');
+    expect(faults[1]).toMatchObject({ code: 'CLOSED' });
+    expect(races).toEqual([]);
+
+    // the sender closed while the journal settles the ACK: nothing said
+    await s.enqueue(answer('FLT-3', 'V-3'), 'V-3');
+    await until(() => g.received.length === 3, 'the third answer sent');
+    let fail!: (e: Error) => void;
+    acked.mockImplementationOnce(() => new Promise((_, reject) => (fail = reject)));
+    g.ack('FLT-3');
+    await until(() => fail !== undefined, 'the ACK being recorded');
+    s.close();
+    fail(new Error('SQLITE_IOERR again'));
+    await sleep(50);
+    expect(faults).toHaveLength(2);
+  });
+});
