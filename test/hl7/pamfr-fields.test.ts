@@ -592,6 +592,41 @@ describe('PAM-FR mapper: required fields and dates', () => {
     expect(admit(t).errors[0].message).toBe('Champ obligatoire manquant : PV1-2 (classe de patient) absent');
   });
 
+  it('a site’s required path may name an occurrence, a component or a subcomponent', () => {
+    const r = admit(setField(A01, 'IN1', 49, '', 2), { required: { IDB: ['IN1[2]-49', 'PV1-3.1', 'PID-3.4.2', 'PID-3[3].5'] } });
+    expect(r.errors).toEqual([
+      {
+        code: '101',
+        severity: 'E',
+        location: { segment: 'IN1', sequence: 2, field: 49 },
+        message: "Champ obligatoire manquant : IN1[2]-49 (numéro d'adhérent) absent",
+      },
+    ]);
+    const t = setField(setField(A01, 'PV1', 3, '^204'), 'PID', 3, `481516^^^CHU-NORD^PI~${INS}`);
+    expect(admit(t, { required: { IDB: ['PV1-3.1', 'PID-3.4.2', 'PID-3[3].5'] } }).errors).toEqual([
+      {
+        code: '101',
+        severity: 'E',
+        location: { segment: 'PV1', sequence: 1, field: 3, component: 1 },
+        message: 'Champ obligatoire manquant : PV1-3.1 (localisation) absent',
+      },
+      {
+        code: '101',
+        severity: 'E',
+        location: { segment: 'PID', sequence: 1, field: 3, component: 4, subcomponent: 2 },
+        message: 'Champ obligatoire manquant : PID-3.4.2 (identifiants du patient) absent',
+      },
+      {
+        code: '101',
+        severity: 'E',
+        location: { segment: 'PID', sequence: 1, field: 3, repetition: 3, component: 5 },
+        message: 'Champ obligatoire manquant : PID-3[3].5 (identifiants du patient) absent',
+      },
+    ]);
+    // a path the profile has no label for is named alone
+    expect(admit(A01, { required: { IDB: ['PV1-50'] } }).errors[0].message).toBe('Champ obligatoire manquant : PV1-50 absent');
+  });
+
   it('a required segment that is absent is reported once, at the segment', () => {
     const r = admit(drop(drop(A01, 'PV1'), 'PV2'), { required: { IDB: ['PID-3', 'PV1-2', 'PV1-19', 'PV1-44'] } });
     expect(r.errors).toEqual([
