@@ -52,7 +52,7 @@ const UF = (finess: string) => `Cardiologie^^^^^CHU-NORD&${finess}^UF^^^4410`;
 describe('PAM-FR mapper: FINESS of the assigning authorities', () => {
   it('reads the kind from HD.3 whatever its case, Corsican FINESS (2A/2B) included', () => {
     const lower = adm(setField(A01, 'PID', 3, `481516^^^CHU-NORD&590780215&n^PI~${INS}~${NH}`));
-    expect(lower.patient.ipp?.finess).toEqual({ numero: '590780215', kind: 'geographique' });
+    expect(lower.patient.ipp?.finess).toStrictEqual({ numero: '590780215', kind: 'geographique' });
     expect(lower.finess.geographique).toBe('590780215');
 
     const ajaccio = setField(
@@ -63,8 +63,8 @@ describe('PAM-FR mapper: FINESS of the assigning authorities', () => {
     );
     const a = adm(ajaccio);
     expect(a.finess.geographique).toBe('2A0000014');
-    expect(a.patient.ipp?.finess).toEqual({ numero: '2A0000014', kind: 'geographique' });
-    expect(a.venue?.nda?.finess).toEqual({ numero: '2A0000022', kind: 'juridique' });
+    expect(a.patient.ipp?.finess).toStrictEqual({ numero: '2A0000014', kind: 'geographique' });
+    expect(a.venue?.nda?.finess).toStrictEqual({ numero: '2A0000022', kind: 'juridique' });
     const bastia = adm(setField(A01, 'PID', 3, `481516^^^CH-BASTIA&2B0000020&N^PI~${INS}~${NH}`));
     expect(bastia.finess.geographique).toBe('2B0000020');
   });
@@ -79,19 +79,19 @@ describe('PAM-FR mapper: FINESS of the assigning authorities', () => {
     ]) {
       const text = setField(setField(A01, 'PID', 3, `481516^^^${authority}^PI~${INS}~${NH}`), 'ZBE', 7, '');
       const a = adm(setField(setField(text, 'ZBE', 8, ''), 'ZBE', 7, ''));
-      expect([authority, a.patient.ipp?.finess]).toEqual([authority, undefined]);
-      expect([authority, a.finess.geographique]).toEqual([authority, undefined]);
+      expect([authority, a.patient.ipp?.finess]).toStrictEqual([authority, undefined]);
+      expect([authority, a.finess.geographique]).toStrictEqual([authority, undefined]);
       expect(a.patient.ipp?.authority?.namespace).toBe('CHU-NORD');
     }
   });
 
   it('keeps the authority parts that are present, and none when HD is empty', () => {
     const typeOnly = adm(setField(A01, 'PID', 3, `481516^^^&&N^PI~${INS}~${NH}`));
-    expect(typeOnly.patient.ipp?.authority).toEqual({ universalIdType: 'N' });
+    expect(typeOnly.patient.ipp?.authority).toStrictEqual({ universalIdType: 'N' });
     const idOnly = adm(setField(A01, 'PID', 3, `481516^^^&590780215^PI~${INS}~${NH}`));
-    expect(idOnly.patient.ipp?.authority).toEqual({ universalId: '590780215' });
+    expect(idOnly.patient.ipp?.authority).toStrictEqual({ universalId: '590780215' });
     const none = adm(setField(A01, 'PID', 3, `481516^^^^PI~${INS}~${NH}`));
-    expect(none.patient.ipp).toEqual({ value: '481516', type: 'PI' });
+    expect(none.patient.ipp).toStrictEqual({ value: '481516', type: 'PI' });
     expect(none.patient.ipp).not.toHaveProperty('authority');
   });
 
@@ -101,10 +101,10 @@ describe('PAM-FR mapper: FINESS of the assigning authorities', () => {
     t = setField(t, 'ZBE', 7, UF('590782222&N'));
     t = setField(t, 'ZBE', 8, UF('590783333&M'));
     const a = adm(t);
-    expect(a.finess).toEqual({ juridique: '590780193', geographique: '590781111' });
+    expect(a.finess).toStrictEqual({ juridique: '590780193', geographique: '590781111' });
     // from the UF only when nothing before names one
     const ufOnly = adm(setField(setField(t, 'PV1', 19, '250100421^^^CHU-NORD^VN'), 'PID', 18, '25010042^^^CHU-NORD^AN'));
-    expect(ufOnly.finess).toEqual({ juridique: '590780193', geographique: '590782222' });
+    expect(ufOnly.finess).toStrictEqual({ juridique: '590780193', geographique: '590782222' });
     // PV1-3's facility names the juridique when PID-18 and PV1-19 do not
     const fromLocation = adm(setField(setField(t, 'PID', 18, '25010042^^^CHU-NORD^AN'), 'PV1', 3, '4410^204^1^CHU-NORD&590784444&M'));
     expect(fromLocation.finess.juridique).toBe('590784444');
@@ -129,7 +129,7 @@ describe('PAM-FR mapper: patient', () => {
     const a = adm(t);
     expect(a.patient.ipp?.value).toBe('481516');
     expect(a.patient.nir?.value).toBe('285075935012324');
-    expect(a.patient.identifiers.map((i) => i.value)).toEqual([
+    expect(a.patient.identifiers.map((i) => i.value)).toStrictEqual([
       '481516',
       '999999',
       '285075935012324',
@@ -142,7 +142,7 @@ describe('PAM-FR mapper: patient', () => {
   it('an INS whose OID is not an INS OID is kept with its OID but no nature; with VALI it is still the INS', () => {
     const t = setField(A01, 'PID', 3, `${IPP}~123456789012345^^^AUTRE&1.2.250.1.999&ISO^INS`);
     const a = adm(t);
-    expect(a.patient.ins).toEqual({
+    expect(a.patient.ins).toStrictEqual({
       value: '123456789012345',
       type: 'INS',
       authority: { namespace: 'AUTRE', universalId: '1.2.250.1.999', universalIdType: 'ISO' },
@@ -151,7 +151,7 @@ describe('PAM-FR mapper: patient', () => {
     // not NIR-based: no beneficiary from it
     expect(admissionToDossier(a).beneficiaire).toBeUndefined();
     const noOid = adm(setField(A01, 'PID', 3, `${IPP}~123456789012345^^^^INS`));
-    expect(noOid.patient.ins).toEqual({ value: '123456789012345', type: 'INS' });
+    expect(noOid.patient.ins).toStrictEqual({ value: '123456789012345', type: 'INS' });
   });
 
   it('with VALI and two INS-NIA, the first is used; an INS-NIA never gives the beneficiary', () => {
@@ -201,7 +201,7 @@ describe('PAM-FR mapper: patient', () => {
     const r = admit(setField(A01, 'PID', 8, 'X'));
     expect(r.ok).toBe(true);
     expect(r.admission?.patient.sexe).toBe('X');
-    expect(r.warnings).toEqual([
+    expect(r.warnings).toStrictEqual([
       {
         code: '103',
         severity: 'W',
@@ -209,7 +209,7 @@ describe('PAM-FR mapper: patient', () => {
         message: 'Valeur absente de la table : valeur hors table 0001 en PID-8 (sexe)',
       },
     ]);
-    for (const s of ['M', 'U']) expect(admit(setField(A01, 'PID', 8, s)).warnings).toEqual([]);
+    for (const s of ['M', 'U']) expect(admit(setField(A01, 'PID', 8, s)).warnings).toStrictEqual([]);
     expect(adm(setField(A01, 'PID', 8, '')).patient).not.toHaveProperty('sexe');
   });
 
@@ -218,7 +218,7 @@ describe('PAM-FR mapper: patient', () => {
     expect(adm(setField(A01, 'PID', 25, '12')).patient.rangNaissance).toBe(12);
     for (const bad of ['0', '100', '1.5', 'x2', '2x']) {
       const r = admit(setField(A01, 'PID', 25, bad));
-      expect([bad, where(r.errors)]).toEqual([bad, [['102', 'E', 'PID', 25]]]);
+      expect([bad, where(r.errors)]).toStrictEqual([bad, [['102', 'E', 'PID', 25]]]);
       expect(r.admission?.patient).not.toHaveProperty('rangNaissance');
       expect(r.errors[0].message).toBe('Erreur de type de donnée : PID-25 (rang de naissance) doit être un entier positif');
     }
@@ -232,11 +232,24 @@ describe('PAM-FR mapper: patient', () => {
     expect(r.admission?.patient).not.toHaveProperty('dateNaissance');
   });
 
+  it('absent parts leave no key: identity status, INS without candidate, empty name components', () => {
+    const vali = setField(A01, 'PID', 32, '');
+    expect(adm(vali).patient).not.toHaveProperty('identityStatus');
+    // VALI but no INS among the identifiers
+    expect(adm(setField(A01, 'PID', 3, `${IPP}~${NH}`)).patient).not.toHaveProperty('ins');
+    const noBirthFamily = adm(setField(A01, 'PID', 5, 'LEFÈVRE-BŒUF^Hélène^^^Mme^^D~^Hélène^^^^^L')).patient;
+    expect(noBirthFamily).not.toHaveProperty('nomNaissance');
+    expect(noBirthFamily).toMatchObject({ nom: 'LEFÈVRE-BŒUF', premierPrenom: 'Hélène' });
+    const familyOnly = adm(setField(A01, 'PID', 5, 'FRANÇOIS^^^^^^L')).patient;
+    expect(familyOnly).toMatchObject({ nom: 'FRANÇOIS', nomNaissance: 'FRANÇOIS' });
+    for (const k of ['premierPrenom', 'prenoms', 'prenom']) expect(familyOnly).not.toHaveProperty(k);
+  });
+
   it('MRG-1 gives the previous identifiers of a merge (A40)', () => {
     const t = setField(A01, 'MSH', 9, 'ADT^A40^ADT_A39') + 'MRG|733120^^^CHU-NORD&590780215&N^PI~^^^^PI~\r';
     const a = adm(t);
     expect(a.meaning).toBe('IDENTITY');
-    expect(a.patient.previousIdentifiers).toEqual([
+    expect(a.patient.previousIdentifiers).toStrictEqual([
       {
         value: '733120',
         type: 'PI',
@@ -253,7 +266,7 @@ describe('PAM-FR mapper: venue and movement', () => {
   it('a message with PID-18 but no PV1 has a venue with the NDA only', () => {
     const t = drop(setField(A01, 'MSH', 9, 'ADT^A31^ADT_A05'), 'PV1');
     const a = adm(t);
-    expect(a.venue).toEqual({
+    expect(a.venue).toStrictEqual({
       nda: {
         value: '25010042',
         type: 'AN',
@@ -267,12 +280,33 @@ describe('PAM-FR mapper: venue and movement', () => {
     expect(noVenue.venue).toBeUndefined();
   });
 
+  it('a venue keeps only what is there: no NDA, no venue number, no expected date, no movement', () => {
+    expect(adm(setField(A01, 'PID', 18, '')).venue).not.toHaveProperty('nda');
+    expect(adm(setField(A01, 'PV1', 19, '')).venue).not.toHaveProperty('numeroVenue');
+    expect(adm(drop(A01, 'PV2')).venue).not.toHaveProperty('expectedAdmitDateTime');
+    const noZbe = adm(drop(A01, 'ZBE'));
+    expect(noZbe).not.toHaveProperty('movement');
+    // the medical UF then comes from PV1-3 alone, and there is no UF of care
+    expect(noZbe.venue?.ufMedicale).toStrictEqual({ code: '4410' });
+    expect(noZbe.venue).not.toHaveProperty('ufSoins');
+    // a ZBE without UFs keeps the PV1-3 one
+    const noUf = adm(setField(setField(A01, 'ZBE', 7, ''), 'ZBE', 8, ''));
+    expect(noUf.venue?.ufMedicale).toStrictEqual({ code: '4410' });
+    expect(noUf.venue).not.toHaveProperty('ufSoins');
+    expect(adm(setField(A01, 'ZBE', 7, '^^4412')).venue?.ufMedicale).toStrictEqual({ code: '4412' });
+    const noDate = adm(setField(A01, 'ZBE', 2, ''));
+    expect(noDate.movement).not.toHaveProperty('dateTime');
+    const noFlag = admit(setField(A01, 'ZBE', 5, ''));
+    expect(noFlag.warnings).toStrictEqual([]);
+    expect(noFlag.admission?.movement).not.toHaveProperty('historic');
+  });
+
   it('PV1-2 is read whatever its case; an unknown class is kept and warned (103 at PV1-2)', () => {
     expect(adm(setField(A01, 'PV1', 2, 'o')).venue).toMatchObject({ patientClass: 'O', type: 'ACE' });
     const r = admit(setField(A01, 'MSH', 9, 'ADT^A08^ADT_A01').replace('|I|4410', '|B|4410'));
     expect(r.admission?.venue?.patientClass).toBe('B');
     expect(r.admission?.venue).not.toHaveProperty('type');
-    expect(r.warnings).toEqual([
+    expect(r.warnings).toStrictEqual([
       {
         code: '103',
         severity: 'W',
@@ -286,24 +320,24 @@ describe('PAM-FR mapper: venue and movement', () => {
 
   it('PV1-3: each part of the location that is there; the point of care is the UF when ZBE has none', () => {
     const t = drop(A01, 'ZBE');
-    expect(adm(setField(t, 'PV1', 3, '^204')).venue?.location).toEqual({ room: '204' });
-    expect(adm(setField(t, 'PV1', 3, '^^1')).venue?.location).toEqual({ bed: '1' });
+    expect(adm(setField(t, 'PV1', 3, '^204')).venue?.location).toStrictEqual({ room: '204' });
+    expect(adm(setField(t, 'PV1', 3, '^^1')).venue?.location).toStrictEqual({ bed: '1' });
     const fac = adm(setField(t, 'PV1', 3, '^^^CHU-NORD&590780193&M')).venue;
-    expect(fac?.location).toEqual({ facility: { namespace: 'CHU-NORD', universalId: '590780193', universalIdType: 'M' } });
+    expect(fac?.location).toStrictEqual({ facility: { namespace: 'CHU-NORD', universalId: '590780193', universalIdType: 'M' } });
     expect(fac).not.toHaveProperty('ufMedicale');
     expect(adm(setField(t, 'PV1', 3, '^^^^^^^^Cardiologie')).venue).not.toHaveProperty('location');
-    expect(adm(setField(t, 'PV1', 3, '4410^204')).venue?.ufMedicale).toEqual({ code: '4410' });
+    expect(adm(setField(t, 'PV1', 3, '4410^204')).venue?.ufMedicale).toStrictEqual({ code: '4410' });
     expect(adm(setField(t, 'PV1', 3, '')).venue).not.toHaveProperty('location');
   });
 
   it('ZBE-7/8: the UF code from UF.10, else UF.3; no UF without code nor label', () => {
     const t = setField(setField(A01, 'ZBE', 7, 'Cardiologie^^4412'), 'ZBE', 8, '^^^^^CHU-NORD&590780215&N');
     const v = adm(t).venue;
-    expect(v?.ufMedicale).toEqual({ code: '4412', libelle: 'Cardiologie' });
+    expect(v?.ufMedicale).toStrictEqual({ code: '4412', libelle: 'Cardiologie' });
     // no UF of care in ZBE-8: the venue keeps none (PV1-3 gives only the medical one)
     expect(v).not.toHaveProperty('ufSoins');
     const labelOnly = adm(setField(A01, 'ZBE', 8, 'Soins intensifs')).venue;
-    expect(labelOnly?.ufSoins).toEqual({ libelle: 'Soins intensifs' });
+    expect(labelOnly?.ufSoins).toStrictEqual({ libelle: 'Soins intensifs' });
   });
 
   it('ZBE: historic Y, a wrong historic flag warned, the original event, an empty movement id', () => {
@@ -311,7 +345,7 @@ describe('PAM-FR mapper: venue and movement', () => {
     expect(y.movement?.historic).toBe(true);
     const r = admit(setField(A01, 'ZBE', 5, 'O'));
     expect(r.admission?.movement).not.toHaveProperty('historic');
-    expect(r.warnings).toEqual([
+    expect(r.warnings).toStrictEqual([
       {
         code: '103',
         severity: 'W',
@@ -325,14 +359,14 @@ describe('PAM-FR mapper: venue and movement', () => {
     expect(lower.movement?.action).toBe('UPDATE');
     const noAction = admit(setField(A01, 'ZBE', 4, ''));
     expect(noAction.admission?.movement).not.toHaveProperty('action');
-    expect(noAction.errors).toEqual([]);
+    expect(noAction.errors).toStrictEqual([]);
   });
 
   it('the shifted ZBE (action in ZBE-5) is read one field further, with a warning at ZBE-4', () => {
     // ZBE-4 empty, then INSERT|N||UF|UF|HMS one field to the right
     const shifted = A01.replace(/ZBE\|([^|]*)\|([^|]*)\|\|INSERT\|N\|\|/, 'ZBE|$1|$2|||INSERT|N|A01|');
     const r = admit(shifted);
-    expect(r.admission?.movement).toEqual({
+    expect(r.admission?.movement).toStrictEqual({
       id: 'MVT-7781',
       dateTime: '2025-01-14T09:00:00',
       action: 'INSERT',
@@ -341,8 +375,8 @@ describe('PAM-FR mapper: venue and movement', () => {
       nature: 'HMS',
       shifted: true,
     });
-    expect(r.admission?.venue?.ufSoins).toEqual({ code: '4410', libelle: 'Cardiologie' });
-    expect(r.warnings).toEqual([
+    expect(r.admission?.venue?.ufSoins).toStrictEqual({ code: '4410', libelle: 'Cardiologie' });
+    expect(r.warnings).toStrictEqual([
       {
         code: '100',
         severity: 'W',
@@ -371,7 +405,7 @@ describe('PAM-FR mapper: coverage groups', () => {
     });
     const long = admit(setField(A01, 'IN1', 3, '12345678901', 2));
     expect(long.admission?.coverages[1]).not.toHaveProperty('numeroAmc');
-    expect(long.warnings).toEqual([
+    expect(long.warnings).toStrictEqual([
       {
         code: '102',
         severity: 'W',
@@ -381,10 +415,10 @@ describe('PAM-FR mapper: coverage groups', () => {
     ]);
     expect(admit(setField(A01, 'IN1', 3, '1234567890', 2)).admission?.coverages[1].numeroAmc).toBe('1234567890');
     const amoLong = admit(setField(A01, 'IN1', 3, '01591000012', 1));
-    expect(amoLong.warnings).toEqual([]);
+    expect(amoLong.warnings).toStrictEqual([]);
     expect(amoLong.admission?.coverages[0]).not.toHaveProperty('numeroAmc');
     // letters: not a number, warned for the AMC
-    expect(where(admit(setField(A01, 'IN1', 3, 'MUT-OEUVRES', 2)).warnings)).toEqual([['102', 'W', 'IN1', 3]]);
+    expect(where(admit(setField(A01, 'IN1', 3, 'MUT-OEUVRES', 2)).warnings)).toStrictEqual([['102', 'W', 'IN1', 3]]);
   });
 
   it('IN1-1 and IN1-2: a non-numeric set id is dropped, a missing kind is warned (101 at IN1-2)', () => {
@@ -394,7 +428,7 @@ describe('PAM-FR mapper: coverage groups', () => {
     expect(c.kind).toBe('AMC');
     const r = admit(setField(A01, 'IN1', 2, '', 1));
     expect(r.admission?.coverages[0]).not.toHaveProperty('kind');
-    expect(r.warnings).toEqual([
+    expect(r.warnings).toStrictEqual([
       {
         code: '101',
         severity: 'W',
@@ -405,7 +439,7 @@ describe('PAM-FR mapper: coverage groups', () => {
     const noAmc = admit(setField(A01, 'IN1', 3, '', 2));
     expect(noAmc.errors[0].message).toBe('Champ obligatoire manquant : IN1-3 (numéro AMC) absent pour une couverture AMC');
     // an AMO group without number is not an error
-    expect(admit(setField(A01, 'IN1', 3, '', 1)).errors).toEqual([]);
+    expect(admit(setField(A01, 'IN1', 3, '', 1)).errors).toStrictEqual([]);
   });
 
   it('rights dates keep the day only; absent fields leave no key', () => {
@@ -416,16 +450,16 @@ describe('PAM-FR mapper: coverage groups', () => {
     const c = adm(bare).coverages[1];
     for (const k of ['organisme', 'debutDroits', 'finDroits', 'numeroContrat', 'numeroAdherent']) expect(c).not.toHaveProperty(k);
     // a bad end-of-rights date is refused at its place
-    expect(where(admit(setField(A01, 'IN1', 13, '20251332', 2)).errors)).toEqual([['102', 'E', 'IN1', 13]]);
+    expect(where(admit(setField(A01, 'IN1', 13, '20251332', 2)).errors)).toStrictEqual([['102', 'E', 'IN1', 13]]);
   });
 
   it('IN2-28 extras are listed once; IN3-5 rates with decimal comma, a non-number warned at its repetition', () => {
     const t = setField(setField(A01, 'IN2', 28, 'FRJ~PRI^AT^45~FRJ~""', 2), 'IN3', 5, 'PC^80,5~AT^vingt^EUR~^^EUR~', 2);
     const r = admit(t);
     const c = r.admission?.coverages[1];
-    expect(c?.extras).toEqual(['FRJ', 'PRI']);
-    expect(c?.taux).toEqual([{ indicator: 'PC', quantity: 80.5 }, { indicator: 'AT', currency: 'EUR' }, { currency: 'EUR' }]);
-    expect(r.warnings).toEqual([
+    expect(c?.extras).toStrictEqual(['FRJ', 'PRI']);
+    expect(c?.taux).toStrictEqual([{ indicator: 'PC', quantity: 80.5 }, { indicator: 'AT', currency: 'EUR' }, { currency: 'EUR' }]);
+    expect(r.warnings).toStrictEqual([
       {
         code: '102',
         severity: 'W',
@@ -435,12 +469,17 @@ describe('PAM-FR mapper: coverage groups', () => {
     ]);
   });
 
+  it('a set id must be all digits', () => {
+    for (const id of ['A1', '1A', '1.5']) expect(adm(setField(A01, 'IN1', 1, id, 2)).coverages[1]).not.toHaveProperty('setId');
+    expect(adm(setField(A01, 'IN1', 1, '12', 2)).coverages[1].setId).toBe(12);
+  });
+
   it('IN2/IN3 before any IN1 belong to no group; IN1 without IN2/IN3 is a group of its own', () => {
     const t = A01.replace(/IN1\|1\|/, 'IN3|9||||PC^10\rIN1|1|') + 'IN1|3|AMC|99887766\r';
     const cs = adm(t).coverages;
     expect(cs).toHaveLength(3);
-    expect(cs[0].taux).toEqual([{ indicator: 'PC', quantity: 80 }]);
-    expect(cs[2]).toEqual({ setId: 3, kind: 'AMC', numeroAmcBrut: '99887766', numeroAmc: '0099887766', extras: [], taux: [] });
+    expect(cs[0].taux).toStrictEqual([{ indicator: 'PC', quantity: 80 }]);
+    expect(cs[2]).toStrictEqual({ setId: 3, kind: 'AMC', numeroAmcBrut: '99887766', numeroAmc: '0099887766', extras: [], taux: [] });
   });
 
   it('site mapping: IN2 and IN3 of the group by occurrence, a segment that is not there gives nothing', () => {
@@ -451,6 +490,8 @@ describe('PAM-FR mapper: coverage groups', () => {
     const z = adm(t, { coverageMapping: { typeConvention: 'ZFA[2]-1', csr: 'ZFA-1' } });
     expect(z.coverages[1]).not.toHaveProperty('typeConvention');
     expect(z.coverages[1].csr).toBe('ACTIF');
+    const sub = adm(A01 + 'ZFA|ACTIF|SP&MUTUALISTE\r', { coverageMapping: { typeConvention: 'ZFA-2.1.2' } });
+    expect(sub.coverages[1].typeConvention).toBe('MUTUALISTE');
     const amc2 = adm(A01.replace('IN3|1||||PC^100~AT^45^EUR', 'IN3|1||||PC^100\rIN3|2||||AT^45^EUR'), {
       coverageMapping: { csr: 'IN3[2]-5.1' },
     });
@@ -483,15 +524,15 @@ describe('PAM-FR mapper: header', () => {
     const r = admit(setField(A01, 'MSH', 7, '20251340'));
     expect(r.ok).toBe(true);
     expect(r.admission).not.toHaveProperty('messageDateTime');
-    expect(where(r.warnings)).toEqual([['102', 'W', 'MSH', 7]]);
+    expect(where(r.warnings)).toStrictEqual([['102', 'W', 'MSH', 7]]);
     expect(adm(setField(A01, 'MSH', 7, ''))).not.toHaveProperty('messageDateTime');
   });
 
   it('the event time is EVN-6, else EVN-2; a bad one is a warning', () => {
     expect(adm(setField(A01, 'EVN', 6, '')).eventDateTime).toBe('2025-01-14T09:35:00');
     const r = admit(setField(A01, 'EVN', 6, '20250114996000'));
-    expect(where(r.warnings)).toEqual([['102', 'W', 'EVN', 6]]);
-    expect(r.errors).toEqual([]);
+    expect(where(r.warnings)).toStrictEqual([['102', 'W', 'EVN', 6]]);
+    expect(r.errors).toStrictEqual([]);
     const none = adm(setField(setField(A01, 'EVN', 6, ''), 'EVN', 2, ''));
     expect(none).not.toHaveProperty('eventDateTime');
     expect(adm(drop(A01, 'EVN'))).not.toHaveProperty('eventDateTime');
@@ -502,7 +543,7 @@ describe('PAM-FR mapper: header', () => {
     const noType = admit(setField(A01, 'MSH', 9, ''));
     expect(noType).toMatchObject({ meaning: 'IGNORE', ok: false });
     expect(noType.admission).toBeUndefined();
-    expect(noType.errors).toEqual([
+    expect(noType.errors).toStrictEqual([
       {
         code: '101',
         severity: 'E',
@@ -511,7 +552,7 @@ describe('PAM-FR mapper: header', () => {
       },
     ]);
     const noEvent = admit(setField(A01, 'MSH', 9, 'ADT'));
-    expect(noEvent.errors).toEqual([
+    expect(noEvent.errors).toStrictEqual([
       {
         code: '101',
         severity: 'E',
@@ -522,13 +563,13 @@ describe('PAM-FR mapper: header', () => {
     expect(noEvent.meaning).toBe('IGNORE');
     expect(noEvent.ok).toBe(false);
     const noId = admit(setField(A01, 'MSH', 10, ''));
-    expect(noId.errors[0]).toEqual({
+    expect(noId.errors[0]).toStrictEqual({
       code: '101',
       severity: 'E',
       location: { segment: 'MSH', sequence: 1, field: 10 },
       message: 'Champ obligatoire manquant : MSH-10 (identifiant du message) absent',
     });
-    expect(admit(setField(A01, 'MSH', 10, '""')).errors.map((e) => e.location?.field)).toEqual([10]);
+    expect(admit(setField(A01, 'MSH', 10, '""')).errors.map((e) => e.location?.field)).toStrictEqual([10]);
     expect(admit(setField(A01, 'MSH', 9, 'ORU^R01')).errors[0].message).toBe(
       'Type de message non pris en charge : seuls les messages ADT, DFT, BAR sont traités',
     );
@@ -540,7 +581,7 @@ describe('PAM-FR mapper: header', () => {
     expect(r).toMatchObject({ ok: true, meaning: 'IGNORE', errors: [] });
     expect(r.admission).toMatchObject({ event: 'A02', controlId: 'A01-UTF8-0001', messageDateTime: '2025-01-14T09:35:12' });
     expect(r.admission).not.toHaveProperty('eventDateTime');
-    expect(r.admission?.patient).toEqual({ identifiers: [] });
+    expect(r.admission?.patient).toStrictEqual({ identifiers: [] });
     const noId = admit(setField(t, 'MSH', 10, ''));
     expect(noId).toMatchObject({ ok: false, meaning: 'IGNORE' });
     expect(noId.admission).toBeDefined();
@@ -550,7 +591,7 @@ describe('PAM-FR mapper: header', () => {
     const p11 = admit(setField(A01, 'MSH', 9, 'DFT^P11^DFT_P11'));
     expect(p11).toMatchObject({ meaning: 'IGNORE', ok: false });
     expect(p11.admission).toBeUndefined();
-    expect(p11.errors).toEqual([
+    expect(p11.errors).toStrictEqual([
       {
         code: '200',
         severity: 'E',
@@ -560,7 +601,7 @@ describe('PAM-FR mapper: header', () => {
     ]);
     const p01 = admit(setField(A01, 'MSH', 9, 'BAR^P01^BAR_P01'));
     expect(p01).toMatchObject({ meaning: 'IGNORE', ok: false });
-    expect(p01.errors).toEqual([
+    expect(p01.errors).toStrictEqual([
       {
         code: '200',
         severity: 'E',
@@ -569,12 +610,12 @@ describe('PAM-FR mapper: header', () => {
       },
     ]);
     // an ADT event name is no DFT trigger, even a known one; nor a property of every object
-    expect(admit(setField(A01, 'MSH', 9, 'DFT^A01')).errors.map((e) => e.code)).toEqual(['200']);
-    expect(admit(setField(A01, 'MSH', 9, 'DFT^TOSTRING')).errors.map((e) => e.code)).toEqual(['200']);
-    expect(admit(setField(A01, 'MSH', 9, 'BAR^CONSTRUCTOR')).errors.map((e) => e.code)).toEqual(['200']);
+    expect(admit(setField(A01, 'MSH', 9, 'DFT^A01')).errors.map((e) => e.code)).toStrictEqual(['200']);
+    expect(admit(setField(A01, 'MSH', 9, 'DFT^TOSTRING')).errors.map((e) => e.code)).toStrictEqual(['200']);
+    expect(admit(setField(A01, 'MSH', 9, 'BAR^CONSTRUCTOR')).errors.map((e) => e.code)).toStrictEqual(['200']);
     // without event: only the 101
     const dft = admit(setField(A01, 'MSH', 9, 'DFT'));
-    expect(dft.errors.map((e) => e.code)).toEqual(['101']);
+    expect(dft.errors.map((e) => e.code)).toStrictEqual(['101']);
     expect(dft.admission).toBeUndefined();
     expect(admit(setField(A01, 'MSH', 9, 'BAR')).admission).toBeUndefined();
     // the accepted triggers get their meaning, and an ADT event table override does not reach them
@@ -586,15 +627,15 @@ describe('PAM-FR mapper: header', () => {
 describe('PAM-FR mapper: required fields and dates', () => {
   it('a site can replace the required list of a meaning', () => {
     const t = setField(A01, 'PV1', 2, '');
-    expect(where(admit(t).errors)).toEqual([['101', 'E', 'PV1', 2]]);
-    expect(admit(t, { required: { IDB: ['PID-3'] } }).errors).toEqual([]);
-    expect(where(admit(t, { required: { CLC: ['PV1-3'] } }).errors)).toEqual([['101', 'E', 'PV1', 2]]);
+    expect(where(admit(t).errors)).toStrictEqual([['101', 'E', 'PV1', 2]]);
+    expect(admit(t, { required: { IDB: ['PID-3'] } }).errors).toStrictEqual([]);
+    expect(where(admit(t, { required: { CLC: ['PV1-3'] } }).errors)).toStrictEqual([['101', 'E', 'PV1', 2]]);
     expect(admit(t).errors[0].message).toBe('Champ obligatoire manquant : PV1-2 (classe de patient) absent');
   });
 
   it('a site’s required path may name an occurrence, a component or a subcomponent', () => {
     const r = admit(setField(A01, 'IN1', 49, '', 2), { required: { IDB: ['IN1[2]-49', 'PV1-3.1', 'PID-3.4.2', 'PID-3[3].5'] } });
-    expect(r.errors).toEqual([
+    expect(r.errors).toStrictEqual([
       {
         code: '101',
         severity: 'E',
@@ -603,7 +644,7 @@ describe('PAM-FR mapper: required fields and dates', () => {
       },
     ]);
     const t = setField(setField(A01, 'PV1', 3, '^204'), 'PID', 3, `481516^^^CHU-NORD^PI~${INS}`);
-    expect(admit(t, { required: { IDB: ['PV1-3.1', 'PID-3.4.2', 'PID-3[3].5'] } }).errors).toEqual([
+    expect(admit(t, { required: { IDB: ['PV1-3.1', 'PID-3.4.2', 'PID-3[3].5'] } }).errors).toStrictEqual([
       {
         code: '101',
         severity: 'E',
@@ -629,7 +670,7 @@ describe('PAM-FR mapper: required fields and dates', () => {
 
   it('a required segment that is absent is reported once, at the segment', () => {
     const r = admit(drop(drop(A01, 'PV1'), 'PV2'), { required: { IDB: ['PID-3', 'PV1-2', 'PV1-19', 'PV1-44'] } });
-    expect(r.errors).toEqual([
+    expect(r.errors).toStrictEqual([
       {
         code: '100',
         severity: 'E',
@@ -639,10 +680,10 @@ describe('PAM-FR mapper: required fields and dates', () => {
     ]);
     // one of the alternatives' segment is there: not a missing segment
     const alt = admit(drop(A01, 'PV1'), { required: { IDB: ['PV1-19|PID-18'] } });
-    expect(alt.errors).toEqual([]);
+    expect(alt.errors).toStrictEqual([]);
     // without PID the segment is reported once, not again as a missing PID-3
     const noPid = admit(drop(A01, 'PID'));
-    expect(noPid.errors.filter((e) => e.location?.segment === 'PID')).toEqual([
+    expect(noPid.errors.filter((e) => e.location?.segment === 'PID')).toStrictEqual([
       {
         code: '100',
         severity: 'E',
@@ -654,7 +695,7 @@ describe('PAM-FR mapper: required fields and dates', () => {
 
   it('a field already refused (bad date) is not reported again as missing', () => {
     const r = admit(setField(setField(A01, 'PV1', 44, '20250230'), 'PV2', 8, ''));
-    expect(where(r.errors)).toEqual([['102', 'E', 'PV1', 44]]);
+    expect(where(r.errors)).toStrictEqual([['102', 'E', 'PV1', 44]]);
   });
 
   it('PV1-19 missing with NDA: the warning names both fields; another chain falling back is silent', () => {
@@ -664,7 +705,7 @@ describe('PAM-FR mapper: required fields and dates', () => {
     );
     // the entry date from PV2-8 instead of PV1-44: no warning
     const pv2 = admit(setField(A01, 'PV1', 44, ''));
-    expect(pv2.warnings).toEqual([]);
+    expect(pv2.warnings).toStrictEqual([]);
     expect(pv2.admission?.venue).toMatchObject({ admitDateTime: '2025-01-14T08:00:00', admitDateSource: 'PV2-8' });
   });
 
@@ -716,7 +757,7 @@ describe('PAM-FR mapper: invoice and AMO payment', () => {
     const bar = setField(A01, 'MSH', 9, 'BAR^P05^BAR_P05') + 'ZFA|FAC-2025-0042|||1000.00|||20250201\r';
     const ok = admit(bar);
     expect(ok.meaning).toBe('AMO_PAYMENT');
-    expect(ok.errors).toEqual([]);
+    expect(ok.errors).toStrictEqual([]);
     expect(ok.admission?.amoPayment).toBeDefined();
     const noVenue = admit(setField(setField(bar, 'PV1', 19, ''), 'ZFA', 7, ''));
     expect(noVenue.ok).toBe(false);
@@ -725,6 +766,16 @@ describe('PAM-FR mapper: invoice and AMO payment', () => {
     expect(places).toContain('ZFA-7');
     expect(new Set(places).size).toBe(places.length);
     expect(noVenue.admission).not.toHaveProperty('amoPayment');
+    // the venue missing for both the required fields and the payment: one error at PV1-19
+    const once = admit(setField(bar, 'PV1', 19, ''));
+    expect(once.errors).toStrictEqual([
+      {
+        code: '101',
+        severity: 'E',
+        location: { segment: 'PV1', sequence: 1, field: 19 },
+        message: 'Champ obligatoire manquant : PV1-19 (numéro de venue) absent',
+      },
+    ]);
   });
 });
 
@@ -771,7 +822,7 @@ describe('PAM-FR admission → ROC dossier', () => {
     const noNumber = { ...base, coverages: [base.coverages[0], { ...base.coverages[1], numeroAmc: undefined }] };
     expect(admissionToDossier(noNumber)).not.toHaveProperty('amc');
     const d = admissionToDossier(base);
-    expect(d.amc).toEqual({ numeroAmc: '0077554321' });
+    expect(d.amc).toStrictEqual({ numeroAmc: '0077554321' });
   });
 
   it('the beneficiary needs NIR, birth date, name and first name; the NIR key only with 15 characters', () => {
@@ -790,12 +841,12 @@ describe('PAM-FR admission → ROC dossier', () => {
       coverages: [base.coverages[0], { ...base.coverages[1], numeroAdherent: undefined }],
       patient: { ...p, nomNaissance: p.nom, rangNaissance: undefined },
     }).beneficiaire;
-    expect(plain).toEqual({ nir: '2850759350123', cleNir: '24', dateNaissance: '1985-07-14', nom: 'LEFÈVRE-BŒUF', prenom: 'Hélène' });
+    expect(plain).toStrictEqual({ nir: '2850759350123', cleNir: '24', dateNaissance: '1985-07-14', nom: 'LEFÈVRE-BŒUF', prenom: 'Hélène' });
   });
 
   it('the AMO insured part only from a 9-digit régime + caisse + centre', () => {
     const amo = (n: string) => admissionToDossier({ ...base, coverages: [{ ...base.coverages[0], numeroAmcBrut: n }] }).assureAmo;
-    expect(amo('011751234')).toEqual({ regime: '01', caisse: '175', centre: '1234' });
+    expect(amo('011751234')).toStrictEqual({ regime: '01', caisse: '175', centre: '1234' });
     expect(amo('01175123')).toBeUndefined();
     expect(amo('0117512345')).toBeUndefined();
     expect(amo('01-175-1234')).toBeUndefined();
@@ -810,7 +861,7 @@ describe('PAM-FR admission → ROC dossier', () => {
     expect(
       admissionToDossier({ ...base, venue: { type: 'URGENCE', admitDateTime: '2025-01-14T09:00', dischargeDateTime: '2025-01-15T10:00' } })
         .venue,
-    ).toEqual({
+    ).toStrictEqual({
       type: 'URGENCE',
       dateEntree: '2025-01-14',
       dateSortie: '2025-01-15',
