@@ -27,7 +27,7 @@ const fields = (text: string, seg = 0) => text.split('\r')[seg].split('|');
 
 describe('ACK context read from the raw MSH', () => {
   it('takes every echoed field of a well-formed header', () => {
-    expect(ctxOf(`${MSH}||\rPID|1`)).toEqual({
+    expect(ctxOf(`${MSH}||\rPID|1`)).toStrictEqual({
       controlId: 'A01-0001',
       sendingApplication: 'CPAGE',
       sendingFacility: 'CHU-NORD',
@@ -48,7 +48,7 @@ describe('ACK context read from the raw MSH', () => {
     const { charset, ...rest } = ackContextFromMessage(m, 'utf8');
     expect(charset).toBe('utf8');
     const { charset: _c, ...fromBytes } = ctxOf(`${MSH}\rPID|1`);
-    expect(rest).toEqual(fromBytes);
+    expect(rest).toStrictEqual(fromBytes);
   });
 
   it('MSH-18 chooses the ACK charset: its first repetition and component, unless the listener imposes one', () => {
@@ -67,17 +67,17 @@ describe('ACK context read from the raw MSH', () => {
 
   it('without MSH, or with a letter, digit or blank as field separator: an empty context', () => {
     const empty = { sendingApplication: '', sendingFacility: '', receivingApplication: '', receivingFacility: '', charset: 'iso-8859-15' };
-    expect(ctxOf('PID|1||481516')).toEqual(empty);
-    expect(ctxOf('MSHX^~\\&XCPAGEX')).toEqual(empty);
-    expect(ctxOf('MSH1^~\\&1CPAGE1')).toEqual(empty);
-    expect(ctxOf('MSH ^~\\& CPAGE ')).toEqual(empty);
-    expect(ctxOf('PID|1', 'utf8')).toEqual({ ...empty, charset: 'utf8' });
+    expect(ctxOf('PID|1||481516')).toStrictEqual(empty);
+    expect(ctxOf('MSHX^~\\&XCPAGEX')).toStrictEqual(empty);
+    expect(ctxOf('MSH1^~\\&1CPAGE1')).toStrictEqual(empty);
+    expect(ctxOf('MSH ^~\\& CPAGE ')).toStrictEqual(empty);
+    expect(ctxOf('PID|1', 'utf8')).toStrictEqual({ ...empty, charset: 'utf8' });
   });
 
   it('a header with unusable encoding characters: plain fields only, MSH-10 as sent, the event from MSH-9.2', () => {
     for (const enc of ['^~\\', '^~\\&#!', '^^\\&', '^~a&', '^~ &']) {
       const c = ctxOf(`MSH|${enc}|CPAGE|CHU-NORD|ROC-BRIDGE|CHU NORD|20250114||ADT^a01^ADT_A01| A01-0001 |P|2.5|||al|er|FRA||FR`);
-      expect([enc, c]).toEqual([
+      expect([enc, c]).toStrictEqual([
         enc,
         {
           controlId: 'A01-0001',
@@ -126,7 +126,7 @@ describe('ACK context read from the raw MSH', () => {
   it('an event that is not three letters or digits is not echoed; an empty MSH-10 gives no control id', () => {
     for (const ev of ['A1', 'A011', 'A-1', '']) {
       const c = ctxOf(MSH.replace('ADT^A01^ADT_A01', `ADT^${ev}`).replace('|A01-0001|', '|  |'));
-      expect([ev, c.event, c.controlId]).toEqual([ev, undefined, undefined]);
+      expect([ev, c.event, c.controlId]).toStrictEqual([ev, undefined, undefined]);
     }
     expect(ctxOf(MSH.replace('ADT^A01^ADT_A01', 'ADT^ z99 ')).event).toBe('Z99');
   });
@@ -147,10 +147,10 @@ describe('ACK modes and conditions', () => {
   });
 
   it('conditions are read whatever their case; none means always', () => {
-    expect([shouldSendAck('er', true), shouldSendAck('er', false)]).toEqual([false, true]);
-    expect([shouldSendAck('su', true), shouldSendAck('su', false)]).toEqual([true, false]);
-    expect([shouldSendAck('ne', true), shouldSendAck('ne', false)]).toEqual([false, false]);
-    expect([shouldSendAck(undefined, true), shouldSendAck(undefined, false)]).toEqual([true, true]);
+    expect([shouldSendAck('er', true), shouldSendAck('er', false)]).toStrictEqual([false, true]);
+    expect([shouldSendAck('su', true), shouldSendAck('su', false)]).toStrictEqual([true, false]);
+    expect([shouldSendAck('ne', true), shouldSendAck('ne', false)]).toStrictEqual([false, false]);
+    expect([shouldSendAck(undefined, true), shouldSendAck(undefined, false)]).toStrictEqual([true, true]);
     expect(shouldSendAck('XX', false)).toBe(true);
   });
 });
@@ -212,9 +212,9 @@ describe('ACK message', () => {
     );
     // our own names when the original did not address us
     const named = buildAck(bare, { code: 'AA', now: NOW, controlId: 'A', application: 'ROC^BRIDGE', facility: 'CHU-NORD' });
-    expect(fields(named.text).slice(2, 4)).toEqual(['ROC\\S\\BRIDGE', 'CHU-NORD']);
+    expect(fields(named.text).slice(2, 4)).toStrictEqual(['ROC\\S\\BRIDGE', 'CHU-NORD']);
     // the original's receiving names win over ours
-    expect(fields(buildAck(ctx, { code: 'AA', now: NOW, application: 'X', facility: 'Y' }).text).slice(2, 4)).toEqual([
+    expect(fields(buildAck(ctx, { code: 'AA', now: NOW, application: 'X', facility: 'Y' }).text).slice(2, 4)).toStrictEqual([
       'ROC-BRIDGE',
       'CHU-NORD',
     ]);
@@ -278,7 +278,7 @@ describe('ACK plans', () => {
     expect(planAcks(enhanced('ER', 'AL'), { commit: 'CA' }).commit).toBeUndefined();
     expect(planAcks(enhanced('ER', 'AL'), { commit: 'CA' }).application?.code).toBe('AA');
     expect(planAcks(enhanced('ER', ''), { commit: 'CR' }).commit?.code).toBe('CR');
-    expect(planAcks(enhanced('SU', 'SU'), { commit: 'CA', application: 'AE' })).toEqual({
+    expect(planAcks(enhanced('SU', 'SU'), { commit: 'CA', application: 'AE' })).toStrictEqual({
       mode: 'enhanced',
       commit: expect.objectContaining({ code: 'CA' }),
     });
@@ -286,6 +286,6 @@ describe('ACK plans', () => {
     expect(planAcks(enhanced('', 'NE'), { commit: 'CA' }).application).toBeUndefined();
     expect(planAcks(enhanced('AL', 'ER'), { commit: 'CA' }).application).toBeUndefined();
     // no application ACK for a message that was not committed, whatever MSH-16
-    expect(planAcks(enhanced('NE', 'AL'), { commit: 'CE' })).toEqual({ mode: 'enhanced' });
+    expect(planAcks(enhanced('NE', 'AL'), { commit: 'CE' })).toStrictEqual({ mode: 'enhanced' });
   });
 });

@@ -79,7 +79,7 @@ describe('which result is answered', () => {
   });
 
   it('a billing return is a settled invoice with a number', () => {
-    expect(billingReturnOf({ billing: { state: 'paid', factureNumero: 'F1' } })).toEqual({ state: 'paid', factureNumero: 'F1' });
+    expect(billingReturnOf({ billing: { state: 'paid', factureNumero: 'F1' } })).toStrictEqual({ state: 'paid', factureNumero: 'F1' });
     expect(billingReturnOf({ billing: { state: 'paid', factureNumero: '' } })).toBeUndefined();
     expect(billingReturnOf({ billing: { state: 'paid', factureNumero: 42 } })).toBeUndefined();
     expect(billingReturnOf({ billing: { state: 'toString', factureNumero: 'F1' } })).toBeUndefined();
@@ -152,7 +152,7 @@ describe('what the ZRC says', () => {
     expect(f).not.toHaveProperty('montantAmc');
     expect(f).not.toHaveProperty('numeroEngagement');
     const clc = answerFacts({ clc: CLC_OK } as never, 'clc');
-    expect(clc).toEqual({
+    expect(clc).toStrictEqual({
       service: 'CLC',
       status: 'OK',
       technical: 'N',
@@ -222,23 +222,23 @@ describe('billing return answers', () => {
       billing: { state: 'partially-paid', factureNumero: 'F1', paidCents: 8000, differenceCents: 2050 },
     });
     const z = zrcOf(r.text);
-    expect([z(14), z(24), z(4)]).toEqual(['100.50^EUR', '80.00^EUR', '0077554321']);
+    expect([z(14), z(24), z(4)]).toStrictEqual(['100.50^EUR', '80.00^EUR', '0077554321']);
     expect(parseEr7(r.text).get('ZRC-17')).toBe('payé partiellement : écart de 20.50 EUR');
     const nothing = answer({ admission: A01, billing: { state: 'rejected', factureNumero: 'F1' } });
     const n = zrcOf(nothing.text);
-    expect([n(14), n(24), n(16), n(17), n(18)]).toEqual(['0.00^EUR', '0.00^EUR', '', '', 'TRAITEMENT_MANUEL']);
+    expect([n(14), n(24), n(16), n(17), n(18)]).toStrictEqual(['0.00^EUR', '0.00^EUR', '', '', 'TRAITEMENT_MANUEL']);
     // a partial payment without difference says no more than its state
     const noDiff = answer({ admission: A01, billing: { state: 'partially-paid', factureNumero: 'F1', paidCents: 8000 } });
     expect(zrcOf(noDiff.text)(17)).toBe('');
     // amounts that are not whole cents are not written
     const odd = answer({ admission: A01, billing: { state: 'paid', factureNumero: 'F1', paidCents: 10.5, amcCents: 10.5 } });
-    expect([zrcOf(odd.text)(14), zrcOf(odd.text)(24)]).toEqual(['', '']);
+    expect([zrcOf(odd.text)(14), zrcOf(odd.text)(24)]).toStrictEqual(['', '']);
   });
 
   it('a rejection names its reason code and label; its own action only when it has one', () => {
     const r = answer({ admission: A01, billing: { state: 'rejected', factureNumero: 'F1', reason: { label: 'Montants incohérents' } } });
     const z = zrcOf(r.text);
-    expect([z(16), z(17), z(18)]).toEqual(['', 'Montants incohérents', 'TRAITEMENT_MANUEL']);
+    expect([z(16), z(17), z(18)]).toStrictEqual(['', 'Montants incohérents', 'TRAITEMENT_MANUEL']);
     const code = answer({ admission: A01, billing: { state: 'rejected', factureNumero: 'F1', reason: { code: 'R006' } } });
     expect(zrcOf(code.text)(16)).toBe('R006^^ROC');
     expect(r.status).toBe('KO');
@@ -258,7 +258,7 @@ describe('how the GAP attaches the answer', () => {
     const b = answer({ admission: ippOnly, idb: IDB_OK });
     expect(b.orderingKey).toBe('PID-3:481516');
     const m = parseEr7(b.text);
-    expect([m.raw('PID-18'), m.raw('PV1-19'), m.get('PV1-2')]).toEqual(['', '', 'N']);
+    expect([m.raw('PID-18'), m.raw('PV1-19'), m.get('PV1-2')]).toStrictEqual(['', '', 'N']);
     // the NDA of the desk dossier when the admission has none
     const desk = answer({ venue: { numeroDossier: 'NDA-1' }, idb: IDB_OK });
     expect(desk.orderingKey).toBe('PID-18:NDA-1');
@@ -284,13 +284,13 @@ describe('how the GAP attaches the answer', () => {
   it('the header names: options first, else the admission’s, our application by default', () => {
     const a = buildAnswer({ admission: A01, idb: IDB_OK }, { now: NOW, sendingApplication: 'ROC|2', receivingFacility: 'CHU-SUD' });
     const m = parseEr7(a.text);
-    expect([m.raw('MSH-3'), m.get('MSH-4'), m.get('MSH-5'), m.get('MSH-6')]).toEqual(['ROC\\F\\2', 'CHU-NORD', 'CPAGE', 'CHU-SUD']);
+    expect([m.raw('MSH-3'), m.get('MSH-4'), m.get('MSH-5'), m.get('MSH-6')]).toStrictEqual(['ROC\\F\\2', 'CHU-NORD', 'CPAGE', 'CHU-SUD']);
     expect(m.raw('MSH-12')).toBe('2.5^FRA^2.11');
-    expect([m.get('MSH-11'), m.get('MSH-17'), m.get('MSH-18')]).toEqual(['P', 'FRA', '8859/15']);
+    expect([m.get('MSH-11'), m.get('MSH-17'), m.get('MSH-18')]).toStrictEqual(['P', 'FRA', '8859/15']);
     expect(a.charset).toBe('iso-8859-15');
     const bare = buildAnswer({ venue: { numeroVenue: 'V1' }, idb: IDB_OK }, { now: NOW });
     const b = parseEr7(bare.text);
-    expect([b.get('MSH-3'), b.get('MSH-4'), b.get('MSH-5'), b.get('MSH-6')]).toEqual(['ROC_BRIDGE', '', '', '']);
+    expect([b.get('MSH-3'), b.get('MSH-4'), b.get('MSH-5'), b.get('MSH-6')]).toStrictEqual(['ROC_BRIDGE', '', '', '']);
     expect(bare.controlId).toMatch(/^RB[0-9A-Z]+$/);
     expect(b.get('MSH-10')).toBe(bare.controlId);
   });
@@ -310,7 +310,7 @@ describe('how the GAP attaches the answer', () => {
     expect(lines[2]).toBe('PID|1');
     expect(lines[3]).toBe('PV1|1|N|||||||||||||||||V1^^^^VN');
     const z = lines[4].split('|');
-    expect(z.slice(0, 21)).toEqual(['ZRC', 'IDB', 'OK', 'N', ...Array(14).fill(''), 'AUCUNE', 'REQ-2025-0114-0001', '']);
+    expect(z.slice(0, 21)).toStrictEqual(['ZRC', 'IDB', 'OK', 'N', ...Array(14).fill(''), 'AUCUNE', 'REQ-2025-0114-0001', '']);
     expect(lines[4].split('|')).toHaveLength(22);
   });
 });

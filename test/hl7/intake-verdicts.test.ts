@@ -20,7 +20,7 @@ describe('HL7 intake verdicts', () => {
     expect(r.ackCode).toBe('AA');
     expect(r.declaredCharset).toBe('KLINGON');
     expect(r.charset).toBe('iso-8859-15');
-    expect(r.issues).toEqual([
+    expect(r.issues).toStrictEqual([
       {
         code: '103',
         severity: 'W',
@@ -28,14 +28,14 @@ describe('HL7 intake verdicts', () => {
         message: 'Valeur absente de la table : jeu de caractères MSH-18 inconnu, iso-8859-15 utilisé',
       },
     ]);
-    expect(r.admission?.warnings).toEqual(r.issues);
+    expect(r.admission?.warnings).toStrictEqual(r.issues);
   });
 
   it('bytes the declared UTF-8 cannot read: AE 103 at MSH-18, refused without being read', () => {
     const bad = Buffer.concat([withMsh18('UNICODE UTF-8'), Buffer.from([0xc3, 0x28])]);
     const r = receive(bad);
     expect(r).toMatchObject({ ackCode: 'AE', meaning: 'IGNORE', ignored: false, charset: 'utf8', declaredCharset: 'UNICODE UTF-8' });
-    expect(r.issues).toEqual([
+    expect(r.issues).toStrictEqual([
       {
         code: '103',
         severity: 'E',
@@ -60,7 +60,7 @@ describe('HL7 intake verdicts', () => {
     );
     // an unknown MSH-18 falling back to a UTF-8 default: the refusal first, then the warning
     const unknown = receive(Buffer.from(TEXT.replace('|UNICODE UTF-8|', '|KLINGON|'), 'latin1'), { defaultCharset: 'utf8' });
-    expect(unknown.issues.map((i) => [i.code, i.severity])).toEqual([
+    expect(unknown.issues.map((i) => [i.code, i.severity])).toStrictEqual([
       ['103', 'E'],
       ['103', 'W'],
     ]);
@@ -71,7 +71,7 @@ describe('HL7 intake verdicts', () => {
     const r = receive(Buffer.from(TEXT.replace('MSH|^~\\&|', 'MSH|^~|'), 'utf8'));
     expect(r).toMatchObject({ ackCode: 'AR', meaning: 'IGNORE', ignored: false, charset: 'utf8', declaredCharset: 'UNICODE UTF-8' });
     expect(r.text).toContain('A01-UTF8-0001');
-    expect(r.issues).toEqual([
+    expect(r.issues).toStrictEqual([
       {
         code: '102',
         severity: 'E',
@@ -87,13 +87,13 @@ describe('HL7 intake verdicts', () => {
       .replace('|F|||', '|X|||');
     const r = receive(Buffer.from(broken, 'utf8'));
     expect(r.ackCode).toBe('AE');
-    expect(r.issues.map((i) => [i.code, i.severity, i.location?.segment])).toEqual([
+    expect(r.issues.map((i) => [i.code, i.severity, i.location?.segment])).toStrictEqual([
       ['102', 'E', 'PID'],
       ['100', 'W', 'PID'],
       ['103', 'W', 'PID'],
     ]);
     expect(r.issues[1].message).toBe('Erreur de séquence de segments : Ligne 4 : pas un début de segment, rattachée au segment précédent');
-    expect(r.admission?.warnings.map((w) => w.code)).toEqual(['100', '103']);
+    expect(r.admission?.warnings.map((w) => w.code)).toStrictEqual(['100', '103']);
     expect(r.message?.segments.map((s) => s.name)).toContain('ZBE');
   });
 
@@ -113,7 +113,7 @@ describe('HL7 intake verdicts', () => {
   it('a site mapping that cannot be read: a generic 207 that quotes nothing, the header still echoed', () => {
     const r = receive(A01, { coverageMapping: { csr: 'pas un chemin' } });
     expect(r).toMatchObject({ ackCode: 'AE', meaning: 'IGNORE', ignored: false, charset: 'utf8' });
-    expect(r.issues).toEqual([
+    expect(r.issues).toStrictEqual([
       { code: '207', severity: 'E', message: 'Erreur interne de l’application : le message n’a pas pu être traité' },
     ]);
     expect(r.context).toMatchObject({ controlId: 'A01-UTF8-0001', sendingApplication: 'CPAGE', charset: 'utf8' });
@@ -136,7 +136,7 @@ describe('HL7 intake verdicts', () => {
     const head = A01.subarray(0, 300);
     const r = rejectOversize(head, 2_000_000, 1_048_576);
     expect(r).toMatchObject({ ackCode: 'AR', charset: 'utf8', meaning: 'IGNORE', ignored: false });
-    expect(r.issues).toEqual([
+    expect(r.issues).toStrictEqual([
       {
         code: '207',
         severity: 'E',
@@ -156,7 +156,7 @@ describe('MSH-18 read from the raw bytes', () => {
     expect(readMsh18(bom)).toBe('UNICODE UTF-8');
     expect(readRawMsh(bom)?.[10]).toBe('A01-UTF8-0001');
     expect(readRawMsh(Buffer.from('MSH'))).toBeUndefined();
-    expect(readRawMsh(Buffer.from('MSH|'))).toEqual(['MSH', '|', '']);
+    expect(readRawMsh(Buffer.from('MSH|'))).toStrictEqual(['MSH', '|', '']);
     expect(readRawMsh(Buffer.from('MSX|^~\\&'))).toBeUndefined();
     expect(readRawMsh(Buffer.from('MXH|^~\\&'))).toBeUndefined();
     expect(readRawMsh(Buffer.from(' xMSH|^~\\&'))).toBeUndefined();
@@ -164,8 +164,8 @@ describe('MSH-18 read from the raw bytes', () => {
   });
 
   it('stops at the end of the MSH line (CR or LF)', () => {
-    expect(readRawMsh(Buffer.from('MSH|^~\\&|CPAGE\nPID|1'))).toEqual(['MSH', '|', '^~\\&', 'CPAGE']);
-    expect(readRawMsh(Buffer.from('MSH|^~\\&|CPAGE\rPID|1'))).toEqual(['MSH', '|', '^~\\&', 'CPAGE']);
+    expect(readRawMsh(Buffer.from('MSH|^~\\&|CPAGE\nPID|1'))).toStrictEqual(['MSH', '|', '^~\\&', 'CPAGE']);
+    expect(readRawMsh(Buffer.from('MSH|^~\\&|CPAGE\rPID|1'))).toStrictEqual(['MSH', '|', '^~\\&', 'CPAGE']);
   });
 
   it('reads at most 64 KiB of MSH line', () => {
@@ -191,7 +191,7 @@ describe('MSH-18 read from the raw bytes', () => {
     expect(charsetFromMsh18('ascii')).toBe('iso-8859-15');
     expect(charsetFromMsh18(undefined)).toBeUndefined();
     expect(charsetFromMsh18('')).toBeUndefined();
-    expect([msh18For('utf8'), msh18For('latin1'), msh18For('iso-8859-15'), msh18For('windows-1252')]).toEqual([
+    expect([msh18For('utf8'), msh18For('latin1'), msh18For('iso-8859-15'), msh18For('windows-1252')]).toStrictEqual([
       'UNICODE UTF-8',
       '8859/1',
       '8859/15',

@@ -16,14 +16,14 @@ describe('MLLP deframer edges', () => {
     backing.set(framed, 10);
     const view = new Uint8Array(backing.buffer, 10, framed.length);
     const d = new MllpDeframer();
-    expect(d.push(view)).toEqual([{ kind: 'frame', bytes: MSG }]);
+    expect(d.push(view)).toStrictEqual([{ kind: 'frame', bytes: MSG }]);
     const payloadView = new Uint8Array(backing.buffer, 11, MSG.length);
-    expect(frame(payloadView)).toEqual(framed);
+    expect(frame(payloadView)).toStrictEqual(framed);
   });
 
   it('frame() refuses a VT inside the payload as well as an FS', () => {
     expect(() => frame(Buffer.from([0x41, VT, 0x42]))).toThrow('MLLP payload must not contain VT (0x0B) or FS (0x1C) bytes');
-    expect(frame(Buffer.alloc(0))).toEqual(Buffer.from([VT, FS, CR]));
+    expect(frame(Buffer.alloc(0))).toStrictEqual(Buffer.from([VT, FS, CR]));
   });
 
   it('an empty chunk after FS does not lose the CR that follows', () => {
@@ -33,25 +33,25 @@ describe('MLLP deframer edges', () => {
       ...d.push(Buffer.alloc(0)),
       ...d.push(Buffer.from([CR])),
     ];
-    expect(kinds(ev)).toEqual(['frame']);
-    expect(d.flush()).toEqual([]);
+    expect(kinds(ev)).toStrictEqual(['frame']);
+    expect(d.flush()).toStrictEqual([]);
     // only one CR is swallowed: a second one is garbage, blank
     const d2 = new MllpDeframer();
     d2.push(Buffer.concat([Buffer.from([VT]), MSG, Buffer.from([FS])]));
     d2.push(Buffer.from([CR, CR]));
-    expect(d2.flush()).toEqual([{ kind: 'garbage', bytes: Buffer.from([CR]), blank: true }]);
+    expect(d2.flush()).toStrictEqual([{ kind: 'garbage', bytes: Buffer.from([CR]), blank: true }]);
     // a byte other than CR after FS is kept as garbage
     const d3 = new MllpDeframer();
     d3.push(Buffer.concat([Buffer.from([VT]), MSG, Buffer.from([FS])]));
     d3.push(Buffer.from('x'));
-    expect(d3.flush()).toEqual([{ kind: 'garbage', bytes: Buffer.from('x'), blank: false }]);
+    expect(d3.flush()).toStrictEqual([{ kind: 'garbage', bytes: Buffer.from('x'), blank: false }]);
   });
 
   it('within one chunk, the byte after FS is swallowed only when it is a CR', () => {
     const d = new MllpDeframer();
     const ev = d.push(Buffer.concat([Buffer.from([VT]), MSG, Buffer.from([FS]), Buffer.from('\n'), frame(MSG)]));
-    expect(kinds(ev)).toEqual(['frame', 'garbage', 'frame']);
-    expect(ev[1]).toEqual({ kind: 'garbage', bytes: Buffer.from('\n'), blank: true });
+    expect(kinds(ev)).toStrictEqual(['frame', 'garbage', 'frame']);
+    expect(ev[1]).toStrictEqual({ kind: 'garbage', bytes: Buffer.from('\n'), blank: true });
   });
 
   it('blank garbage is CR, LF, space or tab only', () => {
@@ -67,19 +67,19 @@ describe('MLLP deframer edges', () => {
     ] as Array<[string, boolean]>) {
       const d = new MllpDeframer();
       const ev = d.push(Buffer.concat([Buffer.from(text, 'latin1'), frame(MSG)]));
-      expect([JSON.stringify(text), ev[0]]).toEqual([JSON.stringify(text), { kind: 'garbage', bytes: Buffer.from(text, 'latin1'), blank }]);
+      expect([JSON.stringify(text), ev[0]]).toStrictEqual([JSON.stringify(text), { kind: 'garbage', bytes: Buffer.from(text, 'latin1'), blank }]);
     }
   });
 
   it('garbage pieces: at least one byte each, even with a nonsensical size; pending garbage is counted', () => {
     const d = new MllpDeframer({ maxGarbageSize: 0 });
-    expect(d.push(Buffer.from('abc')).map((e) => bytesOf(e).toString())).toEqual(['a', 'b', 'c']);
+    expect(d.push(Buffer.from('abc')).map((e) => bytesOf(e).toString())).toStrictEqual(['a', 'b', 'c']);
     const e = new MllpDeframer({ maxGarbageSize: 4 });
-    expect(e.push(Buffer.from('abcd')).map((x) => bytesOf(x).toString())).toEqual(['abcd']);
+    expect(e.push(Buffer.from('abcd')).map((x) => bytesOf(x).toString())).toStrictEqual(['abcd']);
     expect(e.buffered).toBe(0);
-    expect(e.push(Buffer.from('abc'))).toEqual([]);
+    expect(e.push(Buffer.from('abc'))).toStrictEqual([]);
     expect(e.buffered).toBe(3);
-    expect(e.push(Buffer.from('de')).map((x) => bytesOf(x).toString())).toEqual(['abcd']);
+    expect(e.push(Buffer.from('de')).map((x) => bytesOf(x).toString())).toStrictEqual(['abcd']);
     expect(e.buffered).toBe(1);
   });
 
@@ -91,21 +91,21 @@ describe('MLLP deframer edges', () => {
     for (let k = 0; k < big.length; k += 1000) d.push(big.subarray(k, k + 1000));
     expect(d.buffered).toBe(20_000);
     expect(d.inProgress).toBe(true);
-    expect(d.push(Buffer.from([FS, CR]))).toEqual([{ kind: 'frame', bytes: big }]);
+    expect(d.push(Buffer.from([FS, CR]))).toStrictEqual([{ kind: 'frame', bytes: big }]);
     expect(d.buffered).toBe(0);
     // a large frame released, then a small one
     const small = Buffer.from('MSH|^~\\&|X');
     d.push(Buffer.concat([Buffer.from([VT]), small.subarray(0, 4)]));
-    expect(d.push(Buffer.concat([small.subarray(4), Buffer.from([FS, CR])]))).toEqual([{ kind: 'frame', bytes: small }]);
+    expect(d.push(Buffer.concat([small.subarray(4), Buffer.from([FS, CR])]))).toStrictEqual([{ kind: 'frame', bytes: small }]);
   });
 
   it('a frame of exactly maxFrameSize bytes is accepted, one more is oversize', () => {
     const d = new MllpDeframer({ maxFrameSize: MSG.length });
-    expect(kinds(d.push(frame(MSG)))).toEqual(['frame']);
+    expect(kinds(d.push(frame(MSG)))).toStrictEqual(['frame']);
     const split = frame(MSG);
-    expect(kinds([...d.push(split.subarray(0, 10)), ...d.push(split.subarray(10))])).toEqual(['frame']);
+    expect(kinds([...d.push(split.subarray(0, 10)), ...d.push(split.subarray(10))])).toStrictEqual(['frame']);
     const over = Buffer.concat([MSG, Buffer.from('Z')]);
-    expect(d.push(frame(over))).toEqual([{ kind: 'oversize', size: over.length, head: MSG, terminated: true }]);
+    expect(d.push(frame(over))).toStrictEqual([{ kind: 'oversize', size: over.length, head: MSG, terminated: true }]);
   });
 
   it('the head of an oversize frame is completed from the chunk that overflows, up to its size', () => {
@@ -113,39 +113,39 @@ describe('MLLP deframer edges', () => {
     d.push(Buffer.concat([Buffer.from([VT]), MSG.subarray(0, 10)]));
     d.push(MSG.subarray(10, 70));
     const ev = d.push(Buffer.concat([MSG.subarray(70, 90), Buffer.from([FS, CR])]));
-    expect(ev).toEqual([{ kind: 'oversize', size: 90, head: MSG.subarray(0, 30), terminated: true }]);
+    expect(ev).toStrictEqual([{ kind: 'oversize', size: 90, head: MSG.subarray(0, 30), terminated: true }]);
     // a head already full when the frame overflows
     const e = new MllpDeframer({ maxFrameSize: 50, oversizeHead: 5 });
     e.push(Buffer.concat([Buffer.from([VT]), MSG.subarray(0, 40)]));
     e.push(MSG.subarray(40, 60));
-    expect(e.flush()).toEqual([{ kind: 'oversize', size: 60, head: MSG.subarray(0, 5), terminated: false }]);
+    expect(e.flush()).toStrictEqual([{ kind: 'oversize', size: 60, head: MSG.subarray(0, 5), terminated: false }]);
     // the head is never larger than the maximum frame
     const f = new MllpDeframer({ maxFrameSize: 8 });
-    expect(f.push(frame(MSG))).toEqual([{ kind: 'oversize', size: MSG.length, head: MSG.subarray(0, 8), terminated: true }]);
+    expect(f.push(frame(MSG))).toStrictEqual([{ kind: 'oversize', size: MSG.length, head: MSG.subarray(0, 8), terminated: true }]);
   });
 
   it('an oversize frame cut by a new VT is reported unterminated; the next frame is whole', () => {
     const d = new MllpDeframer({ maxFrameSize: 20 });
     const ev = d.push(Buffer.concat([Buffer.from([VT]), MSG, frame(MSG.subarray(0, 15))]));
-    expect(ev).toEqual([
+    expect(ev).toStrictEqual([
       { kind: 'oversize', size: MSG.length, head: MSG.subarray(0, 20), terminated: false },
       { kind: 'frame', bytes: MSG.subarray(0, 15) },
     ]);
     // the next oversize frame starts its count from zero
-    expect(d.push(frame(MSG))).toEqual([{ kind: 'oversize', size: MSG.length, head: MSG.subarray(0, 20), terminated: true }]);
+    expect(d.push(frame(MSG))).toStrictEqual([{ kind: 'oversize', size: MSG.length, head: MSG.subarray(0, 20), terminated: true }]);
   });
 
   it('a new VT right after VT reports an empty incomplete frame', () => {
     const d = new MllpDeframer();
     const ev = d.push(Buffer.concat([Buffer.from([VT]), frame(MSG)]));
-    expect(ev).toEqual([
+    expect(ev).toStrictEqual([
       { kind: 'incomplete', bytes: Buffer.alloc(0), reason: 'restarted' },
       { kind: 'frame', bytes: MSG },
     ]);
     // garbage before a frame is reported before it, once
     const g = new MllpDeframer();
-    expect(kinds(g.push(Buffer.concat([Buffer.from('abc'), Buffer.from([VT])])))).toEqual(['garbage']);
-    expect(g.flush()).toEqual([{ kind: 'incomplete', bytes: Buffer.alloc(0), reason: 'flush' }]);
+    expect(kinds(g.push(Buffer.concat([Buffer.from('abc'), Buffer.from([VT])])))).toStrictEqual(['garbage']);
+    expect(g.flush()).toStrictEqual([{ kind: 'incomplete', bytes: Buffer.alloc(0), reason: 'flush' }]);
   });
 
   it('refuses a maximum that is not a positive integer; keeps a valid one', () => {
