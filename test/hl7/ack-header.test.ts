@@ -123,6 +123,17 @@ describe('ACK context read from the raw MSH', () => {
     });
   });
 
+  it('re-encodes when any one delimiter differs from the standard ones', () => {
+    const app = (enc: string, value: string) =>
+      ctxOf(`MSH|${enc}|${value}|CHU-NORD|ROC-BRIDGE|CHU-NORD|20250114||ADT^A01|1|P|2.5`).sendingApplication;
+    expect(app('*~\\&', 'CPAGE*V2^X')).toBe('CPAGE^V2\\S\\X');
+    expect(app('^@\\&', 'CPAGE@V2~X')).toBe('CPAGE~V2\\R\\X');
+    expect(app('^~!&', 'CPAGE!F!V2\\')).toBe('CPAGE\\F\\V2\\E\\');
+    expect(app('^~\\$', 'CPAGE$V2&X')).toBe('CPAGE&V2\\T\\X');
+    // a field separator of its own: the fields hold no separator, the rest is already standard
+    expect(ctxOf('MSH#^~\\&#CPAGE^V2#CHU-NORD#ROC-BRIDGE#CHU-NORD#20250114##ADT^A01#1#P#2.5').sendingApplication).toBe('CPAGE^V2');
+  });
+
   it('an event that is not three letters or digits is not echoed; an empty MSH-10 gives no control id', () => {
     for (const ev of ['A1', 'A011', 'A-1', '']) {
       const c = ctxOf(MSH.replace('ADT^A01^ADT_A01', `ADT^${ev}`).replace('|A01-0001|', '|  |'));
