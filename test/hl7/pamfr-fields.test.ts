@@ -873,3 +873,105 @@ it('the fixture holds what these tests change', () => {
   expect(get(A01, 'PID', 3)).toBe(`${IPP}~${INS}~${NH}`);
   expect(get(A01, 'ZBE', 7)).toBe(UF('590780215&N'));
 });
+
+describe('PAM-FR mapper: what each refusal names, and the last edges', () => {
+  it('each bad date names its field, whatever its severity', () => {
+    const cases: Array<[string, number, string, number, string]> = [
+      ['MSH', 7, '20251340', 1, 'MSH-7'],
+      ['EVN', 6, '20251340', 1, 'EVN-6'],
+      ['ZBE', 2, '20251340', 1, 'ZBE-2 (date du mouvement)'],
+      ['IN1', 12, '20251340', 2, 'IN1-12 (début des droits)'],
+      ['IN1', 13, '20251340', 2, 'IN1-13 (fin des droits)'],
+      ['PV1', 45, '20251340', 1, 'PV1-45 (date de sortie)'],
+      ['PV2', 8, '20251340', 1, "PV2-8 (date d'entrée prévue)"],
+    ];
+    for (const [seg, field, value, occ, named] of cases) {
+      const r = admit(setField(A01, seg, field, value, occ));
+      const all = [...r.errors, ...r.warnings].map((i) => i.message);
+      expect([seg, field, all]).toStrictEqual([
+        seg,
+        field,
+        [`Erreur de type de donnée : date invalide en ${named}, format attendu AAAAMMJJ[HHMM[SS]]`],
+      ]);
+    }
+    const evn2 = admit(setField(setField(A01, 'EVN', 6, ''), 'EVN', 2, '20251340'));
+    expect(evn2.warnings.map((w) => w.message)).toStrictEqual([
+      'Erreur de type de donnée : date invalide en EVN-2, format attendu AAAAMMJJ[HHMM[SS]]',
+    ]);
+  });
+
+  it('labels also for two-digit occurrences, components and subcomponents', () => {
+    const r = admit(A01, { required: { IDB: ['IN1[10]-49', 'PV1-3.10', 'PID-3.4.10'] } });
+    expect(r.errors.map((e) => e.message)).toStrictEqual([
+      "Champ obligatoire manquant : IN1[10]-49 (numéro d'adhérent) absent",
+      'Champ obligatoire manquant : PV1-3.10 (localisation) absent',
+      'Champ obligatoire manquant : PID-3.4.10 (identifiants du patient) absent',
+    ]);
+  });
+
+  it('a missing PID is reported even when a site does not require PID-3; a refused MSH-10 is not reported twice', () => {
+    expect(admit(drop(A01, 'PID'), { required: { IDB: ['PV1-19'] } }).errors).toStrictEqual([
+      {
+        code: '100',
+        severity: 'E',
+        location: { segment: 'PID', sequence: 1 },
+        message: 'Erreur de séquence de segments : segment PID absent',
+      },
+    ]);
+    expect(admit(setField(A01, 'MSH', 10, ''), { required: { IDB: ['MSH-10'] } }).errors.map((e) => e.location)).toStrictEqual([
+      { segment: 'MSH', sequence: 1, field: 10 },
+    ]);
+  });
+
+  it('P03 and P05 are DFT and BAR triggers only: as ADT events they are ignored', () => {
+    expect(admit(setField(A01, 'MSH', 9, 'ADT^P03')).meaning).toBe('IGNORE');
+    expect(admit(setField(A01, 'MSH', 9, 'ADT^P05')).meaning).toBe('IGNORE');
+    expect(adm(setField(A01, 'MSH', 9, 'ADT^A02')).coverages).toStrictEqual([]);
+  });
+
+  it('values are trimmed; identifiers without type keep none; other identifier types are not INS', () => {
+    const r = admit(setField(A01, 'PID', 8, ' F '));
+    expect(r.admission?.patient.sexe).toBe('F');
+    expect(r.warnings).toStrictEqual([]);
+    expect(adm(setField(A01, 'PID', 18, '25010042^^^CHU-NORD&590780193&M')).venue?.nda).toStrictEqual({
+      value: '25010042',
+      authority: { namespace: 'CHU-NORD', universalId: '590780193', universalIdType: 'M' },
+      finess: { numero: '590780193', kind: 'juridique' },
+    });
+    expect(adm(setField(A01, 'PID', 3, `${IPP}~${NH}~25010042^^^CHU-NORD^AN`)).patient).not.toHaveProperty('ins');
+    expect(adm(setField(A01, 'ZBE', 9, '')).movement).not.toHaveProperty('nature');
+  });
+
+  it('IN1 fields are not rates; a numéro AMC with letters before or after the digits is not one', () => {
+    const t = setField(A01, 'IN1', 5, '12 rue Nationale^^Lille~PC^50', 2);
+    expect(adm(t).coverages[1].taux).toStrictEqual([
+      { indicator: 'PC', quantity: 100 },
+      { indicator: 'AT', quantity: 45, currency: 'EUR' },
+    ]);
+    for (const n of ['A7755432', '7755432A']) {
+      const r = admit(setField(A01, 'IN1', 3, n, 2));
+      expect([n, r.admission?.coverages[1].numeroAmc, r.warnings.map((w) => w.code)]).toStrictEqual([n, undefined, ['102']]);
+    }
+  });
+
+  it('dossier: rights compared on the day of the entry; a birth date with time gives the day; no venue, no venue part', () => {
+    const base = adm(A01);
+    const other: Admission['coverages'][number] = {
+      kind: 'AMC',
+      numeroAmc: '0099887766',
+      debutDroits: '2024-01-01',
+      finDroits: '2024-12-31',
+      extras: [],
+      taux: [],
+    };
+    const two = { ...base, coverages: [...base.coverages, other], venue: { ...base.venue, admitDateTime: '2024-12-31T10:00' } };
+    expect(admissionToDossier(two).amc?.numeroAmc).toBe('0099887766');
+    const withTime = adm(setField(A01, 'PID', 7, '198507140830'));
+    expect(withTime.patient.dateNaissance).toBe('1985-07-14T08:30');
+    expect(admissionToDossier(withTime).beneficiaire?.dateNaissance).toBe('1985-07-14');
+    const noVenue = { ...base, venue: undefined };
+    const d = admissionToDossier(noVenue);
+    expect(d).not.toHaveProperty('venue');
+    expect(d.amc?.numeroAmc).toBe('0077554321');
+  });
+});
