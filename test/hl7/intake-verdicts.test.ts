@@ -163,6 +163,24 @@ describe('MSH-18 read from the raw bytes', () => {
     expect(readRawMsh(Buffer.from([0xef, 0xbb, 0x4d, 0x53, 0x48, 0x7c]))).toBeUndefined();
   });
 
+  it('only the three BOM bytes together are skipped; MSH must be there whole', () => {
+    for (const prefix of [
+      [0xef, 0x41, 0xbf],
+      [0xef, 0xbb, 0x41],
+      [0x41, 0xbb, 0xbf],
+    ]) {
+      expect(readRawMsh(Buffer.concat([Buffer.from(prefix), Buffer.from('MSH|^~\\&|CPAGE')]))).toBeUndefined();
+    }
+    expect(readRawMsh(Buffer.from('\rMSH'))).toBeUndefined();
+    expect(readRawMsh(Buffer.from('XSH|^~\\&|CPAGE'))).toBeUndefined();
+  });
+
+  it('MSH-18 with MSH-2 empty or short: the standard separators', () => {
+    const fields = (enc: string, msh18: string) => Buffer.from(`MSH|${enc}|A|B|C|D|E||ADT^A01|1|P|2.5|||||FRA|${msh18}`);
+    expect(readMsh18(fields('', 'UTF-8^x'))).toBe('UTF-8');
+    expect(readMsh18(fields('^', 'UTF-8~8859/1'))).toBe('UTF-8');
+  });
+
   it('stops at the end of the MSH line (CR or LF)', () => {
     expect(readRawMsh(Buffer.from('MSH|^~\\&|CPAGE\nPID|1'))).toStrictEqual(['MSH', '|', '^~\\&', 'CPAGE']);
     expect(readRawMsh(Buffer.from('MSH|^~\\&|CPAGE\rPID|1'))).toStrictEqual(['MSH', '|', '^~\\&', 'CPAGE']);
