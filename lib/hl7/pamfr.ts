@@ -572,7 +572,6 @@ export function parseAdmission(msg: Er7Message, options: PamFrOptions = {}): Adm
       if (path === 'PV1-45') return admission.venue?.dischargeDateTime;
       if (path === 'PV2-8') return admission.venue?.expectedAdmitDateTime;
       if (path === 'ZBE-2') return admission.movement?.dateTime;
-      if (path === 'EVN-6') return hl7DateToIso(r.v('EVN-6'));
       return hl7DateToIso(r.v(path));
     };
     const admitChain = DATE_SOURCES.admit[meaning] ?? DEFAULT_DATE_SOURCES.admit;
