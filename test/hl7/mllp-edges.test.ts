@@ -67,7 +67,10 @@ describe('MLLP deframer edges', () => {
     ] as Array<[string, boolean]>) {
       const d = new MllpDeframer();
       const ev = d.push(Buffer.concat([Buffer.from(text, 'latin1'), frame(MSG)]));
-      expect([JSON.stringify(text), ev[0]]).toStrictEqual([JSON.stringify(text), { kind: 'garbage', bytes: Buffer.from(text, 'latin1'), blank }]);
+      expect([JSON.stringify(text), ev[0]]).toStrictEqual([
+        JSON.stringify(text),
+        { kind: 'garbage', bytes: Buffer.from(text, 'latin1'), blank },
+      ]);
     }
   });
 
