@@ -231,6 +231,8 @@ export class MllpListener {
   private server?: net.Server;
   /** Open connections, oldest first (a Set keeps insertion order). */
   private readonly conns = new Set<Conn>();
+  /** TLS only: the TCP sockets accepted and not closed yet, handshake included (close() ends them). */
+  private readonly accepted = new Set<net.Socket>();
   private readonly perAddress = new Map<string, number>();
   private readonly limits: Limits;
   private deadlineTimer?: NodeJS.Timeout;
@@ -336,8 +338,16 @@ export class MllpListener {
         },
         handler,
       );
-      // A failed handshake (no or bad client certificate) must not disturb the server.
-      this.server.on('tlsClientError', () => undefined);
+      // A failed handshake (no or bad client certificate, or none started within handshakeTimeout)
+      // must not disturb the server. With a listener here Node leaves the socket open: a peer that
+      // never starts its handshake would stay until it leaves, and close() would wait for it.
+      this.server.on('tlsClientError', (_e, socket) => socket.destroy());
+      // A connection still in its handshake is not in conns: close() must end it too, or the
+      // server's close would wait for it (a Node-RED redeploy held by a silent peer).
+      this.server.on('connection', (raw: net.Socket) => {
+        this.accepted.add(raw);
+        raw.once('close', () => this.accepted.delete(raw));
+      });
     } else {
       this.server = net.createServer({ allowHalfOpen: true }, handler);
     }
@@ -858,6 +868,7 @@ export class MllpListener {
     if (this.deadlineTimer) clearInterval(this.deadlineTimer);
     for (const c of [...this.conns]) this.drop(c);
     this.conns.clear();
+    for (const raw of this.accepted) raw.destroy();
     this.perAddress.clear();
     if (this.server) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     if (this.ownsJournal) await this.journal.close();

@@ -254,6 +254,32 @@ describe('MLLP listener over TLS', () => {
     expect(l.stats.received).toBe(1);
   });
 
+  const silentPeer = async (l: MllpListener) => {
+    const s = net.connect({ port: l.port, host: '127.0.0.1' });
+    sockets.push(s);
+    s.on('error', () => undefined);
+    const started = Date.now();
+    const closed = new Promise<number>((resolve) => s.on('close', () => resolve(Date.now() - started)));
+    await new Promise((r) => s.on('connect', r));
+    return { closed };
+  };
+  const within = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<'late'>((r) => setTimeout(() => r('late'), ms).unref())]);
+
+  it('a TCP peer that never starts its handshake is closed at the frame deadline', async () => {
+    const l = await start({ tls: { cert: pki.serverCert, key: pki.serverKey }, frameTimeoutMs: 300 });
+    const closedAfter = await within((await silentPeer(l)).closed, 3000);
+    expect(closedAfter).not.toBe('late');
+    expect(closedAfter).toBeGreaterThanOrEqual(250);
+  });
+
+  it('close() ends a connection still waiting for its handshake instead of waiting for it', async () => {
+    const l = await start({ tls: { cert: pki.serverCert, key: pki.serverKey }, frameTimeoutMs: 60_000 });
+    const { closed } = await silentPeer(l);
+    await sleep(50);
+    expect(await within(l.close(), 1500)).not.toBe('late');
+    expect(await within(closed, 500)).not.toBe('late');
+  });
+
   it('without requestCert, a client without certificate is served', async () => {
     const l = await start({ tls: { cert: pki.serverCert, key: pki.serverKey } });
     const got = await new Promise<string>((resolve) => {
