@@ -78,6 +78,7 @@ function contextFromFields(f: string[], d: Delimiters | undefined, charset: Hl7C
       const c0 = (v.split('^')[c - 1] ?? '').trim();
       return /^[A-Za-z0-9]*$/.test(c0) ? c0 : '';
     }
+    // Stryker disable next-line StringLiteral: split() gives at least one piece (the first `?? ''` is never used); a missing component 2 only feeds the event, which must be three letters or digits
     return unescapeValue((v.split(d.repetition)[0] ?? '').split(d.component)[c - 1] ?? '', d);
   };
   const ctx: AckContext = {
@@ -106,6 +107,7 @@ function contextFromFields(f: string[], d: Delimiters | undefined, charset: Hl7C
 
 function delimitersFromMsh(f: string[]): Delimiters | undefined {
   const sep = f[1];
+  // Stryker disable next-line StringLiteral: any other text for a missing MSH-2 is refused by the length check too
   const enc = [...(f[2] ?? '')];
   if (enc.length < 4 || enc.length > 5) return undefined;
   const all = [sep, ...enc];
@@ -141,6 +143,7 @@ export function ackModeOf(ctx: AckContext): AckMode {
 
 /** Whether an enhanced-mode condition (MSH-15/16) asks for an ACK for this outcome. */
 export function shouldSendAck(condition: string | undefined, success: boolean): boolean {
+  // Stryker disable next-line StringLiteral: without a condition, any text that is not NE, ER or SU falls to the default (AL)
   switch ((condition ?? '').toUpperCase()) {
     case 'NE':
       return false;
@@ -239,7 +242,8 @@ export function buildAck(ctx: AckContext, options: AckOptions): AckMessage {
     ctx.charsetField || msh18For(ctx.charset),
     ctx.language ?? '',
   ];
-  while (msh.length > 12 && msh[msh.length - 1] === '') msh.pop();
+  // Trailing empty fields dropped; MSH-12 (the version) is never empty, so the header keeps MSH-1…12.
+  while (msh[msh.length - 1] === '') msh.pop();
   const segments = [msh.join('|'), `MSA|${options.code}|${escapeValue(ctx.controlId ?? '')}`];
   for (const i of options.issues ?? []) segments.push(errSegment(i));
   const text = segments.join('\r') + '\r';
