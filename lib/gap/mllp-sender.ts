@@ -20,7 +20,9 @@
  *   answer is returned (`existing: true`), so a message processed again after a crash does not
  *   send the GAP a second answer with a new MSH-10.
  * - Reconnection: the delay doubles from `reconnect.minMs` up to `reconnect.maxMs` (default 5 s,
- *   DEFAULT_RECONNECT). A new answer queued (or resent) while the GAP is unreachable triggers an
+ *   DEFAULT_RECONNECT). It starts again from minMs only once the GAP has shown its listener works
+ *   (an ACK of ours read, or a connection that lasted maxMs): a GAP that accepts and drops at once
+ *   is not reconnected every minMs forever. A new answer queued (or resent) while the GAP is unreachable triggers an
  *   attempt at once when the last failure is older than minMs: a GAP whose listener comes up after
  *   a long outage gets its answers as soon as there is something to send, not after the backoff.
  *
@@ -277,6 +279,7 @@ export class MllpAnswerSender extends EventEmitter {
     this.socket = socket;
     const deframer = new MllpDeframer();
     let established = false;
+    let establishedAt = 0;
     socket.setTimeout(this.connectTimeoutMs, () => socket.destroy());
     socket.once(this.options.tls ? 'secureConnect' : 'connect', () => {
       if (this.socket !== socket) return;
@@ -285,8 +288,8 @@ export class MllpAnswerSender extends EventEmitter {
       socket.setKeepAlive(true, 30_000);
       this.connected = true;
       established = true;
+      establishedAt = Date.now();
       this.connects++;
-      this.reconnectDelay = this.reconnectMin;
       this.emit('connected');
       void this.pump();
     });
@@ -300,6 +303,8 @@ export class MllpAnswerSender extends EventEmitter {
       this.socket = undefined;
       this.connected = false;
       this.lastFailureAt = Date.now();
+      // A connection that lasted is a GAP that worked (restarted since): back to the quick retry.
+      if (established && this.lastFailureAt - establishedAt >= this.reconnectMax) this.reconnectDelay = this.reconnectMin;
       this.failAllInFlight('connexion perdue avant l’ACK');
       if (established) this.emit('disconnected');
       this.scheduleReconnect();
@@ -411,6 +416,8 @@ export class MllpAnswerSender extends EventEmitter {
       this.unmatchedAcks++;
       return;
     }
+    // The GAP read one of our answers: its listener works, the next loss retries quickly.
+    this.reconnectDelay = this.reconnectMin;
     if (ack.code === 'AA' || ack.code === 'CA') {
       clearTimeout(f.timer);
       this.inflight.delete(ack.controlId);

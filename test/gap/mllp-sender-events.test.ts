@@ -66,6 +66,10 @@ class Gap {
     const g = [...this.received].reverse().find((f) => f.controlId === controlId)!;
     g.socket.write(frame(latin1(`MSH|^~\\&|GAP|CHU-NORD|ROC-BRIDGE|CLINIQUE|20261120081501||ACK^Z01^ACK|G-1|P|2.5\rMSA|AA|${controlId}`)));
   }
+  /** Closes the open connections (a GAP restarting), keeps listening. */
+  dropConnections(): void {
+    for (const s of this.sockets) s.destroy();
+  }
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     const server = this.server;
@@ -296,6 +300,51 @@ describe('MllpAnswerSender: connecting', () => {
     await sleep(Math.max(0, 1000 - (Date.now() - started)));
     expect(connect.mock.calls.length).toBeLessThanOrEqual(7);
     await until(() => connect.mock.calls.length >= 6, 'going on at maxMs', 10_000);
+  });
+
+  it('a GAP that accepts and drops at once: the delay still doubles (a connect alone does not reset it)', async () => {
+    const g = await gap('drop');
+    const j = journal();
+    const { s } = sender(j, g.port, { reconnect: { minMs: 50, maxMs: 400 } });
+    s.start();
+    // attempts at about 0, 50, 150, 350, 750, 1150 ms: 6 in 1.2 s; reset at every connect, 24
+    await sleep(1200);
+    expect(g.connections).toBeGreaterThanOrEqual(4);
+    expect(g.connections).toBeLessThanOrEqual(8);
+  });
+
+  it('once the GAP acknowledged an answer, the next loss is retried after minMs again', async () => {
+    const g = await gap('drop');
+    const j = journal();
+    const { s } = sender(j, g.port, { reconnect: { minMs: 50, maxMs: 3_000 } });
+    s.start();
+    await until(() => g.connections >= 5, 'the delay grown to 800 ms', 10_000); // 0, 50, 150, 350, 750: next in 800
+    g.mode = 'ack';
+    const a = await s.enqueue(answer('BACK-1', 'V-1'), 'V-1');
+    await until(async () => (await stateOf(j, a.id)) === 'ACKED', 'delivered', 5_000);
+    // The GAP restarts: its connection is lost, the bridge is back within about minMs.
+    const before = g.connections;
+    g.mode = 'drop';
+    g.received[0].socket.destroy();
+    const lost = Date.now();
+    await until(() => g.connections > before, 'reconnected', 5_000);
+    expect(Date.now() - lost).toBeLessThan(500);
+  });
+
+  it('a connection that lasted maxMs is a GAP that worked: its loss is retried after minMs again', async () => {
+    const g = await gap('drop');
+    const j = journal();
+    const { s } = sender(j, g.port, { reconnect: { minMs: 50, maxMs: 800 } });
+    s.start();
+    await until(() => g.connections >= 5, 'the delay grown to its cap', 10_000); // 0, 50, 150, 350, 750: next in 800
+    g.mode = 'hold';
+    await until(() => s.isConnected, 'a connection kept', 5_000);
+    await sleep(850);
+    const before = g.connections;
+    g.dropConnections();
+    const lost = Date.now();
+    await until(() => g.connections > before, 'reconnected', 5_000);
+    expect(Date.now() - lost).toBeLessThan(500);
   });
 
   it('an answer queued while waiting to reconnect, past minMs since the failure, connects at once', async () => {
