@@ -159,3 +159,27 @@ describe('MLLP deframer edges', () => {
     expect(new MllpDeframer().maxFrameSize).toBe(1024 * 1024);
   });
 });
+
+describe('MLLP deframer: a frame restarted or a stream ended between chunks', () => {
+  it('a new VT in a chunk without FS cuts the frame in progress there (not kept as one frame with a VT inside)', () => {
+    const d = new MllpDeframer();
+    const ev = [
+      ...d.push(Buffer.concat([Buffer.from([VT]), Buffer.from('MSH|^~\\&|CPAGE|CUT'), Buffer.from([VT]), MSG.subarray(0, 20)])),
+      ...d.push(Buffer.concat([MSG.subarray(20), Buffer.from([FS, CR])])),
+    ];
+    expect(ev).toStrictEqual([
+      { kind: 'incomplete', bytes: Buffer.from('MSH|^~\\&|CPAGE|CUT'), reason: 'restarted' },
+      { kind: 'frame', bytes: MSG },
+    ]);
+  });
+
+  it('flush() forgets an FS that ended the last chunk: a CR after it, on the reused deframer, is blank garbage', () => {
+    const d = new MllpDeframer();
+    expect(kinds(d.push(Buffer.concat([Buffer.from([VT]), MSG, Buffer.from([FS])])))).toStrictEqual(['frame']);
+    expect(d.flush()).toStrictEqual([]);
+    expect(d.push(Buffer.concat([Buffer.from([CR]), frame(MSG)]))).toStrictEqual([
+      { kind: 'garbage', bytes: Buffer.from([CR]), blank: true },
+      { kind: 'frame', bytes: MSG },
+    ]);
+  });
+});
