@@ -225,8 +225,8 @@ function locate(x: InvoiceIssue, groups: LineSegments[], zfa: Segment): Hl7Locat
     const seg = w.segment === DFT_PROFILE.line ? g.ft1 : g.zft;
     return seg?.location(w.field); // no ZFT: already reported (100)
   }
+  // ('lignes', an invoice without lines, never comes here: readInvoice checks only when there are lines.)
   if (x.field === 'numero') return zfa.location(DFT_PROFILE.zfa.numero);
-  if (x.field === 'lignes') return { segment: DFT_PROFILE.line, sequence: 1 };
   if (x.field === 'total' || x.field === 'amo' || x.field === 'amc' || x.field === 'patient') return zfa.location(DFT_PROFILE.zfa[x.field]);
   return zfa.location();
 }
