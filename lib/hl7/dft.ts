@@ -56,15 +56,11 @@ class InvoiceReader {
     this.errors.push(errorIssue(code, location, detail));
   }
 
-  has(location: Hl7Location): boolean {
-    return this.reported.has(formatLocation(location));
-  }
-
-  /** A required or optional NM field: undefined when absent (101 if required) or invalid (102). */
-  number(seg: Segment, field: number, required: boolean): number | undefined {
+  /** A required NM field: undefined when absent (101) or invalid (102). */
+  number(seg: Segment, field: number): number | undefined {
     const raw = clean(seg.get(field));
     if (raw === '') {
-      if (required) this.error('101', seg.location(field), `${fieldLabel(seg.name, field)} absent`);
+      this.error('101', seg.location(field), `${fieldLabel(seg.name, field)} absent`);
       return undefined;
     }
     if (!NM.test(raw)) {
@@ -115,7 +111,7 @@ export function readInvoice(msg: Er7Message): InvoiceReading {
     if (d) dateFacture = d;
     const sent = TOTAL_FIELDS.filter((f) => clean(zfa.get(P.zfa[f])) !== '');
     if (sent.length > 0) {
-      const values = TOTAL_FIELDS.map((f) => r.number(zfa, P.zfa[f], true));
+      const values = TOTAL_FIELDS.map((f) => r.number(zfa, P.zfa[f]));
       if (values.every((v): v is number => v !== undefined)) {
         totaux = { total: values[0], amo: values[1], amc: values[2], patient: values[3] };
       }
@@ -158,7 +154,7 @@ export function readInvoice(msg: Er7Message): InvoiceReading {
     const num = (f: InvoiceField): number => {
       const seg = at(f);
       if (!seg) return NaN;
-      return r.number(seg, fieldOf(f).field, true) ?? NaN;
+      return r.number(seg, fieldOf(f).field) ?? NaN;
     };
     const dateOf = (f: InvoiceField, required: boolean): string | undefined => {
       const seg = at(f);
@@ -201,9 +197,9 @@ export function readInvoice(msg: Er7Message): InvoiceReading {
   if (lines.length > 0 && zfa) {
     // Totals are compared once every line reads well (a missing amount would make them look wrong).
     for (const x of checkInvoice({ numero, lignes: lines }, r.errors.length ? undefined : totaux)) {
+      // r.error keeps the first error of a place: one already reported as absent or unreadable stays.
       const loc = locate(x, groups, zfa);
-      if (!loc || r.has(loc)) continue; // already reported as absent or unreadable
-      r.error('102', loc, x.message);
+      if (loc) r.error('102', loc, x.message);
     }
   }
 
