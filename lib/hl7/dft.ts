@@ -123,9 +123,9 @@ export function readInvoice(msg: Er7Message): InvoiceReading {
   for (const s of msg.segments) {
     if (s.name === P.line) groups.push({ ft1: s });
     else if (s.name === P.lineAmo) {
-      const prev = msg.segments[s.position - 2];
+      // Its FT1 is the last one read, and only when that FT1 is the segment right before it.
       const last = groups[groups.length - 1];
-      if (prev?.name === P.line && last && last.ft1 === prev) last.zft = s;
+      if (last && last.ft1 === msg.segments[s.position - 2]) last.zft = s;
       else r.error('100', s.location(), `segment ${P.lineAmo} sans ${P.line} juste avant`);
     }
   }
