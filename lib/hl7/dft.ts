@@ -56,15 +56,11 @@ class InvoiceReader {
     this.errors.push(errorIssue(code, location, detail));
   }
 
-  has(location: Hl7Location): boolean {
-    return this.reported.has(formatLocation(location));
-  }
-
-  /** A required or optional NM field: undefined when absent (101 if required) or invalid (102). */
-  number(seg: Segment, field: number, required: boolean): number | undefined {
+  /** A required NM field: undefined when absent (101) or invalid (102). */
+  number(seg: Segment, field: number): number | undefined {
     const raw = clean(seg.get(field));
     if (raw === '') {
-      if (required) this.error('101', seg.location(field), `${fieldLabel(seg.name, field)} absent`);
+      this.error('101', seg.location(field), `${fieldLabel(seg.name, field)} absent`);
       return undefined;
     }
     if (!NM.test(raw)) {
@@ -115,7 +111,7 @@ export function readInvoice(msg: Er7Message): InvoiceReading {
     if (d) dateFacture = d;
     const sent = TOTAL_FIELDS.filter((f) => clean(zfa.get(P.zfa[f])) !== '');
     if (sent.length > 0) {
-      const values = TOTAL_FIELDS.map((f) => r.number(zfa, P.zfa[f], true));
+      const values = TOTAL_FIELDS.map((f) => r.number(zfa, P.zfa[f]));
       if (values.every((v): v is number => v !== undefined)) {
         totaux = { total: values[0], amo: values[1], amc: values[2], patient: values[3] };
       }
@@ -127,9 +123,9 @@ export function readInvoice(msg: Er7Message): InvoiceReading {
   for (const s of msg.segments) {
     if (s.name === P.line) groups.push({ ft1: s });
     else if (s.name === P.lineAmo) {
-      const prev = msg.segments[s.position - 2];
+      // Its FT1 is the last one read, and only when that FT1 is the segment right before it.
       const last = groups[groups.length - 1];
-      if (prev?.name === P.line && last && last.ft1 === prev) last.zft = s;
+      if (last && last.ft1 === msg.segments[s.position - 2]) last.zft = s;
       else r.error('100', s.location(), `segment ${P.lineAmo} sans ${P.line} juste avant`);
     }
   }
@@ -158,7 +154,7 @@ export function readInvoice(msg: Er7Message): InvoiceReading {
     const num = (f: InvoiceField): number => {
       const seg = at(f);
       if (!seg) return NaN;
-      return r.number(seg, fieldOf(f).field, true) ?? NaN;
+      return r.number(seg, fieldOf(f).field) ?? NaN;
     };
     const dateOf = (f: InvoiceField, required: boolean): string | undefined => {
       const seg = at(f);
@@ -201,9 +197,9 @@ export function readInvoice(msg: Er7Message): InvoiceReading {
   if (lines.length > 0 && zfa) {
     // Totals are compared once every line reads well (a missing amount would make them look wrong).
     for (const x of checkInvoice({ numero, lignes: lines }, r.errors.length ? undefined : totaux)) {
+      // r.error keeps the first error of a place: one already reported as absent or unreadable stays.
       const loc = locate(x, groups, zfa);
-      if (!loc || r.has(loc)) continue; // already reported as absent or unreadable
-      r.error('102', loc, x.message);
+      if (loc) r.error('102', loc, x.message);
     }
   }
 
@@ -225,8 +221,8 @@ function locate(x: InvoiceIssue, groups: LineSegments[], zfa: Segment): Hl7Locat
     const seg = w.segment === DFT_PROFILE.line ? g.ft1 : g.zft;
     return seg?.location(w.field); // no ZFT: already reported (100)
   }
+  // ('lignes', an invoice without lines, never comes here: readInvoice checks only when there are lines.)
   if (x.field === 'numero') return zfa.location(DFT_PROFILE.zfa.numero);
-  if (x.field === 'lignes') return { segment: DFT_PROFILE.line, sequence: 1 };
   if (x.field === 'total' || x.field === 'amo' || x.field === 'amc' || x.field === 'patient') return zfa.location(DFT_PROFILE.zfa[x.field]);
   return zfa.location();
 }
