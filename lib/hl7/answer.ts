@@ -175,8 +175,7 @@ export function chooseService(roc: Dossier, wanted?: AnswerService): AnswerServi
   }
   // roc-dossier says which result its answer is about (msg.roc.dossier.reponse)
   const hinted = (roc as { dossier?: { reponse?: unknown } }).dossier?.reponse;
-  if (typeof hinted === 'string' && ANSWER_SERVICES.includes(hinted as ResultService) && isResult(roc[hinted as ResultService]))
-    return hinted as ResultService;
+  if (ANSWER_SERVICES.includes(hinted as ResultService) && isResult(roc[hinted as ResultService])) return hinted as ResultService;
   // a billing return (roc-rsp) is the news of its message
   if (billingReturnOf(roc)) return 'rsp';
   const byMeaning = roc.admission?.meaning ? SERVICE_FOR_MEANING[roc.admission.meaning] : undefined;
@@ -188,7 +187,7 @@ export function chooseService(roc: Dossier, wanted?: AnswerService): AnswerServi
     if (!isResult(r)) continue;
     const at = Date.parse(r.at ?? '');
     const t = Number.isFinite(at) ? at : 0;
-    if (best === undefined || t >= bestAt) {
+    if (t >= bestAt) {
       best = s;
       bestAt = t;
     }
@@ -321,7 +320,7 @@ function zrcValue(spec: ZrcField, facts: AnswerFacts): string {
 
 function segment(fields: string[]): string {
   const f = [...fields];
-  while (f.length > 1 && f[f.length - 1] === '') f.pop();
+  while (f[f.length - 1] === '') f.pop(); // f[0], the segment name, is never empty
   return f.join('|');
 }
 
@@ -332,10 +331,8 @@ export function buildAnswer(roc: unknown, options: AnswerOptions = {}): Answer {
   const d = roc as Dossier;
   const service = chooseService(d, options.service);
   const facts = answerFacts(d, service);
-  const result: Pick<ServiceResult, 'status' | 'technical' | 'at'> =
-    service === 'rsp'
-      ? { status: facts.status as 'OK' | 'KO', technical: false, at: facts.dateResultat ?? '' }
-      : (d[service] as ServiceResult);
+  const result: Pick<ServiceResult, 'status' | 'technical'> & { at?: string } =
+    service === 'rsp' ? { status: facts.status as 'OK' | 'KO', technical: false, at: facts.dateResultat } : (d[service] as ServiceResult);
   const a = d.admission;
   const ipp = a?.patient?.ipp;
   const nda = a?.venue?.nda;
@@ -380,10 +377,10 @@ export function buildAnswer(roc: unknown, options: AnswerOptions = {}): Answer {
     pid[5] = `${e(a.patient.nom)}^${e(a.patient.prenom)}^^^^^${PATIENT_NAME_ECHO.nameType}`;
   }
   while (pid.length < 18) pid.push('');
-  pid[18] = cx(nda, ndaValue, ANSWER_IDENTIFIER_TYPES.nda);
+  pid.push(cx(nda, ndaValue, ANSWER_IDENTIFIER_TYPES.nda)); // PID-18
   const pv1: string[] = ['PV1', '1', e(a?.venue?.patientClass) || DEFAULT_PATIENT_CLASS];
   while (pv1.length < 19) pv1.push('');
-  pv1[19] = cx(venue, venueValue, ANSWER_IDENTIFIER_TYPES.venue);
+  pv1.push(cx(venue, venueValue, ANSWER_IDENTIFIER_TYPES.venue)); // PV1-19
   const zrc: string[] = [ZRC_SEGMENT];
   for (const spec of ZRC_FIELDS) {
     while (zrc.length <= spec.field) zrc.push('');
