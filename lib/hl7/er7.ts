@@ -92,9 +92,11 @@ export function parsePath(path: string): Er7Path {
     component: m[5] ? Number(m[5]) : undefined,
     subcomponent: m[6] ? Number(m[6]) : undefined,
   };
-  if (p.occurrence < 1 || p.field < 0 || p.repetition === 0 || p.component === 0 || p.subcomponent === 0) {
+  // (PATH_RE reads the field as digits: never negative.)
+  if (p.occurrence < 1 || p.repetition === 0 || p.component === 0 || p.subcomponent === 0) {
     throw new TypeError(`Invalid HL7 path "${path}" (indexes are 1-based)`);
   }
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: the cache's bound only limits memory; the path read is the same
   if (pathCache.size < 1000) pathCache.set(path, p);
   return p;
 }
@@ -113,7 +115,7 @@ export function formatLocation(l: Hl7Location): string {
 }
 
 function decodeHex(hex: string, hexCharset: 'utf8' | 'latin1' | undefined): string | undefined {
-  if (hex.length === 0 || hex.length % 2 !== 0 || !/^[0-9A-Fa-f]+$/.test(hex)) return undefined;
+  if (hex.length % 2 !== 0 || !/^[0-9A-Fa-f]+$/.test(hex)) return undefined; // '' fails the pattern too
   const bytes = Buffer.from(hex, 'hex');
   if (hexCharset === 'latin1') return bytes.toString('latin1');
   if (hexCharset === 'utf8') return bytes.toString('utf8');
