@@ -22,9 +22,10 @@
  * - Reconnection: the delay doubles from `reconnect.minMs` up to `reconnect.maxMs` (default 5 s,
  *   DEFAULT_RECONNECT). It starts again from minMs only once the GAP has shown its listener works
  *   (an ACK of ours read, or a connection that lasted maxMs): a GAP that accepts and drops at once
- *   is not reconnected every minMs forever. A new answer queued (or resent) while the GAP is unreachable triggers an
- *   attempt at once when the last failure is older than minMs: a GAP whose listener comes up after
- *   a long outage gets its answers as soon as there is something to send, not after the backoff.
+ *   is not reconnected every minMs forever. A new answer queued (or resent) while the GAP is
+ *   unreachable triggers an attempt at once when the last failure is older than minMs: a GAP whose
+ *   listener comes up after a long outage gets its answers as soon as there is something to send,
+ *   not after the backoff.
  *
  * Nothing here logs; error texts stored in the journal hold codes only (MSA-1, ERR-3), never the
  * GAP's free text nor patient data.
