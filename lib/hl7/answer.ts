@@ -197,8 +197,9 @@ export function chooseService(roc: Dossier, wanted?: AnswerService): AnswerServi
   return best;
 }
 
-const cents = (c: number | undefined): string | undefined =>
-  typeof c === 'number' && Number.isSafeInteger(c) ? (c / 100).toFixed(2) : undefined;
+function cents(c: number | undefined): string | undefined {
+  return typeof c === 'number' && Number.isSafeInteger(c) ? (c / 100).toFixed(2) : undefined;
+}
 
 /** The flat facts of a billing return (BILLING_ANSWER). */
 export function billingFacts(roc: Dossier, b: BillingReturn): AnswerFacts {

@@ -26,6 +26,7 @@
  * `msg.segment('PID')`, `msg.all('IN1')`, `seg.get(field, rep, comp, sub)`,
  * `seg.repetitions(field)` → `Repetition` (`get(comp, sub)`, `raw(comp?)`).
  */
+import { isUtf8 } from 'node:buffer';
 import type { Hl7ErrorCode, Hl7Location } from './types';
 
 export interface Delimiters {
@@ -118,7 +119,8 @@ function decodeHex(hex: string, hexCharset: 'utf8' | 'latin1' | undefined): stri
   if (hex.length % 2 !== 0 || !/^[0-9A-Fa-f]+$/.test(hex)) return undefined; // '' fails the pattern too
   const bytes = Buffer.from(hex, 'hex');
   if (hexCharset === 'latin1') return bytes.toString('latin1');
-  if (hexCharset === 'utf8') return bytes.toString('utf8');
+  // Bytes that are not UTF-8 in a UTF-8 message: kept as sent (the escape), never U+FFFD.
+  if (hexCharset === 'utf8') return isUtf8(bytes) ? bytes.toString('utf8') : undefined;
   // Unknown: UTF-8 when the bytes are valid UTF-8, else latin1.
   const s = bytes.toString('utf8');
   return s.includes('\uFFFD') ? bytes.toString('latin1') : s;

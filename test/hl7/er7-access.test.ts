@@ -144,15 +144,15 @@ describe('ER7 accessors', () => {
     expect(nulls.map((r) => r.isEmpty)).toStrictEqual([true, true, false]);
   });
 
-  it('decodes hex escapes as UTF-8, or latin1 when asked or when the bytes are not UTF-8', () => {
+  it('decodes hex escapes as UTF-8, or latin1 when asked or when the bytes are not UTF-8 (kept as sent when UTF-8 is asked)', () => {
     const t = `${MSH}\rPID|1||1||H\\XC3A9\\L\\XC3A8\\NE^C\\XE9\\CILE`;
     expect(parseEr7(t).get('PID-5.1')).toBe('HéLèNE');
     expect(parseEr7(t).get('PID-5.2')).toBe('CéCILE');
     expect(parseEr7(t, { hexCharset: 'latin1' }).get('PID-5.1')).toBe('HÃ©LÃ¨NE');
-    expect(parseEr7(t, { hexCharset: 'utf8' }).get('PID-5.2')).toBe('C\uFFFDCILE');
+    expect(parseEr7(t, { hexCharset: 'utf8' }).get('PID-5.2')).toBe('C\\XE9\\CILE');
     const d = STANDARD_DELIMITERS;
     expect(unescapeValue('\\XC3A9\\', d, 'latin1')).toBe('Ã©');
-    expect(unescapeValue('\\XE9\\', d, 'utf8')).toBe('\uFFFD');
+    expect(unescapeValue('\\XE9\\', d, 'utf8')).toBe('\\XE9\\');
     // not hex, odd length or empty: kept as received
     for (const s of ['\\X\\', '\\XE\\', '\\XZZ\\', '\\XC3A\\']) expect(unescapeValue(`a${s}b`, d)).toBe(`a${s}b`);
   });

@@ -64,6 +64,14 @@ describe('hex escapes in names', () => {
     expect(r.admission?.patient.nom).toBe('LEFÈVRE');
     expect(r.admission?.patient.prenom).toBe('Hélène');
   });
+  it('UTF-8 message: hex bytes that are not UTF-8 are kept as sent, not replaced by U+FFFD', () => {
+    const text = A01.replace('LEFÈVRE-BŒUF^Hélène', 'LEF\\XC8\\VRE^H\\XE9\\l\\XC3A8\\ne');
+    const r = receive(Buffer.from(text, 'utf8'));
+    expect(r.ackCode).toBe('AA');
+    expect(r.admission?.patient.nom).toBe('LEF\\XC8\\VRE');
+    expect(r.admission?.patient.prenom).toBe('H\\XE9\\lène');
+  });
+
   it('MSH-18 8859/1: hex bytes that would also read as UTF-8 are still read in the declared charset', () => {
     // No guessing: \XC3A9\ in an ISO 8859-1 message is the two characters Ã and ©, as sent.
     const text = A01.replace('|UNICODE UTF-8|', '|8859/1|').replace('LEFÈVRE-BŒUF^Hélène', 'LEFEVRE^H\\XC3A9\\LENE');
