@@ -266,8 +266,6 @@ export interface AckPlan {
   application?: AckMessage;
 }
 
-const COMMIT_TO_APP: Record<CommitAckCode, ApplicationAckCode> = { CA: 'AA', CE: 'AE', CR: 'AR' };
-
 /**
  * The ACKs to send for an outcome, per the original message's mode and conditions.
  * Original mode: one ACK (a CE/CR receipt becomes AE/AR). Enhanced mode: the commit ACK per
@@ -276,7 +274,8 @@ const COMMIT_TO_APP: Record<CommitAckCode, ApplicationAckCode> = { CA: 'AA', CE:
 export function planAcks(ctx: AckContext, outcome: AckOutcome, options: Omit<AckOptions, 'code' | 'issues'> = {}): AckPlan {
   const mode = ackModeOf(ctx);
   const issues = outcome.issues ?? [];
-  const appCode = outcome.commit === 'CA' ? (outcome.application ?? 'AA') : COMMIT_TO_APP[outcome.commit];
+  // A receipt that is not CA becomes its application code: CE → AE, CR → AR.
+  const appCode: ApplicationAckCode = outcome.commit === 'CA' ? (outcome.application ?? 'AA') : outcome.commit === 'CE' ? 'AE' : 'AR';
   if (mode === 'original') {
     return { mode, application: buildAck(ctx, { ...options, code: appCode, issues }) };
   }
