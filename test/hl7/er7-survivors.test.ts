@@ -23,6 +23,8 @@ describe('ER7 values', () => {
     const m = parseEr7(`${MSH}\rPID|1||481516||H\\XZZ41\\L\\X41ZZ\\NE^C\\X41\\CILE`);
     expect(m.get('PID-5.1')).toBe('H\\XZZ41\\L\\X41ZZ\\NE');
     expect(m.get('PID-5.2')).toBe('CACILE');
+    // An unknown escape whose code is not X is kept as sent, even when hex digits follow it.
+    expect(parseEr7(`${MSH}\rPID|1||481516||H\\Z41\\LENE`).get('PID-5.1')).toBe('H\\Z41\\LENE');
   });
 
   it('a subcomponent of the raw text: the piece asked, not the whole component', () => {
