@@ -17,8 +17,7 @@ import { decodeFrame } from '../../lib/hl7/charset';
 import { parseEr7 } from '../../lib/hl7/er7';
 import { openSqliteJournal, type SqliteJournal } from '../../lib/store/sqlite';
 import type { OutboundRecord } from '../../lib/store/journal';
-
-const latin1 = (s: string) => Buffer.from(s, 'latin1');
+import { DEST, latin1, sleep, until } from './sender-rig';
 
 describe('answerKeyOf: the key an answer is deduplicated by', () => {
   const base = { sender: 'GAP^CHU-NORD', controlId: 'ADT-000781', service: 'idb', outcome: 'ok' };
@@ -161,8 +160,6 @@ class HoldingGap {
   }
 }
 
-const DEST = 'mllp:gap.chu-nord.test:0';
-
 function answer(controlId: string, venue: string, extra = ''): Buffer {
   return latin1(
     [
@@ -222,16 +219,6 @@ afterEach(async () => {
   }
 });
 
-async function until<T>(f: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 15000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timeout: ${what}`);
-    await new Promise((res) => setTimeout(res, 15));
-  }
-}
-
 async function record(r: Rig, id: number): Promise<OutboundRecord> {
   const rec = (await r.journal.browseOutbound({ destination: DEST, limit: 1000 })).find((x) => x.id === id);
   if (!rec) throw new Error(`answer ${id} not in the journal`);
@@ -243,8 +230,6 @@ const stateIs = (r: Rig, id: number, state: string) =>
     const rec = await record(r, id);
     return rec.state === state ? rec : undefined;
   }, `answer ${id} ${state}`);
-
-const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
 describe('MllpAnswerSender: one answer at a time, ACK codes, timeouts', () => {
   it('window 1 (default): a second venue’s answer waits until the first is acknowledged', async () => {

@@ -6,66 +6,12 @@
  * and a journal that changes under an answer in flight: the row put back in the queue by another
  * journal instance (`race`, sent again) or a journal that fails (`fault`). 127.0.0.1, port 0.
  */
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { MllpAnswerSender, type SendOutcome } from '../../lib/gap/mllp-sender';
-import { openSqliteJournal, type SqliteJournal } from '../../lib/store/sqlite';
 import { JournalError } from '../../lib/store/journal';
 import { frame } from '../../lib/hl7/mllp';
-import { DEST, Gap, answer, freePort, latin1, sleep, until } from './sender-rig';
+import { DEST, answer, freePort, latin1, senderHarness, sleep, stateOf, until } from './sender-rig';
 
-let dir: string;
-const journals: SqliteJournal[] = [];
-const senders: MllpAnswerSender[] = [];
-const gaps: Gap[] = [];
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-sender-events-'));
-});
-
-afterEach(async () => {
-  jest.restoreAllMocks();
-  for (const s of senders.splice(0)) s.close();
-  for (const g of gaps.splice(0)) await g.stop();
-  for (const j of journals.splice(0)) await j.close().catch(() => undefined);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function journal(): SqliteJournal {
-  const j = openSqliteJournal({
-    file: path.join(dir, 'journal.sqlite'),
-    recoverSentOnOpen: false,
-    maxAttempts: 3,
-    backoff: { baseMs: 20, factor: 2, maxMs: 100 },
-  });
-  journals.push(j);
-  return j;
-}
-
-async function gap(mode: Gap['mode']): Promise<Gap> {
-  const g = new Gap(mode);
-  await g.start();
-  gaps.push(g);
-  return g;
-}
-
-function sender(j: SqliteJournal, port: number, extra: Partial<ConstructorParameters<typeof MllpAnswerSender>[0]> = {}) {
-  const s = new MllpAnswerSender({ journal: j, destination: DEST, host: '127.0.0.1', port, ...extra });
-  senders.push(s);
-  const events: string[] = [];
-  const outcomes: SendOutcome[] = [];
-  const faults: Error[] = [];
-  const races: number[] = [];
-  s.on('change', () => events.push('change'));
-  s.on('outcome', (o: SendOutcome) => outcomes.push(o));
-  s.on('fault', (e: Error) => faults.push(e));
-  s.on('race', (id: number) => races.push(id));
-  return { s, events, outcomes, faults, races };
-}
-
-const stateOf = async (j: SqliteJournal, id: number) => (await j.getOutbound(id))!.state;
+const { journal, gap, sender } = senderHarness('roc-sender-events-');
 
 describe('MllpAnswerSender: change events', () => {
   it('enqueue, resend and cancel each say change; an answer already queued (same answer key) does not', async () => {
@@ -275,9 +221,7 @@ describe('MllpAnswerSender: connecting', () => {
     s.start();
     // refused: the backoff grows, attempts at about 0, 100, 300, 700, 1500 ms
     await until(() => connect.mock.calls.length >= 4, 'a few attempts', 10_000);
-    const g = new Gap('ack');
-    await g.start(port);
-    gaps.push(g);
+    await gap('ack', undefined, port);
     await sleep(150); // past minMs since the last failure, long before the next attempt
     const before = connect.mock.calls.length;
     const a = await s.enqueue(answer('NOW-1', 'V-1'), 'V-1');

@@ -5,68 +5,21 @@
  * goes back to the queue with its reason, then is delivered); a journal that cannot hand out work
  * (`fault` with the journal's error, none once closed). 127.0.0.1, port 0.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { MllpAnswerSender, type SendOutcome } from '../../lib/gap/mllp-sender';
+import { type SqliteJournal } from '../../lib/store/sqlite';
 import { generateTestPki } from '../../lib/security/pki';
-import { openSqliteJournal, type SqliteJournal } from '../../lib/store/sqlite';
-import { DEST, Gap, answer, sleep, until } from './sender-rig';
+import { answer, senderHarness, sleep, stateOf, until, type SenderOptions } from './sender-rig';
 
-let dir: string;
-const journals: SqliteJournal[] = [];
-const senders: MllpAnswerSender[] = [];
-const gaps: Gap[] = [];
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-sender-guards-'));
-});
-
-afterEach(async () => {
-  jest.restoreAllMocks();
-  for (const s of senders.splice(0)) s.close();
-  for (const g of gaps.splice(0)) await g.stop();
-  for (const j of journals.splice(0)) await j.close().catch(() => undefined);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function journal(): SqliteJournal {
-  const j = openSqliteJournal({
-    file: path.join(dir, 'journal.sqlite'),
-    recoverSentOnOpen: false,
-    maxAttempts: 3,
-    backoff: { baseMs: 20, factor: 2, maxMs: 100 },
-  });
-  journals.push(j);
-  return j;
-}
-
-function sender(j: SqliteJournal, port: number, extra: Partial<ConstructorParameters<typeof MllpAnswerSender>[0]> = {}) {
-  const s = new MllpAnswerSender({
-    journal: j,
-    destination: DEST,
-    host: '127.0.0.1',
-    port,
-    reconnect: { minMs: 20, maxMs: 100 },
-    ...extra,
-  });
-  senders.push(s);
-  const outcomes: SendOutcome[] = [];
-  const faults: Error[] = [];
-  s.on('outcome', (o: SendOutcome) => outcomes.push(o));
-  s.on('fault', (e: Error) => faults.push(e));
-  return { s, outcomes, faults };
-}
-
-const stateOf = async (j: SqliteJournal, id: number) => (await j.getOutbound(id))!.state;
+const h = senderHarness('roc-sender-guards-');
+const { journal, gap } = h;
+/** Reconnection within 20 to 100 ms unless a test says otherwise. */
+const sender = (j: SqliteJournal, port: number, extra: SenderOptions = {}) =>
+  h.sender(j, port, { reconnect: { minMs: 20, maxMs: 100 }, ...extra });
 
 describe('MllpAnswerSender over TLS', () => {
   const pki = generateTestPki();
 
   it('delivers to a GAP listening over TLS, once the handshake is done, checking its certificate', async () => {
-    const g = new Gap('ack', { cert: pki.serverCert, key: pki.serverKey });
-    await g.start();
-    gaps.push(g);
+    const g = await gap('ack', { cert: pki.serverCert, key: pki.serverKey });
     const j = journal();
     const { s } = sender(j, g.port, { tls: { ca: pki.caCert, servername: 'localhost' } });
     s.start();
@@ -78,9 +31,7 @@ describe('MllpAnswerSender over TLS', () => {
 
   it('a GAP whose certificate the sender does not trust gets nothing', async () => {
     const other = generateTestPki();
-    const g = new Gap('ack', { cert: other.serverCert, key: other.serverKey });
-    await g.start();
-    gaps.push(g);
+    const g = await gap('ack', { cert: other.serverCert, key: other.serverKey });
     const j = journal();
     const { s } = sender(j, g.port, { tls: { ca: pki.caCert, servername: 'localhost' } });
     s.start();
@@ -94,9 +45,7 @@ describe('MllpAnswerSender over TLS', () => {
 
 describe('MllpAnswerSender: the connection lost between the take and the write', () => {
   it('the answer goes back to the queue with its reason, then is delivered on the next connection', async () => {
-    const g = new Gap('ack');
-    await g.start();
-    gaps.push(g);
+    const g = await gap('ack');
     const j = journal();
     const { s, outcomes } = sender(j, g.port);
     s.start();
@@ -126,9 +75,7 @@ describe('MllpAnswerSender: the connection lost between the take and the write',
 
 describe('MllpAnswerSender: a journal that cannot hand out work', () => {
   it('says fault with the journal’s error; once closed, says nothing', async () => {
-    const g = new Gap('ack');
-    await g.start();
-    gaps.push(g);
+    const g = await gap('ack');
     const j = journal();
     const { s, faults } = sender(j, g.port);
     const broken = new Error('SQLITE_IOERR: disk I/O error');
@@ -150,9 +97,7 @@ describe('MllpAnswerSender: a journal that cannot hand out work', () => {
 
 describe('MllpAnswerSender: an answer without MSH-10', () => {
   it('is kept in flight under its journal id: an ACK with an empty MSA-2 does not settle it', async () => {
-    const g = new Gap('hold');
-    await g.start();
-    gaps.push(g);
+    const g = await gap('hold');
     const j = journal();
     const { s } = sender(j, g.port, { ackTimeoutMs: 10_000 });
     s.start();

@@ -20,6 +20,7 @@ import { decodeFrame } from '../../lib/hl7/charset';
 import { parseEr7 } from '../../lib/hl7/er7';
 import { openSqliteJournal, type SqliteJournal } from '../../lib/store/sqlite';
 import type { OutboundRecord } from '../../lib/store/journal';
+import { DEST, freePort, sleep, until } from './sender-rig';
 
 // ------------------------------------------------------------------ the scripted GAP
 
@@ -90,8 +91,6 @@ class ScriptedGap {
 }
 
 // ------------------------------------------------------------------ fixtures
-
-const DEST = 'mllp:gap.chu-nord.test:0';
 
 /** A ROC answer for venue `venue` (PV1-19) with MSH-10 `controlId`; no patient data is needed here. */
 function answer(controlId: string, venue: string): Buffer {
@@ -170,32 +169,12 @@ async function record(r: Rig, id: number): Promise<OutboundRecord> {
 }
 
 /** Polls an async condition (generous bound; never a timed assertion). */
-async function until<T>(f: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 15000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timeout: ${what}`);
-    await new Promise((res) => setTimeout(res, 15));
-  }
-}
 
 async function stateIs(r: Rig, id: number, state: string, what = `answer ${id} ${state}`): Promise<OutboundRecord> {
   return until(async () => {
     const rec = await record(r, id);
     return rec.state === state ? rec : undefined;
   }, what);
-}
-
-const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
-
-/** A free port on 127.0.0.1 (listened on, then closed: the GAP is "down" there). */
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((res) => probe.listen(0, '127.0.0.1', () => res()));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((res) => probe.close(() => res()));
-  return port;
 }
 
 // ------------------------------------------------------------------ tests

@@ -1,10 +1,16 @@
 /**
  * A GAP listener and helpers for the MLLP answer sender's tests (lib/gap/mllp-sender.ts): the GAP
  * answers AA at once (`ack`), records and answers when told (`hold`) or closes every connection at
- * once (`drop`); over TLS when given a key and certificate. 127.0.0.1, port 0.
+ * once (`drop`); over TLS when given a key and certificate; and the per-test harness of journals,
+ * senders and GAPs, all closed after each test. 127.0.0.1, port 0.
  */
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import tls from 'node:tls';
+import { MllpAnswerSender, type SendOutcome } from '../../lib/gap/mllp-sender';
+import { openSqliteJournal, type SqliteJournal } from '../../lib/store/sqlite';
 import { MllpDeframer, frame } from '../../lib/hl7/mllp';
 import { decodeFrame } from '../../lib/hl7/charset';
 import { parseEr7 } from '../../lib/hl7/er7';
@@ -96,3 +102,62 @@ export async function freePort(): Promise<number> {
   return port;
 }
 export const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+export type SenderOptions = Partial<ConstructorParameters<typeof MllpAnswerSender>[0]>;
+
+/**
+ * Registers beforeEach/afterEach: a temporary folder per test, and every journal, sender and GAP
+ * made through the harness closed after the test (mocks restored).
+ */
+export function senderHarness(prefix: string) {
+  let dir = '';
+  const journals: SqliteJournal[] = [];
+  const senders: MllpAnswerSender[] = [];
+  const gaps: Gap[] = [];
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  });
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    for (const s of senders.splice(0)) s.close();
+    for (const g of gaps.splice(0)) await g.stop();
+    for (const j of journals.splice(0)) await j.close().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    /** The test's journal: 3 attempts, retries after 20 to 100 ms. */
+    journal(): SqliteJournal {
+      const j = openSqliteJournal({
+        file: path.join(dir, 'journal.sqlite'),
+        recoverSentOnOpen: false,
+        maxAttempts: 3,
+        backoff: { baseMs: 20, factor: 2, maxMs: 100 },
+      });
+      journals.push(j);
+      return j;
+    },
+    /** A GAP listening on a free port (over TLS when given server options). */
+    async gap(mode: Gap['mode'], tlsOptions?: tls.TlsOptions, port = 0): Promise<Gap> {
+      const g = new Gap(mode, tlsOptions);
+      await g.start(port);
+      gaps.push(g);
+      return g;
+    },
+    /** A sender to 127.0.0.1:port, with what it says recorded. */
+    sender(j: SqliteJournal, port: number, extra: SenderOptions = {}) {
+      const s = new MllpAnswerSender({ journal: j, destination: DEST, host: '127.0.0.1', port, ...extra });
+      senders.push(s);
+      const events: string[] = [];
+      const outcomes: SendOutcome[] = [];
+      const faults: Error[] = [];
+      const races: number[] = [];
+      s.on('change', () => events.push('change'));
+      s.on('outcome', (o: SendOutcome) => outcomes.push(o));
+      s.on('fault', (e: Error) => faults.push(e));
+      s.on('race', (id: number) => races.push(id));
+      return { s, events, outcomes, faults, races };
+    },
+  };
+}
+
+export const stateOf = async (j: SqliteJournal, id: number) => (await j.getOutbound(id))!.state;
