@@ -2,7 +2,9 @@
  * ER7 parser, the accessors and tolerances a mapper relies on: locations written the way people
  * read them in a NACK, raw versus unescaped text at each level, hex escapes in either charset,
  * HL7 2.7 truncation, the delimiter checks and the place a stray line is reported at.
- * Complements er7.test.ts (published samples and fixtures).
+ * Also the cases its mutation run found untested: malformed hex escapes kept as sent, a raw
+ * subcomponent, an empty field without repetitions, one-letter components, a header cut after MSH,
+ * blank lines. Complements er7.test.ts (published samples and fixtures).
  */
 import { Er7Error, escapeValue, formatLocation, parseEr7, parsePath, unescapeValue, STANDARD_DELIMITERS } from '../../lib/hl7/er7';
 
@@ -251,5 +253,59 @@ describe('ER7 message framing', () => {
     expect(m.segment('PID')?.raw(3, undefined, 1)).toBe('481516');
     expect(m.segment('PID')?.raw(3, 1, 2)).toBe('');
     expect(m.segment('PID')?.raw(9)).toBe('');
+  });
+});
+
+// From the parser's mutation survivors (issue 12).
+describe('ER7 values: malformed escapes, raw pieces, empty fields, one-letter components', () => {
+  it('a hex escape with a character that is not hex, before or after the digits, is kept as sent', () => {
+    const m = parseEr7(`${MSH}\rPID|1||481516||H\\XZZ41\\L\\X41ZZ\\NE^C\\X41\\CILE`);
+    expect(m.get('PID-5.1')).toBe('H\\XZZ41\\L\\X41ZZ\\NE');
+    expect(m.get('PID-5.2')).toBe('CACILE');
+    // An unknown escape whose code is not X is kept as sent, even when hex digits follow it.
+    expect(parseEr7(`${MSH}\rPID|1||481516||H\\Z41\\LENE`).get('PID-5.1')).toBe('H\\Z41\\LENE');
+  });
+
+  it('a subcomponent of the raw text: the piece asked, not the whole component', () => {
+    const pid = parseEr7(`${MSH}\rPID|1||481516^^^CHU-NORD&590780215&N^PI`).segment('PID')!;
+    expect(pid.raw(3, 1, 4)).toBe('CHU-NORD&590780215&N');
+    expect(pid.raw(3, 1, 4, 2)).toBe('590780215');
+    expect(pid.raw(3, 1, 4, 3)).toBe('N');
+  });
+
+  it('a field sent empty has no repetition, like an absent one', () => {
+    const pid = parseEr7(`${MSH}\rPID|1||481516|||19850714`).segment('PID')!;
+    expect(pid.repetitions(4)).toEqual([]);
+    expect(pid.repetitions(5)).toEqual([]);
+    expect(pid.repetitions(40)).toEqual([]);
+    expect(pid.repetitions(3).map((r) => r.get())).toEqual(['481516']);
+  });
+
+  it('a one-letter first component or subcomponent is cut at its delimiter', () => {
+    const m = parseEr7(`${MSH}\rPID|1||481516^^^A&590780215&N||D^Jean^^^^^L`);
+    expect(m.get('PID-5.1')).toBe('D');
+    expect(m.get('PID-5.2')).toBe('Jean');
+    expect(m.segment('PID')!.get(3, 1, 4, 1)).toBe('A');
+  });
+});
+
+describe('ER7 header and lines: cut after MSH, blank lines', () => {
+  it('a text that is only "MSH": 102 at MSH-1, not a crash', () => {
+    const e = refusal('MSH');
+    expect(e.code).toBe('102');
+    expect(e.location).toEqual({ segment: 'MSH', sequence: 1, field: 1 });
+  });
+
+  it('blank lines before a header whose MSH-2 ends the text: the delimiters are read after them', () => {
+    const m = parseEr7('\r\n \tMSH|^~\\&');
+    expect(m.delimiters).toMatchObject({ field: '|', component: '^', repetition: '~', escape: '\\', subcomponent: '&' });
+    expect(m.segments.map((s) => s.name)).toEqual(['MSH']);
+  });
+
+  it('a line of blanks between segments is skipped without a warning', () => {
+    const m = parseEr7(`${MSH}\r   \r\t\rPID|1||481516`);
+    expect(m.warnings).toEqual([]);
+    expect(m.segments.map((s) => s.name)).toEqual(['MSH', 'PID']);
+    expect(m.segment('PID')!.line).toBe(4);
   });
 });
