@@ -201,6 +201,24 @@ function cents(c: number | undefined): string | undefined {
   return typeof c === 'number' && Number.isSafeInteger(c) ? (c / 100).toFixed(2) : undefined;
 }
 
+/**
+ * The facts the ZRC can carry: text, or lists of text. A number a flow wrote into msg.roc (a change
+ * node setting `responseId` to 12345) is written as its text, 0 as no value (a placeholder); an
+ * empty value, or anything else where text was expected (an object, a boolean), is left out rather
+ * than failing the answer.
+ */
+function tidy(f: AnswerFacts): AnswerFacts {
+  const text = (v: unknown): string | undefined =>
+    typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) && v !== 0 ? String(v) : undefined;
+  const facts = f as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(facts)) {
+    const t = Array.isArray(v) ? v.map(text).filter((x) => x) : text(v);
+    if (!t?.length) delete facts[k];
+    else facts[k] = t;
+  }
+  return f;
+}
+
 /** The flat facts of a billing return (BILLING_ANSWER). */
 export function billingFacts(roc: Dossier, b: BillingReturn): AnswerFacts {
   const rule = BILLING_ANSWER.states[b.state];
@@ -226,8 +244,7 @@ export function billingFacts(roc: Dossier, b: BillingReturn): AnswerFacts {
   } else if (b.state === 'partially-paid' && b.differenceCents) {
     f.motifKo = `payé partiellement : écart de ${cents(b.differenceCents)} EUR`;
   }
-  for (const k of Object.keys(f) as (keyof AnswerFacts)[]) if (f[k] === undefined || f[k] === '') delete f[k];
-  return f;
+  return tidy(f);
 }
 
 /** The flat facts of one result (and the dossier around it). */
@@ -288,8 +305,7 @@ export function answerFacts(roc: Dossier, service: AnswerService): AnswerFacts {
   if (service === 'del') {
     f.engagementAnnule = (r as DelResult).engagement ?? roc.engagement?.numero;
   }
-  for (const k of Object.keys(f) as (keyof AnswerFacts)[]) if (f[k] === undefined || f[k] === '') delete f[k];
-  return f;
+  return tidy(f);
 }
 
 function cut(v: string, max: number | undefined): string {

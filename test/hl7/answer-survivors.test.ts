@@ -204,6 +204,21 @@ describe('malformed msg.roc', () => {
     const z = zrcOf(a.text);
     expect([z(20), z(21), parseEr7(a.text).raw('EVN-6')]).toStrictEqual(['', '', '']);
   });
+  it('numbers a flow wrote where text is expected are written as text; objects and booleans are left out, the answer is still written', () => {
+    // a change node setting msg.roc.idb.responseId to 12345 once failed the answer with a TypeError
+    const idb = {
+      ...IDB_OK,
+      responseId: 77554321,
+      requestId: true,
+      couverture: { ...IDB_OK.couverture, numeroContrat: { n: 889 }, domaines: ['HOSPITALISATION', 7, null] },
+    };
+    const a = answer({ admission: A01, idb });
+    const z = zrcOf(a.text);
+    expect([z(7), z(8), z(19), z(20)]).toStrictEqual(['', 'HOSPITALISATION~7', '', '77554321']);
+    const ko = { ...IDB_KO, reason: { texte: 'Droits fermés' }, messages: [{ code: 2010, severite: 'ERREUR', libelle: 'Droits fermés' }] };
+    const k = zrcOf(answer({ admission: A01, idb: ko }).text);
+    expect([k(2), k(16), k(17)]).toStrictEqual(['KO', '2010^Droits fermés^ROC', '']);
+  });
 });
 
 describe('what the ZRC says (survivors)', () => {
