@@ -145,8 +145,9 @@ export function checkInvoice(inv: { numero?: string; lignes: InvoiceLine[] }, to
   if (!totals) return out;
   const sumLines = inv.lignes.reduce((s, l) => s + (num(l.montant) ? cents(l.montant) : 0), 0);
   const sumAmo = inv.lignes.reduce((s, l) => s + (num(l.montantAmo) ? cents(l.montantAmo) : 0), 0);
+  const label = { total: 'total facturé', amo: 'total AMO', amc: 'total AMC', patient: 'reste à charge patient' } as const;
   for (const f of ['total', 'amo', 'amc', 'patient'] as const) {
-    if (!num(totals[f]) || totals[f] < 0) out.push(issue(f, `total ${f.toUpperCase()} absent ou négatif`));
+    if (!num(totals[f]) || totals[f] < 0) out.push(issue(f, `${label[f]} absent ou négatif`));
   }
   if (out.some((i) => i.ligne === undefined && ['total', 'amo', 'amc', 'patient'].includes(i.field))) return out;
   // Tolerance grows with the number of lines (one cent of rounding per line at most).

@@ -54,10 +54,10 @@ describe('DFT^P03: the texts of the 101 refusals', () => {
 
 describe('DFT^P03: a negative total is refused at its own ZFA field', () => {
   it.each([
-    ['total facturé', ['-3038.77', '2347.82', '690.95', '0'], 3, 'total TOTAL absent ou négatif'],
+    ['total facturé', ['-3038.77', '2347.82', '690.95', '0'], 3, 'total facturé absent ou négatif'],
     ['total AMO', ['3038.77', '-2347.82', '690.95', '0'], 4, 'total AMO absent ou négatif'],
     ['total AMC', ['3038.77', '2347.82', '-690.95', '0'], 5, 'total AMC absent ou négatif'],
-    ['total patient', ['3038.77', '2347.82', '690.95', '-10.00'], 6, 'total PATIENT absent ou négatif'],
+    ['total patient', ['3038.77', '2347.82', '690.95', '-10.00'], 6, 'reste à charge patient absent ou négatif'],
   ])('%s negative: 102 at its ZFA field', (_label, totals, field, text) => {
     expect(read(dft({ totals })).errors).toStrictEqual([
       { code: '102', severity: 'E', location: { segment: 'ZFA', sequence: 1, field }, message: `Erreur de type de donnée : ${text}` },
