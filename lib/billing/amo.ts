@@ -12,7 +12,7 @@
  *   DFT^P03 invoice) carries ZFA-1 the invoice number, ZFA-4 the AMO amount and ZFA-7 "AMO payé
  *   le" (YYYYMMDD). A DFT^P03 carrying ZFA-7 is accepted too (a GAP that re-sends the invoice with
  *   the payment date). The FINESS géographique is the first one found in the identifiers' assigning
- *   authorities (PV1-19, PID-3, PID-18), as for the ADT key.
+ * authorities (PID-3, PID-18, PV1-19, PV1-3), in the ADT reader’s order: the dossier key of the admission.
  */
 import { parseEr7, type Er7Message } from '../hl7/er7';
 import { FINESS_KINDS } from '../hl7/profile';
@@ -34,12 +34,18 @@ export const AMO_PAYMENT_HL7 = {
   messages: ['BAR^P05', 'DFT^P03'],
   segment: 'ZFA',
   fields: { factureNumero: 1, montantAmo: 4, datePaiement: 7 },
-  /** Where the venue number is (PV1-19.1) and where to look for the FINESS géographique. */
+  /**
+   * Where the venue number is (PV1-19.1) and where to look for the FINESS géographique (assigning
+   * authority, component 4: universal id 4.2, type 4.3), in the order the ADT reader (lib/hl7/pamfr.ts)
+   * meets them, so the payment's key is the dossier key of the admission: PID-3, PID-18, PV1-19,
+   * then PV1-3's facility.
+   */
   venue: { segment: 'PV1', field: 19 },
   finessFrom: [
-    { segment: 'PV1', field: 19 },
     { segment: 'PID', field: 3 },
     { segment: 'PID', field: 18 },
+    { segment: 'PV1', field: 19 },
+    { segment: 'PV1', field: 3 },
   ],
 } as const;
 
@@ -146,7 +152,10 @@ export function readAmoPaymentHl7(text: string | Er7Message, profile: AmoHl7Prof
       }
     }
   }
-  if (!finess) errors.push('FINESS géographique introuvable (autorité d’affectation de PV1-19, PID-3 ou PID-18)');
+  if (!finess)
+    errors.push(
+      `FINESS géographique introuvable (autorité d’affectation de ${profile.finessFrom.map((w) => `${w.segment}-${w.field}`).join(', ')})`,
+    );
   if (errors.length || amoCents === undefined || !finess) return { ok: false, errors };
   return { ok: true, value: { key: `${finess}/V/${venue}`, factureNumero: numero, amoCents, paidAt } };
 }

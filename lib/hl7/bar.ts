@@ -64,7 +64,7 @@ export function readAmoPayment(msg: Er7Message, profile: AmoHl7Profile = AMO_PAY
         errorIssue(
           '101',
           { segment: v.segment, sequence: 1, field: v.field },
-          `${fieldLabel(v.segment, v.field)} : venue ou FINESS géographique introuvable (autorité d’affectation de PV1-19, PID-3 ou PID-18)`,
+          `${fieldLabel(v.segment, v.field)} : venue ou FINESS géographique introuvable (autorité d’affectation de ${profile.finessFrom.map((w) => `${w.segment}-${w.field}`).join(', ')})`,
         ),
       ],
     };

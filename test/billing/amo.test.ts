@@ -4,6 +4,9 @@
  */
 import fc from 'fast-check';
 import { AMO_PAYMENT_HL7, eurosToCents, readAmoPaymentHl7, readAmoPaymentJson } from '../../lib/billing/amo';
+import { dossierKey } from '../../lib/dossier/dossier';
+import { parseEr7 } from '../../lib/hl7/er7';
+import { parseAdmission } from '../../lib/hl7/pamfr';
 
 const BAR = (zfa = 'ZFA|FAC-2025-000731|20250118|3038.77|2347.82|690.95|0|20250125', type = 'BAR^P05^BAR_P05') =>
   [
@@ -121,5 +124,43 @@ describe('HL7 notice [profile]', () => {
       expect(r.errors.join(' ')).not.toMatch(/DUPONT|19850714/);
     }
     expect(readAmoPaymentHl7('not hl7').ok).toBe(false);
+  });
+});
+
+describe('HL7 notice: the payment finds the dossier its admission was given', () => {
+  // A multi-site hospital: the IPP (PID-3) assigned by one site, the venue (PV1-19) by another.
+  // The payment must carry the key the ADT reader gave the dossier (lib/dossier dossierKey), or
+  // it is recorded against a dossier that does not exist.
+  const authority = fc.option(
+    fc.record({
+      finess: fc.constantFrom('590780215', '590781111', '2A0000048', '2B0000012', '750100125'),
+      type: fc.constantFrom('N', 'M'),
+    }),
+    { nil: undefined },
+  );
+  const hd = (a: { finess: string; type: string } | undefined) => (a ? `CHU-NORD&${a.finess}&${a.type}` : 'CHU-NORD');
+  it('same key as the admission read by the ADT reader, wherever the FINESS géographique is (fast-check)', () => {
+    fc.assert(
+      fc.property(authority, authority, authority, authority, authority, (ipp, ins, nda, venue, location) => {
+        const text = BAR().replace(
+          /PID\|.*\rPV1\|.*\r/,
+          [
+            `PID|1||481516^^^${hd(ipp)}^PI~285075935012324^^^${hd(ins)}^NH||DUPONT^Jeanne||19850714|F||||||||||25010042^^^${hd(nda)}^AN`,
+            `PV1|1|I|4410^204^1^${hd(location)}||||||||||||||||250100421^^^${hd(venue)}^VN`,
+          ].join('\r') + '\r',
+        );
+        const admission = parseAdmission(parseEr7(text)).admission!;
+        const payment = readAmoPaymentHl7(text);
+        if (admission.finess.geographique === undefined) expect(payment.ok).toBe(false);
+        else expect(payment).toMatchObject({ ok: true, value: { key: dossierKey(admission)!.key } });
+      }),
+      { seed: 1206, numRuns: 300 },
+    );
+  });
+
+  it('PID-3 and PV1-19 with two sites: the key of the IPP’s site, as the admission’s', () => {
+    const text = BAR().replace('250100421^^^CHU-NORD&590780193&M^VN', '250100421^^^CHU-NORD&590781111&N^VN');
+    expect(readAmoPaymentHl7(text)).toMatchObject({ ok: true, value: { key: '590780215/V/250100421' } });
+    expect(dossierKey(parseAdmission(parseEr7(text)).admission!)!.key).toBe('590780215/V/250100421');
   });
 });

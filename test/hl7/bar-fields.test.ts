@@ -71,7 +71,7 @@ describe('BAR^P05 AMO payment fields', () => {
           severity: 'E',
           location: { segment: 'PV1', sequence: 1, field: 19 },
           message:
-            'Champ obligatoire manquant : PV1-19 (numéro de venue) : venue ou FINESS géographique introuvable (autorité d’affectation de PV1-19, PID-3 ou PID-18)',
+            'Champ obligatoire manquant : PV1-19 (numéro de venue) : venue ou FINESS géographique introuvable (autorité d’affectation de PID-3, PID-18, PV1-19, PV1-3)',
         },
       ],
     });
