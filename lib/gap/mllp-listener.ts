@@ -238,6 +238,8 @@ export class MllpListener {
   private deadlineTimer?: NodeJS.Timeout;
   private readonly inFlight = new Map<number, string | undefined>();
   private readonly inFlightSince = new Map<number, number>();
+  /** start()'s listen, settled once the address is bound or refused. */
+  private listening?: Promise<void>;
   private sweepTimer?: NodeJS.Timeout;
   private closed = false;
   private pumping = false;
@@ -320,6 +322,9 @@ export class MllpListener {
   /** Loads the pending work (resumption), then listens. */
   async start(): Promise<{ resumed: number; held: number }> {
     const loaded = await this.dispatcher.load();
+    // close() while the journal loaded (a redeploy during start-up): never listen, or the port
+    // would stay bound with no one to close it and the redeployed node would get EADDRINUSE.
+    if (this.closed) return loaded;
     const o = this.options;
     const handler = (socket: net.Socket) => this.onConnection(socket);
     if (o.tls) {
@@ -353,13 +358,18 @@ export class MllpListener {
     }
     // No server.maxConnections: the caps are applied in onConnection, where a silent connection
     // can be evicted for the newcomer (the kernel-level refusal would lock the GAP out).
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(o.port, o.host || '127.0.0.1', () => {
-        this.server!.off('error', reject);
-        resolve();
-      });
+    // this.listening is set before listen() is called: a close() from then on waits for it
+    const server = this.server;
+    let settle!: { bound: () => void; refused: (e: Error) => void };
+    this.listening = new Promise<void>((bound, refused) => (settle = { bound, refused }));
+    server.once('error', settle.refused);
+    server.listen(o.port, o.host || '127.0.0.1', () => {
+      server.off('error', settle.refused);
+      settle.bound();
     });
+    await this.listening;
+    // close() during the listen waited for it, then closed the server: nothing more to start
+    if (this.closed) return loaded;
     this.server.on('error', (e) => this.onError(`écoute MLLP : ${(e as NodeJS.ErrnoException).code ?? 'erreur'}`));
     if (this.options.channel === undefined) this.channel = `mllp:${this.port}`;
     const timeoutMs = o.processingTimeoutMs ?? 300_000;
@@ -870,6 +880,9 @@ export class MllpListener {
     this.conns.clear();
     for (const raw of this.accepted) raw.destroy();
     this.perAddress.clear();
+    // A close() during start()'s listen waits for it: a server closed before its address is bound
+    // would bind it afterwards (the host is looked up first) and keep the port with no one to close it.
+    await this.listening?.catch(() => undefined);
     if (this.server) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     if (this.ownsJournal) await this.journal.close();
   }

@@ -210,8 +210,11 @@ export = function register(RED: NodeAPI): void {
         listener = new MllpListener(options, onMessage, (t) => node.warn(RED._('roc-mllp-in.log.listener', { text: t })));
         node.listener = listener;
         node.status({ fill: 'grey', shape: 'ring', text: RED._('roc-mllp-in.status.starting') });
-        listener.start().then(
+        const starting = listener;
+        starting.start().then(
           (loaded) => {
+            // closed (redeployed) while it started: no status timer, not listed as active
+            if (listener !== starting) return;
             active.set(node.id, node);
             held = loaded.held;
             reportHeld();
@@ -220,6 +223,7 @@ export = function register(RED: NodeAPI): void {
             statusTimer = setInterval(showStatus, STATUS_EVERY_MS);
           },
           (e: NodeJS.ErrnoException) => {
+            if (listener !== starting) return;
             node.status({
               fill: 'red',
               shape: 'ring',

@@ -477,3 +477,37 @@ describe('restart', () => {
     ]);
   });
 });
+
+describe('redeployed while starting', () => {
+  it('a node closed before its listener is bound leaves no status timer running and no port bound; the next deploy listens', async () => {
+    const intervals = new Set<unknown>();
+    const setI = global.setInterval;
+    jest.spyOn(global, 'setInterval').mockImplementation(((fn: () => void, ms?: number) => {
+      const t = setI(fn, ms);
+      if (ms === 1000) intervals.add(t); // the node's status refresh
+      return t;
+    }) as typeof setInterval);
+    const clearI = global.clearInterval;
+    jest.spyOn(global, 'clearInterval').mockImplementation(((t: NodeJS.Timeout) => {
+      intervals.delete(t);
+      clearI(t);
+    }) as typeof clearInterval);
+    try {
+      await helper.load([mllpInNode, catchNode], flow());
+      const node = helper.getNode('in');
+      const listener = node.listener;
+      expect(listener).toBeDefined();
+      await helper.unload(); // at once: the journal is still loading
+      await new Promise((r) => setTimeout(r, 200));
+      expect(intervals.size).toBe(0);
+      expect((listener as unknown as { server?: { listening: boolean } }).server?.listening ?? false).toBe(false);
+    } finally {
+      for (const t of intervals) clearI(t as NodeJS.Timeout);
+      jest.restoreAllMocks();
+    }
+    const again = await load();
+    const peer = await again.connect();
+    peer.send(adt('REDEPLOY-1', '720000011'));
+    await peer.waitAcks(1);
+  });
+});
