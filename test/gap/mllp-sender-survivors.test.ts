@@ -7,7 +7,8 @@
 import net from 'node:net';
 import { type SqliteJournal } from '../../lib/store/sqlite';
 import { generateTestPki } from '../../lib/security/pki';
-import { answer, senderHarness, sleep, stateOf, until, type SenderOptions } from './sender-rig';
+import { frame } from '../../lib/hl7/mllp';
+import { answer, freePort, latin1, senderHarness, sleep, stateOf, until, type SenderOptions } from './sender-rig';
 
 const h = senderHarness('roc-sender-surv-');
 const { journal, gap } = h;
@@ -92,5 +93,143 @@ describe('MllpAnswerSender: a GAP that never completes the TLS handshake', () =>
       for (const sock of accepted) sock.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     }
+  });
+});
+
+describe('MllpAnswerSender: started again while waiting to reconnect', () => {
+  it('one reconnection schedule, not two: the attempts keep the pace of minMs', async () => {
+    const port = await freePort();
+    const j = journal();
+    const connect = jest.spyOn(net, 'connect');
+    const { s } = sender(j, port, { reconnect: { minMs: 300, maxMs: 300 } });
+    const started = Date.now();
+    s.start(); // refused: the next attempt in 300 ms
+    await until(() => connect.mock.calls.length === 1, 'first attempt');
+    await sleep(50);
+    s.start(); // refused too, while the first reconnection is pending
+    await until(() => connect.mock.calls.length === 2, 'second attempt');
+    // attempts at about 0, 50, 300, 600, 900 ms; two schedules would add 350, 650, 950
+    await sleep(Math.max(0, 1000 - (Date.now() - started)));
+    expect(connect.mock.calls.length).toBeGreaterThanOrEqual(3);
+    expect(connect.mock.calls.length).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('MllpAnswerSender: what a closed sender does with the journal', () => {
+  it('closed while the journal hands out an answer: the answer stays SENT for the next start, no attempt counted as failed', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const { s, outcomes } = sender(j, g.port);
+    s.start();
+    await until(() => s.isConnected, 'connected');
+    const take = j.take.bind(j);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let taking = false;
+    jest.spyOn(j, 'take').mockImplementation(async (...args: Parameters<SqliteJournal['take']>) => {
+      const records = await take(...args);
+      if (records.length) {
+        taking = true;
+        await gate;
+      }
+      return records;
+    });
+    const a = await s.enqueue(answer('CLO-1', 'V-1'), 'V-1');
+    await until(() => taking, 'the answer being handed out');
+    s.close();
+    release();
+    await sleep(100);
+    const r = (await j.getOutbound(a.id))!;
+    expect(r.state).toBe('SENT');
+    expect(r.lastError).toBeFalsy();
+    expect(g.received).toEqual([]);
+    expect(outcomes).toEqual([]);
+  });
+
+  it('closed while the journal records a refusal: no outcome said', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const { s, outcomes } = sender(j, g.port);
+    s.start();
+    await s.enqueue(answer('CLO-2', 'V-1'), 'V-1');
+    await until(() => g.received.length === 1, 'sent');
+    const sendFailed = j.sendFailed.bind(j);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let recording = false;
+    jest.spyOn(j, 'sendFailed').mockImplementation(async (...args: Parameters<SqliteJournal['sendFailed']>) => {
+      recording = true;
+      await gate;
+      return sendFailed(...args);
+    });
+    g.received[0].socket.write(
+      frame(latin1('MSH|^~\\&|GAP|CHU-NORD|ROC-BRIDGE|CLINIQUE|20261120081501||ACK^Z01^ACK|G-5|P|2.5\rMSA|AE|CLO-2')),
+    );
+    await until(() => recording, 'the refusal being recorded');
+    s.close();
+    release();
+    await sleep(100);
+    expect(outcomes).toEqual([]);
+  });
+});
+
+describe('MllpAnswerSender: change events of the sending itself', () => {
+  it('handing an answer out and settling it each say change', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const { s, events, outcomes } = sender(j, g.port);
+    s.start();
+    await until(() => s.isConnected, 'connected');
+    await s.enqueue(answer('CHG-3', 'V-1'), 'V-1');
+    await until(() => g.received.length === 1, 'sent');
+    await sleep(50);
+    expect(events).toEqual(['change', 'change']); // queued, then sent
+    g.ack('CHG-3');
+    await until(() => outcomes.length === 1, 'acked');
+    expect(events).toEqual(['change', 'change', 'change']); // then acknowledged
+  });
+});
+
+describe('MllpAnswerSender: the GAP’s refusal text', () => {
+  it('an MSA-1 holding free text: only its two-letter code is kept in the error', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const { s, outcomes } = sender(j, g.port, { maxAttempts: 1 });
+    s.start();
+    const a = await s.enqueue(answer('TXT-1', 'V-1'), 'V-1');
+    await until(() => g.received.length === 1, 'sent');
+    g.received[0].socket.write(
+      frame(
+        latin1('MSH|^~\\&|GAP|CHU-NORD|ROC-BRIDGE|CLINIQUE|20261120081501||ACK^Z01^ACK|G-6|P|2.5\rMSA|AE patient DUPONT inconnu|TXT-1'),
+      ),
+    );
+    await until(() => outcomes.length === 1, 'refused');
+    expect(outcomes[0]).toMatchObject({ kind: 'error', reason: 'ACK AE' });
+    const r = (await j.getOutbound(a.id))!;
+    expect(r.state).toBe('ERROR');
+    expect(r.lastError).toBe('ACK AE');
+  });
+});
+
+describe('MllpAnswerSender: an ACK timeout', () => {
+  it('the connection is counted lost from the moment it is torn down', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const connect = net.connect;
+    const seenAtDestroy: boolean[] = [];
+    const { s } = sender(j, g.port, { ackTimeoutMs: 100 });
+    jest.spyOn(net, 'connect').mockImplementation(((...args: Parameters<typeof net.connect>) => {
+      const sock = connect(...args);
+      const destroy = sock.destroy.bind(sock);
+      sock.destroy = (e?: Error) => {
+        seenAtDestroy.push(s.isConnected);
+        return destroy(e);
+      };
+      return sock;
+    }) as typeof net.connect);
+    s.start();
+    await s.enqueue(answer('TMO-1', 'V-1'), 'V-1');
+    await until(() => seenAtDestroy.length >= 1, 'the connection torn down after the timeout');
+    expect(seenAtDestroy[0]).toBe(false);
   });
 });
