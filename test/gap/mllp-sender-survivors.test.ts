@@ -4,11 +4,14 @@
  * nothing; a closed sender never connects again; a GAP that accepts TCP but never completes the
  * TLS handshake is given up after connectTimeoutMs and tried again. 127.0.0.1, port 0.
  */
+import fs from 'node:fs';
 import net from 'node:net';
-import { type SqliteJournal } from '../../lib/store/sqlite';
+import os from 'node:os';
+import path from 'node:path';
+import { openSqliteJournal, type SqliteJournal } from '../../lib/store/sqlite';
 import { generateTestPki } from '../../lib/security/pki';
 import { frame } from '../../lib/hl7/mllp';
-import { answer, freePort, latin1, senderHarness, sleep, stateOf, until, type SenderOptions } from './sender-rig';
+import { Gap, answer, freePort, latin1, senderHarness, sleep, stateOf, until, type SenderOptions } from './sender-rig';
 
 const h = senderHarness('roc-sender-surv-');
 const { journal, gap } = h;
@@ -231,5 +234,95 @@ describe('MllpAnswerSender: an ACK timeout', () => {
     await s.enqueue(answer('TMO-1', 'V-1'), 'V-1');
     await until(() => seenAtDestroy.length >= 1, 'the connection torn down after the timeout');
     expect(seenAtDestroy[0]).toBe(false);
+  });
+});
+
+describe('MllpAnswerSender: waking for the next retry', () => {
+  const refuse = (g: Gap, controlId: string) => {
+    const last = [...g.received].reverse().find((r) => r.controlId === controlId)!;
+    last.socket.write(
+      frame(latin1(`MSH|^~\\&|GAP|CHU-NORD|ROC-BRIDGE|CLINIQUE|20261120081501||ACK^Z01^ACK|G-7|P|2.5\rMSA|AE|${controlId}`)),
+    );
+  };
+  const sentTimes = (g: Gap, controlId: string) => g.received.filter((r) => r.controlId === controlId).length;
+
+  it('the earliest retry is the one waited for, not the latest', async () => {
+    const g = await gap('hold');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-sender-wake-'));
+    // retries after 100 ms, then 2 s
+    const j = openSqliteJournal({
+      file: path.join(dir, 'journal.sqlite'),
+      recoverSentOnOpen: false,
+      maxAttempts: 5,
+      backoff: { baseMs: 100, factor: 20, maxMs: 2_000 },
+    });
+    try {
+      const { s } = sender(j, g.port);
+      s.start();
+      const b = await s.enqueue(answer('WAKE-B', 'V-2'), 'V-2');
+      await until(() => sentTimes(g, 'WAKE-B') === 1, 'B sent');
+      refuse(g, 'WAKE-B');
+      await until(() => sentTimes(g, 'WAKE-B') === 2, 'B resent after 100 ms');
+      refuse(g, 'WAKE-B'); // B's next attempt in 2 s
+      await until(async () => (await stateOf(j, b.id)) === 'QUEUED', 'B back in the queue');
+      await s.enqueue(answer('WAKE-A', 'V-1'), 'V-1');
+      await until(() => sentTimes(g, 'WAKE-A') === 1, 'A sent');
+      refuse(g, 'WAKE-A'); // A's next attempt in 100 ms
+      const refused = Date.now();
+      await until(() => sentTimes(g, 'WAKE-A') === 2, 'A resent', 5_000);
+      expect(Date.now() - refused).toBeLessThan(1_200);
+      expect(sentTimes(g, 'WAKE-B')).toBe(2);
+      s.close();
+    } finally {
+      await j.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a refused answer is taken again when its retry is due: one read of the journal, no polling', async () => {
+    const g = await gap('hold');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-sender-wake-'));
+    const j = openSqliteJournal({
+      file: path.join(dir, 'journal.sqlite'),
+      recoverSentOnOpen: false,
+      maxAttempts: 5,
+      backoff: { baseMs: 300, factor: 2, maxMs: 300 },
+    });
+    try {
+      const { s, outcomes } = sender(j, g.port);
+      s.start();
+      await s.enqueue(answer('ONE-1', 'V-1'), 'V-1');
+      await until(() => sentTimes(g, 'ONE-1') === 1, 'sent');
+      const take = jest.spyOn(j, 'take');
+      const browse = jest.spyOn(j, 'browseOutbound');
+      refuse(g, 'ONE-1'); // retry in 300 ms
+      await until(() => outcomes.length === 1, 'refused');
+      await until(() => sentTimes(g, 'ONE-1') === 2, 'resent', 5_000);
+      // the take after the refusal (nothing due), the look at the queue, the take at the wake
+      expect(take.mock.calls.length).toBe(2);
+      expect(browse.mock.calls.length).toBe(1);
+      s.close();
+    } finally {
+      await j.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an answer waiting behind its venue’s answer in flight does not make the sender poll the journal', async () => {
+    const g = await gap('hold');
+    const j = journal();
+    const { s } = sender(j, g.port, { window: 2 }); // room for another venue: the queue is looked at
+    s.start();
+    await s.enqueue(answer('POLL-1', 'V-1'), 'V-1');
+    await until(() => g.received.length === 1, 'the first sent');
+    const take = jest.spyOn(j, 'take');
+    const browse = jest.spyOn(j, 'browseOutbound');
+    await s.enqueue(answer('POLL-2', 'V-1'), 'V-1'); // due now, but behind POLL-1
+    await sleep(300);
+    expect(take.mock.calls.length).toBeLessThanOrEqual(2);
+    expect(browse.mock.calls.length).toBeLessThanOrEqual(2);
+    g.ack('POLL-1');
+    await until(() => g.received.length === 2, 'the second sent once the first is acknowledged');
+    expect(g.received[1].controlId).toBe('POLL-2');
   });
 });
