@@ -353,7 +353,9 @@ export class MllpAnswerSender extends EventEmitter {
         if (this.closed) break;
         for (const r of records) this.transmit(r);
         if (records.length) this.emit('change');
-        else await this.scheduleWake();
+        // Room left: the next retry of another venue needs a wake (a wake that took an answer
+        // replaced the timer of a later retry).
+        if (records.length < room) await this.scheduleWake();
       } while (this.pumpAgain);
     } catch (e) {
       if (!this.closed) this.emit('fault', e as Error);

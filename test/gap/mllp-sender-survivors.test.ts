@@ -308,6 +308,39 @@ describe('MllpAnswerSender: waking for the next retry', () => {
     }
   });
 
+  it('window 2: a retry falling due while another venue’s answer is in flight goes at its time, not after that answer’s ACK', async () => {
+    const g = await gap('hold');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roc-sender-wake-'));
+    // retries after 50 ms, then 500 ms
+    const j = openSqliteJournal({
+      file: path.join(dir, 'journal.sqlite'),
+      recoverSentOnOpen: false,
+      maxAttempts: 5,
+      backoff: { baseMs: 50, factor: 10, maxMs: 500 },
+    });
+    try {
+      const { s } = sender(j, g.port, { window: 2, ackTimeoutMs: 8_000 });
+      s.start();
+      const b = await s.enqueue(answer('DUE-B', 'V-2'), 'V-2');
+      await until(() => sentTimes(g, 'DUE-B') === 1, 'B sent');
+      refuse(g, 'DUE-B');
+      await until(() => sentTimes(g, 'DUE-B') === 2, 'B resent after 50 ms');
+      refuse(g, 'DUE-B'); // B's next attempt in 500 ms
+      await until(async () => (await stateOf(j, b.id)) === 'QUEUED', 'B back in the queue');
+      const refusedB = Date.now();
+      await s.enqueue(answer('DUE-A', 'V-1'), 'V-1');
+      await until(() => sentTimes(g, 'DUE-A') === 1, 'A sent');
+      refuse(g, 'DUE-A'); // A's next attempt in 50 ms, then A waits for its ACK (the GAP holds it)
+      await until(() => sentTimes(g, 'DUE-A') === 2, 'A resent');
+      await until(() => sentTimes(g, 'DUE-B') === 3, 'B resent at its time', 3_000);
+      expect(Date.now() - refusedB).toBeLessThan(3_000);
+      s.close();
+    } finally {
+      await j.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an answer waiting behind its venue’s answer in flight does not make the sender poll the journal', async () => {
     const g = await gap('hold');
     const j = journal();
