@@ -11,7 +11,7 @@ import path from 'node:path';
 import { openSqliteJournal, type SqliteJournal } from '../../lib/store/sqlite';
 import { generateTestPki } from '../../lib/security/pki';
 import { frame } from '../../lib/hl7/mllp';
-import { Gap, answer, freePort, latin1, senderHarness, sleep, stateOf, until, type SenderOptions } from './sender-rig';
+import { DEST, Gap, answer, freePort, latin1, senderHarness, sleep, stateOf, until, type SenderOptions } from './sender-rig';
 
 const h = senderHarness('roc-sender-surv-');
 const { journal, gap } = h;
@@ -339,6 +339,23 @@ describe('MllpAnswerSender: waking for the next retry', () => {
       await j.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a queue with a thousand answers already settled: a refused answer is still woken for its retry', async () => {
+    const g = await gap('hold');
+    const j = journal(); // retry after 20 ms
+    const settled = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) =>
+        j.enqueue({ destination: DEST, payload: answer(`OLD-${i}`, `V-${i}`), orderingKey: `V-${i}` }),
+      ),
+    );
+    await Promise.all(settled.map((r) => j.cancel(r.id)));
+    const { s } = sender(j, g.port);
+    s.start();
+    await s.enqueue(answer('MANY-1', 'V-1'), 'V-1');
+    await until(() => sentTimes(g, 'MANY-1') === 1, 'sent');
+    refuse(g, 'MANY-1');
+    await until(() => sentTimes(g, 'MANY-1') === 2, 'resent at its retry', 3_000);
   });
 
   it('an answer waiting behind its venue’s answer in flight does not make the sender poll the journal', async () => {
