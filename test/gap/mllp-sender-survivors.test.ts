@@ -376,3 +376,23 @@ describe('MllpAnswerSender: waking for the next retry', () => {
     expect(g.received[1].controlId).toBe('POLL-2');
   });
 });
+
+describe('MllpAnswerSender: an answer queued while waiting to reconnect', () => {
+  it('exactly minMs after the last failure: an attempt at once (one attempt per minMs, not fewer)', async () => {
+    const port = await freePort();
+    const j = journal();
+    const connect = jest.spyOn(net, 'connect');
+    const realNow = Date.now.bind(Date);
+    const failedAt = realNow() - 5_000;
+    let frozen: number | undefined = failedAt;
+    jest.spyOn(Date, 'now').mockImplementation(() => frozen ?? realNow());
+    const { s } = sender(j, port, { reconnect: { minMs: 5_000, maxMs: 5_000 } });
+    s.start(); // refused at `failedAt`: the next attempt in 5 s
+    await until(() => connect.mock.calls.length === 1, 'first attempt');
+    await sleep(100); // the refusal seen
+    frozen = failedAt + 5_000;
+    await s.enqueue(answer('EDGE-1', 'V-1'), 'V-1');
+    frozen = undefined;
+    expect(connect.mock.calls.length).toBe(2);
+  });
+});
