@@ -396,3 +396,41 @@ describe('MllpAnswerSender: an answer queued while waiting to reconnect', () => 
     expect(connect.mock.calls.length).toBe(2);
   });
 });
+
+describe('MllpAnswerSender: the connection lost during the take, the next one still connecting', () => {
+  it('the answer is not written on the connecting socket: back to the queue with its reason, then delivered', async () => {
+    const g = await gap('ack');
+    const j = journal();
+    const connect = net.connect;
+    let onNewSocket: () => void = () => undefined;
+    jest.spyOn(net, 'connect').mockImplementation(((...args: Parameters<typeof net.connect>) => {
+      const sock = connect(...args);
+      onNewSocket();
+      return sock;
+    }) as typeof net.connect);
+    const { s, outcomes } = sender(j, g.port);
+    s.start();
+    await until(() => s.isConnected, 'connected');
+    const take = j.take.bind(j);
+    let cut = false;
+    jest.spyOn(j, 'take').mockImplementation(async (...args: Parameters<SqliteJournal['take']>) => {
+      const records = await take(...args);
+      if (records.length && !cut) {
+        cut = true;
+        // The GAP drops the connection while the journal hands the answer out; the answer comes
+        // back just as the reconnection has opened its socket, before it is connected.
+        const reconnecting = new Promise<void>((r) => (onNewSocket = r));
+        g.dropConnections();
+        await reconnecting;
+      }
+      return records;
+    });
+    const a = await s.enqueue(answer('CONN-1', 'V-1'), 'V-1');
+    await until(async () => (await stateOf(j, a.id)) === 'ACKED', 'delivered after reconnecting', 5_000);
+    expect(outcomes.map((o) => [o.kind, o.kind === 'retry' ? o.reason : undefined])).toEqual([
+      ['retry', 'connexion perdue avant l’envoi'],
+      ['acked', undefined],
+    ]);
+    expect((await j.getOutbound(a.id))!.attempts).toBe(2);
+  });
+});
