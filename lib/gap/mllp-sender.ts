@@ -386,7 +386,9 @@ export class MllpAnswerSender extends EventEmitter {
 
   private transmit(record: OutboundRecord): void {
     const controlId = controlIdOf(record.payload ?? Buffer.alloc(0));
-    const key = controlId || `#${record.id}`;
+    // Two answers in flight with the same MSH-10 (built so by a flow): the second one is kept under
+    // its journal id, its ACK cannot be told apart; it times out and is sent again once alone.
+    const key = controlId && !this.inflight.has(controlId) ? controlId : `#${record.id}`;
     const timer = setTimeout(() => this.onTimeout(key), this.ackTimeoutMs);
     this.inflight.set(key, { record, controlId, timer });
     const socket = this.socket;

@@ -434,3 +434,15 @@ describe('MllpAnswerSender: the connection lost during the take, the next one st
     expect((await j.getOutbound(a.id))!.attempts).toBe(2);
   });
 });
+
+describe('MllpAnswerSender: two answers in flight with the same MSH-10', () => {
+  it('both are acknowledged in the end (the second is sent again once the first is settled), none stays SENT', async () => {
+    const g = await gap('ack');
+    const j = journal();
+    const { s } = sender(j, g.port, { window: 2, ackTimeoutMs: 300 });
+    s.start();
+    const a = await s.enqueue(answer('SAME-1', 'V-1'), 'V-1');
+    const b = await s.enqueue(answer('SAME-1', 'V-2'), 'V-2');
+    await until(async () => (await stateOf(j, a.id)) === 'ACKED' && (await stateOf(j, b.id)) === 'ACKED', 'both acknowledged', 5_000);
+  });
+});
