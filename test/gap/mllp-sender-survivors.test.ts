@@ -298,9 +298,10 @@ describe('MllpAnswerSender: waking for the next retry', () => {
       refuse(g, 'ONE-1'); // retry in 300 ms
       await until(() => outcomes.length === 1, 'refused');
       await until(() => sentTimes(g, 'ONE-1') === 2, 'resent', 5_000);
-      // the take after the refusal (nothing due), the look at the queue, the take at the wake
-      expect(take.mock.calls.length).toBe(2);
-      expect(browse.mock.calls.length).toBe(1);
+      // the take after the refusal (nothing due yet), the look at the queue, the take at the wake;
+      // polling, or a wake before the retry is due, would read it more
+      expect(take.mock.calls.length).toBeLessThanOrEqual(2);
+      expect(browse.mock.calls.length).toBeLessThanOrEqual(1);
       s.close();
     } finally {
       await j.close();
