@@ -1,8 +1,11 @@
 /**
  * The MLLP answer sender (lib/gap/mllp-sender.ts): what its mutation run left open after the
- * events and guards tests. A sender closed while the journal recovers its answers at start says
- * nothing; a closed sender never connects again; a GAP that accepts TCP but never completes the
- * TLS handshake is given up after connectTimeoutMs and tried again. 127.0.0.1, port 0.
+ * events and guards tests. Closing (no fault nor outcome once closed, no new connection, an answer
+ * being handed out stays SENT), starting twice, a TLS handshake never answered (connectTimeoutMs),
+ * the change events of taking and settling, only MSA-1's code kept, the connection counted lost at
+ * an ACK timeout, the wake for the next retry (earliest, once, no polling, not hidden by a long
+ * queue, with window 2 while another venue is in flight), minMs exactly, an answer handed out while
+ * the next socket is still connecting, and two answers in flight with one MSH-10. 127.0.0.1, port 0.
  */
 import fs from 'node:fs';
 import net from 'node:net';
