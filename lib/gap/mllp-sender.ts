@@ -353,7 +353,9 @@ export class MllpAnswerSender extends EventEmitter {
         if (this.closed) break;
         for (const r of records) this.transmit(r);
         if (records.length) this.emit('change');
-        else await this.scheduleWake();
+        // Room left: the next retry of another venue needs a wake (a wake that took an answer
+        // replaced the timer of a later retry).
+        if (records.length < room) await this.scheduleWake();
       } while (this.pumpAgain);
     } catch (e) {
       if (!this.closed) this.emit('fault', e as Error);
@@ -384,7 +386,9 @@ export class MllpAnswerSender extends EventEmitter {
 
   private transmit(record: OutboundRecord): void {
     const controlId = controlIdOf(record.payload ?? Buffer.alloc(0));
-    const key = controlId || `#${record.id}`;
+    // Two answers in flight with the same MSH-10 (built so by a flow): the second one is kept under
+    // its journal id, its ACK cannot be told apart; it times out and is sent again once alone.
+    const key = controlId && !this.inflight.has(controlId) ? controlId : `#${record.id}`;
     const timer = setTimeout(() => this.onTimeout(key), this.ackTimeoutMs);
     this.inflight.set(key, { record, controlId, timer });
     const socket = this.socket;
