@@ -110,13 +110,13 @@ describe('unread ACKs: the soft and hard backlog limits as configured', () => {
   it('a hard limit below the soft one is raised to it: megabytes of unread ACKs under the soft limit close nothing', async () => {
     const l = await start({ ackBacklogBytes: 64 * 1024 * 1024, maxAckBacklogBytes: 2048 });
     const g = await gap(l);
-    flood(g, 6, 'RSD');
-    await waitFor(() => l.stats.acked === 6 || l.stats.backlogClosed > 0, 'every ACK written, or the peer closed');
+    flood(g, 8, 'RSD');
+    await waitFor(() => l.stats.acked === 8 || l.stats.backlogClosed > 0, 'every ACK written, or the peer closed');
     await waitFor(() => l.bufferedBytes > 2048 || l.stats.backlogClosed > 0, 'ACK bytes held');
     expect(l.stats).toMatchObject({ backlogClosed: 0, paused: 0 });
     expect(errors).toEqual([]);
     resume(g);
-    expect((await g.waitAcks(6)).map((a) => a.code)).toEqual(Array(6).fill('AR'));
+    expect((await g.waitAcks(8)).map((a) => a.code)).toEqual(Array(8).fill('AR'));
     expect(g.ended).toBe(false);
   });
 });
@@ -165,17 +165,23 @@ describe('a connection we are ending, and a newcomer at the cap', () => {
   });
 
   it('a connection ended by the peer whose ACKs are not read yet is not evicted: they arrive once it reads', async () => {
-    const l = await start({ maxConnections: 1, evictGraceMs: 60_000, maxAckBacklogBytes: 64 * 1024 * 1024 });
+    // no pause: every message is read, then the peer's end of stream
+    const l = await start({
+      maxConnections: 1,
+      evictGraceMs: 60_000,
+      ackBacklogBytes: 64 * 1024 * 1024,
+      maxAckBacklogBytes: 64 * 1024 * 1024,
+    });
     const a = await connect(l, 1);
-    flood(a, 6, 'UNR');
+    flood(a, 8, 'UNR');
     a.socket.end();
-    await waitFor(() => l.stats.acked === 6, 'every ACK written');
+    await waitFor(() => l.stats.acked === 8, 'every ACK written');
     await waitFor(() => l.bufferedBytes > 0, 'ACK bytes held');
     const b = await gap(l);
     await waitFor(() => b.ended, 'the newcomer refused');
     expect(l.stats).toMatchObject({ evicted: 0, refused: 1 });
     resume(a);
-    expect((await a.waitAcks(6)).map((x) => x.controlId)).toEqual(Array.from({ length: 6 }, (_, i) => `UNR-${i}`));
+    expect((await a.waitAcks(8)).map((x) => x.controlId)).toEqual(Array.from({ length: 8 }, (_, i) => `UNR-${i}`));
   });
 });
 

@@ -216,7 +216,7 @@ describe('the quiet pause before bytes outside frames are answered', () => {
     const realClearTimeout = global.clearTimeout;
     const quiet: Array<{ fire: () => void; cleared: boolean }> = [];
     jest.spyOn(global, 'setTimeout').mockImplementation(((f: () => void, ms?: number, ...args: unknown[]) => {
-      if (ms !== 100) return realSetTimeout(f, ms, ...args);
+      if (ms !== 100) return (realSetTimeout as (...a: unknown[]) => NodeJS.Timeout)(f, ms, ...args);
       const t = { fire: f, cleared: false };
       quiet.push(t);
       return t as unknown as NodeJS.Timeout;
