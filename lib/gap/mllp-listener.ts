@@ -247,7 +247,7 @@ export class MllpListener {
   private lastAppend: Promise<unknown> = Promise.resolve();
   private readonly intakeOptions: IntakeOptions;
   private readonly maxInFlight: number;
-  private channel: string;
+  private channel!: string; // set by start(): the default names the port listened on
   private readonly ownsJournal: boolean;
 
   constructor(
@@ -272,8 +272,8 @@ export class MllpListener {
     this.dispatcher = new VenueDispatcher(this.journal);
     this.intakeOptions = { defaultCharset: options.defaultCharset ?? DEFAULT_CHARSET };
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 100);
-    this.channel = options.channel ?? `mllp:${options.port}`;
-    const pick = (v: number | undefined, d: number, min = 0) => (v === undefined || !Number.isFinite(v) || v < 0 ? d : Math.max(min, v));
+    // A missing limit reads as NaN: like any value that is not a finite number, it takes the default.
+    const pick = (v = NaN, d: number, min = 0) => (!Number.isFinite(v) || v < 0 ? d : Math.max(min, v));
     const D = LISTENER_DEFAULTS;
     this.limits = {
       maxConnections: pick(options.maxConnections, D.maxConnections, 1),
@@ -332,8 +332,8 @@ export class MllpListener {
         {
           allowHalfOpen: true,
           // A handshake is not a connection yet (the caps count established ones): bound its time
-          // like a frame's, so half-opened TLS connections cannot pile up for Node's 120 s.
-          handshakeTimeout: this.limits.frameTimeoutMs > 0 ? Math.min(this.limits.frameTimeoutMs, 120_000) : 120_000,
+          // like a frame's (none: Node's 120 s), so half-opened TLS connections cannot pile up.
+          handshakeTimeout: Math.min(this.limits.frameTimeoutMs, 120_000) || 120_000,
           cert: o.tls.cert ?? (o.tls.certFile ? fs.readFileSync(o.tls.certFile) : undefined),
           key: o.tls.key ?? (o.tls.keyFile ? fs.readFileSync(o.tls.keyFile) : undefined),
           ca: o.tls.ca ?? (o.tls.caFile ? fs.readFileSync(o.tls.caFile) : undefined),
@@ -371,7 +371,7 @@ export class MllpListener {
     // close() during the listen waited for it, then closed the server: nothing more to start
     if (this.closed) return loaded;
     this.server.on('error', (e) => this.onError(`écoute MLLP : ${(e as NodeJS.ErrnoException).code ?? 'erreur'}`));
-    if (this.options.channel === undefined) this.channel = `mllp:${this.port}`;
+    this.channel = o.channel ?? `mllp:${this.port}`;
     const timeoutMs = o.processingTimeoutMs ?? 300_000;
     if (timeoutMs > 0) {
       this.sweepTimer = setInterval(() => this.sweep(timeoutMs), Math.max(50, Math.min(10_000, timeoutMs / 4)));
@@ -473,7 +473,7 @@ export class MllpListener {
   }
 
   private clearGarbageTimer(c: Conn): void {
-    if (c.garbageTimer) clearTimeout(c.garbageTimer);
+    clearTimeout(c.garbageTimer);
     c.garbageTimer = undefined;
   }
 
