@@ -110,8 +110,7 @@ interface Seen {
 /** `*.hpr, *.xml` → one case-insensitive RegExp. */
 export function patternToRegExp(pattern: string): RegExp {
   const parts = pattern
-    .split(/[,;\s]+/)
-    .map((p) => p.trim())
+    .split(/[,;\s]+/) // \s is the set trim() removes: the parts need no trim
     .filter(Boolean)
     .map((p) =>
       p
@@ -229,7 +228,7 @@ export class HprimDropWatcher extends EventEmitter {
     this.intervalMs = Math.max(50, Number(options.intervalMs) || 2000);
     this.re = patternToRegExp(options.pattern ?? '*.hpr, *.xml');
     this.completion = options.completion === 'marker' ? 'marker' : 'stable';
-    this.quietMs = options.quietMs !== undefined && Number(options.quietMs) >= 0 ? Number(options.quietMs) : DEFAULT_QUIET_MS;
+    this.quietMs = Number(options.quietMs) >= 0 ? Number(options.quietMs) : DEFAULT_QUIET_MS; // undefined → NaN → default
     this.maxBytes = Number(options.maxBytes) > 0 ? Number(options.maxBytes) : 20 * 1024 * 1024;
     this.defaultCharset = options.defaultCharset;
     this.application = options.application || 'ROCBRIDGE';
@@ -252,7 +251,7 @@ export class HprimDropWatcher extends EventEmitter {
   /** Stop polling; resolves once the poll in progress (if any) has finished. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
   }
