@@ -359,7 +359,7 @@ export class HprimDropWatcher extends EventEmitter {
         // gone meanwhile
       }
     }
-    candidates.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    candidates.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : 1)); // names of one listing are distinct
     let waiting = 0;
     for (const { name, size, mtimeMs } of candidates) {
       if (this.closed) break;
