@@ -135,7 +135,7 @@ export interface ZrcField {
   repeated?: boolean;
   /** For CWE: the AnswerFacts key holding the text component. */
   textKey?: keyof AnswerFacts;
-  /** Maximum length of each value (longer texts are cut). */
+  /** Maximum length of each value, at least 1 (longer texts are cut); absent: no limit. */
   maxLength?: number;
   /** Documentation (French, the GAP integrator's language). */
   label: string;

@@ -208,8 +208,7 @@ function cents(c: number | undefined): string | undefined {
  * than failing the answer.
  */
 function tidy(f: AnswerFacts): AnswerFacts {
-  const text = (v: unknown): string | undefined =>
-    typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) && v !== 0 ? String(v) : undefined;
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : Number.isFinite(v) && v !== 0 ? String(v) : undefined);
   const facts = f as unknown as Record<string, unknown>;
   for (const [k, v] of Object.entries(facts)) {
     const t = Array.isArray(v) ? v.map(text).filter((x) => x) : text(v);
@@ -308,8 +307,9 @@ export function answerFacts(roc: Dossier, service: AnswerService): AnswerFacts {
   return tidy(f);
 }
 
+/** At most `max` characters (a layout without maxLength: the whole text; every fact is a text, see tidy). */
 function cut(v: string, max: number | undefined): string {
-  return max && v.length > max ? v.slice(0, max) : v;
+  return v.slice(0, max);
 }
 
 function zrcValue(spec: ZrcField, facts: AnswerFacts): string {
