@@ -182,6 +182,19 @@ describe('HPRIM watcher: disk problems and files taken by someone else', () => {
     expect(ls('in')).toEqual(['ADM20260312A.HPR']);
   });
 
+  it('a disk error other than ENOENT is said even when the file is gone meanwhile; without a path, the message names none', async () => {
+    watcher();
+    drop('ADM20260312A.HPR', ADM);
+    await poll(); // seen once: complete at the next poll
+    jest.spyOn(fs.promises, 'readFile').mockImplementation(async (file) => {
+      fs.rmSync(String(file)); // removed by the GAP while our read fails
+      throw Object.assign(new Error('erreur d’entrée-sortie'), { code: 'EIO' });
+    });
+    await poll();
+    expect(problems).toEqual(['HPRIM : ADM20260312A.HPR non traité, nouvel essai plus tard (EIO)']);
+    expect(files).toEqual([]);
+  });
+
   it('a file taken by someone else between the listing and its reading is left silently', async () => {
     const watcher1 = watcher();
     const t = Math.floor(Date.now() / 1000) - 600;
